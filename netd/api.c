@@ -1,0 +1,299 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The /v1 REST API: routing, request validation, and errno -> HTTP status
+ * mapping.  Handlers validate completely before they change anything, then
+ * hand over to the manager, which answers through a callback once the store
+ * has the change.
+ */
+#include <errno.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/utsname.h>
+
+#include "api.h"
+#include "diag.h"
+#include "http.h"
+#include "json-util.h"
+#include "manager.h"
+#include "network.h"
+#include "store.h"
+#include "subnet.h"
+
+unsigned nd_api_status(int r) {
+        switch (r) {
+        case -EINVAL:
+        case -E2BIG:
+        case -ENAMETOOLONG:
+        case -EPROTONOSUPPORT:
+                return 400;
+        case -ENOENT:
+        case -ENODEV:
+        case -ENXIO:
+                return 404;
+        case -EEXIST:
+        case -EADDRINUSE:
+        case -EBUSY:
+        case -ENOTEMPTY:
+        case -ENOTUNIQ:
+        case -ENOSPC:
+                return 409;
+        default:
+                return 500;
+        }
+}
+
+static void reply_diag(nd_http_request *req, int r, const nd_diag *d) {
+        nd_http_reply_error(req, nd_api_status(r), "%s", d && d->msg[0] ? d->msg : strerror(r < 0 ? -r : r));
+}
+
+static int find_network(nd_manager *m, nd_http_request *req, const char *ref, nd_network **ret) {
+        int r = nd_manager_network_find(m, ref, ret);
+        if (r == -ENOTUNIQ)
+                nd_http_reply_error(req, 409, "network id prefix '%.64s' is ambiguous", ref);
+        else if (r < 0)
+                nd_http_reply_error(req, 404, "network '%.64s' not found", ref);
+        return r;
+}
+
+static json_t *network_view(nd_network *n) {
+        json_t *j = nd_network_to_json(n);
+        uint64_t used = 0;
+        for (size_t i = 0; j && i < n->spec.n_ipam; i++)
+                used += nd_subnet_count(n->alloc[i]) - 1; /* not the gateway */
+        if (j)
+                json_object_set_new(j, "AddressesInUse", json_integer((json_int_t) used));
+        return j;
+}
+
+/* ---- /v1/version --------------------------------------------------------- */
+
+static void get_version(nd_manager *m, nd_http_request *req) {
+        struct utsname u;
+        uname(&u);
+        nd_http_reply_json(req, 200, json_pack("{s:s, s:s, s:s, s:s, s:s}", "Version", ND_VERSION, "ApiVersion",
+                                               "1", "Os", "linux", "KernelVersion", u.release, "Store",
+                                               nd_store_backend(nd_manager_store(m))));
+}
+
+/* ---- /v1/networks --------------------------------------------------------- */
+
+static void list_networks(nd_manager *m, nd_http_request *req) {
+        nd_network **nets;
+        size_t n = nd_manager_networks(m, &nets);
+        json_t *a = json_array();
+        for (size_t i = 0; a && i < n; i++)
+                if (json_array_append_new(a, network_view(nets[i])) < 0) {
+                        json_decref(a);
+                        a = NULL;
+                }
+        if (!a)
+                return nd_http_reply_error(req, 500, "out of memory");
+        nd_http_reply_json(req, 200, a);
+}
+
+static void on_network_created(void *userdata, int r, nd_network *n, const nd_diag *d) {
+        nd_http_request *req = userdata;
+        if (r < 0)
+                return reply_diag(req, r, d);
+        nd_http_reply_json(req, 201, json_pack("{s:s, s:s}", "Id", n->id, "Name", n->spec.name));
+}
+
+static void create_network(nd_manager *m, nd_http_request *req) {
+        _cleanup_json_ json_t *j = NULL;
+        nd_network_spec spec;
+        nd_diag d = {0};
+        size_t len;
+        const char *body = nd_http_request_body(req, &len);
+        int r;
+
+        r = nd_json_parse_object(body, len, &j, &d);
+        if (r >= 0)
+                r = nd_network_spec_from_json(j, &spec, &d);
+        if (r >= 0)
+                r = nd_manager_network_create(m, &spec, on_network_created, req, &d);
+        if (r < 0)
+                reply_diag(req, r, &d);
+}
+
+static void on_network_removed(void *userdata, int r, nd_network *n, const nd_diag *d) {
+        nd_http_request *req = userdata;
+        if (r < 0)
+                return reply_diag(req, r, d);
+        nd_http_reply_json(req, 204, NULL);
+}
+
+static void remove_network(nd_manager *m, nd_http_request *req, nd_network *n) {
+        nd_diag d = {0};
+        int r = nd_manager_network_remove(m, n, on_network_removed, req, &d);
+        if (r < 0)
+                reply_diag(req, r, &d);
+}
+
+/* ---- /v1/networks/{ref}/addresses ------------------------------------------ */
+
+static void on_addresses_listed(void *userdata, int r, const nd_store_kv *kvs, size_t n, int64_t rev) {
+        nd_http_request *req = userdata;
+        json_t *a;
+
+        if (r < 0)
+                return nd_http_reply_error(req, 500, "store: %s", strerror(-r));
+        a = json_array();
+        for (size_t i = 0; a && i < n; i++) {
+                const char *addr = strrchr(kvs[i].key, '/');
+                json_t *v = json_loads(kvs[i].value, 0, NULL), *e;
+                const char *owner = "";
+                if (json_is_object(v) && json_is_string(json_object_get(v, "Owner")))
+                        owner = json_string_value(json_object_get(v, "Owner"));
+                e = json_pack("{s:s, s:s}", "Address", addr ? addr + 1 : kvs[i].key, "Owner", owner);
+                json_decref(v);
+                if (!e || json_array_append_new(a, e) < 0) {
+                        json_decref(a);
+                        a = NULL;
+                }
+        }
+        if (!a)
+                return nd_http_reply_error(req, 500, "out of memory");
+        nd_http_reply_json(req, 200, a);
+}
+
+static void list_addresses(nd_manager *m, nd_http_request *req, nd_network *n) {
+        char prefix[256];
+        nd_manager_address_prefix(n, prefix, sizeof(prefix));
+        int r = nd_store_list(nd_manager_store(m), prefix, on_addresses_listed, req);
+        if (r < 0)
+                nd_http_reply_error(req, 500, "store: %s", strerror(-r));
+}
+
+static void on_address_requested(void *userdata, int r, const nd_addr *a, const nd_diag *d) {
+        nd_http_request *req = userdata;
+        char s[ND_ADDR_STRLEN];
+        if (r < 0)
+                return reply_diag(req, r, d);
+        nd_http_reply_json(req, 201, json_pack("{s:s}", "Address", nd_addr_fmt(a, s)));
+}
+
+static void request_address(nd_manager *m, nd_http_request *req, nd_network *n) {
+        static const char *const keys[] = { "Address", "Family", "Owner", NULL };
+        _cleanup_json_ json_t *j = NULL;
+        const char *addr = NULL, *family = NULL, *owner = NULL;
+        nd_addr want;
+        nd_diag d = {0};
+        size_t len;
+        const char *body = nd_http_request_body(req, &len);
+        int fam = AF_INET, r;
+
+        r = len ? nd_json_parse_object(body, len, &j, &d) : 0;
+        if (r >= 0 && j && ((r = nd_json_only_keys(j, keys, "address request", &d)) < 0 ||
+                            (r = nd_json_string(j, "Address", "address request", &addr, &d)) < 0 ||
+                            (r = nd_json_string(j, "Family", "address request", &family, &d)) < 0 ||
+                            (r = nd_json_string(j, "Owner", "address request", &owner, &d)) < 0))
+                return reply_diag(req, r, &d);
+        if (r < 0)
+                return reply_diag(req, r, &d);
+        if (family) {
+                if (strcmp(family, "ipv4") == 0)
+                        fam = AF_INET;
+                else if (strcmp(family, "ipv6") == 0)
+                        fam = AF_INET6;
+                else
+                        return nd_http_reply_error(req, 400, "Family must be 'ipv4' or 'ipv6'");
+        }
+        if (addr && nd_addr_parse(addr, &want) < 0)
+                return nd_http_reply_error(req, 400, "invalid address '%.64s'", addr);
+        r = nd_manager_address_request(m, n, fam, addr ? &want : NULL, owner, on_address_requested, req, &d);
+        if (r < 0)
+                reply_diag(req, r, &d);
+}
+
+static void on_address_released(void *userdata, int r, const nd_addr *a, const nd_diag *d) {
+        nd_http_request *req = userdata;
+        if (r < 0)
+                return reply_diag(req, r, d);
+        nd_http_reply_json(req, 204, NULL);
+}
+
+static void release_address(nd_manager *m, nd_http_request *req, nd_network *n, const char *addr) {
+        nd_addr a;
+        nd_diag d = {0};
+        if (nd_addr_parse(addr, &a) < 0)
+                return nd_http_reply_error(req, 400, "invalid address '%.64s'", addr);
+        int r = nd_manager_address_release(m, n, &a, on_address_released, req, &d);
+        if (r < 0)
+                reply_diag(req, r, &d);
+}
+
+/* ---- routing --------------------------------------------------------------- */
+
+/* Split "/a/b/c" into at most @max segments (in place in @buf). */
+static size_t split_path(char *buf, char **seg, size_t max) {
+        size_t n = 0;
+        char *save = NULL;
+        for (char *t = strtok_r(buf, "/", &save); t; t = strtok_r(NULL, "/", &save)) {
+                if (n == max)
+                        return max + 1;
+                seg[n++] = t;
+        }
+        return n;
+}
+
+static void method_not_allowed(nd_http_request *req, const char *allow) {
+        nd_http_reply_error(req, 405, "method %s not allowed here (allowed: %s)", nd_http_request_method(req),
+                            allow);
+}
+
+void nd_api_handle(nd_http_request *req, void *userdata) {
+        nd_manager *m = userdata;
+        const char *method = nd_http_request_method(req), *path = nd_http_request_path(req);
+        char buf[1024], *seg[6];
+        nd_network *n;
+        size_t ns;
+
+        if (strlen(path) >= sizeof(buf))
+                return nd_http_reply_error(req, 414, "path too long");
+        strcpy(buf, path);
+        ns = split_path(buf, seg, 5);
+        if (ns < 2 || strcmp(seg[0], "v1") != 0 || ns > 5)
+                return nd_http_reply_error(req, 404, "no such route: %.128s", path);
+
+        if (ns == 2 && strcmp(seg[1], "version") == 0) {
+                if (strcmp(method, "GET") != 0)
+                        return method_not_allowed(req, "GET");
+                return get_version(m, req);
+        }
+        if (strcmp(seg[1], "networks") != 0)
+                return nd_http_reply_error(req, 404, "no such route: %.128s", path);
+        if (ns == 2) {
+                if (strcmp(method, "GET") == 0)
+                        return list_networks(m, req);
+                if (strcmp(method, "POST") == 0)
+                        return create_network(m, req);
+                return method_not_allowed(req, "GET, POST");
+        }
+        if (ns == 3) {
+                if (strcmp(method, "GET") != 0 && strcmp(method, "DELETE") != 0)
+                        return method_not_allowed(req, "GET, DELETE");
+                if (find_network(m, req, seg[2], &n) < 0)
+                        return;
+                if (strcmp(method, "GET") == 0)
+                        return nd_http_reply_json(req, 200, network_view(n));
+                return remove_network(m, req, n);
+        }
+        if (strcmp(seg[3], "addresses") != 0)
+                return nd_http_reply_error(req, 404, "no such route: %.128s", path);
+        if (ns == 4) {
+                if (strcmp(method, "GET") != 0 && strcmp(method, "POST") != 0)
+                        return method_not_allowed(req, "GET, POST");
+                if (find_network(m, req, seg[2], &n) < 0)
+                        return;
+                if (strcmp(method, "GET") == 0)
+                        return list_addresses(m, req, n);
+                return request_address(m, req, n);
+        }
+        if (strcmp(method, "DELETE") != 0)
+                return method_not_allowed(req, "DELETE");
+        if (find_network(m, req, seg[2], &n) < 0)
+                return;
+        release_address(m, req, n, seg[4]);
+}

@@ -1,0 +1,13 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * \file api.h
+ * The /v1 REST API on the daemon socket (documented in docs/api.md).
+ */
+#pragma once
+
+#include "nd-forward.h"
+
+/* nd_http_handler_fn; @userdata is the nd_manager. */
+void nd_api_handle(nd_http_request *req, void *userdata);
+/* -errno -> HTTP status: 400 bad input, 404 unknown, 409 conflict, 500. */
+unsigned nd_api_status(int r);

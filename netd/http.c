@@ -1,0 +1,311 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include <errno.h>
+#include <ev.h>
+#include <microhttpd.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "http.h"
+#include "log.h"
+
+struct nd_http_server {
+        struct ev_loop *loop;
+        struct MHD_Daemon *mhd;
+        int listen_fd;
+        ev_io io;
+        ev_timer timer;
+        ev_idle kick;
+        nd_http_config cfg;
+        nd_http_handler_fn fn;
+        void *userdata;
+        unsigned pending;
+        bool quiesced;
+        nd_http_request *waiting;  /* suspended requests */
+};
+
+enum req_state { REQ_READING, REQ_TOO_LARGE, REQ_WAITING, REQ_REPLIED };
+
+struct nd_http_request {
+        nd_http_server *server;
+        struct MHD_Connection *conn;
+        enum req_state state;
+        bool suspended;
+        char *method, *path;
+        char *body;
+        size_t body_len;
+        struct MHD_Response *reply;
+        unsigned status;
+        nd_http_request *next, **prevp;
+};
+
+static void server_run(nd_http_server *s) {
+        MHD_UNSIGNED_LONG_LONG ms;
+
+        if (MHD_run(s->mhd) != MHD_YES)
+                nd_log(LOG_DEBUG, "http: MHD_run failed");
+        ev_timer_stop(s->loop, &s->timer);
+        if (MHD_get_timeout(s->mhd, &ms) == MHD_YES) {
+                ev_timer_set(&s->timer, (double) ms / 1000.0, 0.);
+                ev_timer_start(s->loop, &s->timer);
+        }
+}
+
+static void on_io(struct ev_loop *loop, ev_io *w, int revents) {
+        server_run(container_of(w, nd_http_server, io));
+}
+
+static void on_timer(struct ev_loop *loop, ev_timer *w, int revents) {
+        server_run(container_of(w, nd_http_server, timer));
+}
+
+static void on_kick(struct ev_loop *loop, ev_idle *w, int revents) {
+        ev_idle_stop(loop, w);
+        server_run(container_of(w, nd_http_server, kick));
+}
+
+static enum MHD_Result queue_reply(nd_http_request *r) {
+        enum MHD_Result ret = MHD_queue_response(r->conn, r->status, r->reply);
+        MHD_destroy_response(r->reply);
+        r->reply = NULL;
+        r->state = REQ_REPLIED;
+        return ret;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
+                                  const char *method, const char *version, const char *upload,
+                                  size_t *upload_size, void **ctx) {
+        nd_http_server *s = cls;
+        nd_http_request *r = *ctx;
+
+        if (!r) {
+                r = calloc(1, sizeof(*r));
+                if (!r)
+                        return MHD_NO;
+                r->server = s;
+                r->conn = conn;
+                r->method = strdup(method);
+                r->path = strdup(url);
+                if (!r->method || !r->path) {
+                        free(r->method);
+                        free(r->path);
+                        free(r);
+                        return MHD_NO;
+                }
+                *ctx = r;
+                return MHD_YES;
+        }
+
+        if (*upload_size > 0) {
+                if (r->state == REQ_READING && r->body_len + *upload_size > s->cfg.max_body) {
+                        r->state = REQ_TOO_LARGE;
+                        free(r->body);
+                        r->body = NULL;
+                        r->body_len = 0;
+                }
+                if (r->state == REQ_READING) {
+                        char *b = realloc(r->body, r->body_len + *upload_size + 1);
+                        if (!b)
+                                return MHD_NO;
+                        memcpy(b + r->body_len, upload, *upload_size);
+                        r->body = b;
+                        r->body_len += *upload_size;
+                        r->body[r->body_len] = 0;
+                }
+                /* Discard what we will not keep; the connection stays usable. */
+                *upload_size = 0;
+                return MHD_YES;
+        }
+
+        switch (r->state) {
+        case REQ_READING:
+                r->state = REQ_WAITING;
+                s->fn(r, s->userdata);
+                if (r->reply)
+                        return queue_reply(r);
+                r->suspended = true;
+                s->pending++;
+                r->next = s->waiting;
+                if (s->waiting)
+                        s->waiting->prevp = &r->next;
+                s->waiting = r;
+                r->prevp = &s->waiting;
+                MHD_suspend_connection(conn);
+                return MHD_YES;
+        case REQ_TOO_LARGE:
+                nd_http_reply_error(r, 413, "request body too large (limit %zu bytes)", s->cfg.max_body);
+                return queue_reply(r);
+        case REQ_WAITING:
+                /* Resumed: the reply is ready. */
+                if (r->reply)
+                        return queue_reply(r);
+                return MHD_NO;
+        case REQ_REPLIED:
+                break;
+        }
+        return MHD_NO;
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn, void **ctx,
+                         enum MHD_RequestTerminationCode toe) {
+        nd_http_request *r = *ctx;
+        if (!r)
+                return;
+        if (r->state != REQ_REPLIED)
+                nd_log(LOG_DEBUG, "http: connection closed before the reply", "path=%s code=%d", r->path,
+                       (int) toe);
+        if (r->reply)
+                MHD_destroy_response(r->reply);
+        free(r->method);
+        free(r->path);
+        free(r->body);
+        free(r);
+        *ctx = NULL;
+}
+
+static void mhd_log(void *cls, const char *fmt, va_list ap) {
+        char buf[512], q[600];
+        vsnprintf(buf, sizeof(buf), fmt, ap);
+        buf[strcspn(buf, "\n")] = 0;
+        nd_log(LOG_DEBUG, "http: libmicrohttpd", "detail=%s", nd_log_quote(buf, q, sizeof(q)));
+}
+
+int nd_http_server_new(struct ev_loop *loop, int listen_fd, const nd_http_config *cfg,
+                       nd_http_handler_fn fn, void *userdata, nd_http_server **ret) {
+        nd_http_server *s = calloc(1, sizeof(*s));
+        const union MHD_DaemonInfo *info;
+
+        if (!s)
+                return -ENOMEM;
+        s->loop = loop;
+        s->cfg = *cfg;
+        s->fn = fn;
+        s->userdata = userdata;
+        s->listen_fd = listen_fd;
+        s->mhd = MHD_start_daemon(MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG, 0, NULL,
+                                  NULL, on_request, s, MHD_OPTION_LISTEN_SOCKET, listen_fd,
+                                  MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
+                                  MHD_OPTION_CONNECTION_LIMIT, cfg->max_connections,
+                                  MHD_OPTION_CONNECTION_TIMEOUT, cfg->idle_timeout_sec,
+                                  MHD_OPTION_EXTERNAL_LOGGER, mhd_log, s, MHD_OPTION_END);
+        if (!s->mhd) {
+                free(s);
+                return -EIO;
+        }
+        info = MHD_get_daemon_info(s->mhd, MHD_DAEMON_INFO_EPOLL_FD);
+        if (!info) {
+                MHD_stop_daemon(s->mhd);
+                free(s);
+                return -EIO;
+        }
+        ev_io_init(&s->io, on_io, info->epoll_fd, EV_READ);
+        ev_timer_init(&s->timer, on_timer, 0., 0.);
+        ev_idle_init(&s->kick, on_kick);
+        ev_io_start(loop, &s->io);
+        *ret = s;
+        return 0;
+}
+
+nd_http_server *nd_http_server_free(nd_http_server *s) {
+        if (!s)
+                return NULL;
+        ev_io_stop(s->loop, &s->io);
+        ev_timer_stop(s->loop, &s->timer);
+        ev_idle_stop(s->loop, &s->kick);
+        /* MHD must not be stopped with suspended connections: answer them. */
+        while (s->waiting)
+                nd_http_reply_error(s->waiting, 503, "netd is shutting down");
+        MHD_run(s->mhd);
+        MHD_stop_daemon(s->mhd);
+        if (s->listen_fd >= 0)
+                close(s->listen_fd);
+        free(s);
+        return NULL;
+}
+
+void nd_http_server_quiesce(nd_http_server *s) {
+        if (!s->quiesced) {
+                /* MHD hands the socket back; we still own it and close it
+                 * in nd_http_server_free(). */
+                (void) MHD_quiesce_daemon(s->mhd);
+                s->quiesced = true;
+        }
+}
+
+unsigned nd_http_server_pending(const nd_http_server *s) {
+        return s->pending;
+}
+
+const char *nd_http_request_method(const nd_http_request *r) { return r->method; }
+const char *nd_http_request_path(const nd_http_request *r) { return r->path; }
+
+const char *nd_http_request_query(const nd_http_request *r, const char *key) {
+        return MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, key);
+}
+
+const char *nd_http_request_body(const nd_http_request *r, size_t *ret_len) {
+        if (ret_len)
+                *ret_len = r->body_len;
+        return r->body ? r->body : "";
+}
+
+void nd_http_reply(nd_http_request *r, unsigned status, const char *content_type, char *body, size_t len) {
+        if (r->reply) {
+                free(body);
+                return;
+        }
+        r->reply = MHD_create_response_from_buffer(len, body ? body : (char *) "",
+                                                   body ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
+        if (!r->reply) {
+                free(body);
+                return;
+        }
+        if (content_type && len)
+                MHD_add_response_header(r->reply, "Content-Type", content_type);
+        MHD_add_response_header(r->reply, "Server", "netd/" ND_VERSION);
+        r->status = status;
+        if (r->suspended) {
+                r->suspended = false;
+                r->server->pending--;
+                *r->prevp = r->next;
+                if (r->next)
+                        r->next->prevp = r->prevp;
+                MHD_resume_connection(r->conn);
+                /* MHD picks the resumed connection up on its next run;
+                 * make sure there is one soon. */
+                ev_idle_start(r->server->loop, &r->server->kick);
+        }
+}
+
+void nd_http_reply_json(nd_http_request *r, unsigned status, json_t *j) {
+        char *s = NULL;
+        if (j) {
+                s = json_dumps(j, JSON_COMPACT | JSON_ENCODE_ANY);
+                json_decref(j);
+                if (!s) {
+                        nd_http_reply_error(r, 500, "out of memory");
+                        return;
+                }
+                size_t n = strlen(s);
+                char *t = realloc(s, n + 2);
+                if (t) {
+                        s = t;
+                        s[n++] = '\n';
+                        s[n] = 0;
+                }
+                nd_http_reply(r, status, "application/json", s, n);
+                return;
+        }
+        nd_http_reply(r, status, NULL, NULL, 0);
+}
+
+void nd_http_reply_error(nd_http_request *r, unsigned status, const char *fmt, ...) {
+        char msg[512];
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(msg, sizeof(msg), fmt, ap);
+        va_end(ap);
+        nd_http_reply_json(r, status, json_pack("{s:s}", "message", msg));
+}

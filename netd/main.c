@@ -1,0 +1,198 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* netd: the per-host container networking daemon. */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "manager.h"
+
+#define MAX_POOLS 64
+
+static void usage(FILE *f) {
+        fprintf(f,
+                "Usage: netd [OPTIONS]\n"
+                "\n"
+                "The netd container networking daemon.\n"
+                "\n"
+                "Options:\n"
+                "  --state-dir DIR              persistent state (default /var/lib/netd)\n"
+                "  --run-dir DIR                runtime files: pid file, socket (default /run/netd)\n"
+                "  --socket PATH                API socket (default RUN_DIR/netd.sock, mode 0660)\n"
+                "  --store URL                  'local' (default): embedded store in STATE_DIR\n"
+                "  --default-address-pool SPEC  pool for automatic subnets, 'base=CIDR,size=N';\n"
+                "                               repeatable; replaces the defaults\n"
+                "  --max-body BYTES             largest accepted API request body (default 1048576)\n"
+                "  --log-level LEVEL            debug, info (default), warning, error\n"
+                "  --log-target TARGET          stderr (default) or syslog\n"
+                "  --version                    print the version and exit\n"
+                "  -h, --help                   this help\n");
+}
+
+static int mkdir_p(const char *path, mode_t mode) {
+        char buf[PATH_MAX];
+        if (strlen(path) >= sizeof(buf))
+                return -ENAMETOOLONG;
+        strcpy(buf, path);
+        for (char *p = buf + 1; *p; p++)
+                if (*p == '/') {
+                        *p = 0;
+                        if (mkdir(buf, 0755) < 0 && errno != EEXIST)
+                                return -errno;
+                        *p = '/';
+                }
+        if (mkdir(buf, mode) < 0 && errno != EEXIST)
+                return -errno;
+        return 0;
+}
+
+/* Hold an exclusive lock on RUN_DIR/netd.pid for the life of the process;
+ * a second daemon on the same run dir is refused with the holder's pid. */
+static int take_pid_lock(const char *run_dir, char *path, size_t size) {
+        char buf[32];
+        int fd;
+
+        snprintf(path, size, "%s/netd.pid", run_dir);
+        fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+        if (fd < 0)
+                return -errno;
+        if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+                int err = errno;
+                ssize_t k = read(fd, buf, sizeof(buf) - 1);
+                buf[k > 0 ? k : 0] = 0;
+                buf[strcspn(buf, "\n")] = 0;
+                close(fd);
+                if (err == EWOULDBLOCK) {
+                        fprintf(stderr, "netd: another netd (pid %s) is already running with run dir %s\n",
+                                *buf ? buf : "?", run_dir);
+                        return -EBUSY;
+                }
+                return -err;
+        }
+        snprintf(buf, sizeof(buf), "%ld\n", (long) getpid());
+        if (ftruncate(fd, 0) < 0 || pwrite(fd, buf, strlen(buf), 0) < 0) {
+                int err = errno;
+                close(fd);
+                return -err;
+        }
+        return fd;
+}
+
+int main(int argc, char **argv) {
+        enum { OPT_STATE = 256, OPT_RUN, OPT_SOCKET, OPT_STORE, OPT_POOL, OPT_LOGLEVEL, OPT_LOGTARGET,
+               OPT_VERSION, OPT_MAXBODY };
+        static const struct option opts[] = {
+                { "state-dir", required_argument, NULL, OPT_STATE },
+                { "run-dir", required_argument, NULL, OPT_RUN },
+                { "socket", required_argument, NULL, OPT_SOCKET },
+                { "store", required_argument, NULL, OPT_STORE },
+                { "default-address-pool", required_argument, NULL, OPT_POOL },
+                { "max-body", required_argument, NULL, OPT_MAXBODY },
+                { "log-level", required_argument, NULL, OPT_LOGLEVEL },
+                { "log-target", required_argument, NULL, OPT_LOGTARGET },
+                { "version", no_argument, NULL, OPT_VERSION },
+                { "help", no_argument, NULL, 'h' },
+                {},
+        };
+        nd_manager_config cfg = { .state_dir = "/var/lib/netd", .run_dir = "/run/netd", .store_url = "local" };
+        const char *pools[MAX_POOLS + 1] = {0};
+        char socket_path[PATH_MAX], pid_path[PATH_MAX];
+        size_t n_pools = 0;
+        nd_manager *m = NULL;
+        int c, r, pid_fd;
+
+        while ((c = getopt_long(argc, argv, "h", opts, NULL)) >= 0)
+                switch (c) {
+                case OPT_STATE: cfg.state_dir = optarg; break;
+                case OPT_RUN: cfg.run_dir = optarg; break;
+                case OPT_SOCKET: cfg.socket_path = optarg; break;
+                case OPT_STORE: cfg.store_url = optarg; break;
+                case OPT_POOL:
+                        if (n_pools == MAX_POOLS) {
+                                fprintf(stderr, "netd: at most %d --default-address-pool\n", MAX_POOLS);
+                                return 2;
+                        }
+                        pools[n_pools++] = optarg;
+                        break;
+                case OPT_MAXBODY: {
+                        char *end;
+                        unsigned long v = strtoul(optarg, &end, 10);
+                        if (*end || v < 1024 || v > 64ul * 1024 * 1024) {
+                                fprintf(stderr, "netd: --max-body: want 1024..67108864 bytes\n");
+                                return 2;
+                        }
+                        cfg.max_body = v;
+                        break;
+                }
+                case OPT_LOGLEVEL:
+                        r = nd_log_level_from_string(optarg);
+                        if (r < 0) {
+                                fprintf(stderr, "netd: --log-level: unknown level '%s' (debug, info, warning, error)\n",
+                                        optarg);
+                                return 2;
+                        }
+                        nd_log_max_level = r;
+                        break;
+                case OPT_LOGTARGET:
+                        if (strcmp(optarg, "syslog") == 0)
+                                nd_log_set_target_syslog(1);
+                        else if (strcmp(optarg, "stderr") != 0) {
+                                fprintf(stderr, "netd: --log-target: want stderr or syslog\n");
+                                return 2;
+                        }
+                        break;
+                case OPT_VERSION:
+                        printf("netd %s\n", ND_VERSION);
+                        return 0;
+                case 'h':
+                        usage(stdout);
+                        return 0;
+                default:
+                        usage(stderr);
+                        return 2;
+                }
+        if (optind < argc) {
+                fprintf(stderr, "netd: unexpected argument '%s'\n", argv[optind]);
+                usage(stderr);
+                return 2;
+        }
+        if (n_pools)
+                cfg.pools = pools;
+        if (!cfg.socket_path) {
+                snprintf(socket_path, sizeof(socket_path), "%s/netd.sock", cfg.run_dir);
+                cfg.socket_path = socket_path;
+        }
+
+        signal(SIGPIPE, SIG_IGN);
+        if ((r = mkdir_p(cfg.run_dir, 0755)) < 0 || (r = mkdir_p(cfg.state_dir, 0700)) < 0) {
+                fprintf(stderr, "netd: cannot create directories %s, %s: %s\n", cfg.run_dir, cfg.state_dir,
+                        strerror(-r));
+                return 1;
+        }
+        pid_fd = take_pid_lock(cfg.run_dir, pid_path, sizeof(pid_path));
+        if (pid_fd < 0) {
+                if (pid_fd != -EBUSY)
+                        fprintf(stderr, "netd: cannot lock %s: %s\n", pid_path, strerror(-pid_fd));
+                return 1;
+        }
+        r = nd_manager_new(&cfg, &m);
+        if (r < 0) {
+                nd_log_errno(LOG_ERR, r, "cannot initialise");
+                return 1;
+        }
+        nd_log(LOG_INFO, "starting", "version=%s pid=%ld state_dir=%s run_dir=%s", ND_VERSION, (long) getpid(),
+               cfg.state_dir, cfg.run_dir);
+        r = nd_manager_run(m);
+        nd_manager_free(m);
+        unlink(pid_path);
+        close(pid_fd);
+        return r < 0 ? 1 : 0;
+}

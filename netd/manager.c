@@ -1,0 +1,787 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include <errno.h>
+#include <ev.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <jansson.h>
+#include <netlink/socket.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <time.h>
+
+#include "api.h"
+#include "diag.h"
+#include "http.h"
+#include "json-util.h"
+#include "log.h"
+#include "manager.h"
+#include "network.h"
+#include "nl-host.h"
+#include "pool.h"
+#include "store.h"
+#include "subnet.h"
+
+#define KEY_NETWORKS "/netd/v1/networks/"
+#define KEY_NETNAMES "/netd/v1/network-names/"
+#define KEY_IPAM "/netd/v1/ipam/"
+#define OWNER_MAX 256
+
+struct net_slot {
+        nd_network *net;
+        bool removing;
+};
+
+struct nd_manager {
+        struct ev_loop *loop;
+        char *state_dir, *run_dir, *socket_path, *store_url;
+        char **pool_specs;
+        size_t max_body;
+
+        nd_store *store;
+        nd_pool *pools;
+        struct nl_sock *nl;
+        nd_http_server *http;
+
+        struct net_slot *nets;
+        size_t n_nets, cap_nets;
+        nd_network **view;
+
+        ev_signal sig_term, sig_int;
+        ev_timer drain;
+        double drain_start;
+        int start_r;
+        bool started;
+};
+
+/* ---- lifecycle ---------------------------------------------------------- */
+
+int nd_manager_new(const nd_manager_config *cfg, nd_manager **ret) {
+        nd_manager *m = calloc(1, sizeof(*m));
+        size_t n = 0;
+
+        if (!m)
+                return -ENOMEM;
+        m->loop = ev_loop_new(EVFLAG_AUTO | EVFLAG_NOSIGMASK);
+        m->state_dir = strdup(cfg->state_dir);
+        m->run_dir = strdup(cfg->run_dir);
+        m->socket_path = strdup(cfg->socket_path);
+        m->store_url = strdup(cfg->store_url ? cfg->store_url : "local");
+        m->max_body = cfg->max_body ? cfg->max_body : 1024 * 1024;
+        while (cfg->pools && cfg->pools[n])
+                n++;
+        m->pool_specs = calloc(n + 1, sizeof(char *));
+        if (!m->loop || !m->state_dir || !m->run_dir || !m->socket_path || !m->store_url || !m->pool_specs) {
+                nd_manager_free(m);
+                return -ENOMEM;
+        }
+        for (size_t i = 0; i < n; i++)
+                if (!(m->pool_specs[i] = strdup(cfg->pools[i]))) {
+                        nd_manager_free(m);
+                        return -ENOMEM;
+                }
+        ev_set_userdata(m->loop, m);
+        *ret = m;
+        return 0;
+}
+
+nd_manager *nd_manager_free(nd_manager *m) {
+        if (!m)
+                return NULL;
+        /* API first (it references networks), then the store, which makes
+         * pending writes durable without running their callbacks. */
+        m->http = nd_http_server_free(m->http);
+        m->store = nd_store_free(m->store);
+        for (size_t i = 0; i < m->n_nets; i++)
+                nd_network_free(m->nets[i].net);
+        free(m->nets);
+        free(m->view);
+        nd_pool_free(m->pools);
+        if (m->nl)
+                nl_socket_free(m->nl);
+        for (char **p = m->pool_specs; p && *p; p++)
+                free(*p);
+        free(m->pool_specs);
+        if (m->loop) {
+                ev_signal_stop(m->loop, &m->sig_term);
+                ev_signal_stop(m->loop, &m->sig_int);
+                ev_timer_stop(m->loop, &m->drain);
+                ev_loop_destroy(m->loop);
+        }
+        free(m->state_dir);
+        free(m->run_dir);
+        free(m->socket_path);
+        free(m->store_url);
+        free(m);
+        return NULL;
+}
+
+struct ev_loop *nd_manager_loop(nd_manager *m) {
+        return m->loop;
+}
+
+nd_store *nd_manager_store(nd_manager *m) {
+        return m->store;
+}
+
+/* ---- network table ------------------------------------------------------- */
+
+static int nets_add(nd_manager *m, nd_network *n) {
+        if (m->n_nets == m->cap_nets) {
+                size_t cap = m->cap_nets ? m->cap_nets * 2 : 16;
+                struct net_slot *s = realloc(m->nets, cap * sizeof(*s));
+                nd_network **v = realloc(m->view, cap * sizeof(*v));
+                if (s)
+                        m->nets = s;
+                if (v)
+                        m->view = v;
+                if (!s || !v)
+                        return -ENOMEM;
+                m->cap_nets = cap;
+        }
+        m->nets[m->n_nets++] = (struct net_slot) { .net = n };
+        return 0;
+}
+
+static struct net_slot *nets_slot(nd_manager *m, const nd_network *n) {
+        for (size_t i = 0; i < m->n_nets; i++)
+                if (m->nets[i].net == n)
+                        return &m->nets[i];
+        return NULL;
+}
+
+static void nets_drop(nd_manager *m, nd_network *n) {
+        for (size_t i = 0; i < m->n_nets; i++)
+                if (m->nets[i].net == n) {
+                        memmove(m->nets + i, m->nets + i + 1, (m->n_nets - i - 1) * sizeof(*m->nets));
+                        m->n_nets--;
+                        break;
+                }
+        nd_network_free(n);
+}
+
+static bool visible(const struct net_slot *s) {
+        return s->net->committed && !s->removing;
+}
+
+int nd_manager_network_find(nd_manager *m, const char *ref, nd_network **ret) {
+        nd_network *match = NULL;
+        size_t len = ref ? strlen(ref) : 0, hits = 0;
+
+        if (len == 0)
+                return -ENOENT;
+        for (size_t i = 0; i < m->n_nets; i++)
+                if (visible(&m->nets[i]) && strcmp(m->nets[i].net->spec.name, ref) == 0) {
+                        *ret = m->nets[i].net;
+                        return 0;
+                }
+        for (size_t i = 0; i < m->n_nets; i++)
+                if (visible(&m->nets[i]) && strncmp(m->nets[i].net->id, ref, len) == 0) {
+                        if (len == ND_ID_LEN) {
+                                *ret = m->nets[i].net;
+                                return 0;
+                        }
+                        match = m->nets[i].net;
+                        hits++;
+                }
+        if (hits > 1)
+                return -ENOTUNIQ;
+        if (!match)
+                return -ENOENT;
+        *ret = match;
+        return 0;
+}
+
+size_t nd_manager_networks(nd_manager *m, nd_network ***ret) {
+        size_t n = 0;
+        for (size_t i = 0; i < m->n_nets; i++)
+                if (visible(&m->nets[i]))
+                        m->view[n++] = m->nets[i].net;
+        *ret = m->view;
+        return n;
+}
+
+/* ---- create -------------------------------------------------------------- */
+
+struct net_op {
+        nd_manager *m;
+        nd_network *net;
+        nd_manager_net_fn cb;
+        void *userdata;
+};
+
+static void net_key(const nd_network *n, char *buf, size_t size) {
+        snprintf(buf, size, KEY_NETWORKS "%s", n->id);
+}
+
+static void name_key(const char *name, char *buf, size_t size) {
+        snprintf(buf, size, KEY_NETNAMES "%s", name);
+}
+
+void nd_manager_address_prefix(const nd_network *n, char *buf, size_t size) {
+        snprintf(buf, size, KEY_IPAM "%s/", n->id);
+}
+
+static int64_t now_us(void) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        return (int64_t) ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+static void on_created(void *userdata, int r, int64_t rev) {
+        struct net_op *op = userdata;
+        nd_manager *m = op->m;
+        nd_diag d = {0};
+
+        if (r < 0) {
+                if (r == -ECANCELED)
+                        nd_diag_set(&d, -EEXIST, "network '%s' already exists in the store", op->net->spec.name);
+                else
+                        nd_diag_set(&d, r, "network '%s': writing to the store failed: %s", op->net->spec.name,
+                                    strerror(-r));
+                nd_log_errno(LOG_WARNING, r, "network create failed", "net=%s", op->net->spec.name);
+                nets_drop(m, op->net);
+                op->cb(op->userdata, r == -ECANCELED ? -EEXIST : r, NULL, &d);
+        } else {
+                char s[ND_PREFIX_STRLEN] = "";
+                op->net->committed = true;
+                if (op->net->spec.n_ipam)
+                        nd_prefix_fmt(&op->net->spec.ipam[0].subnet, s);
+                nd_log(LOG_INFO, "network created", "net=%s id=%.12s driver=%s subnet=%s revision=%" PRId64,
+                       op->net->spec.name, op->net->id, nd_driver_to_string(op->net->spec.driver), s, rev);
+                op->cb(op->userdata, 0, op->net, NULL);
+        }
+        free(op);
+}
+
+static const nd_network *overlapping(nd_manager *m, const nd_prefix *p, const nd_prefix **ret_with) {
+        for (size_t i = 0; i < m->n_nets; i++) {
+                const nd_network *n = m->nets[i].net;
+                for (size_t k = 0; k < n->spec.n_ipam; k++)
+                        if (nd_prefix_overlap(p, &n->spec.ipam[k].subnet)) {
+                                *ret_with = &n->spec.ipam[k].subnet;
+                                return n;
+                        }
+        }
+        return NULL;
+}
+
+static int pick_subnet(nd_manager *m, nd_prefix *ret, nd_diag *d) {
+        _cleanup_free_ nd_prefix *busy = NULL;
+        size_t n_busy = 0, n_host = 0;
+        nd_prefix *host = NULL;
+        int r;
+
+        /* The host's own addresses and routes: a container subnet that
+         * shadows them would cut the host off from that network. */
+        r = nd_nl_host_prefixes(m->nl, &host, &n_host);
+        if (r < 0)
+                return nd_diag_set(d, r, "cannot read the host's routes: %s", strerror(-r));
+        size_t total = n_host + m->n_nets * ND_NETWORK_MAX_SUBNETS;
+        busy = calloc(total ? total : 1, sizeof(*busy));
+        if (!busy) {
+                free(host);
+                return nd_diag_set(d, -ENOMEM, "out of memory");
+        }
+        memcpy(busy, host, n_host * sizeof(*host));
+        n_busy = n_host;
+        free(host);
+        for (size_t i = 0; i < m->n_nets; i++)
+                for (size_t k = 0; k < m->nets[i].net->spec.n_ipam; k++)
+                        busy[n_busy++] = m->nets[i].net->spec.ipam[k].subnet;
+        r = nd_pool_pick(m->pools, AF_INET, busy, n_busy, ret);
+        if (r < 0)
+                return nd_diag_set(d, -ENOSPC,
+                                   "no available IPv4 subnet in the address pools that overlaps neither "
+                                   "another network nor the host's routes; give one with --subnet");
+        return 0;
+}
+
+int nd_manager_network_create(nd_manager *m, nd_network_spec *spec, nd_manager_net_fn cb, void *userdata,
+                              nd_diag *d) {
+        _cleanup_(nd_network_freep) nd_network *n = NULL;
+        char id[ND_ID_LEN + 1], k_net[256], k_name[256], a[ND_PREFIX_STRLEN], b[ND_PREFIX_STRLEN];
+        _cleanup_free_ char *value = NULL;
+        json_t *j;
+        bool has4 = false;
+        int r;
+
+        if (m->n_nets >= ND_MAX_NETWORKS) {
+                nd_network_spec_done(spec);
+                return nd_diag_set(d, -ENOSPC, "too many networks (limit %d)", ND_MAX_NETWORKS);
+        }
+        for (size_t i = 0; i < m->n_nets; i++)
+                if (strcmp(m->nets[i].net->spec.name, spec->name) == 0) {
+                        r = nd_diag_set(d, -EEXIST, "network with name '%s' already exists", spec->name);
+                        nd_network_spec_done(spec);
+                        return r;
+                }
+        for (size_t i = 0; i < spec->n_ipam; i++) {
+                const nd_prefix *with;
+                const nd_network *o = overlapping(m, &spec->ipam[i].subnet, &with);
+                if (o) {
+                        r = nd_diag_set(d, -EADDRINUSE, "subnet '%s' overlaps subnet '%s' of network '%s'",
+                                        nd_prefix_fmt(&spec->ipam[i].subnet, a), nd_prefix_fmt(with, b),
+                                        o->spec.name);
+                        nd_network_spec_done(spec);
+                        return r;
+                }
+                has4 |= spec->ipam[i].subnet.addr.family == AF_INET;
+        }
+        if (!has4) {
+                if (spec->n_ipam >= ND_NETWORK_MAX_SUBNETS) {
+                        nd_network_spec_done(spec);
+                        return nd_diag_set(d, -EINVAL, "at most %d subnets per network", ND_NETWORK_MAX_SUBNETS);
+                }
+                nd_prefix picked;
+                r = pick_subnet(m, &picked, d);
+                if (r < 0) {
+                        nd_network_spec_done(spec);
+                        return r;
+                }
+                /* IPv4 first: it carries the default route and the first
+                 * address a container gets. */
+                memmove(spec->ipam + 1, spec->ipam, spec->n_ipam * sizeof(*spec->ipam));
+                spec->ipam[0] = (nd_ipam_config) { .subnet = picked };
+                spec->n_ipam++;
+        }
+        r = nd_id_new(id);
+        if (r < 0) {
+                nd_network_spec_done(spec);
+                return nd_diag_set(d, r, "cannot generate an id: %s", strerror(-r));
+        }
+        r = nd_network_new(spec, id, now_us(), &n, d);
+        if (r < 0)
+                return r;
+
+        j = nd_network_to_json(n);
+        value = j ? json_dumps(j, JSON_COMPACT) : NULL;
+        json_decref(j);
+        if (!value)
+                return nd_diag_set(d, -ENOMEM, "out of memory");
+        net_key(n, k_net, sizeof(k_net));
+        name_key(n->spec.name, k_name, sizeof(k_name));
+
+        struct net_op *op = calloc(1, sizeof(*op));
+        if (!op)
+                return nd_diag_set(d, -ENOMEM, "out of memory");
+        *op = (struct net_op) { .m = m, .net = n, .cb = cb, .userdata = userdata };
+        nd_store_cmp cmps[] = { { .key = k_net }, { .key = k_name } };
+        nd_store_op ops[] = {
+                { .type = ND_STORE_PUT, .key = k_net, .value = value },
+                { .type = ND_STORE_PUT, .key = k_name, .value = n->id },
+        };
+        r = nets_add(m, n);
+        if (r < 0) {
+                free(op);
+                return nd_diag_set(d, r, "out of memory");
+        }
+        r = nd_store_txn(m->store, cmps, ELEMENTSOF(cmps), ops, ELEMENTSOF(ops), on_created, op);
+        if (r < 0) {
+                m->n_nets--;
+                free(op);
+                return nd_diag_set(d, r, "store: %s", strerror(-r));
+        }
+        TAKE_PTR(n);
+        return 0;
+}
+
+/* ---- remove -------------------------------------------------------------- */
+
+static void on_removed(void *userdata, int r, int64_t rev) {
+        struct net_op *op = userdata;
+        nd_manager *m = op->m;
+        struct net_slot *s = nets_slot(m, op->net);
+        nd_diag d = {0};
+
+        if (r < 0) {
+                if (s)
+                        s->removing = false;
+                nd_diag_set(&d, r, "network '%s': writing to the store failed: %s", op->net->spec.name,
+                            strerror(-r));
+                nd_log_errno(LOG_WARNING, r, "network remove failed", "net=%s", op->net->spec.name);
+                op->cb(op->userdata, r, op->net, &d);
+        } else {
+                nd_log(LOG_INFO, "network removed", "net=%s id=%.12s revision=%" PRId64, op->net->spec.name,
+                       op->net->id, rev);
+                op->cb(op->userdata, 0, NULL, NULL);
+                nets_drop(m, op->net);
+        }
+        free(op);
+}
+
+static uint64_t addresses_in_use(const nd_network *n) {
+        uint64_t used = 0;
+        for (size_t i = 0; i < n->spec.n_ipam; i++)
+                used += nd_subnet_count(n->alloc[i]) - 1; /* the gateway */
+        return used;
+}
+
+int nd_manager_network_remove(nd_manager *m, nd_network *n, nd_manager_net_fn cb, void *userdata, nd_diag *d) {
+        struct net_slot *s = nets_slot(m, n);
+        char k_net[256], k_name[256], k_ipam[256];
+        uint64_t used;
+        int r;
+
+        if (!s || !visible(s))
+                return nd_diag_set(d, -ENOENT, "network not found");
+        used = addresses_in_use(n);
+        if (used > 0)
+                return nd_diag_set(d, -EBUSY, "network '%s' has %" PRIu64 " address%s in use; release %s first",
+                                   n->spec.name, used, used == 1 ? "" : "es", used == 1 ? "it" : "them");
+        struct net_op *op = calloc(1, sizeof(*op));
+        if (!op)
+                return nd_diag_set(d, -ENOMEM, "out of memory");
+        *op = (struct net_op) { .m = m, .net = n, .cb = cb, .userdata = userdata };
+        net_key(n, k_net, sizeof(k_net));
+        name_key(n->spec.name, k_name, sizeof(k_name));
+        nd_manager_address_prefix(n, k_ipam, sizeof(k_ipam));
+        nd_store_op ops[] = {
+                { .type = ND_STORE_DELETE, .key = k_net },
+                { .type = ND_STORE_DELETE, .key = k_name },
+                { .type = ND_STORE_DELETE_PREFIX, .key = k_ipam },
+        };
+        r = nd_store_txn(m->store, NULL, 0, ops, ELEMENTSOF(ops), on_removed, op);
+        if (r < 0) {
+                free(op);
+                return nd_diag_set(d, r, "store: %s", strerror(-r));
+        }
+        s->removing = true;
+        return 0;
+}
+
+/* ---- addresses ----------------------------------------------------------- */
+
+struct addr_op {
+        nd_manager *m;
+        nd_network *net;
+        nd_addr addr;
+        bool release;
+        nd_manager_addr_fn cb;
+        void *userdata;
+};
+
+static void addr_key(const nd_network *n, const nd_addr *a, char *buf, size_t size) {
+        char s[ND_ADDR_STRLEN];
+        snprintf(buf, size, KEY_IPAM "%s/%s", n->id, nd_addr_fmt(a, s));
+}
+
+static void on_addr_done(void *userdata, int r, int64_t rev) {
+        struct addr_op *op = userdata;
+        nd_subnet *sub = nd_network_subnet_for(op->net, &op->addr);
+        char s[ND_ADDR_STRLEN];
+        nd_diag d = {0};
+
+        nd_addr_fmt(&op->addr, s);
+        if (r < 0) {
+                /* Undo the reservation made before the write. */
+                if (!op->release && sub)
+                        nd_subnet_release(sub, &op->addr);
+                if (r == -ECANCELED)
+                        r = -EEXIST;
+                nd_diag_set(&d, r, "address %s: %s", s,
+                            r == -EEXIST ? "already in use (store)" : strerror(-r));
+                op->cb(op->userdata, r, NULL, &d);
+        } else {
+                if (op->release && sub)
+                        nd_subnet_release(sub, &op->addr);
+                nd_log(LOG_DEBUG, op->release ? "address released" : "address allocated", "net=%s addr=%s",
+                       op->net->spec.name, s);
+                op->cb(op->userdata, 0, &op->addr, NULL);
+        }
+        op->net->busy--;
+        free(op);
+}
+
+int nd_manager_address_request(nd_manager *m, nd_network *n, int family, const nd_addr *want, const char *owner,
+                               nd_manager_addr_fn cb, void *userdata, nd_diag *d) {
+        char key[256], s[ND_ADDR_STRLEN], created[32];
+        _cleanup_free_ char *value = NULL;
+        nd_subnet *sub;
+        nd_addr a;
+        int r;
+
+        if (owner && strlen(owner) > OWNER_MAX)
+                return nd_diag_set(d, -EINVAL, "owner is longer than %d bytes", OWNER_MAX);
+        if (want) {
+                sub = nd_network_subnet_for(n, want);
+                if (!sub)
+                        return nd_diag_set(d, -EINVAL, "address %s is not in any subnet of network '%s'",
+                                           nd_addr_fmt(want, s), n->spec.name);
+                a = *want;
+                r = nd_subnet_reserve(sub, &a);
+                if (r == -EEXIST)
+                        return nd_diag_set(d, -EADDRINUSE, "address %s is already in use on network '%s'",
+                                           nd_addr_fmt(want, s), n->spec.name);
+                if (r == -EADDRNOTAVAIL)
+                        return nd_diag_set(d, -EINVAL, "address %s is the network or broadcast address",
+                                           nd_addr_fmt(want, s));
+                if (r < 0)
+                        return nd_diag_set(d, r, "address %s: %s", nd_addr_fmt(want, s), strerror(-r));
+        } else {
+                sub = nd_network_subnet_family(n, family);
+                if (!sub)
+                        return nd_diag_set(d, -EINVAL, "network '%s' has no %s subnet", n->spec.name,
+                                           family == AF_INET6 ? "IPv6" : "IPv4");
+                r = nd_subnet_alloc(sub, &a);
+                if (r == -ENOSPC)
+                        return nd_diag_set(d, -ENOSPC, "no free address left in network '%s' (%s)", n->spec.name,
+                                           family == AF_INET6 ? "IPv6" : "IPv4");
+                if (r < 0)
+                        return nd_diag_set(d, r, "allocating an address: %s", strerror(-r));
+        }
+
+        int64_t us = now_us();
+        snprintf(created, sizeof(created), "%" PRId64, us / 1000000);
+        json_t *j = json_pack("{s:s, s:s}", "Owner", owner ? owner : "", "Created", created);
+        value = j ? json_dumps(j, JSON_COMPACT) : NULL;
+        json_decref(j);
+        struct addr_op *op = value ? calloc(1, sizeof(*op)) : NULL;
+        if (!op) {
+                nd_subnet_release(sub, &a);
+                return nd_diag_set(d, -ENOMEM, "out of memory");
+        }
+        *op = (struct addr_op) { .m = m, .net = n, .addr = a, .cb = cb, .userdata = userdata };
+        addr_key(n, &a, key, sizeof(key));
+        nd_store_cmp cmp = { .key = key };
+        nd_store_op put = { .type = ND_STORE_PUT, .key = key, .value = value };
+        r = nd_store_txn(m->store, &cmp, 1, &put, 1, on_addr_done, op);
+        if (r < 0) {
+                nd_subnet_release(sub, &a);
+                free(op);
+                return nd_diag_set(d, r, "store: %s", strerror(-r));
+        }
+        n->busy++;
+        return 0;
+}
+
+int nd_manager_address_release(nd_manager *m, nd_network *n, const nd_addr *a, nd_manager_addr_fn cb,
+                               void *userdata, nd_diag *d) {
+        nd_subnet *sub = nd_network_subnet_for(n, a);
+        char key[256], s[ND_ADDR_STRLEN];
+        int r;
+
+        nd_addr_fmt(a, s);
+        if (!sub || !nd_subnet_is_allocated(sub, a))
+                return nd_diag_set(d, -ENOENT, "address %s is not allocated on network '%s'", s, n->spec.name);
+        for (size_t i = 0; i < n->spec.n_ipam; i++)
+                if (nd_addr_equal(&n->spec.ipam[i].gateway, a))
+                        return nd_diag_set(d, -EINVAL, "address %s is the gateway of network '%s'", s, n->spec.name);
+        struct addr_op *op = calloc(1, sizeof(*op));
+        if (!op)
+                return nd_diag_set(d, -ENOMEM, "out of memory");
+        *op = (struct addr_op) { .m = m, .net = n, .addr = *a, .release = true, .cb = cb, .userdata = userdata };
+        addr_key(n, a, key, sizeof(key));
+        r = nd_store_delete(m->store, key, on_addr_done, op);
+        if (r < 0) {
+                free(op);
+                return nd_diag_set(d, r, "store: %s", strerror(-r));
+        }
+        n->busy++;
+        return 0;
+}
+
+/* ---- start-up: load state, then listen ------------------------------------ */
+
+static int listen_socket(nd_manager *m) {
+        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        _cleanup_close_ int fd = -1;
+
+        if (strlen(m->socket_path) >= sizeof(sa.sun_path))
+                return nd_log_errno(LOG_ERR, -ENAMETOOLONG, "socket path too long", "path=%s", m->socket_path);
+        strcpy(sa.sun_path, m->socket_path);
+        fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+        if (fd < 0)
+                return nd_log_errno(LOG_ERR, errno, "cannot create the API socket");
+        /* Safe: we hold the run dir's pid lock, so a leftover socket belongs
+         * to a dead instance. */
+        (void) unlink(m->socket_path);
+        mode_t old = umask(0117);
+        int r = bind(fd, (struct sockaddr *) &sa, sizeof(sa));
+        umask(old);
+        if (r < 0)
+                return nd_log_errno(LOG_ERR, errno, "cannot bind the API socket", "path=%s", m->socket_path);
+        if (chmod(m->socket_path, 0660) < 0)
+                return nd_log_errno(LOG_ERR, errno, "cannot chmod the API socket", "path=%s", m->socket_path);
+        if (listen(fd, 128) < 0)
+                return nd_log_errno(LOG_ERR, errno, "cannot listen on the API socket", "path=%s", m->socket_path);
+        return TAKE_FD(fd);
+}
+
+static void start_failed(nd_manager *m, int r) {
+        m->start_r = r;
+        ev_break(m->loop, EVBREAK_ALL);
+}
+
+static void start_api(nd_manager *m) {
+        nd_http_config hc = { .max_body = m->max_body, .max_connections = 256, .idle_timeout_sec = 60 };
+        int fd = listen_socket(m), r;
+        if (fd < 0)
+                return start_failed(m, fd);
+        r = nd_http_server_new(m->loop, fd, &hc, nd_api_handle, m, &m->http);
+        if (r < 0) {
+                close(fd);
+                return start_failed(m, nd_log_errno(LOG_ERR, r, "cannot start the API server"));
+        }
+        m->started = true;
+        nd_log(LOG_INFO, "netd ready", "version=%s socket=%s store=%s networks=%zu", ND_VERSION, m->socket_path,
+               nd_store_backend(m->store), m->n_nets);
+}
+
+static void on_orphans_deleted(void *userdata, int r, int64_t rev) {
+        nd_manager *m = userdata;
+        if (r < 0)
+                nd_log_errno(LOG_WARNING, r, "removing stale address records failed, ignoring");
+        start_api(m);
+}
+
+static void on_ipam_loaded(void *userdata, int r, const nd_store_kv *kvs, size_t n, int64_t rev) {
+        nd_manager *m = userdata;
+        nd_store_op *dels = NULL;
+        size_t n_dels = 0, loaded = 0;
+
+        if (r < 0)
+                return start_failed(m, nd_log_errno(LOG_ERR, r, "loading address allocations failed"));
+        dels = calloc(n ? n : 1, sizeof(*dels));
+        if (!dels)
+                return start_failed(m, -ENOMEM);
+        for (size_t i = 0; i < n; i++) {
+                const char *rest = kvs[i].key + strlen(KEY_IPAM), *slash = strchr(rest, '/');
+                nd_network *net = NULL;
+                char id[ND_ID_LEN + 1];
+                nd_addr a;
+                nd_subnet *sub;
+
+                if (slash && slash - rest == ND_ID_LEN) {
+                        memcpy(id, rest, ND_ID_LEN);
+                        id[ND_ID_LEN] = 0;
+                        for (size_t k = 0; k < m->n_nets; k++)
+                                if (strcmp(m->nets[k].net->id, id) == 0)
+                                        net = m->nets[k].net;
+                }
+                if (net && nd_addr_parse(slash + 1, &a) == 0 && (sub = nd_network_subnet_for(net, &a)) &&
+                    nd_subnet_reserve(sub, &a) == 0) {
+                        loaded++;
+                        continue;
+                }
+                /* A record for a network that is gone, or that does not
+                 * parse: netd owns the prefix, so it removes it. */
+                nd_log(LOG_WARNING, "removing stale address record", "key=%s", kvs[i].key);
+                dels[n_dels++] = (nd_store_op) { .type = ND_STORE_DELETE, .key = kvs[i].key };
+        }
+        nd_log(LOG_INFO, "address allocations loaded", "count=%zu stale=%zu", loaded, n_dels);
+        for (size_t off = 0; off < n_dels; off += ND_STORE_MAX_TXN_OPS) {
+                size_t k = n_dels - off < ND_STORE_MAX_TXN_OPS ? n_dels - off : ND_STORE_MAX_TXN_OPS;
+                bool last = off + k >= n_dels;
+                r = nd_store_txn(m->store, NULL, 0, dels + off, k, last ? on_orphans_deleted : NULL, m);
+                if (r < 0) {
+                        nd_log_errno(LOG_WARNING, r, "removing stale address records failed, ignoring");
+                        if (last)
+                                start_api(m);
+                }
+        }
+        free(dels);
+        if (n_dels == 0)
+                start_api(m);
+}
+
+static void on_networks_loaded(void *userdata, int r, const nd_store_kv *kvs, size_t n, int64_t rev) {
+        nd_manager *m = userdata;
+
+        if (r < 0)
+                return start_failed(m, nd_log_errno(LOG_ERR, r, "loading networks from the store failed"));
+        for (size_t i = 0; i < n; i++) {
+                json_error_t jerr;
+                nd_diag d = {0};
+                nd_network *net = NULL;
+                _cleanup_json_ json_t *j = json_loadb(kvs[i].value, kvs[i].value_len, 0, &jerr);
+
+                if (!j || nd_network_from_json(j, &net, &d) < 0) {
+                        nd_log(LOG_ERR, "skipping unreadable network record", "key=%s reason=\"%s\"", kvs[i].key,
+                               j ? d.msg : jerr.text);
+                        continue;
+                }
+                if (nets_add(m, net) < 0) {
+                        nd_network_free(net);
+                        return start_failed(m, -ENOMEM);
+                }
+                net->committed = true;
+        }
+        nd_log(LOG_INFO, "networks loaded", "count=%zu revision=%" PRId64, m->n_nets, rev);
+        r = nd_store_list(m->store, KEY_IPAM, on_ipam_loaded, m);
+        if (r < 0)
+                start_failed(m, r);
+}
+
+static void on_drain(struct ev_loop *loop, ev_timer *w, int revents) {
+        nd_manager *m = container_of(w, nd_manager, drain);
+        /* Requests waiting on the store finish first; a stuck one does
+         * not hold shutdown for more than a few seconds. */
+        if (!m->http || nd_http_server_pending(m->http) == 0 || ev_now(loop) - m->drain_start > 3.)
+                ev_break(loop, EVBREAK_ALL);
+}
+
+static void on_signal(struct ev_loop *loop, ev_signal *w, int revents) {
+        nd_manager *m = ev_userdata(loop);
+        nd_log(LOG_INFO, "shutting down", "signal=%d", w->signum);
+        ev_signal_stop(loop, &m->sig_term);
+        ev_signal_stop(loop, &m->sig_int);
+        if (m->http)
+                nd_http_server_quiesce(m->http);
+        m->drain_start = ev_now(loop);
+        ev_timer_start(loop, &m->drain);
+}
+
+int nd_manager_run(nd_manager *m) {
+        int r;
+
+        r = nd_pool_new(&m->pools);
+        if (r < 0)
+                return r;
+        if (m->pool_specs[0])
+                for (char **p = m->pool_specs; *p; p++) {
+                        nd_diag d = {0};
+                        r = nd_pool_add(m->pools, *p, &d);
+                        if (r < 0) {
+                                nd_log(LOG_ERR, "invalid --default-address-pool", "reason=\"%s\"", d.msg);
+                                return r;
+                        }
+                }
+        else if ((r = nd_pool_add_defaults(m->pools)) < 0)
+                return r;
+
+        r = nd_nl_socket_open(&m->nl);
+        if (r < 0)
+                return nd_log_errno(LOG_ERR, r, "cannot open a netlink socket");
+
+        r = nd_store_open(m->loop, m->store_url, m->state_dir, &m->store);
+        if (r == -EBUSY)
+                return nd_log_errno(LOG_ERR, r, "the store is in use by another netd", "state_dir=%s", m->state_dir);
+        if (r == -EPROTONOSUPPORT)
+                return nd_log_errno(LOG_ERR, r, "unsupported --store (this build knows: local)", "store=%s",
+                                    m->store_url);
+        if (r < 0)
+                return nd_log_errno(LOG_ERR, r, "cannot open the store", "store=%s state_dir=%s", m->store_url,
+                                    m->state_dir);
+
+        ev_signal_init(&m->sig_term, on_signal, SIGTERM);
+        ev_signal_init(&m->sig_int, on_signal, SIGINT);
+        ev_signal_start(m->loop, &m->sig_term);
+        ev_signal_start(m->loop, &m->sig_int);
+        ev_timer_init(&m->drain, on_drain, 0.01, 0.01);
+
+        r = nd_store_list(m->store, KEY_NETWORKS, on_networks_loaded, m);
+        if (r < 0)
+                return r;
+        ev_run(m->loop, 0);
+        if (m->start_r < 0)
+                return m->start_r;
+        if (m->http && !m->started)
+                return -EIO;
+        (void) unlink(m->socket_path);
+        nd_log(LOG_INFO, "stopped");
+        return 0;
+}

@@ -1,0 +1,62 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * \file manager.h
+ * The daemon's root object: owns the event loop, the store, the address
+ * pools, the networks and the API server.
+ *
+ * State flows one way: an API request is validated, applied to memory as a
+ * reservation (so concurrent requests see it and conflict), written to the
+ * store, and answered when the store confirms.  If the write fails the
+ * reservation is undone: memory never holds what the store does not.
+ *
+ * Asynchronous operations return <0 with @d filled when they fail at once,
+ * or 0 and later call their callback exactly once.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "nd-forward.h"
+#include "prefix.h"
+
+#define ND_MAX_NETWORKS 1024
+
+typedef struct nd_manager_config {
+        const char *state_dir;
+        const char *run_dir;
+        const char *socket_path;
+        const char *store_url;
+        const char *const *pools;  /* NULL-terminated pool specs, or NULL: defaults */
+        size_t max_body;
+} nd_manager_config;
+
+typedef void (*nd_manager_net_fn)(void *userdata, int r, nd_network *n, const nd_diag *d);
+typedef void (*nd_manager_addr_fn)(void *userdata, int r, const nd_addr *a, const nd_diag *d);
+
+int nd_manager_new(const nd_manager_config *cfg, nd_manager **ret);
+nd_manager *nd_manager_free(nd_manager *m);
+/* Open the store, load state, listen; then run until SIGTERM/SIGINT. */
+int nd_manager_run(nd_manager *m);
+struct ev_loop *nd_manager_loop(nd_manager *m);
+
+/* Lookup by exact name, exact id, then unique id prefix.  -ENOENT, or
+ * -ENOTUNIQ when a prefix matches several.  Borrowed pointer. */
+int nd_manager_network_find(nd_manager *m, const char *ref, nd_network **ret);
+/* Committed networks, in creation order; borrowed, valid until the next
+ * loop iteration. */
+size_t nd_manager_networks(nd_manager *m, nd_network ***ret);
+/* Takes ownership of @spec's references. */
+int nd_manager_network_create(nd_manager *m, nd_network_spec *spec, nd_manager_net_fn cb,
+                              void *userdata, nd_diag *d);
+int nd_manager_network_remove(nd_manager *m, nd_network *n, nd_manager_net_fn cb, void *userdata,
+                              nd_diag *d);
+
+/* @want NULL: next free address of @family; else exactly @want. */
+int nd_manager_address_request(nd_manager *m, nd_network *n, int family, const nd_addr *want,
+                               const char *owner, nd_manager_addr_fn cb, void *userdata, nd_diag *d);
+int nd_manager_address_release(nd_manager *m, nd_network *n, const nd_addr *a, nd_manager_addr_fn cb,
+                               void *userdata, nd_diag *d);
+/* The store key prefix of @n's address records ("/netd/v1/ipam/<id>/"). */
+void nd_manager_address_prefix(const nd_network *n, char *buf, size_t size);
+nd_store *nd_manager_store(nd_manager *m);

@@ -1,0 +1,614 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * netctl: the command-line client.  It only talks to the daemon's API over
+ * its unix socket (libcurl), so everything it can do, a script can do with
+ * curl too.  Exit codes: 0 ok, 1 error (message on stderr), 2 usage.
+ */
+#include <curl/curl.h>
+#include <errno.h>
+#include <getopt.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "diag.h"
+#include "json-util.h"
+#include "macro.h"
+#include "prefix.h"
+
+#define DEFAULT_SOCKET "/run/netd/netd.sock"
+#define MAX_LIST 16
+
+static const char *socket_path;
+
+/* ---- HTTP ----------------------------------------------------------------- */
+
+struct body {
+        char *p;
+        size_t n;
+};
+
+static size_t on_data(char *ptr, size_t size, size_t nmemb, void *userdata) {
+        struct body *b = userdata;
+        size_t k = size * nmemb;
+        char *p = realloc(b->p, b->n + k + 1);
+        if (!p)
+                return 0;
+        memcpy(p + b->n, ptr, k);
+        b->p = p;
+        b->n += k;
+        b->p[b->n] = 0;
+        return k;
+}
+
+/* Returns the HTTP status, or -1 after printing why there was none.  On
+ * success *ret holds the parsed body (NULL when empty). */
+static long call(const char *method, const char *path, json_t *req, json_t **ret) {
+        CURL *c = curl_easy_init();
+        struct curl_slist *hdr = NULL;
+        struct body b = {0};
+        char url[2048], errbuf[CURL_ERROR_SIZE] = "";
+        _cleanup_free_ char *payload = NULL;
+        long status = -1;
+        CURLcode rc;
+
+        *ret = NULL;
+        if (!c) {
+                fprintf(stderr, "netctl: out of memory\n");
+                return -1;
+        }
+        snprintf(url, sizeof(url), "http://netd%s", path);
+        curl_easy_setopt(c, CURLOPT_UNIX_SOCKET_PATH, socket_path);
+        curl_easy_setopt(c, CURLOPT_URL, url);
+        curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+        curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
+        curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
+        curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
+        curl_easy_setopt(c, CURLOPT_TIMEOUT, 120L);
+        if (req) {
+                payload = json_dumps(req, JSON_COMPACT);
+                hdr = curl_slist_append(hdr, "Content-Type: application/json");
+                curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdr);
+                curl_easy_setopt(c, CURLOPT_POSTFIELDS, payload ? payload : "");
+        }
+        rc = curl_easy_perform(c);
+        if (rc == CURLE_COULDNT_CONNECT)
+                fprintf(stderr, "netctl: cannot connect to netd at %s: is the daemon running?\n", socket_path);
+        else if (rc != CURLE_OK)
+                fprintf(stderr, "netctl: talking to netd at %s failed: %s\n", socket_path,
+                        *errbuf ? errbuf : curl_easy_strerror(rc));
+        else {
+                curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+                if (b.n) {
+                        json_error_t err;
+                        *ret = json_loadb(b.p, b.n, 0, &err);
+                        if (!*ret) {
+                                fprintf(stderr, "netctl: netd sent a malformed reply (HTTP %ld): %s\n", status,
+                                        err.text);
+                                status = -1;
+                        }
+                }
+        }
+        free(b.p);
+        curl_slist_free_all(hdr);
+        curl_easy_cleanup(c);
+        return status;
+}
+
+/* Print the daemon's message for an error status; returns 1. */
+static int fail(long status, json_t *reply, const char *what) {
+        json_t *m = json_object_get(reply, "message");
+        if (status < 0)
+                return 1;
+        fprintf(stderr, "netctl: %s%s%s\n", what ? what : "", what ? ": " : "",
+                json_is_string(m) ? json_string_value(m) : "unexpected reply from netd");
+        return 1;
+}
+
+static void print_json(json_t *j) {
+        char *s = json_dumps(j, JSON_INDENT(4) | JSON_ENCODE_ANY);
+        if (s)
+                printf("%s\n", s);
+        free(s);
+}
+
+static bool wants_help(int argc, char **argv) {
+        for (int i = 1; i < argc; i++) {
+                if (strcmp(argv[i], "--") == 0)
+                        return false;
+                if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
+                        return true;
+        }
+        return false;
+}
+
+/* A path segment: names are [A-Za-z0-9_.-] and addresses [0-9a-f.:], so no
+ * escaping is needed; anything else is refused before it reaches a URL. */
+static bool segment_ok(const char *s) {
+        return *s && strlen(s) < 256 &&
+               strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-:") == strlen(s);
+}
+
+/* ---- network create --------------------------------------------------------- */
+
+static const char create_usage[] =
+        "Usage: netctl network create [OPTIONS] NAME\n"
+        "\n"
+        "Create a network.\n"
+        "\n"
+        "Options:\n"
+        "  -d, --driver DRIVER     driver (default bridge)\n"
+        "      --subnet CIDR       subnet; repeatable (one IPv4 is picked from the pools if none)\n"
+        "      --gateway IP        gateway of the subnet that contains it; repeatable\n"
+        "      --ip-range CIDR     allocate dynamic addresses from this part of its subnet; repeatable\n"
+        "      --internal          no external connectivity\n"
+        "      --ipv6              enable IPv6 (needs an IPv6 --subnet)\n"
+        "  -o, --opt KEY=VALUE     driver option (mtu=N, bridge.name=NAME); repeatable\n"
+        "      --label KEY=VALUE   label; repeatable\n"
+        "  -h, --help              this help\n";
+
+static int add_kv(json_t *obj, const char *kv, const char *what) {
+        const char *eq = strchr(kv, '=');
+        if (!eq || eq == kv) {
+                fprintf(stderr, "netctl: %s '%s': want KEY=VALUE\n", what, kv);
+                return -EINVAL;
+        }
+        char *k = strndup(kv, (size_t) (eq - kv));
+        int r = k ? json_object_set_new(obj, k, json_string(eq + 1)) : -1;
+        free(k);
+        return r < 0 ? -ENOMEM : 0;
+}
+
+static int network_create(int argc, char **argv) {
+        static const struct option opts[] = {
+                { "driver", required_argument, NULL, 'd' }, { "subnet", required_argument, NULL, 's' },
+                { "gateway", required_argument, NULL, 'g' }, { "ip-range", required_argument, NULL, 'r' },
+                { "internal", no_argument, NULL, 'i' },     { "ipv6", no_argument, NULL, '6' },
+                { "opt", required_argument, NULL, 'o' },    { "label", required_argument, NULL, 'l' },
+                { "help", no_argument, NULL, 'h' },         {},
+        };
+        const char *subnets[MAX_LIST], *gateways[MAX_LIST], *ranges[MAX_LIST], *driver = NULL;
+        size_t ns = 0, ng = 0, nr = 0;
+        bool internal = false, ipv6 = false;
+        _cleanup_json_ json_t *options = json_object(), *labels = json_object(), *reply = NULL, *req = NULL;
+        json_t *cfg;
+        int c;
+
+        while ((c = getopt_long(argc, argv, "+d:o:h", opts, NULL)) >= 0)
+                switch (c) {
+                case 'd': driver = optarg; break;
+                case 's':
+                case 'g':
+                case 'r': {
+                        const char **list = c == 's' ? subnets : c == 'g' ? gateways : ranges;
+                        size_t *n = c == 's' ? &ns : c == 'g' ? &ng : &nr;
+                        if (*n == MAX_LIST) {
+                                fprintf(stderr, "netctl: too many --%s\n", opts[c == 's' ? 1 : c == 'g' ? 2 : 3].name);
+                                return 2;
+                        }
+                        list[(*n)++] = optarg;
+                        break;
+                }
+                case 'i': internal = true; break;
+                case '6': ipv6 = true; break;
+                case 'o':
+                        if (add_kv(options, optarg, "--opt") < 0)
+                                return 2;
+                        break;
+                case 'l':
+                        if (add_kv(labels, optarg, "--label") < 0)
+                                return 2;
+                        break;
+                case 'h': fputs(create_usage, stdout); return 0;
+                default: fputs(create_usage, stderr); return 2;
+                }
+        if (optind + 1 != argc) {
+                fprintf(stderr, "netctl: network create needs exactly one NAME\n%s", create_usage);
+                return 2;
+        }
+
+        /* Pair gateways and ranges with the subnet containing them, as
+         * docker does; the daemon validates the rest. */
+        cfg = json_array();
+        for (size_t i = 0; i < ns; i++) {
+                json_t *e = json_pack("{s:s}", "Subnet", subnets[i]);
+                json_array_append_new(cfg, e);
+        }
+        for (size_t k = 0; k < ng + nr; k++) {
+                bool gw = k < ng;
+                const char *v = gw ? gateways[k] : ranges[k - ng];
+                nd_prefix p, sp;
+                nd_addr a;
+                bool placed = false;
+                if (gw ? nd_addr_parse(v, &a) < 0 : nd_prefix_parse(v, 0, &p, NULL) < 0) {
+                        fprintf(stderr, "netctl: invalid --%s '%s'\n", gw ? "gateway" : "ip-range", v);
+                        json_decref(cfg);
+                        return 1;
+                }
+                for (size_t i = 0; i < ns && !placed; i++) {
+                        json_t *e = json_array_get(cfg, i);
+                        const char *key = gw ? "Gateway" : "IPRange";
+                        if (nd_prefix_parse(subnets[i], 0, &sp, NULL) < 0 || json_object_get(e, key))
+                                continue;
+                        if (gw ? nd_prefix_contains(&sp, &a) : nd_prefix_overlap(&sp, &p)) {
+                                json_object_set_new(e, key, json_string(v));
+                                placed = true;
+                        }
+                }
+                if (!placed) {
+                        fprintf(stderr, "netctl: --%s '%s' is in no --subnet given (or its subnet has one already)\n",
+                                gw ? "gateway" : "ip-range", v);
+                        json_decref(cfg);
+                        return 1;
+                }
+        }
+        req = json_pack("{s:s, s:b, s:b, s:{s:s, s:o}, s:O, s:O}", "Name", argv[optind], "Internal", internal,
+                        "EnableIPv6", ipv6, "IPAM", "Driver", "default", "Config", cfg, "Options", options, "Labels",
+                        labels);
+        if (driver)
+                json_object_set_new(req, "Driver", json_string(driver));
+        long st = call("POST", "/v1/networks", req, &reply);
+        if (st != 201)
+                return fail(st, reply, NULL);
+        printf("%s\n", json_string_value(json_object_get(reply, "Id")));
+        return 0;
+}
+
+/* ---- network ls / inspect / rm ------------------------------------------- */
+
+static const char ls_usage[] =
+        "Usage: netctl network ls [OPTIONS]\n"
+        "\n"
+        "List networks.\n"
+        "\n"
+        "Options:\n"
+        "      --format FORMAT   table (default) or json\n"
+        "  -q, --quiet           only ids\n"
+        "      --no-trunc        full ids\n"
+        "  -h, --help            this help\n";
+
+static int network_ls(int argc, char **argv) {
+        static const struct option opts[] = {
+                { "format", required_argument, NULL, 'f' }, { "quiet", no_argument, NULL, 'q' },
+                { "no-trunc", no_argument, NULL, 'n' },     { "help", no_argument, NULL, 'h' }, {},
+        };
+        const char *format = "table";
+        bool quiet = false, notrunc = false;
+        _cleanup_json_ json_t *reply = NULL;
+        json_t *n;
+        size_t i;
+        int c;
+
+        while ((c = getopt_long(argc, argv, "+qh", opts, NULL)) >= 0)
+                switch (c) {
+                case 'f': format = optarg; break;
+                case 'q': quiet = true; break;
+                case 'n': notrunc = true; break;
+                case 'h': fputs(ls_usage, stdout); return 0;
+                default: fputs(ls_usage, stderr); return 2;
+                }
+        if (optind != argc || (strcmp(format, "table") && strcmp(format, "json"))) {
+                fputs(ls_usage, stderr);
+                return 2;
+        }
+        long st = call("GET", "/v1/networks", NULL, &reply);
+        if (st != 200 || !json_is_array(reply))
+                return fail(st, reply, NULL);
+        if (strcmp(format, "json") == 0) {
+                print_json(reply);
+                return 0;
+        }
+        if (!quiet)
+                printf("%-*s  %-20s  %-8s  %-6s  %s\n", notrunc ? 64 : 12, "NETWORK ID", "NAME", "DRIVER", "SCOPE",
+                       "SUBNETS");
+        json_array_foreach(reply, i, n) {
+                const char *id = json_string_value(json_object_get(n, "Id"));
+                if (!id)
+                        continue;
+                if (quiet) {
+                        printf("%.*s\n", notrunc ? 64 : 12, id);
+                        continue;
+                }
+                char subnets[256] = "";
+                size_t k;
+                json_t *e;
+                json_array_foreach(json_object_get(json_object_get(n, "IPAM"), "Config"), k, e) {
+                        const char *s = json_string_value(json_object_get(e, "Subnet"));
+                        size_t used = strlen(subnets);
+                        snprintf(subnets + used, sizeof(subnets) - used, "%s%s", k ? "," : "", s ? s : "");
+                }
+                printf("%-*.*s  %-20s  %-8s  %-6s  %s\n", notrunc ? 64 : 12, notrunc ? 64 : 12, id,
+                       json_string_value(json_object_get(n, "Name")),
+                       json_string_value(json_object_get(n, "Driver")),
+                       json_string_value(json_object_get(n, "Scope")), subnets);
+        }
+        return 0;
+}
+
+static const char inspect_usage[] =
+        "Usage: netctl network inspect NETWORK...\n"
+        "\n"
+        "Show networks (by name, id or unique id prefix) as a JSON array.\n";
+
+static int network_inspect(int argc, char **argv) {
+        _cleanup_json_ json_t *out = json_array();
+        int rc = 0;
+
+        if (wants_help(argc, argv)) {
+                fputs(inspect_usage, stdout);
+                return 0;
+        }
+        if (argc < 2) {
+                fputs(inspect_usage, stderr);
+                return 2;
+        }
+        for (int i = 1; i < argc; i++) {
+                char path[512];
+                json_t *reply = NULL;
+                if (!segment_ok(argv[i])) {
+                        fprintf(stderr, "netctl: no such network: '%s'\n", argv[i]);
+                        rc = 1;
+                        continue;
+                }
+                snprintf(path, sizeof(path), "/v1/networks/%s", argv[i]);
+                long st = call("GET", path, NULL, &reply);
+                if (st == 200)
+                        json_array_append(out, reply);
+                else
+                        rc = fail(st, reply, NULL);
+                json_decref(reply);
+                if (st < 0)
+                        return 1;
+        }
+        print_json(out);
+        return rc;
+}
+
+static const char rm_usage[] =
+        "Usage: netctl network rm NETWORK...\n"
+        "\n"
+        "Remove networks (by name, id or unique id prefix).  A network with\n"
+        "addresses in use is refused.\n";
+
+static int network_rm(int argc, char **argv) {
+        int rc = 0;
+        if (wants_help(argc, argv)) {
+                fputs(rm_usage, stdout);
+                return 0;
+        }
+        if (argc < 2) {
+                fputs(rm_usage, stderr);
+                return 2;
+        }
+        for (int i = 1; i < argc; i++) {
+                char path[512];
+                _cleanup_json_ json_t *reply = NULL;
+                if (!segment_ok(argv[i])) {
+                        fprintf(stderr, "netctl: no such network: '%s'\n", argv[i]);
+                        rc = 1;
+                        continue;
+                }
+                snprintf(path, sizeof(path), "/v1/networks/%s", argv[i]);
+                long st = call("DELETE", path, NULL, &reply);
+                if (st == 204)
+                        printf("%s\n", argv[i]);
+                else {
+                        rc = fail(st, reply, NULL);
+                        if (st < 0)
+                                return 1;
+                }
+        }
+        return rc;
+}
+
+/* ---- ipam ------------------------------------------------------------------ */
+
+static const char ipam_usage[] =
+        "Usage: netctl ipam COMMAND\n"
+        "\n"
+        "Address allocations of a network (what endpoints and IPAM plugins use).\n"
+        "\n"
+        "Commands:\n"
+        "  alloc [--ip IP] [--ipv6] [--owner TEXT] NETWORK   allocate an address, print it\n"
+        "  release NETWORK IP                                 release an address\n"
+        "  ls NETWORK                                         list allocated addresses\n";
+
+static int ipam_cmd(int argc, char **argv) {
+        static const struct option opts[] = {
+                { "ip", required_argument, NULL, 'i' }, { "ipv6", no_argument, NULL, '6' },
+                { "owner", required_argument, NULL, 'o' }, { "help", no_argument, NULL, 'h' }, {},
+        };
+        _cleanup_json_ json_t *reply = NULL;
+        char path[512];
+        long st;
+
+        if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+                fputs(ipam_usage, argc < 2 ? stderr : stdout);
+                return argc < 2 ? 2 : 0;
+        }
+        if (strcmp(argv[1], "alloc") == 0) {
+                const char *ip = NULL, *owner = NULL;
+                bool v6 = false;
+                int c;
+                argc--, argv++;
+                optind = 1;
+                while ((c = getopt_long(argc, argv, "+h", opts, NULL)) >= 0)
+                        switch (c) {
+                        case 'i': ip = optarg; break;
+                        case '6': v6 = true; break;
+                        case 'o': owner = optarg; break;
+                        case 'h': fputs(ipam_usage, stdout); return 0;
+                        default: fputs(ipam_usage, stderr); return 2;
+                        }
+                if (optind + 1 != argc || !segment_ok(argv[optind])) {
+                        fputs(ipam_usage, stderr);
+                        return 2;
+                }
+                _cleanup_json_ json_t *req = json_pack("{s:s}", "Family", v6 ? "ipv6" : "ipv4");
+                if (ip)
+                        json_object_set_new(req, "Address", json_string(ip));
+                if (owner)
+                        json_object_set_new(req, "Owner", json_string(owner));
+                snprintf(path, sizeof(path), "/v1/networks/%s/addresses", argv[optind]);
+                st = call("POST", path, req, &reply);
+                if (st != 201)
+                        return fail(st, reply, NULL);
+                printf("%s\n", json_string_value(json_object_get(reply, "Address")));
+                return 0;
+        }
+        if (strcmp(argv[1], "release") == 0) {
+                if (wants_help(argc - 1, argv + 1)) {
+                        fputs(ipam_usage, stdout);
+                        return 0;
+                }
+                if (argc != 4 || !segment_ok(argv[2]) || !segment_ok(argv[3])) {
+                        fputs(ipam_usage, stderr);
+                        return 2;
+                }
+                snprintf(path, sizeof(path), "/v1/networks/%s/addresses/%s", argv[2], argv[3]);
+                st = call("DELETE", path, NULL, &reply);
+                return st == 204 ? 0 : fail(st, reply, NULL);
+        }
+        if (strcmp(argv[1], "ls") == 0) {
+                size_t i;
+                json_t *e;
+                if (wants_help(argc - 1, argv + 1)) {
+                        fputs(ipam_usage, stdout);
+                        return 0;
+                }
+                if (argc != 3 || !segment_ok(argv[2])) {
+                        fputs(ipam_usage, stderr);
+                        return 2;
+                }
+                snprintf(path, sizeof(path), "/v1/networks/%s/addresses", argv[2]);
+                st = call("GET", path, NULL, &reply);
+                if (st != 200)
+                        return fail(st, reply, NULL);
+                printf("%-40s  %s\n", "ADDRESS", "OWNER");
+                json_array_foreach(reply, i, e)
+                        printf("%-40s  %s\n", json_string_value(json_object_get(e, "Address")),
+                               json_string_value(json_object_get(e, "Owner")));
+                return 0;
+        }
+        fprintf(stderr, "netctl: unknown ipam command '%s'\n%s", argv[1], ipam_usage);
+        return 2;
+}
+
+/* ---- top level ------------------------------------------------------------- */
+
+static const char network_usage[] =
+        "Usage: netctl network COMMAND\n"
+        "\n"
+        "Manage networks.\n"
+        "\n"
+        "Commands:\n"
+        "  create    create a network\n"
+        "  ls        list networks\n"
+        "  inspect   show networks in detail\n"
+        "  rm        remove networks\n"
+        "\n"
+        "Run 'netctl network COMMAND --help' for a command's options.\n";
+
+static int network_cmd(int argc, char **argv) {
+        static const struct {
+                const char *name, *alias;
+                int (*fn)(int, char **);
+        } cmds[] = {
+                { "create", NULL, network_create }, { "ls", "list", network_ls },
+                { "inspect", NULL, network_inspect }, { "rm", "remove", network_rm },
+        };
+        if (argc < 2) {
+                fputs(network_usage, stderr);
+                return 2;
+        }
+        if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+                fputs(network_usage, stdout);
+                return 0;
+        }
+        for (size_t i = 0; i < ELEMENTSOF(cmds); i++)
+                if (strcmp(argv[1], cmds[i].name) == 0 || (cmds[i].alias && strcmp(argv[1], cmds[i].alias) == 0)) {
+                        optind = 1;
+                        return cmds[i].fn(argc - 1, argv + 1);
+                }
+        fprintf(stderr, "netctl: unknown network command '%s'\n%s", argv[1], network_usage);
+        return 2;
+}
+
+static const char version_usage[] = "Usage: netctl version\n\nShow the client's and the daemon's versions.\n";
+
+static int version_cmd(int argc, char **argv) {
+        _cleanup_json_ json_t *reply = NULL;
+        if (wants_help(argc, argv)) {
+                fputs(version_usage, stdout);
+                return 0;
+        }
+        printf("Client: netctl %s\n", ND_VERSION);
+        long st = call("GET", "/v1/version", NULL, &reply);
+        if (st != 200)
+                return fail(st, reply, NULL);
+        printf("Server: netd %s (api %s, store %s, kernel %s)\n", json_string_value(json_object_get(reply, "Version")),
+               json_string_value(json_object_get(reply, "ApiVersion")),
+               json_string_value(json_object_get(reply, "Store")),
+               json_string_value(json_object_get(reply, "KernelVersion")));
+        return 0;
+}
+
+static const char main_usage[] =
+        "Usage: netctl [--socket PATH] COMMAND [ARGS...]\n"
+        "\n"
+        "Command-line client of the netd container networking daemon.\n"
+        "\n"
+        "Options:\n"
+        "  --socket PATH   daemon socket (default: $NETD_SOCKET, else " DEFAULT_SOCKET ")\n"
+        "  --version       print the client version\n"
+        "  -h, --help      this help\n"
+        "\n"
+        "Commands:\n"
+        "  network   create, list, inspect and remove networks\n"
+        "  ipam      allocate and release addresses of a network\n"
+        "  version   client and daemon versions\n"
+        "\n"
+        "Run 'netctl COMMAND --help' for more on a command.\n";
+
+int main(int argc, char **argv) {
+        int i = 1, r;
+
+        socket_path = getenv("NETD_SOCKET");
+        if (!socket_path || !*socket_path)
+                socket_path = DEFAULT_SOCKET;
+        for (; i < argc && argv[i][0] == '-'; i++) {
+                if (strcmp(argv[i], "--socket") == 0 && i + 1 < argc)
+                        socket_path = argv[++i];
+                else if (strncmp(argv[i], "--socket=", 9) == 0)
+                        socket_path = argv[i] + 9;
+                else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+                        fputs(main_usage, stdout);
+                        return 0;
+                } else if (strcmp(argv[i], "--version") == 0) {
+                        printf("netctl %s\n", ND_VERSION);
+                        return 0;
+                } else {
+                        fprintf(stderr, "netctl: unknown option '%s'\n%s", argv[i], main_usage);
+                        return 2;
+                }
+        }
+        if (i == argc) {
+                fputs(main_usage, stderr);
+                return 2;
+        }
+        curl_global_init(CURL_GLOBAL_DEFAULT);
+        if (strcmp(argv[i], "network") == 0)
+                r = network_cmd(argc - i, argv + i);
+        else if (strcmp(argv[i], "ipam") == 0)
+                r = ipam_cmd(argc - i, argv + i);
+        else if (strcmp(argv[i], "version") == 0)
+                r = version_cmd(argc - i, argv + i);
+        else {
+                fprintf(stderr, "netctl: unknown command '%s'\n%s", argv[i], main_usage);
+                r = 2;
+        }
+        curl_global_cleanup();
+        return r;
+}

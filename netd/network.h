@@ -1,0 +1,87 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * \file network.h
+ * The network object of the model: identity, driver, IPAM configuration,
+ * options, and the address allocators of its subnets.
+ *
+ * A network's JSON form (nd_network_to_json) is both its store record and
+ * the body of `GET /v1/networks/{id}`; nd_network_from_json() reads it
+ * back with the same validation a client request gets, so a damaged store
+ * record is refused with a message instead of crashing the daemon.
+ *
+ * Invariants of an nd_network: subnets canonical and pairwise disjoint,
+ * every subnet has a gateway inside it that is reserved in its allocator,
+ * ip-ranges inside their subnet.
+ */
+#pragma once
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "nd-forward.h"
+#include "prefix.h"
+
+#define ND_ID_LEN 64
+#define ND_NAME_MAX 64
+#define ND_NETWORK_MAX_SUBNETS 4
+
+typedef enum nd_driver {
+        ND_DRIVER_BRIDGE,
+        _ND_DRIVER_MAX,
+        _ND_DRIVER_INVALID = -22,
+} nd_driver;
+
+const char *nd_driver_to_string(nd_driver d);
+nd_driver nd_driver_from_string(const char *s);
+
+typedef struct nd_ipam_config {
+        nd_prefix subnet;
+        nd_addr gateway;       /* family 0: not given */
+        nd_prefix range;       /* range.addr.family 0: not given */
+} nd_ipam_config;
+
+/* A validated request: syntax and internal consistency only. */
+typedef struct nd_network_spec {
+        char name[ND_NAME_MAX + 1];
+        nd_driver driver;
+        bool internal;
+        bool ipv6;
+        nd_ipam_config ipam[ND_NETWORK_MAX_SUBNETS];
+        size_t n_ipam;
+        unsigned mtu;          /* 0: default */
+        json_t *options;       /* owned; string map */
+        json_t *labels;        /* owned; string map */
+} nd_network_spec;
+
+struct nd_network {
+        char id[ND_ID_LEN + 1];
+        nd_network_spec spec;
+        int64_t created_us;
+        nd_subnet *alloc[ND_NETWORK_MAX_SUBNETS];
+        bool committed;        /* false while its create is in flight */
+        unsigned busy;         /* store operations in flight on it */
+};
+
+int nd_name_valid(const char *name);
+int nd_network_spec_from_json(const json_t *j, nd_network_spec *ret, struct nd_diag *d);
+void nd_network_spec_done(nd_network_spec *s);
+
+/* Takes ownership of the references in @spec, which must be complete: every
+ * subnet with a gateway. */
+int nd_network_new(nd_network_spec *spec, const char *id, int64_t created_us, nd_network **ret,
+                   struct nd_diag *d);
+nd_network *nd_network_free(nd_network *n);
+DEFINE_TRIVIAL_CLEANUP_FUNC(nd_network *, nd_network_free);
+
+json_t *nd_network_to_json(const nd_network *n);
+int nd_network_from_json(const json_t *j, nd_network **ret, struct nd_diag *d);
+
+/* The allocator whose subnet holds @a, or NULL. */
+nd_subnet *nd_network_subnet_for(const nd_network *n, const nd_addr *a);
+/* The first allocator of @family, or NULL. */
+nd_subnet *nd_network_subnet_family(const nd_network *n, int family);
+
+/* Random 64-hex id. */
+int nd_id_new(char ret[static ND_ID_LEN + 1]);
+bool nd_id_valid(const char *id);
