@@ -1,0 +1,127 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* API JSON -> model validation, and the store round trip. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <cmocka.h>
+
+#include "diag.h"
+#include "json-util.h"
+#include "network.h"
+#include "subnet.h"
+
+static int parse(const char *text, nd_network_spec *spec, nd_diag *d) {
+        json_t *j = NULL;
+        int r = nd_json_parse_object(text, strlen(text), &j, d);
+        if (r < 0)
+                return r;
+        r = nd_network_spec_from_json(j, spec, d);
+        json_decref(j);
+        return r;
+}
+
+static void test_bad_requests(void **state) {
+        static const struct { const char *json, *msg; } cases[] = {
+                { "", "empty" },
+                { "{", "malformed JSON" },
+                { "[1]", "expected a JSON object" },
+                { "{\"Name\":\"a\",\"Name\":\"b\"}", "malformed JSON" },
+                { "{}", "'Name' is required" },
+                { "{\"Name\": 5}", "'Name' must be a string" },
+                { "{\"Name\": \"\"}", "invalid network name" },
+                { "{\"Name\": \"-x\"}", "invalid network name" },
+                { "{\"Name\": \"a b\"}", "invalid network name" },
+                { "{\"Name\": \"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\"}", "invalid network name" },
+                { "{\"Name\": \"n\", \"Bogus\": 1}", "unknown field 'Bogus'" },
+                { "{\"Name\": \"n\", \"Internal\": \"yes\"}", "'Internal' must be true or false" },
+                { "{\"Name\": \"n\", \"Driver\": \"weird\"}", "unknown driver 'weird'" },
+                { "{\"Name\": \"n\", \"Options\": []}", "'Options' must be an object" },
+                { "{\"Name\": \"n\", \"Options\": {\"mtu\": 1500}}", "Options['mtu'] must be a string" },
+                { "{\"Name\": \"n\", \"Options\": {\"mtu\": \"9\"}}", "between 68 and 65535" },
+                { "{\"Name\": \"n\", \"Options\": {\"bridge.name\": \"waytoolongbridgename\"}}", "bridge.name" },
+                { "{\"Name\": \"n\", \"Options\": {\"color\": \"red\"}}", "unknown option 'color'" },
+                { "{\"Name\": \"n\", \"IPAM\": 3}", "'IPAM' must be an object" },
+                { "{\"Name\": \"n\", \"IPAM\": {\"Driver\": \"dhcp\"}}", "unknown IPAM driver" },
+                { "{\"Name\": \"n\", \"IPAM\": {\"Config\": {}}}", "'Config' must be an array" },
+                { "{\"Name\": \"n\", \"IPAM\": {\"Config\": [5]}}", "IPAM.Config[0] must be an object" },
+                { "{\"Name\": \"n\", \"IPAM\": {\"Config\": [{}]}}", "Subnet missing" },
+                { "{\"Name\": \"n\", \"IPAM\": {\"Config\": [{\"Subnet\": \"10.0.0.0/33\"}]}}",
+                  "invalid subnet '10.0.0.0/33': prefix length out of range" },
+                { "{\"Name\": \"n\", \"IPAM\": {\"Config\": [{\"Subnet\": \"10.0.0.1/24\"}]}}", "host bits set" },
+                { "{\"Name\": \"n\", \"IPAM\": {\"Config\": [{\"Subnet\": \"10.0.0.0/31\"}]}}", "too small" },
+                { "{\"Name\": \"n\", \"IPAM\": {\"Config\": [{\"Subnet\": \"10.0.0.0/24\", \"Gateway\": \"10.0.1.1\"}]}}",
+                  "gateway '10.0.1.1' is not inside subnet '10.0.0.0/24'" },
+                { "{\"Name\": \"n\", \"IPAM\": {\"Config\": [{\"Subnet\": \"10.0.0.0/24\", \"Gateway\": \"10.0.0.255\"}]}}",
+                  "broadcast" },
+                { "{\"Name\": \"n\", \"IPAM\": {\"Config\": [{\"Subnet\": \"10.0.0.0/24\", \"Gateway\": \"nope\"}]}}",
+                  "invalid gateway" },
+                { "{\"Name\": \"n\", \"IPAM\": {\"Config\": [{\"Subnet\": \"10.0.0.0/24\", \"IPRange\": \"10.0.1.0/25\"}]}}",
+                  "ip-range '10.0.1.0/25' is not inside subnet" },
+                { "{\"Name\": \"n\", \"IPAM\": {\"Config\": [{\"Subnet\": \"10.0.0.0/16\"}, {\"Subnet\": \"10.0.1.0/24\"}]}}",
+                  "overlap" },
+                { "{\"Name\": \"n\", \"EnableIPv6\": true}", "IPv6 needs an explicit IPv6 subnet" },
+                { "{\"Name\": \"n\", \"IPAM\": {\"Config\": [{\"Subnet\": \"1.0.0.0/24\"},{\"Subnet\": \"2.0.0.0/24\"},"
+                  "{\"Subnet\": \"3.0.0.0/24\"},{\"Subnet\": \"4.0.0.0/24\"},{\"Subnet\": \"5.0.0.0/24\"}]}}",
+                  "at most 4 subnets" },
+        };
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                nd_network_spec spec;
+                nd_diag d = {0};
+                int r = parse(cases[i].json, &spec, &d);
+                if (r != -EINVAL)
+                        fail_msg("case %zu (%s): r=%d", i, cases[i].json, r);
+                if (!strstr(d.msg, cases[i].msg))
+                        fail_msg("case %zu (%s): message '%s' lacks '%s'", i, cases[i].json, d.msg, cases[i].msg);
+        }
+}
+
+static void test_roundtrip(void **state) {
+        const char *req = "{\"Name\": \"front.net\", \"Internal\": true, \"Labels\": {\"a\": \"b\"},"
+                          "\"Options\": {\"mtu\": \"1400\"},"
+                          "\"IPAM\": {\"Config\": [{\"Subnet\": \"10.1.0.0/16\", \"IPRange\": \"10.1.2.0/24\"},"
+                          "{\"Subnet\": \"fd00:1::/64\", \"Gateway\": \"fd00:1::fe\"}]}}";
+        nd_network_spec spec;
+        nd_network *n = NULL, *m = NULL;
+        nd_diag d = {0};
+        char id[ND_ID_LEN + 1], b[ND_ADDR_STRLEN];
+
+        assert_int_equal(parse(req, &spec, &d), 0);
+        assert_true(spec.ipv6);
+        assert_int_equal(spec.mtu, 1400);
+        assert_int_equal(nd_id_new(id), 0);
+        assert_true(nd_id_valid(id));
+        assert_int_equal(nd_network_new(&spec, id, 1700000000123456, &n, &d), 0);
+        assert_string_equal(nd_addr_fmt(&n->spec.ipam[0].gateway, b), "10.1.0.1");
+        assert_string_equal(nd_addr_fmt(&n->spec.ipam[1].gateway, b), "fd00:1::fe");
+        assert_int_equal(nd_subnet_count(n->alloc[0]), 1);
+
+        json_t *j = nd_network_to_json(n);
+        assert_non_null(j);
+        assert_int_equal(nd_network_from_json(j, &m, &d), 0);
+        json_t *k = nd_network_to_json(m);
+        assert_true(json_equal(j, k));
+        assert_int_equal(m->created_us, 1700000000123456);
+        assert_string_equal(m->id, id);
+        assert_true(m->spec.internal);
+
+        /* a damaged record is refused with a message, not a crash */
+        json_object_set_new(j, "Id", json_string("xyz"));
+        nd_network *bad = NULL;
+        assert_int_equal(nd_network_from_json(j, &bad, &d), -EINVAL);
+        assert_non_null(strstr(d.msg, "invalid Id"));
+        json_decref(j);
+        json_decref(k);
+        nd_network_free(n);
+        nd_network_free(m);
+}
+
+int main(void) {
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_bad_requests),
+                cmocka_unit_test(test_roundtrip),
+        };
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}
