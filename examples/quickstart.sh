@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# netd quickstart: start netd on its embedded store (unless one is already
+# running), create a network, list and inspect it, allocate an address,
+# then clean up what the example created.
+#
+#   sudo examples/quickstart.sh [BUILD_DIR]
+#
+# NETD_STATE_DIR and NETD_RUN_DIR choose other directories than
+# /var/lib/netd and /run/netd.
+set -euo pipefail
+
+build=${1:-build}
+netd=$build/netd/netd
+netctl=$build/netd/netctl
+state=${NETD_STATE_DIR:-/var/lib/netd}
+run=${NETD_RUN_DIR:-/run/netd}
+export NETD_SOCKET=$run/netd.sock
+started=""
+
+say() { printf '\n$ %s\n' "$*"; "$@"; }
+
+stop() {
+        if [ -n "$started" ]; then
+                kill -TERM "$started"
+                wait "$started" || true
+        fi
+}
+trap stop EXIT
+
+if ! "$netctl" version >/dev/null 2>&1; then
+        echo "starting netd (state $state, run $run, log $run/quickstart.log)"
+        mkdir -p "$run"
+        "$netd" --state-dir "$state" --run-dir "$run" >"$run/quickstart.log" 2>&1 &
+        started=$!
+        for _ in $(seq 1 100); do
+                "$netctl" version >/dev/null 2>&1 && break
+                sleep 0.05
+        done
+fi
+
+say "$netctl" version
+say "$netctl" network create --label example=quickstart example-net
+say "$netctl" network create --subnet 10.123.0.0/24 --ip-range 10.123.0.64/26 example-static
+say "$netctl" network ls
+say "$netctl" network inspect example-net
+addr=$("$netctl" ipam alloc --owner quickstart example-static)
+echo "allocated $addr on example-static"
+say "$netctl" ipam ls example-static
+say "$netctl" ipam release example-static "$addr"
+say "$netctl" network rm example-net example-static

@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# The README's example, run as written (inside a throwaway namespace with
+# its own state and run dirs).
+. "$(dirname "$0")/lib/netns.sh"
+
+nd_host ex
+out=$(ip netns exec "nd-$$-ex" env NETD_STATE_DIR="$ND_TMP/ex/state" NETD_RUN_DIR="$ND_TMP/ex/run" \
+        bash "$ND_SRC/examples/quickstart.sh" "$ND_BUILD" 2>&1)
+rc=$?
+t_eq "quickstart exits 0" "$rc" "0"
+t_match "quickstart created, listed and inspected" "$out" "example-net.*bridge.*local"
+t_match "quickstart allocated from the ip-range" "$out" "allocated 10\.123\.0\.64 on example-static"
+t_ok "quickstart stopped its netd" test ! -e "$ND_TMP/ex/run/netd.sock"
+[ $rc = 0 ] || echo "$out"
+nd_done

@@ -1,0 +1,133 @@
+# SPDX-License-Identifier: Apache-2.0
+# Sourced by integration tests.  Every test builds its own world: "hosts"
+# are network namespaces named nd-$$-ROLE with loopback only (no route
+# out), each netd gets its own state and run dirs under one temp dir, and
+# everything is removed on exit, also when the test fails.
+set -u
+
+ND_BUILD=${ND_BUILD:?ND_BUILD must point at the meson build dir}
+NETD=$ND_BUILD/netd/netd
+NETCTL=$ND_BUILD/netd/netctl
+
+if [ "$(id -u)" != 0 ]; then
+        echo "SKIP: integration tests need root"
+        exit 77
+fi
+if ! ip netns add "nd-$$-probe" 2>/dev/null; then
+        echo "SKIP: cannot create network namespaces"
+        exit 77
+fi
+ip netns del "nd-$$-probe"
+
+ND_TMP=$(mktemp -d /tmp/nd-integ.XXXXXX)
+ND_NS=()
+ND_PIDS=()
+ND_FAILED=0
+ND_PASSED=0
+
+nd_cleanup() {
+        local p n
+        for p in "${ND_PIDS[@]}"; do
+                kill -9 "$p" 2>/dev/null
+        done
+        for p in "${ND_PIDS[@]}"; do
+                wait "$p" 2>/dev/null
+        done
+        for n in "${ND_NS[@]}"; do
+                ip netns del "$n" 2>/dev/null
+        done
+        rm -rf "$ND_TMP"
+}
+trap nd_cleanup EXIT
+
+# nd_host ROLE: create the namespace nd-$$-ROLE with loopback up.
+nd_host() {
+        local ns="nd-$$-$1"
+        ip netns add "$ns" || return 1
+        ND_NS+=("$ns")
+        ip -n "$ns" link set lo up
+        mkdir -p "$ND_TMP/$1"
+}
+
+nd_sock() { echo "$ND_TMP/$1/run/netd.sock"; }
+
+# nd_start ROLE [netd args...]: start netd in ROLE's namespace, wait for its
+# socket.  Sets ND_PID.  The log is $ND_TMP/ROLE/netd.log.
+nd_start() {
+        local role=$1
+        shift
+        ip netns exec "nd-$$-$role" "$NETD" --state-dir "$ND_TMP/$role/state" --run-dir "$ND_TMP/$role/run" \
+                --log-level debug "$@" >>"$ND_TMP/$role/netd.log" 2>&1 &
+        ND_PID=$!
+        ND_PIDS+=("$ND_PID")
+        local i
+        for i in $(seq 1 100); do
+                if [ -S "$(nd_sock "$role")" ] && curl -sf --unix-socket "$(nd_sock "$role")" http://netd/v1/version >/dev/null; then
+                        return 0
+                fi
+                if ! kill -0 "$ND_PID" 2>/dev/null; then
+                        echo "netd exited during start-up:"
+                        cat "$ND_TMP/$role/netd.log"
+                        return 1
+                fi
+                sleep 0.05
+        done
+        echo "netd did not come up; log:"
+        cat "$ND_TMP/$role/netd.log"
+        return 1
+}
+
+# nd_stop PID: SIGTERM and wait; returns netd's exit status.
+nd_stop() {
+        kill -TERM "$1"
+        wait "$1"
+}
+
+nd_ctl() {
+        local role=$1
+        shift
+        NETD_SOCKET=$(nd_sock "$role") "$NETCTL" "$@"
+}
+
+# nd_api ROLE METHOD PATH [BODY]: prints "STATUS BODY".
+nd_api() {
+        local role=$1 method=$2 path=$3 out code
+        out=$(mktemp -p "$ND_TMP")
+        if [ $# -ge 4 ]; then
+                code=$(curl -s -o "$out" -w '%{http_code}' --unix-socket "$(nd_sock "$role")" -X "$method" \
+                        -H 'Content-Type: application/json' --data-binary "$4" "http://netd$path")
+        else
+                code=$(curl -s -o "$out" -w '%{http_code}' --unix-socket "$(nd_sock "$role")" -X "$method" "http://netd$path")
+        fi
+        echo "$code $(cat "$out")"
+        rm -f "$out"
+}
+
+t_pass() { ND_PASSED=$((ND_PASSED + 1)); echo "ok - $1"; }
+t_fail() { ND_FAILED=$((ND_FAILED + 1)); echo "not ok - $1"; }
+
+# t_ok DESC CMD...: CMD must succeed.
+t_ok() {
+        local d=$1
+        shift
+        if "$@" >"$ND_TMP/out" 2>&1; then t_pass "$d"; else t_fail "$d"; sed 's/^/    /' "$ND_TMP/out"; fi
+}
+# t_err DESC CMD...: CMD must fail.
+t_err() {
+        local d=$1
+        shift
+        if "$@" >"$ND_TMP/out" 2>&1; then t_fail "$d (succeeded)"; sed 's/^/    /' "$ND_TMP/out"; else t_pass "$d"; fi
+}
+# t_eq DESC GOT WANT
+t_eq() {
+        if [ "$2" = "$3" ]; then t_pass "$1"; else t_fail "$1"; echo "    got:  $2"; echo "    want: $3"; fi
+}
+# t_match DESC GOT REGEX
+t_match() {
+        if [[ $2 =~ $3 ]]; then t_pass "$1"; else t_fail "$1"; echo "    got:  $2"; echo "    want: /$3/"; fi
+}
+
+nd_done() {
+        echo "# $ND_PASSED passed, $ND_FAILED failed"
+        [ "$ND_FAILED" = 0 ]
+}
