@@ -1,0 +1,25 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * \file netns.h
+ * Persistent network namespaces: a namespace bind-mounted on a file (as
+ * `ip netns add` does) so it outlives every process in it, and a way to run
+ * netlink inside one.  The daemon is single-threaded, so switching the
+ * calling thread's namespace and back affects nothing else; sockets keep the
+ * namespace they were opened in.
+ */
+#pragma once
+
+struct nl_sock;
+
+/* Make @dir a shared mount point of its own (once), so namespace mounts
+ * under it propagate to mount namespaces cloned later and their unmount
+ * does too. */
+int nd_netns_dir_prepare(const char *dir);
+/* Create a new namespace bound to @path (created).  -EEXIST if bound. */
+int nd_netns_create(const char *path);
+/* Unmount and unlink; 0 if already gone. */
+int nd_netns_remove(const char *path);
+/* An open fd of the namespace at @path (O_CLOEXEC). */
+int nd_netns_open(const char *path);
+/* A NETLINK_ROUTE socket inside the namespace @ns_fd. */
+int nd_netns_nl_socket(int ns_fd, struct nl_sock **ret);

@@ -1,0 +1,172 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include <errno.h>
+#include <linux/if.h>
+#include <netlink/addr.h>
+#include <netlink/netlink.h>
+#include <netlink/route/addr.h>
+#include <netlink/route/link.h>
+#include <netlink/route/link/bridge.h>
+#include <netlink/route/link/veth.h>
+#include <netlink/route/route.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "macro.h"
+#include "nl-host.h"
+#include "nl-link.h"
+
+DEFINE_TRIVIAL_CLEANUP_FUNC(struct rtnl_link *, rtnl_link_put);
+DEFINE_TRIVIAL_CLEANUP_FUNC(struct nl_addr *, nl_addr_put);
+DEFINE_TRIVIAL_CLEANUP_FUNC(struct rtnl_addr *, rtnl_addr_put);
+DEFINE_TRIVIAL_CLEANUP_FUNC(struct rtnl_route *, rtnl_route_put);
+
+int nd_nl_link_ifindex(struct nl_sock *sk, const char *name) {
+        _cleanup_(rtnl_link_putp) struct rtnl_link *l = NULL;
+        int r = rtnl_link_get_kernel(sk, 0, name, &l);
+        if (r < 0)
+                return r == -NLE_OBJ_NOTFOUND || r == -NLE_NODEV ? -ENODEV : nd_nl_errno(r);
+        return rtnl_link_get_ifindex(l);
+}
+
+int nd_nl_link_up(struct nl_sock *sk, const char *name) {
+        _cleanup_(rtnl_link_putp) struct rtnl_link *cur = NULL, *chg = rtnl_link_alloc();
+        int r;
+        if (!chg)
+                return -ENOMEM;
+        r = rtnl_link_get_kernel(sk, 0, name, &cur);
+        if (r < 0)
+                return nd_nl_errno(r);
+        rtnl_link_set_flags(chg, IFF_UP);
+        return nd_nl_errno(rtnl_link_change(sk, cur, chg, 0));
+}
+
+int nd_nl_bridge_ensure(struct nl_sock *sk, const char *name, unsigned mtu) {
+        _cleanup_(rtnl_link_putp) struct rtnl_link *l = rtnl_link_bridge_alloc(), *cur = NULL;
+        int r;
+
+        if (!l)
+                return -ENOMEM;
+        rtnl_link_set_name(l, name);
+        if (mtu)
+                rtnl_link_set_mtu(l, mtu);
+        rtnl_link_set_flags(l, IFF_UP);
+        r = rtnl_link_add(sk, l, NLM_F_CREATE | NLM_F_EXCL);
+        if (r < 0 && r != -NLE_EXIST)
+                return nd_nl_errno(r);
+        r = rtnl_link_get_kernel(sk, 0, name, &cur);
+        if (r < 0)
+                return nd_nl_errno(r);
+        if (!rtnl_link_is_bridge(cur))
+                return -ENOTUNIQ; /* a non-bridge link holds the name */
+        if (!(rtnl_link_get_flags(cur) & IFF_UP) || (mtu && rtnl_link_get_mtu(cur) != mtu)) {
+                _cleanup_(rtnl_link_putp) struct rtnl_link *chg = rtnl_link_alloc();
+                if (!chg)
+                        return -ENOMEM;
+                rtnl_link_set_flags(chg, IFF_UP);
+                if (mtu)
+                        rtnl_link_set_mtu(chg, mtu);
+                r = rtnl_link_change(sk, cur, chg, 0);
+                if (r < 0)
+                        return nd_nl_errno(r);
+        }
+        return rtnl_link_get_ifindex(cur);
+}
+
+int nd_nl_link_delete(struct nl_sock *sk, const char *name) {
+        _cleanup_(rtnl_link_putp) struct rtnl_link *l = rtnl_link_alloc();
+        int r;
+        if (!l)
+                return -ENOMEM;
+        rtnl_link_set_name(l, name);
+        r = rtnl_link_delete(sk, l);
+        if (r == -NLE_OBJ_NOTFOUND || r == -NLE_NODEV)
+                return 0;
+        return nd_nl_errno(r);
+}
+
+int nd_nl_veth_create(struct nl_sock *sk, const char *host_name, int master_ifindex, const char *peer_name,
+                      int peer_ns_fd, const uint8_t *peer_mac, unsigned mtu) {
+        _cleanup_(rtnl_link_putp) struct rtnl_link *l = rtnl_link_veth_alloc();
+        _cleanup_(nl_addr_putp) struct nl_addr *mac = NULL;
+        struct rtnl_link *peer;
+
+        if (!l)
+                return -ENOMEM;
+        peer = rtnl_link_veth_get_peer(l);
+        rtnl_link_set_name(l, host_name);
+        rtnl_link_set_name(peer, peer_name);
+        if (master_ifindex > 0)
+                rtnl_link_set_master(l, master_ifindex);
+        rtnl_link_set_flags(l, IFF_UP);
+        if (mtu) {
+                rtnl_link_set_mtu(l, mtu);
+                rtnl_link_set_mtu(peer, mtu);
+        }
+        if (peer_mac) {
+                mac = nl_addr_build(AF_LLC, peer_mac, 6);
+                if (!mac) {
+                        rtnl_link_put(peer);
+                        return -ENOMEM;
+                }
+                rtnl_link_set_addr(peer, mac);
+        }
+        rtnl_link_set_ns_fd(peer, peer_ns_fd);
+        rtnl_link_put(peer);
+        return nd_nl_errno(rtnl_link_add(sk, l, NLM_F_CREATE | NLM_F_EXCL));
+}
+
+static struct nl_addr *to_nl(const nd_addr *a, unsigned prefixlen) {
+        struct nl_addr *n = nl_addr_build(a->family, a->b, a->family == AF_INET ? 4 : 16);
+        if (n)
+                nl_addr_set_prefixlen(n, (int) prefixlen);
+        return n;
+}
+
+int nd_nl_addr_add(struct nl_sock *sk, int ifindex, const nd_addr *a, unsigned prefixlen) {
+        _cleanup_(rtnl_addr_putp) struct rtnl_addr *ra = rtnl_addr_alloc();
+        _cleanup_(nl_addr_putp) struct nl_addr *local = to_nl(a, prefixlen);
+        int r;
+        if (!ra || !local)
+                return -ENOMEM;
+        rtnl_addr_set_ifindex(ra, ifindex);
+        rtnl_addr_set_family(ra, a->family);
+        r = rtnl_addr_set_local(ra, local);
+        if (r < 0)
+                return nd_nl_errno(r);
+        rtnl_addr_set_prefixlen(ra, (int) prefixlen);
+        /* A container's address is unique by construction (IPAM): skip
+         * IPv6 duplicate address detection, which would leave it
+         * "tentative" and unusable for a second or more. */
+        if (a->family == AF_INET6)
+                rtnl_addr_set_flags(ra, IFA_F_NODAD);
+        r = rtnl_addr_add(sk, ra, 0);
+        if (r == -NLE_EXIST)
+                return 0;
+        return nd_nl_errno(r);
+}
+
+int nd_nl_route_default(struct nl_sock *sk, int ifindex, const nd_addr *gw) {
+        _cleanup_(rtnl_route_putp) struct rtnl_route *rt = rtnl_route_alloc();
+        _cleanup_(nl_addr_putp) struct nl_addr *dst = NULL, *via = to_nl(gw, gw->family == AF_INET ? 32 : 128);
+        uint8_t zero[16] = {0};
+        struct rtnl_nexthop *nh;
+        int r;
+
+        if (!rt || !via)
+                return -ENOMEM;
+        dst = nl_addr_build(gw->family, zero, gw->family == AF_INET ? 4 : 16);
+        if (!dst)
+                return -ENOMEM;
+        nl_addr_set_prefixlen(dst, 0);
+        rtnl_route_set_family(rt, (uint8_t) gw->family);
+        rtnl_route_set_dst(rt, dst);
+        rtnl_route_set_table(rt, RT_TABLE_MAIN);
+        nh = rtnl_route_nh_alloc();
+        if (!nh)
+                return -ENOMEM;
+        rtnl_route_nh_set_ifindex(nh, ifindex);
+        rtnl_route_nh_set_gateway(nh, via);
+        rtnl_route_add_nexthop(rt, nh);
+        r = rtnl_route_add(sk, rt, NLM_F_CREATE | NLM_F_REPLACE);
+        return nd_nl_errno(r);
+}

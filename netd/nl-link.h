@@ -1,0 +1,34 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * \file nl-link.h
+ * Links, addresses and routes through libnl-3 on a caller-owned
+ * NETLINK_ROUTE socket (which may live in another namespace).  Every call is
+ * one request with its ack; creates are idempotent where that is safe
+ * (-EEXIST is success for addresses and existing bridges).  Errors are
+ * -errno, converted once by nd_nl_errno().
+ */
+#pragma once
+
+#include <stdint.h>
+
+#include "prefix.h"
+
+struct nl_sock;
+
+/* Create bridge @name (or accept an existing bridge of that name), set
+ * @mtu (0: leave) and bring it up.  Returns its ifindex. */
+int nd_nl_bridge_ensure(struct nl_sock *sk, const char *name, unsigned mtu);
+/* 0, or -ENODEV when no such link. */
+int nd_nl_link_ifindex(struct nl_sock *sk, const char *name);
+/* Delete a link by name; 0 if it does not exist. */
+int nd_nl_link_delete(struct nl_sock *sk, const char *name);
+int nd_nl_link_up(struct nl_sock *sk, const char *name);
+/* A veth pair: @host_name up, enslaved to @master_ifindex (0: none), in the
+ * socket's namespace; @peer_name created directly inside @peer_ns_fd with
+ * @peer_mac (NULL: random) and @mtu (0: default). */
+int nd_nl_veth_create(struct nl_sock *sk, const char *host_name, int master_ifindex, const char *peer_name,
+                      int peer_ns_fd, const uint8_t *peer_mac, unsigned mtu);
+/* Address @a/@prefixlen on @ifindex; -EEXIST counts as success. */
+int nd_nl_addr_add(struct nl_sock *sk, int ifindex, const nd_addr *a, unsigned prefixlen);
+/* Default route via @gw on @ifindex. */
+int nd_nl_route_default(struct nl_sock *sk, int ifindex, const nd_addr *gw);

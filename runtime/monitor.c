@@ -1,0 +1,403 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * netd-monitor BUNDLE: the small per-container process that holds one
+ * container, so containers do not depend on the daemon's lifetime.
+ *
+ * netd starts it detached (its own session, reparented to init) with fd 3
+ * as a report pipe.  The monitor:
+ *   1. reads BUNDLE/config.json,
+ *   2. clones the container's init in new mount, pid, uts and ipc
+ *      namespaces, joined to the sandbox's network namespace (or the
+ *      host's), placed in its cgroups before it runs anything,
+ *   3. the child builds its root (overlayfs over the read-only rootfs,
+ *      /proc, a minimal /dev, read-only /sys, hosts/resolv.conf/hostname
+ *      bound from the bundle), pivot_roots into it and execs the command
+ *      with stdout/stderr appended to BUNDLE/container.log,
+ *   4. reports {"Pid": N} or {"Error": "..."} on fd 3 once exec succeeded
+ *      or failed (a CLOEXEC pipe tells which), then closes it,
+ *   5. waits for the container and writes BUNDLE/status.json atomically
+ *      with the exit code, then exits.
+ * The daemon watches the monitor with a pidfd, during its life and after a
+ * restart.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <limits.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "rt-config.h"
+
+static const char *bundle;
+
+static void report(int fd, const char *key, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void report(int fd, const char *key, const char *fmt, ...) {
+        char msg[512];
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(msg, sizeof(msg), fmt, ap);
+        va_end(ap);
+        json_t *j = json_pack("{s:s}", key, msg);
+        char *s = j ? json_dumps(j, JSON_COMPACT) : NULL;
+        if (s) {
+                ssize_t k = write(fd, s, strlen(s));
+                (void) k;
+        }
+        free(s);
+        json_decref(j);
+}
+
+/* ---- the container's side (runs in the new namespaces) ----------------- */
+
+static int write_file(const char *path, const char *s) {
+        int fd = open(path, O_WRONLY | O_CLOEXEC);
+        if (fd < 0)
+                return -errno;
+        ssize_t k = write(fd, s, strlen(s));
+        int r = k < 0 ? -errno : 0;
+        close(fd);
+        return r;
+}
+
+static int touch(const char *path, mode_t mode) {
+        int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, mode);
+        if (fd < 0)
+                return -errno;
+        close(fd);
+        return 0;
+}
+
+static int mkdir_p(const char *path, mode_t mode) {
+        char buf[PATH_MAX];
+        snprintf(buf, sizeof(buf), "%s", path);
+        for (char *p = buf + 1; *p; p++)
+                if (*p == '/') {
+                        *p = 0;
+                        if (mkdir(buf, mode) < 0 && errno != EEXIST)
+                                return -errno;
+                        *p = '/';
+                }
+        if (mkdir(buf, mode) < 0 && errno != EEXIST)
+                return -errno;
+        return 0;
+}
+
+#define TRY(expr, what)                                                                     \
+        do {                                                                                \
+                if ((expr) < 0) {                                                           \
+                        report(err_fd, "Error", "%s: %s", what, strerror(errno));           \
+                        _exit(126);                                                         \
+                }                                                                           \
+        } while (0)
+
+static void bind_dev(int err_fd, const char *root, const char *name) {
+        char src[64], dst[PATH_MAX];
+        snprintf(src, sizeof(src), "/dev/%s", name);
+        snprintf(dst, sizeof(dst), "%s/dev/%s", root, name);
+        TRY(touch(dst, 0666), dst);
+        TRY(mount(src, dst, NULL, MS_BIND, NULL), dst);
+}
+
+static void bind_file(int err_fd, const char *root, const char *from, const char *to) {
+        char src[PATH_MAX], dst[PATH_MAX];
+        snprintf(src, sizeof(src), "%s/%s", bundle, from);
+        snprintf(dst, sizeof(dst), "%s%s", root, to);
+        if (access(src, R_OK) < 0)
+                return;
+        char dir[PATH_MAX];
+        snprintf(dir, sizeof(dir), "%s", dst);
+        char *slash = strrchr(dir, '/');
+        if (slash) {
+                *slash = 0;
+                mkdir_p(dir, 0755);
+        }
+        /* the rootfs may hold a symlink here (e.g. resolv.conf): replace it
+         * in the upper layer with a plain file to mount over */
+        struct stat st;
+        if (lstat(dst, &st) == 0 && !S_ISREG(st.st_mode))
+                unlink(dst);
+        TRY(touch(dst, 0644), dst);
+        TRY(mount(src, dst, NULL, MS_BIND, NULL), dst);
+}
+
+static void container_main(const nd_rt_config *c, int err_fd, int go_fd, int log_fd) {
+        char merged[PATH_MAX], upper[PATH_MAX], work[PATH_MAX], opts[3 * PATH_MAX + 64], p[PATH_MAX];
+        char go;
+
+        /* wait until the monitor has put us in our cgroups */
+        if (read(go_fd, &go, 1) != 1)
+                _exit(126);
+        close(go_fd);
+
+        TRY(mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL), "make / private");
+        snprintf(merged, sizeof(merged), "%s/merged", bundle);
+        snprintf(upper, sizeof(upper), "%s/upper", bundle);
+        snprintf(work, sizeof(work), "%s/work", bundle);
+        TRY(mkdir_p(merged, 0755), merged);
+        TRY(mkdir_p(upper, 0755), upper);
+        TRY(mkdir_p(work, 0755), work);
+        snprintf(opts, sizeof(opts), "lowerdir=%s,upperdir=%s,workdir=%s", c->rootfs, upper, work);
+        TRY(mount("overlay", merged, "overlay", 0, opts), "mount overlay root");
+
+        snprintf(p, sizeof(p), "%s/proc", merged);
+        TRY(mkdir_p(p, 0555), p);
+        TRY(mount("proc", p, "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL), "mount /proc");
+
+        snprintf(p, sizeof(p), "%s/dev", merged);
+        TRY(mkdir_p(p, 0755), p);
+        TRY(mount("tmpfs", p, "tmpfs", MS_NOSUID | MS_STRICTATIME, "mode=755,size=65536k"), "mount /dev");
+        bind_dev(err_fd, merged, "null");
+        bind_dev(err_fd, merged, "zero");
+        bind_dev(err_fd, merged, "random");
+        bind_dev(err_fd, merged, "urandom");
+        bind_dev(err_fd, merged, "full");
+        bind_dev(err_fd, merged, "tty");
+        snprintf(p, sizeof(p), "%s/dev/pts", merged);
+        TRY(mkdir_p(p, 0755), p);
+        TRY(mount("devpts", p, "devpts", MS_NOSUID | MS_NOEXEC, "newinstance,ptmxmode=0666,mode=0620"),
+            "mount /dev/pts");
+        snprintf(p, sizeof(p), "%s/dev/ptmx", merged);
+        TRY(symlink("pts/ptmx", p), p);
+        snprintf(p, sizeof(p), "%s/dev/shm", merged);
+        TRY(mkdir_p(p, 01777), p);
+        TRY(mount("shm", p, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=1777,size=65536k"), "mount /dev/shm");
+        static const char *const links[][2] = {
+                { "/proc/self/fd", "fd" }, { "/proc/self/fd/0", "stdin" },
+                { "/proc/self/fd/1", "stdout" }, { "/proc/self/fd/2", "stderr" },
+        };
+        for (size_t i = 0; i < sizeof(links) / sizeof(links[0]); i++) {
+                snprintf(p, sizeof(p), "%s/dev/%s", merged, links[i][1]);
+                TRY(symlink(links[i][0], p), p);
+        }
+
+        snprintf(p, sizeof(p), "%s/sys", merged);
+        TRY(mkdir_p(p, 0555), p);
+        /* sysfs of our own network namespace; read-only */
+        if (mount("sysfs", p, "sysfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
+                TRY(mount("/sys", p, NULL, MS_BIND | MS_REC | MS_RDONLY, NULL), "mount /sys");
+
+        bind_file(err_fd, merged, "hosts", "/etc/hosts");
+        bind_file(err_fd, merged, "resolv.conf", "/etc/resolv.conf");
+        bind_file(err_fd, merged, "hostname", "/etc/hostname");
+
+        TRY(chdir(merged), merged);
+        /* pivot_root(".", ".") stacks the old root on top; detaching it
+         * drops every host mount (and netns bind) from this namespace. */
+        TRY(syscall(SYS_pivot_root, ".", "."), "pivot_root");
+        TRY(umount2(".", MNT_DETACH), "detach old root");
+        TRY(chdir("/"), "chdir /");
+        if (c->hostname[0])
+                TRY(sethostname(c->hostname, strlen(c->hostname)), "sethostname");
+
+        int null_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+        TRY(null_fd, "/dev/null");
+        TRY(dup2(null_fd, 0), "stdin");
+        TRY(dup2(log_fd, 1), "stdout");
+        TRY(dup2(log_fd, 2), "stderr");
+        setsid();
+        prctl(PR_SET_PDEATHSIG, 0);
+
+        execvpe(c->argv[0], c->argv, c->envp);
+        /* exec failed: the report pipe is still open (not yet closed by a
+         * successful exec) */
+        if (errno == ENOENT)
+                report(err_fd, "Error", "command '%s' not found in the root filesystem", c->argv[0]);
+        else
+                report(err_fd, "Error", "cannot run '%s': %s", c->argv[0], strerror(errno));
+        _exit(errno == ENOENT ? 127 : 126);
+}
+
+/* ---- cgroups ------------------------------------------------------------ */
+
+static int cgroup_setup(const nd_rt_config *c, pid_t pid, char *err, size_t errsz) {
+        char dir[PATH_MAX], f[PATH_MAX + 32], v[32];
+        bool v2 = access("/sys/fs/cgroup/cgroup.controllers", F_OK) == 0;
+
+        if (v2) {
+                snprintf(dir, sizeof(dir), "/sys/fs/cgroup/netd");
+                mkdir(dir, 0755);
+                /* delegate the controllers we use to netd's subtree */
+                write_file("/sys/fs/cgroup/cgroup.subtree_control", "+memory +pids");
+                snprintf(f, sizeof(f), "%s/cgroup.subtree_control", dir);
+                write_file(f, "+memory +pids");
+                snprintf(dir, sizeof(dir), "/sys/fs/cgroup/netd/%s", c->id);
+                if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+                        return snprintf(err, errsz, "cgroup %s: %s", dir, strerror(errno)), -1;
+                if (c->memory > 0) {
+                        snprintf(f, sizeof(f), "%s/memory.max", dir);
+                        snprintf(v, sizeof(v), "%lld", (long long) c->memory);
+                        if (write_file(f, v) < 0)
+                                return snprintf(err, errsz, "memory limit: %s", strerror(errno)), -1;
+                }
+                if (c->pids_limit > 0) {
+                        snprintf(f, sizeof(f), "%s/pids.max", dir);
+                        snprintf(v, sizeof(v), "%lld", (long long) c->pids_limit);
+                        if (write_file(f, v) < 0)
+                                return snprintf(err, errsz, "pids limit: %s", strerror(errno)), -1;
+                }
+                snprintf(f, sizeof(f), "%s/cgroup.procs", dir);
+                snprintf(v, sizeof(v), "%d", pid);
+                if (write_file(f, v) < 0)
+                        return snprintf(err, errsz, "joining cgroup: %s", strerror(errno)), -1;
+                return 0;
+        }
+        /* cgroup v1: one hierarchy per controller */
+        static const char *const ctl[] = { "memory", "pids" };
+        for (size_t i = 0; i < 2; i++) {
+                long long lim = i == 0 ? c->memory : c->pids_limit;
+                snprintf(dir, sizeof(dir), "/sys/fs/cgroup/%s", ctl[i]);
+                if (access(dir, W_OK) < 0) {
+                        if (lim > 0)
+                                return snprintf(err, errsz, "%s limit requested but the %s cgroup controller "
+                                                "is not available", ctl[i], ctl[i]), -1;
+                        continue;
+                }
+                snprintf(dir, sizeof(dir), "/sys/fs/cgroup/%s/netd", ctl[i]);
+                mkdir(dir, 0755);
+                snprintf(dir, sizeof(dir), "/sys/fs/cgroup/%s/netd/%s", ctl[i], c->id);
+                if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+                        return snprintf(err, errsz, "cgroup %s: %s", dir, strerror(errno)), -1;
+                if (lim > 0) {
+                        snprintf(f, sizeof(f), "%s/%s", dir, i == 0 ? "memory.limit_in_bytes" : "pids.max");
+                        snprintf(v, sizeof(v), "%lld", lim);
+                        if (write_file(f, v) < 0)
+                                return snprintf(err, errsz, "%s limit: %s", ctl[i], strerror(errno)), -1;
+                }
+                snprintf(f, sizeof(f), "%s/cgroup.procs", dir);
+                snprintf(v, sizeof(v), "%d", pid);
+                if (write_file(f, v) < 0)
+                        return snprintf(err, errsz, "joining %s cgroup: %s", ctl[i], strerror(errno)), -1;
+        }
+        return 0;
+}
+
+/* ---- the monitor ---------------------------------------------------------- */
+
+static int write_status(int code, int sig) {
+        char tmp[PATH_MAX], dst[PATH_MAX];
+        struct timespec now;
+        clock_gettime(CLOCK_REALTIME, &now);
+        json_t *j = json_pack("{s:i, s:i, s:I}", "ExitCode", code, "Signal", sig, "FinishedAt",
+                              (json_int_t) now.tv_sec);
+        snprintf(tmp, sizeof(tmp), "%s/status.json.tmp", bundle);
+        snprintf(dst, sizeof(dst), "%s/status.json", bundle);
+        int r = json_dump_file(j, tmp, JSON_COMPACT);
+        json_decref(j);
+        if (r < 0)
+                return -1;
+        int fd = open(tmp, O_RDONLY | O_CLOEXEC);
+        if (fd >= 0) {
+                fsync(fd);
+                close(fd);
+        }
+        return rename(tmp, dst);
+}
+
+int main(int argc, char **argv) {
+        nd_rt_config c;
+        char err[512], path[PATH_MAX];
+        int report_fd = 3, go[2], ex[2], log_fd, ns_fd = -1, status;
+        pid_t pid;
+
+        if (argc != 2) {
+                fprintf(stderr, "usage: netd-monitor BUNDLE  (started by netd)\n");
+                return 2;
+        }
+        bundle = argv[1];
+        if (fcntl(report_fd, F_GETFD) < 0)
+                report_fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
+        if (nd_rt_config_load(bundle, &c, err, sizeof(err)) < 0) {
+                report(report_fd, "Error", "%s", err);
+                return 1;
+        }
+        snprintf(path, sizeof(path), "%s/container.log", bundle);
+        log_fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+        if (log_fd < 0) {
+                report(report_fd, "Error", "log file %s: %s", path, strerror(errno));
+                return 1;
+        }
+        if (c.netns[0]) {
+                ns_fd = open(c.netns, O_RDONLY | O_CLOEXEC);
+                if (ns_fd < 0 || setns(ns_fd, CLONE_NEWNET) < 0) {
+                        report(report_fd, "Error", "joining network namespace %s: %s", c.netns, strerror(errno));
+                        return 1;
+                }
+                close(ns_fd);
+        }
+        /* go: monitor -> child "cgroups done"; ex: CLOEXEC, closed by a
+         * successful exec, carries the error otherwise. */
+        if (pipe2(go, O_CLOEXEC) < 0 || pipe2(ex, O_CLOEXEC) < 0) {
+                report(report_fd, "Error", "pipe: %s", strerror(errno));
+                return 1;
+        }
+        pid = (pid_t) syscall(SYS_clone, CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC | SIGCHLD, NULL,
+                              NULL, NULL, 0);
+        if (pid < 0) {
+                report(report_fd, "Error", "clone: %s", strerror(errno));
+                return 1;
+        }
+        if (pid == 0) {
+                close(go[1]);
+                close(ex[0]);
+                close(report_fd);
+                container_main(&c, ex[1], go[0], log_fd);
+                _exit(126);
+        }
+        close(go[0]);
+        close(ex[1]);
+        close(log_fd);
+        if (cgroup_setup(&c, pid, err, sizeof(err)) < 0) {
+                kill(pid, SIGKILL);
+                waitpid(pid, NULL, 0);
+                report(report_fd, "Error", "%s", err);
+                return 1;
+        }
+        if (write(go[1], "g", 1) != 1) {
+                kill(pid, SIGKILL);
+                report(report_fd, "Error", "starting the container: %s", strerror(errno));
+                return 1;
+        }
+        close(go[1]);
+
+        char buf[600];
+        ssize_t k = read(ex[0], buf, sizeof(buf) - 1);
+        close(ex[0]);
+        if (k > 0) {
+                buf[k] = 0;
+                /* the child already formatted {"Error": ...} */
+                ssize_t w = write(report_fd, buf, (size_t) k);
+                (void) w;
+                close(report_fd);
+                waitpid(pid, &status, 0);
+                write_status(WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status),
+                             WIFSIGNALED(status) ? WTERMSIG(status) : 0);
+                return 0;
+        }
+        dprintf(report_fd, "{\"Pid\": %d}", pid);
+        close(report_fd);
+
+        /* Signals meant for the container go to it by pid (netd uses a
+         * pidfd); the monitor itself only waits. */
+        signal(SIGTERM, SIG_IGN);
+        signal(SIGINT, SIG_IGN);
+        signal(SIGHUP, SIG_IGN);
+        while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+                ;
+        write_status(WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status),
+                     WIFSIGNALED(status) ? WTERMSIG(status) : 0);
+        return 0;
+}
