@@ -13,6 +13,7 @@
 #include <sys/utsname.h>
 
 #include "api.h"
+#include "container.h"
 #include "diag.h"
 #include "http.h"
 #include "json-util.h"
@@ -38,6 +39,7 @@ unsigned nd_api_status(int r) {
         case -ENOTEMPTY:
         case -ENOTUNIQ:
         case -ENOSPC:
+        case -EALREADY:
                 return 409;
         default:
                 return 500;
@@ -224,6 +226,164 @@ static void release_address(nd_manager *m, nd_http_request *req, nd_network *n, 
                 reply_diag(req, r, &d);
 }
 
+static void method_not_allowed(nd_http_request *req, const char *allow) {
+        nd_http_reply_error(req, 405, "method %s not allowed here (allowed: %s)", nd_http_request_method(req),
+                            allow);
+}
+
+
+/* ---- /v1/containers --------------------------------------------------------------- */
+
+static json_t *container_view(nd_manager *m, nd_container *c) {
+        char log[4096];
+        json_t *j = nd_container_to_json(c);
+        nd_manager_container_log_path(m, c, log, sizeof(log));
+        if (j)
+                json_object_set_new(j, "LogPath", json_string(log));
+        return j;
+}
+
+static int find_container(nd_manager *m, nd_http_request *req, const char *ref, nd_container **ret) {
+        int r = nd_manager_container_find(m, ref, ret);
+        if (r == -ENOTUNIQ)
+                nd_http_reply_error(req, 409, "container id prefix '%.64s' is ambiguous", ref);
+        else if (r < 0)
+                nd_http_reply_error(req, 404, "container '%.64s' not found", ref);
+        return r;
+}
+
+static void list_containers(nd_manager *m, nd_http_request *req) {
+        const char *all = nd_http_request_query(req, "all");
+        bool show_all = all && (strcmp(all, "1") == 0 || strcmp(all, "true") == 0);
+        nd_container **cts;
+        size_t n = nd_manager_containers(m, &cts);
+        json_t *a = json_array();
+        for (size_t i = 0; a && i < n; i++)
+                if (show_all || cts[i]->status == ND_CT_RUNNING)
+                        json_array_append_new(a, container_view(m, cts[i]));
+        if (!a)
+                return nd_http_reply_error(req, 500, "out of memory");
+        nd_http_reply_json(req, 200, a);
+}
+
+static void on_container_run(void *userdata, int r, nd_container *c, const nd_diag *d) {
+        nd_http_request *req = userdata;
+        if (r < 0)
+                return reply_diag(req, r, d);
+        nd_http_reply_json(req, 201, json_pack("{s:s, s:s}", "Id", c->id, "Name", c->name));
+}
+
+static void run_container(nd_manager *m, nd_http_request *req) {
+        _cleanup_json_ json_t *j = NULL;
+        nd_diag d = {0};
+        size_t len;
+        const char *body = nd_http_request_body(req, &len);
+        int r = nd_json_parse_object(body, len, &j, &d);
+        if (r >= 0)
+                r = nd_manager_container_run(m, j, on_container_run, req, &d);
+        if (r < 0)
+                reply_diag(req, r, &d);
+}
+
+static void on_container_done(void *userdata, int r, nd_container *c, const nd_diag *d) {
+        nd_http_request *req = userdata;
+        if (r < 0)
+                return reply_diag(req, r, d);
+        nd_http_reply_json(req, 204, NULL);
+}
+
+static void stop_container(nd_manager *m, nd_http_request *req, nd_container *c) {
+        const char *t = nd_http_request_query(req, "t");
+        double timeout = 10;
+        nd_diag d = {0};
+        if (t) {
+                char *end;
+                timeout = strtod(t, &end);
+                if (*end || timeout < 0 || timeout > 86400)
+                        return nd_http_reply_error(req, 400, "t must be a number of seconds (0-86400)");
+        }
+        int r = nd_manager_container_stop(m, c, timeout, on_container_done, req, &d);
+        if (r == -EALREADY)
+                return nd_http_reply_json(req, 204, NULL); /* already stopped: nothing to do */
+        if (r < 0)
+                reply_diag(req, r, &d);
+}
+
+static void remove_container(nd_manager *m, nd_http_request *req, nd_container *c) {
+        const char *f = nd_http_request_query(req, "force");
+        nd_diag d = {0};
+        int r = nd_manager_container_remove(m, c, f && (strcmp(f, "1") == 0 || strcmp(f, "true") == 0),
+                                            on_container_done, req, &d);
+        if (r < 0)
+                reply_diag(req, r, &d);
+}
+
+static void connect_container(nd_manager *m, nd_http_request *req, nd_network *n, bool disconnect) {
+        _cleanup_json_ json_t *j = NULL;
+        const char *ref = NULL;
+        nd_container *c;
+        nd_diag d = {0};
+        size_t len;
+        const char *body = nd_http_request_body(req, &len);
+        int r = nd_json_parse_object(body, len, &j, &d);
+        if (r >= 0)
+                r = nd_json_string(j, "Container", "connect", &ref, &d);
+        if (r >= 0 && !ref)
+                r = nd_diag_set(&d, -EINVAL, "connect: field 'Container' is required");
+        if (r < 0)
+                return reply_diag(req, r, &d);
+        if (find_container(m, req, ref, &c) < 0)
+                return;
+        if (disconnect)
+                r = nd_manager_container_disconnect(m, n, c, on_container_done, req, &d);
+        else {
+                json_object_del(j, "Container");
+                r = nd_manager_container_connect(m, n, c, j, on_container_done, req, &d);
+        }
+        if (r < 0)
+                reply_diag(req, r, &d);
+}
+
+static void get_info(nd_manager *m, nd_http_request *req) {
+        nd_network **nets;
+        nd_container **cts;
+        size_t nn = nd_manager_networks(m, &nets), nc = nd_manager_containers(m, &cts), running = 0;
+        for (size_t i = 0; i < nc; i++)
+                running += cts[i]->status == ND_CT_RUNNING;
+        nd_http_reply_json(req, 200, json_pack("{s:s, s:I, s:I, s:I}", "DefaultRootfs", nd_manager_default_rootfs(m),
+                                               "Networks", (json_int_t) nn, "Containers", (json_int_t) nc,
+                                               "ContainersRunning", (json_int_t) running));
+}
+
+static void route_containers(nd_manager *m, nd_http_request *req, char **seg, size_t ns) {
+        const char *method = nd_http_request_method(req);
+        nd_container *c;
+        if (ns == 2) {
+                if (strcmp(method, "GET") == 0)
+                        return list_containers(m, req);
+                if (strcmp(method, "POST") == 0)
+                        return run_container(m, req);
+                return method_not_allowed(req, "GET, POST");
+        }
+        if (ns == 3) {
+                if (strcmp(method, "GET") != 0 && strcmp(method, "DELETE") != 0)
+                        return method_not_allowed(req, "GET, DELETE");
+                if (find_container(m, req, seg[2], &c) < 0)
+                        return;
+                if (strcmp(method, "GET") == 0)
+                        return nd_http_reply_json(req, 200, container_view(m, c));
+                return remove_container(m, req, c);
+        }
+        if (ns == 4 && strcmp(seg[3], "stop") == 0) {
+                if (strcmp(method, "POST") != 0)
+                        return method_not_allowed(req, "POST");
+                if (find_container(m, req, seg[2], &c) < 0)
+                        return;
+                return stop_container(m, req, c);
+        }
+        nd_http_reply_error(req, 404, "no such route: %.128s", nd_http_request_path(req));
+}
+
 /* ---- routing --------------------------------------------------------------- */
 
 /* Split "/a/b/c" into at most @max segments (in place in @buf). */
@@ -236,11 +396,6 @@ static size_t split_path(char *buf, char **seg, size_t max) {
                 seg[n++] = t;
         }
         return n;
-}
-
-static void method_not_allowed(nd_http_request *req, const char *allow) {
-        nd_http_reply_error(req, 405, "method %s not allowed here (allowed: %s)", nd_http_request_method(req),
-                            allow);
 }
 
 void nd_api_handle(nd_http_request *req, void *userdata) {
@@ -262,6 +417,13 @@ void nd_api_handle(nd_http_request *req, void *userdata) {
                         return method_not_allowed(req, "GET");
                 return get_version(m, req);
         }
+        if (ns == 2 && strcmp(seg[1], "info") == 0) {
+                if (strcmp(method, "GET") != 0)
+                        return method_not_allowed(req, "GET");
+                return get_info(m, req);
+        }
+        if (strcmp(seg[1], "containers") == 0)
+                return route_containers(m, req, seg, ns);
         if (strcmp(seg[1], "networks") != 0)
                 return nd_http_reply_error(req, 404, "no such route: %.128s", path);
         if (ns == 2) {
@@ -279,6 +441,13 @@ void nd_api_handle(nd_http_request *req, void *userdata) {
                 if (strcmp(method, "GET") == 0)
                         return nd_http_reply_json(req, 200, network_view(n));
                 return remove_network(m, req, n);
+        }
+        if (ns == 4 && (strcmp(seg[3], "connect") == 0 || strcmp(seg[3], "disconnect") == 0)) {
+                if (strcmp(method, "POST") != 0)
+                        return method_not_allowed(req, "POST");
+                if (find_network(m, req, seg[2], &n) < 0)
+                        return;
+                return connect_container(m, req, n, seg[3][0] == 'd');
         }
         if (strcmp(seg[3], "addresses") != 0)
                 return nd_http_reply_error(req, 404, "no such route: %.128s", path);

@@ -185,11 +185,11 @@ int nd_http_server_new(struct ev_loop *loop, int listen_fd, const nd_http_config
         s->userdata = userdata;
         s->listen_fd = listen_fd;
         s->mhd = MHD_start_daemon(MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG, 0, NULL,
-                                  NULL, on_request, s, MHD_OPTION_LISTEN_SOCKET, listen_fd,
+                                  NULL, on_request, s, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, s,
+                                  MHD_OPTION_LISTEN_SOCKET, listen_fd,
                                   MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
                                   MHD_OPTION_CONNECTION_LIMIT, cfg->max_connections,
-                                  MHD_OPTION_CONNECTION_TIMEOUT, cfg->idle_timeout_sec,
-                                  MHD_OPTION_EXTERNAL_LOGGER, mhd_log, s, MHD_OPTION_END);
+                                  MHD_OPTION_CONNECTION_TIMEOUT, cfg->idle_timeout_sec, MHD_OPTION_END);
         if (!s->mhd) {
                 free(s);
                 return -EIO;

@@ -30,6 +30,8 @@ static void usage(FILE *f) {
                 "  --store URL                  'local' (default): embedded store in STATE_DIR\n"
                 "  --default-address-pool SPEC  pool for automatic subnets, 'base=CIDR,size=N';\n"
                 "                               repeatable; replaces the defaults\n"
+                "  --monitor PATH               the netd-monitor binary (default: next to netd)\n"
+                "  --default-rootfs DIR         root filesystem for containers (default STATE_DIR/rootfs/default)\n"
                 "  --max-body BYTES             largest accepted API request body (default 1048576)\n"
                 "  --log-level LEVEL            debug, info (default), warning, error\n"
                 "  --log-target TARGET          stderr (default) or syslog\n"
@@ -88,7 +90,7 @@ static int take_pid_lock(const char *run_dir, char *path, size_t size) {
 
 int main(int argc, char **argv) {
         enum { OPT_STATE = 256, OPT_RUN, OPT_SOCKET, OPT_STORE, OPT_POOL, OPT_LOGLEVEL, OPT_LOGTARGET,
-               OPT_VERSION, OPT_MAXBODY };
+               OPT_VERSION, OPT_MAXBODY, OPT_MONITOR, OPT_ROOTFS };
         static const struct option opts[] = {
                 { "state-dir", required_argument, NULL, OPT_STATE },
                 { "run-dir", required_argument, NULL, OPT_RUN },
@@ -96,6 +98,8 @@ int main(int argc, char **argv) {
                 { "store", required_argument, NULL, OPT_STORE },
                 { "default-address-pool", required_argument, NULL, OPT_POOL },
                 { "max-body", required_argument, NULL, OPT_MAXBODY },
+                { "monitor", required_argument, NULL, OPT_MONITOR },
+                { "default-rootfs", required_argument, NULL, OPT_ROOTFS },
                 { "log-level", required_argument, NULL, OPT_LOGLEVEL },
                 { "log-target", required_argument, NULL, OPT_LOGTARGET },
                 { "version", no_argument, NULL, OPT_VERSION },
@@ -115,6 +119,8 @@ int main(int argc, char **argv) {
                 case OPT_RUN: cfg.run_dir = optarg; break;
                 case OPT_SOCKET: cfg.socket_path = optarg; break;
                 case OPT_STORE: cfg.store_url = optarg; break;
+                case OPT_MONITOR: cfg.monitor_path = optarg; break;
+                case OPT_ROOTFS: cfg.default_rootfs = optarg; break;
                 case OPT_POOL:
                         if (n_pools == MAX_POOLS) {
                                 fprintf(stderr, "netd: at most %d --default-address-pool\n", MAX_POOLS);

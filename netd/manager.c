@@ -11,9 +11,12 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <limits.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "api.h"
+#include "bridge.h"
 #include "diag.h"
 #include "http.h"
 #include "json-util.h"
@@ -25,37 +28,7 @@
 #include "store.h"
 #include "subnet.h"
 
-#define KEY_NETWORKS "/netd/v1/networks/"
-#define KEY_NETNAMES "/netd/v1/network-names/"
-#define KEY_IPAM "/netd/v1/ipam/"
-#define OWNER_MAX 256
-
-struct net_slot {
-        nd_network *net;
-        bool removing;
-};
-
-struct nd_manager {
-        struct ev_loop *loop;
-        char *state_dir, *run_dir, *socket_path, *store_url;
-        char **pool_specs;
-        size_t max_body;
-
-        nd_store *store;
-        nd_pool *pools;
-        struct nl_sock *nl;
-        nd_http_server *http;
-
-        struct net_slot *nets;
-        size_t n_nets, cap_nets;
-        nd_network **view;
-
-        ev_signal sig_term, sig_int;
-        ev_timer drain;
-        double drain_start;
-        int start_r;
-        bool started;
-};
+#include "manager-internal.h"
 
 /* ---- lifecycle ---------------------------------------------------------- */
 
@@ -71,10 +44,32 @@ int nd_manager_new(const nd_manager_config *cfg, nd_manager **ret) {
         m->socket_path = strdup(cfg->socket_path);
         m->store_url = strdup(cfg->store_url ? cfg->store_url : "local");
         m->max_body = cfg->max_body ? cfg->max_body : 1024 * 1024;
+        if (cfg->monitor_path)
+                m->monitor_path = strdup(cfg->monitor_path);
+        else {
+                /* next to netd when installed; ../runtime/ in a build tree */
+                char exe[PATH_MAX], cand[PATH_MAX + 32];
+                ssize_t k = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+                exe[k > 0 ? k : 0] = 0;
+                char *slash = strrchr(exe, '/');
+                if (slash)
+                        *slash = 0;
+                snprintf(cand, sizeof(cand), "%s/netd-monitor", exe);
+                if (access(cand, X_OK) < 0)
+                        snprintf(cand, sizeof(cand), "%s/../runtime/netd-monitor", exe);
+                m->monitor_path = strdup(cand);
+        }
+        if (cfg->default_rootfs)
+                m->default_rootfs = strdup(cfg->default_rootfs);
+        else if (asprintf(&m->default_rootfs, "%s/rootfs/default", cfg->state_dir) < 0)
+                m->default_rootfs = NULL;
+        if (asprintf(&m->netns_dir, "%s/netns", cfg->run_dir) < 0)
+                m->netns_dir = NULL;
         while (cfg->pools && cfg->pools[n])
                 n++;
         m->pool_specs = calloc(n + 1, sizeof(char *));
-        if (!m->loop || !m->state_dir || !m->run_dir || !m->socket_path || !m->store_url || !m->pool_specs) {
+        if (!m->loop || !m->state_dir || !m->run_dir || !m->socket_path || !m->store_url || !m->pool_specs ||
+            !m->monitor_path || !m->default_rootfs || !m->netns_dir) {
                 nd_manager_free(m);
                 return -ENOMEM;
         }
@@ -94,6 +89,7 @@ nd_manager *nd_manager_free(nd_manager *m) {
         /* API first (it references networks), then the store, which makes
          * pending writes durable without running their callbacks. */
         m->http = nd_http_server_free(m->http);
+        nd_manager_containers_free(m);
         m->store = nd_store_free(m->store);
         for (size_t i = 0; i < m->n_nets; i++)
                 nd_network_free(m->nets[i].net);
@@ -115,6 +111,9 @@ nd_manager *nd_manager_free(nd_manager *m) {
         free(m->run_dir);
         free(m->socket_path);
         free(m->store_url);
+        free(m->monitor_path);
+        free(m->default_rootfs);
+        free(m->netns_dir);
         free(m);
         return NULL;
 }
@@ -225,7 +224,7 @@ void nd_manager_address_prefix(const nd_network *n, char *buf, size_t size) {
         snprintf(buf, size, KEY_IPAM "%s/", n->id);
 }
 
-static int64_t now_us(void) {
+int64_t now_us(void) {
         struct timespec ts;
         clock_gettime(CLOCK_REALTIME, &ts);
         return (int64_t) ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
@@ -243,6 +242,7 @@ static void on_created(void *userdata, int r, int64_t rev) {
                         nd_diag_set(&d, r, "network '%s': writing to the store failed: %s", op->net->spec.name,
                                     strerror(-r));
                 nd_log_errno(LOG_WARNING, r, "network create failed", "net=%s", op->net->spec.name);
+                nd_bridge_teardown(m->nl, op->net);
                 nets_drop(m, op->net);
                 op->cb(op->userdata, r == -ECANCELED ? -EEXIST : r, NULL, &d);
         } else {
@@ -365,6 +365,23 @@ int nd_manager_network_create(nd_manager *m, nd_network_spec *spec, nd_manager_n
         net_key(n, k_net, sizeof(k_net));
         name_key(n->spec.name, k_name, sizeof(k_name));
 
+        /* The kernel side first: a network is only recorded once its bridge
+         * exists; if the record then fails, the bridge goes again. */
+        char br[16], other[16];
+        nd_bridge_name(n, br, sizeof(br));
+        for (size_t i = 0; i < m->n_nets; i++) {
+                nd_bridge_name(m->nets[i].net, other, sizeof(other));
+                if (strcmp(br, other) == 0)
+                        return nd_diag_set(d, -EEXIST, "bridge '%s' is already used by network '%s'", br,
+                                           m->nets[i].net->spec.name);
+        }
+        r = nd_bridge_setup(m->nl, n);
+        if (r < 0)
+                /* no teardown: the name may belong to a link we did not
+                 * create */
+                return nd_diag_set(d, r == -ENOTUNIQ ? -EEXIST : r, "creating bridge '%s' failed: %s", br,
+                                   r == -ENOTUNIQ ? "a link that is not a bridge has that name" : strerror(-r));
+
         struct net_op *op = calloc(1, sizeof(*op));
         if (!op)
                 return nd_diag_set(d, -ENOMEM, "out of memory");
@@ -376,11 +393,13 @@ int nd_manager_network_create(nd_manager *m, nd_network_spec *spec, nd_manager_n
         };
         r = nets_add(m, n);
         if (r < 0) {
+                nd_bridge_teardown(m->nl, n);
                 free(op);
                 return nd_diag_set(d, r, "out of memory");
         }
         r = nd_store_txn(m->store, cmps, ELEMENTSOF(cmps), ops, ELEMENTSOF(ops), on_created, op);
         if (r < 0) {
+                nd_bridge_teardown(m->nl, n);
                 m->n_nets--;
                 free(op);
                 return nd_diag_set(d, r, "store: %s", strerror(-r));
@@ -407,6 +426,10 @@ static void on_removed(void *userdata, int r, int64_t rev) {
         } else {
                 nd_log(LOG_INFO, "network removed", "net=%s id=%.12s revision=%" PRId64, op->net->spec.name,
                        op->net->id, rev);
+                r = nd_bridge_teardown(m->nl, op->net);
+                if (r < 0)
+                        nd_log_errno(LOG_WARNING, r, "removing the bridge failed, ignoring", "net=%s",
+                                     op->net->spec.name);
                 op->cb(op->userdata, 0, NULL, NULL);
                 nets_drop(m, op->net);
         }
@@ -464,7 +487,7 @@ struct addr_op {
         void *userdata;
 };
 
-static void addr_key(const nd_network *n, const nd_addr *a, char *buf, size_t size) {
+void addr_key(const nd_network *n, const nd_addr *a, char *buf, size_t size) {
         char s[ND_ADDR_STRLEN];
         snprintf(buf, size, KEY_IPAM "%s/%s", n->id, nd_addr_fmt(a, s));
 }
@@ -616,6 +639,19 @@ static void start_failed(nd_manager *m, int r) {
         ev_break(m->loop, EVBREAK_ALL);
 }
 
+static void start_api(nd_manager *m);
+
+static void on_containers_ready(nd_manager *m) {
+        nd_manager_bridges_reconcile(m);
+        start_api(m);
+}
+
+static void load_containers(nd_manager *m) {
+        int r = nd_manager_containers_load(m, on_containers_ready);
+        if (r < 0)
+                start_failed(m, nd_log_errno(LOG_ERR, r, "loading containers failed"));
+}
+
 static void start_api(nd_manager *m) {
         nd_http_config hc = { .max_body = m->max_body, .max_connections = 256, .idle_timeout_sec = 60 };
         int fd = listen_socket(m), r;
@@ -635,7 +671,7 @@ static void on_orphans_deleted(void *userdata, int r, int64_t rev) {
         nd_manager *m = userdata;
         if (r < 0)
                 nd_log_errno(LOG_WARNING, r, "removing stale address records failed, ignoring");
-        start_api(m);
+        load_containers(m);
 }
 
 static void on_ipam_loaded(void *userdata, int r, const nd_store_kv *kvs, size_t n, int64_t rev) {
@@ -680,12 +716,12 @@ static void on_ipam_loaded(void *userdata, int r, const nd_store_kv *kvs, size_t
                 if (r < 0) {
                         nd_log_errno(LOG_WARNING, r, "removing stale address records failed, ignoring");
                         if (last)
-                                start_api(m);
+                                load_containers(m);
                 }
         }
         free(dels);
         if (n_dels == 0)
-                start_api(m);
+                load_containers(m);
 }
 
 static void on_networks_loaded(void *userdata, int r, const nd_store_kv *kvs, size_t n, int64_t rev) {

@@ -18,6 +18,8 @@
 #include <stdint.h>
 
 #include "nd-forward.h"
+#include <jansson.h>
+
 #include "prefix.h"
 
 #define ND_MAX_NETWORKS 1024
@@ -29,6 +31,8 @@ typedef struct nd_manager_config {
         const char *store_url;
         const char *const *pools;  /* NULL-terminated pool specs, or NULL: defaults */
         size_t max_body;
+        const char *monitor_path;  /* NULL: next to the netd binary */
+        const char *default_rootfs;/* NULL: STATE_DIR/rootfs/default */
 } nd_manager_config;
 
 typedef void (*nd_manager_net_fn)(void *userdata, int r, nd_network *n, const nd_diag *d);
@@ -60,3 +64,23 @@ int nd_manager_address_release(nd_manager *m, nd_network *n, const nd_addr *a, n
 /* The store key prefix of @n's address records ("/netd/v1/ipam/<id>/"). */
 void nd_manager_address_prefix(const nd_network *n, char *buf, size_t size);
 nd_store *nd_manager_store(nd_manager *m);
+
+/* ---- containers (containers.c) ---- */
+typedef struct nd_container nd_container;
+typedef void (*nd_manager_ct_fn)(void *userdata, int r, nd_container *c, const nd_diag *d);
+
+int nd_manager_container_find(nd_manager *m, const char *ref, nd_container **ret);
+size_t nd_manager_containers(nd_manager *m, nd_container ***ret);
+/* Create and start from an API request body (see docs/api.md). */
+int nd_manager_container_run(nd_manager *m, const json_t *req, nd_manager_ct_fn cb, void *userdata, nd_diag *d);
+int nd_manager_container_stop(nd_manager *m, nd_container *c, double timeout, nd_manager_ct_fn cb, void *userdata,
+                              nd_diag *d);
+int nd_manager_container_remove(nd_manager *m, nd_container *c, bool force, nd_manager_ct_fn cb, void *userdata,
+                                nd_diag *d);
+int nd_manager_container_connect(nd_manager *m, nd_network *n, nd_container *c, const json_t *req,
+                                 nd_manager_ct_fn cb, void *userdata, nd_diag *d);
+int nd_manager_container_disconnect(nd_manager *m, nd_network *n, nd_container *c, nd_manager_ct_fn cb,
+                                    void *userdata, nd_diag *d);
+/* Paths the CLI needs: the default rootfs, a container's log. */
+const char *nd_manager_default_rootfs(nd_manager *m);
+void nd_manager_container_log_path(nd_manager *m, const nd_container *c, char *buf, size_t size);

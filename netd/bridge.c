@@ -1,0 +1,103 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+
+#include "bridge.h"
+#include "container.h"
+#include "network.h"
+#include "nl-link.h"
+
+void nd_bridge_name(const nd_network *n, char *buf, size_t size) {
+        const char *opt = json_string_value(json_object_get(n->spec.options, "bridge.name"));
+        if (!opt)
+                opt = json_string_value(json_object_get(n->spec.options, "com.docker.network.bridge.name"));
+        if (opt)
+                snprintf(buf, size, "%s", opt);
+        else
+                snprintf(buf, size, "nd-%.12s", n->id);
+}
+
+int nd_bridge_setup(struct nl_sock *sk, const nd_network *n) {
+        char name[16];
+        int ifindex, r;
+
+        nd_bridge_name(n, name, sizeof(name));
+        ifindex = nd_nl_bridge_ensure(sk, name, n->spec.mtu);
+        if (ifindex < 0)
+                return ifindex;
+        for (size_t i = 0; i < n->spec.n_ipam; i++) {
+                r = nd_nl_addr_add(sk, ifindex, &n->spec.ipam[i].gateway, n->spec.ipam[i].subnet.len);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+int nd_bridge_teardown(struct nl_sock *sk, const nd_network *n) {
+        char name[16];
+        nd_bridge_name(n, name, sizeof(name));
+        return nd_nl_link_delete(sk, name);
+}
+
+void nd_bridge_mac(const nd_endpoint *ep, uint8_t mac[6]) {
+        if (ep->addr4.family == AF_INET) {
+                mac[0] = 0x02;
+                mac[1] = 0x42;
+                memcpy(mac + 2, ep->addr4.b, 4);
+                return;
+        }
+        if (getrandom(mac, 6, 0) != 6)
+                memset(mac, 0x5a, 6);
+        mac[0] = (uint8_t) ((mac[0] & 0xfe) | 0x02);
+}
+
+int nd_bridge_attach(struct nl_sock *sk, const nd_network *n, const nd_endpoint *ep, int ns_fd, struct nl_sock *ns_sk,
+                     bool default_route) {
+        char br[16];
+        int br_ifindex, ifindex, r;
+
+        nd_bridge_name(n, br, sizeof(br));
+        br_ifindex = nd_nl_link_ifindex(sk, br);
+        if (br_ifindex < 0) {
+                /* repair: the bridge went away (or netd restarted after an
+                 * operator removed it) */
+                r = nd_bridge_setup(sk, n);
+                if (r < 0)
+                        return r;
+                br_ifindex = nd_nl_link_ifindex(sk, br);
+                if (br_ifindex < 0)
+                        return br_ifindex;
+        }
+        r = nd_nl_veth_create(sk, ep->host_ifname, br_ifindex, ep->ifname, ns_fd, ep->mac, n->spec.mtu);
+        if (r < 0)
+                return r;
+        ifindex = nd_nl_link_ifindex(ns_sk, ep->ifname);
+        if (ifindex < 0)
+                goto fail;
+        if (ep->addr4.family && (r = nd_nl_addr_add(ns_sk, ifindex, &ep->addr4, ep->plen4)) < 0)
+                goto fail;
+        if (ep->addr6.family && (r = nd_nl_addr_add(ns_sk, ifindex, &ep->addr6, ep->plen6)) < 0)
+                goto fail;
+        if ((r = nd_nl_link_up(ns_sk, ep->ifname)) < 0)
+                goto fail;
+        if (default_route && !n->spec.internal) {
+                if (ep->addr4.family && (r = nd_nl_route_default(ns_sk, ifindex, &ep->gw4)) < 0)
+                        goto fail;
+                if (ep->addr6.family && (r = nd_nl_route_default(ns_sk, ifindex, &ep->gw6)) < 0)
+                        goto fail;
+        }
+        return 0;
+fail:
+        if (ifindex < 0)
+                r = ifindex;
+        nd_nl_link_delete(sk, ep->host_ifname);
+        return r;
+}
+
+int nd_bridge_detach(struct nl_sock *sk, const nd_endpoint *ep) {
+        /* deleting one end of a veth pair deletes both */
+        return nd_nl_link_delete(sk, ep->host_ifname);
+}

@@ -1,0 +1,33 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * \file bridge.h
+ * The bridge driver: one Linux bridge per network (name from the
+ * bridge.name option, else "nd-" + the first 12 hex of the id), carrying
+ * the gateway addresses; one veth pair per endpoint, host end enslaved to
+ * the bridge, container end created directly in the sandbox namespace
+ * under its final name with a MAC derived from its IPv4 address.
+ * Everything goes through libnl (nl-link.h); all calls are idempotent
+ * enough to serve both first setup and repair after a restart.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "nd-forward.h"
+
+struct nl_sock;
+struct nd_endpoint;
+
+void nd_bridge_name(const nd_network *n, char *buf, size_t size);
+/* Ensure the bridge exists, is up and carries the gateways. */
+int nd_bridge_setup(struct nl_sock *sk, const nd_network *n);
+int nd_bridge_teardown(struct nl_sock *sk, const nd_network *n);
+/* @ns_sk: a netlink socket inside the sandbox whose fd is @ns_fd. */
+int nd_bridge_attach(struct nl_sock *sk, const nd_network *n, const struct nd_endpoint *ep, int ns_fd,
+                     struct nl_sock *ns_sk, bool default_route);
+int nd_bridge_detach(struct nl_sock *sk, const struct nd_endpoint *ep);
+/* 02:42 + the IPv4 address, as Docker does; random (locally administered)
+ * when there is none. */
+void nd_bridge_mac(const struct nd_endpoint *ep, uint8_t mac[6]);

@@ -1,0 +1,221 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/socket.h>
+
+#include "container.h"
+#include "diag.h"
+#include "json-util.h"
+
+static const char *const status_names[_ND_CT_STATUS_MAX] = {
+        [ND_CT_CREATED] = "created",
+        [ND_CT_RUNNING] = "running",
+        [ND_CT_EXITED] = "exited",
+};
+
+const char *nd_ct_status_to_string(nd_ct_status s) {
+        return s >= 0 && s < _ND_CT_STATUS_MAX ? status_names[s] : "unknown";
+}
+
+nd_ct_status nd_ct_status_from_string(const char *s) {
+        for (int i = 0; s && i < _ND_CT_STATUS_MAX; i++)
+                if (strcmp(status_names[i], s) == 0)
+                        return (nd_ct_status) i;
+        return _ND_CT_STATUS_INVALID;
+}
+
+nd_container *nd_container_new(void) {
+        nd_container *c = calloc(1, sizeof(*c));
+        if (!c)
+                return NULL;
+        c->report_fd = c->monitor_fd = c->pid_fd = -1;
+        return c;
+}
+
+nd_container *nd_container_free(nd_container *c) {
+        if (!c)
+                return NULL;
+        if (c->report_fd >= 0)
+                close(c->report_fd);
+        if (c->monitor_fd >= 0)
+                close(c->monitor_fd);
+        if (c->pid_fd >= 0)
+                close(c->pid_fd);
+        if (c->args)
+                json_decref(c->args);
+        if (c->env)
+                json_decref(c->env);
+        free(c);
+        return NULL;
+}
+
+nd_endpoint *nd_container_endpoint(nd_container *c, const char *net_id) {
+        for (size_t i = 0; i < c->n_eps; i++)
+                if (strcmp(c->eps[i].net_id, net_id) == 0)
+                        return &c->eps[i];
+        return NULL;
+}
+
+void nd_container_netns_path(const char *run_dir, const char *id, char *buf, size_t size) {
+        snprintf(buf, size, "%s/netns/%s", run_dir, id);
+}
+
+static const char *mode_string(const nd_container *c, char *buf, size_t size) {
+        switch (c->mode) {
+        case ND_NET_MODE_NONE: return "none";
+        case ND_NET_MODE_HOST: return "host";
+        case ND_NET_MODE_CONTAINER: snprintf(buf, size, "container:%s", c->mode_target); return buf;
+        default: return "bridge";
+        }
+}
+
+static json_t *endpoint_to_json(const nd_endpoint *e) {
+        char mac[18], a4[ND_ADDR_STRLEN] = "", a6[ND_ADDR_STRLEN] = "", g4[ND_ADDR_STRLEN] = "",
+                      g6[ND_ADDR_STRLEN] = "";
+        json_t *aliases = json_array();
+        snprintf(mac, sizeof(mac), "%02x:%02x:%02x:%02x:%02x:%02x", e->mac[0], e->mac[1], e->mac[2], e->mac[3],
+                 e->mac[4], e->mac[5]);
+        if (e->addr4.family)
+                nd_addr_fmt(&e->addr4, a4), nd_addr_fmt(&e->gw4, g4);
+        if (e->addr6.family)
+                nd_addr_fmt(&e->addr6, a6), nd_addr_fmt(&e->gw6, g6);
+        for (size_t i = 0; aliases && i < e->n_aliases; i++)
+                json_array_append_new(aliases, json_string(e->aliases[i]));
+        return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:i, s:s, s:s, s:i, s:s, s:o}", "NetworkID", e->net_id,
+                         "NetworkName", e->net_name, "Interface", e->ifname, "HostInterface", e->host_ifname,
+                         "MacAddress", mac, "IPAddress", a4, "IPPrefixLen", (int) e->plen4, "Gateway", g4,
+                         "GlobalIPv6Address", a6, "GlobalIPv6PrefixLen", (int) e->plen6, "IPv6Gateway", g6,
+                         "Aliases", aliases);
+}
+
+json_t *nd_container_to_json(const nd_container *c) {
+        char mode[96];
+        json_t *eps = json_array();
+        for (size_t i = 0; eps && i < c->n_eps; i++)
+                if (json_array_append_new(eps, endpoint_to_json(&c->eps[i])) < 0) {
+                        json_decref(eps);
+                        return NULL;
+                }
+        return json_pack("{s:s, s:s, s:I, s:{s:s, s:s, s:O, s:O, s:I, s:I, s:b, s:s},"
+                         " s:{s:s, s:i, s:i, s:i, s:I, s:I, s:s}, s:o}",
+                         "Id", c->id, "Name", c->name, "Created", (json_int_t) c->created_us,
+                         "Config", "Hostname", c->hostname, "Rootfs", c->rootfs, "Cmd", c->args, "Env", c->env,
+                         "Memory", (json_int_t) c->memory, "PidsLimit", (json_int_t) c->pids_limit, "AutoRemove",
+                         c->auto_remove, "NetworkMode", mode_string(c, mode, sizeof(mode)),
+                         "State", "Status", nd_ct_status_to_string(c->status), "Pid", (int) c->pid, "MonitorPid",
+                         (int) c->monitor_pid, "ExitCode", c->exit_code, "StartedAt", (json_int_t) c->started_us,
+                         "FinishedAt", (json_int_t) c->finished_us, "Error", c->error,
+                         "Endpoints", eps);
+}
+
+static int parse_mac(const char *s, uint8_t mac[6]) {
+        unsigned v[6];
+        char tail;
+        if (!s || sscanf(s, "%2x:%2x:%2x:%2x:%2x:%2x%c", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5], &tail) != 6)
+                return -EINVAL;
+        for (int i = 0; i < 6; i++)
+                mac[i] = (uint8_t) v[i];
+        return 0;
+}
+
+#define STR(obj, key, dst)                                                                              \
+        do {                                                                                            \
+                json_t *_v = json_object_get(obj, key);                                                 \
+                if (!json_is_string(_v) || json_string_length(_v) >= sizeof(dst))                       \
+                        return nd_diag_set(d, -EINVAL, "container record: bad '%s'", key);              \
+                strcpy(dst, json_string_value(_v));                                                     \
+        } while (0)
+
+static int endpoint_from_json(const json_t *j, nd_endpoint *e, nd_diag *d) {
+        char mac[18], a4[ND_ADDR_STRLEN], a6[ND_ADDR_STRLEN], g4[ND_ADDR_STRLEN], g6[ND_ADDR_STRLEN];
+        json_t *al, *v;
+        size_t i;
+
+        STR(j, "NetworkID", e->net_id);
+        STR(j, "NetworkName", e->net_name);
+        STR(j, "Interface", e->ifname);
+        STR(j, "HostInterface", e->host_ifname);
+        STR(j, "MacAddress", mac);
+        STR(j, "IPAddress", a4);
+        STR(j, "Gateway", g4);
+        STR(j, "GlobalIPv6Address", a6);
+        STR(j, "IPv6Gateway", g6);
+        if (parse_mac(mac, e->mac) < 0)
+                return nd_diag_set(d, -EINVAL, "container record: bad MacAddress");
+        e->plen4 = (unsigned) json_integer_value(json_object_get(j, "IPPrefixLen"));
+        e->plen6 = (unsigned) json_integer_value(json_object_get(j, "GlobalIPv6PrefixLen"));
+        if (*a4 && (nd_addr_parse(a4, &e->addr4) < 0 || nd_addr_parse(g4, &e->gw4) < 0 || e->plen4 > 32))
+                return nd_diag_set(d, -EINVAL, "container record: bad IPv4 endpoint");
+        if (*a6 && (nd_addr_parse(a6, &e->addr6) < 0 || (*g6 && nd_addr_parse(g6, &e->gw6) < 0) || e->plen6 > 128))
+                return nd_diag_set(d, -EINVAL, "container record: bad IPv6 endpoint");
+        al = json_object_get(j, "Aliases");
+        json_array_foreach(al, i, v) {
+                if (i >= ND_MAX_ALIASES || !json_is_string(v) || json_string_length(v) > ND_NAME_MAX)
+                        return nd_diag_set(d, -EINVAL, "container record: bad Aliases");
+                strcpy(e->aliases[e->n_aliases++], json_string_value(v));
+        }
+        return 0;
+}
+
+int nd_container_from_json(const json_t *j, nd_container **ret, nd_diag *d) {
+        _cleanup_(nd_container_freep) nd_container *c = nd_container_new();
+        json_t *cfg = json_object_get(j, "Config"), *st = json_object_get(j, "State"), *eps, *e;
+        char status[16], mode[96];
+        size_t i;
+
+        if (!c)
+                return nd_diag_set(d, -ENOMEM, "out of memory");
+        if (!json_is_object(j) || !json_is_object(cfg) || !json_is_object(st))
+                return nd_diag_set(d, -EINVAL, "container record: not an object");
+        STR(j, "Id", c->id);
+        STR(j, "Name", c->name);
+        if (!nd_id_valid(c->id) || nd_name_valid(c->name) < 0)
+                return nd_diag_set(d, -EINVAL, "container record: bad Id or Name");
+        c->created_us = json_integer_value(json_object_get(j, "Created"));
+        STR(cfg, "Hostname", c->hostname);
+        STR(cfg, "Rootfs", c->rootfs);
+        STR(cfg, "NetworkMode", mode);
+        c->args = json_incref(json_object_get(cfg, "Cmd"));
+        c->env = json_incref(json_object_get(cfg, "Env"));
+        if (!json_is_array(c->args) || !json_is_array(c->env) || json_array_size(c->args) == 0)
+                return nd_diag_set(d, -EINVAL, "container record: bad Cmd or Env");
+        c->memory = json_integer_value(json_object_get(cfg, "Memory"));
+        c->pids_limit = json_integer_value(json_object_get(cfg, "PidsLimit"));
+        c->auto_remove = json_is_true(json_object_get(cfg, "AutoRemove"));
+        if (strcmp(mode, "bridge") == 0)
+                c->mode = ND_NET_MODE_BRIDGE;
+        else if (strcmp(mode, "none") == 0)
+                c->mode = ND_NET_MODE_NONE;
+        else if (strcmp(mode, "host") == 0)
+                c->mode = ND_NET_MODE_HOST;
+        else if (strncmp(mode, "container:", 10) == 0 && nd_id_valid(mode + 10)) {
+                c->mode = ND_NET_MODE_CONTAINER;
+                strcpy(c->mode_target, mode + 10);
+        } else
+                return nd_diag_set(d, -EINVAL, "container record: bad NetworkMode");
+        STR(st, "Status", status);
+        c->status = nd_ct_status_from_string(status);
+        if (c->status < 0)
+                return nd_diag_set(d, -EINVAL, "container record: bad Status");
+        c->pid = (pid_t) json_integer_value(json_object_get(st, "Pid"));
+        c->monitor_pid = (pid_t) json_integer_value(json_object_get(st, "MonitorPid"));
+        c->exit_code = (int) json_integer_value(json_object_get(st, "ExitCode"));
+        c->started_us = json_integer_value(json_object_get(st, "StartedAt"));
+        c->finished_us = json_integer_value(json_object_get(st, "FinishedAt"));
+        STR(st, "Error", c->error);
+        eps = json_object_get(j, "Endpoints");
+        if (!json_is_array(eps) || json_array_size(eps) > ND_MAX_ENDPOINTS)
+                return nd_diag_set(d, -EINVAL, "container record: bad Endpoints");
+        json_array_foreach(eps, i, e) {
+                int r = endpoint_from_json(e, &c->eps[i], d);
+                if (r < 0)
+                        return r;
+                c->n_eps++;
+        }
+        *ret = TAKE_PTR(c);
+        return 0;
+}

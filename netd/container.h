@@ -1,0 +1,106 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * \file container.h
+ * A container of the bundled runtime and its endpoints (one per attached
+ * network).  Like a network, its JSON form is both the store record and the
+ * API's inspect body; nd_container_from_json() validates a record read back.
+ *
+ * Invariants: endpoint interface names are unique within the container
+ * (eth0, eth1, ... in attach order); every endpoint address is allocated in
+ * its network's IPAM and recorded under /netd/v1/ipam/ with this container
+ * as owner.
+ */
+#pragma once
+
+#include <ev.h>
+#include <jansson.h>
+#include <limits.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "nd-forward.h"
+#include "network.h"
+#include "prefix.h"
+
+#define ND_MAX_ENDPOINTS 8
+#define ND_MAX_ALIASES 8
+#define ND_MAX_CONTAINERS 4096
+
+typedef enum nd_ct_status {
+        ND_CT_CREATED,
+        ND_CT_RUNNING,
+        ND_CT_EXITED,
+        _ND_CT_STATUS_MAX,
+        _ND_CT_STATUS_INVALID = -22,
+} nd_ct_status;
+
+typedef enum nd_net_mode {
+        ND_NET_MODE_BRIDGE,   /* named networks (possibly none attached yet) */
+        ND_NET_MODE_NONE,     /* own namespace, loopback only */
+        ND_NET_MODE_HOST,     /* the host's namespace */
+        ND_NET_MODE_CONTAINER,/* another container's namespace */
+        _ND_NET_MODE_MAX,
+        _ND_NET_MODE_INVALID = -22,
+} nd_net_mode;
+
+typedef struct nd_endpoint {
+        char net_id[ND_ID_LEN + 1];
+        char net_name[ND_NAME_MAX + 1];
+        char ifname[16];
+        char host_ifname[16];
+        uint8_t mac[6];
+        nd_addr addr4, addr6;     /* family 0: none */
+        unsigned plen4, plen6;
+        nd_addr gw4, gw6;
+        char aliases[ND_MAX_ALIASES][ND_NAME_MAX + 1];
+        size_t n_aliases;
+} nd_endpoint;
+
+typedef struct nd_container {
+        char id[ND_ID_LEN + 1];
+        char name[ND_NAME_MAX + 1];
+        char hostname[ND_NAME_MAX + 1];
+        int64_t created_us;
+        /* config */
+        char rootfs[PATH_MAX];
+        json_t *args;             /* owned array of strings */
+        json_t *env;              /* owned array of "K=V" */
+        long long memory, pids_limit;
+        bool auto_remove;
+        nd_net_mode mode;
+        char mode_target[ND_ID_LEN + 1]; /* container id for ND_NET_MODE_CONTAINER */
+        /* state */
+        nd_ct_status status;
+        pid_t pid, monitor_pid;
+        int exit_code;
+        int64_t started_us, finished_us;
+        char error[256];
+        nd_endpoint eps[ND_MAX_ENDPOINTS];
+        size_t n_eps;
+
+        /* runtime only, not serialised */
+        nd_manager *manager;
+        int report_fd, monitor_fd, pid_fd;
+        ev_io report_io, monitor_io;
+        ev_timer stop_timer;
+        char report_buf[1024];
+        size_t report_len;
+        struct nd_ct_waiter *waiters; /* requests waiting for it to exit */
+        bool removing;
+        bool persisting;
+} nd_container;
+
+const char *nd_ct_status_to_string(nd_ct_status s);
+nd_ct_status nd_ct_status_from_string(const char *s);
+
+nd_container *nd_container_new(void);
+nd_container *nd_container_free(nd_container *c);
+DEFINE_TRIVIAL_CLEANUP_FUNC(nd_container *, nd_container_free);
+
+json_t *nd_container_to_json(const nd_container *c);
+int nd_container_from_json(const json_t *j, nd_container **ret, struct nd_diag *d);
+
+nd_endpoint *nd_container_endpoint(nd_container *c, const char *net_id);
+/* The namespace path of the container's sandbox (NULL buffer-safe). */
+void nd_container_netns_path(const char *run_dir, const char *id, char *buf, size_t size);

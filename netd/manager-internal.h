@@ -1,0 +1,59 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * \file manager-internal.h
+ * The manager's state, shared by its parts (manager.c: networks and IPAM,
+ * containers.c: containers and sandboxes).  Not for other modules.
+ */
+#pragma once
+
+#include <ev.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "container.h"
+#include "http.h"
+#include "manager.h"
+
+#define KEY_NETWORKS "/netd/v1/networks/"
+#define KEY_NETNAMES "/netd/v1/network-names/"
+#define KEY_IPAM "/netd/v1/ipam/"
+#define OWNER_MAX 256
+#define KEY_CONTAINERS "/netd/v1/containers/"
+#define KEY_CTNAMES "/netd/v1/container-names/"
+
+struct net_slot {
+        nd_network *net;
+        bool removing;
+};
+
+struct nd_manager {
+        struct ev_loop *loop;
+        char *state_dir, *run_dir, *socket_path, *store_url;
+        char **pool_specs;
+        size_t max_body;
+
+        nd_store *store;
+        nd_pool *pools;
+        struct nl_sock *nl;
+        nd_http_server *http;
+
+        struct net_slot *nets;
+        size_t n_nets, cap_nets;
+        nd_network **view;
+
+        nd_container **cts;
+        size_t n_cts, cap_cts;
+        char *monitor_path, *default_rootfs, *netns_dir;
+
+        ev_signal sig_term, sig_int;
+        ev_timer drain;
+        double drain_start;
+        int start_r;
+        bool started;
+};
+
+int64_t now_us(void);
+void addr_key(const nd_network *n, const nd_addr *a, char *buf, size_t size);
+int nd_manager_containers_load(nd_manager *m, void (*done)(nd_manager *m));
+void nd_manager_containers_free(nd_manager *m);
+void nd_manager_bridges_reconcile(nd_manager *m);
