@@ -25,13 +25,41 @@ ND_PIDS=()
 ND_FAILED=0
 ND_PASSED=0
 
+# Containers outlive netd by design: end them by PID.  Their monitors run
+# "netd-monitor BUNDLE" with BUNDLE under $ND_TMP; a container's init is its
+# monitor's child.
+nd_kill_containers() {
+        local p pid cmd c
+        for p in /proc/[0-9]*; do
+                pid=${p#/proc/}
+                cmd=$(tr '\0' ' ' <"$p/cmdline" 2>/dev/null) || continue
+                case "$cmd" in
+                "netd-monitor $ND_TMP/"*)
+                        for c in /proc/[0-9]*; do
+                                [ "$(awk '{print $4}' "$c/stat" 2>/dev/null)" = "$pid" ] && kill -9 "${c#/proc/}" 2>/dev/null
+                        done
+                        kill -9 "$pid" 2>/dev/null
+                        ;;
+                esac
+        done
+}
+
 nd_cleanup() {
-        local p n
+        local p n d
         for p in "${ND_PIDS[@]}"; do
                 kill -9 "$p" 2>/dev/null
         done
         for p in "${ND_PIDS[@]}"; do
                 wait "$p" 2>/dev/null
+        done
+        nd_kill_containers
+        sleep 0.1
+        # namespace bind mounts of the sandboxes
+        grep " $ND_TMP/" /proc/mounts | awk '{print $2}' | sort -r | xargs -r umount -l 2>/dev/null
+        for d in "$ND_TMP"/*/state/containers/*/; do
+                [ -d "$d" ] || continue
+                d=$(basename "$d")
+                rmdir /sys/fs/cgroup/netd/"$d" /sys/fs/cgroup/memory/netd/"$d" /sys/fs/cgroup/pids/netd/"$d" 2>/dev/null
         done
         for n in "${ND_NS[@]}"; do
                 ip netns del "$n" 2>/dev/null
@@ -56,8 +84,10 @@ nd_sock() { echo "$ND_TMP/$1/run/netd.sock"; }
 nd_start() {
         local role=$1
         shift
-        ip netns exec "nd-$$-$role" "$NETD" --state-dir "$ND_TMP/$role/state" --run-dir "$ND_TMP/$role/run" \
-                --log-level debug "$@" >>"$ND_TMP/$role/netd.log" 2>&1 &
+        # nsenter, not `ip netns exec`: the runtime needs the host's /sys
+        # (cgroups), which ip netns exec hides behind a fresh sysfs mount.
+        nsenter --net="/run/netns/nd-$$-$role" "$NETD" --state-dir "$ND_TMP/$role/state" \
+                --run-dir "$ND_TMP/$role/run" --log-level debug "$@" >>"$ND_TMP/$role/netd.log" 2>&1 &
         ND_PID=$!
         ND_PIDS+=("$ND_PID")
         local i
@@ -130,4 +160,16 @@ t_match() {
 nd_done() {
         echo "# $ND_PASSED passed, $ND_FAILED failed"
         [ "$ND_FAILED" = 0 ]
+}
+
+# nd_rootfs ROLE: the busybox root filesystem as the daemon's default.
+nd_rootfs() {
+        nd_ctl "$1" rootfs init >/dev/null
+}
+
+# nd_in ROLE CONTAINER CMD...: run CMD in a container.
+nd_in() {
+        local role=$1
+        shift
+        nd_ctl "$role" exec "$@"
 }

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# kill -9 of netd: containers and their connectivity keep running; a new
+# netd finds them (ps), and stop/rm work.  A container that exits while
+# netd is down is seen as exited.
+. "$(dirname "$0")/../lib/netns.sh"
+[ -x /bin/busybox ] || { echo "SKIP: busybox-static not installed"; exit 77; }
+
+nd_host h
+nd_start h || exit 1
+nd_rootfs h
+nd_ctl h network create --subnet 10.63.0.0/24 net >/dev/null
+nd_ctl h run -d --name web --network net busybox httpd -f -p 80 -h /var/www >/dev/null
+nd_ctl h run -d --name client --network net sleep 600 >/dev/null
+nd_ctl h run -d --name short --network net sleep 2 >/dev/null
+kill -9 "$ND_PID"
+wait "$ND_PID" 2>/dev/null
+t_eq "web still serves without netd" "$(ip netns exec "nd-$$-h" curl -s --max-time 5 http://10.63.0.2/index.html)" "hello from netd"
+sleep 2.5 # 'short' exits while netd is down
+nd_start h || exit 1
+t_eq "ps after restart" "$(nd_ctl h ps | awk 'NR > 1 {print $2}' | sort | tr '\n' ' ')" "client web "
+t_match "the one that exited meanwhile is exited" "$(nd_ctl h ps -a | awk '$2 == "short"')" "exited \(0\)"
+t_eq "connectivity survived" "$(nd_in h client wget -qO- http://10.63.0.2/index.html)" "hello from netd"
+t_ok "new containers get fresh addresses" nd_ctl h run -d --name late --network net sleep 600
+t_eq "no duplicate address after restart" "$(nd_ctl h inspect late | jq -r '.[0].Endpoints[0].IPAddress')" "10.63.0.5"
+t_ok "stop after restart" nd_ctl h stop -t 1 client
+t_ok "rm after restart" nd_ctl h rm -f web client short late
+t_eq "all gone" "$(nd_ctl h ps -a -q | wc -l)" "0"
+t_eq "no veths left" "$(ip -n "nd-$$-h" -o link | grep -c vnd)" "0"
+nd_stop "$ND_PID"
+nd_done
