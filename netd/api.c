@@ -278,9 +278,10 @@ static void run_container(nd_manager *m, nd_http_request *req) {
         nd_diag d = {0};
         size_t len;
         const char *body = nd_http_request_body(req, &len);
+        const char *start = nd_http_request_query(req, "start");
         int r = nd_json_parse_object(body, len, &j, &d);
         if (r >= 0)
-                r = nd_manager_container_run(m, j, on_container_run, req, &d);
+                r = nd_manager_container_run(m, j, !start || strcmp(start, "0") != 0, on_container_run, req, &d);
         if (r < 0)
                 reply_diag(req, r, &d);
 }
@@ -374,12 +375,20 @@ static void route_containers(nd_manager *m, nd_http_request *req, char **seg, si
                         return nd_http_reply_json(req, 200, container_view(m, c));
                 return remove_container(m, req, c);
         }
-        if (ns == 4 && strcmp(seg[3], "stop") == 0) {
+        if (ns == 4 && (strcmp(seg[3], "stop") == 0 || strcmp(seg[3], "start") == 0)) {
                 if (strcmp(method, "POST") != 0)
                         return method_not_allowed(req, "POST");
                 if (find_container(m, req, seg[2], &c) < 0)
                         return;
-                return stop_container(m, req, c);
+                if (seg[3][2] == 'o')
+                        return stop_container(m, req, c);
+                nd_diag d = {0};
+                int r = nd_manager_container_start(m, c, on_container_done, req, &d);
+                if (r == -EALREADY)
+                        return nd_http_reply_json(req, 204, NULL);
+                if (r < 0)
+                        reply_diag(req, r, &d);
+                return;
         }
         nd_http_reply_error(req, 404, "no such route: %.128s", nd_http_request_path(req));
 }

@@ -615,6 +615,7 @@ struct run_op {
         nd_manager_ct_fn cb;
         void *userdata;
         int r;
+        bool start;
         nd_diag d;
 };
 
@@ -781,6 +782,13 @@ static void on_run_recorded(nd_container *c, int r, void *userdata) {
                 nd_diag_set(&op->d, r, "container '%s': writing its bundle failed: %s", c->name, strerror(-r));
                 goto fail;
         }
+        if (!op->start) {
+                /* create only: the sandbox is wired, the process waits for
+                 * a start */
+                log_ct(LOG_INFO, c, "container created");
+                on_run_answered(c, 0, op);
+                return;
+        }
         r = spawn_monitor(m, c, op);
         if (r < 0) {
                 nd_diag_set(&op->d, r, "container '%s': starting its monitor failed: %s", c->name, strerror(-r));
@@ -829,7 +837,8 @@ static int parse_mode(nd_manager *m, const char *s, nd_container *c, nd_diag *d)
         return 0;
 }
 
-int nd_manager_container_run(nd_manager *m, const json_t *req, nd_manager_ct_fn cb, void *userdata, nd_diag *d) {
+int nd_manager_container_run(nd_manager *m, const json_t *req, bool start, nd_manager_ct_fn cb, void *userdata,
+                             nd_diag *d) {
         static const char *const keys[] = { "Name", "Hostname", "Cmd", "Env", "Rootfs", "Memory", "PidsLimit",
                                             "AutoRemove", "NetworkMode", "Networks", NULL };
         _cleanup_(nd_container_freep) nd_container *c = nd_container_new();
@@ -983,7 +992,7 @@ int nd_manager_container_run(nd_manager *m, const json_t *req, nd_manager_ct_fn 
                 r = nd_diag_set(d, -ENOMEM, "out of memory");
                 goto unwind_strs;
         }
-        *op = (struct run_op) { .c = c, .cb = cb, .userdata = userdata };
+        *op = (struct run_op) { .c = c, .cb = cb, .userdata = userdata, .start = start };
         r = ct_persist(c, &cmp, 1, ops, n_ops, on_run_recorded, op);
         for (size_t k = 0; k < ELEMENTSOF(strs); k++)
                 free(strs[k]);
@@ -1002,6 +1011,51 @@ unwind:
         for (size_t k = 0; k < c->n_eps; k++)
                 release_endpoint(m, &c->eps[k]);
         return r;
+}
+
+int nd_manager_container_start(nd_manager *m, nd_container *c, nd_manager_ct_fn cb, void *userdata, nd_diag *d) {
+        char ns[PATH_MAX], status[PATH_MAX];
+        struct run_op *op;
+        int r;
+
+        if (c->status == ND_CT_RUNNING)
+                return nd_diag_set(d, -EALREADY, "container '%s' is already running", c->name);
+        if (c->removing || c->persisting || c->report_fd >= 0)
+                return nd_diag_set(d, -EBUSY, "container '%s' is busy", c->name);
+        if (c->mode == ND_NET_MODE_CONTAINER) {
+                nd_container *t;
+                if (nd_manager_container_find(m, c->mode_target, &t) < 0 || t->status != ND_CT_RUNNING)
+                        return nd_diag_set(d, -EBUSY, "the container whose network '%s' shares is not running",
+                                           c->name);
+        }
+        if (c->mode == ND_NET_MODE_BRIDGE || c->mode == ND_NET_MODE_NONE) {
+                nd_container_netns_path(m->run_dir, c->id, ns, sizeof(ns));
+                int fd = nd_netns_open(ns);
+                if (fd < 0) {
+                        /* the sandbox was never completed (a failed start):
+                         * build it now */
+                        r = sandbox_create(m, c);
+                        if (r < 0)
+                                return nd_diag_set(d, r, "container '%s': setting up its network failed: %s",
+                                                   c->name, strerror(-r));
+                } else
+                        close(fd);
+        }
+        bundle_path(m, c->id, status, sizeof(status));
+        strcat(status, "/status.json");
+        (void) unlink(status);
+        op = calloc(1, sizeof(*op));
+        if (!op)
+                return nd_diag_set(d, -ENOMEM, "out of memory");
+        *op = (struct run_op) { .c = c, .cb = cb, .userdata = userdata, .start = true };
+        c->error[0] = 0;
+        c->exit_code = 0;
+        r = spawn_monitor(m, c, op);
+        if (r < 0) {
+                free(op);
+                return nd_diag_set(d, r, "container '%s': starting its monitor failed: %s", c->name, strerror(-r));
+        }
+        return 0;
 }
 
 /* ---- stop / remove -------------------------------------------------------------------- */

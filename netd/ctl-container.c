@@ -143,7 +143,11 @@ static const char run_usage[] =
         "  -h, --help                 this help\n"
         "\n"
         "Without -d, netctl prints the container's output until it exits and\n"
-        "exits with its exit code.\n";
+        "exits with its exit code.\n"
+        "\n"
+        "'netctl create' takes the same options: it builds the container and its\n"
+        "network (namespace, interfaces, addresses, routes) without starting it,\n"
+        "and prints its id; 'netctl start' starts it.\n";
 
 int ctl_run(int argc, char **argv) {
         static const struct option opts[] = {
@@ -222,7 +226,7 @@ int ctl_run(int argc, char **argv) {
                 default: fputs(run_usage, stderr); return 2;
                 }
         if (optind >= argc) {
-                fprintf(stderr, "netctl: run needs a command\n%s", run_usage);
+                fprintf(stderr, "netctl: %s needs a command\n%s", argv[0], run_usage);
                 return 2;
         }
         if (mode && n_nets) {
@@ -263,11 +267,12 @@ int ctl_run(int argc, char **argv) {
         }
         if (mode)
                 json_object_set_new(req, "NetworkMode", json_string(mode));
-        long st = call("POST", "/v1/containers", req, &reply);
+        bool create_only = strcmp(argv[0], "create") == 0;
+        long st = call("POST", create_only ? "/v1/containers?start=0" : "/v1/containers", req, &reply);
         if (st != 201)
                 return fail(st, reply, NULL);
         const char *id = json_string_value(json_object_get(reply, "Id"));
-        if (detach) {
+        if (detach || create_only) {
                 printf("%s\n", id);
                 return 0;
         }
@@ -361,6 +366,39 @@ int ctl_ps(int argc, char **argv) {
                        cmd, nets);
         }
         return 0;
+}
+
+static const char start_usage[] =
+        "Usage: netctl start CONTAINER...\n"
+        "\n"
+        "Start created or stopped containers (in the background).\n";
+
+int ctl_start(int argc, char **argv) {
+        int rc = 0;
+        if (wants_help(argc, argv)) {
+                fputs(start_usage, stdout);
+                return 0;
+        }
+        if (argc < 2) {
+                fputs(start_usage, stderr);
+                return 2;
+        }
+        for (int i = 1; i < argc; i++) {
+                char path[512];
+                _cleanup_json_ json_t *reply = NULL;
+                if (!segment_ok(argv[i])) {
+                        fprintf(stderr, "netctl: no such container: '%s'\n", argv[i]);
+                        rc = 1;
+                        continue;
+                }
+                snprintf(path, sizeof(path), "/v1/containers/%s/start", argv[i]);
+                long st = call("POST", path, NULL, &reply);
+                if (st == 204)
+                        printf("%s\n", argv[i]);
+                else if ((rc = fail(st, reply, NULL)) && st < 0)
+                        return 1;
+        }
+        return rc;
 }
 
 /* ---- stop / rm / inspect ------------------------------------------------------------ */

@@ -22,6 +22,7 @@ bool segment_ok(const char *s);
 
 int ctl_run(int argc, char **argv);
 int ctl_ps(int argc, char **argv);
+int ctl_start(int argc, char **argv);
 int ctl_stop(int argc, char **argv);
 int ctl_rm(int argc, char **argv);
 int ctl_logs(int argc, char **argv);

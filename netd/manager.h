@@ -71,8 +71,12 @@ typedef void (*nd_manager_ct_fn)(void *userdata, int r, nd_container *c, const n
 
 int nd_manager_container_find(nd_manager *m, const char *ref, nd_container **ret);
 size_t nd_manager_containers(nd_manager *m, nd_container ***ret);
-/* Create and start from an API request body (see docs/api.md). */
-int nd_manager_container_run(nd_manager *m, const json_t *req, nd_manager_ct_fn cb, void *userdata, nd_diag *d);
+/* Create (sandbox wired, record written) and, with @start, start from an
+ * API request body (see docs/api.md). */
+int nd_manager_container_run(nd_manager *m, const json_t *req, bool start, nd_manager_ct_fn cb, void *userdata,
+                             nd_diag *d);
+/* Start a created or exited container. */
+int nd_manager_container_start(nd_manager *m, nd_container *c, nd_manager_ct_fn cb, void *userdata, nd_diag *d);
 int nd_manager_container_stop(nd_manager *m, nd_container *c, double timeout, nd_manager_ct_fn cb, void *userdata,
                               nd_diag *d);
 int nd_manager_container_remove(nd_manager *m, nd_container *c, bool force, nd_manager_ct_fn cb, void *userdata,

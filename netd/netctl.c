@@ -463,6 +463,8 @@ static const char main_usage[] =
         "Commands:\n"
         "  network   create, list, inspect, remove, connect and disconnect networks\n"
         "  run       create and start a container\n"
+        "  create    create a container and wire its network, without starting it\n"
+        "  start     start created or stopped containers\n"
         "  ps        list containers\n"
         "  stop      stop containers\n"
         "  rm        remove containers\n"
@@ -513,7 +515,8 @@ int main(int argc, char **argv) {
                         const char *name;
                         int (*fn)(int, char **);
                 } cmds[] = {
-                        { "run", ctl_run },   { "ps", ctl_ps },     { "stop", ctl_stop },
+                        { "run", ctl_run },   { "create", ctl_run }, { "start", ctl_start },
+                        { "ps", ctl_ps },     { "stop", ctl_stop },
                         { "rm", ctl_rm },     { "logs", ctl_logs }, { "exec", ctl_exec },
                         { "inspect", ctl_inspect }, { "rootfs", ctl_rootfs },
                 };

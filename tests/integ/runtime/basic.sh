@@ -94,6 +94,19 @@ else
         t_eq "pids.max" "$(cat /sys/fs/cgroup/pids/netd/$lid/pids.max)" "20"
 fi
 
+# create / start / restart a stopped one
+cid=$(nd_ctl h create --name later --network front --ip 10.61.0.60 busybox httpd -f -p 80 -h /var/www)
+t_match "create prints the id" "$cid" "^[0-9a-f]{64}$"
+t_match "created: status" "$(nd_ctl h ps -a | awk '$2 == "later"')" "created"
+t_eq "created: the sandbox is wired already" "$(ip netns exec "nd-$$-h" busybox ping -c 1 -W 2 10.61.0.60 >/dev/null && echo up)" "up"
+t_ok "start" nd_ctl h start later
+t_eq "started: serves" "$(nd_in h client wget -qO- http://10.61.0.60/index.html)" "hello from netd"
+t_ok "stop it" nd_ctl h stop -t 0 later
+t_ok "start it again" nd_ctl h start later
+t_eq "restarted: serves again" "$(nd_in h client wget -qO- http://10.61.0.60/index.html)" "hello from netd"
+t_ok "start of a running container is a no-op" nd_ctl h start later
+t_ok "rm -f later" nd_ctl h rm -f later
+
 # stop / rm
 t_ok "stop" nd_ctl h stop -t 1 limited
 t_match "stopped shows exited" "$(nd_ctl h ps -a | awk '$2 == "limited"')" "exited"
