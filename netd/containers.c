@@ -503,9 +503,11 @@ static int sandbox_create(nd_manager *m, nd_container *c) {
         if (c->mode != ND_NET_MODE_BRIDGE && c->mode != ND_NET_MODE_NONE)
                 return 0;
         nd_container_netns_path(m->run_dir, c->id, ns, sizeof(ns));
+        double t0 = ev_time();
         r = nd_netns_create(ns);
         if (r < 0 && r != -EEXIST)
                 return r;
+        double t1 = ev_time();
         fd = nd_netns_open(ns);
         if (fd < 0)
                 return fd;
@@ -517,11 +519,14 @@ static int sandbox_create(nd_manager *m, nd_container *c) {
         nl_socket_free(ns_sk);
         if (r < 0)
                 return r;
+        double t2 = ev_time();
         for (size_t i = 0; i < c->n_eps; i++) {
                 r = sandbox_attach(m, c, &c->eps[i], i == 0);
                 if (r < 0)
                         return r;
         }
+        log_ct(LOG_DEBUG, c, "sandbox wired", "netns_ms=%.3f lo_ms=%.3f endpoints_ms=%.3f endpoints=%zu",
+               (t1 - t0) * 1e3, (t2 - t1) * 1e3, (ev_time() - t2) * 1e3, c->n_eps);
         return 0;
 }
 
@@ -777,17 +782,17 @@ static void on_run_recorded(nd_container *c, int r, void *userdata) {
                 nd_diag_set(&op->d, r, "container '%s': setting up its network failed: %s", c->name, strerror(-r));
                 goto fail;
         }
+        if (!op->start) {
+                /* create only: the sandbox is wired, the process (and its
+                 * bundle) wait for a start */
+                log_ct(LOG_INFO, c, "container created");
+                on_run_answered(c, 0, op);
+                return;
+        }
         r = write_bundle(m, c);
         if (r < 0) {
                 nd_diag_set(&op->d, r, "container '%s': writing its bundle failed: %s", c->name, strerror(-r));
                 goto fail;
-        }
-        if (!op->start) {
-                /* create only: the sandbox is wired, the process waits for
-                 * a start */
-                log_ct(LOG_INFO, c, "container created");
-                on_run_answered(c, 0, op);
-                return;
         }
         r = spawn_monitor(m, c, op);
         if (r < 0) {
@@ -1041,6 +1046,9 @@ int nd_manager_container_start(nd_manager *m, nd_container *c, nd_manager_ct_fn 
                 } else
                         close(fd);
         }
+        r = write_bundle(m, c);
+        if (r < 0)
+                return nd_diag_set(d, r, "container '%s': writing its bundle failed: %s", c->name, strerror(-r));
         bundle_path(m, c->id, status, sizeof(status));
         strcat(status, "/status.json");
         (void) unlink(status);
