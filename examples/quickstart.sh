@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: Apache-2.0
 # netd quickstart: start netd on its embedded store (unless one is already
-# running), create a network, list and inspect it, allocate an address,
-# then clean up what the example created.
+# running), create a network, list and inspect it, run two containers from
+# the default busybox root filesystem and show one reaching the other, then
+# clean up what the example created.
 #
 #   sudo examples/quickstart.sh [BUILD_DIR]
 #
@@ -40,12 +41,23 @@ if ! "$netctl" version >/dev/null 2>&1; then
 fi
 
 say "$netctl" version
+rootfs=$("$netctl" rootfs init 2>&1) || { echo "$rootfs"; exit 1; }
+echo "$rootfs"
 say "$netctl" network create --label example=quickstart example-net
 say "$netctl" network create --subnet 10.123.0.0/24 --ip-range 10.123.0.64/26 example-static
 say "$netctl" network ls
 say "$netctl" network inspect example-net
 addr=$("$netctl" ipam alloc --owner quickstart example-static)
 echo "allocated $addr on example-static"
-say "$netctl" ipam ls example-static
 say "$netctl" ipam release example-static "$addr"
+
+# two containers on one network; one fetches a page from the other
+say "$netctl" run -d --name example-web --network example-static busybox httpd -f -p 80 -h /var/www
+say "$netctl" run -d --name example-client --network example-static sleep 300
+say "$netctl" ps
+web=$("$netctl" inspect example-web | sed -n 's/.*"IPAddress": "\([0-9.]*\)".*/\1/p')
+say "$netctl" exec example-client ping -c 2 "$web"
+say "$netctl" exec example-client wget -qO- "http://$web/index.html"
+
+say "$netctl" rm -f example-web example-client
 say "$netctl" network rm example-net example-static
