@@ -93,6 +93,14 @@ static int cts_add(nd_manager *m, nd_container *c) {
         return 0;
 }
 
+static void ct_forget_waiters(nd_container *c) {
+        while (c->waiters) {
+                nd_ct_waiter *w = c->waiters;
+                c->waiters = w->next;
+                free(w);
+        }
+}
+
 static void ct_stop_watchers(nd_container *c) {
         nd_manager *m = c->manager;
         ev_io_stop(m->loop, &c->report_io);
@@ -108,11 +116,7 @@ static void cts_drop(nd_manager *m, nd_container *c) {
                         break;
                 }
         ct_stop_watchers(c);
-        while (c->waiters) {
-                nd_ct_waiter *w = c->waiters;
-                c->waiters = w->next;
-                free(w);
-        }
+        ct_forget_waiters(c);
         nd_container_free(c);
 }
 
@@ -197,7 +201,8 @@ static int ct_persist(nd_container *c, const nd_store_cmp *cmps, size_t n_cmps, 
         *op = (struct persist_op) { .c = c, .fn = fn, .userdata = userdata };
         snprintf(key, sizeof(key), KEY_CONTAINERS "%s", c->id);
         ops[0] = (nd_store_op) { .type = ND_STORE_PUT, .key = key, .value = value };
-        memcpy(ops + 1, extra, n_extra * sizeof(*extra));
+        if (n_extra)
+                memcpy(ops + 1, extra, n_extra * sizeof(*extra));
         r = nd_store_txn(m->store, cmps, n_cmps, ops, n_extra + 1, on_persisted, op);
         if (r < 0) {
                 free(op);
@@ -1432,11 +1437,7 @@ void nd_manager_containers_free(nd_manager *m) {
         for (size_t i = 0; i < m->n_cts; i++) {
                 nd_container *c = m->cts[i];
                 ct_stop_watchers(c);
-                while (c->waiters) {
-                        nd_ct_waiter *w = c->waiters;
-                        c->waiters = w->next;
-                        free(w);
-                }
+                ct_forget_waiters(c);
                 nd_container_free(c);
         }
         free(m->cts);

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "ctl.h"
+#include "json-util.h"
 #include "macro.h"
 
 const char *socket_path;
@@ -120,3 +121,26 @@ bool segment_ok(const char *s) {
                strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-:") == strlen(s);
 }
 
+
+int ctl_each(char **refs, int n, const char *method, const char *prefix, const char *suffix, const char *what) {
+        int rc = 0;
+        for (int i = 0; i < n; i++) {
+                char path[512];
+                _cleanup_json_ json_t *reply = NULL;
+                if (!segment_ok(refs[i])) {
+                        fprintf(stderr, "netctl: no such %s: '%s'\n", what, refs[i]);
+                        rc = 1;
+                        continue;
+                }
+                snprintf(path, sizeof(path), "%s%s%s", prefix, refs[i], suffix ? suffix : "");
+                long st = call(method, path, NULL, &reply);
+                if (st >= 200 && st < 300)
+                        printf("%s\n", refs[i]);
+                else {
+                        rc = fail(st, reply, NULL);
+                        if (st < 0)
+                                return 1; /* no daemon: the rest would fail alike */
+                }
+        }
+        return rc;
+}

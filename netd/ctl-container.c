@@ -374,7 +374,6 @@ static const char start_usage[] =
         "Start created or stopped containers (in the background).\n";
 
 int ctl_start(int argc, char **argv) {
-        int rc = 0;
         if (wants_help(argc, argv)) {
                 fputs(start_usage, stdout);
                 return 0;
@@ -383,22 +382,7 @@ int ctl_start(int argc, char **argv) {
                 fputs(start_usage, stderr);
                 return 2;
         }
-        for (int i = 1; i < argc; i++) {
-                char path[512];
-                _cleanup_json_ json_t *reply = NULL;
-                if (!segment_ok(argv[i])) {
-                        fprintf(stderr, "netctl: no such container: '%s'\n", argv[i]);
-                        rc = 1;
-                        continue;
-                }
-                snprintf(path, sizeof(path), "/v1/containers/%s/start", argv[i]);
-                long st = call("POST", path, NULL, &reply);
-                if (st == 204)
-                        printf("%s\n", argv[i]);
-                else if ((rc = fail(st, reply, NULL)) && st < 0)
-                        return 1;
-        }
-        return rc;
+        return ctl_each(argv + 1, argc - 1, "POST", "/v1/containers/", "/start", "container");
 }
 
 /* ---- stop / rm / inspect ------------------------------------------------------------ */
@@ -413,7 +397,7 @@ int ctl_stop(int argc, char **argv) {
                 { "time", required_argument, NULL, 't' }, { "help", no_argument, NULL, 'h' }, {},
         };
         const char *t = "10";
-        int o, rc = 0;
+        int o;
         while ((o = getopt_long(argc, argv, "+t:h", opts, NULL)) >= 0)
                 switch (o) {
                 case 't': t = optarg; break;
@@ -424,22 +408,9 @@ int ctl_stop(int argc, char **argv) {
                 fputs(stop_usage, stderr);
                 return 2;
         }
-        for (int i = optind; i < argc; i++) {
-                char path[512];
-                _cleanup_json_ json_t *reply = NULL;
-                if (!segment_ok(argv[i])) {
-                        fprintf(stderr, "netctl: no such container: '%s'\n", argv[i]);
-                        rc = 1;
-                        continue;
-                }
-                snprintf(path, sizeof(path), "/v1/containers/%s/stop?t=%s", argv[i], t);
-                long st = call("POST", path, NULL, &reply);
-                if (st == 204)
-                        printf("%s\n", argv[i]);
-                else if ((rc = fail(st, reply, NULL)) && st < 0)
-                        return 1;
-        }
-        return rc;
+        char suffix[64];
+        snprintf(suffix, sizeof(suffix), "/stop?t=%s", t);
+        return ctl_each(argv + optind, argc - optind, "POST", "/v1/containers/", suffix, "container");
 }
 
 static const char rm_usage[] =
@@ -453,7 +424,7 @@ int ctl_rm(int argc, char **argv) {
                 { "force", no_argument, NULL, 'f' }, { "help", no_argument, NULL, 'h' }, {},
         };
         bool force = false;
-        int o, rc = 0;
+        int o;
         while ((o = getopt_long(argc, argv, "+fh", opts, NULL)) >= 0)
                 switch (o) {
                 case 'f': force = true; break;
@@ -464,22 +435,8 @@ int ctl_rm(int argc, char **argv) {
                 fputs(rm_usage, stderr);
                 return 2;
         }
-        for (int i = optind; i < argc; i++) {
-                char path[512];
-                _cleanup_json_ json_t *reply = NULL;
-                if (!segment_ok(argv[i])) {
-                        fprintf(stderr, "netctl: no such container: '%s'\n", argv[i]);
-                        rc = 1;
-                        continue;
-                }
-                snprintf(path, sizeof(path), "/v1/containers/%s%s", argv[i], force ? "?force=1" : "");
-                long st = call("DELETE", path, NULL, &reply);
-                if (st == 204)
-                        printf("%s\n", argv[i]);
-                else if ((rc = fail(st, reply, NULL)) && st < 0)
-                        return 1;
-        }
-        return rc;
+        return ctl_each(argv + optind, argc - optind, "DELETE", "/v1/containers/", force ? "?force=1" : NULL,
+                        "container");
 }
 
 static const char inspect_usage[] =
@@ -627,34 +584,49 @@ int ctl_exec(int argc, char **argv) {
                 envp[i] = (char *) json_string_value(e);
         for (size_t k = 0; k < n_extra; k++)
                 envp[n_env + k] = (char *) extra[k];
-        join_cgroups(id);
-        for (size_t k = 0; k < ELEMENTSOF(nss); k++)
-                if (setns(fds[k], types[k]) < 0) {
-                        fprintf(stderr, "netctl: entering the %s namespace: %s\n", nss[k], strerror(errno));
-                        return 1;
-                }
-        /* the pid namespace applies to children: fork */
+        /* netctl itself never changes namespaces (its exit path -- and
+         * LeakSanitizer's -- still sees the host's /proc): a child enters
+         * them and forks once more, since a pid namespace applies to the
+         * children of whoever entered it. */
         pid_t child = fork();
         if (child < 0) {
                 perror("netctl: fork");
                 return 1;
         }
         if (child == 0) {
-                if (chdir("/") < 0)
+                join_cgroups(id);
+                for (size_t k = 0; k < ELEMENTSOF(nss); k++)
+                        if (setns(fds[k], types[k]) < 0) {
+                                fprintf(stderr, "netctl: entering the %s namespace: %s\n", nss[k], strerror(errno));
+                                _exit(126);
+                        }
+                pid_t inner = fork();
+                if (inner < 0)
                         _exit(126);
-                if (!interactive) {
-                        int nul = open("/dev/null", O_RDONLY);
-                        if (nul >= 0)
-                                dup2(nul, 0);
+                if (inner == 0) {
+                        if (chdir("/") < 0)
+                                _exit(126);
+                        if (!interactive) {
+                                int nul = open("/dev/null", O_RDONLY);
+                                if (nul >= 0)
+                                        dup2(nul, 0);
+                        }
+                        /* PATH for the lookup comes from the container's env */
+                        for (char **p = envp; *p; p++)
+                                if (strncmp(*p, "PATH=", 5) == 0)
+                                        setenv("PATH", *p + 5, 1);
+                        execvpe(argv[optind + 1], argv + optind + 1, envp);
+                        fprintf(stderr, "netctl: exec '%s' in the container: %s\n", argv[optind + 1], strerror(errno));
+                        _exit(errno == ENOENT ? 127 : 126);
                 }
-                /* PATH for the lookup comes from the container's env */
-                for (char **p = envp; *p; p++)
-                        if (strncmp(*p, "PATH=", 5) == 0)
-                                setenv("PATH", *p + 5, 1);
-                execvpe(argv[optind + 1], argv + optind + 1, envp);
-                fprintf(stderr, "netctl: exec '%s' in the container: %s\n", argv[optind + 1], strerror(errno));
-                _exit(errno == ENOENT ? 127 : 126);
+                int ist;
+                signal(SIGINT, SIG_IGN);
+                while (waitpid(inner, &ist, 0) < 0 && errno == EINTR)
+                        ;
+                _exit(WIFEXITED(ist) ? WEXITSTATUS(ist) : 128 + WTERMSIG(ist));
         }
+        for (size_t k = 0; k < ELEMENTSOF(nss); k++)
+                close(fds[k]);
         int status;
         signal(SIGINT, SIG_IGN);
         while (waitpid(child, &status, 0) < 0 && errno == EINTR)

@@ -19,6 +19,9 @@ void print_json(json_t *j);
 bool wants_help(int argc, char **argv);
 /* A name, id or address safe to put into a URL path as is. */
 bool segment_ok(const char *s);
+/* For each of @refs: METHOD PREFIX<ref>SUFFIX; prints the ref on success,
+ * the daemon's message otherwise.  Returns 0 or 1. */
+int ctl_each(char **refs, int n, const char *method, const char *prefix, const char *suffix, const char *what);
 
 int ctl_run(int argc, char **argv);
 int ctl_ps(int argc, char **argv);

@@ -265,7 +265,6 @@ static const char rm_usage[] =
         "addresses in use is refused.\n";
 
 static int network_rm(int argc, char **argv) {
-        int rc = 0;
         if (wants_help(argc, argv)) {
                 fputs(rm_usage, stdout);
                 return 0;
@@ -274,25 +273,7 @@ static int network_rm(int argc, char **argv) {
                 fputs(rm_usage, stderr);
                 return 2;
         }
-        for (int i = 1; i < argc; i++) {
-                char path[512];
-                _cleanup_json_ json_t *reply = NULL;
-                if (!segment_ok(argv[i])) {
-                        fprintf(stderr, "netctl: no such network: '%s'\n", argv[i]);
-                        rc = 1;
-                        continue;
-                }
-                snprintf(path, sizeof(path), "/v1/networks/%s", argv[i]);
-                long st = call("DELETE", path, NULL, &reply);
-                if (st == 204)
-                        printf("%s\n", argv[i]);
-                else {
-                        rc = fail(st, reply, NULL);
-                        if (st < 0)
-                                return 1;
-                }
-        }
-        return rc;
+        return ctl_each(argv + 1, argc - 1, "DELETE", "/v1/networks/", NULL, "network");
 }
 
 /* ---- ipam ------------------------------------------------------------------ */

@@ -323,6 +323,16 @@ static char *read_all(const char *path, size_t *n) {
         return p;
 }
 
+/* The whole /t/ prefix as "key=value;..." for comparisons. */
+static void state_string(nd_store *t, char *out, size_t size) {
+        struct res x = list(t, "/t/");
+        out[0] = 0;
+        for (size_t i = 0; i < x.n; i++) {
+                size_t u = strlen(out);
+                snprintf(out + u, size - u, "%s=%s;", x.keys[i], get(t, x.keys[i]).value);
+        }
+}
+
 /* Write N transactions one per batch; cut the log at every byte and check
  * that reopening yields exactly the transactions whose frames are whole. */
 static void test_torn_writes(void **state) {
@@ -365,14 +375,8 @@ static void test_torn_writes(void **state) {
                 snprintf(p2, sizeof(p2), "%s/store.log", d2);
                 write_file(p2, log, bounds[f]);
                 nd_store *t = open_at(d2);
-                struct res x = list(t, "/t/");
                 ref[f] = calloc(1, 4096);
-                for (size_t i = 0; i < x.n; i++) {
-                        strcat(ref[f], x.keys[i]);
-                        strcat(ref[f], "=");
-                        strcat(ref[f], get(t, x.keys[i]).value);
-                        strcat(ref[f], ";");
-                }
+                state_string(t, ref[f], 4096);
                 nd_store_free(t);
                 rm_rf(d2);
                 free(d2);
@@ -388,14 +392,8 @@ static void test_torn_writes(void **state) {
                 snprintf(p2, sizeof(p2), "%s/store.log", d2);
                 write_file(p2, log, cut);
                 nd_store *t = open_at(d2);
-                struct res x = list(t, "/t/");
-                char got[4096] = "";
-                for (size_t i = 0; i < x.n; i++) {
-                        strcat(got, x.keys[i]);
-                        strcat(got, "=");
-                        strcat(got, get(t, x.keys[i]).value);
-                        strcat(got, ";");
-                }
+                char got[4096];
+                state_string(t, got, sizeof(got));
                 if (strcmp(got, ref[whole]) != 0)
                         fail_msg("cut at %zu: got '%s' want '%s'", cut, got, ref[whole]);
                 /* the store stays writable and the write survives */
@@ -413,14 +411,8 @@ static void test_torn_writes(void **state) {
         snprintf(p2, sizeof(p2), "%s/store.log", d2);
         write_file(p2, log, size);
         nd_store *t = open_at(d2);
-        struct res x = list(t, "/t/");
-        char got[4096] = "";
-        for (size_t i = 0; i < x.n; i++) {
-                strcat(got, x.keys[i]);
-                strcat(got, "=");
-                strcat(got, get(t, x.keys[i]).value);
-                strcat(got, ";");
-        }
+        char got[4096];
+        state_string(t, got, sizeof(got));
         assert_string_equal(got, ref[10]);
         nd_store_free(t);
         rm_rf(d2);

@@ -67,6 +67,8 @@ nd_cleanup() {
         rm -rf "$ND_TMP"
 }
 trap nd_cleanup EXIT
+# a timeout sends SIGTERM: exit through the EXIT trap
+trap 'exit 143' TERM INT
 
 # nd_host ROLE: create the namespace nd-$$-ROLE with loopback up.
 nd_host() {
@@ -158,7 +160,15 @@ t_match() {
 }
 
 nd_done() {
+        local l
         echo "# $ND_PASSED passed, $ND_FAILED failed"
+        if [ "$ND_FAILED" != 0 ]; then
+                for l in "$ND_TMP"/*/netd.log; do
+                        [ -f "$l" ] || continue
+                        echo "# --- last lines of $l"
+                        grep -v 'level=debug' "$l" | tail -25 | sed 's/^/# /'
+                done
+        fi
         [ "$ND_FAILED" = 0 ]
 }
 

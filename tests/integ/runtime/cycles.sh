@@ -18,17 +18,26 @@ snapshot() {
         echo "bundles=$(ls "$ND_TMP/h/state/containers" | wc -l)"
         echo "containers=$(nd_ctl h ps -a -q | wc -l)"
         echo "addresses=$(nd_ctl h ipam ls net | tail -n +2 | wc -l)"
-        echo "cgroups=$(ls -d /sys/fs/cgroup/netd/*/ /sys/fs/cgroup/memory/netd/*/ /sys/fs/cgroup/pids/netd/*/ 2>/dev/null | wc -l)"
 }
 before=$(snapshot)
 fails=0
+ids=()
 for i in $(seq 1 100); do
         id=$(nd_ctl h run -d --network net sleep 600) || fails=$((fails + 1))
+        ids+=("$id")
         nd_ctl h rm -f "$id" >/dev/null || fails=$((fails + 1))
 done
 t_eq "100 run/rm cycles without an error" "$fails" "0"
 after=$(snapshot)
 t_eq "nothing leaked" "$after" "$before"
+# cgroups are machine-wide (other tests run in parallel): look for ours
+left=0
+for id in "${ids[@]}"; do
+        for d in /sys/fs/cgroup/netd/"$id" /sys/fs/cgroup/memory/netd/"$id" /sys/fs/cgroup/pids/netd/"$id"; do
+                [ -e "$d" ] && left=$((left + 1))
+        done
+done
+t_eq "no cgroup left behind" "$left" "0"
 t_ok "the anchor container is still reachable" nd_in h anchor ping -c 1 -W 2 10.64.0.1
 nd_ctl h rm -f anchor >/dev/null
 nd_stop "$ND_PID"
