@@ -535,6 +535,46 @@ static int sandbox_create(nd_manager *m, nd_container *c) {
         return 0;
 }
 
+/* Make the kernel match the record: the namespace bind (restored from the
+ * container's own namespace while it runs) and every endpoint's veth pair
+ * (re-created when an operator or a crash removed it).  Returns the number
+ * of repairs, or -errno. */
+static int sandbox_repair(nd_manager *m, nd_container *c) {
+        char ns[PATH_MAX], proc[64];
+        int fd, r, repaired = 0;
+
+        if (c->mode != ND_NET_MODE_BRIDGE && c->mode != ND_NET_MODE_NONE)
+                return 0;
+        nd_container_netns_path(m->run_dir, c->id, ns, sizeof(ns));
+        fd = nd_netns_open(ns);
+        if (fd < 0) {
+                if (c->status == ND_CT_RUNNING && c->pid > 0) {
+                        snprintf(proc, sizeof(proc), "/proc/%d/ns/net", c->pid);
+                        r = nd_netns_bind(proc, ns);
+                } else
+                        r = sandbox_create(m, c);
+                if (r < 0)
+                        return r;
+                log_ct(LOG_WARNING, c, "sandbox namespace restored");
+                repaired++;
+                if (c->status != ND_CT_RUNNING)
+                        return repaired; /* sandbox_create wired the endpoints */
+        } else
+                close(fd);
+        for (size_t i = 0; i < c->n_eps; i++) {
+                if (nd_nl_link_ifindex(m->nl, c->eps[i].host_ifname) != -ENODEV)
+                        continue;
+                /* deleting either end deletes the pair: re-create it */
+                r = sandbox_attach(m, c, &c->eps[i], i == 0);
+                if (r < 0)
+                        return r;
+                log_ct(LOG_WARNING, c, "endpoint re-created", "net=%s if=%s", c->eps[i].net_name,
+                       c->eps[i].ifname);
+                repaired++;
+        }
+        return repaired;
+}
+
 static void sandbox_destroy(nd_manager *m, nd_container *c) {
         char ns[PATH_MAX];
         for (size_t i = 0; i < c->n_eps; i++) {
@@ -1024,7 +1064,7 @@ unwind:
 }
 
 int nd_manager_container_start(nd_manager *m, nd_container *c, nd_manager_ct_fn cb, void *userdata, nd_diag *d) {
-        char ns[PATH_MAX], status[PATH_MAX];
+        char status[PATH_MAX];
         struct run_op *op;
         int r;
 
@@ -1038,19 +1078,11 @@ int nd_manager_container_start(nd_manager *m, nd_container *c, nd_manager_ct_fn 
                         return nd_diag_set(d, -EBUSY, "the container whose network '%s' shares is not running",
                                            c->name);
         }
-        if (c->mode == ND_NET_MODE_BRIDGE || c->mode == ND_NET_MODE_NONE) {
-                nd_container_netns_path(m->run_dir, c->id, ns, sizeof(ns));
-                int fd = nd_netns_open(ns);
-                if (fd < 0) {
-                        /* the sandbox was never completed (a failed start):
-                         * build it now */
-                        r = sandbox_create(m, c);
-                        if (r < 0)
-                                return nd_diag_set(d, r, "container '%s': setting up its network failed: %s",
-                                                   c->name, strerror(-r));
-                } else
-                        close(fd);
-        }
+        /* the sandbox may be incomplete (a crash while wiring it, an
+         * operator's `ip link del`): make it match the record first */
+        r = sandbox_repair(m, c);
+        if (r < 0)
+                return nd_diag_set(d, r, "container '%s': setting up its network failed: %s", c->name, strerror(-r));
         r = write_bundle(m, c);
         if (r < 0)
                 return nd_diag_set(d, r, "container '%s': writing its bundle failed: %s", c->name, strerror(-r));
@@ -1404,6 +1436,9 @@ static void on_containers_loaded(void *userdata, int r, const nd_store_kv *kvs, 
                 if (c->status == ND_CT_RUNNING) {
                         if (monitor_alive(m, c) && watch_monitor(c) == 0) {
                                 running++;
+                                int k = sandbox_repair(m, c);
+                                if (k < 0)
+                                        log_ct(LOG_ERR, c, "repairing the sandbox failed", "err=%d", k);
                                 continue;
                         }
                         /* it exited while we were away */

@@ -77,6 +77,19 @@ int nd_netns_create(const char *path) {
         return r;
 }
 
+int nd_netns_bind(const char *from, const char *path) {
+        int fd;
+        if (is_bound(path))
+                return -EEXIST;
+        fd = open(path, O_RDONLY | O_CREAT | O_CLOEXEC, 0444);
+        if (fd < 0)
+                return -errno;
+        close(fd);
+        if (mount(from, path, "none", MS_BIND, NULL) < 0)
+                return -errno;
+        return 0;
+}
+
 int nd_netns_remove(const char *path) {
         if (umount2(path, MNT_DETACH) < 0 && errno != EINVAL && errno != ENOENT)
                 return -errno;

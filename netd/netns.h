@@ -17,6 +17,9 @@ struct nl_sock;
 int nd_netns_dir_prepare(const char *dir);
 /* Create a new namespace bound to @path (created).  -EEXIST if bound. */
 int nd_netns_create(const char *path);
+/* Bind an existing namespace (e.g. /proc/PID/ns/net) to @path: repairs a
+ * lost bind mount while a process still holds the namespace. */
+int nd_netns_bind(const char *from, const char *path);
 /* Unmount and unlink; 0 if already gone. */
 int nd_netns_remove(const char *path);
 /* An open fd of the namespace at @path (O_CLOEXEC). */

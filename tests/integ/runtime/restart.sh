@@ -23,6 +23,20 @@ t_match "the one that exited meanwhile is exited" "$(nd_ctl h ps -a | awk '$2 ==
 t_eq "connectivity survived" "$(nd_in h client wget -qO- http://10.63.0.2/index.html)" "hello from netd"
 t_ok "new containers get fresh addresses" nd_ctl h run -d --name late --network net sleep 600
 t_eq "no duplicate address after restart" "$(nd_ctl h inspect late | jq -r '.[0].Endpoints[0].IPAddress')" "10.63.0.5"
+# reconcile: an operator deletes a container's veth and the namespace bind
+# while netd is down; the restarted netd repairs both from its record
+cid=$(nd_ctl h inspect client | jq -r '.[0].Id')
+kill -9 "$ND_PID"
+wait "$ND_PID" 2>/dev/null
+ip -n "nd-$$-h" link del "vnd${cid:0:8}-0"
+umount "$ND_TMP/h/run/netns/$cid" && rm -f "$ND_TMP/h/run/netns/$cid"
+t_err "client cut off while netd is down" ip netns exec "nd-$$-h" busybox ping -c 1 -W 1 10.63.0.3
+nd_start h || exit 1
+t_match "restart logged the repair" "$(cat "$ND_TMP/h/netd.log")" "endpoint re-created.*ct=client|ct=client.*endpoint re-created"
+t_ok "namespace bind restored" test -e "$ND_TMP/h/run/netns/$cid"
+t_eq "client reachable again" "$(nd_in h client wget -qO- http://10.63.0.2/index.html)" "hello from netd"
+t_eq "same address as before" "$(nd_in h client ip -4 -o addr show eth0 | awk '{print $4}')" "10.63.0.3/24"
+
 t_ok "stop after restart" nd_ctl h stop -t 1 client
 t_ok "rm after restart" nd_ctl h rm -f web client short late
 t_eq "all gone" "$(nd_ctl h ps -a -q | wc -l)" "0"
