@@ -1289,23 +1289,55 @@ struct conn_op {
         char *strs[4];
 };
 
+/* A connect whose record could not be written: take the endpoint back out
+ * of the kernel and of memory, so neither holds what the store does not. */
+static void connect_undo(nd_container *c, const char *net_id) {
+        nd_manager *m = c->manager;
+        nd_endpoint *e = nd_container_endpoint(c, net_id);
+        if (!e)
+                return;
+        nd_bridge_detach(m->nl, e);
+        release_endpoint(m, e);
+        memmove(e, e + 1, (size_t) (c->eps + c->n_eps - e - 1) * sizeof(*e));
+        c->n_eps--;
+        write_hosts(m, c);
+}
+
 static void on_conn_persisted(nd_container *c, int r, void *userdata) {
         struct conn_op *op = userdata;
         nd_diag d = {0};
         for (size_t i = 0; i < ELEMENTSOF(op->strs); i++)
                 free(op->strs[i]);
-        if (r < 0)
+        if (r < 0) {
                 nd_diag_set(&d, r, "recording the change failed: %s", strerror(-r));
-        else if (op->disconnect)
+                if (!op->disconnect)
+                        connect_undo(c, op->ep.net_id);
+                /* a failed disconnect: the interface is gone but the record
+                 * keeps the endpoint; the next start or restart re-creates
+                 * it, so kernel and store agree again */
+        } else if (op->disconnect)
                 release_endpoint(c->manager, &op->ep);
         op->cb(op->userdata, r, c, &d);
         free(op);
 }
 
+/* Write the record with @ep's address records put or deleted; on failure
+ * frees @op and fills @d. */
+static int conn_persist(nd_container *c, nd_network *n, struct conn_op *op, bool put, nd_diag *d) {
+        nd_store_op ops[2];
+        size_t k = endpoint_ipam_ops(c, n, &op->ep, put, ops, op->strs);
+        int r = ct_persist(c, NULL, 0, ops, k, on_conn_persisted, op);
+        if (r < 0) {
+                for (size_t i = 0; i < ELEMENTSOF(op->strs); i++)
+                        free(op->strs[i]);
+                free(op);
+                return nd_diag_set(d, r, "store: %s", strerror(-r));
+        }
+        return 0;
+}
+
 int nd_manager_container_connect(nd_manager *m, nd_network *n, nd_container *c, const json_t *req,
                                  nd_manager_ct_fn cb, void *userdata, nd_diag *d) {
-        nd_store_op ops[2];
-        size_t k;
         int r;
 
         if (c->status != ND_CT_RUNNING || c->removing)
@@ -1338,14 +1370,11 @@ int nd_manager_container_connect(nd_manager *m, nd_network *n, nd_container *c, 
         c->n_eps++;
         c->mode = ND_NET_MODE_BRIDGE;
         write_hosts(m, c);
-        *op = (struct conn_op) { .c = c, .cb = cb, .userdata = userdata };
-        k = endpoint_ipam_ops(c, n, e, true, ops, op->strs);
-        r = ct_persist(c, NULL, 0, ops, k, on_conn_persisted, op);
+        *op = (struct conn_op) { .c = c, .ep = *e, .cb = cb, .userdata = userdata };
+        r = conn_persist(c, n, op, true, d);
         if (r < 0) {
-                for (size_t i = 0; i < ELEMENTSOF(op->strs); i++)
-                        free(op->strs[i]);
-                free(op);
-                return nd_diag_set(d, r, "store: %s", strerror(-r));
+                connect_undo(c, n->id);
+                return r;
         }
         log_ct(LOG_INFO, c, "connected", "net=%s if=%s", n->spec.name, e->ifname);
         return 0;
@@ -1354,8 +1383,6 @@ int nd_manager_container_connect(nd_manager *m, nd_network *n, nd_container *c, 
 int nd_manager_container_disconnect(nd_manager *m, nd_network *n, nd_container *c, nd_manager_ct_fn cb,
                                     void *userdata, nd_diag *d) {
         nd_endpoint *e = nd_container_endpoint(c, n->id);
-        nd_store_op ops[2];
-        size_t k;
         int r;
 
         if (!e)
@@ -1375,14 +1402,9 @@ int nd_manager_container_disconnect(nd_manager *m, nd_network *n, nd_container *
         memmove(e, e + 1, (size_t) (c->eps + c->n_eps - e - 1) * sizeof(*e));
         c->n_eps--;
         write_hosts(m, c);
-        k = endpoint_ipam_ops(c, n, &op->ep, false, ops, op->strs);
-        r = ct_persist(c, NULL, 0, ops, k, on_conn_persisted, op);
-        if (r < 0) {
-                for (size_t i = 0; i < ELEMENTSOF(op->strs); i++)
-                        free(op->strs[i]);
-                free(op);
-                return nd_diag_set(d, r, "store: %s", strerror(-r));
-        }
+        r = conn_persist(c, n, op, false, d);
+        if (r < 0)
+                return r;
         log_ct(LOG_INFO, c, "disconnected", "net=%s", n->spec.name);
         return 0;
 }
