@@ -31,11 +31,12 @@ kill -9 "$ND_PID"
 wait "$ND_PID" 2>/dev/null
 wait "$bp"
 acked=$(wc -l <"$ok")
-t_match "some creates were acknowledged before the kill" "$acked" "^[0-9]+$"
 [ "$acked" -ge 40 ] && t_pass "at least 40 acknowledged ($acked)" || t_fail "only $acked acknowledged"
 
 nd_start h || exit 1
-t_match "restart loads the store" "$(cat "$ND_TMP/h/netd.log")" "networks loaded"
+loaded=$(grep -o 'msg="networks loaded" count=[0-9]*' "$ND_TMP/h/netd.log" | tail -1 | grep -o '[0-9]*$')
+[ "${loaded:-0}" -ge "$acked" ] && t_pass "restart loaded $loaded networks (>= $acked acknowledged)" ||
+        t_fail "restart loaded ${loaded:-none} networks, fewer than $acked acknowledged"
 ls_json=$(nd_ctl h network ls --format json)
 missing=0
 while read -r n; do
