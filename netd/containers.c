@@ -120,26 +120,18 @@ static void cts_drop(nd_manager *m, nd_container *c) {
         nd_container_free(c);
 }
 
+static bool ct_ref(const void *objs, size_t i, const char **name, const char **id) {
+        const nd_container *c = ((nd_container *const *) objs)[i];
+        *name = c->name;
+        *id = c->id;
+        return true;
+}
+
 int nd_manager_container_find(nd_manager *m, const char *ref, nd_container **ret) {
-        size_t len = ref ? strlen(ref) : 0, hits = 0;
-        nd_container *match = NULL;
-        if (!len)
-                return -ENOENT;
-        for (size_t i = 0; i < m->n_cts; i++)
-                if (strcmp(m->cts[i]->name, ref) == 0) {
-                        *ret = m->cts[i];
-                        return 0;
-                }
-        for (size_t i = 0; i < m->n_cts; i++)
-                if (strncmp(m->cts[i]->id, ref, len) == 0) {
-                        match = m->cts[i];
-                        hits++;
-                }
-        if (hits > 1)
-                return -ENOTUNIQ;
-        if (!match)
-                return -ENOENT;
-        *ret = match;
+        int i = nd_ref_resolve(ref, m->cts, m->n_cts, ct_ref);
+        if (i < 0)
+                return i;
+        *ret = m->cts[i];
         return 0;
 }
 

@@ -166,31 +166,18 @@ static bool visible(const struct net_slot *s) {
         return s->net->committed && !s->removing;
 }
 
-int nd_manager_network_find(nd_manager *m, const char *ref, nd_network **ret) {
-        nd_network *match = NULL;
-        size_t len = ref ? strlen(ref) : 0, hits = 0;
+static bool net_ref(const void *objs, size_t i, const char **name, const char **id) {
+        const struct net_slot *s = (const struct net_slot *) objs + i;
+        *name = s->net->spec.name;
+        *id = s->net->id;
+        return visible(s);
+}
 
-        if (len == 0)
-                return -ENOENT;
-        for (size_t i = 0; i < m->n_nets; i++)
-                if (visible(&m->nets[i]) && strcmp(m->nets[i].net->spec.name, ref) == 0) {
-                        *ret = m->nets[i].net;
-                        return 0;
-                }
-        for (size_t i = 0; i < m->n_nets; i++)
-                if (visible(&m->nets[i]) && strncmp(m->nets[i].net->id, ref, len) == 0) {
-                        if (len == ND_ID_LEN) {
-                                *ret = m->nets[i].net;
-                                return 0;
-                        }
-                        match = m->nets[i].net;
-                        hits++;
-                }
-        if (hits > 1)
-                return -ENOTUNIQ;
-        if (!match)
-                return -ENOENT;
-        *ret = match;
+int nd_manager_network_find(nd_manager *m, const char *ref, nd_network **ret) {
+        int i = nd_ref_resolve(ref, m->nets, m->n_nets, net_ref);
+        if (i < 0)
+                return i;
+        *ret = m->nets[i].net;
         return 0;
 }
 

@@ -52,6 +52,27 @@ bool nd_id_valid(const char *id) {
         return strspn(id, "0123456789abcdef") == ND_ID_LEN;
 }
 
+int nd_ref_resolve(const char *ref, const void *objs, size_t n, nd_ref_get_fn get) {
+        size_t len = ref ? strlen(ref) : 0, hits = 0, match = 0;
+        const char *name, *id;
+
+        if (len == 0)
+                return -ENOENT;
+        for (size_t i = 0; i < n; i++)
+                if (get(objs, i, &name, &id) && strcmp(name, ref) == 0)
+                        return (int) i;
+        for (size_t i = 0; i < n; i++)
+                if (get(objs, i, &name, &id) && strncmp(id, ref, len) == 0) {
+                        if (len == ND_ID_LEN)
+                                return (int) i;
+                        match = i;
+                        hits++;
+                }
+        if (hits > 1)
+                return -ENOTUNIQ;
+        return hits ? (int) match : -ENOENT;
+}
+
 int nd_name_valid(const char *name) {
         size_t n = name ? strlen(name) : 0;
         if (n == 0 || n > ND_NAME_MAX)

@@ -82,6 +82,13 @@ nd_subnet *nd_network_subnet_for(const nd_network *n, const nd_addr *a);
 /* The first allocator of @family, or NULL. */
 nd_subnet *nd_network_subnet_family(const nd_network *n, int family);
 
+/* Docker's reference rules over @n objects: an exact name, else an exact
+ * id, else a unique id prefix.  @get returns false for objects to skip
+ * and otherwise gives name and id of object @i.  Returns the index,
+ * -ENOENT, or -ENOTUNIQ when a prefix matches several. */
+typedef bool (*nd_ref_get_fn)(const void *objs, size_t i, const char **name, const char **id);
+int nd_ref_resolve(const char *ref, const void *objs, size_t n, nd_ref_get_fn get);
+
 /* Random 64-hex id. */
 int nd_id_new(char ret[static ND_ID_LEN + 1]);
 bool nd_id_valid(const char *id);

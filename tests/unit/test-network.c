@@ -118,10 +118,42 @@ static void test_roundtrip(void **state) {
         nd_network_free(m);
 }
 
+struct obj {
+        const char *name, *id;
+        bool hidden;
+};
+
+static bool obj_get(const void *objs, size_t i, const char **name, const char **id) {
+        const struct obj *o = (const struct obj *) objs + i;
+        *name = o->name;
+        *id = o->id;
+        return !o->hidden;
+}
+
+static void test_ref_resolve(void **state) {
+        static const char a[] = "abc0000000000000000000000000000000000000000000000000000000000000",
+                          b[] = "abc1000000000000000000000000000000000000000000000000000000000000",
+                          c[] = "ffff000000000000000000000000000000000000000000000000000000000000";
+        struct obj o[] = { { "web", a, false }, { "abc1", b, false }, { "db", c, true } };
+        assert_int_equal(nd_ref_resolve("web", o, 3, obj_get), 0);
+        /* a name wins over an id prefix */
+        assert_int_equal(nd_ref_resolve("abc1", o, 3, obj_get), 1);
+        assert_int_equal(nd_ref_resolve("abc", o, 3, obj_get), -ENOTUNIQ);
+        assert_int_equal(nd_ref_resolve("abc0", o, 3, obj_get), 0);
+        /* a full id is exact even when it is also a prefix of nothing else */
+        assert_int_equal(nd_ref_resolve(b, o, 3, obj_get), 1);
+        /* skipped objects are invisible by name and by id */
+        assert_int_equal(nd_ref_resolve("db", o, 3, obj_get), -ENOENT);
+        assert_int_equal(nd_ref_resolve("ffff", o, 3, obj_get), -ENOENT);
+        assert_int_equal(nd_ref_resolve("", o, 3, obj_get), -ENOENT);
+        assert_int_equal(nd_ref_resolve("zzz", o, 3, obj_get), -ENOENT);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_bad_requests),
                 cmocka_unit_test(test_roundtrip),
+                cmocka_unit_test(test_ref_resolve),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
