@@ -74,6 +74,9 @@ int nd_bridge_attach(struct nl_sock *sk, const nd_network *n, const nd_endpoint 
         r = nd_nl_veth_create(sk, ep->host_ifname, br_ifindex, ep->ifname, ns_fd, ep->mac, n->spec.mtu);
         if (r < 0)
                 return r;
+        int host_ifindex = nd_nl_link_ifindex(sk, ep->host_ifname);
+        if (host_ifindex > 0 && (r = nd_nl_bridge_port_hairpin(sk, host_ifindex)) < 0)
+                goto fail;
         ifindex = nd_nl_link_ifindex(ns_sk, ep->ifname);
         if (ifindex < 0)
                 goto fail;

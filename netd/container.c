@@ -49,6 +49,12 @@ nd_container *nd_container_free(nd_container *c) {
                 json_decref(c->args);
         if (c->env)
                 json_decref(c->env);
+        for (size_t i = 0; c->port_fds && i < 2 * c->n_bindings; i++)
+                if (c->port_fds[i] >= 0)
+                        close(c->port_fds[i]);
+        free(c->port_fds);
+        free(c->ports);
+        free(c->bindings);
         free(c);
         return NULL;
 }
@@ -100,16 +106,29 @@ json_t *nd_container_to_json(const nd_container *c) {
                         json_decref(eps);
                         return NULL;
                 }
-        return json_pack("{s:s, s:s, s:I, s:{s:s, s:s, s:O, s:O, s:I, s:I, s:b, s:s},"
-                         " s:{s:s, s:i, s:i, s:i, s:I, s:I, s:s}, s:o}",
+        json_t *ports = json_array(), *bindings = json_array();
+        for (size_t i = 0; ports && i < c->n_ports; i++) {
+                char buf[ND_PORT_SPEC_STRLEN];
+                json_array_append_new(ports, json_string(nd_port_spec_fmt(&c->ports[i], buf)));
+        }
+        for (size_t i = 0; bindings && i < c->n_bindings; i++)
+                json_array_append_new(bindings, nd_port_binding_to_json(&c->bindings[i]));
+        if (!eps || !ports || !bindings) {
+                json_decref(eps);
+                json_decref(ports);
+                json_decref(bindings);
+                return NULL;
+        }
+        return json_pack("{s:s, s:s, s:I, s:{s:s, s:s, s:O, s:O, s:I, s:I, s:b, s:s, s:o},"
+                         " s:{s:s, s:i, s:i, s:i, s:I, s:I, s:s}, s:o, s:o}",
                          "Id", c->id, "Name", c->name, "Created", (json_int_t) c->created_us,
                          "Config", "Hostname", c->hostname, "Rootfs", c->rootfs, "Cmd", c->args, "Env", c->env,
                          "Memory", (json_int_t) c->memory, "PidsLimit", (json_int_t) c->pids_limit, "AutoRemove",
-                         c->auto_remove, "NetworkMode", mode_string(c, mode, sizeof(mode)),
+                         c->auto_remove, "NetworkMode", mode_string(c, mode, sizeof(mode)), "Ports", ports,
                          "State", "Status", nd_ct_status_to_string(c->status), "Pid", (int) c->pid, "MonitorPid",
                          (int) c->monitor_pid, "ExitCode", c->exit_code, "StartedAt", (json_int_t) c->started_us,
                          "FinishedAt", (json_int_t) c->finished_us, "Error", c->error,
-                         "Endpoints", eps);
+                         "Endpoints", eps, "PortBindings", bindings);
 }
 
 static int parse_mac(const char *s, uint8_t mac[6]) {
@@ -207,6 +226,24 @@ int nd_container_from_json(const json_t *j, nd_container **ret, nd_diag *d) {
         c->started_us = json_integer_value(json_object_get(st, "StartedAt"));
         c->finished_us = json_integer_value(json_object_get(st, "FinishedAt"));
         STR(st, "Error", c->error);
+        /* Ports and PortBindings: absent in records older than them */
+        json_t *ports = json_object_get(cfg, "Ports"), *bindings = json_object_get(j, "PortBindings");
+        json_array_foreach(ports, i, e) {
+                int r = nd_port_spec_parse(json_string_value(e), &c->ports, &c->n_ports, d);
+                if (r < 0)
+                        return r;
+        }
+        if (json_array_size(bindings)) {
+                c->bindings = calloc(json_array_size(bindings), sizeof(*c->bindings));
+                if (!c->bindings)
+                        return nd_diag_set(d, -ENOMEM, "out of memory");
+        }
+        json_array_foreach(bindings, i, e) {
+                int r = nd_port_binding_from_json(e, &c->bindings[i], d);
+                if (r < 0)
+                        return r;
+                c->n_bindings++;
+        }
         eps = json_object_get(j, "Endpoints");
         if (!json_is_array(eps) || json_array_size(eps) > ND_MAX_ENDPOINTS)
                 return nd_diag_set(d, -EINVAL, "container record: bad Endpoints");

@@ -21,6 +21,7 @@
 
 #include "nd-forward.h"
 #include "network.h"
+#include "ports.h"
 #include "prefix.h"
 
 #define ND_MAX_ENDPOINTS 8
@@ -70,6 +71,8 @@ typedef struct nd_container {
         bool auto_remove;
         nd_net_mode mode;
         char mode_target[ND_ID_LEN + 1]; /* container id for ND_NET_MODE_CONTAINER */
+        nd_port_spec *ports;      /* -p, one per container port */
+        size_t n_ports;
         /* state */
         nd_ct_status status;
         pid_t pid, monitor_pid;
@@ -78,6 +81,8 @@ typedef struct nd_container {
         char error[256];
         nd_endpoint eps[ND_MAX_ENDPOINTS];
         size_t n_eps;
+        nd_port_binding *bindings;/* published while running */
+        size_t n_bindings;
 
         /* runtime only, not serialised */
         nd_manager *manager;
@@ -89,6 +94,8 @@ typedef struct nd_container {
         struct nd_ct_waiter *waiters; /* requests waiting for it to exit */
         bool removing;
         bool persisting;
+        int *port_fds;            /* ND_HOSTPORT_FDS per binding */
+        struct nd_fw_owner *fw;
 } nd_container;
 
 const char *nd_ct_status_to_string(nd_ct_status s);

@@ -492,6 +492,17 @@ static int sandbox_attach(nd_manager *m, nd_container *c, nd_endpoint *e, bool d
         return r;
 }
 
+/* The endpoint that carries the default route: the first one on a
+ * network that is not internal (Docker's choice too); -1 if none. */
+static int gateway_endpoint(nd_manager *m, const nd_container *c) {
+        for (size_t i = 0; i < c->n_eps; i++) {
+                nd_network *n = net_by_id(m, c->eps[i].net_id);
+                if (n && !n->spec.internal)
+                        return (int) i;
+        }
+        return -1;
+}
+
 static int sandbox_create(nd_manager *m, nd_container *c) {
         char ns[PATH_MAX];
         struct nl_sock *ns_sk = NULL;
@@ -517,8 +528,9 @@ static int sandbox_create(nd_manager *m, nd_container *c) {
         if (r < 0)
                 return r;
         double t2 = ev_time();
+        int gw = gateway_endpoint(m, c);
         for (size_t i = 0; i < c->n_eps; i++) {
-                r = sandbox_attach(m, c, &c->eps[i], i == 0);
+                r = sandbox_attach(m, c, &c->eps[i], (int) i == gw);
                 if (r < 0)
                         return r;
         }
@@ -557,7 +569,7 @@ static int sandbox_repair(nd_manager *m, nd_container *c) {
                 if (nd_nl_link_ifindex(m->nl, c->eps[i].host_ifname) != -ENODEV)
                         continue;
                 /* deleting either end deletes the pair: re-create it */
-                r = sandbox_attach(m, c, &c->eps[i], i == 0);
+                r = sandbox_attach(m, c, &c->eps[i], (int) i == gateway_endpoint(m, c));
                 if (r < 0)
                         return r;
                 log_ct(LOG_WARNING, c, "endpoint re-created", "net=%s if=%s", c->eps[i].net_name,
@@ -624,6 +636,7 @@ static void ct_exited(nd_container *c) {
         json_decref(j);
         log_ct(LOG_INFO, c, "container exited", "exit_code=%d", c->exit_code);
         c->pid = 0;
+        nd_ports_release(m, c);
         if (c->auto_remove && !c->removing) {
                 c->removing = true;
                 int r = ct_teardown_and_forget(c, NULL, NULL);
@@ -703,6 +716,7 @@ static void on_report(struct ev_loop *loop, ev_io *w, int revents) {
                 nd_diag_set(&op->d, -EINVAL, "container '%s' failed to start: %s", c->name, c->error);
                 c->status = ND_CT_EXITED;
                 c->exit_code = 127;
+                nd_ports_release(c->manager, c);
                 log_ct(LOG_WARNING, c, "container failed to start", "error=\"%s\"", c->error);
         }
         json_decref(j);
@@ -826,6 +840,9 @@ static void on_run_recorded(nd_container *c, int r, void *userdata) {
                 on_run_answered(c, 0, op);
                 return;
         }
+        r = nd_ports_publish(m, c, &op->d);
+        if (r < 0)
+                goto fail;
         r = write_bundle(m, c);
         if (r < 0) {
                 nd_diag_set(&op->d, r, "container '%s': writing its bundle failed: %s", c->name, strerror(-r));
@@ -838,6 +855,7 @@ static void on_run_recorded(nd_container *c, int r, void *userdata) {
         }
         return;
 fail:
+        nd_ports_release(m, c);
         /* keep the record (status exited with the error) so that `rm`
          * cleans up what was built; answer with the error */
         op->r = r;
@@ -882,7 +900,7 @@ static int parse_mode(nd_manager *m, const char *s, nd_container *c, nd_diag *d)
 int nd_manager_container_run(nd_manager *m, const json_t *req, bool start, nd_manager_ct_fn cb, void *userdata,
                              nd_diag *d) {
         static const char *const keys[] = { "Name", "Hostname", "Cmd", "Env", "Rootfs", "Memory", "PidsLimit",
-                                            "AutoRemove", "NetworkMode", "Networks", NULL };
+                                            "AutoRemove", "NetworkMode", "Networks", "Ports", NULL };
         _cleanup_(nd_container_freep) nd_container *c = nd_container_new();
         const char *name = NULL, *hostname = NULL, *rootfs = NULL, *mode = NULL;
         json_t *cmd, *env, *nets, *v;
@@ -1014,6 +1032,24 @@ int nd_manager_container_run(nd_manager *m, const json_t *req, bool start, nd_ma
         }
         if (c->mode == ND_NET_MODE_BRIDGE && c->n_eps == 0)
                 c->mode = ND_NET_MODE_NONE; /* no network named: loopback only */
+        json_t *ports = json_object_get(req, "Ports");
+        if (ports && !json_is_null(ports)) {
+                if (!json_is_array(ports)) {
+                        r = nd_diag_set(d, -EINVAL, "container: 'Ports' must be an array of strings like "
+                                        "\"8080:80/tcp\"");
+                        goto unwind;
+                }
+                json_array_foreach(ports, i, v)
+                        if ((r = nd_port_spec_parse(json_string_value(v), &c->ports, &c->n_ports, d)) < 0)
+                                goto unwind;
+                if (c->n_ports && c->mode != ND_NET_MODE_BRIDGE) {
+                        r = nd_diag_set(d, -EINVAL, "ports can only be published from a container on a network "
+                                        "(network mode is %s)", c->mode == ND_NET_MODE_HOST ? "host, where the "
+                                        "container uses the host's ports directly" : c->mode == ND_NET_MODE_NONE ?
+                                        "none" : "container:");
+                        goto unwind;
+                }
+        }
         c->created_us = now_us();
         c->status = ND_CT_CREATED;
 
@@ -1078,18 +1114,24 @@ int nd_manager_container_start(nd_manager *m, nd_container *c, nd_manager_ct_fn 
         r = write_bundle(m, c);
         if (r < 0)
                 return nd_diag_set(d, r, "container '%s': writing its bundle failed: %s", c->name, strerror(-r));
+        r = nd_ports_publish(m, c, d);
+        if (r < 0)
+                return r;
         bundle_path(m, c->id, status, sizeof(status));
         strcat(status, "/status.json");
         (void) unlink(status);
         op = calloc(1, sizeof(*op));
-        if (!op)
+        if (!op) {
+                nd_ports_release(m, c);
                 return nd_diag_set(d, -ENOMEM, "out of memory");
+        }
         *op = (struct run_op) { .c = c, .cb = cb, .userdata = userdata, .start = true };
         c->error[0] = 0;
         c->exit_code = 0;
         r = spawn_monitor(m, c, op);
         if (r < 0) {
                 free(op);
+                nd_ports_release(m, c);
                 return nd_diag_set(d, r, "container '%s': starting its monitor failed: %s", c->name, strerror(-r));
         }
         return 0;
@@ -1222,6 +1264,7 @@ static int ct_teardown_and_forget(nd_container *c, nd_manager_ct_fn cb, void *us
         op->userdata = userdata;
         c->removing = true;
         ct_stop_watchers(c);
+        nd_ports_release(m, c);
         sandbox_destroy(m, c);
         remove_cgroups(c);
         remove_bundle(m, c);
@@ -1293,6 +1336,7 @@ static void connect_undo(nd_container *c, const char *net_id) {
         memmove(e, e + 1, (size_t) (c->eps + c->n_eps - e - 1) * sizeof(*e));
         c->n_eps--;
         write_hosts(m, c);
+        nd_ports_refresh(m, c);
 }
 
 static void on_conn_persisted(nd_container *c, int r, void *userdata) {
@@ -1352,7 +1396,7 @@ int nd_manager_container_connect(nd_manager *m, nd_network *n, nd_container *c, 
                 free(op);
                 return r;
         }
-        r = sandbox_attach(m, c, e, c->n_eps == 0);
+        r = sandbox_attach(m, c, e, gateway_endpoint(m, c) < 0);
         if (r < 0) {
                 release_endpoint(m, e);
                 free(op);
@@ -1368,6 +1412,7 @@ int nd_manager_container_connect(nd_manager *m, nd_network *n, nd_container *c, 
                 connect_undo(c, n->id);
                 return r;
         }
+        nd_ports_refresh(m, c);
         log_ct(LOG_INFO, c, "connected", "net=%s if=%s", n->spec.name, e->ifname);
         return 0;
 }
@@ -1397,6 +1442,7 @@ int nd_manager_container_disconnect(nd_manager *m, nd_network *n, nd_container *
         r = conn_persist(c, n, op, false, d);
         if (r < 0)
                 return r;
+        nd_ports_refresh(m, c);
         log_ct(LOG_INFO, c, "disconnected", "net=%s", n->spec.name);
         return 0;
 }

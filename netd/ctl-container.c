@@ -135,6 +135,10 @@ static const char run_usage[] =
         "      --ip6 IP               static IPv6 address on the first network\n"
         "      --mac-address MAC      MAC address on the first network\n"
         "      --network-alias NAME   extra DNS name on the first network (repeatable)\n"
+        "  -p, --publish SPEC         publish a container port on the host (repeatable):\n"
+        "                             [HOSTIP:][HOSTPORT[-END]:]CTRPORT[-END][/tcp|udp|sctp];\n"
+        "                             no HOSTPORT: a free one (see 'netctl port'); an IPv6\n"
+        "                             HOSTIP in brackets, as [::1]:8080:80\n"
         "  -e, --env KEY=VALUE        environment variable (repeatable)\n"
         "      --rootfs DIR           root filesystem (default: the daemon's, see 'netctl rootfs init')\n"
         "  -m, --memory BYTES         memory limit (suffixes k, m, g)\n"
@@ -157,7 +161,8 @@ int ctl_run(int argc, char **argv) {
                 { "ip6", required_argument, NULL, '6' },      { "mac-address", required_argument, NULL, 'M' },
                 { "network-alias", required_argument, NULL, 'a' }, { "env", required_argument, NULL, 'e' },
                 { "rootfs", required_argument, NULL, 'r' },   { "memory", required_argument, NULL, 'm' },
-                { "pids-limit", required_argument, NULL, 'p' }, { "rm", no_argument, NULL, 'R' },
+                { "pids-limit", required_argument, NULL, 'P' }, { "rm", no_argument, NULL, 'R' },
+                { "publish", required_argument, NULL, 'p' },
                 { "help", no_argument, NULL, 'h' },           {},
         };
         const char *nets[MAX_LIST], *name = NULL, *hostname = NULL, *ip4 = NULL, *ip6 = NULL, *mac = NULL,
@@ -165,10 +170,11 @@ int ctl_run(int argc, char **argv) {
         size_t n_nets = 0;
         bool detach = false, auto_rm = false;
         long long memory = 0, pids = 0;
-        _cleanup_json_ json_t *env = json_array(), *aliases = json_array(), *reply = NULL, *req = NULL;
+        _cleanup_json_ json_t *env = json_array(), *aliases = json_array(), *ports = json_array(), *reply = NULL,
+                              *req = NULL;
         int c;
 
-        while ((c = getopt_long(argc, argv, "+dn:e:m:h", opts, NULL)) >= 0)
+        while ((c = getopt_long(argc, argv, "+dn:e:m:p:h", opts, NULL)) >= 0)
                 switch (c) {
                 case 'd': detach = true; break;
                 case 'n': name = optarg; break;
@@ -212,7 +218,8 @@ int ctl_run(int argc, char **argv) {
                                 return 2;
                         }
                         break;
-                case 'p': {
+                case 'p': json_array_append_new(ports, json_string(optarg)); break;
+                case 'P': {
                         char *end;
                         pids = strtoll(optarg, &end, 10);
                         if (*end || pids < 0) {
@@ -267,6 +274,8 @@ int ctl_run(int argc, char **argv) {
         }
         if (mode)
                 json_object_set_new(req, "NetworkMode", json_string(mode));
+        if (json_array_size(ports))
+                json_object_set(req, "Ports", ports);
         bool create_only = strcmp(argv[0], "create") == 0;
         long st = call("POST", create_only ? "/v1/containers?start=0" : "/v1/containers", req, &reply);
         if (st != 201)
@@ -827,5 +836,65 @@ int ctl_rootfs(int argc, char **argv) {
                 return 1;
         }
         printf("%s: busybox with %u applets\n", dir, n);
+        return 0;
+}
+
+/* ---- port ------------------------------------------------------------------ */
+
+static const char port_usage[] =
+        "Usage: netctl port CONTAINER [PORT[/PROTO]]\n"
+        "\n"
+        "List a running container's published ports (CTRPORT/PROTO -> HOSTIP:HOSTPORT),\n"
+        "or the host side of one of them.\n";
+
+int ctl_port(int argc, char **argv) {
+        _cleanup_json_ json_t *reply = NULL;
+        char path[256];
+        unsigned want = 0;
+        char want_proto[8] = "";
+        json_t *b;
+        size_t i;
+        int shown = 0;
+
+        if (wants_help(argc, argv)) {
+                fputs(port_usage, stdout);
+                return 0;
+        }
+        if (argc < 2 || argc > 3) {
+                fputs(port_usage, stderr);
+                return 2;
+        }
+        if (argc == 3 && sscanf(argv[2], "%u/%7s", &want, want_proto) < 1) {
+                fprintf(stderr, "netctl: invalid port '%s'\n", argv[2]);
+                return 2;
+        }
+        if (!segment_ok(argv[1])) {
+                fprintf(stderr, "netctl: invalid container name '%s'\n", argv[1]);
+                return 2;
+        }
+        snprintf(path, sizeof(path), "/v1/containers/%s", argv[1]);
+        long st = call("GET", path, NULL, &reply);
+        if (st != 200)
+                return fail(st, reply, argv[1]);
+        json_array_foreach(json_object_get(reply, "PortBindings"), i, b) {
+                const char *proto = json_string_value(json_object_get(b, "Proto"));
+                const char *ip = json_string_value(json_object_get(b, "HostIp"));
+                json_int_t cp = json_integer_value(json_object_get(b, "ContainerPort"));
+                json_int_t hp = json_integer_value(json_object_get(b, "HostPort"));
+                if (want && (cp != want || (*want_proto && strcmp(want_proto, proto) != 0)))
+                        continue;
+                bool v6 = ip && strchr(ip, ':');
+                if (want)
+                        printf("%s%s%s:%lld\n", v6 ? "[" : "", ip && *ip ? ip : "0.0.0.0", v6 ? "]" : "",
+                               (long long) hp);
+                else
+                        printf("%lld/%s -> %s%s%s:%lld\n", (long long) cp, proto, v6 ? "[" : "",
+                               ip && *ip ? ip : "0.0.0.0", v6 ? "]" : "", (long long) hp);
+                shown++;
+        }
+        if (want && !shown) {
+                fprintf(stderr, "netctl: no public port '%s' published for %s\n", argv[2], argv[1]);
+                return 1;
+        }
         return 0;
 }

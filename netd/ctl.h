@@ -32,5 +32,6 @@ int ctl_logs(int argc, char **argv);
 int ctl_exec(int argc, char **argv);
 int ctl_inspect(int argc, char **argv);
 int ctl_rootfs(int argc, char **argv);
+int ctl_port(int argc, char **argv);
 int ctl_network_connect(int argc, char **argv);
 int ctl_network_disconnect(int argc, char **argv);

@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "firewall.h"
 #include "log.h"
 #include "manager.h"
 
@@ -32,6 +33,10 @@ static void usage(FILE *f) {
                 "                               repeatable; replaces the defaults\n"
                 "  --monitor PATH               the netd-monitor binary (default: next to netd)\n"
                 "  --default-rootfs DIR         root filesystem for containers (default STATE_DIR/rootfs/default)\n"
+                "  --published-port-range LO-HI host ports for '-p CTRPORT' (default 49153-60999)\n"
+                "  --firewall on|off            program nftables (default on): port publishing, masquerade,\n"
+                "                               isolation; off leaves nftables and forwarding alone\n"
+                "  --cleanup                    delete netd's nftables table (inet netd) and exit\n"
                 "  --max-body BYTES             largest accepted API request body (default 1048576)\n"
                 "  --log-level LEVEL            debug, info (default), warning, error\n"
                 "  --log-target TARGET          stderr (default) or syslog\n"
@@ -90,7 +95,8 @@ static int take_pid_lock(const char *run_dir, char *path, size_t size) {
 
 int main(int argc, char **argv) {
         enum { OPT_STATE = 256, OPT_RUN, OPT_SOCKET, OPT_STORE, OPT_POOL, OPT_LOGLEVEL, OPT_LOGTARGET,
-               OPT_VERSION, OPT_MAXBODY, OPT_MONITOR, OPT_ROOTFS };
+               OPT_VERSION, OPT_MAXBODY, OPT_MONITOR, OPT_ROOTFS,
+               OPT_PORTRANGE, OPT_FIREWALL, OPT_CLEANUP };
         static const struct option opts[] = {
                 { "state-dir", required_argument, NULL, OPT_STATE },
                 { "run-dir", required_argument, NULL, OPT_RUN },
@@ -100,6 +106,9 @@ int main(int argc, char **argv) {
                 { "max-body", required_argument, NULL, OPT_MAXBODY },
                 { "monitor", required_argument, NULL, OPT_MONITOR },
                 { "default-rootfs", required_argument, NULL, OPT_ROOTFS },
+                { "published-port-range", required_argument, NULL, OPT_PORTRANGE },
+                { "firewall", required_argument, NULL, OPT_FIREWALL },
+                { "cleanup", no_argument, NULL, OPT_CLEANUP },
                 { "log-level", required_argument, NULL, OPT_LOGLEVEL },
                 { "log-target", required_argument, NULL, OPT_LOGTARGET },
                 { "version", no_argument, NULL, OPT_VERSION },
@@ -112,6 +121,7 @@ int main(int argc, char **argv) {
         size_t n_pools = 0;
         nd_manager *m = NULL;
         int c, r, pid_fd;
+        bool cleanup = false;
 
         while ((c = getopt_long(argc, argv, "h", opts, NULL)) >= 0)
                 switch (c) {
@@ -138,6 +148,27 @@ int main(int argc, char **argv) {
                         cfg.max_body = v;
                         break;
                 }
+                case OPT_PORTRANGE: {
+                        unsigned lo, hi;
+                        char tail;
+                        if (sscanf(optarg, "%u-%u%c", &lo, &hi, &tail) != 2 || lo < 1 || hi > 65535 || lo > hi) {
+                                fprintf(stderr, "netd: --published-port-range: want LO-HI within 1-65535\n");
+                                return 2;
+                        }
+                        cfg.port_lo = (uint16_t) lo;
+                        cfg.port_hi = (uint16_t) hi;
+                        break;
+                }
+                case OPT_FIREWALL:
+                        if (strcmp(optarg, "on") != 0 && strcmp(optarg, "off") != 0) {
+                                fprintf(stderr, "netd: --firewall: want on or off\n");
+                                return 2;
+                        }
+                        cfg.no_firewall = strcmp(optarg, "off") == 0;
+                        break;
+                case OPT_CLEANUP:
+                        cleanup = true;
+                        break;
                 case OPT_LOGLEVEL:
                         r = nd_log_level_from_string(optarg);
                         if (r < 0) {
@@ -169,6 +200,15 @@ int main(int argc, char **argv) {
                 fprintf(stderr, "netd: unexpected argument '%s'\n", argv[optind]);
                 usage(stderr);
                 return 2;
+        }
+        if (cleanup) {
+                r = nd_fw_cleanup();
+                if (r < 0) {
+                        fprintf(stderr, "netd: deleting the nftables table inet netd failed: %s\n", strerror(-r));
+                        return 1;
+                }
+                printf("deleted the nftables table inet netd (if it existed)\n");
+                return 0;
         }
         if (n_pools)
                 cfg.pools = pools;

@@ -23,6 +23,7 @@
 
 struct net_slot {
         nd_network *net;
+        struct nd_fw_owner *fw;
         bool removing;
 };
 
@@ -36,6 +37,9 @@ struct nd_manager {
         nd_pool *pools;
         struct nl_sock *nl;
         nd_http_server *http;
+        struct nd_fw *fw;          /* NULL: no nftables (or --firewall=off) */
+        bool firewall;
+        uint16_t port_lo, port_hi, port_next; /* dynamic host ports */
 
         struct net_slot *nets;
         size_t n_nets, cap_nets;
@@ -57,3 +61,10 @@ void addr_key(const nd_network *n, const nd_addr *a, char *buf, size_t size);
 int nd_manager_containers_load(nd_manager *m, void (*done)(nd_manager *m));
 void nd_manager_containers_free(nd_manager *m);
 void nd_manager_bridges_reconcile(nd_manager *m);
+/* Published ports (publish.c): choose, hold and program @c's ports
+ * (replacing what it had); release them; follow endpoint changes; and at
+ * start-up re-hold the ports of running containers. */
+int nd_ports_publish(nd_manager *m, nd_container *c, nd_diag *d);
+void nd_ports_release(nd_manager *m, nd_container *c);
+void nd_ports_refresh(nd_manager *m, nd_container *c);
+void nd_manager_ports_restore(nd_manager *m);

@@ -18,6 +18,7 @@
 #include "api.h"
 #include "bridge.h"
 #include "diag.h"
+#include "firewall.h"
 #include "http.h"
 #include "json-util.h"
 #include "log.h"
@@ -44,6 +45,10 @@ int nd_manager_new(const nd_manager_config *cfg, nd_manager **ret) {
         m->socket_path = strdup(cfg->socket_path);
         m->store_url = strdup(cfg->store_url ? cfg->store_url : "local");
         m->max_body = cfg->max_body ? cfg->max_body : 1024 * 1024;
+        m->firewall = !cfg->no_firewall;
+        m->port_lo = cfg->port_lo ? cfg->port_lo : 49153;
+        m->port_hi = cfg->port_hi ? cfg->port_hi : 60999;
+        m->port_next = m->port_lo;
         if (cfg->monitor_path)
                 m->monitor_path = strdup(cfg->monitor_path);
         else {
@@ -93,6 +98,9 @@ nd_manager *nd_manager_free(nd_manager *m) {
         m->store = nd_store_free(m->store);
         for (size_t i = 0; i < m->n_nets; i++)
                 nd_network_free(m->nets[i].net);
+        /* the table stays: published ports keep working while netd is
+         * down; the next start replaces it */
+        m->fw = nd_fw_free(m->fw);
         free(m->nets);
         free(m->view);
         nd_pool_free(m->pools);
@@ -126,7 +134,61 @@ nd_store *nd_manager_store(nd_manager *m) {
         return m->store;
 }
 
+json_t *nd_manager_firewall_status(nd_manager *m) {
+        return nd_fw_status(m->fw);
+}
+
 /* ---- network table ------------------------------------------------------- */
+
+/* Forwarding must be on for bridge networks to reach anything; netd
+ * turns it on as Docker does (and says so). */
+static void sysctl_on(const char *path) {
+        char c = 0;
+        int fd = open(path, O_RDWR | O_CLOEXEC);
+        if (fd < 0)
+                return;
+        if (read(fd, &c, 1) == 1 && c != '1') {
+                if (pwrite(fd, "1", 1, 0) == 1)
+                        nd_log(LOG_INFO, "sysctl set", "sysctl=%s value=1", path + strlen("/proc/sys/"));
+                else
+                        nd_log_errno(LOG_WARNING, errno, "cannot set sysctl", "sysctl=%s", path);
+        }
+        close(fd);
+}
+
+/* Localhost DNAT (127.0.0.1:PORT to a container) needs route_localnet on
+ * the bridge; IPv6 networks need IPv6 forwarding. */
+static void net_sysctls(nd_manager *m, const nd_network *n) {
+        char br[16], path[96];
+        if (!m->fw)
+                return;
+        nd_bridge_name(n, br, sizeof(br));
+        snprintf(path, sizeof(path), "/proc/sys/net/ipv4/conf/%s/route_localnet", br);
+        sysctl_on(path);
+        if (n->spec.ipv6)
+                sysctl_on("/proc/sys/net/ipv6/conf/all/forwarding");
+}
+
+/* A network's nftables elements (bridge, subnets, gateways). */
+static void net_fw_apply(nd_manager *m, struct net_slot *s) {
+        nd_nft_elem elems[ND_FW_NET_ELEMS_MAX];
+        char what[ND_NAME_MAX + 16];
+
+        if (!m->fw)
+                return;
+        if (!s->fw) {
+                snprintf(what, sizeof(what), "network %s", s->net->spec.name);
+                s->fw = nd_fw_owner_new(m->fw, what);
+                if (!s->fw) {
+                        nd_log(LOG_ERR, "out of memory for firewall state", "net=%s", s->net->spec.name);
+                        return;
+                }
+        }
+        int r = nd_fw_owner_set(m->fw, s->fw, elems, nd_fw_network_elems(s->net, elems));
+        if (r < 0)
+                nd_log_errno(LOG_ERR, r, "programming nftables for the network failed", "net=%s",
+                             s->net->spec.name);
+}
 
 static int nets_add(nd_manager *m, nd_network *n) {
         if (m->n_nets == m->cap_nets) {
@@ -142,6 +204,7 @@ static int nets_add(nd_manager *m, nd_network *n) {
                 m->cap_nets = cap;
         }
         m->nets[m->n_nets++] = (struct net_slot) { .net = n };
+        net_fw_apply(m, &m->nets[m->n_nets - 1]);
         return 0;
 }
 
@@ -155,6 +218,7 @@ static struct net_slot *nets_slot(nd_manager *m, const nd_network *n) {
 static void nets_drop(nd_manager *m, nd_network *n) {
         for (size_t i = 0; i < m->n_nets; i++)
                 if (m->nets[i].net == n) {
+                        nd_fw_owner_free(m->fw, m->nets[i].fw);
                         memmove(m->nets + i, m->nets + i + 1, (m->n_nets - i - 1) * sizeof(*m->nets));
                         m->n_nets--;
                         break;
@@ -379,6 +443,8 @@ int nd_manager_network_create(nd_manager *m, nd_network_spec *spec, nd_manager_n
                 { .type = ND_STORE_PUT, .key = k_name, .value = n->id },
         };
         r = nets_add(m, n);
+        if (r == 0)
+                net_sysctls(m, n);
         if (r < 0) {
                 nd_bridge_teardown(m->nl, n);
                 free(op);
@@ -387,6 +453,7 @@ int nd_manager_network_create(nd_manager *m, nd_network_spec *spec, nd_manager_n
         r = nd_store_txn(m->store, cmps, ELEMENTSOF(cmps), ops, ELEMENTSOF(ops), on_created, op);
         if (r < 0) {
                 nd_bridge_teardown(m->nl, n);
+                nd_fw_owner_free(m->fw, m->nets[m->n_nets - 1].fw);
                 m->n_nets--;
                 free(op);
                 return nd_diag_set(d, r, "store: %s", strerror(-r));
@@ -628,8 +695,27 @@ static void start_failed(nd_manager *m, int r) {
 
 static void start_api(nd_manager *m);
 
+static void firewall_start(nd_manager *m) {
+        if (!m->fw)
+                return;
+        nd_manager_ports_restore(m);
+        int r = nd_fw_sync(m->fw);
+        if (r < 0) {
+                nd_log_errno(LOG_ERR, r, "programming the nftables table failed; running without it");
+                m->fw = nd_fw_free(m->fw);
+                for (size_t i = 0; i < m->n_nets; i++)
+                        m->nets[i].fw = NULL;
+                return;
+        }
+        nd_log(LOG_INFO, "nftables table in place", "table=inet/netd");
+        sysctl_on("/proc/sys/net/ipv4/ip_forward");
+        for (size_t i = 0; i < m->n_nets; i++)
+                net_sysctls(m, m->nets[i].net);
+}
+
 static void on_containers_ready(nd_manager *m) {
         nd_manager_bridges_reconcile(m);
+        firewall_start(m);
         start_api(m);
 }
 
@@ -779,6 +865,13 @@ int nd_manager_run(nd_manager *m) {
         r = nd_nl_socket_open(&m->nl);
         if (r < 0)
                 return nd_log_errno(LOG_ERR, r, "cannot open a netlink socket");
+
+        if (m->firewall) {
+                r = nd_fw_new(m->loop, &m->fw);
+                if (r < 0)
+                        nd_log_errno(LOG_ERR, r, "nftables is not usable: running without port publishing, "
+                                     "masquerade and isolation");
+        }
 
         r = nd_store_open(m->loop, m->store_url, m->state_dir, &m->store);
         if (r == -EBUSY)

@@ -33,6 +33,8 @@ typedef struct nd_manager_config {
         size_t max_body;
         const char *monitor_path;  /* NULL: next to the netd binary */
         const char *default_rootfs;/* NULL: STATE_DIR/rootfs/default */
+        bool no_firewall;          /* leave nftables and forwarding alone */
+        uint16_t port_lo, port_hi; /* dynamic host ports; 0: 49153-60999 */
 } nd_manager_config;
 
 typedef void (*nd_manager_net_fn)(void *userdata, int r, nd_network *n, const nd_diag *d);
@@ -64,6 +66,8 @@ int nd_manager_address_release(nd_manager *m, nd_network *n, const nd_addr *a, n
 /* The store key prefix of @n's address records ("/netd/v1/ipam/<id>/"). */
 void nd_manager_address_prefix(const nd_network *n, char *buf, size_t size);
 nd_store *nd_manager_store(nd_manager *m);
+/* {"Enabled", "Table", "Elements", "Repairs", ...} */
+json_t *nd_manager_firewall_status(nd_manager *m);
 
 /* ---- containers (containers.c) ---- */
 typedef struct nd_container nd_container;

@@ -452,6 +452,7 @@ static const char main_usage[] =
         "  logs      print a container's output\n"
         "  exec      run a command in a running container\n"
         "  inspect   show containers in detail\n"
+        "  port      list a container's published ports\n"
         "  rootfs    build the default root filesystem (rootfs init)\n"
         "  ipam      allocate and release addresses of a network\n"
         "  version   client and daemon versions\n"
@@ -500,6 +501,7 @@ int main(int argc, char **argv) {
                         { "ps", ctl_ps },     { "stop", ctl_stop },
                         { "rm", ctl_rm },     { "logs", ctl_logs }, { "exec", ctl_exec },
                         { "inspect", ctl_inspect }, { "rootfs", ctl_rootfs },
+                        { "port", ctl_port },
                 };
                 r = -1;
                 for (size_t k = 0; k < ELEMENTSOF(cmds); k++)

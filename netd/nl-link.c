@@ -1,6 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include <errno.h>
 #include <linux/if.h>
+#include <linux/if_link.h>
+#include <linux/rtnetlink.h>
+#include <netlink/msg.h>
+#include <netlink/attr.h>
 #include <netlink/addr.h>
 #include <netlink/netlink.h>
 #include <netlink/route/addr.h>
@@ -169,4 +173,26 @@ int nd_nl_route_default(struct nl_sock *sk, int ifindex, const nd_addr *gw) {
         rtnl_route_add_nexthop(rt, nh);
         r = rtnl_route_add(sk, rt, NLM_F_CREATE | NLM_F_REPLACE);
         return nd_nl_errno(r);
+}
+
+int nd_nl_bridge_port_hairpin(struct nl_sock *sk, int ifindex) {
+        struct ifinfomsg ifi = { .ifi_family = AF_BRIDGE, .ifi_index = ifindex };
+        struct nl_msg *msg = nlmsg_alloc_simple(RTM_SETLINK, NLM_F_REQUEST | NLM_F_ACK);
+        struct nlattr *nest;
+        int r;
+
+        if (!msg)
+                return -ENOMEM;
+        if (nlmsg_append(msg, &ifi, sizeof(ifi), NLMSG_ALIGNTO) < 0 ||
+            !(nest = nla_nest_start(msg, IFLA_PROTINFO | NLA_F_NESTED)) ||
+            nla_put_u8(msg, IFLA_BRPORT_MODE, 1) < 0) {
+                nlmsg_free(msg);
+                return -ENOMEM;
+        }
+        nla_nest_end(msg, nest);
+        r = nl_send_auto_complete(sk, msg);
+        nlmsg_free(msg);
+        if (r < 0)
+                return nd_nl_errno(r);
+        return nd_nl_errno(nl_wait_for_ack(sk));
 }

@@ -23,6 +23,9 @@ int nd_nl_link_ifindex(struct nl_sock *sk, const char *name);
 /* Delete a link by name; 0 if it does not exist. */
 int nd_nl_link_delete(struct nl_sock *sk, const char *name);
 int nd_nl_link_up(struct nl_sock *sk, const char *name);
+/* Let frames leave a bridge port they came in on (a container reaching
+ * itself through a published port). */
+int nd_nl_bridge_port_hairpin(struct nl_sock *sk, int ifindex);
 /* A veth pair: @host_name up, enslaved to @master_ifindex (0: none), in the
  * socket's namespace; @peer_name created directly inside @peer_ns_fd with
  * @peer_mac (NULL: random) and @mtu (0: default). */

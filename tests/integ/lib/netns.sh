@@ -32,7 +32,7 @@ nd_kill_containers() {
         local p pid cmd c
         for p in /proc/[0-9]*; do
                 pid=${p#/proc/}
-                cmd=$(tr '\0' ' ' <"$p/cmdline" 2>/dev/null) || continue
+                cmd=$(tr '\0' ' ' 2>/dev/null <"$p/cmdline") || continue
                 case "$cmd" in
                 "netd-monitor $ND_TMP/"*)
                         for c in /proc/[0-9]*; do
@@ -182,4 +182,59 @@ nd_in() {
         local role=$1
         shift
         nd_ctl "$role" exec "$@"
+}
+
+# nd_wire A B PREFIX4 [PREFIX6]: a veth pair between hosts A and B, A
+# getting PREFIX4.1/24 (and PREFIX6::1/64), B .2 / ::2.  No default routes.
+nd_wire() {
+        local a=$1 b=$2 p4=$3 p6=${4:-}
+        ip -n "nd-$$-$a" link add "to-$b" type veth peer name "to-$a" netns "nd-$$-$b" || return 1
+        ip -n "nd-$$-$a" addr add "$p4.1/24" dev "to-$b"
+        ip -n "nd-$$-$b" addr add "$p4.2/24" dev "to-$a"
+        if [ -n "$p6" ]; then
+                ip -n "nd-$$-$a" addr add "$p6::1/64" dev "to-$b" nodad
+                ip -n "nd-$$-$b" addr add "$p6::2/64" dev "to-$a" nodad
+        fi
+        ip -n "nd-$$-$a" link set "to-$b" up
+        ip -n "nd-$$-$b" link set "to-$a" up
+}
+
+# nd_on ROLE CMD...: run CMD in host ROLE's namespace.
+nd_on() {
+        local role=$1
+        shift
+        ip netns exec "nd-$$-$role" "$@"
+}
+
+# nd_ctns ROLE CONTAINER CMD...: run a host binary (socat, ...) in a
+# container's network namespace.
+nd_ctns() {
+        local role=$1 ct=$2 id
+        shift 2
+        id=$(nd_ctl "$role" inspect "$ct" | jq -r '.[0].Id') || return 1
+        nsenter --net="$ND_TMP/$role/run/netns/$id" "$@"
+}
+
+# nd_bg CMD...: start CMD in the background, remembered for cleanup.
+nd_bg() {
+        "$@" >/dev/null 2>&1 &
+        ND_PIDS+=("$!")
+}
+
+# nd_eventually SECONDS CMD...: CMD succeeds within SECONDS (polls).
+nd_eventually() {
+        local t=$1 end
+        shift
+        end=$(($(date +%s%N) + t * 1000000000))
+        while [ "$(date +%s%N)" -lt "$end" ]; do
+                "$@" >/dev/null 2>&1 && return 0
+                sleep 0.05
+        done
+        return 1
+}
+
+# nd_wget ROLE CONTAINER URL: fetch URL from inside a container (busybox
+# wget; its -T option crashes in Debian's busybox, so timeout(1) bounds it).
+nd_wget() {
+        NETD_SOCKET=$(nd_sock "$1") timeout 5 "$NETCTL" exec "$2" wget -q -O- "$3"
 }

@@ -1,0 +1,276 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "bridge.h"
+#include "firewall.h"
+#include "log.h"
+#include "macro.h"
+#include "network.h"
+
+#define REPAIR_DELAY 0.05  /* let a burst of foreign events settle */
+
+struct nd_fw_owner {
+        struct nd_fw_owner *prev, *next;
+        char what[96];
+        nd_nft_elem *elems;
+        size_t n;
+};
+
+struct nd_fw {
+        struct ev_loop *loop;
+        nd_nft *nft;
+        int mon_fd;
+        ev_io mon_io;
+        ev_timer repair;
+        nd_fw_owner *owners;
+        size_t n_elems;
+        bool synced;
+        char who[64];
+        unsigned repairs;
+        double last_repair;
+};
+
+static void on_repair(struct ev_loop *loop, ev_timer *w, int revents) {
+        nd_fw *fw = container_of(w, nd_fw, repair);
+        int r = nd_fw_sync(fw);
+        fw->repairs++;
+        fw->last_repair = ev_now(loop);
+        if (r < 0)
+                nd_log_errno(LOG_ERR, r, "restoring the nftables table failed", "table=inet/%s by=%s", ND_NFT_TABLE,
+                             fw->who[0] ? fw->who : "unknown");
+        else
+                nd_log(LOG_WARNING, "nftables table was changed by another process; restored", "table=inet/%s by=%s "
+                       "elements=%zu", ND_NFT_TABLE, fw->who[0] ? fw->who : "unknown", fw->n_elems);
+        fw->who[0] = 0;
+}
+
+static void on_monitor(struct ev_loop *loop, ev_io *w, int revents) {
+        nd_fw *fw = container_of(w, nd_fw, mon_io);
+        bool foreign = false;
+        int r = nd_nft_monitor_read(fw->mon_fd, nd_nft_portid(fw->nft), &foreign, fw->who, sizeof(fw->who));
+        if (r < 0 && r != -ENOBUFS)
+                nd_log_errno(LOG_WARNING, r, "reading nftables events failed");
+        if (foreign && fw->synced && !ev_is_active(&fw->repair)) {
+                ev_timer_set(&fw->repair, REPAIR_DELAY, 0.);
+                ev_timer_start(loop, &fw->repair);
+        }
+}
+
+int nd_fw_new(struct ev_loop *loop, nd_fw **ret) {
+        nd_fw *fw = calloc(1, sizeof(*fw));
+        int r;
+        if (!fw)
+                return -ENOMEM;
+        fw->loop = loop;
+        fw->mon_fd = -1;
+        r = nd_nft_open(&fw->nft);
+        if (r < 0)
+                goto fail;
+        fw->mon_fd = nd_nft_monitor_open();
+        if (fw->mon_fd < 0) {
+                r = fw->mon_fd;
+                goto fail;
+        }
+        ev_io_init(&fw->mon_io, on_monitor, fw->mon_fd, EV_READ);
+        ev_io_start(loop, &fw->mon_io);
+        ev_timer_init(&fw->repair, on_repair, REPAIR_DELAY, 0.);
+        *ret = fw;
+        return 0;
+fail:
+        nd_fw_free(fw);
+        return r;
+}
+
+nd_fw *nd_fw_free(nd_fw *fw) {
+        if (!fw)
+                return NULL;
+        if (fw->mon_fd >= 0) {
+                ev_io_stop(fw->loop, &fw->mon_io);
+                close(fw->mon_fd);
+        }
+        ev_timer_stop(fw->loop, &fw->repair);
+        while (fw->owners) {
+                nd_fw_owner *o = fw->owners;
+                fw->owners = o->next;
+                free(o->elems);
+                free(o);
+        }
+        nd_nft_free(fw->nft);
+        free(fw);
+        return NULL;
+}
+
+nd_fw_owner *nd_fw_owner_new(nd_fw *fw, const char *what) {
+        nd_fw_owner *o = calloc(1, sizeof(*o));
+        if (!o)
+                return NULL;
+        snprintf(o->what, sizeof(o->what), "%s", what);
+        o->next = fw->owners;
+        if (fw->owners)
+                fw->owners->prev = o;
+        fw->owners = o;
+        return o;
+}
+
+void nd_fw_owner_free(nd_fw *fw, nd_fw_owner *o) {
+        if (!o)
+                return;
+        (void) nd_fw_owner_set(fw, o, NULL, 0);
+        if (o->prev)
+                o->prev->next = o->next;
+        else
+                fw->owners = o->next;
+        if (o->next)
+                o->next->prev = o->prev;
+        free(o->elems);
+        free(o);
+}
+
+static bool contains(const nd_nft_elem *v, size_t n, const nd_nft_elem *e) {
+        for (size_t i = 0; i < n; i++)
+                if (nd_nft_elem_equal(&v[i], e))
+                        return true;
+        return false;
+}
+
+int nd_fw_owner_set(nd_fw *fw, nd_fw_owner *o, const nd_nft_elem *elems, size_t n) {
+        nd_nft_elem *copy = NULL, *old = o->elems;
+        size_t n_old = o->n;
+        int r = 0;
+
+        if (n) {
+                copy = malloc(n * sizeof(*copy));
+                if (!copy)
+                        return -ENOMEM;
+                memcpy(copy, elems, n * sizeof(*copy));
+        }
+        if (fw->synced) {
+                const nd_nft_elem **del = malloc((n_old + 1) * sizeof(*del)), **add = malloc((n + 1) * sizeof(*add));
+                size_t n_del = 0, n_add = 0;
+                if (!del || !add) {
+                        free(del);
+                        free(add);
+                        free(copy);
+                        return -ENOMEM;
+                }
+                for (size_t i = 0; i < n_old; i++)
+                        if (!contains(copy, n, &old[i]))
+                                del[n_del++] = &old[i];
+                for (size_t i = 0; i < n; i++)
+                        if (!contains(old, n_old, &copy[i]))
+                                add[n_add++] = &copy[i];
+                r = nd_nft_update(fw->nft, del, n_del, add, n_add);
+                free(del);
+                free(add);
+                if (r < 0) {
+                        /* the kernel's table is not what we think (an
+                         * element someone removed): rebuild it whole */
+                        nd_log_errno(LOG_WARNING, r, "nftables update failed; replacing the table", "owner=\"%s\"",
+                                     o->what);
+                        o->elems = copy;
+                        o->n = n;
+                        r = nd_fw_sync(fw);
+                        if (r < 0) {
+                                o->elems = old;
+                                o->n = n_old;
+                                free(copy);
+                                (void) nd_fw_sync(fw);
+                                return r;
+                        }
+                        free(old);
+                        return 0;
+                }
+        }
+        fw->n_elems = fw->n_elems - n_old + n;
+        o->elems = copy;
+        o->n = n;
+        free(old);
+        return 0;
+}
+
+int nd_fw_sync(nd_fw *fw) {
+        size_t total = 0, k = 0;
+        for (nd_fw_owner *o = fw->owners; o; o = o->next)
+                total += o->n;
+        nd_nft_elem *all = malloc((total + 1) * sizeof(*all));
+        if (!all)
+                return -ENOMEM;
+        for (nd_fw_owner *o = fw->owners; o; o = o->next) {
+                memcpy(all + k, o->elems, o->n * sizeof(*all));
+                k += o->n;
+        }
+        int r = nd_nft_replace(fw->nft, all, total);
+        free(all);
+        if (r < 0)
+                return r;
+        fw->n_elems = total;
+        fw->synced = true;
+        return 0;
+}
+
+int nd_fw_cleanup(void) {
+        nd_nft *n;
+        int r = nd_nft_open(&n);
+        if (r < 0)
+                return r;
+        r = nd_nft_delete_table(n);
+        nd_nft_free(n);
+        return r;
+}
+
+json_t *nd_fw_status(const nd_fw *fw) {
+        if (!fw)
+                return json_pack("{s:b}", "Enabled", 0);
+        return json_pack("{s:b, s:s, s:I, s:i, s:I}", "Enabled", 1, "Table", "inet " ND_NFT_TABLE, "Elements",
+                         (json_int_t) fw->n_elems, "Repairs", (int) fw->repairs, "LastRepairUnix",
+                         (json_int_t) fw->last_repair);
+}
+
+size_t nd_fw_network_elems(const nd_network *n, nd_nft_elem *out) {
+        char br[16];
+        size_t k = 0;
+
+        nd_bridge_name(n, br, sizeof(br));
+        nd_nft_elem_ifname(&out[k++], ND_SET_BRIDGES, br);
+        nd_nft_elem_ifname2(&out[k++], ND_SET_SAME, br, br);
+        if (n->spec.internal)
+                nd_nft_elem_ifname(&out[k++], ND_SET_INTERNAL, br);
+        for (size_t i = 0; i < n->spec.n_ipam && i < ND_NETWORK_MAX_SUBNETS; i++) {
+                const nd_ipam_config *c = &n->spec.ipam[i];
+                bool v6 = c->subnet.addr.family == AF_INET6;
+                size_t alen = v6 ? 16 : 4;
+                nd_addr first, end;
+                nd_u128 last = nd_prefix_last(&c->subnet);
+
+                nd_addr_from_u128(c->subnet.addr.family, nd_prefix_first(&c->subnet), &first);
+                nd_nft_elem_addr(&out[k++], v6 ? ND_SET_SUB6 : ND_SET_SUB4, first.b, alen, false);
+                /* the closing element is one past the last address; a
+                 * subnet that reaches the top of the space has none */
+                if (last != (v6 ? ~(nd_u128) 0 : (nd_u128) UINT32_MAX)) {
+                        nd_addr_from_u128(c->subnet.addr.family, last + 1, &end);
+                        nd_nft_elem_addr(&out[k++], v6 ? ND_SET_SUB6 : ND_SET_SUB4, end.b, alen, true);
+                }
+                if (c->gateway.family)
+                        nd_nft_elem_ifaddr(&out[k++], v6 ? ND_SET_GW6 : ND_SET_GW4, br, c->gateway.b, alen);
+        }
+        return k;
+}
+
+size_t nd_fw_binding_elems(const nd_port_binding *b, const nd_addr *a4, const nd_addr *a6, nd_nft_elem out[2]) {
+        size_t k = 0;
+        int fam = b->host_ip.family;
+        bool any = nd_port_ip_unspecified(&b->host_ip);
+
+        if (a4->family == AF_INET && (fam == 0 || fam == AF_INET))
+                nd_nft_elem_pub(&out[k++], any ? ND_SET_PUB4 : ND_SET_PUB4A, any ? NULL : b->host_ip.b, b->proto,
+                                b->host_port, a4->b, 4, b->ctr_port);
+        if (a6->family == AF_INET6 && (fam == 0 || fam == AF_INET6))
+                nd_nft_elem_pub(&out[k++], any ? ND_SET_PUB6 : ND_SET_PUB6A, any ? NULL : b->host_ip.b, b->proto,
+                                b->host_port, a6->b, 16, b->ctr_port);
+        return k;
+}

@@ -1,0 +1,59 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * \file firewall.h
+ * netd's packet filter state: which nftables elements exist and why.
+ *
+ * Each network and each running container with published ports is an
+ * *owner* holding the elements it needs.  A change to an owner is diffed
+ * against what it held and applied as one batch of element deletes and
+ * adds; nd_fw_sync() replaces the whole table with every owner's
+ * elements (at start-up, and to repair).
+ *
+ * Someone else changing or deleting the table (`nft flush ruleset`, a
+ * firewall manager's reload) is seen through nf_tables events and undone
+ * within REPAIR_DELAY by a full replace, with a log line naming the
+ * process the kernel reported.
+ */
+#pragma once
+
+#include <ev.h>
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "nd-forward.h"
+#include "nft.h"
+#include "ports.h"
+
+typedef struct nd_fw nd_fw;
+typedef struct nd_fw_owner nd_fw_owner;
+
+/* -errno when nf_tables is unusable; the daemon then runs without it. */
+int nd_fw_new(struct ev_loop *loop, nd_fw **ret);
+nd_fw *nd_fw_free(nd_fw *fw);
+
+/* @what names the owner in logs ("network web", "container db"). */
+nd_fw_owner *nd_fw_owner_new(nd_fw *fw, const char *what);
+/* Removes the owner's elements.  NULL-safe. */
+void nd_fw_owner_free(nd_fw *fw, nd_fw_owner *o);
+/* Make the owner hold exactly @elems.  Before the first nd_fw_sync() this
+ * only records.  On failure the owner keeps what it had. */
+int nd_fw_owner_set(nd_fw *fw, nd_fw_owner *o, const nd_nft_elem *elems, size_t n);
+
+/* Replace the table with every owner's elements; then follow changes. */
+int nd_fw_sync(nd_fw *fw);
+/* Delete the table (netd --cleanup). */
+int nd_fw_cleanup(void);
+
+json_t *nd_fw_status(const nd_fw *fw);
+
+/* Elements of a bridge network: bridge, hairpin pair, internal flag,
+ * subnets (two interval elements each), gateways.  Returns the count;
+ * @out must hold ND_FW_NET_ELEMS_MAX. */
+#define ND_FW_NET_ELEMS_MAX (3 + 4 * 3)
+size_t nd_fw_network_elems(const nd_network *n, nd_nft_elem *out);
+
+/* The map elements for one binding to a container whose addresses on its
+ * publishing network are @a4 / @a6 (family 0: none).  Returns the count
+ * (0, 1 or 2). */
+size_t nd_fw_binding_elems(const nd_port_binding *b, const nd_addr *a4, const nd_addr *a6, nd_nft_elem out[2]);

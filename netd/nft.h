@@ -1,0 +1,87 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * \file nft.h
+ * netd's nftables table ("inet netd") over netlink with libnftnl/libmnl:
+ * its fixed chains and rules, its sets and maps, and their elements.
+ *
+ * The rule set is constant; everything that varies (bridges, subnets,
+ * gateways, published ports) is a set or map element, so adding the
+ * 1000th mapping costs what the first did.  Every call is one atomic
+ * nfnetlink batch; the kernel applies it before sendmsg() returns, so a
+ * call never waits on anything but the kernel.
+ *
+ * The policy the rules express is documented in docs/firewall.md.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define ND_NFT_TABLE "netd"
+
+typedef enum nd_nft_set {
+        ND_SET_BRIDGES,   /* ifname: every netd bridge */
+        ND_SET_SAME,      /* ifname . ifname: a bridge with itself (hairpin through the gateway) */
+        ND_SET_INTERNAL,  /* ifname: bridges of --internal networks */
+        ND_SET_SUB4,      /* ipv4_addr interval: container subnets */
+        ND_SET_SUB6,      /* ipv6_addr interval */
+        ND_SET_GW4,       /* ifname . ipv4_addr: a bridge and its gateway */
+        ND_SET_GW6,       /* ifname . ipv6_addr */
+        ND_SET_PUB4,      /* inet_proto . inet_service : ipv4_addr . inet_service */
+        ND_SET_PUB4A,     /* ipv4_addr . inet_proto . inet_service : ipv4_addr . inet_service */
+        ND_SET_PUB6,      /* inet_proto . inet_service : ipv6_addr . inet_service */
+        ND_SET_PUB6A,     /* ipv6_addr . inet_proto . inet_service : ipv6_addr . inet_service */
+        _ND_SET_MAX,
+} nd_nft_set;
+
+#define ND_NFT_KEY_MAX 32
+#define ND_NFT_DATA_MAX 20
+
+typedef struct nd_nft_elem {
+        uint8_t set;              /* nd_nft_set */
+        uint8_t interval_end;     /* an interval set's closing element */
+        uint8_t klen, dlen;
+        uint8_t key[ND_NFT_KEY_MAX];
+        uint8_t data[ND_NFT_DATA_MAX];
+} nd_nft_elem;
+
+typedef struct nd_nft nd_nft;
+
+/* Open the command socket.  -EPROTONOSUPPORT etc. when the kernel has no
+ * nf_tables. */
+int nd_nft_open(nd_nft **ret);
+nd_nft *nd_nft_free(nd_nft *n);
+uint32_t nd_nft_portid(const nd_nft *n);
+
+/* Replace the whole table (created if absent) with the fixed chains and
+ * rules and exactly @elems, in one transaction. */
+int nd_nft_replace(nd_nft *n, const nd_nft_elem *elems, size_t n_elems);
+/* Delete @del and add @add in one transaction. */
+int nd_nft_update(nd_nft *n, const nd_nft_elem *const *del, size_t n_del, const nd_nft_elem *const *add,
+                  size_t n_add);
+/* Delete the table if it exists. */
+int nd_nft_delete_table(nd_nft *n);
+
+/* Element builders; return 0 or -EINVAL when a field does not fit. */
+void nd_nft_elem_ifname(nd_nft_elem *e, nd_nft_set set, const char *ifname);
+void nd_nft_elem_ifname2(nd_nft_elem *e, nd_nft_set set, const char *a, const char *b);
+/* ifname . address (GW4 / GW6) */
+void nd_nft_elem_ifaddr(nd_nft_elem *e, nd_nft_set set, const char *ifname, const uint8_t *addr, size_t alen);
+/* An interval's start or (with @end) closing element; @addr is already the
+ * first address (start) or one past the last (end). */
+void nd_nft_elem_addr(nd_nft_elem *e, nd_nft_set set, const uint8_t *addr, size_t alen, bool end);
+/* A port map element: [host address .] proto . port : ctr address . port */
+void nd_nft_elem_pub(nd_nft_elem *e, nd_nft_set set, const uint8_t *host, uint8_t proto, uint16_t port,
+                     const uint8_t *ctr, size_t alen, uint16_t ctr_port);
+bool nd_nft_elem_equal(const nd_nft_elem *a, const nd_nft_elem *b);
+
+/* ---- change notifications ---- */
+
+/* A socket subscribed to nf_tables events (non-blocking). */
+int nd_nft_monitor_open(void);
+/* Read all pending events.  *foreign is set when one touched our table and
+ * came from another socket than @own_portid; @who receives the last
+ * writer's "name[pid]" when the kernel told it.  -ENOBUFS: events were
+ * lost (treat as foreign). */
+int nd_nft_monitor_read(int fd, uint32_t own_portid, bool *foreign, char *who, size_t who_size);
