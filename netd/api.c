@@ -28,6 +28,8 @@ unsigned nd_api_status(int r) {
         case -E2BIG:
         case -ENAMETOOLONG:
         case -EPROTONOSUPPORT:
+        case -EADDRNOTAVAIL:
+        case -EOPNOTSUPP:
                 return 400;
         case -ENOENT:
         case -ENODEV:

@@ -1,0 +1,230 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The -p grammar, binding clashes, and the nftables element layout. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "diag.h"
+#include "firewall.h"
+#include "nft.h"
+#include "ports.h"
+
+static void parse_ok(const char *s, size_t want_n, nd_port_spec **v, size_t *n) {
+        nd_diag d = {0};
+        *v = NULL;
+        *n = 0;
+        int r = nd_port_spec_parse(s, v, n, &d);
+        if (r < 0)
+                fail_msg("'%s': %s", s, d.msg);
+        assert_int_equal(*n, want_n);
+}
+
+static void test_forms(void **state) {
+        nd_port_spec *v;
+        size_t n;
+        char buf[ND_PORT_SPEC_STRLEN];
+
+        parse_ok("80", 1, &v, &n);
+        assert_int_equal(v[0].proto, IPPROTO_TCP);
+        assert_int_equal(v[0].ctr, 80);
+        assert_int_equal(v[0].host_lo, 0);
+        assert_int_equal(v[0].host_ip.family, 0);
+        free(v);
+
+        parse_ok("8080:80/udp", 1, &v, &n);
+        assert_int_equal(v[0].proto, IPPROTO_UDP);
+        assert_int_equal(v[0].host_lo, 8080);
+        assert_int_equal(v[0].host_hi, 8080);
+        assert_string_equal(nd_port_spec_fmt(&v[0], buf), "8080:80/udp");
+        free(v);
+
+        parse_ok("127.0.0.1:8080:80", 1, &v, &n);
+        assert_int_equal(v[0].host_ip.family, AF_INET);
+        assert_string_equal(nd_port_spec_fmt(&v[0], buf), "127.0.0.1:8080:80/tcp");
+        free(v);
+
+        parse_ok("127.0.0.1::80/sctp", 1, &v, &n);   /* dynamic on one address */
+        assert_int_equal(v[0].host_lo, 0);
+        assert_int_equal(v[0].proto, IPPROTO_SCTP);
+        assert_string_equal(nd_port_spec_fmt(&v[0], buf), "127.0.0.1::80/sctp");
+        free(v);
+
+        parse_ok("[::1]:8080:80", 1, &v, &n);
+        assert_int_equal(v[0].host_ip.family, AF_INET6);
+        assert_string_equal(nd_port_spec_fmt(&v[0], buf), "[::1]:8080:80/tcp");
+        free(v);
+
+        parse_ok("9000-9002:90-92", 3, &v, &n);     /* one spec per port */
+        for (size_t i = 0; i < 3; i++) {
+                assert_int_equal(v[i].ctr, 90 + i);
+                assert_int_equal(v[i].host_lo, 9000 + i);
+                assert_int_equal(v[i].host_hi, 9000 + i);
+        }
+        free(v);
+
+        parse_ok("9000-9010:80", 1, &v, &n);        /* any free port of the range */
+        assert_int_equal(v[0].host_lo, 9000);
+        assert_int_equal(v[0].host_hi, 9010);
+        assert_string_equal(nd_port_spec_fmt(&v[0], buf), "9000-9010:80/tcp");
+        free(v);
+
+        parse_ok("90-92", 3, &v, &n);               /* three dynamic ports */
+        assert_int_equal(v[2].ctr, 92);
+        assert_int_equal(v[2].host_lo, 0);
+        free(v);
+}
+
+static void test_round_trip(void **state) {
+        static const char *const specs[] = { "80", "8080:80", "0.0.0.0:1:65535/udp", "[fd00::1]::53/udp",
+                                             "10.0.0.1:100-200:80/sctp" };
+        for (size_t i = 0; i < sizeof(specs) / sizeof(*specs); i++) {
+                nd_port_spec *v = NULL, *w = NULL;
+                size_t n = 0, m = 0;
+                char buf[ND_PORT_SPEC_STRLEN];
+                assert_int_equal(nd_port_spec_parse(specs[i], &v, &n, NULL), 0);
+                assert_int_equal(nd_port_spec_parse(nd_port_spec_fmt(&v[0], buf), &w, &m, NULL), 0);
+                assert_int_equal(n, m);
+                assert_memory_equal(v, w, n * sizeof(*v));
+                free(v);
+                free(w);
+        }
+}
+
+static void test_bad(void **state) {
+        static const struct { const char *s, *msg; } cases[] = {
+                { "", "invalid port mapping" },
+                { "0", "container port must be 1-65535" },
+                { "65536", "container port must be 1-65535" },
+                { "80/icmp", "tcp, udp or sctp" },
+                { "80/", "tcp, udp or sctp" },
+                { "x:80", "host port must be" },
+                { "0:80", "host port must be" },
+                { "8080-8070:80", "host port must be" },
+                { "8000-8002:80-81", "differ in size" },
+                { "8000:80-81", "differ in size" },
+                { "::1:8080:80", "in brackets" },
+                { "[::1:8080:80", "expected [IPV6]" },
+                { "300.1.1.1:80:80", "is not an IP address" },
+                { "1.2.3.4:5:6:7", "in brackets" },
+                { "80-", "container port" },
+                { "-80", "container port" },
+                { "1-65535:1-65535", NULL }, /* valid: 65535 specs */
+        };
+        for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
+                nd_port_spec *v = NULL;
+                size_t n = 0;
+                nd_diag d = {0};
+                int r = nd_port_spec_parse(cases[i].s, &v, &n, &d);
+                if (!cases[i].msg) {
+                        assert_int_equal(r, 0);
+                        assert_int_equal(n, 65535);
+                } else {
+                        if (r >= 0)
+                                fail_msg("'%s' accepted", cases[i].s);
+                        if (!strstr(d.msg, cases[i].msg))
+                                fail_msg("'%s': message '%s' lacks '%s'", cases[i].s, d.msg, cases[i].msg);
+                        assert_int_equal(n, 0);
+                }
+                free(v);
+        }
+        /* the cap on the total */
+        nd_port_spec *v = NULL;
+        size_t n = 0;
+        assert_int_equal(nd_port_spec_parse("1-65535", &v, &n, NULL), 0);
+        assert_int_equal(nd_port_spec_parse("1-2", &v, &n, NULL), -E2BIG);
+        free(v);
+}
+
+static nd_port_binding bind_of(const char *ip, uint8_t proto, uint16_t port) {
+        nd_port_binding b = { .proto = proto, .host_port = port, .ctr_port = 80 };
+        if (ip)
+                assert_int_equal(nd_addr_parse(ip, &b.host_ip), 0);
+        return b;
+}
+
+static void test_clash(void **state) {
+        nd_port_binding any = bind_of(NULL, IPPROTO_TCP, 80), any4 = bind_of("0.0.0.0", IPPROTO_TCP, 80),
+                        any6 = bind_of("::", IPPROTO_TCP, 80), a = bind_of("10.0.0.1", IPPROTO_TCP, 80),
+                        b = bind_of("10.0.0.2", IPPROTO_TCP, 80), a6 = bind_of("fd00::1", IPPROTO_TCP, 80),
+                        udp = bind_of(NULL, IPPROTO_UDP, 80), other = bind_of(NULL, IPPROTO_TCP, 81);
+        assert_true(nd_port_binding_clash(&any, &a));
+        assert_true(nd_port_binding_clash(&any, &a6));
+        assert_true(nd_port_binding_clash(&any4, &a));
+        assert_false(nd_port_binding_clash(&any4, &a6));
+        assert_false(nd_port_binding_clash(&any4, &any6));
+        assert_true(nd_port_binding_clash(&any6, &a6));
+        assert_false(nd_port_binding_clash(&a, &b));
+        assert_true(nd_port_binding_clash(&a, &a));
+        assert_false(nd_port_binding_clash(&any, &udp));
+        assert_false(nd_port_binding_clash(&any, &other));
+}
+
+static void test_binding_json(void **state) {
+        nd_port_binding b = bind_of("fd00::1", IPPROTO_UDP, 5353), c;
+        json_t *j = nd_port_binding_to_json(&b);
+        assert_int_equal(nd_port_binding_from_json(j, &c, NULL), 0);
+        assert_memory_equal(&b, &c, sizeof(b));
+        json_decref(j);
+        nd_diag d = {0};
+        j = json_pack("{s:s, s:s, s:i, s:i}", "Proto", "tcp", "HostIp", "", "HostPort", 0, "ContainerPort", 80);
+        assert_int_equal(nd_port_binding_from_json(j, &c, &d), -EINVAL);
+        json_decref(j);
+}
+
+/* The map elements must match the registers the rules load: proto and
+ * port each padded to 32 bits, ports big-endian. */
+static void test_elem_layout(void **state) {
+        nd_port_binding b = bind_of(NULL, IPPROTO_TCP, 8080);
+        nd_addr a4, a6, none = {0};
+        nd_nft_elem e[2];
+
+        b.ctr_port = 80;
+        assert_int_equal(nd_addr_parse("10.1.2.3", &a4), 0);
+        assert_int_equal(nd_addr_parse("fd00::3", &a6), 0);
+        assert_int_equal(nd_fw_binding_elems(&b, &a4, &none, e), 1);
+        assert_int_equal(e[0].set, ND_SET_PUB4);
+        assert_int_equal(e[0].klen, 8);
+        static const uint8_t key[8] = { IPPROTO_TCP, 0, 0, 0, 0x1f, 0x90, 0, 0 };
+        static const uint8_t data[8] = { 10, 1, 2, 3, 0, 80, 0, 0 };
+        assert_memory_equal(e[0].key, key, 8);
+        assert_int_equal(e[0].dlen, 8);
+        assert_memory_equal(e[0].data, data, 8);
+
+        assert_int_equal(nd_fw_binding_elems(&b, &a4, &a6, e), 2);
+        assert_int_equal(e[1].set, ND_SET_PUB6);
+        assert_int_equal(e[1].dlen, 20);
+
+        nd_port_binding s = bind_of("192.168.1.1", IPPROTO_UDP, 53);
+        assert_int_equal(nd_fw_binding_elems(&s, &a4, &a6, e), 1); /* an IPv4 address: IPv4 only */
+        assert_int_equal(e[0].set, ND_SET_PUB4A);
+        assert_int_equal(e[0].klen, 12);
+        static const uint8_t skey[12] = { 192, 168, 1, 1, IPPROTO_UDP, 0, 0, 0, 0, 53, 0, 0 };
+        assert_memory_equal(e[0].key, skey, 12);
+
+        nd_port_binding s6 = bind_of("fd99::1", IPPROTO_TCP, 443);
+        assert_int_equal(nd_fw_binding_elems(&s6, &a4, &none, e), 0); /* no IPv6 on the container */
+        assert_int_equal(nd_fw_binding_elems(&s6, &a4, &a6, e), 1);
+        assert_int_equal(e[0].set, ND_SET_PUB6A);
+        assert_int_equal(e[0].klen, 24);
+
+        nd_nft_elem x, y;
+        nd_nft_elem_ifname(&x, ND_SET_BRIDGES, "br0");
+        nd_nft_elem_ifname(&y, ND_SET_BRIDGES, "br0");
+        assert_true(nd_nft_elem_equal(&x, &y));
+        nd_nft_elem_ifname(&y, ND_SET_INTERNAL, "br0");
+        assert_false(nd_nft_elem_equal(&x, &y));
+}
+
+int main(void) {
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_forms),     cmocka_unit_test(test_round_trip),  cmocka_unit_test(test_bad),
+                cmocka_unit_test(test_clash),     cmocka_unit_test(test_binding_json), cmocka_unit_test(test_elem_layout),
+        };
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}
