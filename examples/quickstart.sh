@@ -2,8 +2,9 @@
 # SPDX-License-Identifier: Apache-2.0
 # netd quickstart: start netd on its embedded store (unless one is already
 # running), create a network, list and inspect it, run two containers from
-# the default busybox root filesystem and show one reaching the other, then
-# clean up what the example created.
+# the default busybox root filesystem and show one reaching the other and
+# the host reaching a published port, then clean up what the example
+# created (including netd's nftables table when the example started netd).
 #
 #   sudo examples/quickstart.sh [BUILD_DIR]
 #
@@ -25,6 +26,7 @@ stop() {
         if [ -n "$started" ]; then
                 kill -TERM "$started"
                 wait "$started" || true
+                "$netd" --cleanup >/dev/null || true
         fi
 }
 trap stop EXIT
@@ -52,12 +54,16 @@ echo "allocated $addr on example-static"
 say "$netctl" ipam release example-static "$addr"
 
 # two containers on one network; one fetches a page from the other
-say "$netctl" run -d --name example-web --network example-static busybox httpd -f -p 80 -h /var/www
+say "$netctl" run -d --name example-web --network example-static -p 80 busybox httpd -f -p 80 -h /var/www
 say "$netctl" run -d --name example-client --network example-static sleep 300
 say "$netctl" ps
 web=$("$netctl" inspect example-web | sed -n 's/.*"IPAddress": "\([0-9.]*\)".*/\1/p')
 say "$netctl" exec example-client ping -c 2 "$web"
 say "$netctl" exec example-client wget -qO- "http://$web/index.html"
+# the published port (a free one from the dynamic range), from the host
+say "$netctl" port example-web
+hostport=$("$netctl" port example-web 80/tcp | sed 's/.*://')
+say curl -sf "http://127.0.0.1:$hostport/index.html"
 
 say "$netctl" rm -f example-web example-client
 say "$netctl" network rm example-net example-static

@@ -14,6 +14,9 @@ t_match "quickstart created, listed and inspected" "$out" "example-net.*bridge.*
 t_match "quickstart allocated from the ip-range" "$out" "allocated 10\.123\.0\.64 on example-static"
 t_match "quickstart: one container reaches the other" "$out" "hello from netd"
 t_match "quickstart: ping went through" "$out" "2 packets received"
+t_match "quickstart: a published port" "$out" "80/tcp -> 0\.0\.0\.0:[0-9]+"
+t_eq "quickstart: the host fetched through it" "$(grep -c 'hello from netd' <<<"$out")" "2"
 t_ok "quickstart stopped its netd" test ! -e "$ND_TMP/ex/run/netd.sock"
+t_err "and removed its nftables table" ip netns exec "nd-$$-ex" nft list table inet netd
 [ $rc = 0 ] || echo "$out"
 nd_done
