@@ -51,7 +51,8 @@ static void on_repair(struct ev_loop *loop, ev_timer *w, int revents) {
 
 static void on_monitor(struct ev_loop *loop, ev_io *w, int revents) {
         nd_fw *fw = container_of(w, nd_fw, mon_io);
-        bool foreign = false;
+        /* a repair already pending: the writer's name may still come */
+        bool foreign = ev_is_active(&fw->repair);
         int r = nd_nft_monitor_read(fw->mon_fd, nd_nft_portid(fw->nft), &foreign, fw->who, sizeof(fw->who));
         if (r < 0 && r != -ENOBUFS)
                 nd_log_errno(LOG_WARNING, r, "reading nftables events failed");

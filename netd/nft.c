@@ -429,6 +429,12 @@ static void publish_rule(struct nftnl_rule *r, bool v6, bool by_addr) {
         dnat(r, v6 ? NFPROTO_IPV6 : NFPROTO_IPV4, v6 ? NFT_REG32_04 : NFT_REG32_01);
 }
 
+/* [io]ifname [!=] @set */
+static void ifname_in(struct nftnl_rule *r, uint32_t key, nd_nft_set s, bool invert) {
+        meta(r, key, NFT_REG_1);
+        lookup(r, s, -1, invert);
+}
+
 static void saddr(struct nftnl_rule *r, bool v6) {
         nfproto(r, v6 ? NFPROTO_IPV6 : NFPROTO_IPV4);
         payload(r, NFT_PAYLOAD_NETWORK_HEADER, v6 ? 8 : 12, v6 ? 16 : 4, NFT_REG_1);
@@ -478,16 +484,14 @@ static bool build_rule(int c, int k, struct nftnl_rule *r) {
         case R_POSTROUTING * 16 + 1:
         case R_POSTROUTING * 16 + 2:
                 ct_dnat(r);
-                meta(r, NFT_META_OIFNAME, NFT_REG_1);
-                lookup(r, ND_SET_BRIDGES, -1, false);
+                ifname_in(r, NFT_META_OIFNAME, ND_SET_BRIDGES, false);
                 saddr(r, k == 2);
                 masq(r);
                 return true;
         /* oifname != @bridges ip[6] saddr @subnets masquerade (egress) */
         case R_POSTROUTING * 16 + 3:
         case R_POSTROUTING * 16 + 4:
-                meta(r, NFT_META_OIFNAME, NFT_REG_1);
-                lookup(r, ND_SET_BRIDGES, -1, true);
+                ifname_in(r, NFT_META_OIFNAME, ND_SET_BRIDGES, true);
                 saddr(r, k == 4);
                 masq(r);
                 return true;
@@ -505,24 +509,20 @@ static bool build_rule(int c, int k, struct nftnl_rule *r) {
                 return true;
         case R_FORWARD * 16 + 2: /* ct status dnat oifname @bridges accept */
                 ct_dnat(r);
-                meta(r, NFT_META_OIFNAME, NFT_REG_1);
-                lookup(r, ND_SET_BRIDGES, -1, false);
+                ifname_in(r, NFT_META_OIFNAME, ND_SET_BRIDGES, false);
                 verdict(r, NF_ACCEPT, NULL);
                 return true;
         case R_FORWARD * 16 + 3: /* iifname @internal drop */
-                meta(r, NFT_META_IIFNAME, NFT_REG_1);
-                lookup(r, ND_SET_INTERNAL, -1, false);
+                ifname_in(r, NFT_META_IIFNAME, ND_SET_INTERNAL, false);
                 verdict(r, NF_DROP, NULL);
                 return true;
         case R_FORWARD * 16 + 4: /* oifname @bridges drop */
-                meta(r, NFT_META_OIFNAME, NFT_REG_1);
-                lookup(r, ND_SET_BRIDGES, -1, false);
+                ifname_in(r, NFT_META_OIFNAME, ND_SET_BRIDGES, false);
                 verdict(r, NF_DROP, NULL);
                 return true;
         /* input */
         case R_INPUT * 16 + 0: /* iifname != @bridges accept */
-                meta(r, NFT_META_IIFNAME, NFT_REG_1);
-                lookup(r, ND_SET_BRIDGES, -1, true);
+                ifname_in(r, NFT_META_IIFNAME, ND_SET_BRIDGES, true);
                 verdict(r, NF_ACCEPT, NULL);
                 return true;
         case R_INPUT * 16 + 2: /* iifname . ip[6] daddr @gateways accept */
