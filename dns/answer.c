@@ -1,0 +1,219 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include <arpa/inet.h>
+#include <ldns/ldns.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "answer.h"
+
+#define MAX_ANSWERS 64
+#define EDNS_ADVERTISED 1232  /* the DNS flag day 2020 size: no fragmentation */
+
+/* A header-only reply: ID and RD echoed, QR set, no sections. */
+static uint8_t *header_reply(const uint8_t *q, size_t len, int rcode, size_t *out_len) {
+        if (len < 12)
+                return NULL;
+        uint8_t *r = calloc(1, 12);
+        if (!r)
+                return NULL;
+        r[0] = q[0];
+        r[1] = q[1];
+        r[2] = (uint8_t) (0x80 | (q[2] & 0x79)); /* QR, opcode, RD */
+        r[3] = (uint8_t) (0x80 | (rcode & 0xf)); /* RA, rcode */
+        *out_len = 12;
+        return r;
+}
+
+uint8_t *nd_dns_servfail(const uint8_t *q, size_t len, size_t *out_len) {
+        ldns_pkt *p = NULL;
+        uint8_t *w = NULL;
+        /* keep the question when it parses, as resolvers expect */
+        if (ldns_wire2pkt(&p, q, len) == LDNS_STATUS_OK && ldns_pkt_qdcount(p) == 1) {
+                ldns_pkt *r = ldns_pkt_new();
+                if (r) {
+                        ldns_pkt_set_id(r, ldns_pkt_id(p));
+                        ldns_pkt_set_qr(r, true);
+                        ldns_pkt_set_rd(r, ldns_pkt_rd(p));
+                        ldns_pkt_set_ra(r, true);
+                        ldns_pkt_set_rcode(r, LDNS_RCODE_SERVFAIL);
+                        ldns_pkt_push_rr(r, LDNS_SECTION_QUESTION,
+                                         ldns_rr_clone(ldns_rr_list_rr(ldns_pkt_question(p), 0)));
+                        if (ldns_pkt2wire(&w, r, out_len) != LDNS_STATUS_OK)
+                                w = NULL;
+                        ldns_pkt_free(r);
+                }
+        }
+        ldns_pkt_free(p);
+        return w ? w : header_reply(q, len, LDNS_RCODE_SERVFAIL, out_len);
+}
+
+/* "4.3.2.1.in-addr.arpa." / nibbles ".ip6.arpa." to an address */
+static bool reverse_addr(const char *name, nd_addr *a) {
+        size_t len = strlen(name);
+        if (len > 14 && strcasecmp(name + len - 14, ".in-addr.arpa.") == 0) {
+                unsigned o[4];
+                char tail;
+                if (sscanf(name, "%u.%u.%u.%u.%c", &o[3], &o[2], &o[1], &o[0], &tail) != 5 || tail != 'i')
+                        return false;
+                for (int i = 0; i < 4; i++)
+                        if (o[i] > 255)
+                                return false;
+                *a = (nd_addr) { .family = AF_INET, .b = { (uint8_t) o[0], (uint8_t) o[1], (uint8_t) o[2],
+                                                           (uint8_t) o[3] } };
+                return true;
+        }
+        if (len == 73 && strcasecmp(name + 64, "ip6.arpa.") == 0) {
+                *a = (nd_addr) { .family = AF_INET6 };
+                for (int i = 0; i < 32; i++) {
+                        char c = name[2 * i];
+                        int v = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10
+                                                              : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+                        if (v < 0 || name[2 * i + 1] != '.')
+                                return false;
+                        int nib = 31 - i; /* first label is the last nibble */
+                        a->b[nib / 2] |= (uint8_t) (nib % 2 ? v : v << 4);
+                }
+                return true;
+        }
+        return false;
+}
+
+static ldns_rr *answer_rr(const ldns_rdf *owner, ldns_rr_type type, uint32_t ttl, ldns_rdf *data) {
+        ldns_rr *rr = ldns_rr_new();
+        if (!rr || !data) {
+                ldns_rr_free(rr);
+                ldns_rdf_deep_free(data);
+                return NULL;
+        }
+        ldns_rr_set_owner(rr, ldns_rdf_clone(owner));
+        ldns_rr_set_type(rr, type);
+        ldns_rr_set_class(rr, LDNS_RR_CLASS_IN);
+        ldns_rr_set_ttl(rr, ttl);
+        ldns_rr_push_rdf(rr, data);
+        return rr;
+}
+
+nd_dns_verdict nd_dns_answer(const nd_dns_view *v, const uint8_t *q, size_t len, bool tcp, uint8_t **out,
+                             size_t *out_len, int *rcode) {
+        ldns_pkt *p = NULL, *r = NULL;
+        char *qname = NULL;
+        nd_dns_verdict verdict = ND_DNS_REPLY;
+        int rc = LDNS_RCODE_NOERROR;
+
+        *out = NULL;
+        if (len < 12 || (q[2] & 0x80))
+                return ND_DNS_DROP; /* too short to answer, or a response */
+        if (ldns_wire2pkt(&p, q, len) != LDNS_STATUS_OK) {
+                *out = header_reply(q, len, LDNS_RCODE_FORMERR, out_len);
+                rc = LDNS_RCODE_FORMERR;
+                goto done;
+        }
+        if (ldns_pkt_get_opcode(p) != LDNS_PACKET_QUERY) {
+                *out = header_reply(q, len, LDNS_RCODE_NOTIMPL, out_len);
+                rc = LDNS_RCODE_NOTIMPL;
+                goto done;
+        }
+        if (ldns_pkt_qdcount(p) != 1 || ldns_pkt_ancount(p) || ldns_pkt_nscount(p)) {
+                *out = header_reply(q, len, LDNS_RCODE_FORMERR, out_len);
+                rc = LDNS_RCODE_FORMERR;
+                goto done;
+        }
+        const ldns_rr *question = ldns_rr_list_rr(ldns_pkt_question(p), 0);
+        ldns_rr_type type = ldns_rr_get_type(question);
+        qname = ldns_rdf2str(ldns_rr_owner(question));
+        if (!qname) {
+                *out = header_reply(q, len, LDNS_RCODE_SERVFAIL, out_len);
+                rc = LDNS_RCODE_SERVFAIL;
+                goto done;
+        }
+
+        r = ldns_pkt_new();
+        if (!r) {
+                verdict = ND_DNS_DROP;
+                goto done;
+        }
+        ldns_pkt_set_id(r, ldns_pkt_id(p));
+        ldns_pkt_set_qr(r, true);
+        ldns_pkt_set_rd(r, ldns_pkt_rd(p));
+        ldns_pkt_set_ra(r, v->can_forward);
+        ldns_pkt_set_cd(r, ldns_pkt_cd(p));
+        ldns_pkt_push_rr(r, LDNS_SECTION_QUESTION, ldns_rr_clone(question));
+        if (ldns_pkt_edns(p))
+                ldns_pkt_set_edns_udp_size(r, EDNS_ADVERTISED);
+
+        bool local = false;
+        if (ldns_rr_get_class(question) == LDNS_RR_CLASS_IN) {
+                nd_addr addrs[MAX_ANSWERS], a;
+                bool exists = false;
+                if (type == LDNS_RR_TYPE_PTR && reverse_addr(qname, &a)) {
+                        const char *name = nd_dns_names_reverse(v->names, v->nets, v->n_nets, &a);
+                        if (name) {
+                                char fq[ND_DNS_NAME_MAX + 2];
+                                snprintf(fq, sizeof(fq), "%s.", name);
+                                ldns_rr *rr = answer_rr(ldns_rr_owner(question), LDNS_RR_TYPE_PTR, v->ttl,
+                                                        ldns_dname_new_frm_str(fq));
+                                if (rr)
+                                        ldns_pkt_push_rr(r, LDNS_SECTION_ANSWER, rr);
+                                local = true;
+                        }
+                } else {
+                        int family = type == LDNS_RR_TYPE_AAAA ? AF_INET6 : AF_INET;
+                        size_t n = nd_dns_names_lookup(v->names, v->nets, v->n_nets, qname, family, v->rotate,
+                                                       addrs, MAX_ANSWERS, &exists);
+                        if (exists) {
+                                local = true;
+                                if (type != LDNS_RR_TYPE_A && type != LDNS_RR_TYPE_AAAA)
+                                        n = 0; /* a local name has no other data */
+                                for (size_t i = 0; i < n && i < MAX_ANSWERS; i++) {
+                                        ldns_rr *rr = answer_rr(ldns_rr_owner(question), type, v->ttl,
+                                                                ldns_rdf_new_frm_data(family == AF_INET
+                                                                                              ? LDNS_RDF_TYPE_A
+                                                                                              : LDNS_RDF_TYPE_AAAA,
+                                                                                      family == AF_INET ? 4 : 16,
+                                                                                      addrs[i].b));
+                                        if (rr)
+                                                ldns_pkt_push_rr(r, LDNS_SECTION_ANSWER, rr);
+                                }
+                        }
+                }
+        }
+        if (!local) {
+                if (v->can_forward) {
+                        verdict = ND_DNS_FORWARD;
+                        goto done;
+                }
+                rc = LDNS_RCODE_SERVFAIL;
+        } else
+                ldns_pkt_set_aa(r, true);
+        ldns_pkt_set_rcode(r, (uint8_t) rc);
+
+        size_t limit = tcp ? 65535 : ldns_pkt_edns(p) ? ldns_pkt_edns_udp_size(p) : 512;
+        if (limit < 512)
+                limit = 512;
+        if (ldns_pkt2wire(out, r, out_len) != LDNS_STATUS_OK) {
+                *out = header_reply(q, len, LDNS_RCODE_SERVFAIL, out_len);
+                rc = LDNS_RCODE_SERVFAIL;
+        } else if (*out_len > limit) {
+                /* too big for the client: no answers, TC set, so it asks
+                 * again over TCP */
+                free(*out);
+                *out = NULL;
+                ldns_rr_list_deep_free(ldns_pkt_answer(r));
+                ldns_pkt_set_answer(r, ldns_rr_list_new());
+                ldns_pkt_set_ancount(r, 0);
+                ldns_pkt_set_tc(r, true);
+                if (ldns_pkt2wire(out, r, out_len) != LDNS_STATUS_OK)
+                        *out = header_reply(q, len, LDNS_RCODE_SERVFAIL, out_len);
+        }
+done:
+        if (verdict == ND_DNS_REPLY && !*out)
+                verdict = ND_DNS_DROP;
+        if (rcode)
+                *rcode = rc;
+        free(qname);
+        ldns_pkt_free(r);
+        ldns_pkt_free(p);
+        return verdict;
+}

@@ -1,0 +1,225 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include <ctype.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+
+#include "names.h"
+
+typedef struct rec {
+        struct rec *next;      /* in its bucket */
+        char *net, *name;      /* name lower-cased */
+        nd_addr addr;
+        char *ptr_name;
+        char *owner;
+} rec;
+
+struct nd_dns_names {
+        rec **buckets;
+        size_t n_buckets, n;
+};
+
+static uint64_t hash_str(uint64_t h, const char *s) {
+        for (; *s; s++)
+                h = (h ^ (uint8_t) tolower((unsigned char) *s)) * 0x100000001b3ull;
+        return h;
+}
+
+static size_t bucket_of(const nd_dns_names *t, const char *net, const char *name) {
+        return (size_t) (hash_str(hash_str(0xcbf29ce484222325ull, net) * 31, name) % t->n_buckets);
+}
+
+nd_dns_names *nd_dns_names_new(void) {
+        nd_dns_names *t = calloc(1, sizeof(*t));
+        if (!t)
+                return NULL;
+        t->n_buckets = 1024;
+        t->buckets = calloc(t->n_buckets, sizeof(*t->buckets));
+        if (!t->buckets) {
+                free(t);
+                return NULL;
+        }
+        return t;
+}
+
+static void rec_free(rec *r) {
+        free(r->net);
+        free(r->name);
+        free(r->ptr_name);
+        free(r->owner);
+        free(r);
+}
+
+nd_dns_names *nd_dns_names_free(nd_dns_names *t) {
+        if (!t)
+                return NULL;
+        for (size_t i = 0; i < t->n_buckets; i++)
+                while (t->buckets[i]) {
+                        rec *r = t->buckets[i];
+                        t->buckets[i] = r->next;
+                        rec_free(r);
+                }
+        free(t->buckets);
+        free(t);
+        return NULL;
+}
+
+/* LDH labels of 1-63, total at most 253, no leading or trailing dot.
+ * Underscores are allowed: container names may hold them. */
+static bool name_ok(const char *s) {
+        size_t len = strlen(s), label = 0;
+        if (len == 0 || len > ND_DNS_NAME_MAX)
+                return false;
+        for (const char *p = s; *p; p++) {
+                if (*p == '.') {
+                        if (label == 0)
+                                return false;
+                        label = 0;
+                        continue;
+                }
+                if (!isalnum((unsigned char) *p) && *p != '-' && *p != '_')
+                        return false;
+                if (++label > 63)
+                        return false;
+        }
+        return label > 0;
+}
+
+static void grow(nd_dns_names *t) {
+        size_t nb = t->n_buckets * 2;
+        rec **b = calloc(nb, sizeof(*b));
+        if (!b)
+                return; /* keep the load factor; still correct */
+        rec **old = t->buckets;
+        size_t on = t->n_buckets;
+        t->buckets = b;
+        t->n_buckets = nb;
+        for (size_t i = 0; i < on; i++)
+                while (old[i]) {
+                        rec *r = old[i];
+                        old[i] = r->next;
+                        size_t k = bucket_of(t, r->net, r->name);
+                        r->next = b[k];
+                        b[k] = r;
+                }
+        free(old);
+}
+
+int nd_dns_names_add(nd_dns_names *t, const char *net, const char *name, const nd_addr *a, const char *ptr_name,
+                     const char *owner) {
+        if (!name_ok(name) || !*net || (a->family != AF_INET && a->family != AF_INET6))
+                return -EINVAL;
+        rec *r = calloc(1, sizeof(*r));
+        if (!r)
+                return -ENOMEM;
+        r->net = strdup(net);
+        r->name = strdup(name);
+        r->owner = strdup(owner);
+        r->ptr_name = ptr_name ? strdup(ptr_name) : NULL;
+        if (!r->net || !r->name || !r->owner || (ptr_name && !r->ptr_name)) {
+                rec_free(r);
+                return -ENOMEM;
+        }
+        for (char *p = r->name; *p; p++)
+                *p = (char) tolower((unsigned char) *p);
+        r->addr = *a;
+        if (t->n >= t->n_buckets)
+                grow(t);
+        size_t k = bucket_of(t, net, r->name);
+        r->next = t->buckets[k];
+        t->buckets[k] = r;
+        t->n++;
+        return 0;
+}
+
+void nd_dns_names_drop(nd_dns_names *t, const char *owner) {
+        for (size_t i = 0; i < t->n_buckets; i++)
+                for (rec **p = &t->buckets[i]; *p;) {
+                        if (strcmp((*p)->owner, owner) == 0) {
+                                rec *r = *p;
+                                *p = r->next;
+                                rec_free(r);
+                                t->n--;
+                        } else
+                                p = &(*p)->next;
+                }
+}
+
+size_t nd_dns_names_count(const nd_dns_names *t) {
+        return t->n;
+}
+
+static size_t collect(const nd_dns_names *t, const char *net, const char *name, int family, nd_addr *out,
+                      size_t max, size_t n, bool *exists) {
+        for (const rec *r = t->buckets[bucket_of(t, net, name)]; r; r = r->next) {
+                if (strcmp(r->net, net) != 0 || strcasecmp(r->name, name) != 0)
+                        continue;
+                *exists = true;
+                if (r->addr.family != family)
+                        continue;
+                bool dup = false;
+                for (size_t i = 0; i < n && i < max && !dup; i++)
+                        dup = nd_addr_equal(&out[i], &r->addr);
+                if (dup)
+                        continue;
+                if (n < max)
+                        out[n] = r->addr;
+                n++;
+        }
+        return n;
+}
+
+size_t nd_dns_names_lookup(const nd_dns_names *t, const char *const *nets, size_t n_nets, const char *name,
+                           int family, unsigned rotate, nd_addr *out, size_t max, bool *exists) {
+        char buf[ND_DNS_NAME_MAX + 2];
+        size_t n = 0, len = strlen(name);
+
+        *exists = false;
+        if (len == 0 || len > ND_DNS_NAME_MAX)
+                return 0;
+        memcpy(buf, name, len + 1);
+        if (buf[len - 1] == '.')
+                buf[--len] = 0;
+        for (size_t i = 0; i < n_nets; i++)
+                n = collect(t, nets[i], buf, family, out, max, n, exists);
+        if (!*exists) {
+                /* NAME.NETWORK: the network must be one of the asker's */
+                for (size_t i = 0; i < n_nets; i++) {
+                        size_t nl = strlen(nets[i]);
+                        if (len > nl + 1 && buf[len - nl - 1] == '.' && strcasecmp(buf + len - nl, nets[i]) == 0) {
+                                buf[len - nl - 1] = 0;
+                                n = collect(t, nets[i], buf, family, out, max, n, exists);
+                                buf[len - nl - 1] = '.';
+                        }
+                }
+        }
+        size_t k = n < max ? n : max;
+        if (k > 1 && rotate % k) {
+                /* rotate left by rotate % k */
+                size_t s = rotate % k;
+                nd_addr tmp[64];
+                while (s) {
+                        size_t c = s < 64 ? s : 64;
+                        memcpy(tmp, out, c * sizeof(*out));
+                        memmove(out, out + c, (k - c) * sizeof(*out));
+                        memcpy(out + k - c, tmp, c * sizeof(*out));
+                        s -= c;
+                }
+        }
+        return n;
+}
+
+const char *nd_dns_names_reverse(const nd_dns_names *t, const char *const *nets, size_t n_nets, const nd_addr *a) {
+        /* reverse lookups are rare: a scan keeps the table to one index */
+        for (size_t b = 0; b < t->n_buckets; b++)
+                for (const rec *r = t->buckets[b]; r; r = r->next) {
+                        if (!r->ptr_name || !nd_addr_equal(&r->addr, a))
+                                continue;
+                        for (size_t i = 0; i < n_nets; i++)
+                                if (strcmp(r->net, nets[i]) == 0)
+                                        return r->ptr_name;
+                }
+        return NULL;
+}

@@ -1,0 +1,216 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The embedded resolver's name table and query handler. */
+#include <ldns/ldns.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <cmocka.h>
+
+#include "answer.h"
+#include "names.h"
+
+static nd_addr A(const char *s) {
+        nd_addr a;
+        assert_int_equal(nd_addr_parse(s, &a), 0);
+        return a;
+}
+
+static nd_dns_names *table(void) {
+        nd_dns_names *t = nd_dns_names_new();
+        nd_addr a1 = A("10.1.0.2"), a2 = A("10.1.0.3"), a6 = A("fd01::2"), b1 = A("10.2.0.2");
+        assert_non_null(t);
+        assert_int_equal(nd_dns_names_add(t, "front", "web1", &a1, "web1.front", "c1"), 0);
+        assert_int_equal(nd_dns_names_add(t, "front", "www", &a1, NULL, "c1"), 0);
+        assert_int_equal(nd_dns_names_add(t, "front", "web2", &a2, "web2.front", "c2"), 0);
+        assert_int_equal(nd_dns_names_add(t, "front", "WWW", &a2, NULL, "c2"), 0);
+        assert_int_equal(nd_dns_names_add(t, "front", "www", &a2, NULL, "c2"), 0); /* duplicate address */
+        assert_int_equal(nd_dns_names_add(t, "front", "web2", &a6, "web2.front", "c2"), 0);
+        assert_int_equal(nd_dns_names_add(t, "back", "db", &b1, "db.back", "c3"), 0);
+        return t;
+}
+
+static void test_lookup(void **state) {
+        nd_dns_names *t = table();
+        const char *front[] = { "front" }, *both[] = { "front", "back" };
+        nd_addr out[8];
+        bool exists;
+
+        assert_int_equal(nd_dns_names_lookup(t, front, 1, "www", AF_INET, 0, out, 8, &exists), 2);
+        assert_true(exists);
+        nd_addr first = out[0];
+        assert_int_equal(nd_dns_names_lookup(t, front, 1, "Www.", AF_INET, 1, out, 8, &exists), 2);
+        assert_false(nd_addr_equal(&first, &out[0])); /* rotated */
+        assert_int_equal(nd_dns_names_lookup(t, front, 1, "db", AF_INET, 0, out, 8, &exists), 0);
+        assert_false(exists);                         /* another network's name */
+        assert_int_equal(nd_dns_names_lookup(t, both, 2, "db", AF_INET, 0, out, 8, &exists), 1);
+        assert_int_equal(nd_dns_names_lookup(t, both, 2, "db.back", AF_INET, 0, out, 8, &exists), 1);
+        assert_int_equal(nd_dns_names_lookup(t, front, 1, "db.back", AF_INET, 0, out, 8, &exists), 0);
+        assert_int_equal(nd_dns_names_lookup(t, front, 1, "web1", AF_INET6, 0, out, 8, &exists), 0);
+        assert_true(exists);                          /* NODATA, not NXDOMAIN */
+        nd_addr a = A("10.1.0.3");
+        assert_string_equal(nd_dns_names_reverse(t, front, 1, &a), "web2.front");
+        const char *back[] = { "back" };
+        assert_null(nd_dns_names_reverse(t, back, 1, &a));
+        nd_dns_names_drop(t, "c2");
+        assert_int_equal(nd_dns_names_lookup(t, front, 1, "www", AF_INET, 0, out, 8, &exists), 1);
+        assert_int_equal(nd_dns_names_count(t), 3);
+        assert_int_equal(nd_dns_names_add(t, "front", "bad name", &a, NULL, "x"), -EINVAL);
+        assert_int_equal(nd_dns_names_add(t, "front", "a..b", &a, NULL, "x"), -EINVAL);
+        nd_dns_names_free(t);
+}
+
+/* ask: build a query, run the handler, parse the reply */
+static nd_dns_verdict ask(const nd_dns_view *v, const char *name, ldns_rr_type type, bool edns, bool tcp,
+                          ldns_pkt **reply) {
+        ldns_pkt *q = ldns_pkt_query_new(ldns_dname_new_frm_str(name), type, LDNS_RR_CLASS_IN, LDNS_RD);
+        uint8_t *wire, *out;
+        size_t len, out_len;
+        assert_non_null(q);
+        ldns_pkt_set_id(q, 4242);
+        if (edns)
+                ldns_pkt_set_edns_udp_size(q, 4096);
+        assert_int_equal(ldns_pkt2wire(&wire, q, &len), LDNS_STATUS_OK);
+        nd_dns_verdict r = nd_dns_answer(v, wire, len, tcp, &out, &out_len, NULL);
+        *reply = NULL;
+        if (r == ND_DNS_REPLY) {
+                assert_int_equal(ldns_wire2pkt(reply, out, out_len), LDNS_STATUS_OK);
+                assert_int_equal(ldns_pkt_id(*reply), 4242);
+                assert_true(ldns_pkt_qr(*reply));
+                free(out);
+        }
+        free(wire);
+        ldns_pkt_free(q);
+        return r;
+}
+
+static void test_answers(void **state) {
+        nd_dns_names *t = table();
+        const char *front[] = { "front" };
+        nd_dns_view v = { .names = t, .nets = front, .n_nets = 1, .ttl = 600, .can_forward = true };
+        ldns_pkt *r;
+
+        assert_int_equal(ask(&v, "www.", LDNS_RR_TYPE_A, false, false, &r), ND_DNS_REPLY);
+        assert_int_equal(ldns_pkt_get_rcode(r), LDNS_RCODE_NOERROR);
+        assert_true(ldns_pkt_aa(r));
+        assert_int_equal(ldns_pkt_ancount(r), 2);
+        assert_int_equal(ldns_rr_ttl(ldns_rr_list_rr(ldns_pkt_answer(r), 0)), 600);
+        char *first = ldns_rdf2str(ldns_rr_rdf(ldns_rr_list_rr(ldns_pkt_answer(r), 0), 0));
+        ldns_pkt_free(r);
+        v.rotate = 1;
+        assert_int_equal(ask(&v, "WWW.", LDNS_RR_TYPE_A, false, false, &r), ND_DNS_REPLY);
+        char *again = ldns_rdf2str(ldns_rr_rdf(ldns_rr_list_rr(ldns_pkt_answer(r), 0), 0));
+        assert_string_not_equal(first, again);
+        free(first);
+        free(again);
+        ldns_pkt_free(r);
+
+        assert_int_equal(ask(&v, "web1.", LDNS_RR_TYPE_AAAA, false, false, &r), ND_DNS_REPLY);
+        assert_int_equal(ldns_pkt_get_rcode(r), LDNS_RCODE_NOERROR);
+        assert_int_equal(ldns_pkt_ancount(r), 0);
+        ldns_pkt_free(r);
+
+        assert_int_equal(ask(&v, "web2.front.", LDNS_RR_TYPE_AAAA, false, false, &r), ND_DNS_REPLY);
+        assert_int_equal(ldns_pkt_ancount(r), 1);
+        ldns_pkt_free(r);
+
+        assert_int_equal(ask(&v, "web1.", LDNS_RR_TYPE_MX, false, false, &r), ND_DNS_REPLY);
+        assert_int_equal(ldns_pkt_ancount(r), 0);
+        ldns_pkt_free(r);
+
+        assert_int_equal(ask(&v, "3.0.1.10.in-addr.arpa.", LDNS_RR_TYPE_PTR, false, false, &r), ND_DNS_REPLY);
+        assert_int_equal(ldns_pkt_ancount(r), 1);
+        char *ptr = ldns_rdf2str(ldns_rr_rdf(ldns_rr_list_rr(ldns_pkt_answer(r), 0), 0));
+        assert_string_equal(ptr, "web2.front.");
+        free(ptr);
+        ldns_pkt_free(r);
+        assert_int_equal(ask(&v, "2.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.1.0.d.f.ip6.arpa.",
+                             LDNS_RR_TYPE_PTR, false, false, &r), ND_DNS_REPLY);
+        assert_int_equal(ldns_pkt_ancount(r), 1);
+        ldns_pkt_free(r);
+
+        /* not ours: forward, or SERVFAIL where forwarding is not allowed */
+        assert_int_equal(ask(&v, "example.org.", LDNS_RR_TYPE_A, false, false, &r), ND_DNS_FORWARD);
+        assert_int_equal(ask(&v, "db.", LDNS_RR_TYPE_A, false, false, &r), ND_DNS_FORWARD);
+        assert_int_equal(ask(&v, "9.9.9.9.in-addr.arpa.", LDNS_RR_TYPE_PTR, false, false, &r), ND_DNS_FORWARD);
+        v.can_forward = false;
+        assert_int_equal(ask(&v, "example.org.", LDNS_RR_TYPE_A, false, false, &r), ND_DNS_REPLY);
+        assert_int_equal(ldns_pkt_get_rcode(r), LDNS_RCODE_SERVFAIL);
+        ldns_pkt_free(r);
+        nd_dns_names_free(t);
+}
+
+static void test_truncation(void **state) {
+        nd_dns_names *t = nd_dns_names_new();
+        const char *net[] = { "n" };
+        for (int i = 0; i < 60; i++) {
+                nd_addr a = { .family = AF_INET, .b = { 10, 9, 0, (uint8_t) (i + 2) } };
+                char owner[16];
+                snprintf(owner, sizeof(owner), "c%d", i);
+                assert_int_equal(nd_dns_names_add(t, "n", "a-rather-long-service-name-for-many-replicas", &a, NULL,
+                                                  owner), 0);
+        }
+        nd_dns_view v = { .names = t, .nets = net, .n_nets = 1, .ttl = 600, .can_forward = true };
+        ldns_pkt *r;
+        assert_int_equal(ask(&v, "a-rather-long-service-name-for-many-replicas.", LDNS_RR_TYPE_A, false, false, &r),
+                         ND_DNS_REPLY);
+        assert_true(ldns_pkt_tc(r));                 /* > 512 without EDNS0 */
+        assert_int_equal(ldns_pkt_ancount(r), 0);
+        ldns_pkt_free(r);
+        assert_int_equal(ask(&v, "a-rather-long-service-name-for-many-replicas.", LDNS_RR_TYPE_A, true, false, &r),
+                         ND_DNS_REPLY);
+        assert_false(ldns_pkt_tc(r));
+        assert_int_equal(ldns_pkt_ancount(r), 60);
+        assert_true(ldns_pkt_edns(r));
+        ldns_pkt_free(r);
+        assert_int_equal(ask(&v, "a-rather-long-service-name-for-many-replicas.", LDNS_RR_TYPE_A, false, true, &r),
+                         ND_DNS_REPLY);                /* TCP: no limit */
+        assert_int_equal(ldns_pkt_ancount(r), 60);
+        ldns_pkt_free(r);
+        nd_dns_names_free(t);
+}
+
+static void test_malformed(void **state) {
+        nd_dns_names *t = table();
+        const char *front[] = { "front" };
+        nd_dns_view v = { .names = t, .nets = front, .n_nets = 1, .ttl = 600, .can_forward = true };
+        uint8_t *out;
+        size_t n;
+        static const uint8_t shortq[5] = { 1, 2, 3, 4, 5 };
+        assert_int_equal(nd_dns_answer(&v, shortq, sizeof(shortq), false, &out, &n, NULL), ND_DNS_DROP);
+        /* header claims a question that is not there */
+        static const uint8_t trunc[12] = { 0xab, 0xcd, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0 };
+        int rc;
+        assert_int_equal(nd_dns_answer(&v, trunc, sizeof(trunc), false, &out, &n, &rc), ND_DNS_REPLY);
+        assert_int_equal(rc, LDNS_RCODE_FORMERR);
+        assert_int_equal(n, 12);
+        assert_int_equal(out[0], 0xab);
+        assert_int_equal(out[3] & 0xf, LDNS_RCODE_FORMERR);
+        free(out);
+        /* a response is never answered (no loops) */
+        static const uint8_t resp[12] = { 0, 1, 0x81, 0x80, 0, 0, 0, 0, 0, 0, 0, 0 };
+        assert_int_equal(nd_dns_answer(&v, resp, sizeof(resp), false, &out, &n, NULL), ND_DNS_DROP);
+        /* no question */
+        static const uint8_t none[12] = { 0, 1, 0x01, 0x00, 0, 0, 0, 0, 0, 0, 0, 0 };
+        assert_int_equal(nd_dns_answer(&v, none, sizeof(none), false, &out, &n, &rc), ND_DNS_REPLY);
+        assert_int_equal(rc, LDNS_RCODE_FORMERR);
+        free(out);
+        /* SERVFAIL for a failed forward keeps the question */
+        out = nd_dns_servfail(trunc, sizeof(trunc), &n);
+        assert_non_null(out);
+        assert_int_equal(out[3] & 0xf, LDNS_RCODE_SERVFAIL);
+        free(out);
+        nd_dns_names_free(t);
+}
+
+int main(void) {
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_lookup),
+                cmocka_unit_test(test_answers),
+                cmocka_unit_test(test_truncation),
+                cmocka_unit_test(test_malformed),
+        };
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}
