@@ -57,7 +57,7 @@ void nd_bridge_mac(const nd_endpoint *ep, uint8_t mac[6]) {
 int nd_bridge_attach(struct nl_sock *sk, const nd_network *n, const nd_endpoint *ep, int ns_fd, struct nl_sock *ns_sk,
                      bool default_route) {
         char br[16];
-        int br_ifindex, ifindex, r;
+        int br_ifindex, ifindex = 0, r;
 
         nd_bridge_name(n, br, sizeof(br));
         br_ifindex = nd_nl_link_ifindex(sk, br);

@@ -41,19 +41,21 @@ static const struct set_def {
         const char *name;
         uint32_t key_type, key_len, data_type, data_len, flags;
 } sets[_ND_SET_MAX] = {
-        [ND_SET_BRIDGES] = { "bridges", T_IFNAME, 16 },
-        [ND_SET_SAME] = { "same_bridge", CAT2(T_IFNAME, T_IFNAME), 32 },
-        [ND_SET_INTERNAL] = { "internal", T_IFNAME, 16 },
-        [ND_SET_SUB4] = { "subnets4", T_IPADDR, 4, 0, 0, NFT_SET_INTERVAL },
-        [ND_SET_SUB6] = { "subnets6", T_IP6ADDR, 16, 0, 0, NFT_SET_INTERVAL },
-        [ND_SET_GW4] = { "gateways4", CAT2(T_IFNAME, T_IPADDR), 20 },
-        [ND_SET_GW6] = { "gateways6", CAT2(T_IFNAME, T_IP6ADDR), 32 },
-        [ND_SET_PUB4] = { "publish4", CAT2(T_PROTO, T_SERVICE), 8, CAT2(T_IPADDR, T_SERVICE), 8, NFT_SET_MAP },
-        [ND_SET_PUB4A] = { "publish4_addr", CAT3(T_IPADDR, T_PROTO, T_SERVICE), 12, CAT2(T_IPADDR, T_SERVICE), 8,
-                           NFT_SET_MAP },
-        [ND_SET_PUB6] = { "publish6", CAT2(T_PROTO, T_SERVICE), 8, CAT2(T_IP6ADDR, T_SERVICE), 20, NFT_SET_MAP },
-        [ND_SET_PUB6A] = { "publish6_addr", CAT3(T_IP6ADDR, T_PROTO, T_SERVICE), 24, CAT2(T_IP6ADDR, T_SERVICE), 20,
-                           NFT_SET_MAP },
+#define SET(n, kt, kl) { .name = n, .key_type = kt, .key_len = kl }
+#define MAP(n, kt, kl, dt, dl) { .name = n, .key_type = kt, .key_len = kl, .data_type = dt, .data_len = dl, .flags = NFT_SET_MAP }
+        [ND_SET_BRIDGES] = SET("bridges", T_IFNAME, 16),
+        [ND_SET_SAME] = SET("same_bridge", CAT2(T_IFNAME, T_IFNAME), 32),
+        [ND_SET_INTERNAL] = SET("internal", T_IFNAME, 16),
+        [ND_SET_SUB4] = { .name = "subnets4", .key_type = T_IPADDR, .key_len = 4, .flags = NFT_SET_INTERVAL },
+        [ND_SET_SUB6] = { .name = "subnets6", .key_type = T_IP6ADDR, .key_len = 16, .flags = NFT_SET_INTERVAL },
+        [ND_SET_GW4] = SET("gateways4", CAT2(T_IFNAME, T_IPADDR), 20),
+        [ND_SET_GW6] = SET("gateways6", CAT2(T_IFNAME, T_IP6ADDR), 32),
+        [ND_SET_PUB4] = MAP("publish4", CAT2(T_PROTO, T_SERVICE), 8, CAT2(T_IPADDR, T_SERVICE), 8),
+        [ND_SET_PUB4A] = MAP("publish4_addr", CAT3(T_IPADDR, T_PROTO, T_SERVICE), 12, CAT2(T_IPADDR, T_SERVICE), 8),
+        [ND_SET_PUB6] = MAP("publish6", CAT2(T_PROTO, T_SERVICE), 8, CAT2(T_IP6ADDR, T_SERVICE), 20),
+        [ND_SET_PUB6A] = MAP("publish6_addr", CAT3(T_IP6ADDR, T_PROTO, T_SERVICE), 24, CAT2(T_IP6ADDR, T_SERVICE), 20),
+#undef SET
+#undef MAP
 };
 
 #define ELEMS_PER_MSG 256
@@ -447,12 +449,12 @@ static const struct chain_def {
         const char *name, *type;
         int hook, prio;
 } chains[] = {
-        [R_PUBLISH] = { "publish" },
-        [R_PREROUTING] = { "prerouting", "nat", NF_INET_PRE_ROUTING, -100 },
-        [R_OUTPUT] = { "output", "nat", NF_INET_LOCAL_OUT, -100 },
-        [R_POSTROUTING] = { "postrouting", "nat", NF_INET_POST_ROUTING, 100 },
-        [R_FORWARD] = { "forward", "filter", NF_INET_FORWARD, 0 },
-        [R_INPUT] = { "input", "filter", NF_INET_LOCAL_IN, 0 },
+        [R_PUBLISH] = { .name = "publish" },
+        [R_PREROUTING] = { .name = "prerouting", .type = "nat", .hook = NF_INET_PRE_ROUTING, .prio = -100 },
+        [R_OUTPUT] = { .name = "output", .type = "nat", .hook = NF_INET_LOCAL_OUT, .prio = -100 },
+        [R_POSTROUTING] = { .name = "postrouting", .type = "nat", .hook = NF_INET_POST_ROUTING, .prio = 100 },
+        [R_FORWARD] = { .name = "forward", .type = "filter", .hook = NF_INET_FORWARD, .prio = 0 },
+        [R_INPUT] = { .name = "input", .type = "filter", .hook = NF_INET_LOCAL_IN, .prio = 0 },
 };
 
 /* The fixed rules, in order: rule k of chain c is built by build_rule(c, k)
