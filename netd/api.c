@@ -61,13 +61,15 @@ static int find_network(nd_manager *m, nd_http_request *req, const char *ref, nd
         return r;
 }
 
-static json_t *network_view(nd_network *n) {
+static json_t *network_view(nd_manager *m, nd_network *n) {
         json_t *j = nd_network_to_json(n);
         uint64_t used = 0;
         for (size_t i = 0; j && i < n->spec.n_ipam; i++)
                 used += nd_subnet_count(n->alloc[i]) - 1; /* not the gateway */
         if (j)
                 json_object_set_new(j, "AddressesInUse", json_integer((json_int_t) used));
+        if (j)
+                json_object_set_new(j, "DNS", nd_manager_dns_status(m, n));
         return j;
 }
 
@@ -88,7 +90,7 @@ static void list_networks(nd_manager *m, nd_http_request *req) {
         size_t n = nd_manager_networks(m, &nets);
         json_t *a = json_array();
         for (size_t i = 0; a && i < n; i++)
-                if (json_array_append_new(a, network_view(nets[i])) < 0) {
+                if (json_array_append_new(a, network_view(m, nets[i])) < 0) {
                         json_decref(a);
                         a = NULL;
                 }
@@ -451,7 +453,7 @@ void nd_api_handle(nd_http_request *req, void *userdata) {
                 if (find_network(m, req, seg[2], &n) < 0)
                         return;
                 if (strcmp(method, "GET") == 0)
-                        return nd_http_reply_json(req, 200, network_view(n));
+                        return nd_http_reply_json(req, 200, network_view(m, n));
                 return remove_network(m, req, n);
         }
         if (ns == 4 && (strcmp(seg[3], "connect") == 0 || strcmp(seg[3], "disconnect") == 0)) {

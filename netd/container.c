@@ -53,6 +53,9 @@ nd_container *nd_container_free(nd_container *c) {
                 if (c->port_fds[i] >= 0)
                         close(c->port_fds[i]);
         free(c->port_fds);
+        json_decref(c->dns);
+        json_decref(c->dns_search);
+        json_decref(c->dns_options);
         free(c->ports);
         free(c->bindings);
         free(c);
@@ -119,12 +122,16 @@ json_t *nd_container_to_json(const nd_container *c) {
                 json_decref(bindings);
                 return NULL;
         }
-        return json_pack("{s:s, s:s, s:I, s:{s:s, s:s, s:O, s:O, s:I, s:I, s:b, s:s, s:o},"
+        json_t *dns = c->dns ? json_incref(c->dns) : json_array(),
+               *search = c->dns_search ? json_incref(c->dns_search) : json_array(),
+               *opts = c->dns_options ? json_incref(c->dns_options) : json_array();
+        return json_pack("{s:s, s:s, s:I, s:{s:s, s:s, s:O, s:O, s:I, s:I, s:b, s:s, s:o, s:o, s:o, s:o},"
                          " s:{s:s, s:i, s:i, s:i, s:I, s:I, s:s}, s:o, s:o}",
                          "Id", c->id, "Name", c->name, "Created", (json_int_t) c->created_us,
                          "Config", "Hostname", c->hostname, "Rootfs", c->rootfs, "Cmd", c->args, "Env", c->env,
                          "Memory", (json_int_t) c->memory, "PidsLimit", (json_int_t) c->pids_limit, "AutoRemove",
                          c->auto_remove, "NetworkMode", mode_string(c, mode, sizeof(mode)), "Ports", ports,
+                         "Dns", dns, "DnsSearch", search, "DnsOptions", opts,
                          "State", "Status", nd_ct_status_to_string(c->status), "Pid", (int) c->pid, "MonitorPid",
                          (int) c->monitor_pid, "ExitCode", c->exit_code, "StartedAt", (json_int_t) c->started_us,
                          "FinishedAt", (json_int_t) c->finished_us, "Error", c->error,
@@ -226,6 +233,15 @@ int nd_container_from_json(const json_t *j, nd_container **ret, nd_diag *d) {
         c->started_us = json_integer_value(json_object_get(st, "StartedAt"));
         c->finished_us = json_integer_value(json_object_get(st, "FinishedAt"));
         STR(st, "Error", c->error);
+        /* Dns*: absent in records older than them */
+        json_t *dns = json_object_get(cfg, "Dns"), *search = json_object_get(cfg, "DnsSearch"),
+               *opts = json_object_get(cfg, "DnsOptions");
+        if (json_array_size(dns))
+                c->dns = json_incref(dns);
+        if (json_array_size(search))
+                c->dns_search = json_incref(search);
+        if (json_array_size(opts))
+                c->dns_options = json_incref(opts);
         /* Ports and PortBindings: absent in records older than them */
         json_t *ports = json_object_get(cfg, "Ports"), *bindings = json_object_get(j, "PortBindings");
         json_array_foreach(ports, i, e) {

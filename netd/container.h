@@ -73,6 +73,9 @@ typedef struct nd_container {
         char mode_target[ND_ID_LEN + 1]; /* container id for ND_NET_MODE_CONTAINER */
         nd_port_spec *ports;      /* -p, one per container port */
         size_t n_ports;
+        json_t *dns;              /* owned arrays of strings: --dns, --dns-search, */
+        json_t *dns_search;       /*   --dns-option (NULL: none) */
+        json_t *dns_options;
         /* state */
         nd_ct_status status;
         pid_t pid, monitor_pid;
@@ -95,6 +98,7 @@ typedef struct nd_container {
         bool removing;
         bool persisting;
         int *port_fds;            /* ND_HOSTPORT_FDS per binding */
+        struct nd_dns_sandbox *dns_sb; /* its resolver while it runs */
         struct nd_fw_owner *fw;
 } nd_container;
 

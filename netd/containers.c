@@ -16,6 +16,7 @@
  * recorded from BUNDLE/status.json, also when it happened while netd was
  * down.
  */
+#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -43,6 +44,7 @@
 #include "nl-host.h"
 #include "nl-link.h"
 #include "store.h"
+#include "server.h"
 #include "subnet.h"
 
 #define DEFAULT_PATH "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -428,20 +430,11 @@ static int write_bundle(nd_manager *m, const nd_container *c) {
         snprintf(hn, sizeof(hn), "%s\n", c->hostname);
         if ((r = write_text(path, hn)) < 0)
                 return r;
-        /* resolv.conf: the host's, until the embedded DNS server lands */
         snprintf(path, sizeof(path), "%s/resolv.conf", dir);
-        _cleanup_free_ char *host = NULL;
-        FILE *f = fopen("/etc/resolv.conf", "re");
-        if (f) {
-                size_t cap = 0;
-                ssize_t k = getdelim(&host, &cap, 0, f);
-                fclose(f);
-                if (k < 0) {
-                        free(host);
-                        host = NULL;
-                }
-        }
-        if ((r = write_text(path, host ? host : "")) < 0)
+        _cleanup_free_ char *conf = nd_resolver_conf(m, c);
+        if (!conf)
+                return -ENOMEM;
+        if ((r = write_text(path, conf)) < 0)
                 return r;
         return write_hosts(m, c);
 }
@@ -637,6 +630,7 @@ static void ct_exited(nd_container *c) {
         log_ct(LOG_INFO, c, "container exited", "exit_code=%d", c->exit_code);
         c->pid = 0;
         nd_ports_release(m, c);
+        nd_resolver_detach(m, c);
         if (c->auto_remove && !c->removing) {
                 c->removing = true;
                 int r = ct_teardown_and_forget(c, NULL, NULL);
@@ -717,6 +711,7 @@ static void on_report(struct ev_loop *loop, ev_io *w, int revents) {
                 c->status = ND_CT_EXITED;
                 c->exit_code = 127;
                 nd_ports_release(c->manager, c);
+                nd_resolver_detach(c->manager, c);
                 log_ct(LOG_WARNING, c, "container failed to start", "error=\"%s\"", c->error);
         }
         json_decref(j);
@@ -843,6 +838,9 @@ static void on_run_recorded(nd_container *c, int r, void *userdata) {
         r = nd_ports_publish(m, c, &op->d);
         if (r < 0)
                 goto fail;
+        r = nd_resolver_attach(m, c, &op->d);
+        if (r < 0)
+                goto fail;
         r = write_bundle(m, c);
         if (r < 0) {
                 nd_diag_set(&op->d, r, "container '%s': writing its bundle failed: %s", c->name, strerror(-r));
@@ -856,6 +854,7 @@ static void on_run_recorded(nd_container *c, int r, void *userdata) {
         return;
 fail:
         nd_ports_release(m, c);
+        nd_resolver_detach(m, c);
         /* keep the record (status exited with the error) so that `rm`
          * cleans up what was built; answer with the error */
         op->r = r;
@@ -865,6 +864,36 @@ fail:
         log_ct(LOG_WARNING, c, "container start failed", "error=\"%s\"", op->d.msg);
         if (ct_persist(c, NULL, 0, NULL, 0, on_run_answered, op) < 0)
                 on_run_answered(c, -ENOMEM, op);
+}
+
+/* Dns (addresses), DnsSearch (domains), DnsOptions (resolv.conf words). */
+static int dns_fields(const json_t *req, nd_container *c, nd_diag *d) {
+        static const char *const keys[] = { "Dns", "DnsSearch", "DnsOptions" };
+        json_t **dst[] = { &c->dns, &c->dns_search, &c->dns_options };
+        for (size_t k = 0; k < ELEMENTSOF(keys); k++) {
+                json_t *a = json_object_get(req, keys[k]), *v;
+                size_t i;
+                if (!a || json_is_null(a))
+                        continue;
+                if (!json_is_array(a) || json_array_size(a) > 6)
+                        return nd_diag_set(d, -EINVAL, "container: '%s' must be an array of at most 6 strings",
+                                           keys[k]);
+                json_array_foreach(a, i, v) {
+                        const char *s = json_string_value(v);
+                        nd_addr ip;
+                        bool ok = s && *s && strlen(s) == json_string_length(v) && strlen(s) <= 253;
+                        for (const char *p = s; ok && *p; p++)
+                                ok = k == 2 ? (*p > ' ' && *p < 127) : (isalnum((unsigned char) *p) || strchr(".-_:", *p));
+                        if (ok && k == 0)
+                                ok = nd_addr_parse(s, &ip) == 0;
+                        if (!ok)
+                                return nd_diag_set(d, -EINVAL, "container: invalid %s entry '%.64s'", keys[k],
+                                                   s ? s : "?");
+                }
+                if (json_array_size(a))
+                        *dst[k] = json_incref(a);
+        }
+        return 0;
 }
 
 static int parse_mode(nd_manager *m, const char *s, nd_container *c, nd_diag *d) {
@@ -900,7 +929,8 @@ static int parse_mode(nd_manager *m, const char *s, nd_container *c, nd_diag *d)
 int nd_manager_container_run(nd_manager *m, const json_t *req, bool start, nd_manager_ct_fn cb, void *userdata,
                              nd_diag *d) {
         static const char *const keys[] = { "Name", "Hostname", "Cmd", "Env", "Rootfs", "Memory", "PidsLimit",
-                                            "AutoRemove", "NetworkMode", "Networks", "Ports", NULL };
+                                            "AutoRemove", "NetworkMode", "Networks", "Ports", "Dns", "DnsSearch",
+                                            "DnsOptions", NULL };
         _cleanup_(nd_container_freep) nd_container *c = nd_container_new();
         const char *name = NULL, *hostname = NULL, *rootfs = NULL, *mode = NULL;
         json_t *cmd, *env, *nets, *v;
@@ -1032,6 +1062,9 @@ int nd_manager_container_run(nd_manager *m, const json_t *req, bool start, nd_ma
         }
         if (c->mode == ND_NET_MODE_BRIDGE && c->n_eps == 0)
                 c->mode = ND_NET_MODE_NONE; /* no network named: loopback only */
+        r = dns_fields(req, c, d);
+        if (r < 0)
+                goto unwind;
         json_t *ports = json_object_get(req, "Ports");
         if (ports && !json_is_null(ports)) {
                 if (!json_is_array(ports)) {
@@ -1117,12 +1150,18 @@ int nd_manager_container_start(nd_manager *m, nd_container *c, nd_manager_ct_fn 
         r = nd_ports_publish(m, c, d);
         if (r < 0)
                 return r;
+        r = nd_resolver_attach(m, c, d);
+        if (r < 0) {
+                nd_ports_release(m, c);
+                return r;
+        }
         bundle_path(m, c->id, status, sizeof(status));
         strcat(status, "/status.json");
         (void) unlink(status);
         op = calloc(1, sizeof(*op));
         if (!op) {
                 nd_ports_release(m, c);
+                nd_resolver_detach(m, c);
                 return nd_diag_set(d, -ENOMEM, "out of memory");
         }
         *op = (struct run_op) { .c = c, .cb = cb, .userdata = userdata, .start = true };
@@ -1132,6 +1171,7 @@ int nd_manager_container_start(nd_manager *m, nd_container *c, nd_manager_ct_fn 
         if (r < 0) {
                 free(op);
                 nd_ports_release(m, c);
+                nd_resolver_detach(m, c);
                 return nd_diag_set(d, r, "container '%s': starting its monitor failed: %s", c->name, strerror(-r));
         }
         return 0;
@@ -1265,6 +1305,7 @@ static int ct_teardown_and_forget(nd_container *c, nd_manager_ct_fn cb, void *us
         c->removing = true;
         ct_stop_watchers(c);
         nd_ports_release(m, c);
+        nd_resolver_detach(m, c);
         sandbox_destroy(m, c);
         remove_cgroups(c);
         remove_bundle(m, c);
@@ -1337,6 +1378,7 @@ static void connect_undo(nd_container *c, const char *net_id) {
         c->n_eps--;
         write_hosts(m, c);
         nd_ports_refresh(m, c);
+        nd_resolver_refresh(m, c);
 }
 
 static void on_conn_persisted(nd_container *c, int r, void *userdata) {
@@ -1413,6 +1455,7 @@ int nd_manager_container_connect(nd_manager *m, nd_network *n, nd_container *c, 
                 return r;
         }
         nd_ports_refresh(m, c);
+        nd_resolver_refresh(m, c);
         log_ct(LOG_INFO, c, "connected", "net=%s if=%s", n->spec.name, e->ifname);
         return 0;
 }
@@ -1443,6 +1486,7 @@ int nd_manager_container_disconnect(nd_manager *m, nd_network *n, nd_container *
         if (r < 0)
                 return r;
         nd_ports_refresh(m, c);
+        nd_resolver_refresh(m, c);
         log_ct(LOG_INFO, c, "disconnected", "net=%s", n->spec.name);
         return 0;
 }
@@ -1499,6 +1543,9 @@ static void on_containers_loaded(void *userdata, int r, const nd_store_kv *kvs, 
                                 int k = sandbox_repair(m, c);
                                 if (k < 0)
                                         log_ct(LOG_ERR, c, "repairing the sandbox failed", "err=%d", k);
+                                nd_diag dd = {0};
+                                if (nd_resolver_attach(m, c, &dd) < 0)
+                                        log_ct(LOG_ERR, c, "no DNS for the container", "reason=\"%s\"", dd.msg);
                                 continue;
                         }
                         /* it exited while we were away */
@@ -1533,6 +1580,7 @@ void nd_manager_containers_free(nd_manager *m) {
                 nd_container *c = m->cts[i];
                 ct_stop_watchers(c);
                 ct_forget_waiters(c);
+                nd_dns_sandbox_close(c->dns_sb);
                 nd_container_free(c);
         }
         free(m->cts);

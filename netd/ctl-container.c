@@ -139,6 +139,9 @@ static const char run_usage[] =
         "                             [HOSTIP:][HOSTPORT[-END]:]CTRPORT[-END][/tcp|udp|sctp];\n"
         "                             no HOSTPORT: a free one (see 'netctl port'); an IPv6\n"
         "                             HOSTIP in brackets, as [::1]:8080:80\n"
+        "      --dns IP               the container's upstream DNS server (repeatable)\n"
+        "      --dns-search DOMAIN    search domain in its resolv.conf (repeatable)\n"
+        "      --dns-option OPT       option in its resolv.conf (repeatable)\n"
         "  -e, --env KEY=VALUE        environment variable (repeatable)\n"
         "      --rootfs DIR           root filesystem (default: the daemon's, see 'netctl rootfs init')\n"
         "  -m, --memory BYTES         memory limit (suffixes k, m, g)\n"
@@ -163,6 +166,8 @@ int ctl_run(int argc, char **argv) {
                 { "rootfs", required_argument, NULL, 'r' },   { "memory", required_argument, NULL, 'm' },
                 { "pids-limit", required_argument, NULL, 'P' }, { "rm", no_argument, NULL, 'R' },
                 { "publish", required_argument, NULL, 'p' },
+                { "dns", required_argument, NULL, 'D' },      { "dns-search", required_argument, NULL, 'S' },
+                { "dns-option", required_argument, NULL, 'O' },
                 { "help", no_argument, NULL, 'h' },           {},
         };
         const char *nets[MAX_LIST], *name = NULL, *hostname = NULL, *ip4 = NULL, *ip6 = NULL, *mac = NULL,
@@ -170,7 +175,8 @@ int ctl_run(int argc, char **argv) {
         size_t n_nets = 0;
         bool detach = false, auto_rm = false;
         long long memory = 0, pids = 0;
-        _cleanup_json_ json_t *env = json_array(), *aliases = json_array(), *ports = json_array(), *reply = NULL,
+        _cleanup_json_ json_t *env = json_array(), *aliases = json_array(), *ports = json_array(), *dns = json_array(),
+                              *dns_search = json_array(), *dns_opts = json_array(), *reply = NULL,
                               *req = NULL;
         int c;
 
@@ -219,6 +225,9 @@ int ctl_run(int argc, char **argv) {
                         }
                         break;
                 case 'p': json_array_append_new(ports, json_string(optarg)); break;
+                case 'D': json_array_append_new(dns, json_string(optarg)); break;
+                case 'S': json_array_append_new(dns_search, json_string(optarg)); break;
+                case 'O': json_array_append_new(dns_opts, json_string(optarg)); break;
                 case 'P': {
                         char *end;
                         pids = strtoll(optarg, &end, 10);
@@ -276,6 +285,12 @@ int ctl_run(int argc, char **argv) {
                 json_object_set_new(req, "NetworkMode", json_string(mode));
         if (json_array_size(ports))
                 json_object_set(req, "Ports", ports);
+        if (json_array_size(dns))
+                json_object_set(req, "Dns", dns);
+        if (json_array_size(dns_search))
+                json_object_set(req, "DnsSearch", dns_search);
+        if (json_array_size(dns_opts))
+                json_object_set(req, "DnsOptions", dns_opts);
         bool create_only = strcmp(argv[0], "create") == 0;
         long st = call("POST", create_only ? "/v1/containers?start=0" : "/v1/containers", req, &reply);
         if (st != 201)

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "firewall.h"
+#include "prefix.h"
 #include "log.h"
 #include "manager.h"
 
@@ -36,6 +37,12 @@ static void usage(FILE *f) {
                 "  --published-port-range LO-HI host ports for '-p CTRPORT' (default 49153-60999)\n"
                 "  --firewall on|off            program nftables (default on): port publishing, masquerade,\n"
                 "                               isolation; off leaves nftables and forwarding alone\n"
+                "  --dns IP                     upstream DNS server for containers (repeatable, at most 4);\n"
+                "                               default: the nameservers of --resolv-conf\n"
+                "  --resolv-conf PATH           where upstream servers are read (default /etc/resolv.conf;\n"
+                "                               re-read when it changes)\n"
+                "  --dns-ttl SECONDS            TTL of container names (default 60; per network: -o dns.ttl=N)\n"
+                "  --dns-server on|off          the embedded DNS at 127.0.0.11 in sandboxes (default on)\n"
                 "  --cleanup                    delete netd's nftables table (inet netd) and exit\n"
                 "  --max-body BYTES             largest accepted API request body (default 1048576)\n"
                 "  --log-level LEVEL            debug, info (default), warning, error\n"
@@ -96,7 +103,7 @@ static int take_pid_lock(const char *run_dir, char *path, size_t size) {
 int main(int argc, char **argv) {
         enum { OPT_STATE = 256, OPT_RUN, OPT_SOCKET, OPT_STORE, OPT_POOL, OPT_LOGLEVEL, OPT_LOGTARGET,
                OPT_VERSION, OPT_MAXBODY, OPT_MONITOR, OPT_ROOTFS,
-               OPT_PORTRANGE, OPT_FIREWALL, OPT_CLEANUP };
+               OPT_PORTRANGE, OPT_FIREWALL, OPT_CLEANUP, OPT_DNS, OPT_RESOLV, OPT_DNSTTL, OPT_DNSSERVER };
         static const struct option opts[] = {
                 { "state-dir", required_argument, NULL, OPT_STATE },
                 { "run-dir", required_argument, NULL, OPT_RUN },
@@ -109,6 +116,10 @@ int main(int argc, char **argv) {
                 { "published-port-range", required_argument, NULL, OPT_PORTRANGE },
                 { "firewall", required_argument, NULL, OPT_FIREWALL },
                 { "cleanup", no_argument, NULL, OPT_CLEANUP },
+                { "dns", required_argument, NULL, OPT_DNS },
+                { "resolv-conf", required_argument, NULL, OPT_RESOLV },
+                { "dns-ttl", required_argument, NULL, OPT_DNSTTL },
+                { "dns-server", required_argument, NULL, OPT_DNSSERVER },
                 { "log-level", required_argument, NULL, OPT_LOGLEVEL },
                 { "log-target", required_argument, NULL, OPT_LOGTARGET },
                 { "version", no_argument, NULL, OPT_VERSION },
@@ -122,6 +133,8 @@ int main(int argc, char **argv) {
         nd_manager *m = NULL;
         int c, r, pid_fd;
         bool cleanup = false;
+        const char *dns[5] = {0};
+        size_t n_dns = 0;
 
         while ((c = getopt_long(argc, argv, "h", opts, NULL)) >= 0)
                 switch (c) {
@@ -168,6 +181,36 @@ int main(int argc, char **argv) {
                         break;
                 case OPT_CLEANUP:
                         cleanup = true;
+                        break;
+                case OPT_DNS: {
+                        nd_addr a;
+                        if (n_dns == 4 || nd_addr_parse(optarg, &a) < 0) {
+                                fprintf(stderr, "netd: --dns: want at most 4 IP addresses, got '%s'\n", optarg);
+                                return 2;
+                        }
+                        dns[n_dns++] = optarg;
+                        cfg.dns_servers = dns;
+                        break;
+                }
+                case OPT_RESOLV:
+                        cfg.resolv_conf = optarg;
+                        break;
+                case OPT_DNSTTL: {
+                        char *end;
+                        unsigned long v = strtoul(optarg, &end, 10);
+                        if (*end || !*optarg || v > 86400) {
+                                fprintf(stderr, "netd: --dns-ttl: want 0..86400 seconds\n");
+                                return 2;
+                        }
+                        cfg.dns_ttl = v ? (unsigned) v : 0;
+                        break;
+                }
+                case OPT_DNSSERVER:
+                        if (strcmp(optarg, "on") != 0 && strcmp(optarg, "off") != 0) {
+                                fprintf(stderr, "netd: --dns-server: want on or off\n");
+                                return 2;
+                        }
+                        cfg.no_dns = strcmp(optarg, "off") == 0;
                         break;
                 case OPT_LOGLEVEL:
                         r = nd_log_level_from_string(optarg);

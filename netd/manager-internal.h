@@ -38,6 +38,12 @@ struct nd_manager {
         struct nl_sock *nl;
         nd_http_server *http;
         struct nd_fw *fw;          /* NULL: no nftables (or --firewall=off) */
+        struct nd_dns *dns;        /* NULL: no embedded DNS (--dns-server off) */
+        char *resolv_conf;
+        nd_addr dns_servers[4];
+        size_t n_dns_servers;
+        uint32_t dns_ttl;
+        bool dns_off;     /* --dns-server off */
         bool firewall;
         uint16_t port_lo, port_hi, port_next; /* dynamic host ports */
 
@@ -68,3 +74,10 @@ int nd_ports_publish(nd_manager *m, nd_container *c, nd_diag *d);
 void nd_ports_release(nd_manager *m, nd_container *c);
 void nd_ports_refresh(nd_manager *m, nd_container *c);
 void nd_manager_ports_restore(nd_manager *m);
+/* The embedded DNS for a container (resolver.c): a resolver in its
+ * sandbox and its names while it runs; resolv.conf's text (malloc'd). */
+int nd_resolver_attach(nd_manager *m, nd_container *c, nd_diag *d);
+void nd_resolver_detach(nd_manager *m, nd_container *c);
+void nd_resolver_refresh(nd_manager *m, nd_container *c);
+char *nd_resolver_conf(nd_manager *m, const nd_container *c);
+uint32_t nd_resolver_ttl(nd_manager *m, const nd_network *n);

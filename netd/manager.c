@@ -19,6 +19,7 @@
 #include "bridge.h"
 #include "diag.h"
 #include "firewall.h"
+#include "server.h"
 #include "http.h"
 #include "json-util.h"
 #include "log.h"
@@ -49,6 +50,13 @@ int nd_manager_new(const nd_manager_config *cfg, nd_manager **ret) {
         m->port_lo = cfg->port_lo ? cfg->port_lo : 49153;
         m->port_hi = cfg->port_hi ? cfg->port_hi : 60999;
         m->port_next = m->port_lo;
+        m->dns_ttl = cfg->dns_ttl ? cfg->dns_ttl : ND_DNS_DEFAULT_TTL;
+        m->resolv_conf = strdup(cfg->resolv_conf ? cfg->resolv_conf : "/etc/resolv.conf");
+        for (const char *const *p = cfg->dns_servers; p && *p && m->n_dns_servers < ELEMENTSOF(m->dns_servers); p++)
+                if (nd_addr_parse(*p, &m->dns_servers[m->n_dns_servers]) == 0)
+                        m->n_dns_servers++;
+        m->dns = NULL;
+        m->dns_off = cfg->no_dns;
         if (cfg->monitor_path)
                 m->monitor_path = strdup(cfg->monitor_path);
         else {
@@ -73,7 +81,7 @@ int nd_manager_new(const nd_manager_config *cfg, nd_manager **ret) {
         while (cfg->pools && cfg->pools[n])
                 n++;
         m->pool_specs = calloc(n + 1, sizeof(char *));
-        if (!m->loop || !m->state_dir || !m->run_dir || !m->socket_path || !m->store_url || !m->pool_specs ||
+        if (!m->loop || !m->resolv_conf || !m->state_dir || !m->run_dir || !m->socket_path || !m->store_url || !m->pool_specs ||
             !m->monitor_path || !m->default_rootfs || !m->netns_dir) {
                 nd_manager_free(m);
                 return -ENOMEM;
@@ -101,6 +109,8 @@ nd_manager *nd_manager_free(nd_manager *m) {
         /* the table stays: published ports keep working while netd is
          * down; the next start replaces it */
         m->fw = nd_fw_free(m->fw);
+        m->dns = nd_dns_free(m->dns);
+        free(m->resolv_conf);
         free(m->nets);
         free(m->view);
         nd_pool_free(m->pools);
@@ -703,6 +713,8 @@ static void firewall_start(nd_manager *m) {
         if (r < 0) {
                 nd_log_errno(LOG_ERR, r, "programming the nftables table failed; running without it");
                 m->fw = nd_fw_free(m->fw);
+        m->dns = nd_dns_free(m->dns);
+        free(m->resolv_conf);
                 for (size_t i = 0; i < m->n_nets; i++)
                         m->nets[i].fw = NULL;
                 return;
@@ -871,6 +883,22 @@ int nd_manager_run(nd_manager *m) {
                 if (r < 0)
                         nd_log_errno(LOG_ERR, r, "nftables is not usable: running without port publishing, "
                                      "masquerade and isolation");
+        }
+
+        if (!m->dns_off) {
+                nd_dns_config dc = { .resolv_conf = m->resolv_conf, .servers = m->dns_servers,
+                                     .n_servers = m->n_dns_servers };
+                r = nd_dns_new(m->loop, &dc, &m->dns);
+                if (r < 0)
+                        return nd_log_errno(LOG_ERR, r, "cannot start the embedded DNS");
+                char ups[256] = "";
+                json_t *u = nd_dns_upstreams(m->dns), *v;
+                size_t i;
+                json_array_foreach(u, i, v)
+                        snprintf(ups + strlen(ups), sizeof(ups) - strlen(ups), "%s%s", i ? "," : "",
+                                 json_string_value(v));
+                json_decref(u);
+                nd_log(LOG_INFO, "embedded DNS ready", "upstreams=%s ttl=%u", *ups ? ups : "none", m->dns_ttl);
         }
 
         r = nd_store_open(m->loop, m->store_url, m->state_dir, &m->store);

@@ -35,6 +35,10 @@ typedef struct nd_manager_config {
         const char *default_rootfs;/* NULL: STATE_DIR/rootfs/default */
         bool no_firewall;          /* leave nftables and forwarding alone */
         uint16_t port_lo, port_hi; /* dynamic host ports; 0: 49153-60999 */
+        bool no_dns;               /* no embedded DNS server */
+        const char *resolv_conf;   /* upstreams; NULL: /etc/resolv.conf */
+        const char *const *dns_servers; /* --dns; NULL-terminated, overrides resolv_conf */
+        unsigned dns_ttl;          /* 0: ND_DNS_DEFAULT_TTL */
 } nd_manager_config;
 
 typedef void (*nd_manager_net_fn)(void *userdata, int r, nd_network *n, const nd_diag *d);
@@ -68,6 +72,8 @@ void nd_manager_address_prefix(const nd_network *n, char *buf, size_t size);
 nd_store *nd_manager_store(nd_manager *m);
 /* {"Enabled", "Table", "Elements", "Repairs", ...} */
 json_t *nd_manager_firewall_status(nd_manager *m);
+/* The embedded DNS of network @n: counters, TTL, upstreams. */
+json_t *nd_manager_dns_status(nd_manager *m, const nd_network *n);
 
 /* ---- containers (containers.c) ---- */
 typedef struct nd_container nd_container;

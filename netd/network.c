@@ -106,10 +106,20 @@ static int opt_ifname(nd_network_spec *s, const char *v, nd_diag *d) {
         return 0;
 }
 
+/* TTL of the embedded DNS's answers for this network's names */
+static int opt_dns_ttl(nd_network_spec *s, const char *v, nd_diag *d) {
+        char *end;
+        unsigned long t = v && *v ? strtoul(v, &end, 10) : 0;
+        if (!v || !*v || *end || t > 86400)
+                return nd_diag_set(d, -EINVAL, "option dns.ttl: want 0-86400 seconds");
+        return 0;
+}
+
 static const struct {
         const char *key;
         int (*check)(nd_network_spec *s, const char *v, nd_diag *d);
 } known_options[] = {
+        { "dns.ttl", opt_dns_ttl },
         { "mtu", opt_mtu },
         { "com.docker.network.driver.mtu", opt_mtu },
         { "bridge.name", opt_ifname },
@@ -129,7 +139,7 @@ static int options_check(nd_network_spec *s, nd_diag *d) {
                                 ok = true;
                         }
                 if (!ok)
-                        return nd_diag_set(d, -EINVAL, "unknown option '%.64s' (known: mtu, bridge.name)", k);
+                        return nd_diag_set(d, -EINVAL, "unknown option '%.64s' (known: mtu, bridge.name, dns.ttl)", k);
         }
         return 0;
 }

@@ -1,0 +1,203 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The embedded DNS (dns/) as the manager uses it: each running container
+ * on named networks gets a resolver in its sandbox and its names in the
+ * table; resolv.conf points there.
+ *
+ * Names of a container on each of its networks: its name, its hostname,
+ * its short id and its aliases, for its IPv4 and IPv6 addresses; reverse
+ * lookups of those addresses answer NAME.NETWORK.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "diag.h"
+#include "log.h"
+#include "manager-internal.h"
+#include "netns.h"
+#include "network.h"
+#include "server.h"
+
+static bool uses_resolver(const nd_container *c) {
+        return c->mode == ND_NET_MODE_BRIDGE && c->n_eps > 0;
+}
+
+uint32_t nd_resolver_ttl(nd_manager *m, const nd_network *n) {
+        const char *v = n ? json_string_value(json_object_get(n->spec.options, "dns.ttl")) : NULL;
+        if (v && *v) {
+                char *end;
+                unsigned long t = strtoul(v, &end, 10);
+                if (!*end && t <= 86400)
+                        return (uint32_t) t;
+        }
+        return m->dns_ttl;
+}
+
+static void register_names(nd_manager *m, const nd_container *c) {
+        nd_dns_names *t = nd_dns_table(m->dns);
+        char short_id[13], ptr[2 * ND_NAME_MAX + 2];
+
+        nd_dns_names_drop(t, c->id);
+        if (c->status != ND_CT_RUNNING && !c->dns_sb)
+                return;
+        snprintf(short_id, sizeof(short_id), "%.12s", c->id);
+        for (size_t i = 0; i < c->n_eps; i++) {
+                const nd_endpoint *e = &c->eps[i];
+                const char *names[3 + ND_MAX_ALIASES] = { c->name, c->hostname, short_id };
+                size_t n = 3;
+                for (size_t k = 0; k < e->n_aliases; k++)
+                        names[n++] = e->aliases[k];
+                snprintf(ptr, sizeof(ptr), "%s.%s", c->name, e->net_name);
+                for (size_t k = 0; k < n; k++) {
+                        if (k == 1 && strcmp(c->hostname, c->name) == 0)
+                                continue;
+                        for (int f = 0; f < 2; f++) {
+                                const nd_addr *a = f ? &e->addr6 : &e->addr4;
+                                if (!a->family)
+                                        continue;
+                                /* only the container's name answers PTR */
+                                int r = nd_dns_names_add(t, e->net_name, names[k], a, k == 0 ? ptr : NULL, c->id);
+                                if (r < 0 && r != -EINVAL)
+                                        nd_log_errno(LOG_WARNING, r, "adding a DNS name failed", "name=%s",
+                                                     names[k]);
+                        }
+                }
+        }
+}
+
+static int configure(nd_manager *m, nd_container *c) {
+        const char *nets[ND_MAX_ENDPOINTS];
+        nd_addr servers[ND_DNS_MAX_UPSTREAMS];
+        size_t n_servers = 0, i;
+        bool can_forward = false;
+        json_t *v;
+        nd_network *first = NULL;
+
+        for (size_t k = 0; k < c->n_eps; k++) {
+                nd_network *n = NULL;
+                nets[k] = c->eps[k].net_name;
+                if (nd_manager_network_find(m, c->eps[k].net_id, &n) == 0) {
+                        if (!first)
+                                first = n;
+                        if (!n->spec.internal)
+                                can_forward = true;
+                }
+        }
+        json_array_foreach(c->dns, i, v)
+                if (n_servers < ND_DNS_MAX_UPSTREAMS && nd_addr_parse(json_string_value(v), &servers[n_servers]) == 0)
+                        n_servers++;
+        return nd_dns_sandbox_configure(c->dns_sb, nets, c->n_eps, can_forward, servers, n_servers,
+                                        nd_resolver_ttl(m, first));
+}
+
+int nd_resolver_attach(nd_manager *m, nd_container *c, nd_diag *d) {
+        char path[PATH_MAX];
+        int fd, r;
+
+        if (!m->dns || !uses_resolver(c) || c->dns_sb)
+                return 0;
+        nd_container_netns_path(m->run_dir, c->id, path, sizeof(path));
+        fd = nd_netns_open(path);
+        if (fd < 0)
+                return nd_diag_set(d, fd, "container '%s': opening its namespace for DNS failed: %s", c->name,
+                                   strerror(-fd));
+        r = nd_dns_sandbox_open(m->dns, fd, &c->dns_sb);
+        close(fd);
+        if (r < 0)
+                return nd_diag_set(d, r, "container '%s': starting its DNS resolver at 127.0.0.11:53 failed: %s",
+                                   c->name, strerror(-r));
+        r = configure(m, c);
+        if (r < 0) {
+                nd_dns_sandbox_close(c->dns_sb);
+                c->dns_sb = NULL;
+                return nd_diag_set(d, r, "out of memory");
+        }
+        register_names(m, c);
+        return 0;
+}
+
+void nd_resolver_detach(nd_manager *m, nd_container *c) {
+        if (!m->dns)
+                return;
+        nd_dns_names_drop(nd_dns_table(m->dns), c->id);
+        nd_dns_sandbox_close(c->dns_sb);
+        c->dns_sb = NULL;
+}
+
+void nd_resolver_refresh(nd_manager *m, nd_container *c) {
+        nd_diag d = {0};
+        if (!m->dns)
+                return;
+        if (!c->dns_sb) {
+                /* a container that had no network until now */
+                if (c->status == ND_CT_RUNNING && nd_resolver_attach(m, c, &d) < 0)
+                        nd_log(LOG_WARNING, "no DNS for the container", "ct=%s reason=\"%s\"", c->name, d.msg);
+                return;
+        }
+        if (configure(m, c) < 0)
+                nd_log(LOG_WARNING, "updating the container's DNS view failed", "ct=%s", c->name);
+        register_names(m, c);
+}
+
+/* resolv.conf of a container: the embedded resolver for containers on
+ * named networks (with ndots:0, as Docker writes, so short names go to
+ * the resolver first), else the host's, with --dns servers replacing its
+ * nameservers; search and options from the container. */
+char *nd_resolver_conf(nd_manager *m, const nd_container *c) {
+        char *text = NULL;
+        size_t size = 0;
+        FILE *out = open_memstream(&text, &size);
+        size_t i;
+        json_t *v;
+
+        if (!out)
+                return NULL;
+        if (m->dns && uses_resolver(c))
+                fputs("nameserver 127.0.0.11\n", out);
+        else if (json_array_size(c->dns))
+                json_array_foreach(c->dns, i, v)
+                        fprintf(out, "nameserver %s\n", json_string_value(v));
+        else {
+                char line[512];
+                FILE *f = fopen(m->resolv_conf, "re");
+                while (f && fgets(line, sizeof(line), f))
+                        if ((!json_array_size(c->dns_search) || strncmp(line, "search", 6) != 0) &&
+                            (!json_array_size(c->dns_options) || strncmp(line, "options", 7) != 0))
+                                fputs(line, out);
+                if (f)
+                        fclose(f);
+        }
+        if (json_array_size(c->dns_search)) {
+                fputs("search", out);
+                json_array_foreach(c->dns_search, i, v)
+                        fprintf(out, " %s", json_string_value(v));
+                fputc('\n', out);
+        }
+        if ((m->dns && uses_resolver(c)) || json_array_size(c->dns_options)) {
+                fputs("options", out);
+                if (m->dns && uses_resolver(c))
+                        fputs(" ndots:0", out);
+                json_array_foreach(c->dns_options, i, v)
+                        fprintf(out, " %s", json_string_value(v));
+                fputc('\n', out);
+        }
+        if (fclose(out) != 0) {
+                free(text);
+                return NULL;
+        }
+        return text;
+}
+
+json_t *nd_manager_dns_status(nd_manager *m, const nd_network *n) {
+        if (!m->dns)
+                return json_pack("{s:b}", "Enabled", 0);
+        json_t *j = nd_dns_counters(m->dns, n->spec.name);
+        json_object_set_new(j, "Enabled", json_true());
+        json_object_set_new(j, "TTL", json_integer(nd_resolver_ttl(m, n)));
+        json_object_set_new(j, "Upstreams", nd_dns_upstreams(m->dns));
+        json_object_set_new(j, "Forwards", json_boolean(!n->spec.internal));
+        return j;
+}
