@@ -95,6 +95,82 @@ static ldns_rr *answer_rr(const ldns_rdf *owner, ldns_rr_type type, uint32_t ttl
         return rr;
 }
 
+/* The hot case without allocating an ldns packet: one A/AAAA question of
+ * class IN for a local name, no other sections, no EDNS0, an answer that
+ * fits 512 bytes.  Anything else returns false and takes the general path,
+ * which also checks everything this one skips. */
+static bool answer_fast(const nd_dns_view *v, const uint8_t *q, size_t len, uint8_t **out, size_t *out_len,
+                        int *rcode) {
+        char name[ND_DNS_NAME_MAX + 2];
+        size_t off = 12, nl = 0;
+        nd_addr addrs[MAX_ANSWERS];
+        bool exists;
+
+        if ((q[2] & 0x78) || q[4] != 0 || q[5] != 1 || q[6] | q[7] | q[8] | q[9] | q[10] | q[11])
+                return false;   /* opcode, QDCOUNT 1, no other sections */
+        for (;;) {
+                if (off >= len)
+                        return false;
+                uint8_t l = q[off++];
+                if (l == 0)
+                        break;
+                if (l > 63 || off + l > len || nl + l + 1 > ND_DNS_NAME_MAX)
+                        return false; /* compression or oversize: general path */
+                for (size_t i = 0; i < l; i++) {
+                        char c = (char) q[off + i];
+                        if (c == '.' || c == '\\' || (unsigned char) c <= ' ' || (unsigned char) c >= 127)
+                                return false;
+                        name[nl++] = c;
+                }
+                name[nl++] = '.';
+                off += l;
+        }
+        if (nl == 0 || off + 4 != len)
+                return false;
+        name[nl] = 0;
+        uint16_t type = (uint16_t) ((q[off] << 8) | q[off + 1]), cls = (uint16_t) ((q[off + 2] << 8) | q[off + 3]);
+        if (cls != LDNS_RR_CLASS_IN || (type != LDNS_RR_TYPE_A && type != LDNS_RR_TYPE_AAAA))
+                return false;
+        int family = type == LDNS_RR_TYPE_A ? AF_INET : AF_INET6;
+        size_t alen = family == AF_INET ? 4 : 16;
+        size_t n = nd_dns_names_lookup(v->names, v->nets, v->n_nets, name, family, v->rotate, addrs, MAX_ANSWERS,
+                                       &exists);
+        if (!exists || n > MAX_ANSWERS)
+                return false;
+        size_t size = len + n * (12 + alen);
+        if (size > 512)
+                return false;   /* truncation is the general path's */
+        uint8_t *r = malloc(size), *w;
+        if (!r)
+                return false;
+        memcpy(r, q, len);
+        r[2] = (uint8_t) (0x80 | 0x04 | (q[2] & 0x01));     /* QR, AA, RD */
+        r[3] = (uint8_t) ((v->can_forward ? 0x80 : 0) | (q[3] & 0x10)); /* RA, CD; NOERROR */
+        r[6] = (uint8_t) (n >> 8);
+        r[7] = (uint8_t) n;
+        w = r + len;
+        for (size_t i = 0; i < n; i++) {
+                *w++ = 0xc0;    /* the name: a pointer to the question's */
+                *w++ = 12;
+                *w++ = (uint8_t) (type >> 8);
+                *w++ = (uint8_t) type;
+                *w++ = 0;
+                *w++ = 1;
+                *w++ = (uint8_t) (v->ttl >> 24);
+                *w++ = (uint8_t) (v->ttl >> 16);
+                *w++ = (uint8_t) (v->ttl >> 8);
+                *w++ = (uint8_t) v->ttl;
+                *w++ = 0;
+                *w++ = (uint8_t) alen;
+                memcpy(w, addrs[i].b, alen);
+                w += alen;
+        }
+        *out = r;
+        *out_len = size;
+        *rcode = LDNS_RCODE_NOERROR;
+        return true;
+}
+
 nd_dns_verdict nd_dns_answer(const nd_dns_view *v, const uint8_t *q, size_t len, bool tcp, uint8_t **out,
                              size_t *out_len, int *rcode) {
         ldns_pkt *p = NULL, *r = NULL;
@@ -105,6 +181,11 @@ nd_dns_verdict nd_dns_answer(const nd_dns_view *v, const uint8_t *q, size_t len,
         *out = NULL;
         if (len < 12 || (q[2] & 0x80))
                 return ND_DNS_DROP; /* too short to answer, or a response */
+        if (answer_fast(v, q, len, out, out_len, &rc)) {
+                if (rcode)
+                        *rcode = rc;
+                return ND_DNS_REPLY;
+        }
         if (ldns_wire2pkt(&p, q, len) != LDNS_STATUS_OK) {
                 *out = header_reply(q, len, LDNS_RCODE_FORMERR, out_len);
                 rc = LDNS_RCODE_FORMERR;
