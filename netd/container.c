@@ -56,6 +56,7 @@ nd_container *nd_container_free(nd_container *c) {
         json_decref(c->dns);
         json_decref(c->dns_search);
         json_decref(c->dns_options);
+        json_decref(c->links);
         free(c->ports);
         free(c->bindings);
         free(c);
@@ -124,14 +125,15 @@ json_t *nd_container_to_json(const nd_container *c) {
         }
         json_t *dns = c->dns ? json_incref(c->dns) : json_array(),
                *search = c->dns_search ? json_incref(c->dns_search) : json_array(),
-               *opts = c->dns_options ? json_incref(c->dns_options) : json_array();
-        return json_pack("{s:s, s:s, s:I, s:{s:s, s:s, s:O, s:O, s:I, s:I, s:b, s:s, s:o, s:o, s:o, s:o},"
+               *opts = c->dns_options ? json_incref(c->dns_options) : json_array(),
+               *links = c->links ? json_incref(c->links) : json_array();
+        return json_pack("{s:s, s:s, s:I, s:{s:s, s:s, s:O, s:O, s:I, s:I, s:b, s:s, s:o, s:o, s:o, s:o, s:o},"
                          " s:{s:s, s:i, s:i, s:i, s:I, s:I, s:s}, s:o, s:o}",
                          "Id", c->id, "Name", c->name, "Created", (json_int_t) c->created_us,
                          "Config", "Hostname", c->hostname, "Rootfs", c->rootfs, "Cmd", c->args, "Env", c->env,
                          "Memory", (json_int_t) c->memory, "PidsLimit", (json_int_t) c->pids_limit, "AutoRemove",
                          c->auto_remove, "NetworkMode", mode_string(c, mode, sizeof(mode)), "Ports", ports,
-                         "Dns", dns, "DnsSearch", search, "DnsOptions", opts,
+                         "Dns", dns, "DnsSearch", search, "DnsOptions", opts, "Links", links,
                          "State", "Status", nd_ct_status_to_string(c->status), "Pid", (int) c->pid, "MonitorPid",
                          (int) c->monitor_pid, "ExitCode", c->exit_code, "StartedAt", (json_int_t) c->started_us,
                          "FinishedAt", (json_int_t) c->finished_us, "Error", c->error,
@@ -242,6 +244,13 @@ int nd_container_from_json(const json_t *j, nd_container **ret, nd_diag *d) {
                 c->dns_search = json_incref(search);
         if (json_array_size(opts))
                 c->dns_options = json_incref(opts);
+        json_t *links = json_object_get(cfg, "Links");
+        json_array_foreach(links, i, e)
+                if (!json_is_string(json_object_get(e, "Alias")) || !json_is_string(json_object_get(e, "IP")) ||
+                    !json_is_string(json_object_get(e, "Name")))
+                        return nd_diag_set(d, -EINVAL, "container record: bad Links");
+        if (json_array_size(links))
+                c->links = json_incref(links);
         /* Ports and PortBindings: absent in records older than them */
         json_t *ports = json_object_get(cfg, "Ports"), *bindings = json_object_get(j, "PortBindings");
         json_array_foreach(ports, i, e) {

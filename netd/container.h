@@ -76,6 +76,7 @@ typedef struct nd_container {
         json_t *dns;              /* owned arrays of strings: --dns, --dns-search, */
         json_t *dns_search;       /*   --dns-option (NULL: none) */
         json_t *dns_options;
+        json_t *links;            /* --link: [{"Name","Alias","IP"}], NULL: none */
         /* state */
         nd_ct_status status;
         pid_t pid, monitor_pid;

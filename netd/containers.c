@@ -396,7 +396,15 @@ static int write_hosts(nd_manager *m, const nd_container *c) {
                                                c->hostname);
         }
         if (c->n_eps == 0)
-                snprintf(buf + o, sizeof(buf) - o, "127.0.1.1\t%s\n", c->hostname);
+                o += (size_t) snprintf(buf + o, sizeof(buf) - o, "127.0.1.1\t%s\n", c->hostname);
+        size_t i;
+        json_t *l;
+        json_array_foreach(c->links, i, l)
+                if (o < sizeof(buf))
+                        o += (size_t) snprintf(buf + o, sizeof(buf) - o, "%s\t%s %s\n",
+                                               json_string_value(json_object_get(l, "IP")),
+                                               json_string_value(json_object_get(l, "Alias")),
+                                               json_string_value(json_object_get(l, "Name")));
         return write_text(path, buf);
 }
 
@@ -896,6 +904,85 @@ static int dns_fields(const json_t *req, nd_container *c, nd_diag *d) {
         return 0;
 }
 
+/* Legacy --link NAME[:ALIAS]: the target must run on a network @c is on;
+ * its address goes to /etc/hosts under ALIAS, and ALIAS_PORT_* variables
+ * describe its ports, as Docker's links do.  A snapshot, like theirs. */
+static void link_env(nd_container *c, const char *alias, const char *ip, const nd_container *t) {
+        char up[ND_NAME_MAX + 1], kv[ND_NAME_MAX * 2 + 96];
+        size_t k = 0;
+        for (; alias[k] && k < ND_NAME_MAX; k++)
+                up[k] = isalnum((unsigned char) alias[k]) ? (char) toupper((unsigned char) alias[k]) : '_';
+        up[k] = 0;
+        snprintf(kv, sizeof(kv), "%s_NAME=/%s/%s", up, c->name, alias);
+        json_array_append_new(c->env, json_string(kv));
+        for (size_t i = 0; i < t->n_ports; i++) {
+                const char *pr = nd_proto_name(t->ports[i].proto);
+                char PR[8];
+                unsigned p = t->ports[i].ctr;
+                for (k = 0; pr[k] && k < sizeof(PR) - 1; k++)
+                        PR[k] = (char) toupper((unsigned char) pr[k]);
+                PR[k] = 0;
+                if (i == 0) {
+                        snprintf(kv, sizeof(kv), "%s_PORT=%s://%s:%u", up, pr, ip, p);
+                        json_array_append_new(c->env, json_string(kv));
+                }
+                snprintf(kv, sizeof(kv), "%s_PORT_%u_%s=%s://%s:%u", up, p, PR, pr, ip, p);
+                json_array_append_new(c->env, json_string(kv));
+                snprintf(kv, sizeof(kv), "%s_PORT_%u_%s_ADDR=%s", up, p, PR, ip);
+                json_array_append_new(c->env, json_string(kv));
+                snprintf(kv, sizeof(kv), "%s_PORT_%u_%s_PORT=%u", up, p, PR, p);
+                json_array_append_new(c->env, json_string(kv));
+                snprintf(kv, sizeof(kv), "%s_PORT_%u_%s_PROTO=%s", up, p, PR, pr);
+                json_array_append_new(c->env, json_string(kv));
+        }
+}
+
+static int links_resolve(nd_manager *m, const json_t *req, nd_container *c, nd_diag *d) {
+        json_t *a = json_object_get(req, "Links"), *v;
+        size_t i;
+        if (!a || json_is_null(a))
+                return 0;
+        if (!json_is_array(a) || json_array_size(a) > 16)
+                return nd_diag_set(d, -EINVAL, "container: 'Links' must be an array of at most 16 \"NAME[:ALIAS]\"");
+        json_t *out = json_array();
+        if (!out)
+                return nd_diag_set(d, -ENOMEM, "out of memory");
+        json_array_foreach(a, i, v) {
+                const char *s = json_string_value(v);
+                char name[ND_NAME_MAX + 1], alias[ND_NAME_MAX + 1], ip[ND_ADDR_STRLEN] = "";
+                const char *colon = s ? strchr(s, ':') : NULL;
+                nd_container *t;
+                if (!s || !*s || strlen(s) > 2 * ND_NAME_MAX + 1 ||
+                    (colon && ((size_t) (colon - s) > ND_NAME_MAX || strlen(colon + 1) > ND_NAME_MAX))) {
+                        json_decref(out);
+                        return nd_diag_set(d, -EINVAL, "invalid link '%.64s': want NAME[:ALIAS]", s ? s : "?");
+                }
+                snprintf(name, sizeof(name), "%.*s", colon ? (int) (colon - s) : (int) strlen(s), s);
+                snprintf(alias, sizeof(alias), "%s", colon ? colon + 1 : name);
+                if (nd_name_valid(alias) < 0 || nd_manager_container_find(m, name, &t) < 0) {
+                        json_decref(out);
+                        return nd_diag_set(d, nd_name_valid(alias) < 0 ? -EINVAL : -ENOENT,
+                                           nd_name_valid(alias) < 0 ? "invalid link alias '%.64s'"
+                                                                     : "linked container '%.64s' not found",
+                                           nd_name_valid(alias) < 0 ? alias : name);
+                }
+                for (size_t k = 0; k < t->n_eps && !*ip; k++)
+                        if (nd_container_endpoint(c, t->eps[k].net_id) && t->eps[k].addr4.family)
+                                nd_addr_fmt(&t->eps[k].addr4, ip);
+                if (t->status != ND_CT_RUNNING || !*ip) {
+                        json_decref(out);
+                        return nd_diag_set(d, -EINVAL, "cannot link to '%s': it must be running on a network "
+                                           "this container joins", t->name);
+                }
+                json_array_append_new(out, json_pack("{s:s, s:s, s:s}", "Name", t->name, "Alias", alias, "IP", ip));
+                link_env(c, alias, ip, t);
+        }
+        c->links = json_array_size(out) ? out : NULL;
+        if (!c->links)
+                json_decref(out);
+        return 0;
+}
+
 static int parse_mode(nd_manager *m, const char *s, nd_container *c, nd_diag *d) {
         if (!s || !*s || strcmp(s, "bridge") == 0 || strcmp(s, "default") == 0)
                 c->mode = ND_NET_MODE_BRIDGE;
@@ -930,7 +1017,7 @@ int nd_manager_container_run(nd_manager *m, const json_t *req, bool start, nd_ma
                              nd_diag *d) {
         static const char *const keys[] = { "Name", "Hostname", "Cmd", "Env", "Rootfs", "Memory", "PidsLimit",
                                             "AutoRemove", "NetworkMode", "Networks", "Ports", "Dns", "DnsSearch",
-                                            "DnsOptions", NULL };
+                                            "DnsOptions", "Links", NULL };
         _cleanup_(nd_container_freep) nd_container *c = nd_container_new();
         const char *name = NULL, *hostname = NULL, *rootfs = NULL, *mode = NULL;
         json_t *cmd, *env, *nets, *v;
@@ -1063,6 +1150,9 @@ int nd_manager_container_run(nd_manager *m, const json_t *req, bool start, nd_ma
         if (c->mode == ND_NET_MODE_BRIDGE && c->n_eps == 0)
                 c->mode = ND_NET_MODE_NONE; /* no network named: loopback only */
         r = dns_fields(req, c, d);
+        if (r < 0)
+                goto unwind;
+        r = links_resolve(m, req, c, d);
         if (r < 0)
                 goto unwind;
         json_t *ports = json_object_get(req, "Ports");

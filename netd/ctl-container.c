@@ -140,6 +140,7 @@ static const char run_usage[] =
         "                             no HOSTPORT: a free one (see 'netctl port'); an IPv6\n"
         "                             HOSTIP in brackets, as [::1]:8080:80\n"
         "      --dns IP               the container's upstream DNS server (repeatable)\n"
+        "      --link NAME[:ALIAS]    legacy link: ALIAS in /etc/hosts and ALIAS_PORT_* variables\n"
         "      --dns-search DOMAIN    search domain in its resolv.conf (repeatable)\n"
         "      --dns-option OPT       option in its resolv.conf (repeatable)\n"
         "  -e, --env KEY=VALUE        environment variable (repeatable)\n"
@@ -167,7 +168,7 @@ int ctl_run(int argc, char **argv) {
                 { "pids-limit", required_argument, NULL, 'P' }, { "rm", no_argument, NULL, 'R' },
                 { "publish", required_argument, NULL, 'p' },
                 { "dns", required_argument, NULL, 'D' },      { "dns-search", required_argument, NULL, 'S' },
-                { "dns-option", required_argument, NULL, 'O' },
+                { "dns-option", required_argument, NULL, 'O' }, { "link", required_argument, NULL, 'L' },
                 { "help", no_argument, NULL, 'h' },           {},
         };
         const char *nets[MAX_LIST], *name = NULL, *hostname = NULL, *ip4 = NULL, *ip6 = NULL, *mac = NULL,
@@ -176,7 +177,7 @@ int ctl_run(int argc, char **argv) {
         bool detach = false, auto_rm = false;
         long long memory = 0, pids = 0;
         _cleanup_json_ json_t *env = json_array(), *aliases = json_array(), *ports = json_array(), *dns = json_array(),
-                              *dns_search = json_array(), *dns_opts = json_array(), *reply = NULL,
+                              *dns_search = json_array(), *dns_opts = json_array(), *links = json_array(), *reply = NULL,
                               *req = NULL;
         int c;
 
@@ -228,6 +229,7 @@ int ctl_run(int argc, char **argv) {
                 case 'D': json_array_append_new(dns, json_string(optarg)); break;
                 case 'S': json_array_append_new(dns_search, json_string(optarg)); break;
                 case 'O': json_array_append_new(dns_opts, json_string(optarg)); break;
+                case 'L': json_array_append_new(links, json_string(optarg)); break;
                 case 'P': {
                         char *end;
                         pids = strtoll(optarg, &end, 10);
@@ -291,6 +293,8 @@ int ctl_run(int argc, char **argv) {
                 json_object_set(req, "DnsSearch", dns_search);
         if (json_array_size(dns_opts))
                 json_object_set(req, "DnsOptions", dns_opts);
+        if (json_array_size(links))
+                json_object_set(req, "Links", links);
         bool create_only = strcmp(argv[0], "create") == 0;
         long st = call("POST", create_only ? "/v1/containers?start=0" : "/v1/containers", req, &reply);
         if (st != 201)

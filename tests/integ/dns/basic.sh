@@ -71,6 +71,18 @@ start=$(date +%s%N)
 t_match "upstream silent: SERVFAIL" "$(dig_in slow example.test +time=5)" "status: SERVFAIL"
 t_ok "within the 1 s upstream timeout (under 3 s)" test $(( ($(date +%s%N) - start) / 1000000 )) -lt 3000
 
+# legacy links
+t_ok "run api with a port" nd_ctl h run -d --name api --network front -p 8081:80 sleep 600
+api=$(nd_ctl h inspect api | jq -r '.[0].Endpoints[0].IPAddress')
+t_ok "run lk --link api:backend" nd_ctl h run -d --name lk --network front --link api:backend sleep 600
+t_match "the link alias is in /etc/hosts" "$(nd_in h lk cat /etc/hosts)" "$api	backend api"
+t_match "and ALIAS_PORT_* variables in the environment" "$(nd_in h lk env | sort | tr '\n' ' ')" \
+        "BACKEND_NAME=/lk/backend BACKEND_PORT=tcp://$api:80 BACKEND_PORT_80_TCP=tcp://$api:80 BACKEND_PORT_80_TCP_ADDR=$api BACKEND_PORT_80_TCP_PORT=80 BACKEND_PORT_80_TCP_PROTO=tcp"
+t_match "a link to an unknown container is refused" "$(nd_ctl h run -d --network front --link nosuch sleep 1 2>&1)" \
+        "linked container 'nosuch' not found"
+t_match "a link across networks is refused" "$(nd_ctl h run -d --network back --link api sleep 1 2>&1)" \
+        "must be running on a network this container joins"
+
 # changes are seen on the next query
 t_ok "connect db to front" nd_ctl h network connect --alias www front db
 t_eq "db answers on front at once" "$(short cl db)" "$(nd_ctl h inspect db | jq -r '.[0].Endpoints[1].IPAddress')"
