@@ -51,6 +51,16 @@ static void usage(FILE *f) {
                 "  -h, --help                   this help\n");
 }
 
+/* --FLAG on|off: *off set for "off" */
+static int parse_off(const char *flag, const char *v, bool *off) {
+        if (strcmp(v, "on") != 0 && strcmp(v, "off") != 0) {
+                fprintf(stderr, "netd: --%s: want on or off\n", flag);
+                return -EINVAL;
+        }
+        *off = strcmp(v, "off") == 0;
+        return 0;
+}
+
 static int mkdir_p(const char *path, mode_t mode) {
         char buf[PATH_MAX];
         if (strlen(path) >= sizeof(buf))
@@ -173,11 +183,8 @@ int main(int argc, char **argv) {
                         break;
                 }
                 case OPT_FIREWALL:
-                        if (strcmp(optarg, "on") != 0 && strcmp(optarg, "off") != 0) {
-                                fprintf(stderr, "netd: --firewall: want on or off\n");
+                        if (parse_off("firewall", optarg, &cfg.no_firewall) < 0)
                                 return 2;
-                        }
-                        cfg.no_firewall = strcmp(optarg, "off") == 0;
                         break;
                 case OPT_CLEANUP:
                         cleanup = true;
@@ -206,11 +213,8 @@ int main(int argc, char **argv) {
                         break;
                 }
                 case OPT_DNSSERVER:
-                        if (strcmp(optarg, "on") != 0 && strcmp(optarg, "off") != 0) {
-                                fprintf(stderr, "netd: --dns-server: want on or off\n");
+                        if (parse_off("dns-server", optarg, &cfg.no_dns) < 0)
                                 return 2;
-                        }
-                        cfg.no_dns = strcmp(optarg, "off") == 0;
                         break;
                 case OPT_LOGLEVEL:
                         r = nd_log_level_from_string(optarg);
