@@ -57,7 +57,7 @@ nd_eventually 3 sh -c "ip netns exec nd-$$-h ss -Htln | grep -q ':7100 '"
 t_eq "a container reaches its own gateway" "$(nc_from x 10.41.0.1 7100)" "host-service"
 t_err "not the host's other addresses" nc_from x 10.98.0.1 7100
 t_err "nor another network's gateway" nc_from x 10.42.0.1 7100
-t_eq "other hosts still reach host services" "$(echo | nd_on s socat -T 2 - TCP:10.98.0.1:7100)" "host-service"
+t_eq "other hosts still reach host services" "$(nd_on s socat -T 5 -u TCP:10.98.0.1:7100 -)" "host-service"
 t_ok "ping the gateway" nd_in h x ping -c 1 -W 2 10.41.0.1
 
 t_ok "the other table is untouched" nd_on h nft list chain inet other keepme
@@ -65,7 +65,7 @@ x_id=$(nd_ctl h inspect x | jq -r '.[0].Id')
 t_ok "stop netd" nd_stop "$ND_PID"
 t_ok "the table stays while netd is down (containers keep working)" nd_on h nft list table inet netd
 t_eq "egress still masqueraded while netd is down" \
-        "$(echo | nsenter --net="$ND_TMP/h/run/netns/$x_id" socat -T 2 - TCP:10.98.0.2:7777)" "10.98.0.1"
+        "$(nsenter --net="$ND_TMP/h/run/netns/$x_id" socat -T 5 -u TCP:10.98.0.2:7777 -)" "10.98.0.1"
 t_ok "netd --cleanup" nsenter --net="/run/netns/nd-$$-h" "$NETD" --cleanup
 t_err "the table is gone" nd_on h nft list table inet netd
 t_ok "the other table is still there" nd_on h nft list chain inet other keepme
