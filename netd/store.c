@@ -7,6 +7,7 @@
 
 static const struct nd_store_ops *const backends[] = {
         &nd_store_local_ops,
+        &nd_store_etcd_ops,
 };
 
 int nd_store_open(struct ev_loop *loop, const char *url, const char *state_dir, nd_store **ret) {
@@ -14,7 +15,9 @@ int nd_store_open(struct ev_loop *loop, const char *url, const char *state_dir, 
                 url = "local";
         for (size_t i = 0; i < ELEMENTSOF(backends); i++) {
                 size_t n = strlen(backends[i]->scheme);
-                if (strncmp(url, backends[i]->scheme, n) == 0 && (url[n] == 0 || url[n] == ':'))
+                /* "etcds://" is etcd over TLS */
+                if (strncmp(url, backends[i]->scheme, n) == 0 &&
+                    (url[n] == 0 || url[n] == ':' || (url[n] == 's' && url[n + 1] == ':')))
                         return backends[i]->open(loop, url, state_dir, ret);
         }
         return -EPROTONOSUPPORT;

@@ -6,8 +6,8 @@
  * with compare conditions, ranges by prefix, watches by prefix from a
  * revision, and leases whose expiry deletes the keys attached to them.
  *
- * Backends: "local" (embedded, crash-safe, store-local.c) and, in a later
- * change, "etcd" (store-etcd.c) behind the same ops table.
+ * Backends: "local" (embedded, crash-safe, store-local.c) and "etcd"
+ * (store-etcd.c) behind the same ops table.
  *
  * Contract:
  *  - Every operation is asynchronous.  Callbacks are always invoked later
@@ -138,6 +138,11 @@ int nd_store_lease_revoke(nd_store *s, int64_t lease, nd_store_lease_fn cb, void
 
 /* Backends. */
 extern const struct nd_store_ops nd_store_local_ops;
+/* etcd v3 over its JSON gateway: "etcd://H:P[,H:P...][?cacert=F&cert=F&key=F]"
+ * ("etcds://" or any TLS option: https).  See store-etcd.c. */
+extern const struct nd_store_ops nd_store_etcd_ops;
+/* The endpoint in use now (the base URL). */
+const char *nd_store_etcd_endpoint(const nd_store *s);
 
 /* Local backend only: test seams and tools. */
 int nd_store_local_open_at(struct ev_loop *loop, const char *dir, nd_store **ret);

@@ -238,3 +238,39 @@ nd_eventually() {
 nd_wget() {
         NETD_SOCKET=$(nd_sock "$1") timeout 5 "$NETCTL" exec "$2" wget -q -O- "$3"
 }
+
+# nd_etcd ROLE NAME IP [CLUSTER [STATE]]: start an etcd member NAME in host
+# ROLE's namespace, listening on IP (clients :2379, peers :2380); data in
+# $ND_TMP/etcd-NAME.  CLUSTER: "n1=http://IP1:2380,..." (default: alone).
+# Waits until it serves; sets ND_ETCD_PID.  Restart with the same NAME
+# (and STATE "existing") to keep its data.
+nd_etcd() {
+        local role=$1 name=$2 ip=$3 cluster=${4:-$2=http://$3:2380} state=${5:-new} i
+        command -v etcd >/dev/null || { echo "etcd not installed"; return 1; }
+        mkdir -p "$ND_TMP/etcd-$name"
+        nsenter --net="/run/netns/nd-$$-$role" etcd --name "$name" --data-dir "$ND_TMP/etcd-$name/data" \
+                --listen-client-urls "http://$ip:2379" --advertise-client-urls "http://$ip:2379" \
+                --listen-peer-urls "http://$ip:2380" --initial-advertise-peer-urls "http://$ip:2380" \
+                --initial-cluster "$cluster" --initial-cluster-state "$state" \
+                --heartbeat-interval 50 --election-timeout 500 >>"$ND_TMP/etcd-$name/log" 2>&1 &
+        ND_ETCD_PID=$!
+        ND_PIDS+=("$ND_ETCD_PID")
+        # a member of a new cluster serves once a quorum is up: callers of
+        # a cluster wait with nd_etcd_ready after starting every member
+        [ "$cluster" = "$name=http://$ip:2380" ] || return 0
+        nd_etcd_ready "$role" "$ip"
+}
+
+# nd_etcd_ready ROLE IP: etcd at IP answers with a leader (10 s at most).
+nd_etcd_ready() {
+        local i
+        for i in $(seq 1 200); do
+                if ip netns exec "nd-$$-$1" curl -sf -m 1 "http://$2:2379/health" 2>/dev/null | grep -q '"true"'; then
+                        return 0
+                fi
+                sleep 0.05
+        done
+        echo "etcd at $2 did not come up"
+        tail -20 "$ND_TMP"/etcd-*/log
+        return 1
+}
