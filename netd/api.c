@@ -70,6 +70,9 @@ static json_t *network_view(nd_manager *m, nd_network *n) {
                 json_object_set_new(j, "AddressesInUse", json_integer((json_int_t) used));
         if (j)
                 json_object_set_new(j, "DNS", nd_manager_dns_status(m, n));
+        json_t *ov = j ? nd_manager_overlay_status(m, n) : NULL;
+        if (ov)
+                json_object_set_new(j, "Overlay", ov);
         return j;
 }
 
@@ -355,10 +358,11 @@ static void get_info(nd_manager *m, nd_http_request *req) {
         size_t nn = nd_manager_networks(m, &nets), nc = nd_manager_containers(m, &cts), running = 0;
         for (size_t i = 0; i < nc; i++)
                 running += cts[i]->status == ND_CT_RUNNING;
-        nd_http_reply_json(req, 200, json_pack("{s:s, s:I, s:I, s:I, s:o}", "DefaultRootfs",
+        nd_http_reply_json(req, 200, json_pack("{s:s, s:I, s:I, s:I, s:o, s:o}", "DefaultRootfs",
                                                nd_manager_default_rootfs(m), "Networks", (json_int_t) nn,
                                                "Containers", (json_int_t) nc, "ContainersRunning", (json_int_t) running,
-                                               "Firewall", nd_manager_firewall_status(m)));
+                                               "Firewall", nd_manager_firewall_status(m), "Cluster",
+                                               nd_manager_cluster_status(m)));
 }
 
 static void route_containers(nd_manager *m, nd_http_request *req, char **seg, size_t ns) {
@@ -435,6 +439,11 @@ void nd_api_handle(nd_http_request *req, void *userdata) {
                 if (strcmp(method, "GET") != 0)
                         return method_not_allowed(req, "GET");
                 return get_info(m, req);
+        }
+        if (ns == 2 && strcmp(seg[1], "nodes") == 0) {
+                if (strcmp(method, "GET") != 0)
+                        return method_not_allowed(req, "GET");
+                return nd_http_reply_json(req, 200, nd_manager_cluster_nodes(m));
         }
         if (strcmp(seg[1], "containers") == 0)
                 return route_containers(m, req, seg, ns);

@@ -35,6 +35,7 @@
 #include <unistd.h>
 
 #include "bridge.h"
+#include "cluster.h"
 #include "container.h"
 #include "diag.h"
 #include "json-util.h"
@@ -213,14 +214,22 @@ static nd_network *net_by_id(nd_manager *m, const char *id) {
         return NULL;
 }
 
+/* An address reserved in memory goes back (and, on an overlay network,
+ * counts out of its block). */
+static void addr_unreserve(nd_manager *m, nd_network *n, const nd_addr *a) {
+        nd_subnet_release(nd_network_subnet_for(n, a), a);
+        if (nd_network_is_global(n))
+                nd_cluster_address_note(m->cluster, n, a, -1);
+}
+
 static void release_endpoint(nd_manager *m, const nd_endpoint *e) {
         nd_network *n = net_by_id(m, e->net_id);
         if (!n)
                 return;
         if (e->addr4.family)
-                nd_subnet_release(nd_network_subnet_for(n, &e->addr4), &e->addr4);
+                addr_unreserve(m, n, &e->addr4);
         if (e->addr6.family)
-                nd_subnet_release(nd_network_subnet_for(n, &e->addr6), &e->addr6);
+                addr_unreserve(m, n, &e->addr6);
 }
 
 /* ---- endpoints ------------------------------------------------------------------ */
@@ -286,21 +295,39 @@ static int endpoint_prepare(nd_manager *m, nd_container *c, nd_network *n, const
                 nd_addr *a = fam == 0 ? &e->addr4 : &e->addr6;
                 nd_addr wa;
 
-                if (want) {
-                        if (nd_addr_parse(want, &wa) < 0 || wa.family != family)
-                                return nd_diag_set(d, -EINVAL, "invalid %s address '%.64s'",
-                                                   fam == 0 ? "IPv4" : "IPv6", want);
+                if (want && (nd_addr_parse(want, &wa) < 0 || wa.family != family)) {
+                        if (fam == 1 && e->addr4.family)
+                                addr_unreserve(m, n, &e->addr4);
+                        return nd_diag_set(d, -EINVAL, "invalid %s address '%.64s'", fam == 0 ? "IPv4" : "IPv6",
+                                           want);
+                }
+                if (nd_network_is_global(n)) {
+                        /* from this host's address blocks (cluster.h);
+                         * -EAGAIN: a block is being claimed, try again */
+                        if (!want && !nd_network_subnet_family(n, family))
+                                continue;
+                        r = nd_cluster_address_pick(m->cluster, n, family, want ? &wa : NULL, a, NULL, NULL, d);
+                        if (r < 0) {
+                                if (fam == 1 && e->addr4.family)
+                                        addr_unreserve(m, n, &e->addr4);
+                                return r;
+                        }
+                } else if (want) {
                         sub = nd_network_subnet_for(n, &wa);
                         if (!sub)
-                                return nd_diag_set(d, -EINVAL, "address %s is not in any subnet of network '%s'",
-                                                   want, n->spec.name);
-                        r = nd_subnet_reserve(sub, &wa);
-                        if (r == -EEXIST)
-                                return nd_diag_set(d, -EADDRINUSE, "address %s is already in use on network '%s'",
-                                                   want, n->spec.name);
-                        if (r < 0)
-                                return nd_diag_set(d, -EINVAL, "address %s cannot be used: %s", want,
-                                                   r == -EADDRNOTAVAIL ? "network or broadcast address" : strerror(-r));
+                                r = nd_diag_set(d, -EINVAL, "address %s is not in any subnet of network '%s'",
+                                                want, n->spec.name);
+                        else if ((r = nd_subnet_reserve(sub, &wa)) == -EEXIST)
+                                r = nd_diag_set(d, -EADDRINUSE, "address %s is already in use on network '%s'",
+                                                want, n->spec.name);
+                        else if (r < 0)
+                                r = nd_diag_set(d, -EINVAL, "address %s cannot be used: %s", want,
+                                                r == -EADDRNOTAVAIL ? "network or broadcast address" : strerror(-r));
+                        if (r < 0) {
+                                if (fam == 1 && e->addr4.family)
+                                        addr_unreserve(m, n, &e->addr4);
+                                return r;
+                        }
                         *a = wa;
                 } else {
                         sub = nd_network_subnet_family(n, family);
@@ -1013,8 +1040,8 @@ static int parse_mode(nd_manager *m, const char *s, nd_container *c, nd_diag *d)
         return 0;
 }
 
-int nd_manager_container_run(nd_manager *m, const json_t *req, bool start, nd_manager_ct_fn cb, void *userdata,
-                             nd_diag *d) {
+static int container_run_once(nd_manager *m, const json_t *req, bool start, nd_manager_ct_fn cb, void *userdata,
+                              nd_diag *d) {
         static const char *const keys[] = { "Name", "Hostname", "Cmd", "Env", "Rootfs", "Memory", "PidsLimit",
                                             "AutoRemove", "NetworkMode", "Networks", "Ports", "Dns", "DnsSearch",
                                             "DnsOptions", "Links", NULL };
@@ -1504,8 +1531,8 @@ static int conn_persist(nd_container *c, nd_network *n, struct conn_op *op, bool
         return 0;
 }
 
-int nd_manager_container_connect(nd_manager *m, nd_network *n, nd_container *c, const json_t *req,
-                                 nd_manager_ct_fn cb, void *userdata, nd_diag *d) {
+static int container_connect_once(nd_manager *m, nd_network *n, nd_container *c, const json_t *req,
+                                  nd_manager_ct_fn cb, void *userdata, nd_diag *d) {
         int r;
 
         if (c->status != ND_CT_RUNNING || c->removing)
@@ -1683,5 +1710,77 @@ void nd_manager_bridges_reconcile(nd_manager *m) {
                 int r = nd_bridge_setup(m->nl, m->nets[i].net);
                 if (r < 0)
                         nd_log_errno(LOG_ERR, r, "setting up the bridge failed", "net=%s", m->nets[i].net->spec.name);
+                else if (nd_network_is_global(m->nets[i].net))
+                        nd_cluster_net_up(m->cluster, m->nets[i].net);
         }
+}
+
+/* ---- requests that wait for an address block (overlay networks) ---------------- */
+
+struct ct_retry {
+        nd_manager *m;
+        json_t *req;
+        bool start, connect;
+        char netid[ND_ID_LEN + 1], ctid[ND_ID_LEN + 1];
+        nd_manager_ct_fn cb;
+        void *userdata;
+        int tries;
+};
+
+static void on_block_claimed(void *userdata, int r, const nd_diag *d) {
+        struct ct_retry *t = userdata;
+        nd_manager *m = t->m;
+        nd_diag dd = {0};
+
+        if (r == 0) {
+                if (t->connect) {
+                        nd_network *n = net_by_id(m, t->netid);
+                        nd_container *c = NULL;
+                        if (!n || nd_manager_container_find(m, t->ctid, &c) < 0)
+                                r = nd_diag_set(&dd, -ENOENT, "the network or the container went away");
+                        else
+                                r = container_connect_once(m, n, c, t->req, t->cb, t->userdata, &dd);
+                } else
+                        r = container_run_once(m, t->req, t->start, t->cb, t->userdata, &dd);
+                /* blocks are taken by other hosts as fast as we claim
+                 * them only under extreme contention: give up after 8 */
+                if (r == -EAGAIN && ++t->tries < 8 && nd_cluster_wait(m->cluster, on_block_claimed, t) == 0)
+                        return;
+        } else if (d)
+                dd = *d;
+        if (r < 0)
+                t->cb(t->userdata, r, NULL, &dd);
+        json_decref(t->req);
+        free(t);
+}
+
+static int defer(nd_manager *m, const json_t *req, bool start, nd_network *n, nd_container *c, nd_manager_ct_fn cb,
+                 void *userdata, nd_diag *d) {
+        struct ct_retry *t = calloc(1, sizeof(*t));
+        if (!t)
+                return nd_diag_set(d, -ENOMEM, "out of memory");
+        *t = (struct ct_retry) { .m = m, .req = json_deep_copy(req), .start = start, .connect = !!n, .cb = cb,
+                                 .userdata = userdata };
+        if (n) {
+                snprintf(t->netid, sizeof(t->netid), "%s", n->id);
+                snprintf(t->ctid, sizeof(t->ctid), "%s", c->id);
+        }
+        if ((req && !t->req) || nd_cluster_wait(m->cluster, on_block_claimed, t) < 0) {
+                json_decref(t->req);
+                free(t);
+                return nd_diag_set(d, -ENOMEM, "out of memory");
+        }
+        return 0;
+}
+
+int nd_manager_container_run(nd_manager *m, const json_t *req, bool start, nd_manager_ct_fn cb, void *userdata,
+                             nd_diag *d) {
+        int r = container_run_once(m, req, start, cb, userdata, d);
+        return r == -EAGAIN ? defer(m, req, start, NULL, NULL, cb, userdata, d) : r;
+}
+
+int nd_manager_container_connect(nd_manager *m, nd_network *n, nd_container *c, const json_t *req,
+                                 nd_manager_ct_fn cb, void *userdata, nd_diag *d) {
+        int r = container_connect_once(m, n, c, req, cb, userdata, d);
+        return r == -EAGAIN ? defer(m, req, false, n, c, cb, userdata, d) : r;
 }

@@ -29,7 +29,18 @@ static void usage(FILE *f) {
                 "  --state-dir DIR              persistent state (default /var/lib/netd)\n"
                 "  --run-dir DIR                runtime files: pid file, socket (default /run/netd)\n"
                 "  --socket PATH                API socket (default RUN_DIR/netd.sock, mode 0660)\n"
-                "  --store URL                  'local' (default): embedded store in STATE_DIR\n"
+                "  --store URL                  'local' (default): embedded store in STATE_DIR;\n"
+                "                               'etcd://HOST:PORT[,HOST:PORT...]': share overlay networks,\n"
+                "                               address blocks and endpoints with other hosts through etcd\n"
+                "                               (host-private state stays in STATE_DIR)\n"
+                "  --etcd-cacert FILE           CA of the etcd servers (TLS)\n"
+                "  --etcd-cert FILE             client certificate for etcd (TLS)\n"
+                "  --etcd-key FILE              its key\n"
+                "  --advertise-addr IP|IFACE    this host's address for peers (tunnel endpoint); needed with etcd\n"
+                "  --node-name NAME             this host's name in the cluster (default: the host name)\n"
+                "  --node-ttl SECONDS           lease of the node record: a dead host's endpoints vanish from its\n"
+                "                               peers this long after it stopped renewing (default 10)\n"
+                "  --vxlan-port PORT            UDP port of VXLAN tunnels (default 4789)\n"
                 "  --default-address-pool SPEC  pool for automatic subnets, 'base=CIDR,size=N';\n"
                 "                               repeatable; replaces the defaults\n"
                 "  --monitor PATH               the netd-monitor binary (default: next to netd)\n"
@@ -113,7 +124,8 @@ static int take_pid_lock(const char *run_dir, char *path, size_t size) {
 int main(int argc, char **argv) {
         enum { OPT_STATE = 256, OPT_RUN, OPT_SOCKET, OPT_STORE, OPT_POOL, OPT_LOGLEVEL, OPT_LOGTARGET,
                OPT_VERSION, OPT_MAXBODY, OPT_MONITOR, OPT_ROOTFS,
-               OPT_PORTRANGE, OPT_FIREWALL, OPT_CLEANUP, OPT_DNS, OPT_RESOLV, OPT_DNSTTL, OPT_DNSSERVER };
+               OPT_PORTRANGE, OPT_FIREWALL, OPT_CLEANUP, OPT_DNS, OPT_RESOLV, OPT_DNSTTL, OPT_DNSSERVER,
+               OPT_CACERT, OPT_CERT, OPT_KEY, OPT_ADVERTISE, OPT_NODE, OPT_NODETTL, OPT_VXLANPORT };
         static const struct option opts[] = {
                 { "state-dir", required_argument, NULL, OPT_STATE },
                 { "run-dir", required_argument, NULL, OPT_RUN },
@@ -130,6 +142,13 @@ int main(int argc, char **argv) {
                 { "resolv-conf", required_argument, NULL, OPT_RESOLV },
                 { "dns-ttl", required_argument, NULL, OPT_DNSTTL },
                 { "dns-server", required_argument, NULL, OPT_DNSSERVER },
+                { "etcd-cacert", required_argument, NULL, OPT_CACERT },
+                { "etcd-cert", required_argument, NULL, OPT_CERT },
+                { "etcd-key", required_argument, NULL, OPT_KEY },
+                { "advertise-addr", required_argument, NULL, OPT_ADVERTISE },
+                { "node-name", required_argument, NULL, OPT_NODE },
+                { "node-ttl", required_argument, NULL, OPT_NODETTL },
+                { "vxlan-port", required_argument, NULL, OPT_VXLANPORT },
                 { "log-level", required_argument, NULL, OPT_LOGLEVEL },
                 { "log-target", required_argument, NULL, OPT_LOGTARGET },
                 { "version", no_argument, NULL, OPT_VERSION },
@@ -145,6 +164,8 @@ int main(int argc, char **argv) {
         bool cleanup = false;
         const char *dns[5] = {0};
         size_t n_dns = 0;
+        const char *tls[3] = {0}; /* cacert, cert, key */
+        char store_url[4096];
 
         while ((c = getopt_long(argc, argv, "h", opts, NULL)) >= 0)
                 switch (c) {
@@ -212,6 +233,27 @@ int main(int argc, char **argv) {
                         cfg.dns_ttl = v ? (unsigned) v : 0;
                         break;
                 }
+                case OPT_CACERT: tls[0] = optarg; break;
+                case OPT_CERT: tls[1] = optarg; break;
+                case OPT_KEY: tls[2] = optarg; break;
+                case OPT_ADVERTISE: cfg.advertise = optarg; break;
+                case OPT_NODE: cfg.node_name = optarg; break;
+                case OPT_NODETTL:
+                case OPT_VXLANPORT: {
+                        char *end;
+                        unsigned long v = strtoul(optarg, &end, 10);
+                        bool ttl = c == OPT_NODETTL;
+                        if (*end || !*optarg || v < (ttl ? 2 : 1) || v > (ttl ? 3600 : 65535)) {
+                                fprintf(stderr, "netd: --%s: want %s\n", ttl ? "node-ttl" : "vxlan-port",
+                                        ttl ? "2..3600 seconds" : "a UDP port");
+                                return 2;
+                        }
+                        if (ttl)
+                                cfg.node_ttl = (unsigned) v;
+                        else
+                                cfg.vxlan_port = (uint16_t) v;
+                        break;
+                }
                 case OPT_DNSSERVER:
                         if (parse_off("dns-server", optarg, &cfg.no_dns) < 0)
                                 return 2;
@@ -259,6 +301,28 @@ int main(int argc, char **argv) {
         }
         if (n_pools)
                 cfg.pools = pools;
+        if (tls[0] || tls[1] || tls[2]) {
+                static const char *const names[] = { "cacert", "cert", "key" };
+                if (strncmp(cfg.store_url, "etcd", 4) != 0) {
+                        fprintf(stderr, "netd: --etcd-cacert/--etcd-cert/--etcd-key need --store etcd://...\n");
+                        return 2;
+                }
+                size_t k = (size_t) snprintf(store_url, sizeof(store_url), "%s", cfg.store_url);
+                for (int i = 0; i < 3; i++)
+                        if (tls[i] && k < sizeof(store_url))
+                                k += (size_t) snprintf(store_url + k, sizeof(store_url) - k, "%c%s=%s",
+                                                       strchr(store_url, '?') ? '&' : '?', names[i], tls[i]);
+                if (k >= sizeof(store_url)) {
+                        fprintf(stderr, "netd: --store and TLS paths too long\n");
+                        return 2;
+                }
+                cfg.store_url = store_url;
+        }
+        if (strncmp(cfg.store_url, "etcd", 4) == 0 && !cfg.advertise) {
+                fprintf(stderr, "netd: --store %s needs --advertise-addr IP|INTERFACE (the address peers reach "
+                                "this host at)\n", cfg.store_url);
+                return 2;
+        }
         if (!cfg.socket_path) {
                 snprintf(socket_path, sizeof(socket_path), "%s/netd.sock", cfg.run_dir);
                 cfg.socket_path = socket_path;

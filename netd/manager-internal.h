@@ -33,7 +33,11 @@ struct nd_manager {
         char **pool_specs;
         size_t max_body;
 
-        nd_store *store;
+        nd_store *store;           /* host-private state (local) */
+        struct nd_cluster *cluster;/* shared state (etcd), NULL: single host */
+        char *cluster_url, *node_name, *advertise;
+        unsigned node_ttl;
+        uint16_t vxlan_port;
         nd_pool *pools;
         struct nl_sock *nl;
         nd_http_server *http;
@@ -63,6 +67,12 @@ struct nd_manager {
 };
 
 int64_t now_us(void);
+/* A network that exists elsewhere (an overlay network from the cluster):
+ * its bridge, firewall elements and a slot in the table.  Takes @n (freed
+ * on failure). */
+int nd_manager_net_adopt(nd_manager *m, nd_network *n);
+/* Drops it again: bridge, elements, slot; frees @n. */
+void nd_manager_net_forget(nd_manager *m, nd_network *n);
 void addr_key(const nd_network *n, const nd_addr *a, char *buf, size_t size);
 int nd_manager_containers_load(nd_manager *m, void (*done)(nd_manager *m));
 void nd_manager_containers_free(nd_manager *m);

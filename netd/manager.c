@@ -17,6 +17,7 @@
 
 #include "api.h"
 #include "bridge.h"
+#include "cluster.h"
 #include "diag.h"
 #include "firewall.h"
 #include "server.h"
@@ -44,7 +45,23 @@ int nd_manager_new(const nd_manager_config *cfg, nd_manager **ret) {
         m->state_dir = strdup(cfg->state_dir);
         m->run_dir = strdup(cfg->run_dir);
         m->socket_path = strdup(cfg->socket_path);
-        m->store_url = strdup(cfg->store_url ? cfg->store_url : "local");
+        /* etcd holds what the cluster shares; host-private state stays
+         * in the local store either way */
+        if (cfg->store_url && strncmp(cfg->store_url, "etcd", 4) == 0) {
+                char host[65] = "";
+                m->cluster_url = strdup(cfg->store_url);
+                if (!cfg->node_name)
+                        (void) gethostname(host, sizeof(host) - 1);
+                m->node_name = strdup(cfg->node_name ? cfg->node_name : host);
+                m->advertise = cfg->advertise ? strdup(cfg->advertise) : NULL;
+                m->node_ttl = cfg->node_ttl;
+                m->vxlan_port = cfg->vxlan_port;
+                if (!m->cluster_url || !m->node_name) {
+                        free(m);
+                        return -ENOMEM;
+                }
+        }
+        m->store_url = strdup(m->cluster_url ? "local" : cfg->store_url ? cfg->store_url : "local");
         m->max_body = cfg->max_body ? cfg->max_body : 1024 * 1024;
         m->firewall = !cfg->no_firewall;
         m->port_lo = cfg->port_lo ? cfg->port_lo : 49153;
@@ -103,6 +120,7 @@ nd_manager *nd_manager_free(nd_manager *m) {
          * pending writes durable without running their callbacks. */
         m->http = nd_http_server_free(m->http);
         nd_manager_containers_free(m);
+        m->cluster = nd_cluster_free(m->cluster);
         m->store = nd_store_free(m->store);
         for (size_t i = 0; i < m->n_nets; i++)
                 nd_network_free(m->nets[i].net);
@@ -129,6 +147,9 @@ nd_manager *nd_manager_free(nd_manager *m) {
         free(m->run_dir);
         free(m->socket_path);
         free(m->store_url);
+        free(m->cluster_url);
+        free(m->node_name);
+        free(m->advertise);
         free(m->monitor_path);
         free(m->default_rootfs);
         free(m->netns_dir);
@@ -146,6 +167,18 @@ nd_store *nd_manager_store(nd_manager *m) {
 
 json_t *nd_manager_firewall_status(nd_manager *m) {
         return nd_fw_status(m->fw);
+}
+
+json_t *nd_manager_cluster_status(nd_manager *m) {
+        return nd_cluster_status(m->cluster);
+}
+
+json_t *nd_manager_cluster_nodes(nd_manager *m) {
+        return nd_cluster_nodes(m->cluster);
+}
+
+json_t *nd_manager_overlay_status(nd_manager *m, const nd_network *n) {
+        return nd_cluster_network_status(m->cluster, n);
 }
 
 /* ---- network table ------------------------------------------------------- */
@@ -234,6 +267,30 @@ static void nets_drop(nd_manager *m, nd_network *n) {
                         break;
                 }
         nd_network_free(n);
+}
+
+int nd_manager_net_adopt(nd_manager *m, nd_network *n) {
+        int r = nd_bridge_setup(m->nl, n);
+        if (r < 0) {
+                nd_network_free(n);
+                return r;
+        }
+        r = nets_add(m, n);
+        if (r < 0) {
+                nd_bridge_teardown(m->nl, n);
+                nd_network_free(n);
+                return r;
+        }
+        n->committed = true;
+        net_sysctls(m, n);
+        return 0;
+}
+
+void nd_manager_net_forget(nd_manager *m, nd_network *n) {
+        int r = nd_bridge_teardown(m->nl, n);
+        if (r < 0 && r != -ENODEV)
+                nd_log_errno(LOG_WARNING, r, "removing the bridge failed, ignoring", "net=%s", n->spec.name);
+        nets_drop(m, n);
 }
 
 static bool visible(const struct net_slot *s) {
@@ -417,6 +474,10 @@ int nd_manager_network_create(nd_manager *m, nd_network_spec *spec, nd_manager_n
         r = nd_network_new(spec, id, now_us(), &n, d);
         if (r < 0)
                 return r;
+        if (nd_network_is_global(n))
+                /* the cluster writes it to etcd; every host (this one
+                 * too) then gives it a bridge and a tunnel port */
+                return nd_cluster_network_create(m->cluster, TAKE_PTR(n), cb, userdata, d);
 
         j = nd_network_to_json(n);
         value = j ? json_dumps(j, JSON_COMPACT) : NULL;
@@ -500,6 +561,21 @@ static void on_removed(void *userdata, int r, int64_t rev) {
         free(op);
 }
 
+static void on_global_removed(void *userdata, int r, const nd_diag *d) {
+        struct net_op *op = userdata;
+        struct net_slot *s = nets_slot(op->m, op->net);
+        if (r < 0) {
+                if (s)
+                        s->removing = false;
+                op->cb(op->userdata, r, op->net, d);
+        } else {
+                nd_log(LOG_INFO, "overlay network removed from the cluster", "net=%s id=%.12s", op->net->spec.name,
+                       op->net->id);
+                op->cb(op->userdata, 0, NULL, NULL);
+        }
+        free(op);
+}
+
 static uint64_t addresses_in_use(const nd_network *n) {
         uint64_t used = 0;
         for (size_t i = 0; i < n->spec.n_ipam; i++)
@@ -519,6 +595,18 @@ int nd_manager_network_remove(nd_manager *m, nd_network *n, nd_manager_net_fn cb
         if (used > 0)
                 return nd_diag_set(d, -EBUSY, "network '%s' has %" PRIu64 " address%s in use; release %s first",
                                    n->spec.name, used, used == 1 ? "" : "es", used == 1 ? "it" : "them");
+        if (nd_network_is_global(n)) {
+                struct net_op *gop = calloc(1, sizeof(*gop));
+                if (!gop)
+                        return nd_diag_set(d, -ENOMEM, "out of memory");
+                *gop = (struct net_op) { .m = m, .net = n, .cb = cb, .userdata = userdata };
+                r = nd_cluster_network_remove(m->cluster, n, on_global_removed, gop, d);
+                if (r < 0)
+                        free(gop);
+                else
+                        s->removing = true;
+                return r;
+        }
         struct net_op *op = calloc(1, sizeof(*op));
         if (!op)
                 return nd_diag_set(d, -ENOMEM, "out of memory");
@@ -567,6 +655,8 @@ static void on_addr_done(void *userdata, int r, int64_t rev) {
                 /* Undo the reservation made before the write. */
                 if (!op->release && sub)
                         nd_subnet_release(sub, &op->addr);
+                if (!op->release && nd_network_is_global(op->net))
+                        nd_cluster_address_note(op->m->cluster, op->net, &op->addr, -1);
                 if (r == -ECANCELED)
                         r = -EEXIST;
                 nd_diag_set(&d, r, "address %s: %s", s,
@@ -575,12 +665,43 @@ static void on_addr_done(void *userdata, int r, int64_t rev) {
         } else {
                 if (op->release && sub)
                         nd_subnet_release(sub, &op->addr);
+                if (op->release && nd_network_is_global(op->net))
+                        nd_cluster_address_note(op->m->cluster, op->net, &op->addr, -1);
                 nd_log(LOG_DEBUG, op->release ? "address released" : "address allocated", "net=%s addr=%s",
                        op->net->spec.name, s);
                 op->cb(op->userdata, 0, &op->addr, NULL);
         }
         op->net->busy--;
         free(op);
+}
+
+/* A request on an overlay network that waits for an address block. */
+struct addr_wait {
+        nd_manager *m;
+        char netid[ND_ID_LEN + 1];
+        int family;
+        nd_addr want;
+        bool has_want;
+        char *owner;
+        nd_manager_addr_fn cb;
+        void *userdata;
+};
+
+static void on_block_ready(void *userdata, int r, const nd_diag *d) {
+        struct addr_wait *w = userdata;
+        nd_network *n = NULL;
+        nd_diag dd = {0};
+        if (r == 0 && (nd_manager_network_find(w->m, w->netid, &n) < 0 || strcmp(n->id, w->netid) != 0))
+                r = nd_diag_set(&dd, -ENOENT, "the network was removed");
+        if (r == 0)
+                r = nd_manager_address_request(w->m, n, w->family, w->has_want ? &w->want : NULL, w->owner, w->cb,
+                                               w->userdata, &dd);
+        else if (d)
+                dd = *d;
+        if (r < 0)
+                w->cb(w->userdata, r, NULL, &dd);
+        free(w->owner);
+        free(w);
 }
 
 int nd_manager_address_request(nd_manager *m, nd_network *n, int family, const nd_addr *want, const char *owner,
@@ -593,7 +714,25 @@ int nd_manager_address_request(nd_manager *m, nd_network *n, int family, const n
 
         if (owner && strlen(owner) > OWNER_MAX)
                 return nd_diag_set(d, -EINVAL, "owner is longer than %d bytes", OWNER_MAX);
-        if (want) {
+        if (nd_network_is_global(n)) {
+                /* from an address block this host holds (cluster.h) */
+                struct addr_wait *w = calloc(1, sizeof(*w));
+                if (!w)
+                        return nd_diag_set(d, -ENOMEM, "out of memory");
+                *w = (struct addr_wait) { .m = m, .family = family, .has_want = !!want, .cb = cb,
+                                          .userdata = userdata, .owner = owner ? strdup(owner) : NULL };
+                snprintf(w->netid, sizeof(w->netid), "%s", n->id);
+                if (want)
+                        w->want = *want;
+                r = nd_cluster_address_pick(m->cluster, n, family, want, &a, on_block_ready, w, d);
+                if (r == -EAGAIN)
+                        return 0;
+                free(w->owner);
+                free(w);
+                if (r < 0)
+                        return r;
+                sub = nd_network_subnet_for(n, &a);
+        } else if (want) {
                 sub = nd_network_subnet_for(n, want);
                 if (!sub)
                         return nd_diag_set(d, -EINVAL, "address %s is not in any subnet of network '%s'",
@@ -629,6 +768,8 @@ int nd_manager_address_request(nd_manager *m, nd_network *n, int family, const n
         struct addr_op *op = value ? calloc(1, sizeof(*op)) : NULL;
         if (!op) {
                 nd_subnet_release(sub, &a);
+                if (nd_network_is_global(n))
+                        nd_cluster_address_note(m->cluster, n, &a, -1);
                 return nd_diag_set(d, -ENOMEM, "out of memory");
         }
         *op = (struct addr_op) { .m = m, .net = n, .addr = a, .cb = cb, .userdata = userdata };
@@ -638,6 +779,8 @@ int nd_manager_address_request(nd_manager *m, nd_network *n, int family, const n
         r = nd_store_txn(m->store, &cmp, 1, &put, 1, on_addr_done, op);
         if (r < 0) {
                 nd_subnet_release(sub, &a);
+                if (nd_network_is_global(n))
+                        nd_cluster_address_note(m->cluster, n, &a, -1);
                 free(op);
                 return nd_diag_set(d, r, "store: %s", strerror(-r));
         }
@@ -713,8 +856,6 @@ static void firewall_start(nd_manager *m) {
         if (r < 0) {
                 nd_log_errno(LOG_ERR, r, "programming the nftables table failed; running without it");
                 m->fw = nd_fw_free(m->fw);
-        m->dns = nd_dns_free(m->dns);
-        free(m->resolv_conf);
                 for (size_t i = 0; i < m->n_nets; i++)
                         m->nets[i].fw = NULL;
                 return;
@@ -785,6 +926,8 @@ static void on_ipam_loaded(void *userdata, int r, const nd_store_kv *kvs, size_t
                 }
                 if (net && nd_addr_parse(slash + 1, &a) == 0 && (sub = nd_network_subnet_for(net, &a)) &&
                     nd_subnet_reserve(sub, &a) == 0) {
+                        if (nd_network_is_global(net))
+                                nd_cluster_address_note(m->cluster, net, &a, +1);
                         loaded++;
                         continue;
                 }
@@ -794,6 +937,7 @@ static void on_ipam_loaded(void *userdata, int r, const nd_store_kv *kvs, size_t
                 dels[n_dels++] = (nd_store_op) { .type = ND_STORE_DELETE, .key = kvs[i].key };
         }
         nd_log(LOG_INFO, "address allocations loaded", "count=%zu stale=%zu", loaded, n_dels);
+        nd_cluster_blocks_trim(m->cluster);
         for (size_t off = 0; off < n_dels; off += ND_STORE_MAX_TXN_OPS) {
                 size_t k = n_dels - off < ND_STORE_MAX_TXN_OPS ? n_dels - off : ND_STORE_MAX_TXN_OPS;
                 bool last = off + k >= n_dels;
@@ -832,7 +976,19 @@ static void on_networks_loaded(void *userdata, int r, const nd_store_kv *kvs, si
                 net->committed = true;
         }
         nd_log(LOG_INFO, "networks loaded", "count=%zu revision=%" PRId64, m->n_nets, rev);
+        /* overlay networks came from the cluster; the local store only
+         * holds this host's address records for them */
         r = nd_store_list(m->store, KEY_IPAM, on_ipam_loaded, m);
+        if (r < 0)
+                start_failed(m, r);
+}
+
+/* The cluster's overlay networks are in the table: now the local ones. */
+static void on_cluster_ready(nd_manager *m, int r) {
+        if (r < 0)
+                return start_failed(m, nd_log_errno(LOG_ERR, r, "joining the cluster failed", "store=%s",
+                                                    m->cluster_url));
+        r = nd_store_list(m->store, KEY_NETWORKS, on_networks_loaded, m);
         if (r < 0)
                 start_failed(m, r);
 }
@@ -905,7 +1061,7 @@ int nd_manager_run(nd_manager *m) {
         if (r == -EBUSY)
                 return nd_log_errno(LOG_ERR, r, "the store is in use by another netd", "state_dir=%s", m->state_dir);
         if (r == -EPROTONOSUPPORT)
-                return nd_log_errno(LOG_ERR, r, "unsupported --store (this build knows: local)", "store=%s",
+                return nd_log_errno(LOG_ERR, r, "unsupported --store (this build knows: local, etcd://HOST:PORT)", "store=%s",
                                     m->store_url);
         if (r < 0)
                 return nd_log_errno(LOG_ERR, r, "cannot open the store", "store=%s state_dir=%s", m->store_url,
@@ -917,7 +1073,12 @@ int nd_manager_run(nd_manager *m) {
         ev_signal_start(m->loop, &m->sig_int);
         ev_timer_init(&m->drain, on_drain, 0.01, 0.01);
 
-        r = nd_store_list(m->store, KEY_NETWORKS, on_networks_loaded, m);
+        if (m->cluster_url) {
+                nd_cluster_config cc = { .url = m->cluster_url, .node = m->node_name, .advertise = m->advertise,
+                                         .ttl = m->node_ttl, .vxlan_port = m->vxlan_port };
+                r = nd_cluster_start(m, &cc, on_cluster_ready, &m->cluster);
+        } else
+                r = nd_store_list(m->store, KEY_NETWORKS, on_networks_loaded, m);
         if (r < 0)
                 return r;
         ev_run(m->loop, 0);

@@ -39,6 +39,12 @@ typedef struct nd_manager_config {
         const char *resolv_conf;   /* upstreams; NULL: /etc/resolv.conf */
         const char *const *dns_servers; /* --dns; NULL-terminated, overrides resolv_conf */
         unsigned dns_ttl;          /* 0: ND_DNS_DEFAULT_TTL */
+        /* multi-host: store_url "etcd://..." keeps host-private state in
+         * the local store and shares the rest through etcd */
+        const char *node_name;     /* NULL: the host name */
+        const char *advertise;     /* IPv4 address or interface */
+        unsigned node_ttl;         /* seconds; 0: 10 */
+        uint16_t vxlan_port;       /* 0: 4789 */
 } nd_manager_config;
 
 typedef void (*nd_manager_net_fn)(void *userdata, int r, nd_network *n, const nd_diag *d);
@@ -72,6 +78,10 @@ void nd_manager_address_prefix(const nd_network *n, char *buf, size_t size);
 nd_store *nd_manager_store(nd_manager *m);
 /* {"Enabled", "Table", "Elements", "Repairs", ...} */
 json_t *nd_manager_firewall_status(nd_manager *m);
+/* {"Enabled", "Node", ...}, the nodes, and an overlay network's state. */
+json_t *nd_manager_cluster_status(nd_manager *m);
+json_t *nd_manager_cluster_nodes(nd_manager *m);
+json_t *nd_manager_overlay_status(nd_manager *m, const nd_network *n);
 /* The embedded DNS of network @n: counters, TTL, upstreams. */
 json_t *nd_manager_dns_status(nd_manager *m, const nd_network *n);
 

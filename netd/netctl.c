@@ -431,6 +431,46 @@ static int version_cmd(int argc, char **argv) {
         return 0;
 }
 
+static const char node_usage[] =
+        "Usage: netctl node ls [--format json]\n"
+        "\n"
+        "List the hosts of the cluster (netd --store etcd://...): name, advertise address, endpoints.\n";
+
+static int node_cmd(int argc, char **argv) {
+        _cleanup_json_ json_t *reply = NULL;
+        bool json = false;
+        size_t i;
+        json_t *n;
+        if (wants_help(argc, argv) || (argc >= 2 && wants_help(argc - 1, argv + 1))) {
+                fputs(node_usage, stdout);
+                return 0;
+        }
+        if (argc < 2 || (strcmp(argv[1], "ls") != 0 && strcmp(argv[1], "list") != 0)) {
+                fputs(node_usage, stderr);
+                return 2;
+        }
+        if (argc == 4 && strcmp(argv[2], "--format") == 0 && strcmp(argv[3], "json") == 0)
+                json = true;
+        else if (argc != 2) {
+                fputs(node_usage, stderr);
+                return 2;
+        }
+        long st = call("GET", "/v1/nodes", NULL, &reply);
+        if (st != 200 || !json_is_array(reply))
+                return fail(st, reply, NULL);
+        if (json) {
+                print_json(reply);
+                return 0;
+        }
+        printf("%-24s  %-16s  %-9s  %s\n", "NODE", "ADDRESS", "ENDPOINTS", "");
+        json_array_foreach(reply, i, n)
+                printf("%-24s  %-16s  %-9lld  %s\n", json_string_value(json_object_get(n, "Name")),
+                       json_string_value(json_object_get(n, "Addr")),
+                       (long long) json_integer_value(json_object_get(n, "Endpoints")),
+                       json_is_true(json_object_get(n, "Self")) ? "(this host)" : "");
+        return 0;
+}
+
 static const char main_usage[] =
         "Usage: netctl [--socket PATH] COMMAND [ARGS...]\n"
         "\n"
@@ -455,6 +495,7 @@ static const char main_usage[] =
         "  port      list a container's published ports\n"
         "  rootfs    build the default root filesystem (rootfs init)\n"
         "  ipam      allocate and release addresses of a network\n"
+        "  node      list the hosts of the cluster (node ls)\n"
         "  version   client and daemon versions\n"
         "\n"
         "Run 'netctl COMMAND --help' for more on a command.\n";
@@ -492,6 +533,8 @@ int main(int argc, char **argv) {
                 r = ipam_cmd(argc - i, argv + i);
         else if (strcmp(argv[i], "version") == 0)
                 r = version_cmd(argc - i, argv + i);
+        else if (strcmp(argv[i], "node") == 0)
+                r = node_cmd(argc - i, argv + i);
         else {
                 static const struct {
                         const char *name;

@@ -16,6 +16,7 @@
 
 static const char *const driver_names[_ND_DRIVER_MAX] = {
         [ND_DRIVER_BRIDGE] = "bridge",
+        [ND_DRIVER_OVERLAY] = "overlay",
 };
 
 const char *nd_driver_to_string(nd_driver d) {
@@ -115,10 +116,51 @@ static int opt_dns_ttl(nd_network_spec *s, const char *v, nd_diag *d) {
         return 0;
 }
 
+static int overlay_only(const nd_network_spec *s, const char *opt, nd_diag *d) {
+        if (s->driver != ND_DRIVER_OVERLAY)
+                return nd_diag_set(d, -EINVAL, "option %s is for overlay networks (-d overlay)", opt);
+        return 0;
+}
+
+/* encapsulation of an overlay network */
+static int opt_encap(nd_network_spec *s, const char *v, nd_diag *d) {
+        if (overlay_only(s, "encap", d) < 0)
+                return -EINVAL;
+        if (!v || (strcmp(v, "vxlan") != 0 && strcmp(v, "gre") != 0))
+                return nd_diag_set(d, -EINVAL, "option encap='%.32s': want vxlan or gre", v ? v : "");
+        return 0;
+}
+
+/* the VXLAN network identifier / GRE key (24 bits; 0 is reserved) */
+static int opt_vni(nd_network_spec *s, const char *v, nd_diag *d) {
+        char *end;
+        if (overlay_only(s, "vni", d) < 0)
+                return -EINVAL;
+        errno = 0;
+        unsigned long n = v && *v ? strtoul(v, &end, 10) : 0;
+        if (!v || !*v || *end || errno || n < 1 || n > 0xffffff)
+                return nd_diag_set(d, -EINVAL, "option vni='%.32s': want 1-16777215", v ? v : "");
+        return 0;
+}
+
+/* the prefix length of the address blocks hosts claim (cluster IPAM) */
+static int opt_block(nd_network_spec *s, const char *v, nd_diag *d) {
+        char *end;
+        if (overlay_only(s, "ipam.block", d) < 0)
+                return -EINVAL;
+        unsigned long n = v && *v ? strtoul(v, &end, 10) : 0;
+        if (!v || !*v || *end || n < 8 || n > 126)
+                return nd_diag_set(d, -EINVAL, "option ipam.block='%.32s': want a prefix length", v ? v : "");
+        return 0;
+}
+
 static const struct {
         const char *key;
         int (*check)(nd_network_spec *s, const char *v, nd_diag *d);
 } known_options[] = {
+        { "encap", opt_encap },
+        { "vni", opt_vni },
+        { "ipam.block", opt_block },
         { "dns.ttl", opt_dns_ttl },
         { "mtu", opt_mtu },
         { "com.docker.network.driver.mtu", opt_mtu },
@@ -139,7 +181,7 @@ static int options_check(nd_network_spec *s, nd_diag *d) {
                                 ok = true;
                         }
                 if (!ok)
-                        return nd_diag_set(d, -EINVAL, "unknown option '%.64s' (known: mtu, bridge.name, dns.ttl)", k);
+                        return nd_diag_set(d, -EINVAL, "unknown option '%.64s' (known: mtu, bridge.name, dns.ttl; overlay: encap, vni, ipam.block)", k);
         }
         return 0;
 }
@@ -241,7 +283,7 @@ int nd_network_spec_from_json(const json_t *j, nd_network_spec *ret, nd_diag *d)
         if (driver && *driver) {
                 s.driver = nd_driver_from_string(driver);
                 if (s.driver < 0)
-                        return nd_diag_set(d, -EINVAL, "unknown driver '%.32s' (available: bridge)", driver);
+                        return nd_diag_set(d, -EINVAL, "unknown driver '%.32s' (available: bridge, overlay)", driver);
         }
 
         ipam = json_object_get(j, "IPAM");
@@ -401,7 +443,7 @@ json_t *nd_network_to_json(const nd_network *n) {
         }
         fmt_time(n->created_us, created, sizeof(created));
         j = json_pack("{s:s, s:s, s:s, s:s, s:s, s:b, s:b, s:{s:s, s:o}, s:O, s:O}", "Name", n->spec.name,
-                      "Id", n->id, "Created", created, "Scope", "local", "Driver",
+                      "Id", n->id, "Created", created, "Scope", nd_network_is_global(n) ? "global" : "local", "Driver",
                       nd_driver_to_string(n->spec.driver), "EnableIPv6", n->spec.ipv6, "Internal",
                       n->spec.internal, "IPAM", "Driver", "default", "Config", cfg, "Options",
                       n->spec.options, "Labels", n->spec.labels);
@@ -438,6 +480,20 @@ int nd_network_from_json(const json_t *j, nd_network **ret, nd_diag *d) {
 fail:
         nd_network_spec_done(&spec);
         return r;
+}
+
+bool nd_network_is_global(const nd_network *n) {
+        return n->spec.driver == ND_DRIVER_OVERLAY;
+}
+
+uint32_t nd_network_vni(const nd_network *n) {
+        const char *v = json_string_value(json_object_get(n->spec.options, "vni"));
+        return v ? (uint32_t) strtoul(v, NULL, 10) : 0;
+}
+
+bool nd_network_gre(const nd_network *n) {
+        const char *v = json_string_value(json_object_get(n->spec.options, "encap"));
+        return v && strcmp(v, "gre") == 0;
 }
 
 nd_subnet *nd_network_subnet_for(const nd_network *n, const nd_addr *a) {

@@ -28,6 +28,7 @@
 
 typedef enum nd_driver {
         ND_DRIVER_BRIDGE,
+        ND_DRIVER_OVERLAY,     /* global scope: shared through etcd, VXLAN/GRE */
         _ND_DRIVER_MAX,
         _ND_DRIVER_INVALID = -22,
 } nd_driver;
@@ -76,6 +77,13 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(nd_network *, nd_network_free);
 
 json_t *nd_network_to_json(const nd_network *n);
 int nd_network_from_json(const json_t *j, nd_network **ret, struct nd_diag *d);
+
+/* Overlay networks are global (every host of the cluster has them). */
+bool nd_network_is_global(const nd_network *n);
+/* Option "vni" (set by netd when the network is created), 0: none. */
+uint32_t nd_network_vni(const nd_network *n);
+/* Option encap=gre (else VXLAN). */
+bool nd_network_gre(const nd_network *n);
 
 /* The allocator whose subnet holds @a, or NULL. */
 nd_subnet *nd_network_subnet_for(const nd_network *n, const nd_addr *a);

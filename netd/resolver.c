@@ -14,6 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cluster.h"
 #include "diag.h"
 #include "log.h"
 #include "manager-internal.h"
@@ -97,6 +98,10 @@ int nd_resolver_attach(nd_manager *m, nd_container *c, nd_diag *d) {
         char path[PATH_MAX];
         int fd, r;
 
+        /* peers learn its endpoints on overlay networks at the same
+         * moments the local DNS learns its names */
+        if (c->mode == ND_NET_MODE_BRIDGE)
+                nd_cluster_publish(m->cluster, c);
         if (!m->dns || !uses_resolver(c) || c->dns_sb)
                 return 0;
         nd_container_netns_path(m->run_dir, c->id, path, sizeof(path));
@@ -120,6 +125,7 @@ int nd_resolver_attach(nd_manager *m, nd_container *c, nd_diag *d) {
 }
 
 void nd_resolver_detach(nd_manager *m, nd_container *c) {
+        nd_cluster_withdraw(m->cluster, c);
         if (!m->dns)
                 return;
         nd_dns_names_drop(nd_dns_table(m->dns), c->id);
@@ -129,6 +135,8 @@ void nd_resolver_detach(nd_manager *m, nd_container *c) {
 
 void nd_resolver_refresh(nd_manager *m, nd_container *c) {
         nd_diag d = {0};
+        if (c->mode == ND_NET_MODE_BRIDGE && (c->status == ND_CT_RUNNING || c->dns_sb))
+                nd_cluster_publish(m->cluster, c);
         if (!m->dns)
                 return;
         if (!c->dns_sb) {

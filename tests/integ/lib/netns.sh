@@ -274,3 +274,31 @@ nd_etcd_ready() {
         tail -20 "$ND_TMP"/etcd-*/log
         return 1
 }
+
+# nd_underlay HOST...: a "switch" namespace (nd-$$-sw) with a bridge and
+# one veth per host; host number i (in argument order) gets 10.99.0.i/24
+# on "eth0", the switch 10.99.0.254.  No routes anywhere else.
+nd_underlay() {
+        local i=0 h
+        nd_host sw || return 1
+        ip -n "nd-$$-sw" link add sw0 type bridge
+        ip -n "nd-$$-sw" addr add 10.99.0.254/24 dev sw0
+        ip -n "nd-$$-sw" link set sw0 up
+        for h in "$@"; do
+                i=$((i + 1))
+                nd_host "$h" || return 1
+                ip -n "nd-$$-sw" link add "p-$h" type veth peer name eth0 netns "nd-$$-$h" || return 1
+                ip -n "nd-$$-sw" link set "p-$h" master sw0 up
+                ip -n "nd-$$-$h" addr add "10.99.0.$i/24" dev eth0
+                ip -n "nd-$$-$h" link set eth0 up
+        done
+}
+
+# nd_start_node ROLE N [netd args...]: netd on underlay host ROLE (address
+# 10.99.0.N) joined to the etcd at $ND_ETCD_URL.
+nd_start_node() {
+        local role=$1 n=$2
+        shift 2
+        nd_start "$role" --store "$ND_ETCD_URL" --advertise-addr "10.99.0.$n" --node-name "$role" \
+                --dns 10.99.0.254 "$@"
+}

@@ -1,0 +1,86 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * \file cluster.h
+ * Multi-host state: what this host shares with its peers through the
+ * cluster store (etcd), and what it learns from them.
+ *
+ * Keys (all under /netd/v1/global/):
+ *   nodes/NODE               {"Name","Addr","Version","Started"}   on the node lease
+ *   networks/ID              the network record (driver overlay)
+ *   network-names/NAME       ID
+ *   vnis/VNI                 ID
+ *   blocks/ID/ADDR-LEN       {"Node"}      an address block a host claimed
+ *   endpoints/ID/CTID        {"Node","Vtep","Mac","IPv4","IPv6","Name",...} on the node lease
+ *
+ * Cluster IPAM: a host allocates addresses of an overlay network only
+ * from blocks it claimed with a create-only transaction, so two hosts can
+ * never hand out the same address, and allocation needs no round trip to
+ * etcd except to claim a block.  A block is given back (compare-and-delete
+ * on its revision) as soon as the host's last address in it is released,
+ * and at start-up when the host holds no address in it.
+ *
+ * Endpoints of running containers are published on the node's lease: a
+ * host that dies disappears from its peers (FDB, neighbours, DNS) when
+ * the lease expires.  A lost lease is replaced and everything re-published.
+ */
+#pragma once
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "nd-forward.h"
+#include "prefix.h"
+
+typedef struct nd_cluster nd_cluster;
+struct nd_container;
+
+typedef struct nd_cluster_config {
+        const char *url;          /* etcd://... */
+        const char *node;         /* node name */
+        const char *advertise;    /* IPv4 address or interface name */
+        unsigned ttl;             /* node lease, seconds */
+        uint16_t vxlan_port;
+} nd_cluster_config;
+
+/* Opens the store, registers the node, loads the global state (networks
+ * join the manager's table) and starts watching; then calls @done (r<0:
+ * start-up failed, logged). */
+int nd_cluster_start(nd_manager *m, const nd_cluster_config *cfg, void (*done)(nd_manager *m, int r),
+                     nd_cluster **ret);
+nd_cluster *nd_cluster_free(nd_cluster *cl);
+
+/* Overlay networks.  Create: the spec must be driver overlay; the
+ * callback gets the network once it is committed cluster-wide. */
+int nd_cluster_network_create(nd_cluster *cl, nd_network *n, void (*cb)(void *u, int r, nd_network *n, const nd_diag *d),
+                              void *userdata, nd_diag *d);
+int nd_cluster_network_remove(nd_cluster *cl, nd_network *n, void (*cb)(void *u, int r, const nd_diag *d),
+                              void *userdata, nd_diag *d);
+/* The tunnel port of @n (after its bridge exists). */
+int nd_cluster_net_up(nd_cluster *cl, const nd_network *n);
+/* The MTU for a new overlay network: the underlay's minus encapsulation. */
+unsigned nd_cluster_default_mtu(nd_cluster *cl, bool gre);
+
+/* Addresses of overlay networks.  Pick: 0 and @ret reserved in the
+ * network's allocator; -EAGAIN: a block is being claimed, @retry (if not
+ * NULL) runs once when a claim is done; other <0 with @d. */
+int nd_cluster_address_pick(nd_cluster *cl, nd_network *n, int family, const nd_addr *want, nd_addr *ret,
+                            void (*retry)(void *u, int r, const nd_diag *d), void *userdata, nd_diag *d);
+/* @cb runs once when the next block claim (of any network) is done. */
+int nd_cluster_wait(nd_cluster *cl, void (*cb)(void *u, int r, const nd_diag *d), void *userdata);
+/* An address of @n was given back (or taken at start-up: @delta +1). */
+void nd_cluster_address_note(nd_cluster *cl, nd_network *n, const nd_addr *a, int delta);
+/* After start-up: give back blocks without addresses. */
+void nd_cluster_blocks_trim(nd_cluster *cl);
+
+/* Endpoints of @c on overlay networks: publish what it has now (running
+ * or starting), or withdraw all. */
+void nd_cluster_publish(nd_cluster *cl, const struct nd_container *c);
+void nd_cluster_withdraw(nd_cluster *cl, const struct nd_container *c);
+
+/* Does another host have endpoints or blocks on @n?  Its name, or NULL. */
+const char *nd_cluster_network_user(nd_cluster *cl, const nd_network *n);
+
+json_t *nd_cluster_status(nd_cluster *cl);
+json_t *nd_cluster_nodes(nd_cluster *cl);
+json_t *nd_cluster_network_status(nd_cluster *cl, const nd_network *n);
