@@ -926,10 +926,9 @@ static void on_net_removed(void *userdata, int r, int64_t rev) {
                 nd_diag_set(&d, r, "network '%s': removing it from etcd failed: %s", op->n->spec.name, strerror(-r));
                 op->cb(op->userdata, r, &d);
         } else {
-                nd_network *n = net_by_id(op->cl, op->n->id);
+                /* (hidden from lookups while removing: use ours) */
                 op->cb(op->userdata, 0, NULL);
-                if (n)
-                        net_forget(op->cl, n);
+                net_forget(op->cl, op->n);
         }
         free(op);
 }
