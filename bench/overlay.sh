@@ -36,28 +36,10 @@ nd_ctl h2 run -d --name probe --network ov --network gre sleep 3600 >/dev/null |
 probe=$(nd_ctl h2 inspect probe | jq -r '.[0].Id')
 pns="$ND_TMP/h2/run/netns/$probe"
 
-# 1. convergence
-ms() { echo $(( $(date +%s%N) / 1000000 )); }
-: >"$ND_TMP/conv"
-for i in $(seq 1 "$count"); do
-        nd_ctl h1 run -d --name "c$i" --network ov sleep 3600 >/dev/null || exit 1
-        t0=$(date +%s%N)
-        addr=""
-        for _ in $(seq 1 2000); do
-                addr=$(nsenter --net="$pns" dig +short +tries=1 +time=1 @127.0.0.11 "c$i" 2>/dev/null | head -1)
-                [ -n "$addr" ] && break
-        done
-        for _ in $(seq 1 200); do
-                nsenter --net="$pns" busybox ping -c 1 -W 1 "$addr" >/dev/null 2>&1 && break
-        done
-        echo $(( ($(date +%s%N) - t0) / 1000 )) >>"$ND_TMP/conv"
-done
-sort -n "$ND_TMP/conv" >"$ND_TMP/conv.s"
-med=$(awk '{a[NR]=$1} END {print a[int((NR+1)/2)]/1000}' "$ND_TMP/conv.s")
-p95=$(awk '{a[NR]=$1} END {i=int(NR*0.95+0.5); if (i<1) i=1; print a[i]/1000}' "$ND_TMP/conv.s")
-max=$(tail -1 "$ND_TMP/conv.s" | awk '{print $1/1000}')
+# 1. convergence, polled from inside the probe's sandbox by one process
 echo "bench/overlay: convergence over $count containers (run returns on A -> resolvable and pingable on B):"
-printf "convergence    median %7.2f ms   p95 %7.2f ms   max %7.2f ms\n" "$med" "$p95" "$max"
+"$build/bench/bench-converge" --netns "$pns" --netctl "$NETCTL" --socket "$(nd_sock h1)" --network ov \
+        --count "$count" || exit 1
 
 # 2. throughput: the overlay, then a VXLAN pair by hand
 iperf() { # iperf NETNS-OF-SERVER NETNS-OF-CLIENT ADDR -> Gbit/s

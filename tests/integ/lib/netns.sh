@@ -22,6 +22,7 @@ ip netns del "nd-$$-probe"
 ND_TMP=$(mktemp -d /tmp/nd-integ.XXXXXX)
 ND_NS=()
 ND_PIDS=()
+ND_DIRS=()
 ND_FAILED=0
 ND_PASSED=0
 
@@ -63,6 +64,9 @@ nd_cleanup() {
         done
         for n in "${ND_NS[@]}"; do
                 ip netns del "$n" 2>/dev/null
+        done
+        for d in "${ND_DIRS[@]}"; do
+                rm -rf "$d"
         done
         rm -rf "$ND_TMP"
 }
@@ -240,15 +244,22 @@ nd_wget() {
 }
 
 # nd_etcd ROLE NAME IP [CLUSTER [STATE]]: start an etcd member NAME in host
-# ROLE's namespace, listening on IP (clients :2379, peers :2380); data in
-# $ND_TMP/etcd-NAME.  CLUSTER: "n1=http://IP1:2380,..." (default: alone).
+# ROLE's namespace, listening on IP (clients :2379, peers :2380); data on
+# tmpfs (/dev/shm, so its fsyncs cost what a production SSD's would, not
+# this machine's disk), log in $ND_TMP/etcd-NAME/log.
+# CLUSTER: "n1=http://IP1:2380,..." (default: alone).
 # Waits until it serves; sets ND_ETCD_PID.  Restart with the same NAME
 # (and STATE "existing") to keep its data.
 nd_etcd() {
         local role=$1 name=$2 ip=$3 cluster=${4:-$2=http://$3:2380} state=${5:-new} i
         command -v etcd >/dev/null || { echo "etcd not installed"; return 1; }
+        local data=$ND_TMP/etcd-$name/data
+        if [ -w /dev/shm ]; then
+                data=/dev/shm/nd-etcd-$$-$name
+                ND_DIRS+=("$data")
+        fi
         mkdir -p "$ND_TMP/etcd-$name"
-        nsenter --net="/run/netns/nd-$$-$role" etcd --name "$name" --data-dir "$ND_TMP/etcd-$name/data" \
+        nsenter --net="/run/netns/nd-$$-$role" etcd --name "$name" --data-dir "$data" \
                 --listen-client-urls "http://$ip:2379" --advertise-client-urls "http://$ip:2379" \
                 --listen-peer-urls "http://$ip:2380" --initial-advertise-peer-urls "http://$ip:2380" \
                 --initial-cluster "$cluster" --initial-cluster-state "$state" \
