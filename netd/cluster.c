@@ -21,6 +21,7 @@
 #include <sys/random.h>
 #include <sys/socket.h>
 
+#include "block.h"
 #include "bridge.h"
 #include "cluster.h"
 #include "container.h"
@@ -43,8 +44,6 @@
 #define K_EPS G "endpoints/"
 #define NODE_MAX 64
 #define VNI_MIN 4096
-#define MIN(a, b) ((a) < (b) ? (a) : (b))
-#define MAX(a, b) ((a) > (b) ? (a) : (b))
 
 struct gblock {
         char netid[ND_ID_LEN + 1];
@@ -151,35 +150,10 @@ static int parse_mac(const char *s, uint8_t *m) {
         return 0;
 }
 
-/* The block length of a subnet: option ipam.block, else /26 for IPv4
- * (/28 for small subnets) and /80 for IPv6; never shorter than the subnet. */
+/* The block length of a subnet: option ipam.block, else block.h's default. */
 static unsigned block_len(const nd_network *n, const nd_prefix *subnet) {
         const char *o = json_string_value(json_object_get(n->spec.options, "ipam.block"));
-        unsigned bits = subnet->addr.family == AF_INET ? 32 : 128, len;
-        if (o)
-                len = (unsigned) strtoul(o, NULL, 10);
-        else if (subnet->addr.family == AF_INET)
-                len = subnet->len <= 22 ? 26 : MIN(subnet->len + 4, 30u);
-        else
-                len = MAX(subnet->len + 16, 80u);
-        if (len < subnet->len)
-                len = subnet->len;
-        if (len > bits - 2)
-                len = bits - 2;
-        return len;
-}
-
-/* Block number @i of @subnet with length @len. */
-static void block_nth(const nd_prefix *subnet, unsigned len, uint64_t i, nd_prefix *ret) {
-        unsigned bits = nd_addr_bits(subnet->addr.family);
-        nd_u128 base = nd_prefix_first(subnet);
-        *ret = (nd_prefix) { .len = len };
-        nd_addr_from_u128(subnet->addr.family, base + ((nd_u128) i << (bits - len)), &ret->addr);
-}
-
-static uint64_t block_count(const nd_prefix *subnet, unsigned len) {
-        unsigned d = len - subnet->len;
-        return d >= 20 ? (1u << 20) : (1ull << d); /* scan at most 2^20 blocks */
+        return nd_block_len(subnet, o ? (unsigned) strtoul(o, NULL, 10) : 0);
 }
 
 static void block_key(const char *netid, const nd_prefix *p, char *buf, size_t size) {
@@ -1099,7 +1073,7 @@ static int take_in_block(nd_subnet *sub, const nd_prefix *p, nd_addr *ret) {
         uint64_t size = bits - p->len >= 12 ? 4096 : (1ull << (bits - p->len));
         nd_prefix one;
         for (uint64_t i = 0; i < size; i++) {
-                block_nth(&(nd_prefix) { .addr = p->addr, .len = p->len }, bits, i, &one);
+                nd_block_nth(&(nd_prefix) { .addr = p->addr, .len = p->len }, bits, i, &one);
                 if (nd_subnet_reserve(sub, &one.addr) == 0) {
                         *ret = one.addr;
                         return 0;
@@ -1157,10 +1131,10 @@ int nd_cluster_address_pick(nd_cluster *cl, nd_network *n, int family, const nd_
                         if (cl->blocks[k].claiming && strcmp(cl->blocks[k].netid, n->id) == 0)
                                 return claim(cl, n, &cl->blocks[k].p, retry, userdata, d);
                 /* the first block nobody holds */
-                uint64_t nb = block_count(subnet, len);
+                uint64_t nb = nd_block_count(subnet, len);
                 for (uint64_t k = 0; k < nb; k++) {
                         nd_prefix p;
-                        block_nth(subnet, len, k, &p);
+                        nd_block_nth(subnet, len, k, &p);
                         if (!block_find(cl, n->id, &p))
                                 return claim(cl, n, &p, retry, userdata, d);
                 }

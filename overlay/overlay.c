@@ -36,12 +36,9 @@
 #include "log.h"
 #include "macro.h"
 #include "nl-link.h"
+#include "frame.h"
 #include "overlay.h"
 
-#define GRE_KEY 0x2000
-#define GRE_CSUM 0x8000
-#define GRE_SEQ 0x1000
-#define ETH_P_TEB 0x6558
 #define BATCH 64
 #define FRAME_MAX 65536
 
@@ -146,90 +143,15 @@ static const nd_overlay_peer *peer_by_ip(const ov_net *n, int family, const uint
         return NULL;
 }
 
-static uint16_t csum_fold(uint32_t s) {
-        while (s >> 16)
-                s = (s & 0xffff) + (s >> 16);
-        return (uint16_t) ~s;
-}
-
-static uint32_t csum_add(uint32_t s, const uint8_t *p, size_t n) {
-        for (size_t i = 0; i + 1 < n; i += 2)
-                s += (uint32_t) (p[i] << 8 | p[i + 1]);
-        if (n & 1)
-                s += (uint32_t) (p[n - 1] << 8);
-        return s;
-}
-
-/* An ARP request for a remote endpoint's IPv4: answered as that endpoint. */
-static void answer_arp(ov_net *n, const uint8_t *f, size_t len) {
-        uint8_t r[42];
-        if (len < 42 || f[14] != 0 || f[15] != 1 || f[16] != 0x08 || f[17] != 0 || f[18] != 6 || f[19] != 4 ||
-            f[20] != 0 || f[21] != 1)
-                return;
-        const nd_overlay_peer *p = peer_by_ip(n, AF_INET, f + 38);
-        if (!p)
-                return;
-        memcpy(r, f + 6, 6);          /* to the asker */
-        memcpy(r + 6, p->mac, 6);
-        r[12] = 0x08, r[13] = 0x06;
-        memcpy(r + 14, f + 14, 6);    /* htype, ptype, hlen, plen */
-        r[20] = 0, r[21] = 2;         /* reply */
-        memcpy(r + 22, p->mac, 6);
-        memcpy(r + 28, f + 38, 4);
-        memcpy(r + 32, f + 22, 6);
-        memcpy(r + 38, f + 28, 4);
-        if (write(n->tap, r, sizeof(r)) == (ssize_t) sizeof(r))
-                n->arp++;
-}
-
-/* A neighbour solicitation for a remote endpoint's IPv6: a solicited
- * neighbour advertisement with its link-layer address. */
-static void answer_ns(ov_net *n, const uint8_t *f, size_t len) {
-        static const uint8_t unspec[16];
-        uint8_t r[14 + 40 + 32];
-        if (len < 14 + 40 + 24 || f[20] != 58 || f[54] != 135 || f[55] != 0)
-                return;
-        if (memcmp(f + 22, unspec, 16) == 0)
-                return; /* duplicate address detection: not ours to answer */
-        const nd_overlay_peer *p = peer_by_ip(n, AF_INET6, f + 62);
-        if (!p)
-                return;
-        memset(r, 0, sizeof(r));
-        memcpy(r, f + 6, 6);
-        memcpy(r + 6, p->mac, 6);
-        r[12] = 0x86, r[13] = 0xdd;
-        uint8_t *ip = r + 14, *icmp = r + 54;
-        ip[0] = 0x60;
-        ip[5] = 32;                   /* payload length */
-        ip[6] = 58;
-        ip[7] = 255;
-        memcpy(ip + 8, f + 62, 16);   /* from the target */
-        memcpy(ip + 24, f + 22, 16);  /* to the solicitor */
-        icmp[0] = 136;
-        icmp[4] = 0x60;               /* solicited, override */
-        memcpy(icmp + 8, f + 62, 16);
-        icmp[24] = 2;                 /* target link-layer address */
-        icmp[25] = 1;
-        memcpy(icmp + 26, p->mac, 6);
-        uint32_t s = csum_add(0, ip + 8, 32);
-        s += 32 + 58;
-        s = csum_add(s, icmp, 32);
-        uint16_t c = csum_fold(s);
-        icmp[2] = (uint8_t) (c >> 8);
-        icmp[3] = (uint8_t) c;
-        if (write(n->tap, r, sizeof(r)) == (ssize_t) sizeof(r))
-                n->nd++;
+static const nd_overlay_peer *lookup_ip(const void *userdata, int family, const uint8_t *ip) {
+        return peer_by_ip(userdata, family, ip);
 }
 
 static void on_tap(struct ev_loop *loop, ev_io *w, int revents) {
         ov_net *n = w->data;
         nd_overlay *o = n->o;
-        uint8_t hdr[8] = { 0x20, 0x00, 0x65, 0x58 };
-        /* the key is the VNI, as a 32-bit number */
-        hdr[4] = 0;
-        hdr[5] = (uint8_t) (n->vni >> 16);
-        hdr[6] = (uint8_t) (n->vni >> 8);
-        hdr[7] = (uint8_t) n->vni;
+        uint8_t hdr[8], reply[ND_NA_LEN];
+        nd_gre_header(n->vni, hdr);
 
         for (int i = 0; i < BATCH; i++) {
                 ssize_t k = read(n->tap, o->buf, FRAME_MAX);
@@ -238,13 +160,16 @@ static void on_tap(struct ev_loop *loop, ev_io *w, int revents) {
                 if (k < 14)
                         continue;
                 const uint8_t *f = o->buf;
-                size_t len = (size_t) k;
+                size_t len = (size_t) k, rl;
                 if (f[0] & 1) {
                         /* broadcast/multicast: only ARP and NS are answered */
-                        if (f[12] == 0x08 && f[13] == 0x06)
-                                answer_arp(n, f, len);
-                        else if (f[12] == 0x86 && f[13] == 0xdd)
-                                answer_ns(n, f, len);
+                        if ((rl = nd_frame_arp_reply(f, len, lookup_ip, n, reply)) > 0) {
+                                if (write(n->tap, reply, rl) == (ssize_t) rl)
+                                        n->arp++;
+                        } else if ((rl = nd_frame_na_reply(f, len, lookup_ip, n, reply)) > 0) {
+                                if (write(n->tap, reply, rl) == (ssize_t) rl)
+                                        n->nd++;
+                        }
                         continue;
                 }
                 const nd_overlay_peer *p = peer_by_mac(n, f);
@@ -267,30 +192,11 @@ static void on_raw(struct ev_loop *loop, ev_io *w, int revents) {
         nd_overlay *o = w->data;
         for (int i = 0; i < BATCH; i++) {
                 ssize_t k = recv(o->raw, o->buf, FRAME_MAX, MSG_DONTWAIT);
+                uint32_t key, src;
+                size_t off;
                 if (k < 0)
                         return;
-                const uint8_t *p = o->buf;
-                size_t len = (size_t) k;
-                if (len < 20 || (p[0] >> 4) != 4)
-                        continue;
-                size_t ihl = (size_t) (p[0] & 15) * 4;
-                if (ihl < 20 || len < ihl + 4)
-                        continue;
-                const uint8_t *g = p + ihl;
-                uint16_t flags = (uint16_t) (g[0] << 8 | g[1]), proto = (uint16_t) (g[2] << 8 | g[3]);
-                size_t off = 4;
-                if ((flags & 7) != 0 || proto != ETH_P_TEB || !(flags & GRE_KEY))
-                        continue; /* version 0, TEB, keyed only */
-                if (flags & GRE_CSUM)
-                        off += 4;
-                if (len < ihl + off + 4)
-                        continue;
-                uint32_t key = (uint32_t) g[off] << 24 | (uint32_t) g[off + 1] << 16 | (uint32_t) g[off + 2] << 8 |
-                               g[off + 3];
-                off += 4;
-                if (flags & GRE_SEQ)
-                        off += 4;
-                if (len < ihl + off + 14)
+                if (nd_gre_parse(o->buf, (size_t) k, &key, &src, &off) < 0)
                         continue;
                 ov_net *n = NULL;
                 for (size_t j = 0; j < o->n_nets && !n; j++)
@@ -301,12 +207,12 @@ static void on_raw(struct ev_loop *loop, ev_io *w, int revents) {
                 /* only from hosts that have endpoints on this network */
                 bool known = false;
                 for (size_t j = 0; j < n->n_peers && !known; j++)
-                        known = memcmp(n->peers[j].vtep.b, p + 12, 4) == 0;
+                        known = memcmp(n->peers[j].vtep.b, &src, 4) == 0;
                 if (!known || n->tap < 0) {
                         n->drop_rx++;
                         continue;
                 }
-                if (write(n->tap, g + off, len - ihl - off) < 0)
+                if (write(n->tap, o->buf + off, (size_t) k - off) < 0)
                         n->drop_rx++;
                 else
                         n->rx++;

@@ -66,6 +66,16 @@ static void test_bad_requests(void **state) {
                 { "{\"Name\": \"n\", \"IPAM\": {\"Config\": [{\"Subnet\": \"1.0.0.0/24\"},{\"Subnet\": \"2.0.0.0/24\"},"
                   "{\"Subnet\": \"3.0.0.0/24\"},{\"Subnet\": \"4.0.0.0/24\"},{\"Subnet\": \"5.0.0.0/24\"}]}}",
                   "at most 4 subnets" },
+                { "{\"Name\": \"n\", \"Options\": {\"encap\": \"gre\"}}", "encap is for overlay networks" },
+                { "{\"Name\": \"n\", \"Options\": {\"vni\": \"5\"}}", "vni is for overlay networks" },
+                { "{\"Name\": \"n\", \"Driver\": \"overlay\", \"Options\": {\"encap\": \"ipip\"}}",
+                  "want vxlan or gre" },
+                { "{\"Name\": \"n\", \"Driver\": \"overlay\", \"Options\": {\"vni\": \"0\"}}", "want 1-16777215" },
+                { "{\"Name\": \"n\", \"Driver\": \"overlay\", \"Options\": {\"vni\": \"16777216\"}}",
+                  "want 1-16777215" },
+                { "{\"Name\": \"n\", \"Driver\": \"overlay\", \"Options\": {\"vni\": \"12x\"}}", "want 1-16777215" },
+                { "{\"Name\": \"n\", \"Driver\": \"overlay\", \"Options\": {\"ipam.block\": \"3\"}}",
+                  "ipam.block" },
         };
         for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
                 nd_network_spec spec;
@@ -130,6 +140,40 @@ static bool obj_get(const void *objs, size_t i, const char **name, const char **
         return !o->hidden;
 }
 
+/* An overlay network: global scope, its options survive the store round
+ * trip, and the helpers read them. */
+static void test_overlay(void **state) {
+        nd_network_spec spec;
+        nd_diag d = {0};
+        nd_network *n = NULL, *back = NULL;
+        char id[ND_ID_LEN + 1];
+        assert_int_equal(parse("{\"Name\": \"ov\", \"Driver\": \"overlay\", \"Options\": {\"encap\": \"gre\", "
+                               "\"vni\": \"4242\", \"mtu\": \"1458\"}, \"IPAM\": {\"Config\": [{\"Subnet\": \"10.9.0.0/24\", \"Gateway\": \"10.9.0.1\"}]}}",
+                               &spec, &d),
+                         0);
+        assert_int_equal(nd_id_new(id), 0);
+        assert_int_equal(nd_network_new(&spec, id, 1, &n, &d), 0);
+        assert_true(nd_network_is_global(n));
+        assert_true(nd_network_gre(n));
+        assert_int_equal(nd_network_vni(n), 4242);
+        assert_int_equal(n->spec.mtu, 1458);
+        json_t *j = nd_network_to_json(n);
+        assert_string_equal(json_string_value(json_object_get(j, "Scope")), "global");
+        assert_string_equal(json_string_value(json_object_get(j, "Driver")), "overlay");
+        assert_int_equal(nd_network_from_json(j, &back, &d), 0);
+        assert_int_equal(nd_network_vni(back), 4242);
+        assert_int_equal(back->spec.mtu, 1458);
+        assert_true(nd_network_gre(back));
+        json_decref(j);
+        nd_network_free(back);
+        nd_network_free(n);
+
+        /* a bridge network is local and has no VNI */
+        assert_int_equal(parse("{\"Name\": \"br\"}", &spec, &d), 0);
+        assert_int_equal(spec.driver, ND_DRIVER_BRIDGE);
+        nd_network_spec_done(&spec);
+}
+
 static void test_ref_resolve(void **state) {
         static const char a[] = "abc0000000000000000000000000000000000000000000000000000000000000",
                           b[] = "abc1000000000000000000000000000000000000000000000000000000000000",
@@ -153,7 +197,7 @@ int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_bad_requests),
                 cmocka_unit_test(test_roundtrip),
-                cmocka_unit_test(test_ref_resolve),
+                cmocka_unit_test(test_overlay), cmocka_unit_test(test_ref_resolve),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
