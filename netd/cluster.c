@@ -278,7 +278,13 @@ int nd_cluster_net_up(nd_cluster *cl, const nd_network *n) {
         char br[16];
         nd_bridge_name(n, br, sizeof(br));
         int r = nd_overlay_net_up(cl->ov, n->id, br, nd_network_vni(n), nd_network_gre(n), n->spec.mtu);
-        if (r < 0)
+        if (r == -EOPNOTSUPP && !nd_network_gre(n))
+                nd_log(LOG_ERR, "this kernel has no VXLAN support: the overlay network cannot carry traffic on this "
+                       "host; use GRE networks (-o encap=gre, userspace) or load the vxlan module", "net=%s",
+                       n->spec.name);
+        else if (r == -ENOENT && nd_network_gre(n))
+                nd_log(LOG_ERR, "no /dev/net/tun: GRE networks need TUN/TAP support", "net=%s", n->spec.name);
+        else if (r < 0)
                 nd_log_errno(LOG_ERR, r, "setting up the overlay tunnel failed", "net=%s encap=%s", n->spec.name,
                              nd_network_gre(n) ? "gre" : "vxlan");
         return r;

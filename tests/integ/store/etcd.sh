@@ -29,6 +29,43 @@ grep '^#' "$ND_TMP/stream.out"
 t_ok "a lease not kept alive expires and deletes its keys" nd_on e "$CHECK" etcd://127.0.0.1:2379 lease-expire 2
 grep "TTL" "$ND_TMP/out" | sed 's/^/# /'
 
+# TLS: a private CA, a server certificate for 127.0.2.1 and a client
+# certificate that etcd requires
+if command -v openssl >/dev/null; then
+        pki=$ND_TMP/pki
+        mkdir -p "$pki"
+        (
+                cd "$pki" || exit 1
+                openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.pem -days 2 -subj /CN=nd-test-ca
+                openssl req -newkey rsa:2048 -nodes -keyout server.key -out server.csr -subj /CN=etcd
+                # etcd's gateway dials its own gRPC port with the server certificate,
+                # so with client-cert-auth that certificate must be a client one too
+                printf 'subjectAltName=IP:127.0.2.1\nextendedKeyUsage=serverAuth,clientAuth\n' >server.ext
+                openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out server.pem -days 2 \
+                        -extfile server.ext
+                openssl req -newkey rsa:2048 -nodes -keyout client.key -out client.csr -subj /CN=netd
+                printf 'extendedKeyUsage=clientAuth\n' >client.ext
+                openssl x509 -req -in client.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out client.pem -days 2 \
+                        -extfile client.ext
+        ) >"$ND_TMP/pki.log" 2>&1
+        ip -n "nd-$$-e" addr add 127.0.2.1/8 dev lo 2>/dev/null
+        mkdir -p "$ND_TMP/etcd-tls"
+        nsenter --net="/run/netns/nd-$$-e" etcd --name tls --data-dir "$ND_TMP/etcd-tls/data" \
+                --listen-client-urls https://127.0.2.1:2379 --advertise-client-urls https://127.0.2.1:2379 \
+                --listen-peer-urls http://127.0.2.1:2380 --initial-advertise-peer-urls http://127.0.2.1:2380 \
+                --initial-cluster tls=http://127.0.2.1:2380 --cert-file "$pki/server.pem" --key-file "$pki/server.key" \
+                --trusted-ca-file "$pki/ca.pem" --client-cert-auth >"$ND_TMP/etcd-tls/log" 2>&1 &
+        ND_PIDS+=("$!")
+        nd_eventually 10 nd_on e curl -sf --cacert "$pki/ca.pem" --cert "$pki/client.pem" --key "$pki/client.key" \
+                https://127.0.2.1:2379/health
+        t_ok "TLS with a client certificate: the contract holds" nd_on e "$CHECK" \
+                "etcds://127.0.2.1:2379?cacert=$pki/ca.pem&cert=$pki/client.pem&key=$pki/client.key" basic
+        t_err "without the client certificate etcd refuses (and the error is reported)" nd_on e "$CHECK" \
+                "etcds://127.0.2.1:2379?cacert=$pki/ca.pem" basic
+        t_err "an unknown CA is refused" nd_on e "$CHECK" \
+                "etcds://127.0.2.1:2379?cacert=$pki/client.pem&cert=$pki/client.pem&key=$pki/client.key" basic
+fi
+
 # three members; the client knows all three and the first one is stopped
 for i in 1 2 3; do ip -n "nd-$$-e" addr add "127.0.1.$i/8" dev lo 2>/dev/null; done
 CL="m1=http://127.0.1.1:2380,m2=http://127.0.1.2:2380,m3=http://127.0.1.3:2380"
