@@ -858,6 +858,12 @@ int nd_cluster_network_create(nd_cluster *cl, nd_network *n, void (*cb)(void *u,
                                    "overlay networks need a cluster store: start netd with --store etcd://HOST:PORT "
                                    "and --advertise-addr");
         }
+        if (nd_network_gre(n) && n->spec.mtu > ND_GRE_MTU_MAX) {
+                r = nd_diag_set(d, -EINVAL, "GRE networks carry frames of at most %d bytes: mtu %u is too large",
+                                ND_GRE_MTU_MAX, n->spec.mtu);
+                nd_network_free(n);
+                return r;
+        }
         op = calloc(1, sizeof(*op));
         if (!op) {
                 nd_network_free(n);

@@ -40,7 +40,7 @@
 #include "overlay.h"
 
 #define BATCH 64
-#define FRAME_MAX 65536
+#define SLOT 9216              /* a jumbo frame with its GRE and IP headers */
 
 typedef struct ov_net {
         char id[65];
@@ -66,7 +66,7 @@ struct nd_overlay {
         size_t n_nets;
         int raw;               /* GRE socket, opened with the first GRE network */
         ev_io raw_io;
-        uint8_t *buf;
+        uint8_t *slots;        /* BATCH buffers of SLOT bytes */
 };
 
 void nd_overlay_ifname(const char *netid, bool gre, char buf[static 16]) {
@@ -78,8 +78,8 @@ int nd_overlay_new(struct ev_loop *loop, struct nl_sock *nl, const nd_addr *loca
         nd_overlay *o = calloc(1, sizeof(*o));
         if (!o)
                 return -ENOMEM;
-        o->buf = malloc(FRAME_MAX + 64);
-        if (!o->buf) {
+        o->slots = malloc((size_t) BATCH * SLOT);
+        if (!o->slots) {
                 free(o);
                 return -ENOMEM;
         }
@@ -120,7 +120,7 @@ nd_overlay *nd_overlay_free(nd_overlay *o) {
                 ev_io_stop(o->loop, &o->raw_io);
                 close(o->raw);
         }
-        free(o->buf);
+        free(o->slots);
         free(o);
         return NULL;
 }
@@ -147,20 +147,26 @@ static const nd_overlay_peer *lookup_ip(const void *userdata, int family, const 
         return peer_by_ip(userdata, family, ip);
 }
 
+/* Frames of a network's TAP: ARP/NS answered, unicast to known peers sent
+ * as GRE, batched into one sendmmsg per wake-up. */
 static void on_tap(struct ev_loop *loop, ev_io *w, int revents) {
         ov_net *n = w->data;
         nd_overlay *o = n->o;
         uint8_t hdr[8], reply[ND_NA_LEN];
+        struct mmsghdr msgs[BATCH];
+        struct iovec iov[BATCH][2];
+        struct sockaddr_in to[BATCH];
+        unsigned k = 0;
         nd_gre_header(n->vni, hdr);
 
         for (int i = 0; i < BATCH; i++) {
-                ssize_t k = read(n->tap, o->buf, FRAME_MAX);
-                if (k < 0)
-                        return;
-                if (k < 14)
+                uint8_t *f = o->slots + (size_t) k * SLOT;
+                ssize_t got = read(n->tap, f, SLOT);
+                if (got < 0)
+                        break;
+                size_t len = (size_t) got, rl;
+                if (len < 14)
                         continue;
-                const uint8_t *f = o->buf;
-                size_t len = (size_t) k, rl;
                 if (f[0] & 1) {
                         /* broadcast/multicast: only ARP and NS are answered */
                         if ((rl = nd_frame_arp_reply(f, len, lookup_ip, n, reply)) > 0) {
@@ -177,26 +183,40 @@ static void on_tap(struct ev_loop *loop, ev_io *w, int revents) {
                         n->drop_tx++;
                         continue;
                 }
-                struct sockaddr_in to = { .sin_family = AF_INET };
-                memcpy(&to.sin_addr, p->vtep.b, 4);
-                struct iovec iov[2] = { { hdr, sizeof(hdr) }, { o->buf, len } };
-                struct msghdr mh = { .msg_name = &to, .msg_namelen = sizeof(to), .msg_iov = iov, .msg_iovlen = 2 };
-                if (sendmsg(o->raw, &mh, MSG_DONTWAIT) < 0)
-                        n->drop_tx++;
-                else
-                        n->tx++;
+                to[k] = (struct sockaddr_in) { .sin_family = AF_INET };
+                memcpy(&to[k].sin_addr, p->vtep.b, 4);
+                iov[k][0] = (struct iovec) { hdr, sizeof(hdr) };
+                iov[k][1] = (struct iovec) { f, len };
+                msgs[k] = (struct mmsghdr) { .msg_hdr = { .msg_name = &to[k], .msg_namelen = sizeof(to[k]),
+                                                          .msg_iov = iov[k], .msg_iovlen = 2 } };
+                k++;
+        }
+        for (unsigned sent = 0; sent < k;) {
+                int r = sendmmsg(o->raw, msgs + sent, k - sent, MSG_DONTWAIT);
+                if (r <= 0) {
+                        n->drop_tx += k - sent; /* socket buffer full: dropped, as a NIC would */
+                        break;
+                }
+                sent += (unsigned) r;
+                n->tx += (uint64_t) r;
         }
 }
 
+/* GRE from the underlay, received in batches with recvmmsg. */
 static void on_raw(struct ev_loop *loop, ev_io *w, int revents) {
         nd_overlay *o = w->data;
-        for (int i = 0; i < BATCH; i++) {
-                ssize_t k = recv(o->raw, o->buf, FRAME_MAX, MSG_DONTWAIT);
+        struct mmsghdr msgs[BATCH];
+        struct iovec iov[BATCH];
+        for (unsigned i = 0; i < BATCH; i++) {
+                iov[i] = (struct iovec) { o->slots + (size_t) i * SLOT, SLOT };
+                msgs[i] = (struct mmsghdr) { .msg_hdr = { .msg_iov = &iov[i], .msg_iovlen = 1 } };
+        }
+        int got = recvmmsg(o->raw, msgs, BATCH, MSG_DONTWAIT, NULL);
+        for (int i = 0; i < got; i++) {
+                const uint8_t *pkt = iov[i].iov_base;
+                size_t len = msgs[i].msg_len, off;
                 uint32_t key, src;
-                size_t off;
-                if (k < 0)
-                        return;
-                if (nd_gre_parse(o->buf, (size_t) k, &key, &src, &off) < 0)
+                if ((msgs[i].msg_hdr.msg_flags & MSG_TRUNC) || nd_gre_parse(pkt, len, &key, &src, &off) < 0)
                         continue;
                 ov_net *n = NULL;
                 for (size_t j = 0; j < o->n_nets && !n; j++)
@@ -212,7 +232,7 @@ static void on_raw(struct ev_loop *loop, ev_io *w, int revents) {
                         n->drop_rx++;
                         continue;
                 }
-                if (write(n->tap, o->buf + off, (size_t) k - off) < 0)
+                if (write(n->tap, pkt + off, len - off) < 0)
                         n->drop_rx++;
                 else
                         n->rx++;

@@ -35,6 +35,7 @@ typedef struct nd_overlay nd_overlay;
 
 #define ND_VXLAN_OVERHEAD 50   /* outer IPv4 20 + UDP 8 + VXLAN 8 + inner Ethernet 14 */
 #define ND_GRE_OVERHEAD 42     /* outer IPv4 20 + GRE with key 8 + inner Ethernet 14 */
+#define ND_GRE_MTU_MAX 9000    /* the userspace path's buffers hold a jumbo frame */
 
 typedef struct nd_overlay_peer {
         uint8_t mac[6];
