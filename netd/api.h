@@ -9,5 +9,7 @@
 
 /* nd_http_handler_fn; @userdata is the nd_manager. */
 void nd_api_handle(nd_http_request *req, void *userdata);
+/* The network part of the Docker Engine API (docker-api.c). */
+void nd_docker_api_handle(nd_http_request *req, void *userdata);
 /* -errno -> HTTP status: 400 bad input, 404 unknown, 409 conflict, 500. */
 unsigned nd_api_status(int r);

@@ -279,6 +279,11 @@ void nd_http_reply(nd_http_request *r, unsigned status, const char *content_type
         }
 }
 
+void nd_http_reply_header(nd_http_request *r, const char *name, const char *value) {
+        if (r->reply)
+                MHD_add_response_header(r->reply, name, value);
+}
+
 void nd_http_reply_json(nd_http_request *r, unsigned status, json_t *j) {
         char *s = NULL;
         if (j) {

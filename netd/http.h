@@ -47,6 +47,8 @@ const char *nd_http_request_body(const nd_http_request *r, size_t *ret_len);
 /* Takes ownership of @body (malloc'd, may be NULL with len 0). */
 void nd_http_reply(nd_http_request *r, unsigned status, const char *content_type, char *body, size_t len);
 /* Steals the reference to @j; NULL sends no body. */
+/* An extra header on the reply just made (after nd_http_reply*). */
+void nd_http_reply_header(nd_http_request *r, const char *name, const char *value);
 void nd_http_reply_json(nd_http_request *r, unsigned status, json_t *j);
 /* {"message": "..."} */
 void nd_http_reply_error(nd_http_request *r, unsigned status, const char *fmt, ...) _printf_(3, 4);

@@ -41,6 +41,7 @@ static void usage(FILE *f) {
                 "  --node-ttl SECONDS           lease of the node record: a dead host's endpoints vanish from its\n"
                 "                               peers this long after it stopped renewing (default 10)\n"
                 "  --vxlan-port PORT            UDP port of VXLAN tunnels (default 4789)\n"
+                "  --docker-api-socket PATH     also serve Docker's network API (docker -H unix://PATH network ...)\n"
                 "  --default-address-pool SPEC  pool for automatic subnets, 'base=CIDR,size=N';\n"
                 "                               repeatable; replaces the defaults\n"
                 "  --monitor PATH               the netd-monitor binary (default: next to netd)\n"
@@ -125,7 +126,7 @@ int main(int argc, char **argv) {
         enum { OPT_STATE = 256, OPT_RUN, OPT_SOCKET, OPT_STORE, OPT_POOL, OPT_LOGLEVEL, OPT_LOGTARGET,
                OPT_VERSION, OPT_MAXBODY, OPT_MONITOR, OPT_ROOTFS,
                OPT_PORTRANGE, OPT_FIREWALL, OPT_CLEANUP, OPT_DNS, OPT_RESOLV, OPT_DNSTTL, OPT_DNSSERVER,
-               OPT_CACERT, OPT_CERT, OPT_KEY, OPT_ADVERTISE, OPT_NODE, OPT_NODETTL, OPT_VXLANPORT };
+               OPT_CACERT, OPT_CERT, OPT_KEY, OPT_ADVERTISE, OPT_NODE, OPT_NODETTL, OPT_VXLANPORT, OPT_DOCKER };
         static const struct option opts[] = {
                 { "state-dir", required_argument, NULL, OPT_STATE },
                 { "run-dir", required_argument, NULL, OPT_RUN },
@@ -142,6 +143,7 @@ int main(int argc, char **argv) {
                 { "resolv-conf", required_argument, NULL, OPT_RESOLV },
                 { "dns-ttl", required_argument, NULL, OPT_DNSTTL },
                 { "dns-server", required_argument, NULL, OPT_DNSSERVER },
+                { "docker-api-socket", required_argument, NULL, OPT_DOCKER },
                 { "etcd-cacert", required_argument, NULL, OPT_CACERT },
                 { "etcd-cert", required_argument, NULL, OPT_CERT },
                 { "etcd-key", required_argument, NULL, OPT_KEY },
@@ -233,6 +235,7 @@ int main(int argc, char **argv) {
                         cfg.dns_ttl = v ? (unsigned) v : 0;
                         break;
                 }
+                case OPT_DOCKER: cfg.docker_socket = optarg; break;
                 case OPT_CACERT: tls[0] = optarg; break;
                 case OPT_CERT: tls[1] = optarg; break;
                 case OPT_KEY: tls[2] = optarg; break;

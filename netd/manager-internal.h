@@ -41,6 +41,8 @@ struct nd_manager {
         nd_pool *pools;
         struct nl_sock *nl;
         nd_http_server *http;
+        nd_http_server *docker_http; /* --docker-api-socket */
+        char *docker_socket;
         struct nd_fw *fw;          /* NULL: no nftables (or --firewall=off) */
         struct nd_dns *dns;        /* NULL: no embedded DNS (--dns-server off) */
         char *resolv_conf;

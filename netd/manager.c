@@ -61,6 +61,10 @@ int nd_manager_new(const nd_manager_config *cfg, nd_manager **ret) {
                         return -ENOMEM;
                 }
         }
+        if (cfg->docker_socket && !(m->docker_socket = strdup(cfg->docker_socket))) {
+                free(m);
+                return -ENOMEM;
+        }
         m->store_url = strdup(m->cluster_url ? "local" : cfg->store_url ? cfg->store_url : "local");
         m->max_body = cfg->max_body ? cfg->max_body : 1024 * 1024;
         m->firewall = !cfg->no_firewall;
@@ -119,6 +123,7 @@ nd_manager *nd_manager_free(nd_manager *m) {
         /* API first (it references networks), then the store, which makes
          * pending writes durable without running their callbacks. */
         m->http = nd_http_server_free(m->http);
+        m->docker_http = nd_http_server_free(m->docker_http);
         nd_manager_containers_free(m);
         m->cluster = nd_cluster_free(m->cluster);
         m->store = nd_store_free(m->store);
@@ -148,6 +153,7 @@ nd_manager *nd_manager_free(nd_manager *m) {
         free(m->socket_path);
         free(m->store_url);
         free(m->cluster_url);
+        free(m->docker_socket);
         free(m->node_name);
         free(m->advertise);
         free(m->monitor_path);
@@ -816,28 +822,28 @@ int nd_manager_address_release(nd_manager *m, nd_network *n, const nd_addr *a, n
 
 /* ---- start-up: load state, then listen ------------------------------------ */
 
-static int listen_socket(nd_manager *m) {
+static int listen_socket(const char *path) {
         struct sockaddr_un sa = { .sun_family = AF_UNIX };
         _cleanup_close_ int fd = -1;
 
-        if (strlen(m->socket_path) >= sizeof(sa.sun_path))
-                return nd_log_errno(LOG_ERR, -ENAMETOOLONG, "socket path too long", "path=%s", m->socket_path);
-        strcpy(sa.sun_path, m->socket_path);
+        if (strlen(path) >= sizeof(sa.sun_path))
+                return nd_log_errno(LOG_ERR, -ENAMETOOLONG, "socket path too long", "path=%s", path);
+        strcpy(sa.sun_path, path);
         fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
         if (fd < 0)
                 return nd_log_errno(LOG_ERR, errno, "cannot create the API socket");
         /* Safe: we hold the run dir's pid lock, so a leftover socket belongs
          * to a dead instance. */
-        (void) unlink(m->socket_path);
+        (void) unlink(path);
         mode_t old = umask(0117);
         int r = bind(fd, (struct sockaddr *) &sa, sizeof(sa));
         umask(old);
         if (r < 0)
-                return nd_log_errno(LOG_ERR, errno, "cannot bind the API socket", "path=%s", m->socket_path);
-        if (chmod(m->socket_path, 0660) < 0)
-                return nd_log_errno(LOG_ERR, errno, "cannot chmod the API socket", "path=%s", m->socket_path);
+                return nd_log_errno(LOG_ERR, errno, "cannot bind the API socket", "path=%s", path);
+        if (chmod(path, 0660) < 0)
+                return nd_log_errno(LOG_ERR, errno, "cannot chmod the API socket", "path=%s", path);
         if (listen(fd, 128) < 0)
-                return nd_log_errno(LOG_ERR, errno, "cannot listen on the API socket", "path=%s", m->socket_path);
+                return nd_log_errno(LOG_ERR, errno, "cannot listen on the API socket", "path=%s", path);
         return TAKE_FD(fd);
 }
 
@@ -880,13 +886,24 @@ static void load_containers(nd_manager *m) {
 
 static void start_api(nd_manager *m) {
         nd_http_config hc = { .max_body = m->max_body, .max_connections = 256, .idle_timeout_sec = 60 };
-        int fd = listen_socket(m), r;
+        int fd = listen_socket(m->socket_path), r;
         if (fd < 0)
                 return start_failed(m, fd);
         r = nd_http_server_new(m->loop, fd, &hc, nd_api_handle, m, &m->http);
         if (r < 0) {
                 close(fd);
                 return start_failed(m, nd_log_errno(LOG_ERR, r, "cannot start the API server"));
+        }
+        if (m->docker_socket) {
+                fd = listen_socket(m->docker_socket);
+                if (fd < 0)
+                        return start_failed(m, fd);
+                r = nd_http_server_new(m->loop, fd, &hc, nd_docker_api_handle, m, &m->docker_http);
+                if (r < 0) {
+                        close(fd);
+                        return start_failed(m, nd_log_errno(LOG_ERR, r, "cannot start the Docker API server"));
+                }
+                nd_log(LOG_INFO, "Docker network API listening", "socket=%s", m->docker_socket);
         }
         m->started = true;
         nd_log(LOG_INFO, "netd ready", "version=%s socket=%s store=%s networks=%zu", ND_VERSION, m->socket_path,
@@ -997,7 +1014,9 @@ static void on_drain(struct ev_loop *loop, ev_timer *w, int revents) {
         nd_manager *m = container_of(w, nd_manager, drain);
         /* Requests waiting on the store finish first; a stuck one does
          * not hold shutdown for more than a few seconds. */
-        if (!m->http || nd_http_server_pending(m->http) == 0 || ev_now(loop) - m->drain_start > 3.)
+        unsigned pending = (m->http ? nd_http_server_pending(m->http) : 0) +
+                           (m->docker_http ? nd_http_server_pending(m->docker_http) : 0);
+        if (pending == 0 || ev_now(loop) - m->drain_start > 3.)
                 ev_break(loop, EVBREAK_ALL);
 }
 
@@ -1008,6 +1027,8 @@ static void on_signal(struct ev_loop *loop, ev_signal *w, int revents) {
         ev_signal_stop(loop, &m->sig_int);
         if (m->http)
                 nd_http_server_quiesce(m->http);
+        if (m->docker_http)
+                nd_http_server_quiesce(m->docker_http);
         m->drain_start = ev_now(loop);
         ev_timer_start(loop, &m->drain);
 }
@@ -1087,6 +1108,8 @@ int nd_manager_run(nd_manager *m) {
         if (m->http && !m->started)
                 return -EIO;
         (void) unlink(m->socket_path);
+        if (m->docker_socket)
+                (void) unlink(m->docker_socket);
         nd_log(LOG_INFO, "stopped");
         return 0;
 }

@@ -45,6 +45,7 @@ typedef struct nd_manager_config {
         const char *advertise;     /* IPv4 address or interface */
         unsigned node_ttl;         /* seconds; 0: 10 */
         uint16_t vxlan_port;       /* 0: 4789 */
+        const char *docker_socket; /* Docker's network API on this socket; NULL: off */
 } nd_manager_config;
 
 typedef void (*nd_manager_net_fn)(void *userdata, int r, nd_network *n, const nd_diag *d);
