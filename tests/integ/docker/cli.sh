@@ -44,7 +44,7 @@ t_match "rm is refused while in use" "$(D network rm front 2>&1)" "in use"
 t_ok "docker network disconnect" D network disconnect front w
 t_eq "gone from inspect" "$(D network inspect front -f '{{len .Containers}}')" "0"
 t_ok "docker network rm" D network rm front
-t_match "an unknown network: 404 in Docker's words" "$(D network inspect nosuch 2>&1)" "network nosuch not found"
+t_match "an unknown network: 404, which the client reports" "$(D network inspect nosuch 2>&1)" "(network nosuch not found|No such network: nosuch)"
 
 t_ok "two unused networks" sh -c "$DOCKER -H unix://$SOCK network create p1 && $DOCKER -H unix://$SOCK network create --label keep=1 p2"
 t_eq "prune with a label filter removes only matching unused networks" \
