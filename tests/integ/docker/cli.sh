@@ -12,6 +12,7 @@ DOCKER=/usr/bin/docker
 nd_host h
 SOCK=$ND_TMP/h/run/docker.sock
 nd_start h --docker-api-socket "$SOCK" || exit 1
+NDPID=$ND_PID
 nd_rootfs h
 D() { "$DOCKER" -H "unix://$SOCK" "$@"; }
 dapi() { curl -s --unix-socket "$SOCK" "$@"; }
@@ -63,4 +64,6 @@ t_eq "the /v1.NN prefix is optional" "$(dapi http://d/v1.41/networks | jq length
 t_eq "a malformed body gets 400" "$(dapi -o /dev/null -w '%{http_code}' -X POST -d '{' http://d/networks/create)" "400"
 t_eq "bad filters get 400" "$(dapi -o /dev/null -w '%{http_code}' 'http://d/networks?filters=%7Bnope')" "400"
 t_eq "the /v1 API sees the same networks" "$(nd_ctl h network ls --format json | jq -r '.[].Name')" "back"
+t_ok "netd stops cleanly" nd_stop "$NDPID"
+t_err "and removes the Docker API socket" test -e "$SOCK"
 nd_done

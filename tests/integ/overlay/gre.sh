@@ -14,6 +14,7 @@ for i in 1 2; do
         nd_start_node "h$i" "$i" --node-ttl 3 || exit 1
         nd_rootfs "h$i"
 done
+H2PID=$ND_PID
 ip_of() { nd_ctl "$1" inspect "$2" | jq -r '.[0].Endpoints[0].IPAddress'; }
 mac_of() { nd_ctl "$1" inspect "$2" | jq -r '.[0].Endpoints[0].MacAddress'; }
 
@@ -54,4 +55,6 @@ t_match "frame counters move" "$stats" '"Tx":[1-9][0-9]*,"Rx":[1-9]'
 t_ok "stop a" nd_ctl h1 stop -t 1 a
 t_ok "h2 forgets it" nd_eventually 3 sh -c "NETD_SOCKET=$(nd_sock h2) $NETCTL network inspect gre1 | jq -e '.[0].Overlay.Peers == 0'"
 t_err "b no longer reaches it" nd_in h2 b ping -c 1 -W 1 "$A"
+t_ok "netd stops cleanly (TAP and raw socket closed; no leaks under ASan)" nd_stop "$H2PID"
+t_err "the TAP went with it" ip -n "nd-$$-h2" link show "gt-$(nd_ctl h1 network inspect gre1 | jq -r '.[0].Id' | cut -c1-12)"
 nd_done

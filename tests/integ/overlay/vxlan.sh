@@ -13,12 +13,12 @@
 nd_underlay h1 h2 h3
 nd_etcd sw e1 10.99.0.254 || exit 1
 ND_ETCD_URL=etcd://10.99.0.254:2379
+declare -A PID
 for i in 1 2 3; do
         nd_start_node "h$i" "$i" --node-ttl 3 || exit 1
+        PID[h$i]=$ND_PID
         nd_rootfs "h$i"
 done
-declare -A PID
-PID[h3]=$ND_PID
 
 ip_of() { nd_ctl "$1" inspect "$2" | jq -r '.[0].Endpoints[0].IPAddress'; }
 mac_of() { nd_ctl "$1" inspect "$2" | jq -r '.[0].Endpoints[0].MacAddress'; }
@@ -33,8 +33,7 @@ t_match "a VNI was allocated" "$VNI" '^[0-9]+$'
 t_match "the VXLAN device on h2 has that VNI, learning off, ARP proxy" \
         "$(ip -n "nd-$$-h2" -d link show | grep -A2 ' vx-' | tr '\n' ' ')" "vxlan id $VNI local 10.99.0.2 .*dstport 4789 nolearning proxy"
 t_match "MTU = underlay 1500 - 50" "$(ip -n "nd-$$-h3" link show | grep ' vx-')" "mtu 1450"
-t_ok "a duplicate name is refused on another host" nd_eventually 2 sh -c \
-        "! NETD_SOCKET=$(nd_sock h3) $NETCTL network create -d overlay ov1 2>&1 | grep -q created"
+t_match "a duplicate name is refused on another host" "$(nd_ctl h3 network create -d overlay ov1 2>&1)" "already exists"
 t_eq "every host lists three nodes" "$(nd_ctl h2 node ls | tail -n +2 | wc -l)" "3"
 
 t_ok "run a on h1 (alias web)" nd_ctl h1 run -d --name a --network ov1 --network-alias web busybox httpd -f -p 80 -h /var/www
@@ -108,4 +107,5 @@ t_ok "and so are the bridges and VXLAN devices" nd_eventually 3 sh -c "for h in 
         ip -o -n nd-$$-\$h link show | grep -q -E '^[0-9]+: (vx|nd)-' && exit 1; done; exit 0"
 t_eq "no keys of it are left in etcd" \
         "$(nd_on sw etcdctl --endpoints 10.99.0.254:2379 get --prefix /netd/v1/global/ --keys-only | grep -c -e networks/ -e blocks/ -e endpoints/ -e vnis/)" "0"
+t_ok "netd stops cleanly (no leaks under ASan)" nd_stop "${PID[h1]}"
 nd_done
