@@ -86,6 +86,23 @@ nd_eventually 3 sh -c "ip netns exec nd-$$-sw ss -Htln | grep -q ':7777 '"
 t_eq "egress from an overlay container leaves through its host" \
         "$(NETD_SOCKET=$(nd_sock h3) timeout 5 "$NETCTL" exec c nc 10.99.0.254 7777 </dev/null)" "10.99.0.3"
 
+# an internal dual-stack overlay: IPv6 across hosts (the vxlan proxy
+# answers neighbour solicitations), a running container connected to it
+# later, and no way out
+t_ok "an internal dual-stack overlay network" \
+        nd_ctl h2 network create -d overlay --internal --ipv6 --subnet 10.63.0.0/24 --subnet fd63::/64 priv
+t_ok "h1 sees it" nd_eventually 3 env NETD_SOCKET="$(nd_sock h1)" "$NETCTL" network inspect priv
+t_ok "run p on h2" nd_ctl h2 run -d --name p --network priv sleep 600
+t_ok "connect the running a (h1) to it" nd_ctl h1 network connect priv a
+P6=$(nd_ctl h2 inspect p | jq -r '.[0].Endpoints[0].GlobalIPv6Address')
+t_ok "a reaches p over IPv6 across hosts" nd_eventually 3 nd_in h1 a ping -c 1 -W 1 "$P6"
+t_ok "and over IPv4 by name" nd_in h1 a ping -c 1 -W 2 p.priv
+t_eq "p's AAAA resolves from a" "$(nd_ctns h1 a dig +short @127.0.0.11 AAAA p)" "$P6"
+t_err "no egress from the internal overlay" env NETD_SOCKET="$(nd_sock h2)" timeout 5 "$NETCTL" exec p nc 10.99.0.254 7777
+t_ok "disconnect a again" nd_ctl h1 network disconnect priv a
+t_ok "p no longer sees a's endpoint" nd_eventually 3 sh -c \
+        "NETD_SOCKET=$(nd_sock h2) $NETCTL network inspect priv | jq -e '.[0].Overlay.Peers == 0'"
+
 # a host that dies drops out after the lease TTL (3 s); back when it returns
 t_match "h1 has h3's endpoints" "$(fdb h1)" "dst 10.99.0.3"
 kill -9 "${PID[h3]}"
@@ -100,6 +117,7 @@ t_ok "and resolvable" nd_eventually 3 nd_in h1 a nslookup c 127.0.0.11
 # removal: refused while in use, then nothing left anywhere
 t_err "network rm is refused while another host has endpoints" nd_ctl h1 network rm ov1
 for h in h1 h2 h3; do nd_ctl "$h" rm -f $(nd_ctl "$h" ps -aq) >/dev/null; done
+t_ok "remove priv" nd_eventually 5 env NETD_SOCKET="$(nd_sock h1)" "$NETCTL" network rm priv
 t_ok "after the containers are gone: rm on h2" nd_eventually 5 env NETD_SOCKET="$(nd_sock h2)" "$NETCTL" network rm ov1
 t_ok "the network is gone on every host" nd_eventually 3 sh -c "for h in h1 h2 h3; do
         NETD_SOCKET=$ND_TMP/\$h/run/netd.sock $NETCTL network inspect ov1 >/dev/null 2>&1 && exit 1; done; exit 0"
