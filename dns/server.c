@@ -676,7 +676,8 @@ int nd_dns_sandbox_configure(nd_dns_sandbox *sb, const char *const *nets, size_t
         sb->n_nets = n_nets;
         sb->can_forward = can_forward;
         sb->n_servers = n_servers < ND_DNS_MAX_UPSTREAMS ? n_servers : ND_DNS_MAX_UPSTREAMS;
-        memcpy(sb->servers, servers, sb->n_servers * sizeof(*sb->servers));
+        if (sb->n_servers)
+                memcpy(sb->servers, servers, sb->n_servers * sizeof(*sb->servers));
         sb->ttl = ttl;
         sb->ctr = n_nets ? counters_for(sb->d, nets[0]) : NULL;
         return 0;

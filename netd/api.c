@@ -352,6 +352,67 @@ static void connect_container(nd_manager *m, nd_http_request *req, nd_network *n
                 reply_diag(req, r, &d);
 }
 
+/* ---- /v1/sandboxes: namespaces of other runtimes (the CNI plugin) ---------- */
+
+static void on_sandbox_added(void *userdata, int r, const nd_sbx *s, const nd_diag *d) {
+        nd_http_request *req = userdata;
+        if (r < 0)
+                return reply_diag(req, r, d);
+        nd_http_reply_json(req, 201, nd_sandbox_to_json(s));
+}
+
+static void on_sandbox_deleted(void *userdata, int r, const nd_sbx *s, const nd_diag *d) {
+        nd_http_request *req = userdata;
+        if (r < 0)
+                return reply_diag(req, r, d);
+        nd_http_reply_json(req, 204, NULL);
+}
+
+static void route_sandboxes(nd_manager *m, nd_http_request *req, char **seg, size_t ns) {
+        const char *method = nd_http_request_method(req);
+        nd_diag d = {0};
+        nd_sbx *s;
+        int r;
+
+        if (ns == 2) {
+                if (strcmp(method, "GET") == 0) {
+                        nd_sbx **v;
+                        size_t n = nd_manager_sandboxes(m, &v);
+                        json_t *a = json_array();
+                        for (size_t i = 0; i < n; i++)
+                                json_array_append_new(a, nd_sandbox_to_json(v[i]));
+                        return nd_http_reply_json(req, 200, a);
+                }
+                if (strcmp(method, "POST") != 0)
+                        return method_not_allowed(req, "GET, POST");
+                _cleanup_json_ json_t *j = NULL;
+                size_t len;
+                const char *body = nd_http_request_body(req, &len);
+                r = nd_json_parse_object(body, len, &j, &d);
+                if (r >= 0)
+                        r = nd_manager_sandbox_add(m, j, on_sandbox_added, req, &d);
+                if (r < 0)
+                        reply_diag(req, r, &d);
+                return;
+        }
+        if (ns != 4)
+                return nd_http_reply_error(req, 404, "no such route: %.128s", nd_http_request_path(req));
+        if (strcmp(method, "GET") != 0 && strcmp(method, "DELETE") != 0)
+                return method_not_allowed(req, "GET, DELETE");
+        if (nd_manager_sandbox_find(m, seg[2], seg[3], &s) < 0)
+                return nd_http_reply_error(req, 404, "no sandbox %.64s with interface %.16s", seg[2], seg[3]);
+        if (strcmp(method, "DELETE") == 0) {
+                r = nd_manager_sandbox_del(m, s, on_sandbox_deleted, req, &d);
+                if (r < 0)
+                        reply_diag(req, r, &d);
+                return;
+        }
+        const char *check = nd_http_request_query(req, "check");
+        if (check && strcmp(check, "1") == 0 && (r = nd_manager_sandbox_check(m, s, &d)) < 0)
+                return nd_http_reply_error(req, 409, "%s", d.msg);
+        nd_http_reply_json(req, 200, nd_sandbox_to_json(s));
+}
+
 static void get_info(nd_manager *m, nd_http_request *req) {
         nd_network **nets;
         nd_container **cts;
@@ -447,6 +508,8 @@ void nd_api_handle(nd_http_request *req, void *userdata) {
         }
         if (strcmp(seg[1], "containers") == 0)
                 return route_containers(m, req, seg, ns);
+        if (strcmp(seg[1], "sandboxes") == 0)
+                return route_sandboxes(m, req, seg, ns);
         if (strcmp(seg[1], "networks") != 0)
                 return nd_http_reply_error(req, 404, "no such route: %.128s", path);
         if (ns == 2) {

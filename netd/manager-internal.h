@@ -57,6 +57,10 @@ struct nd_manager {
         size_t n_nets, cap_nets;
         nd_network **view;
 
+        struct nd_sbx **sbxs;      /* external sandboxes (sandboxes.c) */
+        size_t n_sbxs, cap_sbxs;
+        void (*sbx_done)(nd_manager *m);
+
         nd_container **cts;
         size_t n_cts, cap_cts;
         char *monitor_path, *default_rootfs, *netns_dir;
@@ -86,6 +90,10 @@ int nd_ports_publish(nd_manager *m, nd_container *c, nd_diag *d);
 void nd_ports_release(nd_manager *m, nd_container *c);
 void nd_ports_refresh(nd_manager *m, nd_container *c);
 void nd_manager_ports_restore(nd_manager *m);
+/* External sandboxes (sandboxes.c): read back at start-up, then @done;
+ * forgotten (not undone) at exit. */
+int nd_manager_sandboxes_load(nd_manager *m, void (*done)(nd_manager *m));
+void nd_manager_sandboxes_free(nd_manager *m);
 /* The embedded DNS for a container (resolver.c): a resolver in its
  * sandbox and its names while it runs; resolv.conf's text (malloc'd). */
 int nd_resolver_attach(nd_manager *m, nd_container *c, nd_diag *d);

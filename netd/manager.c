@@ -125,6 +125,7 @@ nd_manager *nd_manager_free(nd_manager *m) {
         m->http = nd_http_server_free(m->http);
         m->docker_http = nd_http_server_free(m->docker_http);
         nd_manager_containers_free(m);
+        nd_manager_sandboxes_free(m);
         m->cluster = nd_cluster_free(m->cluster);
         m->store = nd_store_free(m->store);
         for (size_t i = 0; i < m->n_nets; i++)
@@ -878,8 +879,14 @@ static void on_containers_ready(nd_manager *m) {
         start_api(m);
 }
 
+static void on_containers_loaded(nd_manager *m) {
+        int r = nd_manager_sandboxes_load(m, on_containers_ready);
+        if (r < 0)
+                start_failed(m, nd_log_errno(LOG_ERR, r, "loading external sandboxes failed"));
+}
+
 static void load_containers(nd_manager *m) {
-        int r = nd_manager_containers_load(m, on_containers_ready);
+        int r = nd_manager_containers_load(m, on_containers_loaded);
         if (r < 0)
                 start_failed(m, nd_log_errno(LOG_ERR, r, "loading containers failed"));
 }

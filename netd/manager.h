@@ -86,6 +86,20 @@ json_t *nd_manager_overlay_status(nd_manager *m, const nd_network *n);
 /* The embedded DNS of network @n: counters, TTL, upstreams. */
 json_t *nd_manager_dns_status(nd_manager *m, const nd_network *n);
 
+/* ---- external sandboxes (sandboxes.c): namespaces of other runtimes
+ * (the CNI plugin), wired to a network ---- */
+typedef struct nd_sbx nd_sbx;
+typedef void (*nd_manager_sbx_fn)(void *userdata, int r, const nd_sbx *s, const nd_diag *d);
+/* Body: {"ContainerID", "IfName", "Netns", "Network", "Name", "Aliases",
+ * "IPv4Address", "IPv6Address", "MacAddress"} (docs/api.md). */
+int nd_manager_sandbox_add(nd_manager *m, const json_t *req, nd_manager_sbx_fn cb, void *userdata, nd_diag *d);
+int nd_manager_sandbox_find(nd_manager *m, const char *cid, const char *ifname, nd_sbx **ret);
+int nd_manager_sandbox_del(nd_manager *m, nd_sbx *s, nd_manager_sbx_fn cb, void *userdata, nd_diag *d);
+/* Is it still wired?  0, or <0 with @d saying what is missing. */
+int nd_manager_sandbox_check(nd_manager *m, const nd_sbx *s, nd_diag *d);
+size_t nd_manager_sandboxes(nd_manager *m, nd_sbx ***ret);
+json_t *nd_sandbox_to_json(const nd_sbx *s);
+
 /* ---- containers (containers.c) ---- */
 typedef struct nd_container nd_container;
 typedef void (*nd_manager_ct_fn)(void *userdata, int r, nd_container *c, const nd_diag *d);

@@ -1,0 +1,613 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * External sandboxes: network namespaces that another runtime created
+ * (Podman, containerd, CRI-O through the netd-cni plugin), wired by netd to
+ * one of its networks.  Each is keyed by (container id, interface name), as
+ * CNI keys its attachments, and gets what a netd container gets on that
+ * network: a veth into the namespace, addresses from netd's IPAM (written
+ * with the record in one transaction), the default route, its name and
+ * aliases in the embedded DNS, and a resolver at 127.0.0.11 inside it.
+ *
+ * Records: /netd/v1/sandboxes/<container-id>/<ifname>; address records
+ * are ordinary IPAM records owned by "cni:<container-id>/<ifname>".  At
+ * start-up the records are read back: names registered again, resolvers
+ * reopened where the namespace still exists.
+ *
+ * Not yet: overlay networks (peers would need the endpoint published) and
+ * published ports (CNI's portMappings capability).
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <netlink/socket.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "bridge.h"
+#include "diag.h"
+#include "json-util.h"
+#include "log.h"
+#include "manager-internal.h"
+#include "netns.h"
+#include "network.h"
+#include "nl-link.h"
+#include "server.h"
+#include "store.h"
+#include "subnet.h"
+
+#define KEY_SANDBOXES "/netd/v1/sandboxes/"
+#define CID_MAX 128
+
+struct nd_sbx {
+        char cid[CID_MAX + 1];
+        char netns[PATH_MAX];
+        char name[ND_NAME_MAX + 1];
+        nd_endpoint ep;
+        struct nd_dns_sandbox *dns_sb;
+        bool committed;
+};
+
+static bool cid_valid(const char *s) {
+        size_t n = s ? strlen(s) : 0;
+        return n > 0 && n <= CID_MAX && strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") == n &&
+               s[0] != '.';
+}
+
+static bool ifname_valid(const char *s) {
+        size_t n = s ? strlen(s) : 0;
+        return n > 0 && n < 16 && strcmp(s, ".") && strcmp(s, "..") && !strpbrk(s, "/: \t\n");
+}
+
+static void sbx_key(const nd_sbx *s, char *buf, size_t size) {
+        snprintf(buf, size, KEY_SANDBOXES "%s/%s", s->cid, s->ep.ifname);
+}
+
+static void owner_of(const nd_sbx *s, char *buf, size_t size) {
+        snprintf(buf, size, "cni:%s/%s", s->cid, s->ep.ifname);
+}
+
+json_t *nd_sandbox_to_json(const nd_sbx *s) {
+        char a4[ND_ADDR_STRLEN], a6[ND_ADDR_STRLEN], g4[ND_ADDR_STRLEN], g6[ND_ADDR_STRLEN], mac[18];
+        const nd_endpoint *e = &s->ep;
+        snprintf(mac, sizeof(mac), "%02x:%02x:%02x:%02x:%02x:%02x", e->mac[0], e->mac[1], e->mac[2], e->mac[3],
+                 e->mac[4], e->mac[5]);
+        json_t *al = json_array();
+        for (size_t i = 0; i < e->n_aliases; i++)
+                json_array_append_new(al, json_string(e->aliases[i]));
+        return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:i, s:s, s:s, s:i, s:s, s:s, s:o}", "ContainerID", s->cid,
+                         "IfName", e->ifname, "Netns", s->netns, "Network", e->net_id, "NetworkName", e->net_name,
+                         "HostIfName", e->host_ifname, "MacAddress", mac, "IPv4Address",
+                         e->addr4.family ? nd_addr_fmt(&e->addr4, a4) : "", "IPv4PrefixLen", (int) e->plen4,
+                         "IPv4Gateway", e->gw4.family ? nd_addr_fmt(&e->gw4, g4) : "", "IPv6Address",
+                         e->addr6.family ? nd_addr_fmt(&e->addr6, a6) : "", "IPv6PrefixLen", (int) e->plen6,
+                         "IPv6Gateway", e->gw6.family ? nd_addr_fmt(&e->gw6, g6) : "", "Name", s->name, "Aliases", al);
+}
+
+static int sbx_from_json(const json_t *j, nd_sbx *s) {
+        const char *cid = json_string_value(json_object_get(j, "ContainerID"));
+        const char *ifn = json_string_value(json_object_get(j, "IfName"));
+        const char *ns = json_string_value(json_object_get(j, "Netns"));
+        const char *net = json_string_value(json_object_get(j, "Network"));
+        const char *nn = json_string_value(json_object_get(j, "NetworkName"));
+        const char *hi = json_string_value(json_object_get(j, "HostIfName"));
+        const char *mac = json_string_value(json_object_get(j, "MacAddress"));
+        const char *name = json_string_value(json_object_get(j, "Name"));
+        unsigned b[6];
+        if (!cid_valid(cid) || !ifname_valid(ifn) || !ns || strlen(ns) >= sizeof(s->netns) || !nd_id_valid(net) ||
+            !nn || strlen(nn) > ND_NAME_MAX || !ifname_valid(hi) || !mac ||
+            sscanf(mac, "%2x:%2x:%2x:%2x:%2x:%2x", &b[0], &b[1], &b[2], &b[3], &b[4], &b[5]) != 6 ||
+            (name && strlen(name) > ND_NAME_MAX))
+                return -EINVAL;
+        memset(s, 0, sizeof(*s));
+        snprintf(s->cid, sizeof(s->cid), "%s", cid);
+        snprintf(s->netns, sizeof(s->netns), "%s", ns);
+        snprintf(s->name, sizeof(s->name), "%s", name ? name : "");
+        nd_endpoint *e = &s->ep;
+        snprintf(e->ifname, sizeof(e->ifname), "%s", ifn);
+        snprintf(e->host_ifname, sizeof(e->host_ifname), "%s", hi);
+        snprintf(e->net_id, sizeof(e->net_id), "%s", net);
+        snprintf(e->net_name, sizeof(e->net_name), "%s", nn);
+        for (int i = 0; i < 6; i++)
+                e->mac[i] = (uint8_t) b[i];
+        static const char *const fields[4] = { "IPv4Address", "IPv4Gateway", "IPv6Address", "IPv6Gateway" };
+        nd_addr *dst[4] = { &e->addr4, &e->gw4, &e->addr6, &e->gw6 };
+        for (int i = 0; i < 4; i++) {
+                const char *v = json_string_value(json_object_get(j, fields[i]));
+                if (v && *v && nd_addr_parse(v, dst[i]) < 0)
+                        return -EINVAL;
+        }
+        e->plen4 = (unsigned) json_integer_value(json_object_get(j, "IPv4PrefixLen"));
+        e->plen6 = (unsigned) json_integer_value(json_object_get(j, "IPv6PrefixLen"));
+        json_t *al = json_object_get(j, "Aliases"), *v;
+        size_t i;
+        json_array_foreach(al, i, v)
+                if (e->n_aliases < ND_MAX_ALIASES && json_is_string(v) && nd_name_valid(json_string_value(v)) == 0)
+                        snprintf(e->aliases[e->n_aliases++], sizeof(e->aliases[0]), "%s", json_string_value(v));
+        return 0;
+}
+
+/* ---- the table ---- */
+
+static int sbxs_add(nd_manager *m, nd_sbx *s) {
+        if (m->n_sbxs == m->cap_sbxs) {
+                size_t cap = m->cap_sbxs ? m->cap_sbxs * 2 : 16;
+                nd_sbx **v = realloc(m->sbxs, cap * sizeof(*v));
+                if (!v)
+                        return -ENOMEM;
+                m->sbxs = v;
+                m->cap_sbxs = cap;
+        }
+        m->sbxs[m->n_sbxs++] = s;
+        return 0;
+}
+
+static void sbxs_drop(nd_manager *m, nd_sbx *s) {
+        for (size_t i = 0; i < m->n_sbxs; i++)
+                if (m->sbxs[i] == s) {
+                        m->sbxs[i] = m->sbxs[--m->n_sbxs];
+                        break;
+                }
+        nd_dns_sandbox_close(s->dns_sb);
+        free(s);
+}
+
+int nd_manager_sandbox_find(nd_manager *m, const char *cid, const char *ifname, nd_sbx **ret) {
+        for (size_t i = 0; i < m->n_sbxs; i++)
+                if (m->sbxs[i]->committed && strcmp(m->sbxs[i]->cid, cid) == 0 &&
+                    strcmp(m->sbxs[i]->ep.ifname, ifname) == 0) {
+                        *ret = m->sbxs[i];
+                        return 0;
+                }
+        return -ENOENT;
+}
+
+size_t nd_manager_sandboxes(nd_manager *m, nd_sbx ***ret) {
+        *ret = m->sbxs;
+        return m->n_sbxs;
+}
+
+/* ---- DNS: names and the resolver in the namespace ---- */
+
+static void dns_up(nd_manager *m, nd_sbx *s) {
+        char key[512], ptr[2 * ND_NAME_MAX + 2];
+        nd_network *n = NULL;
+        if (!m->dns)
+                return;
+        sbx_key(s, key, sizeof(key));
+        nd_dns_names *t = nd_dns_table(m->dns);
+        nd_dns_names_drop(t, key);
+        const nd_endpoint *e = &s->ep;
+        const char *names[1 + ND_MAX_ALIASES] = { s->name[0] ? s->name : NULL };
+        size_t k = 1;
+        for (size_t i = 0; i < e->n_aliases; i++)
+                names[k++] = e->aliases[i];
+        snprintf(ptr, sizeof(ptr), "%s.%s", s->name, e->net_name);
+        for (size_t i = 0; i < k; i++)
+                for (int f = 0; f < 2 && names[i]; f++) {
+                        const nd_addr *a = f ? &e->addr6 : &e->addr4;
+                        if (a->family)
+                                (void) nd_dns_names_add(t, e->net_name, names[i], a, i == 0 ? ptr : NULL, key);
+                }
+        if (!s->dns_sb) {
+                int fd = nd_netns_open(s->netns);
+                if (fd < 0)
+                        return;
+                /* the resolver listens on loopback: runtimes bring it up
+                 * anyway, but maybe after us */
+                struct nl_sock *ns_sk = NULL;
+                if (nd_netns_nl_socket(fd, &ns_sk) == 0) {
+                        (void) nd_nl_link_up(ns_sk, "lo");
+                        nl_socket_free(ns_sk);
+                }
+                int r = nd_dns_sandbox_open(m->dns, fd, &s->dns_sb);
+                close(fd);
+                if (r < 0) {
+                        nd_log_errno(LOG_WARNING, r, "no DNS resolver in the sandbox", "cid=%.32s netns=%s", s->cid,
+                                     s->netns);
+                        return;
+                }
+        }
+        (void) nd_manager_network_find(m, e->net_id, &n);
+        const char *nets[1] = { e->net_name };
+        nd_dns_sandbox_configure(s->dns_sb, nets, 1, n && !n->spec.internal, NULL, 0, nd_resolver_ttl(m, n));
+}
+
+static void dns_down(nd_manager *m, nd_sbx *s) {
+        char key[512];
+        if (!m->dns)
+                return;
+        sbx_key(s, key, sizeof(key));
+        nd_dns_names_drop(nd_dns_table(m->dns), key);
+        nd_dns_sandbox_close(s->dns_sb);
+        s->dns_sb = NULL;
+}
+
+/* ---- add ---- */
+
+struct sbx_op {
+        nd_manager *m;
+        nd_sbx *s;
+        nd_manager_sbx_fn cb;
+        void *userdata;
+        char *strs[8];
+};
+
+static void release_addrs(nd_manager *m, const nd_sbx *s) {
+        nd_network *n = NULL;
+        if (nd_manager_network_find(m, s->ep.net_id, &n) < 0)
+                return;
+        if (s->ep.addr4.family)
+                nd_subnet_release(nd_network_subnet_for(n, &s->ep.addr4), &s->ep.addr4);
+        if (s->ep.addr6.family)
+                nd_subnet_release(nd_network_subnet_for(n, &s->ep.addr6), &s->ep.addr6);
+}
+
+static void op_free(struct sbx_op *op) {
+        for (size_t i = 0; i < ELEMENTSOF(op->strs); i++)
+                free(op->strs[i]);
+        free(op);
+}
+
+static void on_added(void *userdata, int r, int64_t rev) {
+        struct sbx_op *op = userdata;
+        nd_manager *m = op->m;
+        nd_sbx *s = op->s;
+        nd_diag d = {0};
+        if (r < 0) {
+                nd_diag_set(&d, r == -ECANCELED ? -EEXIST : r, "sandbox %.32s/%s: %s", s->cid, s->ep.ifname,
+                            r == -ECANCELED ? "already attached (store)" : strerror(-r));
+                nd_bridge_detach(m->nl, &s->ep);
+                release_addrs(m, s);
+                op->cb(op->userdata, r == -ECANCELED ? -EEXIST : r, NULL, &d);
+                sbxs_drop(m, s);
+        } else {
+                char a[ND_ADDR_STRLEN];
+                s->committed = true;
+                dns_up(m, s);
+                nd_log(LOG_INFO, "sandbox attached", "cid=%.32s ifname=%s net=%s addr=%s netns=%s", s->cid,
+                       s->ep.ifname, s->ep.net_name, s->ep.addr4.family ? nd_addr_fmt(&s->ep.addr4, a) : "-",
+                       s->netns);
+                op->cb(op->userdata, 0, s, NULL);
+        }
+        op_free(op);
+}
+
+static int take_addr(nd_network *n, int family, const char *want, nd_addr *a, unsigned *plen, nd_addr *gw,
+                     nd_diag *d) {
+        nd_subnet *sub;
+        int r;
+        if (want && *want) {
+                if (nd_addr_parse(want, a) < 0 || a->family != family)
+                        return nd_diag_set(d, -EINVAL, "invalid %s address '%.64s'", family == AF_INET ? "IPv4" : "IPv6",
+                                           want);
+                sub = nd_network_subnet_for(n, a);
+                if (!sub)
+                        return nd_diag_set(d, -EINVAL, "address %s is not in any subnet of network '%s'", want,
+                                           n->spec.name);
+                r = nd_subnet_reserve(sub, a);
+                if (r == -EEXIST)
+                        return nd_diag_set(d, -EADDRINUSE, "address %s is already in use on network '%s'", want,
+                                           n->spec.name);
+                if (r < 0)
+                        return nd_diag_set(d, -EINVAL, "address %s cannot be used", want);
+        } else {
+                sub = nd_network_subnet_family(n, family);
+                if (!sub) {
+                        a->family = 0;
+                        return 0;
+                }
+                r = nd_subnet_alloc(sub, a);
+                if (r < 0)
+                        return nd_diag_set(d, -ENOSPC, "no free %s address on network '%s'",
+                                           family == AF_INET ? "IPv4" : "IPv6", n->spec.name);
+        }
+        for (size_t k = 0; k < n->spec.n_ipam; k++)
+                if (nd_prefix_contains(&n->spec.ipam[k].subnet, a)) {
+                        *plen = n->spec.ipam[k].subnet.len;
+                        *gw = n->spec.ipam[k].gateway;
+                }
+        return 0;
+}
+
+static uint32_t fnv(const char *a, const char *b, uint32_t seed) {
+        uint32_t h = 2166136261u ^ seed;
+        for (const char *p = a; *p; p++)
+                h = (h ^ (uint8_t) *p) * 16777619u;
+        h = (h ^ '/') * 16777619u;
+        for (const char *p = b; *p; p++)
+                h = (h ^ (uint8_t) *p) * 16777619u;
+        return h;
+}
+
+int nd_manager_sandbox_add(nd_manager *m, const json_t *req, nd_manager_sbx_fn cb, void *userdata, nd_diag *d) {
+        static const char *const keys[] = { "ContainerID", "IfName", "Netns", "Network", "Name", "Aliases",
+                                             "IPv4Address", "IPv6Address", "MacAddress", NULL };
+        const char *cid = NULL, *ifn = NULL, *ns = NULL, *net = NULL, *name = NULL, *ip4 = NULL, *ip6 = NULL,
+                   *mac = NULL;
+        nd_network *n = NULL;
+        nd_sbx *have;
+        struct stat st;
+        int r;
+
+        if ((r = nd_json_only_keys(req, keys, "sandbox", d)) < 0 ||
+            (r = nd_json_string(req, "ContainerID", "sandbox", &cid, d)) < 0 ||
+            (r = nd_json_string(req, "IfName", "sandbox", &ifn, d)) < 0 ||
+            (r = nd_json_string(req, "Netns", "sandbox", &ns, d)) < 0 ||
+            (r = nd_json_string(req, "Network", "sandbox", &net, d)) < 0 ||
+            (r = nd_json_string(req, "Name", "sandbox", &name, d)) < 0 ||
+            (r = nd_json_string(req, "IPv4Address", "sandbox", &ip4, d)) < 0 ||
+            (r = nd_json_string(req, "IPv6Address", "sandbox", &ip6, d)) < 0 ||
+            (r = nd_json_string(req, "MacAddress", "sandbox", &mac, d)) < 0)
+                return r;
+        if (!cid_valid(cid))
+                return nd_diag_set(d, -EINVAL, "ContainerID: 1-%d characters of [A-Za-z0-9_.-] required", CID_MAX);
+        if (!ifname_valid(ifn))
+                return nd_diag_set(d, -EINVAL, "IfName: an interface name of 1-15 characters required");
+        if (!ns || !*ns || strlen(ns) >= PATH_MAX || stat(ns, &st) < 0)
+                return nd_diag_set(d, -ENOENT, "Netns: '%.128s' does not exist", ns ? ns : "");
+        if (name && *name && nd_name_valid(name) < 0)
+                return nd_diag_set(d, -EINVAL, "invalid name '%.64s'", name);
+        if (!net || nd_manager_network_find(m, net, &n) < 0)
+                return nd_diag_set(d, -ENOENT, "network '%.64s' not found", net ? net : "");
+        if (nd_network_is_global(n))
+                return nd_diag_set(d, -EOPNOTSUPP, "network '%s' is an overlay network: external sandboxes can "
+                                   "join bridge networks only (for now)", n->spec.name);
+        for (size_t i = 0; i < m->n_sbxs; i++)
+                if (strcmp(m->sbxs[i]->cid, cid) == 0 && strcmp(m->sbxs[i]->ep.ifname, ifn) == 0)
+                        return nd_diag_set(d, -EEXIST, "container %.32s already has interface %s from netd", cid, ifn);
+
+        have = calloc(1, sizeof(*have));
+        struct sbx_op *op = calloc(1, sizeof(*op));
+        if (!have || !op) {
+                free(have);
+                free(op);
+                return nd_diag_set(d, -ENOMEM, "out of memory");
+        }
+        nd_sbx *s = have;
+        nd_endpoint *e = &s->ep;
+        snprintf(s->cid, sizeof(s->cid), "%s", cid);
+        snprintf(s->netns, sizeof(s->netns), "%s", ns);
+        snprintf(s->name, sizeof(s->name), "%s", name ? name : "");
+        snprintf(e->ifname, sizeof(e->ifname), "%s", ifn);
+        snprintf(e->net_id, sizeof(e->net_id), "%s", n->id);
+        snprintf(e->net_name, sizeof(e->net_name), "%s", n->spec.name);
+        json_t *al = json_object_get(req, "Aliases"), *v;
+        size_t i;
+        if (al && !json_is_null(al) && (!json_is_array(al) || json_array_size(al) > ND_MAX_ALIASES)) {
+                r = nd_diag_set(d, -EINVAL, "Aliases must be an array of at most %d names", ND_MAX_ALIASES);
+                goto fail;
+        }
+        json_array_foreach(al, i, v) {
+                if (!json_is_string(v) || nd_name_valid(json_string_value(v)) < 0) {
+                        r = nd_diag_set(d, -EINVAL, "invalid alias");
+                        goto fail;
+                }
+                snprintf(e->aliases[e->n_aliases++], sizeof(e->aliases[0]), "%s", json_string_value(v));
+        }
+        /* a host-side name of our own: vnc + a hash of the key */
+        for (uint32_t seed = 0;; seed++) {
+                snprintf(e->host_ifname, sizeof(e->host_ifname), "vnc%08x", fnv(cid, ifn, seed));
+                if (nd_nl_link_ifindex(m->nl, e->host_ifname) == -ENODEV)
+                        break;
+                if (seed == 8) {
+                        r = nd_diag_set(d, -EEXIST, "no free host interface name");
+                        goto fail;
+                }
+        }
+        if ((r = take_addr(n, AF_INET, ip4, &e->addr4, &e->plen4, &e->gw4, d)) < 0)
+                goto fail;
+        if ((r = take_addr(n, AF_INET6, ip6, &e->addr6, &e->plen6, &e->gw6, d)) < 0) {
+                release_addrs(m, s);
+                goto fail;
+        }
+        if (mac && *mac) {
+                unsigned b[6];
+                char tail;
+                if (sscanf(mac, "%2x:%2x:%2x:%2x:%2x:%2x%c", &b[0], &b[1], &b[2], &b[3], &b[4], &b[5], &tail) != 6 ||
+                    (b[0] & 1)) {
+                        release_addrs(m, s);
+                        r = nd_diag_set(d, -EINVAL, "invalid MAC address '%.32s'", mac);
+                        goto fail;
+                }
+                for (int k = 0; k < 6; k++)
+                        e->mac[k] = (uint8_t) b[k];
+        } else
+                nd_bridge_mac(e, e->mac);
+
+        /* the kernel first; the record after (undone if it fails) */
+        int fd = nd_netns_open(ns);
+        struct nl_sock *ns_sk = NULL;
+        r = fd < 0 ? fd : nd_netns_nl_socket(fd, &ns_sk);
+        if (r == 0) {
+                if (nd_nl_link_ifindex(ns_sk, ifn) >= 0)
+                        r = -EEXIST;
+                else
+                        r = nd_bridge_attach(m->nl, n, e, fd, ns_sk, !n->spec.internal);
+                nl_socket_free(ns_sk);
+        }
+        if (fd >= 0)
+                close(fd);
+        if (r < 0) {
+                release_addrs(m, s);
+                r = nd_diag_set(d, r, "wiring %s in %.128s failed: %s", ifn, ns,
+                                r == -EEXIST ? "the namespace already has an interface of that name" : strerror(-r));
+                goto fail;
+        }
+
+        char key[512], owner[256];
+        sbx_key(s, key, sizeof(key));
+        owner_of(s, owner, sizeof(owner));
+        json_t *j = nd_sandbox_to_json(s);
+        op->strs[0] = j ? json_dumps(j, JSON_COMPACT) : NULL;
+        json_decref(j);
+        nd_store_op ops[3] = { { .type = ND_STORE_PUT, .key = key, .value = op->strs[0] } };
+        size_t n_ops = 1;
+        const nd_addr *as[2] = { &e->addr4, &e->addr6 };
+        for (int f = 0; f < 2; f++) {
+                char ak[256];
+                if (!as[f]->family)
+                        continue;
+                addr_key(n, as[f], ak, sizeof(ak));
+                op->strs[1 + 2 * f] = strdup(ak);
+                char created[32];
+                snprintf(created, sizeof(created), "%" PRId64, now_us() / 1000000);
+                json_t *rec = json_pack("{s:s, s:s}", "Owner", owner, "Created", created);
+                op->strs[2 + 2 * f] = rec ? json_dumps(rec, JSON_COMPACT) : NULL;
+                json_decref(rec);
+                ops[n_ops++] = (nd_store_op) { .type = ND_STORE_PUT, .key = op->strs[1 + 2 * f],
+                                               .value = op->strs[2 + 2 * f] };
+        }
+        nd_store_cmp cmp = { .key = key };
+        op->m = m;
+        op->s = s;
+        op->cb = cb;
+        op->userdata = userdata;
+        bool oom = !op->strs[0];
+        for (size_t k = 1; k < n_ops; k++)
+                oom |= !ops[k].key || !ops[k].value;
+        r = oom ? -ENOMEM : sbxs_add(m, s);
+        if (r == 0)
+                r = nd_store_txn(m->store, &cmp, 1, ops, n_ops, on_added, op);
+        if (r < 0) {
+                nd_bridge_detach(m->nl, e);
+                release_addrs(m, s);
+                for (size_t k = 0; k < m->n_sbxs; k++)
+                        if (m->sbxs[k] == s)
+                                m->sbxs[k] = m->sbxs[--m->n_sbxs];
+                op_free(op);
+                free(s);
+                return nd_diag_set(d, r, "store: %s", strerror(-r));
+        }
+        return 0;
+fail:
+        free(s);
+        free(op);
+        return r;
+}
+
+/* ---- delete ---- */
+
+static void on_deleted(void *userdata, int r, int64_t rev) {
+        struct sbx_op *op = userdata;
+        nd_manager *m = op->m;
+        nd_sbx *s = op->s;
+        nd_diag d = {0};
+        if (r < 0) {
+                s->committed = true;
+                nd_diag_set(&d, r, "sandbox %.32s/%s: store: %s", s->cid, s->ep.ifname, strerror(-r));
+                op->cb(op->userdata, r, s, &d);
+        } else {
+                dns_down(m, s);
+                r = nd_bridge_detach(m->nl, &s->ep);
+                if (r < 0 && r != -ENODEV)
+                        nd_log_errno(LOG_WARNING, r, "removing the sandbox's veth failed", "cid=%.32s", s->cid);
+                release_addrs(m, s);
+                nd_log(LOG_INFO, "sandbox detached", "cid=%.32s ifname=%s net=%s", s->cid, s->ep.ifname,
+                       s->ep.net_name);
+                op->cb(op->userdata, 0, NULL, NULL);
+                sbxs_drop(m, s);
+        }
+        op_free(op);
+}
+
+int nd_manager_sandbox_del(nd_manager *m, nd_sbx *s, nd_manager_sbx_fn cb, void *userdata, nd_diag *d) {
+        char key[512];
+        nd_network *n = NULL;
+        struct sbx_op *op = calloc(1, sizeof(*op));
+        if (!op)
+                return nd_diag_set(d, -ENOMEM, "out of memory");
+        *op = (struct sbx_op) { .m = m, .s = s, .cb = cb, .userdata = userdata };
+        sbx_key(s, key, sizeof(key));
+        nd_store_op ops[3] = { { .type = ND_STORE_DELETE, .key = key } };
+        size_t n_ops = 1;
+        if (nd_manager_network_find(m, s->ep.net_id, &n) == 0) {
+                const nd_addr *as[2] = { &s->ep.addr4, &s->ep.addr6 };
+                for (int f = 0; f < 2; f++) {
+                        char ak[256];
+                        if (!as[f]->family)
+                                continue;
+                        addr_key(n, as[f], ak, sizeof(ak));
+                        op->strs[f] = strdup(ak);
+                        if (!op->strs[f]) {
+                                op_free(op);
+                                return nd_diag_set(d, -ENOMEM, "out of memory");
+                        }
+                        ops[n_ops++] = (nd_store_op) { .type = ND_STORE_DELETE, .key = op->strs[f] };
+                }
+        }
+        int r = nd_store_txn(m->store, NULL, 0, ops, n_ops, on_deleted, op);
+        if (r < 0) {
+                op_free(op);
+                return nd_diag_set(d, r, "store: %s", strerror(-r));
+        }
+        s->committed = false; /* hidden while it goes */
+        return 0;
+}
+
+/* ---- check ---- */
+
+int nd_manager_sandbox_check(nd_manager *m, const nd_sbx *s, nd_diag *d) {
+        struct nl_sock *ns_sk = NULL;
+        int fd = nd_netns_open(s->netns), r;
+        if (fd < 0)
+                return nd_diag_set(d, -ENOENT, "the namespace %.128s is gone", s->netns);
+        r = nd_netns_nl_socket(fd, &ns_sk);
+        close(fd);
+        if (r < 0)
+                return nd_diag_set(d, r, "cannot enter %.128s: %s", s->netns, strerror(-r));
+        r = nd_nl_link_ifindex(ns_sk, s->ep.ifname);
+        nl_socket_free(ns_sk);
+        if (r < 0)
+                return nd_diag_set(d, -ENOENT, "interface %s is missing in %.128s", s->ep.ifname, s->netns);
+        if (nd_nl_link_ifindex(m->nl, s->ep.host_ifname) < 0)
+                return nd_diag_set(d, -ENOENT, "the host side %s of %s is missing", s->ep.host_ifname, s->ep.ifname);
+        return 0;
+}
+
+/* ---- start-up and shutdown ---- */
+
+static void on_sbxs_loaded(void *userdata, int r, const nd_store_kv *kvs, size_t n, int64_t rev) {
+        nd_manager *m = userdata;
+        size_t loaded = 0;
+        if (r < 0)
+                nd_log_errno(LOG_ERR, r, "loading external sandboxes failed");
+        for (size_t i = 0; r == 0 && i < n; i++) {
+                json_error_t err;
+                _cleanup_json_ json_t *j = json_loadb(kvs[i].value, kvs[i].value_len, 0, &err);
+                nd_sbx *s = calloc(1, sizeof(*s));
+                nd_network *net = NULL;
+                if (!s || !j || sbx_from_json(j, s) < 0 || nd_manager_network_find(m, s->ep.net_id, &net) < 0 ||
+                    sbxs_add(m, s) < 0) {
+                        nd_log(LOG_WARNING, "skipping an unreadable sandbox record", "key=%s", kvs[i].key);
+                        free(s);
+                        continue;
+                }
+                s->committed = true;
+                dns_up(m, s);
+                loaded++;
+        }
+        nd_log(LOG_INFO, "external sandboxes loaded", "count=%zu", loaded);
+        void (*done)(nd_manager *) = m->sbx_done;
+        m->sbx_done = NULL;
+        done(m);
+}
+
+int nd_manager_sandboxes_load(nd_manager *m, void (*done)(nd_manager *m)) {
+        m->sbx_done = done;
+        return nd_store_list(m->store, KEY_SANDBOXES, on_sbxs_loaded, m);
+}
+
+void nd_manager_sandboxes_free(nd_manager *m) {
+        /* the namespaces and veths stay: the runtime owns them */
+        for (size_t i = 0; i < m->n_sbxs; i++) {
+                nd_dns_sandbox_close(m->sbxs[i]->dns_sb);
+                free(m->sbxs[i]);
+        }
+        free(m->sbxs);
+        m->sbxs = NULL;
+        m->n_sbxs = 0;
+}
