@@ -28,20 +28,26 @@ ND_PASSED=0
 
 # Containers outlive netd by design: end them by PID.  Their monitors run
 # "netd-monitor BUNDLE" with BUNDLE under $ND_TMP; a container's init is its
-# monitor's child.
+# monitor's child.  One pass over /proc, without a process per entry (a
+# bench leaves dozens of containers among hundreds of processes).
 nd_kill_containers() {
-        local p pid cmd c
+        local p pid stat ppid c
+        local -a argv mons=()
+        local -A kids=()
         for p in /proc/[0-9]*; do
                 pid=${p#/proc/}
-                cmd=$(tr '\0' ' ' 2>/dev/null <"$p/cmdline") || continue
-                case "$cmd" in
-                "netd-monitor $ND_TMP/"*)
-                        for c in /proc/[0-9]*; do
-                                [ "$(awk '{print $4}' "$c/stat" 2>/dev/null)" = "$pid" ] && kill -9 "${c#/proc/}" 2>/dev/null
-                        done
-                        kill -9 "$pid" 2>/dev/null
-                        ;;
-                esac
+                read -r stat 2>/dev/null <"$p/stat" || continue
+                stat=${stat##*) }      # the fields after "(comm)"
+                read -r _ ppid _ <<<"$stat"
+                kids[$ppid]+=" $pid"
+                mapfile -d '' -t argv 2>/dev/null <"$p/cmdline" || continue
+                [ "${argv[0]:-}" = netd-monitor ] && [[ ${argv[1]:-} == "$ND_TMP/"* ]] && mons+=("$pid")
+        done
+        for pid in "${mons[@]}"; do
+                for c in ${kids[$pid]:-}; do
+                        kill -9 "$c" 2>/dev/null
+                done
+                kill -9 "$pid" 2>/dev/null
         done
 }
 
