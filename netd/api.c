@@ -48,9 +48,11 @@ unsigned nd_api_status(int r) {
         }
 }
 
-static void reply_diag(nd_http_request *req, int r, const nd_diag *d) {
+void nd_api_reply_diag(nd_http_request *req, int r, const nd_diag *d) {
         nd_http_reply_error(req, nd_api_status(r), "%s", d && d->msg[0] ? d->msg : strerror(r < 0 ? -r : r));
 }
+
+#define reply_diag nd_api_reply_diag
 
 static int find_network(nd_manager *m, nd_http_request *req, const char *ref, nd_network **ret) {
         int r = nd_manager_network_find(m, ref, ret);
@@ -63,11 +65,8 @@ static int find_network(nd_manager *m, nd_http_request *req, const char *ref, nd
 
 static json_t *network_view(nd_manager *m, nd_network *n) {
         json_t *j = nd_network_to_json(n);
-        uint64_t used = 0;
-        for (size_t i = 0; j && i < n->spec.n_ipam; i++)
-                used += nd_subnet_count(n->alloc[i]) - 1; /* not the gateway */
         if (j)
-                json_object_set_new(j, "AddressesInUse", json_integer((json_int_t) used));
+                json_object_set_new(j, "AddressesInUse", json_integer((json_int_t) nd_network_addresses_in_use(n)));
         if (j)
                 json_object_set_new(j, "DNS", nd_manager_dns_status(m, n));
         json_t *ov = j ? nd_manager_overlay_status(m, n) : NULL;

@@ -40,9 +40,7 @@
 #define DOCKER_API_VERSION "1.41"
 #define DOCKER_API_MIN "1.24"
 
-static void reply_diag(nd_http_request *req, int r, const nd_diag *d) {
-        nd_http_reply_error(req, nd_api_status(r), "%s", d && d->msg[0] ? d->msg : strerror(r < 0 ? -r : r));
-}
+#define reply_diag nd_api_reply_diag
 
 /* ---- shapes ---- */
 
@@ -186,6 +184,15 @@ static bool network_matches(const json_t *f, const nd_network *n) {
                 for (size_t i = 0; i < nv && !any; i++)
                         any = strcmp(nd_network_is_global(n) ? "global" : "local", vals[i]) == 0 ||
                               (nd_network_is_global(n) && strcmp(vals[i], "swarm") == 0);
+                if (!any)
+                        return false;
+        }
+        if (filter_values(f, "dangling", vals, &nv)) {
+                /* dangling=true: networks nothing uses; false: the others */
+                bool unused = nd_network_addresses_in_use(n) == 0;
+                any = false;
+                for (size_t i = 0; i < nv && !any; i++)
+                        any = (strcmp(vals[i], "true") == 0 || strcmp(vals[i], "1") == 0) == unused;
                 if (!any)
                         return false;
         }
@@ -413,13 +420,9 @@ static void prune_networks(nd_manager *m, nd_http_request *req) {
                 return nd_http_reply_error(req, 500, "out of memory");
         *p = (struct prune) { .m = m, .req = req, .deleted = json_array(), .todo = json_array() };
         size_t n = nd_manager_networks(m, &nets);
-        for (size_t i = 0; i < n; i++) {
-                uint64_t used = 0;
-                for (size_t k = 0; k < nets[i]->spec.n_ipam; k++)
-                        used += nd_subnet_count(nets[i]->alloc[k]) - 1;
-                if (used == 0 && labels_match(f, nets[i]))
+        for (size_t i = 0; i < n; i++)
+                if (nd_network_addresses_in_use(nets[i]) == 0 && labels_match(f, nets[i]))
                         json_array_append_new(p->todo, json_string(nets[i]->spec.name));
-        }
         prune_next(p);
 }
 

@@ -583,13 +583,6 @@ static void on_global_removed(void *userdata, int r, const nd_diag *d) {
         free(op);
 }
 
-static uint64_t addresses_in_use(const nd_network *n) {
-        uint64_t used = 0;
-        for (size_t i = 0; i < n->spec.n_ipam; i++)
-                used += nd_subnet_count(n->alloc[i]) - 1; /* the gateway */
-        return used;
-}
-
 int nd_manager_network_remove(nd_manager *m, nd_network *n, nd_manager_net_fn cb, void *userdata, nd_diag *d) {
         struct net_slot *s = nets_slot(m, n);
         char k_net[256], k_name[256], k_ipam[256];
@@ -598,7 +591,7 @@ int nd_manager_network_remove(nd_manager *m, nd_network *n, nd_manager_net_fn cb
 
         if (!s || !visible(s))
                 return nd_diag_set(d, -ENOENT, "network not found");
-        used = addresses_in_use(n);
+        used = nd_network_addresses_in_use(n);
         if (used > 0)
                 return nd_diag_set(d, -EBUSY, "network '%s' has %" PRIu64 " address%s in use; release %s first",
                                    n->spec.name, used, used == 1 ? "" : "es", used == 1 ? "it" : "them");

@@ -482,6 +482,13 @@ fail:
         return r;
 }
 
+uint64_t nd_network_addresses_in_use(const nd_network *n) {
+        uint64_t used = 0;
+        for (size_t i = 0; i < n->spec.n_ipam; i++)
+                used += nd_subnet_count(n->alloc[i]) - 1; /* the gateway */
+        return used;
+}
+
 bool nd_network_is_global(const nd_network *n) {
         return n->spec.driver == ND_DRIVER_OVERLAY;
 }

@@ -85,6 +85,9 @@ uint32_t nd_network_vni(const nd_network *n);
 /* Option encap=gre (else VXLAN). */
 bool nd_network_gre(const nd_network *n);
 
+/* Addresses allocated in @n, gateways not counted. */
+uint64_t nd_network_addresses_in_use(const nd_network *n);
+
 /* The allocator whose subnet holds @a, or NULL. */
 nd_subnet *nd_network_subnet_for(const nd_network *n, const nd_addr *a);
 /* The first allocator of @family, or NULL. */

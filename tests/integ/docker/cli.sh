@@ -37,6 +37,8 @@ t_eq "inspect: internal and IPv6" "$(D network inspect back -f '{{.Internal}} {{
 t_eq "inspect by id prefix" "$(D network inspect "$(D network ls -q --filter name=front)" -f '{{.Name}}')" "front"
 
 t_ok "a netd container" nd_ctl h run -d --name w --network back sleep 600
+t_eq "ls --filter dangling=false: the network in use" "$(D network ls --format '{{.Name}}' --filter dangling=false)" "back"
+t_eq "ls --filter dangling=true: the unused one" "$(D network ls --format '{{.Name}}' --filter dangling=true)" "front"
 t_ok "docker network connect with --ip and --alias" D network connect --ip 10.77.0.9 --alias web front w
 t_eq "inspect shows the container with its address" \
         "$(D network inspect front -f '{{range .Containers}}{{.Name}} {{.IPv4Address}}{{end}}')" "w 10.77.0.9/24"
