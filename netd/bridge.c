@@ -54,23 +54,40 @@ void nd_bridge_mac(const nd_endpoint *ep, uint8_t mac[6]) {
         mac[0] = (uint8_t) ((mac[0] & 0xfe) | 0x02);
 }
 
+/* The bridge's ifindex, made again if it went away (or netd restarted
+ * after an operator removed it). */
+static int bridge_ifindex(struct nl_sock *sk, const nd_network *n) {
+        char br[16];
+        nd_bridge_name(n, br, sizeof(br));
+        int ifindex = nd_nl_link_ifindex(sk, br);
+        if (ifindex >= 0)
+                return ifindex;
+        int r = nd_bridge_setup(sk, n);
+        return r < 0 ? r : nd_nl_link_ifindex(sk, br);
+}
+
+int nd_bridge_attach_host(struct nl_sock *sk, const nd_network *n, const char *host_name, const char *peer_name,
+                          const uint8_t peer_mac[6]) {
+        int br_ifindex = bridge_ifindex(sk, n), r;
+        if (br_ifindex < 0)
+                return br_ifindex;
+        r = nd_nl_veth_create(sk, host_name, br_ifindex, peer_name, -1, peer_mac, n->spec.mtu);
+        if (r < 0)
+                return r;
+        int host_ifindex = nd_nl_link_ifindex(sk, host_name);
+        r = host_ifindex < 0 ? host_ifindex : nd_nl_bridge_port_hairpin(sk, host_ifindex);
+        if (r < 0)
+                nd_nl_link_delete(sk, host_name);
+        return r;
+}
+
 int nd_bridge_attach(struct nl_sock *sk, const nd_network *n, const nd_endpoint *ep, int ns_fd, struct nl_sock *ns_sk,
                      bool default_route) {
-        char br[16];
         int br_ifindex, ifindex = 0, r;
 
-        nd_bridge_name(n, br, sizeof(br));
-        br_ifindex = nd_nl_link_ifindex(sk, br);
-        if (br_ifindex < 0) {
-                /* repair: the bridge went away (or netd restarted after an
-                 * operator removed it) */
-                r = nd_bridge_setup(sk, n);
-                if (r < 0)
-                        return r;
-                br_ifindex = nd_nl_link_ifindex(sk, br);
-                if (br_ifindex < 0)
-                        return br_ifindex;
-        }
+        br_ifindex = bridge_ifindex(sk, n);
+        if (br_ifindex < 0)
+                return br_ifindex;
         r = nd_nl_veth_create(sk, ep->host_ifname, br_ifindex, ep->ifname, ns_fd, ep->mac, n->spec.mtu);
         if (r < 0)
                 return r;

@@ -27,6 +27,10 @@ int nd_bridge_teardown(struct nl_sock *sk, const nd_network *n);
 /* @ns_sk: a netlink socket inside the sandbox whose fd is @ns_fd. */
 int nd_bridge_attach(struct nl_sock *sk, const nd_network *n, const struct nd_endpoint *ep, int ns_fd,
                      struct nl_sock *ns_sk, bool default_route);
+/* A veth pair with both ends here, host end on the bridge: the peer is
+ * moved into its sandbox by someone else (dockerd, Docker's plugin API). */
+int nd_bridge_attach_host(struct nl_sock *sk, const nd_network *n, const char *host_name, const char *peer_name,
+                          const uint8_t peer_mac[6]);
 int nd_bridge_detach(struct nl_sock *sk, const struct nd_endpoint *ep);
 /* 02:42 + the IPv4 address, as Docker does; random (locally administered)
  * when there is none. */

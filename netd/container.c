@@ -49,16 +49,12 @@ nd_container *nd_container_free(nd_container *c) {
                 json_decref(c->args);
         if (c->env)
                 json_decref(c->env);
-        for (size_t i = 0; c->port_fds && i < 2 * c->n_bindings; i++)
-                if (c->port_fds[i] >= 0)
-                        close(c->port_fds[i]);
-        free(c->port_fds);
+        nd_published_done(&c->pub);
         json_decref(c->dns);
         json_decref(c->dns_search);
         json_decref(c->dns_options);
         json_decref(c->links);
         free(c->ports);
-        free(c->bindings);
         free(c);
         return NULL;
 }
@@ -110,13 +106,11 @@ json_t *nd_container_to_json(const nd_container *c) {
                         json_decref(eps);
                         return NULL;
                 }
-        json_t *ports = json_array(), *bindings = json_array();
+        json_t *ports = json_array(), *bindings = nd_published_to_json(&c->pub);
         for (size_t i = 0; ports && i < c->n_ports; i++) {
                 char buf[ND_PORT_SPEC_STRLEN];
                 json_array_append_new(ports, json_string(nd_port_spec_fmt(&c->ports[i], buf)));
         }
-        for (size_t i = 0; bindings && i < c->n_bindings; i++)
-                json_array_append_new(bindings, nd_port_binding_to_json(&c->bindings[i]));
         if (!eps || !ports || !bindings) {
                 json_decref(eps);
                 json_decref(ports);
@@ -258,17 +252,9 @@ int nd_container_from_json(const json_t *j, nd_container **ret, nd_diag *d) {
                 if (r < 0)
                         return r;
         }
-        if (json_array_size(bindings)) {
-                c->bindings = calloc(json_array_size(bindings), sizeof(*c->bindings));
-                if (!c->bindings)
-                        return nd_diag_set(d, -ENOMEM, "out of memory");
-        }
-        json_array_foreach(bindings, i, e) {
-                int r = nd_port_binding_from_json(e, &c->bindings[i], d);
-                if (r < 0)
-                        return r;
-                c->n_bindings++;
-        }
+        int pr = nd_published_from_json(bindings, &c->pub, d);
+        if (pr < 0)
+                return pr;
         eps = json_object_get(j, "Endpoints");
         if (!json_is_array(eps) || json_array_size(eps) > ND_MAX_ENDPOINTS)
                 return nd_diag_set(d, -EINVAL, "container record: bad Endpoints");

@@ -85,8 +85,8 @@ typedef struct nd_container {
         char error[256];
         nd_endpoint eps[ND_MAX_ENDPOINTS];
         size_t n_eps;
-        nd_port_binding *bindings;/* published while running */
-        size_t n_bindings;
+        nd_published pub;         /* bindings published while running (the
+                                   * bindings are in the record) */
 
         /* runtime only, not serialised */
         nd_manager *manager;
@@ -98,9 +98,7 @@ typedef struct nd_container {
         struct nd_ct_waiter *waiters; /* requests waiting for it to exit */
         bool removing;
         bool persisting;
-        int *port_fds;            /* ND_HOSTPORT_FDS per binding */
         struct nd_dns_sandbox *dns_sb; /* its resolver while it runs */
-        struct nd_fw_owner *fw;
 } nd_container;
 
 const char *nd_ct_status_to_string(nd_ct_status s);

@@ -42,6 +42,8 @@ static void usage(FILE *f) {
                 "                               peers this long after it stopped renewing (default 10)\n"
                 "  --vxlan-port PORT            UDP port of VXLAN tunnels (default 4789)\n"
                 "  --docker-api-socket PATH     also serve Docker's network API (docker -H unix://PATH network ...)\n"
+                "  --docker-plugin-socket PATH  serve Docker's network and IPAM plugin protocol\n"
+                "                               (dockerd looks for /run/docker/plugins/netd.sock)\n"
                 "  --default-address-pool SPEC  pool for automatic subnets, 'base=CIDR,size=N';\n"
                 "                               repeatable; replaces the defaults\n"
                 "  --monitor PATH               the netd-monitor binary (default: next to netd)\n"
@@ -126,7 +128,7 @@ int main(int argc, char **argv) {
         enum { OPT_STATE = 256, OPT_RUN, OPT_SOCKET, OPT_STORE, OPT_POOL, OPT_LOGLEVEL, OPT_LOGTARGET,
                OPT_VERSION, OPT_MAXBODY, OPT_MONITOR, OPT_ROOTFS,
                OPT_PORTRANGE, OPT_FIREWALL, OPT_CLEANUP, OPT_DNS, OPT_RESOLV, OPT_DNSTTL, OPT_DNSSERVER,
-               OPT_CACERT, OPT_CERT, OPT_KEY, OPT_ADVERTISE, OPT_NODE, OPT_NODETTL, OPT_VXLANPORT, OPT_DOCKER };
+               OPT_CACERT, OPT_CERT, OPT_KEY, OPT_ADVERTISE, OPT_NODE, OPT_NODETTL, OPT_VXLANPORT, OPT_DOCKER, OPT_PLUGIN };
         static const struct option opts[] = {
                 { "state-dir", required_argument, NULL, OPT_STATE },
                 { "run-dir", required_argument, NULL, OPT_RUN },
@@ -144,6 +146,7 @@ int main(int argc, char **argv) {
                 { "dns-ttl", required_argument, NULL, OPT_DNSTTL },
                 { "dns-server", required_argument, NULL, OPT_DNSSERVER },
                 { "docker-api-socket", required_argument, NULL, OPT_DOCKER },
+                { "docker-plugin-socket", required_argument, NULL, OPT_PLUGIN },
                 { "etcd-cacert", required_argument, NULL, OPT_CACERT },
                 { "etcd-cert", required_argument, NULL, OPT_CERT },
                 { "etcd-key", required_argument, NULL, OPT_KEY },
@@ -236,6 +239,7 @@ int main(int argc, char **argv) {
                         break;
                 }
                 case OPT_DOCKER: cfg.docker_socket = optarg; break;
+                case OPT_PLUGIN: cfg.plugin_socket = optarg; break;
                 case OPT_CACERT: tls[0] = optarg; break;
                 case OPT_CERT: tls[1] = optarg; break;
                 case OPT_KEY: tls[2] = optarg; break;

@@ -43,6 +43,9 @@ struct nd_manager {
         nd_http_server *http;
         nd_http_server *docker_http; /* --docker-api-socket */
         char *docker_socket;
+        nd_http_server *plugin_http; /* --docker-plugin-socket */
+        char *plugin_socket;
+        struct nd_dplug *dplug;      /* Docker's plugins (docker-plugin.c) */
         struct nd_fw *fw;          /* NULL: no nftables (or --firewall=off) */
         struct nd_dns *dns;        /* NULL: no embedded DNS (--dns-server off) */
         char *resolv_conf;
@@ -73,6 +76,11 @@ struct nd_manager {
 };
 
 int64_t now_us(void);
+/* A free IPv4 subnet from the address pools (avoiding networks, Docker
+ * pools and the host's routes); the network or pool @p overlaps ("network
+ * 'x'"), with its subnet in @ret_with, or NULL. */
+int nd_manager_subnet_pick(nd_manager *m, nd_prefix *ret, nd_diag *d);
+const char *nd_manager_subnet_overlap(nd_manager *m, const nd_prefix *p, nd_prefix *ret_with);
 /* A network that exists elsewhere (an overlay network from the cluster):
  * its bridge, firewall elements and a slot in the table.  Takes @n (freed
  * on failure). */
@@ -87,6 +95,15 @@ void nd_manager_bridges_reconcile(nd_manager *m);
  * (replacing what it had); release them; follow endpoint changes; and at
  * start-up re-hold the ports of running containers. */
 int nd_ports_publish(nd_manager *m, nd_container *c, nd_diag *d);
+/* The same for any owner (@what names it in messages and logs): choose and
+ * hold host ports for @specs, replacing what @p had, and program DNAT to
+ * @a4/@a6; reprogram after an address change; release; re-hold after a
+ * restart. */
+int nd_publish(nd_manager *m, nd_published *p, const char *what, const nd_port_spec *specs, size_t n_specs,
+               const nd_addr *a4, const nd_addr *a6, nd_diag *d);
+int nd_publish_program(nd_manager *m, nd_published *p, const char *what, const nd_addr *a4, const nd_addr *a6);
+void nd_publish_release(nd_manager *m, nd_published *p);
+void nd_publish_restore(nd_manager *m, nd_published *p, const char *what, const nd_addr *a4, const nd_addr *a6);
 void nd_ports_release(nd_manager *m, nd_container *c);
 void nd_ports_refresh(nd_manager *m, nd_container *c);
 void nd_manager_ports_restore(nd_manager *m);

@@ -19,6 +19,7 @@
 #include "bridge.h"
 #include "cluster.h"
 #include "diag.h"
+#include "docker-plugin.h"
 #include "firewall.h"
 #include "server.h"
 #include "http.h"
@@ -61,7 +62,9 @@ int nd_manager_new(const nd_manager_config *cfg, nd_manager **ret) {
                         return -ENOMEM;
                 }
         }
-        if (cfg->docker_socket && !(m->docker_socket = strdup(cfg->docker_socket))) {
+        if ((cfg->docker_socket && !(m->docker_socket = strdup(cfg->docker_socket))) ||
+            (cfg->plugin_socket && !(m->plugin_socket = strdup(cfg->plugin_socket)))) {
+                free(m->docker_socket);
                 free(m);
                 return -ENOMEM;
         }
@@ -124,7 +127,9 @@ nd_manager *nd_manager_free(nd_manager *m) {
          * pending writes durable without running their callbacks. */
         m->http = nd_http_server_free(m->http);
         m->docker_http = nd_http_server_free(m->docker_http);
+        m->plugin_http = nd_http_server_free(m->plugin_http);
         nd_manager_containers_free(m);
+        nd_docker_plugin_free(m);
         nd_manager_sandboxes_free(m);
         m->cluster = nd_cluster_free(m->cluster);
         m->store = nd_store_free(m->store);
@@ -155,6 +160,7 @@ nd_manager *nd_manager_free(nd_manager *m) {
         free(m->store_url);
         free(m->cluster_url);
         free(m->docker_socket);
+        free(m->plugin_socket);
         free(m->node_name);
         free(m->advertise);
         free(m->monitor_path);
@@ -394,7 +400,18 @@ static const nd_network *overlapping(nd_manager *m, const nd_prefix *p, const nd
         return NULL;
 }
 
-static int pick_subnet(nd_manager *m, nd_prefix *ret, nd_diag *d) {
+const char *nd_manager_subnet_overlap(nd_manager *m, const nd_prefix *p, nd_prefix *ret_with) {
+        static char who[ND_NAME_MAX + 16];
+        const nd_prefix *with;
+        const nd_network *n = overlapping(m, p, &with);
+        if (!n)
+                return NULL;
+        *ret_with = *with;
+        snprintf(who, sizeof(who), "network '%s'", n->spec.name);
+        return who;
+}
+
+int nd_manager_subnet_pick(nd_manager *m, nd_prefix *ret, nd_diag *d) {
         _cleanup_free_ nd_prefix *busy = NULL;
         size_t n_busy = 0, n_host = 0;
         nd_prefix *host = NULL;
@@ -405,7 +422,8 @@ static int pick_subnet(nd_manager *m, nd_prefix *ret, nd_diag *d) {
         r = nd_nl_host_prefixes(m->nl, &host, &n_host);
         if (r < 0)
                 return nd_diag_set(d, r, "cannot read the host's routes: %s", strerror(-r));
-        size_t total = n_host + m->n_nets * ND_NETWORK_MAX_SUBNETS;
+        size_t reserved = nd_docker_plugin_reserved(m, NULL, 0);
+        size_t total = n_host + m->n_nets * ND_NETWORK_MAX_SUBNETS + reserved;
         busy = calloc(total ? total : 1, sizeof(*busy));
         if (!busy) {
                 free(host);
@@ -417,6 +435,7 @@ static int pick_subnet(nd_manager *m, nd_prefix *ret, nd_diag *d) {
         for (size_t i = 0; i < m->n_nets; i++)
                 for (size_t k = 0; k < m->nets[i].net->spec.n_ipam; k++)
                         busy[n_busy++] = m->nets[i].net->spec.ipam[k].subnet;
+        n_busy += nd_docker_plugin_reserved(m, busy + n_busy, reserved);
         r = nd_pool_pick(m->pools, AF_INET, busy, n_busy, ret);
         if (r < 0)
                 return nd_diag_set(d, -ENOSPC,
@@ -454,6 +473,14 @@ int nd_manager_network_create(nd_manager *m, nd_network_spec *spec, nd_manager_n
                         nd_network_spec_done(spec);
                         return r;
                 }
+                nd_prefix pw;
+                const char *pool = nd_docker_plugin_pool_clash(m, spec, &spec->ipam[i].subnet, &pw);
+                if (pool) {
+                        r = nd_diag_set(d, -EADDRINUSE, "subnet '%s' overlaps subnet '%s' of %s",
+                                        nd_prefix_fmt(&spec->ipam[i].subnet, a), nd_prefix_fmt(&pw, b), pool);
+                        nd_network_spec_done(spec);
+                        return r;
+                }
                 has4 |= spec->ipam[i].subnet.addr.family == AF_INET;
         }
         if (!has4) {
@@ -462,7 +489,7 @@ int nd_manager_network_create(nd_manager *m, nd_network_spec *spec, nd_manager_n
                         return nd_diag_set(d, -EINVAL, "at most %d subnets per network", ND_NETWORK_MAX_SUBNETS);
                 }
                 nd_prefix picked;
-                r = pick_subnet(m, &picked, d);
+                r = nd_manager_subnet_pick(m, &picked, d);
                 if (r < 0) {
                         nd_network_spec_done(spec);
                         return r;
@@ -872,8 +899,14 @@ static void on_containers_ready(nd_manager *m) {
         start_api(m);
 }
 
+static void on_sandboxes_loaded(nd_manager *m) {
+        int r = nd_docker_plugin_load(m, on_containers_ready);
+        if (r < 0)
+                start_failed(m, nd_log_errno(LOG_ERR, r, "loading Docker plugin state failed"));
+}
+
 static void on_containers_loaded(nd_manager *m) {
-        int r = nd_manager_sandboxes_load(m, on_containers_ready);
+        int r = nd_manager_sandboxes_load(m, on_sandboxes_loaded);
         if (r < 0)
                 start_failed(m, nd_log_errno(LOG_ERR, r, "loading external sandboxes failed"));
 }
@@ -904,6 +937,17 @@ static void start_api(nd_manager *m) {
                         return start_failed(m, nd_log_errno(LOG_ERR, r, "cannot start the Docker API server"));
                 }
                 nd_log(LOG_INFO, "Docker network API listening", "socket=%s", m->docker_socket);
+        }
+        if (m->plugin_socket) {
+                fd = listen_socket(m->plugin_socket);
+                if (fd < 0)
+                        return start_failed(m, fd);
+                r = nd_http_server_new(m->loop, fd, &hc, nd_docker_plugin_handle, m, &m->plugin_http);
+                if (r < 0) {
+                        close(fd);
+                        return start_failed(m, nd_log_errno(LOG_ERR, r, "cannot start the Docker plugin server"));
+                }
+                nd_log(LOG_INFO, "Docker network and IPAM plugin listening", "socket=%s", m->plugin_socket);
         }
         m->started = true;
         nd_log(LOG_INFO, "netd ready", "version=%s socket=%s store=%s networks=%zu", ND_VERSION, m->socket_path,
@@ -1110,6 +1154,8 @@ int nd_manager_run(nd_manager *m) {
         (void) unlink(m->socket_path);
         if (m->docker_socket)
                 (void) unlink(m->docker_socket);
+        if (m->plugin_socket)
+                (void) unlink(m->plugin_socket);
         nd_log(LOG_INFO, "stopped");
         return 0;
 }

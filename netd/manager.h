@@ -46,6 +46,7 @@ typedef struct nd_manager_config {
         unsigned node_ttl;         /* seconds; 0: 10 */
         uint16_t vxlan_port;       /* 0: 4789 */
         const char *docker_socket; /* Docker's network API on this socket; NULL: off */
+        const char *plugin_socket; /* Docker's plugin protocol on this socket; NULL: off */
 } nd_manager_config;
 
 typedef void (*nd_manager_net_fn)(void *userdata, int r, nd_network *n, const nd_diag *d);

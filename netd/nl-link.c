@@ -114,7 +114,8 @@ int nd_nl_veth_create(struct nl_sock *sk, const char *host_name, int master_ifin
                 }
                 rtnl_link_set_addr(peer, mac);
         }
-        rtnl_link_set_ns_fd(peer, peer_ns_fd);
+        if (peer_ns_fd >= 0)
+                rtnl_link_set_ns_fd(peer, peer_ns_fd);
         rtnl_link_put(peer);
         return nd_nl_errno(rtnl_link_add(sk, l, NLM_F_CREATE | NLM_F_EXCL));
 }

@@ -27,7 +27,8 @@ int nd_nl_link_up(struct nl_sock *sk, const char *name);
  * itself through a published port). */
 int nd_nl_bridge_port_hairpin(struct nl_sock *sk, int ifindex);
 /* A veth pair: @host_name up, enslaved to @master_ifindex (0: none), in the
- * socket's namespace; @peer_name created directly inside @peer_ns_fd with
+ * socket's namespace; @peer_name created directly inside @peer_ns_fd (-1:
+ * the socket's namespace too, left down) with
  * @peer_mac (NULL: random) and @mtu (0: default). */
 int nd_nl_veth_create(struct nl_sock *sk, const char *host_name, int master_ifindex, const char *peer_name,
                       int peer_ns_fd, const uint8_t *peer_mac, unsigned mtu);

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "diag.h"
 #include "ports.h"
@@ -209,5 +210,50 @@ int nd_port_binding_from_json(const json_t *j, nd_port_binding *ret, nd_diag *d)
         b.host_port = (uint16_t) hp;
         b.ctr_port = (uint16_t) cp;
         *ret = b;
+        return 0;
+}
+
+void nd_published_done(nd_published *p) {
+        for (size_t i = 0; p->fds && i < 2 * p->n_bindings; i++)
+                if (p->fds[i] >= 0)
+                        close(p->fds[i]);
+        free(p->fds);
+        free(p->bindings);
+        p->fds = NULL;
+        p->bindings = NULL;
+        p->n_bindings = 0;
+}
+
+json_t *nd_published_to_json(const nd_published *p) {
+        json_t *a = json_array();
+        for (size_t i = 0; a && i < p->n_bindings; i++)
+                if (json_array_append_new(a, nd_port_binding_to_json(&p->bindings[i])) < 0) {
+                        json_decref(a);
+                        return NULL;
+                }
+        return a;
+}
+
+int nd_published_from_json(const json_t *arr, nd_published *p, nd_diag *d) {
+        size_t i, n = json_array_size(arr);
+        json_t *e;
+        if (arr && !json_is_null(arr) && !json_is_array(arr))
+                return nd_diag_set(d, -EINVAL, "port bindings must be an array");
+        if (n > ND_PORT_SPECS_MAX)
+                return nd_diag_set(d, -EINVAL, "too many port bindings");
+        nd_published_done(p);
+        if (n == 0)
+                return 0;
+        p->bindings = calloc(n, sizeof(*p->bindings));
+        if (!p->bindings)
+                return nd_diag_set(d, -ENOMEM, "out of memory");
+        json_array_foreach(arr, i, e) {
+                int r = nd_port_binding_from_json(e, &p->bindings[i], d);
+                if (r < 0) {
+                        nd_published_done(p);
+                        return r;
+                }
+                p->n_bindings++;
+        }
         return 0;
 }

@@ -11,7 +11,7 @@
  * one.  A *binding* is one active mapping host address:port → container
  * port, chosen when the container starts.
  *
- * Pure logic, no I/O.
+ * Pure logic, no I/O (nd_published_done() only closes the sockets it holds).
  */
 #pragma once
 
@@ -54,6 +54,23 @@ bool nd_port_ip_unspecified(const nd_addr *a);
 /* Do two host-side claims collide (same protocol and port, and the same
  * address or either one every address)? */
 bool nd_port_binding_clash(const nd_port_binding *a, const nd_port_binding *b);
+
+/* The ports published for one owner (a container, a Docker endpoint): the
+ * bindings chosen, the sockets holding them (publish.c, hostport.h) and
+ * its nftables elements (firewall.h). */
+typedef struct nd_published {
+        nd_port_binding *bindings;
+        size_t n_bindings;
+        int *fds;                 /* ND_HOSTPORT_FDS per binding; NULL: not held */
+        struct nd_fw_owner *fw;   /* NULL: nothing programmed */
+} nd_published;
+
+/* Closes the sockets and frees the bindings (the nftables elements are the
+ * firewall's: nd_publish_release() first). */
+void nd_published_done(nd_published *p);
+/* The bindings as a JSON array, and back (NULL or [] for none). */
+json_t *nd_published_to_json(const nd_published *p);
+int nd_published_from_json(const json_t *arr, nd_published *p, struct nd_diag *d);
 
 json_t *nd_port_binding_to_json(const nd_port_binding *b);
 int nd_port_binding_from_json(const json_t *j, nd_port_binding *ret, struct nd_diag *d);
