@@ -341,6 +341,23 @@ int main(int argc, char **argv) {
                         strerror(-r));
                 return 1;
         }
+        /* the sockets' directories: dockerd's plugin directory may not
+         * exist yet when netd starts first */
+        const char *extra[] = { cfg.plugin_socket, cfg.docker_socket };
+        for (size_t i = 0; i < ELEMENTSOF(extra); i++) {
+                char dir[PATH_MAX], *slash;
+                if (!extra[i] || strlen(extra[i]) >= sizeof(dir))
+                        continue;
+                strcpy(dir, extra[i]);
+                slash = strrchr(dir, '/');
+                if (!slash || slash == dir)
+                        continue;
+                *slash = 0;
+                if ((r = mkdir_p(dir, 0755)) < 0) {
+                        fprintf(stderr, "netd: cannot create %s: %s\n", dir, strerror(-r));
+                        return 1;
+                }
+        }
         pid_fd = take_pid_lock(cfg.run_dir, pid_path, sizeof(pid_path));
         if (pid_fd < 0) {
                 if (pid_fd != -EBUSY)

@@ -35,7 +35,7 @@ mkdir -p /run/docker/plugins
 mount -t tmpfs -o size=1m,mode=0755 tmpfs /run/docker/plugins || exit 1
 ln -s "$PSOCK" /run/docker/plugins/netd.sock
 exec dockerd --data-root "$T/data" --exec-root "$T/exec" --pidfile "$T/docker.pid" -H "unix://$DSOCK" \
-        --iptables=false --ip-masq=false --bridge=none --storage-driver vfs --userland-proxy=false \
+        --config-file "$ND_SRC/examples/docker/daemon.json" --storage-driver vfs \
         --containerd-namespace "nd$$" --containerd-plugins-namespace "nd$$p"
 EOF
 chmod +x "$T/dockerd.sh"
@@ -99,6 +99,7 @@ t_match "web has eth0 with that address and netd's MAC scheme" "$(D exec web ip 
 t_match "web's default route is netd's gateway" "$(D exec web ip route)" "default via 10\.83\.0\.254 dev eth0"
 t_eq "cli reaches web (HTTP)" "$(D exec cli wget -q -O- "http://$A/index.html")" "hello from netd"
 t_ok "web pings cli" D exec web ping -c 1 -W 2 "$B"
+t_eq "cli reaches web by name (dockerd's own DNS)" "$(D exec cli wget -q -O- http://web/index.html)" "hello from netd"
 t_eq "the host ends are on netd's bridge" "$(ip -n "nd-$$-h" -o link show master "$BR" | grep -c vdk)" "2"
 
 get() { nd_on "$1" curl -sf -m 3 "$2"; }
@@ -144,6 +145,24 @@ t_ok "ext reaches its gateway (netd's bridge)" D exec ext ping -c 1 -W 2 10.86.0
 t_ok "docker network connect cli dd" D network connect dd cli
 t_ok "cli reaches ext on the second network" D exec cli ping -c 1 -W 2 "$E"
 t_ok "docker network disconnect dd cli" D network disconnect dd cli
+
+# ---- netd's IPAM choosing the subnet; dual stack; internal ----
+t_ok "a pool netd picks, with IPv6" D network create -d netd --ipam-driver netd --ipv6 --subnet fd87::/64 d6
+D6NN=docker-$(D network inspect d6 -f '{{.Id}}' | cut -c1-12)
+S6=$(nd_ctl h network inspect "$D6NN" | jq -r '.[0].IPAM.Config[] | select(.Subnet | contains(".")) | .Subnet')
+t_match "the IPv4 subnet comes from netd's default pools" "$S6" '^(172|192\.168|10)\.'
+t_eq "docker inspect agrees" "$(D network inspect d6 -f '{{range .IPAM.Config}}{{.Subnet}} {{end}}')" "$S6 fd87::/64 "
+t_ok "docker run six on it" D run -d --name six --network d6 bb:test sleep 600
+t_match "six has an IPv6 address from netd" "$(D exec six ip -6 addr show eth0)" "inet6 fd87::[0-9a-f:]+/64"
+t_match "and netd's IPv6 gateway as its default route" "$(D exec six ip -6 route)" "default via fd87::1 dev eth0"
+t_ok "six reaches the IPv6 gateway" D exec six ping -c 1 -W 2 fd87::1
+t_ok "an internal network" D network create -d netd --ipam-driver netd --internal --subnet 10.88.0.0/24 din
+t_ok "docker run in on it" D run -d --name inner --network din bb:test sleep 600
+t_eq "no default route out of an internal network" "$(D exec inner ip route | grep -c default)" "0"
+t_match "netd has it as an internal network" \
+        "$(nd_ctl h network inspect "docker-$(D network inspect din -f '{{.Id}}' | cut -c1-12)" | jq -r '.[0].Internal')" "true"
+t_ok "docker rm -f six inner; network rm d6 din" sh -c "$DOCKER -H unix://$DSOCK rm -f six inner >/dev/null &&
+        $DOCKER -H unix://$DSOCK network rm d6 din >/dev/null"
 
 # ---- teardown leaves nothing ----
 t_ok "docker rm -f web cli third ext" D rm -f web cli third ext
