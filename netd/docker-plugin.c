@@ -45,6 +45,7 @@
 #include "bridge.h"
 #include "diag.h"
 #include "docker-plugin.h"
+#include "docker-proto.h"
 #include "http.h"
 #include "json-util.h"
 #include "log.h"
@@ -175,34 +176,6 @@ static dp_pool *pool_of_net(nd_manager *m, const nd_network *n) {
                 if (pool_net(m, dp->pools[i]) == n)
                         return dp->pools[i];
         return NULL;
-}
-
-/* "10.1.2.3/24" (or a bare address: @plen then 0) */
-static int parse_cidr_addr(const char *s, nd_addr *a, unsigned *plen) {
-        char buf[ND_PREFIX_STRLEN];
-        const char *slash = strchr(s, '/');
-        size_t n = slash ? (size_t) (slash - s) : strlen(s);
-        if (n >= sizeof(buf))
-                return -EINVAL;
-        memcpy(buf, s, n);
-        buf[n] = 0;
-        if (nd_addr_parse(buf, a) < 0)
-                return -EINVAL;
-        *plen = 0;
-        if (slash) {
-                char *end;
-                unsigned long l = strtoul(slash + 1, &end, 10);
-                if (*end || end == slash + 1 || l > nd_addr_bits(a->family))
-                        return -EINVAL;
-                *plen = (unsigned) l;
-        }
-        return 0;
-}
-
-static const char *cidr_fmt(const nd_addr *a, unsigned plen, char buf[static ND_PREFIX_STRLEN]) {
-        char s[ND_ADDR_STRLEN];
-        snprintf(buf, ND_PREFIX_STRLEN, "%s/%u", nd_addr_fmt(a, s), plen);
-        return buf;
 }
 
 static void mac_fmt(const uint8_t mac[6], char buf[static 18]) {
@@ -520,7 +493,7 @@ static void on_addr(void *userdata, int r, const nd_addr *a, const nd_diag *d) {
         if (r < 0)
                 reply_err(ac->req, r, d);
         else
-                reply_ok(ac->req, json_pack("{s:s, s:{}}", "Address", cidr_fmt(a, ac->plen, s), "Data"));
+                reply_ok(ac->req, json_pack("{s:s, s:{}}", "Address", nd_docker_cidr_fmt(a, ac->plen, s), "Data"));
         free(ac);
 }
 
@@ -543,7 +516,7 @@ static void request_address(nd_manager *m, nd_http_request *req, json_t *body) {
                 nd_diag_set(&d, -ENOENT, "unknown pool '%.64s'", id ? id : "");
                 return reply_err(req, -ENOENT, &d);
         }
-        if (want && *want && (parse_cidr_addr(want, &a, &plen) < 0 || !nd_prefix_contains(&p->pool, &a))) {
+        if (want && *want && (nd_docker_cidr_parse(want, &a, &plen) < 0 || !nd_prefix_contains(&p->pool, &a))) {
                 nd_diag_set(&d, -EINVAL, "address '%.64s' is not in pool %s", want, nd_prefix_fmt(&p->pool, s));
                 return reply_err(req, -EINVAL, &d);
         }
@@ -555,7 +528,7 @@ static void request_address(nd_manager *m, nd_http_request *req, json_t *body) {
                             n->spec.ipam[i].subnet.len == p->pool.len &&
                             nd_addr_equal(&n->spec.ipam[i].subnet.addr, &p->pool.addr))
                                 return reply_ok(req, json_pack("{s:s, s:{}}", "Address",
-                                                               cidr_fmt(&n->spec.ipam[i].gateway, p->pool.len, s),
+                                                               nd_docker_cidr_fmt(&n->spec.ipam[i].gateway, p->pool.len, s),
                                                                "Data"));
         }
         if (n) {
@@ -600,7 +573,7 @@ static void request_address(nd_manager *m, nd_http_request *req, json_t *body) {
         c->pool = p;
         c->addr = a;
         c->commit = gateway_set;
-        c->reply = json_pack("{s:s, s:{}}", "Address", cidr_fmt(&a, p->pool.len, s), "Data");
+        c->reply = json_pack("{s:s, s:{}}", "Address", nd_docker_cidr_fmt(&a, p->pool.len, s), "Data");
         snprintf(c->what, sizeof(c->what), "RequestAddress %s gateway %s", p->id, s);
         if (!c->strs[0] || !c->strs[1] || !c->reply)
                 return on_stored(c, -ENOMEM, 0);
@@ -622,7 +595,7 @@ static void release_address(nd_manager *m, nd_http_request *req, json_t *body) {
 
         if (!p)
                 return reply_ok(req, NULL);
-        if (!addr || parse_cidr_addr(addr, &a, &plen) < 0)
+        if (!addr || nd_docker_cidr_parse(addr, &a, &plen) < 0)
                 return reply_err(req, -EINVAL, &(nd_diag) { "ReleaseAddress: a valid Address is required" });
         nd_network *n = pool_net(m, p);
         nd_subnet *sub = n ? nd_network_subnet_for(n, &a) : NULL;
@@ -674,18 +647,6 @@ static void on_net_done(void *userdata, int r, nd_network *n, const nd_diag *d) 
                 reply_ok(req, NULL);
 }
 
-/* Docker's driver options (-o) that mean something to netd's bridge
- * networks; the rest (labels travel the same way) are not netd's. */
-static const struct {
-        const char *docker, *netd;
-} known_opts[] = {
-        { "com.docker.network.driver.mtu", "mtu" },
-        { "com.docker.network.bridge.name", "bridge.name" },
-        { "mtu", "mtu" },
-        { "bridge.name", "bridge.name" },
-        { "dns.ttl", "dns.ttl" },
-};
-
 /* One IPv4Data/IPv6Data entry: {"AddressSpace", "Pool", "Gateway": "a/len",
  * "AuxAddresses"} -> an IPAM.Config entry of netd's network request. */
 static int ipdata_entry(nd_manager *m, const json_t *e, json_t *cfg, nd_diag *d) {
@@ -701,7 +662,7 @@ static int ipdata_entry(nd_manager *m, const json_t *e, json_t *cfg, nd_diag *d)
                 return pool ? r : nd_diag_set(d, -EINVAL, "IPv4Data/IPv6Data: Pool missing");
         json_t *c = json_pack("{s:s}", "Subnet", nd_prefix_fmt(&p, s));
         if (gw && *gw) {
-                if (parse_cidr_addr(gw, &ga, &plen) < 0) {
+                if (nd_docker_cidr_parse(gw, &ga, &plen) < 0) {
                         json_decref(c);
                         return nd_diag_set(d, -EINVAL, "invalid Gateway '%.64s'", gw);
                 }
@@ -719,11 +680,10 @@ static int ipdata_entry(nd_manager *m, const json_t *e, json_t *cfg, nd_diag *d)
 static void create_network(nd_manager *m, nd_http_request *req, json_t *body) {
         const char *id = json_string_value(json_object_get(body, "NetworkID"));
         json_t *opts = json_object_get(body, "Options"), *v4 = json_object_get(body, "IPv4Data"),
-               *v6 = json_object_get(body, "IPv6Data"), *e, *v;
+               *v6 = json_object_get(body, "IPv6Data"), *e;
         json_t *generic = json_object_get(opts, "com.docker.network.generic");
         nd_network_spec spec;
         nd_diag d = {0};
-        const char *k;
         size_t i;
         int r;
 
@@ -748,16 +708,11 @@ static void create_network(nd_manager *m, nd_http_request *req, json_t *body) {
         json_array_foreach(v6, i, e)
                 if ((r = ipdata_entry(m, e, cfg, &d)) < 0)
                         goto fail;
-        json_object_foreach(generic, k, v) {
-                bool known = false;
-                for (size_t x = 0; x < ELEMENTSOF(known_opts); x++)
-                        if (strcmp(k, known_opts[x].docker) == 0 && json_is_string(v)) {
-                                json_object_set(nopts, known_opts[x].netd, v);
-                                known = true;
-                        }
-                if (!known)
-                        nd_log(LOG_INFO, "docker plugin: option ignored", "network=%s option=%s", name, k);
-        }
+        const char *ignored;
+        size_t n_ignored = nd_docker_driver_opts(generic, nopts, &ignored);
+        if (n_ignored)
+                nd_log(LOG_INFO, "docker plugin: options that are not netd's ignored", "network=%s count=%zu first=%s",
+                       name, n_ignored, ignored);
         r = nd_network_spec_from_json(j, &spec, &d);
         if (r < 0)
                 goto fail;
@@ -813,7 +768,7 @@ static int ep_addr(nd_network *n, bool pooled, int family, const char *want, boo
         int r;
         *own = false;
         if (want && *want) {
-                if (parse_cidr_addr(want, a, plen) < 0 || a->family != family)
+                if (nd_docker_cidr_parse(want, a, plen) < 0 || a->family != family)
                         return nd_diag_set(d, -EINVAL, "invalid address '%.64s'", want);
                 sub = nd_network_subnet_for(n, a);
                 if (!sub)
@@ -889,7 +844,7 @@ static void create_endpoint(nd_manager *m, nd_http_request *req, json_t *body) {
                 json_object_set_new(rif, "MacAddress", json_string(ms));
         }
         if (!(a4 && *a4) && e->a4.family)
-                json_object_set_new(rif, "Address", json_string(cidr_fmt(&e->a4, e->plen4, s)));
+                json_object_set_new(rif, "Address", json_string(nd_docker_cidr_fmt(&e->a4, e->plen4, s)));
         /* host-side names: a part of the endpoint id, unique on this host */
         for (size_t off = 0; r == 0; off += 8) {
                 if (off + 8 > strlen(id)) {
@@ -989,18 +944,9 @@ static void delete_endpoint(nd_manager *m, nd_http_request *req, json_t *body) {
 
 static json_t *ep_info(const dp_ep *e) {
         char mac[18];
-        json_t *ports = json_array();
-        for (size_t i = 0; ports && i < e->pub.n_bindings; i++) {
-                const nd_port_binding *b = &e->pub.bindings[i];
-                char a[ND_ADDR_STRLEN];
-                json_array_append_new(ports, json_pack("{s:i, s:i, s:s, s:i}", "Proto", (int) b->proto, "Port",
-                                                       (int) b->ctr_port, "HostIP",
-                                                       b->host_ip.family ? nd_addr_fmt(&b->host_ip, a) : "",
-                                                       "HostPort", (int) b->host_port));
-        }
         mac_fmt(e->mac, mac);
         return json_pack("{s:s, s:s, s:s, s:o}", "HostIfName", e->host_if, "MacAddress", mac, "NetdNetwork",
-                         e->net_id, "com.docker.network.portmap", ports);
+                         e->net_id, "com.docker.network.portmap", nd_docker_portmap_to_json(&e->pub));
 }
 
 static void endpoint_info(nd_manager *m, nd_http_request *req, json_t *body) {
@@ -1077,45 +1023,6 @@ static void leave(nd_manager *m, nd_http_request *req, json_t *body) {
         ep_store(c);
 }
 
-static int portmap_specs(const json_t *pm, nd_port_spec **ret, size_t *n, nd_diag *d) {
-        json_t *e;
-        size_t i;
-        *ret = NULL;
-        *n = 0;
-        if (!pm || json_is_null(pm))
-                return 0;
-        if (!json_is_array(pm) || json_array_size(pm) > ND_PORT_SPECS_MAX)
-                return nd_diag_set(d, -EINVAL, "com.docker.network.portmap must be an array");
-        nd_port_spec *v = calloc(json_array_size(pm) + 1, sizeof(*v));
-        if (!v)
-                return nd_diag_set(d, -ENOMEM, "out of memory");
-        json_array_foreach(pm, i, e) {
-                json_int_t proto = json_integer_value(json_object_get(e, "Proto"));
-                json_int_t port = json_integer_value(json_object_get(e, "Port"));
-                json_int_t hp = json_integer_value(json_object_get(e, "HostPort"));
-                json_int_t hpe = json_integer_value(json_object_get(e, "HostPortEnd"));
-                const char *hip = json_string_value(json_object_get(e, "HostIP"));
-                nd_port_spec *s = &v[i];
-                if (proto != 6 && proto != 17 && proto != 132) {
-                        free(v);
-                        return nd_diag_set(d, -EINVAL, "port mapping %zu: protocol %lld is not tcp, udp or sctp", i,
-                                           (long long) proto);
-                }
-                if (port < 1 || port > 65535 || hp < 0 || hp > 65535 || hpe < 0 || hpe > 65535 ||
-                    (hpe && hpe < hp) || (hip && *hip && nd_addr_parse(hip, &s->host_ip) < 0)) {
-                        free(v);
-                        return nd_diag_set(d, -EINVAL, "port mapping %zu: bad port or host address", i);
-                }
-                s->proto = (uint8_t) proto;
-                s->ctr = (uint16_t) port;
-                s->host_lo = (uint16_t) hp;
-                s->host_hi = (uint16_t) (hp && hpe ? hpe : hp);
-        }
-        *ret = v;
-        *n = json_array_size(pm);
-        return 0;
-}
-
 static void ports_undo(struct dp_call *c) {
         nd_publish_release(c->m, &c->ep->pub);
 }
@@ -1134,7 +1041,7 @@ static void program_external(nd_manager *m, nd_http_request *req, json_t *body) 
                 return reply_err(req, -ENOENT, &(nd_diag) { "endpoint not found" });
         if (e->busy)
                 return reply_err(req, -EBUSY, &(nd_diag) { "the endpoint is busy, retry" });
-        if ((r = portmap_specs(pm, &specs, &n_specs, &d)) < 0)
+        if ((r = nd_docker_portmap_parse(pm, &specs, &n_specs, &d)) < 0)
                 return reply_err(req, r, &d);
         if (n_specs && (nd_manager_network_find(m, e->net_id, &n) < 0 || n->spec.internal)) {
                 free(specs);

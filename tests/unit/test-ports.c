@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* The -p grammar, binding clashes, and the nftables element layout. */
+/* The -p grammar, binding clashes, the nftables element layout, and the
+ * port maps of Docker's plugin protocol. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -11,6 +12,7 @@
 #include <cmocka.h>
 
 #include "diag.h"
+#include "docker-proto.h"
 #include "firewall.h"
 #include "nft.h"
 #include "ports.h"
@@ -177,6 +179,143 @@ static void test_binding_json(void **state) {
         json_decref(j);
 }
 
+static void test_published_json(void **state) {
+        nd_published p = {0}, q = {0};
+        nd_diag d = {0};
+        assert_int_equal(nd_published_from_json(NULL, &p, &d), 0);
+        assert_int_equal(p.n_bindings, 0);
+        p.bindings = calloc(2, sizeof(*p.bindings));
+        p.bindings[0] = bind_of(NULL, IPPROTO_TCP, 8080);
+        p.bindings[1] = bind_of("10.0.0.1", IPPROTO_UDP, 53);
+        p.n_bindings = 2;
+        json_t *j = nd_published_to_json(&p);
+        assert_int_equal(json_array_size(j), 2);
+        assert_int_equal(nd_published_from_json(j, &q, &d), 0);
+        assert_int_equal(q.n_bindings, 2);
+        assert_memory_equal(p.bindings, q.bindings, 2 * sizeof(*p.bindings));
+        assert_null(q.fds);
+        json_decref(j);
+        /* a bad element leaves nothing half-read */
+        j = json_pack("[{s:s, s:s, s:i, s:i}, {s:s}]", "Proto", "tcp", "HostIp", "", "HostPort", 1, "ContainerPort", 2,
+                      "Proto", "tcp");
+        assert_int_equal(nd_published_from_json(j, &q, &d), -EINVAL);
+        assert_int_equal(q.n_bindings, 0);
+        assert_null(q.bindings);
+        json_decref(j);
+        j = json_pack("{}");
+        assert_int_equal(nd_published_from_json(j, &q, &d), -EINVAL);
+        json_decref(j);
+        nd_published_done(&p);
+        nd_published_done(&q);
+}
+
+static json_t *pm(const char *text) {
+        json_error_t err;
+        json_t *j = json_loads(text, 0, &err);
+        if (!j)
+                fail_msg("%s: %s", text, err.text);
+        return j;
+}
+
+static void test_docker_portmap(void **state) {
+        nd_port_spec *v;
+        size_t n;
+        nd_diag d = {0};
+
+        assert_int_equal(nd_docker_portmap_parse(NULL, &v, &n, &d), 0);
+        assert_int_equal(n, 0);
+        /* what dockerd sends for -p 8088:80 -p 127.0.0.1:53:53/udp -p 8000-8010:90/sctp -P */
+        json_t *j = pm("[{\"Proto\":6,\"IP\":\"\",\"Port\":80,\"HostIP\":\"\",\"HostPort\":8088,\"HostPortEnd\":8088},"
+                       "{\"Proto\":17,\"Port\":53,\"HostIP\":\"127.0.0.1\",\"HostPort\":53,\"HostPortEnd\":0},"
+                       "{\"Proto\":132,\"Port\":90,\"HostIP\":\"\",\"HostPort\":8000,\"HostPortEnd\":8010},"
+                       "{\"Proto\":6,\"Port\":443,\"HostIP\":\"\",\"HostPort\":0,\"HostPortEnd\":0}]");
+        assert_int_equal(nd_docker_portmap_parse(j, &v, &n, &d), 0);
+        json_decref(j);
+        assert_int_equal(n, 4);
+        assert_int_equal(v[0].proto, IPPROTO_TCP);
+        assert_int_equal(v[0].ctr, 80);
+        assert_int_equal(v[0].host_lo, 8088);
+        assert_int_equal(v[0].host_hi, 8088);
+        assert_int_equal(v[0].host_ip.family, 0);
+        assert_int_equal(v[1].proto, IPPROTO_UDP);
+        assert_int_equal(v[1].host_ip.family, AF_INET);
+        assert_int_equal(v[1].host_hi, 53);
+        assert_int_equal(v[2].proto, IPPROTO_SCTP);
+        assert_int_equal(v[2].host_lo, 8000);
+        assert_int_equal(v[2].host_hi, 8010);
+        assert_int_equal(v[3].host_lo, 0);
+        assert_int_equal(v[3].host_hi, 0);
+        free(v);
+
+        static const char *const bad[] = {
+                "{}",                                                      /* not an array */
+                "[{\"Proto\":1,\"Port\":80}]",                              /* ICMP */
+                "[{\"Proto\":6,\"Port\":0}]",                               /* no container port */
+                "[{\"Proto\":6,\"Port\":70000}]",
+                "[{\"Proto\":6,\"Port\":80,\"HostPort\":9000,\"HostPortEnd\":8000}]", /* backwards */
+                "[{\"Proto\":6,\"Port\":80,\"HostPort\":0,\"HostPortEnd\":8000}]",    /* end without start */
+                "[{\"Proto\":6,\"Port\":80,\"HostIP\":\"nope\"}]",
+                "[{\"Proto\":\"tcp\",\"Port\":80}]",                        /* a string */
+                "[{\"Proto\":6,\"Port\":80,\"HostIP\":7}]",
+                "[42]",
+        };
+        for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+                j = pm(bad[i]);
+                d.msg[0] = 0;
+                if (nd_docker_portmap_parse(j, &v, &n, &d) != -EINVAL)
+                        fail_msg("accepted %s", bad[i]);
+                assert_true(d.msg[0] != 0);
+                json_decref(j);
+        }
+
+        /* bindings back, in the same shape */
+        nd_published p = {0};
+        p.bindings = calloc(1, sizeof(*p.bindings));
+        p.bindings[0] = bind_of("10.0.0.1", IPPROTO_UDP, 5353);
+        p.bindings[0].ctr_port = 53;
+        p.n_bindings = 1;
+        j = nd_docker_portmap_to_json(&p);
+        assert_int_equal(nd_docker_portmap_parse(j, &v, &n, &d), 0);
+        assert_int_equal(n, 1);
+        assert_int_equal(v[0].proto, IPPROTO_UDP);
+        assert_int_equal(v[0].ctr, 53);
+        assert_int_equal(v[0].host_lo, 5353);
+        assert_true(nd_addr_equal(&v[0].host_ip, &p.bindings[0].host_ip));
+        free(v);
+        json_decref(j);
+        nd_published_done(&p);
+}
+
+static void test_docker_cidr_opts(void **state) {
+        nd_addr a;
+        unsigned plen;
+        char buf[ND_PREFIX_STRLEN];
+        assert_int_equal(nd_docker_cidr_parse("10.83.0.254/24", &a, &plen), 0);
+        assert_int_equal(plen, 24);
+        assert_string_equal(nd_docker_cidr_fmt(&a, plen, buf), "10.83.0.254/24");
+        assert_int_equal(nd_docker_cidr_parse("fd87::1/64", &a, &plen), 0);
+        assert_int_equal(a.family, AF_INET6);
+        assert_int_equal(nd_docker_cidr_parse("10.0.0.1", &a, &plen), 0);
+        assert_int_equal(plen, 0);
+        static const char *const bad[] = { "10.0.0.1/33", "10.0.0.1/", "10.0.0.1/-1", "10.0.0.1/2x", "fd::1/129",
+                                           "nope/24", "", "10.0.0.1/+4" };
+        for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+                if (nd_docker_cidr_parse(bad[i], &a, &plen) == 0)
+                        fail_msg("accepted '%s'", bad[i]);
+        assert_int_equal(nd_docker_cidr_parse(NULL, &a, &plen), -EINVAL);
+
+        json_t *out = json_object(), *g = pm("{\"com.docker.network.driver.mtu\":\"1400\","
+                                              "\"com.docker.network.bridge.name\":\"br-x\",\"tier\":\"web\",\"x\":\"y\"}");
+        const char *first;
+        assert_int_equal(nd_docker_driver_opts(g, out, &first), 2);
+        assert_non_null(first);
+        assert_string_equal(json_string_value(json_object_get(out, "mtu")), "1400");
+        assert_string_equal(json_string_value(json_object_get(out, "bridge.name")), "br-x");
+        assert_int_equal(json_object_size(out), 2);
+        json_decref(g);
+        json_decref(out);
+}
+
 /* The map elements must match the registers the rules load: proto and
  * port each padded to 32 bits, ports big-endian. */
 static void test_elem_layout(void **state) {
@@ -225,6 +364,8 @@ int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_forms),     cmocka_unit_test(test_round_trip),  cmocka_unit_test(test_bad),
                 cmocka_unit_test(test_clash),     cmocka_unit_test(test_binding_json), cmocka_unit_test(test_elem_layout),
+                cmocka_unit_test(test_published_json), cmocka_unit_test(test_docker_portmap),
+                cmocka_unit_test(test_docker_cidr_opts),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,34 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * \file docker-proto.h
+ * The shapes of Docker's plugin protocol that docker-plugin.c reads and
+ * writes: port maps, addresses in CIDR form, driver options.  Pure
+ * translation, no I/O, so that what dockerd sends is tested without it.
+ */
+#pragma once
+
+#include <jansson.h>
+#include <stddef.h>
+
+#include "ports.h"
+#include "prefix.h"
+
+struct nd_diag;
+
+/* Options["com.docker.network.portmap"]: [{"Proto": 6|17|132, "Port",
+ * "HostIP", "HostPort", "HostPortEnd"}, ...] -> one spec per entry
+ * (HostPort 0: a dynamic port; HostPortEnd > HostPort: any free port of
+ * the range).  NULL or null: none.  *@ret is malloc'd. */
+int nd_docker_portmap_parse(const json_t *pm, nd_port_spec **ret, size_t *n, struct nd_diag *d);
+/* The bindings in the same shape, for EndpointOperInfo. */
+json_t *nd_docker_portmap_to_json(const nd_published *p);
+
+/* "10.1.2.3/24", or a bare address (@plen then 0). */
+int nd_docker_cidr_parse(const char *s, nd_addr *a, unsigned *plen);
+const char *nd_docker_cidr_fmt(const nd_addr *a, unsigned plen, char buf[static ND_PREFIX_STRLEN]);
+
+/* Driver options ("com.docker.network.generic": -o K=V) that mean
+ * something to a netd bridge network, translated into netd's options in
+ * @out.  Returns how many were not netd's (labels travel the same way);
+ * the first of them in *@first_ignored. */
+size_t nd_docker_driver_opts(const json_t *generic, json_t *out, const char **first_ignored);
