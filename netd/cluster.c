@@ -194,8 +194,8 @@ static void rep_dns(nd_cluster *cl, const struct rep *e, const json_t *j, const 
         if (!t)
                 return;
         nd_dns_names_drop(t, e->key);
-        if (!name)
-                return;
+        if (!name || !*name)
+                return; /* no name (a Docker endpoint): reachable, not resolvable */
         snprintf(ptr, sizeof(ptr), "%s.%s", name, n->spec.name);
         snprintf(short_id, sizeof(short_id), "%.12s", e->ctid);
         const char *names[3 + ND_MAX_ALIASES] = { name, host && strcmp(host, name) ? host : NULL, short_id };
@@ -688,8 +688,27 @@ static void lep_set(nd_cluster *cl, const char *key, const char *ctid, char *val
         snprintf(e->ctid, sizeof(e->ctid), "%s", ctid);
 }
 
+/* The record of endpoint @e: where peers send its frames, and its names. */
+static char *ep_value(nd_cluster *cl, const nd_endpoint *e, const char *name, const char *hostname) {
+        char a4[ND_ADDR_STRLEN], a6[ND_ADDR_STRLEN], mac[18], vtep[ND_ADDR_STRLEN];
+        json_t *al = json_array();
+        for (size_t k = 0; k < e->n_aliases; k++)
+                json_array_append_new(al, json_string(e->aliases[k]));
+        fmt_mac(e->mac, mac);
+        json_t *j = json_pack("{s:s, s:s, s:s, s:s, s:s, s:o}", "Node", cl->node, "Vtep", nd_addr_fmt(&cl->addr, vtep),
+                              "Mac", mac, "Name", name ? name : "", "Hostname", hostname ? hostname : "", "Aliases",
+                              al);
+        if (j && e->addr4.family)
+                json_object_set_new(j, "IPv4", json_string(nd_addr_fmt(&e->addr4, a4)));
+        if (j && e->addr6.family)
+                json_object_set_new(j, "IPv6", json_string(nd_addr_fmt(&e->addr6, a6)));
+        char *v = j ? json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+        json_decref(j);
+        return v;
+}
+
 void nd_cluster_publish(nd_cluster *cl, const nd_container *c) {
-        char key[200], a4[ND_ADDR_STRLEN], a6[ND_ADDR_STRLEN], mac[18], vtep[ND_ADDR_STRLEN];
+        char key[200];
         bool want[ND_MAX_ENDPOINTS] = { false };
 
         if (!cl)
@@ -699,19 +718,7 @@ void nd_cluster_publish(nd_cluster *cl, const nd_container *c) {
                 nd_network *n = net_by_id(cl, e->net_id);
                 if (!n || !nd_network_is_global(n))
                         continue;
-                json_t *al = json_array();
-                for (size_t k = 0; k < e->n_aliases; k++)
-                        json_array_append_new(al, json_string(e->aliases[k]));
-                fmt_mac(e->mac, mac);
-                json_t *j = json_pack("{s:s, s:s, s:s, s:s, s:s, s:o}", "Node", cl->node, "Vtep",
-                                      nd_addr_fmt(&cl->addr, vtep), "Mac", mac, "Name", c->name, "Hostname",
-                                      c->hostname, "Aliases", al);
-                if (j && e->addr4.family)
-                        json_object_set_new(j, "IPv4", json_string(nd_addr_fmt(&e->addr4, a4)));
-                if (j && e->addr6.family)
-                        json_object_set_new(j, "IPv6", json_string(nd_addr_fmt(&e->addr6, a6)));
-                char *v = j ? json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
-                json_decref(j);
+                char *v = ep_value(cl, e, c->name, c->hostname);
                 if (!v)
                         continue;
                 snprintf(key, sizeof(key), K_EPS "%s/%s", n->id, c->id);
@@ -733,11 +740,29 @@ void nd_cluster_publish(nd_cluster *cl, const nd_container *c) {
 }
 
 void nd_cluster_withdraw(nd_cluster *cl, const nd_container *c) {
+        nd_cluster_withdraw_owner(cl, c->id);
+}
+
+void nd_cluster_publish_endpoint(nd_cluster *cl, const char *owner, const nd_endpoint *e, const char *name,
+                                 const char *hostname) {
+        char key[200];
+        nd_network *n;
+        if (!cl || !nd_id_valid(owner) || !(n = net_by_id(cl, e->net_id)) || !nd_network_is_global(n))
+                return;
+        char *v = ep_value(cl, e, name, hostname);
+        if (!v)
+                return;
+        snprintf(key, sizeof(key), K_EPS "%s/%s", n->id, owner);
+        lep_set(cl, key, owner, v);
+        sync_leps(cl);
+}
+
+void nd_cluster_withdraw_owner(nd_cluster *cl, const char *owner) {
         if (!cl)
                 return;
         for (size_t i = 0; i < cl->n_leps; i++)
-                if (strcmp(cl->leps[i].ctid, c->id) == 0 && cl->leps[i].value)
-                        lep_set(cl, cl->leps[i].key, c->id, NULL);
+                if (strcmp(cl->leps[i].ctid, owner) == 0 && cl->leps[i].value)
+                        lep_set(cl, cl->leps[i].key, owner, NULL);
         sync_leps(cl);
 }
 

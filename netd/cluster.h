@@ -77,6 +77,13 @@ void nd_cluster_blocks_trim(nd_cluster *cl);
  * or starting), or withdraw all. */
 void nd_cluster_publish(nd_cluster *cl, const struct nd_container *c);
 void nd_cluster_withdraw(nd_cluster *cl, const struct nd_container *c);
+/* The same for endpoints of other owners (a CNI sandbox, a Docker
+ * endpoint): @owner is a 64-hex id of the owner (nd_owner_id()), @e on an
+ * overlay network (others are ignored).  @name may be "" (no DNS name). */
+struct nd_endpoint;
+void nd_cluster_publish_endpoint(nd_cluster *cl, const char *owner, const struct nd_endpoint *e, const char *name,
+                                 const char *hostname);
+void nd_cluster_withdraw_owner(nd_cluster *cl, const char *owner);
 
 /* Does another host have endpoints or blocks on @n?  Its name, or NULL. */
 const char *nd_cluster_network_user(nd_cluster *cl, const nd_network *n);

@@ -43,6 +43,7 @@
 
 #include "api.h"
 #include "bridge.h"
+#include "cluster.h"
 #include "diag.h"
 #include "docker-plugin.h"
 #include "docker-proto.h"
@@ -57,6 +58,8 @@
 
 #define KEY_POOLS "/netd/v1/docker/pools/"
 #define KEY_EPS "/netd/v1/docker/endpoints/"
+#define KEY_BINDS "/netd/v1/docker/networks/"
+#define OPT_NETWORK "netd.network"   /* --ipam-opt / -o: use an existing netd network */
 #define LABEL_NETWORK "com.docker.network.id"
 #define SPACE_LOCAL "netd-local"
 #define SPACE_GLOBAL "netd-global"
@@ -68,8 +71,16 @@ typedef struct dp_pool {
         char id[POOL_ID_LEN + 1];
         nd_prefix pool, sub;      /* sub.addr.family 0: the whole pool */
         nd_addr gateway;          /* family 0: not requested yet */
+        char net_id[ND_ID_LEN + 1];/* "": a pool of its own; else an existing
+                                   * netd network's subnet (--ipam-opt netd.network) */
         bool busy;
 } dp_pool;
+
+/* A Docker network on an existing netd network (-o netd.network=NAME). */
+typedef struct dp_bind {
+        char dnet[DOCKER_ID_MAX + 1];
+        char net_id[ND_ID_LEN + 1];
+} dp_bind;
 
 typedef struct dp_ep {
         char id[DOCKER_ID_MAX + 1];
@@ -90,6 +101,8 @@ struct nd_dplug {
         size_t n_pools, cap_pools;
         dp_ep **eps;
         size_t n_eps, cap_eps;
+        dp_bind **binds;
+        size_t n_binds, cap_binds;
         void (*done)(nd_manager *m);
 };
 
@@ -143,9 +156,26 @@ static dp_ep *ep_find(nd_manager *m, const char *id) {
         return NULL;
 }
 
-/* The netd network of Docker network @dnet. */
+static nd_network *net_by_id(nd_manager *m, const char *id) {
+        nd_network *n = NULL;
+        return nd_id_valid(id) && nd_manager_network_find(m, id, &n) == 0 && strcmp(n->id, id) == 0 ? n : NULL;
+}
+
+static dp_bind *bind_find(nd_manager *m, const char *dnet) {
+        struct nd_dplug *dp = m->dplug;
+        for (size_t i = 0; dp && dnet && i < dp->n_binds; i++)
+                if (strcmp(dp->binds[i]->dnet, dnet) == 0)
+                        return dp->binds[i];
+        return NULL;
+}
+
+/* The netd network of Docker network @dnet: one it was bound to, or the
+ * one made for it. */
 static nd_network *dnet_find(nd_manager *m, const char *dnet) {
         nd_network **v;
+        dp_bind *b = bind_find(m, dnet);
+        if (b)
+                return net_by_id(m, b->net_id);
         size_t n = nd_manager_networks(m, &v);
         for (size_t i = 0; dnet && i < n; i++) {
                 const char *l = json_string_value(json_object_get(v[i]->spec.labels, LABEL_NETWORK));
@@ -155,9 +185,12 @@ static nd_network *dnet_find(nd_manager *m, const char *dnet) {
         return NULL;
 }
 
-/* The Docker network made on @p's subnet, or NULL. */
+/* The network of @p: the one it was taken from, or the Docker network
+ * made on its subnet; or NULL. */
 static nd_network *pool_net(nd_manager *m, const dp_pool *p) {
         nd_network **v;
+        if (p->net_id[0])
+                return net_by_id(m, p->net_id);
         size_t n = nd_manager_networks(m, &v);
         for (size_t i = 0; i < n; i++) {
                 if (!json_object_get(v[i]->spec.labels, LABEL_NETWORK))
@@ -197,9 +230,9 @@ static int mac_parse(const char *s, uint8_t mac[6]) {
 
 static json_t *pool_to_json(const dp_pool *p) {
         char a[ND_PREFIX_STRLEN], b[ND_PREFIX_STRLEN], g[ND_ADDR_STRLEN];
-        return json_pack("{s:s, s:s, s:s, s:s}", "PoolID", p->id, "Pool", nd_prefix_fmt(&p->pool, a), "SubPool",
+        return json_pack("{s:s, s:s, s:s, s:s, s:s}", "PoolID", p->id, "Pool", nd_prefix_fmt(&p->pool, a), "SubPool",
                          p->sub.addr.family ? nd_prefix_fmt(&p->sub, b) : "", "Gateway",
-                         p->gateway.family ? nd_addr_fmt(&p->gateway, g) : "");
+                         p->gateway.family ? nd_addr_fmt(&p->gateway, g) : "", "NetdNetwork", p->net_id);
 }
 
 static int pool_from_json(const json_t *j, dp_pool *p) {
@@ -207,7 +240,13 @@ static int pool_from_json(const json_t *j, dp_pool *p) {
         const char *pool = json_string_value(json_object_get(j, "Pool"));
         const char *sub = json_string_value(json_object_get(j, "SubPool"));
         const char *gw = json_string_value(json_object_get(j, "Gateway"));
+        const char *net = json_string_value(json_object_get(j, "NetdNetwork"));
         memset(p, 0, sizeof(*p));
+        if (net && *net) {
+                if (!nd_id_valid(net))
+                        return -EINVAL;
+                snprintf(p->net_id, sizeof(p->net_id), "%s", net);
+        }
         if (!id || strlen(id) != POOL_ID_LEN || !pool || nd_prefix_parse(pool, ND_PREFIX_STRICT, &p->pool, NULL) < 0 ||
             (sub && *sub && nd_prefix_parse(sub, ND_PREFIX_STRICT, &p->sub, NULL) < 0) ||
             (gw && *gw && nd_addr_parse(gw, &p->gateway) < 0))
@@ -263,6 +302,22 @@ static void ep_free(dp_ep *e) {
         free(e);
 }
 
+/* On an overlay network, peers learn the endpoint from the cluster (no
+ * name: dockerd does not tell drivers its containers' names). */
+static void ep_publish(nd_manager *m, const dp_ep *e, bool on) {
+        char owner[DOCKER_ID_MAX + 16], id[ND_ID_LEN + 1];
+        snprintf(owner, sizeof(owner), "docker:%s", e->id);
+        nd_id_derive(owner, id);
+        if (!on) {
+                nd_cluster_withdraw_owner(m->cluster, id);
+                return;
+        }
+        nd_endpoint ep = { .addr4 = e->a4, .addr6 = e->a6 };
+        snprintf(ep.net_id, sizeof(ep.net_id), "%s", e->net_id);
+        memcpy(ep.mac, e->mac, 6);
+        nd_cluster_publish_endpoint(m->cluster, id, &ep, "", "");
+}
+
 static void ep_what(const dp_ep *e, char *buf, size_t size) {
         snprintf(buf, size, "Docker endpoint %.12s", e->id);
 }
@@ -289,6 +344,7 @@ struct dp_call {
         json_t *reply;                 /* sent on success */
         dp_pool *pool;
         dp_ep *ep;
+        dp_bind *bind;
         void (*commit)(struct dp_call *c);
         void (*undo)(struct dp_call *c);
         char *strs[8];
@@ -385,9 +441,46 @@ static void pool_drop(struct dp_call *c) {
         c->pool = NULL;
 }
 
+/* --ipam-opt netd.network=NAME: the pool is that network's subnet of the
+ * family asked for. */
+static int pool_of_existing(nd_manager *m, const char *ref, bool v6, const char *pool, const char *sub,
+                            nd_network **ret, nd_prefix *p, nd_diag *d) {
+        char a[ND_PREFIX_STRLEN];
+        nd_network *n;
+        nd_prefix want;
+        if (nd_manager_network_find(m, ref, &n) < 0)
+                return nd_diag_set(d, -ENOENT, "netd network '%.64s' not found (--ipam-opt " OPT_NETWORK ")", ref);
+        if (json_object_get(n->spec.labels, LABEL_NETWORK))
+                return nd_diag_set(d, -EINVAL, "netd network '%s' was made for another Docker network", n->spec.name);
+        if (sub && *sub)
+                return nd_diag_set(d, -EINVAL, "--ip-range does not apply to an existing netd network: its own does");
+        /* dockerd checks a pool it did not name against the host's routes
+         * and asks again while it overlaps, which this one always does
+         * (the network is routed here): it must be named */
+        if (!pool || !*pool)
+                for (size_t i = 0; i < n->spec.n_ipam; i++)
+                        if ((n->spec.ipam[i].subnet.addr.family == AF_INET6) == v6)
+                                return nd_diag_set(d, -EINVAL, "give the subnet of netd network '%s': --subnet %s",
+                                                   n->spec.name, nd_prefix_fmt(&n->spec.ipam[i].subnet, a));
+        for (size_t i = 0; i < n->spec.n_ipam; i++)
+                if ((n->spec.ipam[i].subnet.addr.family == AF_INET6) == v6) {
+                        *p = n->spec.ipam[i].subnet;
+                        if (pool && *pool &&
+                            (nd_prefix_parse(pool, ND_PREFIX_STRICT, &want, d) < 0 || want.len != p->len ||
+                             !nd_addr_equal(&want.addr, &p->addr)))
+                                return nd_diag_set(d, -EINVAL, "--subnet must be netd network '%s''s subnet %s",
+                                                   n->spec.name, nd_prefix_fmt(p, a));
+                        *ret = n;
+                        return 0;
+                }
+        return nd_diag_set(d, -EINVAL, "netd network '%s' has no %s subnet", n->spec.name, v6 ? "IPv6" : "IPv4");
+}
+
 static void request_pool(nd_manager *m, nd_http_request *req, json_t *body) {
         const char *space = NULL, *pool = NULL, *sub = NULL;
+        const char *existing = json_string_value(json_object_get(json_object_get(body, "Options"), OPT_NETWORK));
         char a[ND_PREFIX_STRLEN], b[ND_PREFIX_STRLEN];
+        nd_network *bound = NULL;
         bool v6 = false;
         nd_diag d = {0};
         nd_prefix p = {0}, sp = {0};
@@ -401,7 +494,10 @@ static void request_pool(nd_manager *m, nd_http_request *req, json_t *body) {
         if (space && *space && strcmp(space, SPACE_LOCAL) && strcmp(space, SPACE_GLOBAL))
                 return reply_err(req, -EINVAL, &(nd_diag) { "unknown address space (netd has " SPACE_LOCAL " and "
                                  SPACE_GLOBAL ")" });
-        if (pool && *pool) {
+        if (existing && *existing) {
+                if ((r = pool_of_existing(m, existing, v6, pool, sub, &bound, &p, &d)) < 0)
+                        return reply_err(req, r, &d);
+        } else if (pool && *pool) {
                 if ((r = nd_prefix_parse(pool, ND_PREFIX_STRICT, &p, &d)) < 0)
                         return reply_err(req, r, &d);
                 if ((p.addr.family == AF_INET6) != v6)
@@ -411,7 +507,7 @@ static void request_pool(nd_manager *m, nd_http_request *req, json_t *body) {
                                  "(docker network create --ipv6 --subnet ...)" });
         else if ((r = nd_manager_subnet_pick(m, &p, &d)) < 0)
                 return reply_err(req, r, &d);
-        if (sub && *sub) {
+        if (!bound && sub && *sub) {
                 if ((r = nd_prefix_parse(sub, ND_PREFIX_STRICT, &sp, &d)) < 0)
                         return reply_err(req, r, &d);
                 if (!nd_prefix_contains_prefix(&p, &sp)) {
@@ -421,10 +517,10 @@ static void request_pool(nd_manager *m, nd_http_request *req, json_t *body) {
                 }
         }
         /* netd's networks and other pools: no overlap (a subnet picked
-         * above avoids them already) */
+         * above avoids them already; an existing network's is its own) */
         nd_prefix with;
-        const char *who = nd_manager_subnet_overlap(m, &p, &with);
-        if (!who)
+        const char *who = bound ? NULL : nd_manager_subnet_overlap(m, &p, &with);
+        if (!who && !bound)
                 who = nd_docker_plugin_pool_clash(m, NULL, &p, &with);
         if (who) {
                 nd_diag_set(&d, -EADDRINUSE, "pool %s overlaps subnet %s of %s", nd_prefix_fmt(&p, a),
@@ -444,10 +540,13 @@ static void request_pool(nd_manager *m, nd_http_request *req, json_t *body) {
         snprintf(np->id, sizeof(np->id), "np-%.16s", id);
         np->pool = p;
         np->sub = sp;
+        if (bound)
+                snprintf(np->net_id, sizeof(np->net_id), "%s", bound->id);
         c->pool = np;
         c->undo = pool_drop;
         c->reply = json_pack("{s:s, s:s, s:{}}", "PoolID", np->id, "Pool", nd_prefix_fmt(&p, a), "Data");
-        snprintf(c->what, sizeof(c->what), "RequestPool %s %s", np->id, a);
+        snprintf(c->what, sizeof(c->what), "RequestPool %s %s%s%s", np->id, a, bound ? " of " : "",
+                 bound ? bound->spec.name : "");
         char key[128];
         snprintf(key, sizeof(key), KEY_POOLS "%s", np->id);
         c->strs[0] = strdup(key);
@@ -526,10 +625,17 @@ static void request_address(nd_manager *m, nd_http_request *req, json_t *body) {
                 for (size_t i = 0; i < n->spec.n_ipam; i++)
                         if (nd_prefix_contains(&n->spec.ipam[i].subnet, &n->spec.ipam[i].gateway) &&
                             n->spec.ipam[i].subnet.len == p->pool.len &&
-                            nd_addr_equal(&n->spec.ipam[i].subnet.addr, &p->pool.addr))
+                            nd_addr_equal(&n->spec.ipam[i].subnet.addr, &p->pool.addr)) {
+                                if (a.family && !nd_addr_equal(&a, &n->spec.ipam[i].gateway)) {
+                                        char g[ND_ADDR_STRLEN];
+                                        nd_diag_set(&d, -EINVAL, "the gateway of netd network '%s' is %s",
+                                                    n->spec.name, nd_addr_fmt(&n->spec.ipam[i].gateway, g));
+                                        return reply_err(req, -EINVAL, &d);
+                                }
                                 return reply_ok(req, json_pack("{s:s, s:{}}", "Address",
                                                                nd_docker_cidr_fmt(&n->spec.ipam[i].gateway, p->pool.len, s),
                                                                "Data"));
+                        }
         }
         if (n) {
                 struct addr_call *ac = calloc(1, sizeof(*ac));
@@ -677,6 +783,85 @@ static int ipdata_entry(nd_manager *m, const json_t *e, json_t *cfg, nd_diag *d)
         return json_array_append_new(cfg, c) < 0 ? nd_diag_set(d, -ENOMEM, "out of memory") : 0;
 }
 
+/* Is Docker network @dnet to be put on an existing netd network?  Yes with
+ * -o netd.network=NAME, or when its pools are pools of an existing network
+ * (--ipam-opt netd.network=NAME); then every pool must be one, so that
+ * every address comes from that network's IPAM. */
+static int bind_target(nd_manager *m, const char *dnet, const json_t *generic, const json_t *v4, const json_t *v6,
+                       nd_network **ret, nd_diag *d) {
+        const char *ref = json_string_value(json_object_get(generic, OPT_NETWORK));
+        struct nd_dplug *dp = m->dplug;
+        nd_network *want = NULL, *got = NULL;
+        const json_t *sets[2] = { v4, v6 }, *e;
+        size_t i, n_ipdata = 0, n_bound = 0;
+
+        *ret = NULL;
+        if (ref && *ref && nd_manager_network_find(m, ref, &want) < 0)
+                return nd_diag_set(d, -ENOENT, "netd network '%.64s' not found (-o " OPT_NETWORK ")", ref);
+        for (int f = 0; f < 2; f++)
+                json_array_foreach(sets[f], i, e) {
+                        nd_prefix p;
+                        n_ipdata++;
+                        if (nd_prefix_parse(json_string_value(json_object_get(e, "Pool")), ND_PREFIX_STRICT, &p, NULL) < 0)
+                                continue;
+                        for (size_t k = 0; dp && k < dp->n_pools; k++) {
+                                const dp_pool *o = dp->pools[k];
+                                if (o->net_id[0] && o->pool.len == p.len && nd_addr_equal(&o->pool.addr, &p.addr)) {
+                                        got = net_by_id(m, o->net_id);
+                                        n_bound++;
+                                        break;
+                                }
+                        }
+                }
+        if (!want && !got)
+                return 0;
+        if (want && got && want != got)
+                return nd_diag_set(d, -EINVAL, "-o " OPT_NETWORK " and --ipam-opt " OPT_NETWORK " name different networks");
+        if (!got || n_bound != n_ipdata)
+                return nd_diag_set(d, -EINVAL, "a Docker network on netd network '%s' takes its addresses from it: "
+                                   "use --ipam-driver netd --ipam-opt " OPT_NETWORK "=%s", want->spec.name,
+                                   want->spec.name);
+        for (size_t k = 0; dp && k < dp->n_binds; k++)
+                if (strcmp(dp->binds[k]->net_id, got->id) == 0 && strcmp(dp->binds[k]->dnet, dnet) != 0)
+                        return nd_diag_set(d, -EEXIST, "netd network '%s' already carries Docker network %.12s",
+                                           got->spec.name, dp->binds[k]->dnet);
+        *ret = got;
+        return 0;
+}
+
+static void bind_drop(struct dp_call *c) {
+        vec_drop((void **) c->m->dplug->binds, &c->m->dplug->n_binds, c->bind);
+        free(c->bind);
+        c->bind = NULL;
+}
+
+static void bind_network(nd_manager *m, nd_http_request *req, const char *dnet, nd_network *n) {
+        struct nd_dplug *dp = dp_of(m);
+        dp_bind *b = calloc(1, sizeof(*b));
+        struct dp_call *c = call_new(m, req);
+        char key[256];
+        if (!dp || !b || !c || vec_push((void ***) &dp->binds, &dp->n_binds, &dp->cap_binds, b) < 0) {
+                free(b);
+                free(c);
+                return reply_err(req, -ENOMEM, NULL);
+        }
+        snprintf(b->dnet, sizeof(b->dnet), "%s", dnet);
+        snprintf(b->net_id, sizeof(b->net_id), "%s", n->id);
+        snprintf(c->what, sizeof(c->what), "bind %.12s to %s", dnet, n->spec.name);
+        c->bind = b;
+        c->undo = bind_drop;
+        snprintf(key, sizeof(key), KEY_BINDS "%s", dnet);
+        c->strs[0] = strdup(key);
+        c->strs[1] = dump(json_pack("{s:s, s:s}", "NetworkID", dnet, "NetdNetwork", n->id));
+        if (!c->strs[0] || !c->strs[1])
+                return on_stored(c, -ENOMEM, 0);
+        nd_log(LOG_INFO, "docker plugin: network on an existing netd network", "docker_id=%.12s net=%s", dnet,
+               n->spec.name);
+        nd_store_cmp cmp = { .key = c->strs[0] };
+        nd_store_op op = { .type = ND_STORE_PUT, .key = c->strs[0], .value = c->strs[1] };
+        call_submit(c, &cmp, 1, &op, 1);
+}
+
 static void create_network(nd_manager *m, nd_http_request *req, json_t *body) {
         const char *id = json_string_value(json_object_get(body, "NetworkID"));
         json_t *opts = json_object_get(body, "Options"), *v4 = json_object_get(body, "IPv4Data"),
@@ -691,6 +876,12 @@ static void create_network(nd_manager *m, nd_http_request *req, json_t *body) {
                 return reply_err(req, -EINVAL, &(nd_diag) { "CreateNetwork: a valid NetworkID is required" });
         if (dnet_find(m, id))
                 return reply_ok(req, NULL);
+        nd_network *existing = NULL;
+        r = bind_target(m, id, generic, v4, v6, &existing, &d);
+        if (r < 0)
+                return reply_err(req, r, &d);
+        if (existing)
+                return bind_network(m, req, id, existing);
         if (json_array_size(v4) == 0)
                 return reply_err(req, -EINVAL, &(nd_diag) { "CreateNetwork: netd networks need an IPv4 pool" });
         char name[ND_NAME_MAX + 1];
@@ -738,6 +929,22 @@ static void delete_network(nd_manager *m, nd_http_request *req, json_t *body) {
         for (size_t i = 0; dp && i < dp->n_eps; i++)
                 if (strcmp(dp->eps[i]->net_id, n->id) == 0)
                         return reply_err(req, -EBUSY, &(nd_diag) { "the network still has endpoints" });
+        dp_bind *b = bind_find(m, id);
+        if (b) {
+                /* the netd network is not Docker's: only the binding goes */
+                struct dp_call *c = call_new(m, req);
+                char key[256];
+                if (!c)
+                        return reply_err(req, -ENOMEM, NULL);
+                snprintf(c->what, sizeof(c->what), "unbind %.12s", id);
+                c->bind = b;
+                c->commit = bind_drop;
+                snprintf(key, sizeof(key), KEY_BINDS "%s", id);
+                if (!(c->strs[0] = strdup(key)))
+                        return on_stored(c, -ENOMEM, 0);
+                nd_store_op op = { .type = ND_STORE_DELETE, .key = c->strs[0] };
+                return call_submit(c, NULL, 0, &op, 1);
+        }
         int r = nd_manager_network_remove(m, n, on_net_done, req, &d);
         if (r < 0)
                 reply_err(req, r, &d);
@@ -748,6 +955,7 @@ static void delete_network(nd_manager *m, nd_http_request *req, json_t *body) {
 static void ep_forget(struct dp_call *c) {
         nd_manager *m = c->m;
         nd_network *n = NULL;
+        ep_publish(m, c->ep, false);
         if (nd_manager_network_find(m, c->ep->net_id, &n) == 0) {
                 if (c->ep->own4)
                         nd_subnet_release(nd_network_subnet_for(n, &c->ep->a4), &c->ep->a4);
@@ -956,6 +1164,10 @@ static void endpoint_info(nd_manager *m, nd_http_request *req, json_t *body) {
         reply_ok(req, json_pack("{s:o}", "Value", ep_info(e)));
 }
 
+static void join_done(struct dp_call *c) {
+        ep_publish(c->m, c->ep, true);
+}
+
 static void join_undo(struct dp_call *c) {
         (void) nd_nl_link_delete(c->m->nl, c->ep->host_if);
         c->ep->joined = false;
@@ -996,6 +1208,7 @@ static void join(nd_manager *m, nd_http_request *req, json_t *body) {
         }
         e->joined = true;
         c->ep = e;
+        c->commit = join_done;
         c->undo = join_undo;
         /* no gateway on an internal network: no default route through it */
         c->reply = json_pack("{s:{s:s, s:s}, s:s, s:s, s:b}", "InterfaceName", "SrcName", e->peer_if, "DstPrefix",
@@ -1017,6 +1230,7 @@ static void leave(nd_manager *m, nd_http_request *req, json_t *body) {
                 return reply_err(req, -ENOMEM, NULL);
         /* deleting one end deletes the pair, wherever the other end is */
         (void) nd_nl_link_delete(m->nl, e->host_if);
+        ep_publish(m, e, false);
         e->joined = false;
         c->ep = e;
         snprintf(c->what, sizeof(c->what), "Leave %.12s", e->id);
@@ -1176,8 +1390,16 @@ json_t *nd_docker_plugin_status(nd_manager *m) {
                         json_object_set_new(j, "NetworkName", json_string(n->spec.name));
                 json_array_append_new(eps, j);
         }
-        return json_pack("{s:b, s:s?, s:o, s:o}", "Enabled", m->plugin_socket != NULL, "Socket", m->plugin_socket,
-                         "Pools", pools ? pools : json_null(), "Endpoints", eps ? eps : json_null());
+        json_t *binds = json_array();
+        for (size_t i = 0; dp && binds && i < dp->n_binds; i++) {
+                nd_network *n = net_by_id(m, dp->binds[i]->net_id);
+                json_array_append_new(binds, json_pack("{s:s, s:s, s:s}", "NetworkID", dp->binds[i]->dnet,
+                                                       "NetdNetwork", dp->binds[i]->net_id, "NetworkName",
+                                                       n ? n->spec.name : ""));
+        }
+        return json_pack("{s:b, s:s?, s:o, s:o, s:o}", "Enabled", m->plugin_socket != NULL, "Socket", m->plugin_socket,
+                         "Networks", binds ? binds : json_null(), "Pools", pools ? pools : json_null(), "Endpoints",
+                         eps ? eps : json_null());
 }
 
 size_t nd_docker_plugin_reserved(nd_manager *m, nd_prefix *buf, size_t max) {
@@ -1252,6 +1474,17 @@ static void on_loaded(void *userdata, int r, const nd_store_kv *kvs, size_t n, i
                         if (!ok)
                                 free(p);
                         pools += ok;
+                } else if (strncmp(kvs[i].key, KEY_BINDS, strlen(KEY_BINDS)) == 0) {
+                        dp_bind *b = calloc(1, sizeof(*b));
+                        const char *dn = json_string_value(json_object_get(j, "NetworkID"));
+                        const char *ni = json_string_value(json_object_get(j, "NetdNetwork"));
+                        ok = b && docker_id_valid(dn) && nd_id_valid(ni) &&
+                             vec_push((void ***) &dp->binds, &dp->n_binds, &dp->cap_binds, b) == 0;
+                        if (ok) {
+                                snprintf(b->dnet, sizeof(b->dnet), "%s", dn);
+                                snprintf(b->net_id, sizeof(b->net_id), "%s", ni);
+                        } else
+                                free(b);
                 } else if (strncmp(kvs[i].key, KEY_EPS, strlen(KEY_EPS)) == 0) {
                         dp_ep *e = calloc(1, sizeof(*e));
                         nd_network *net = NULL;
@@ -1259,6 +1492,8 @@ static void on_loaded(void *userdata, int r, const nd_store_kv *kvs, size_t n, i
                              vec_push((void ***) &dp->eps, &dp->n_eps, &dp->cap_eps, e) == 0;
                         if (!ok)
                                 ep_free(e);
+                        else if (e->joined)
+                                ep_publish(m, e, true);
                         eps += ok;
                 }
                 if (!ok)
@@ -1290,6 +1525,9 @@ void nd_docker_plugin_free(nd_manager *m) {
                 free(dp->pools[i]);
         for (size_t i = 0; i < dp->n_eps; i++)
                 ep_free(dp->eps[i]);
+        for (size_t i = 0; i < dp->n_binds; i++)
+                free(dp->binds[i]);
+        free(dp->binds);
         free(dp->pools);
         free(dp->eps);
         free(dp);

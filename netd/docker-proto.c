@@ -113,6 +113,7 @@ static const struct {
         { "mtu", "mtu" },
         { "bridge.name", "bridge.name" },
         { "dns.ttl", "dns.ttl" },
+        { "netd.network", NULL },  /* which network: docker-plugin.c */
 };
 
 size_t nd_docker_driver_opts(const json_t *generic, json_t *out, const char **first_ignored) {
@@ -124,7 +125,8 @@ size_t nd_docker_driver_opts(const json_t *generic, json_t *out, const char **fi
                 bool known = false;
                 for (size_t x = 0; x < ELEMENTSOF(known_opts) && !known; x++)
                         if (strcmp(k, known_opts[x].docker) == 0 && json_is_string(v)) {
-                                json_object_set(out, known_opts[x].netd, v);
+                                if (known_opts[x].netd)
+                                        json_object_set(out, known_opts[x].netd, v);
                                 known = true;
                         }
                 if (!known && !ignored++)

@@ -47,6 +47,16 @@ int nd_id_new(char ret[static ND_ID_LEN + 1]) {
         return 0;
 }
 
+void nd_id_derive(const char *text, char ret[static ND_ID_LEN + 1]) {
+        /* four FNV-1a 64 hashes of the text, each seeded differently */
+        for (int k = 0; k < 4; k++) {
+                uint64_t h = 14695981039346656037ull ^ (uint64_t) (k + 1) * 0x9e3779b97f4a7c15ull;
+                for (const char *p = text; *p; p++)
+                        h = (h ^ (uint8_t) *p) * 1099511628211ull;
+                snprintf(ret + 16 * k, 17, "%016llx", (unsigned long long) h);
+        }
+}
+
 bool nd_id_valid(const char *id) {
         if (!id || strlen(id) != ND_ID_LEN)
                 return false;

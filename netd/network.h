@@ -103,3 +103,6 @@ int nd_ref_resolve(const char *ref, const void *objs, size_t n, nd_ref_get_fn ge
 /* Random 64-hex id. */
 int nd_id_new(char ret[static ND_ID_LEN + 1]);
 bool nd_id_valid(const char *id);
+/* A 64-hex id derived from @text: stable, for owners whose own id is not
+ * one (a CNI attachment, a Docker endpoint) where a netd id is needed. */
+void nd_id_derive(const char *text, char ret[static ND_ID_LEN + 1]);

@@ -13,8 +13,12 @@
  * start-up the records are read back: names registered again, resolvers
  * reopened where the namespace still exists.
  *
- * Not yet: overlay networks (peers would need the endpoint published) and
- * published ports (CNI's portMappings capability).
+ * On an overlay network the addresses come from this host's address
+ * blocks (a request waits for a block claim like a container's does) and
+ * the endpoint is published to the cluster, so that peers reach it and
+ * resolve its name.
+ *
+ * Not yet: published ports (CNI's portMappings capability).
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -28,6 +32,7 @@
 #include <unistd.h>
 
 #include "bridge.h"
+#include "cluster.h"
 #include "diag.h"
 #include "json-util.h"
 #include "log.h"
@@ -68,6 +73,17 @@ static void sbx_key(const nd_sbx *s, char *buf, size_t size) {
 
 static void owner_of(const nd_sbx *s, char *buf, size_t size) {
         snprintf(buf, size, "cni:%s/%s", s->cid, s->ep.ifname);
+}
+
+/* Published to the cluster (overlay networks) under an id of its own. */
+static void publish(nd_manager *m, const nd_sbx *s, bool on) {
+        char owner[256], id[ND_ID_LEN + 1];
+        owner_of(s, owner, sizeof(owner));
+        nd_id_derive(owner, id);
+        if (on)
+                nd_cluster_publish_endpoint(m->cluster, id, &s->ep, s->name, s->name);
+        else
+                nd_cluster_withdraw_owner(m->cluster, id);
 }
 
 json_t *nd_sandbox_to_json(const nd_sbx *s) {
@@ -240,10 +256,14 @@ static void release_addrs(nd_manager *m, const nd_sbx *s) {
         nd_network *n = NULL;
         if (nd_manager_network_find(m, s->ep.net_id, &n) < 0)
                 return;
-        if (s->ep.addr4.family)
-                nd_subnet_release(nd_network_subnet_for(n, &s->ep.addr4), &s->ep.addr4);
-        if (s->ep.addr6.family)
-                nd_subnet_release(nd_network_subnet_for(n, &s->ep.addr6), &s->ep.addr6);
+        const nd_addr *as[2] = { &s->ep.addr4, &s->ep.addr6 };
+        for (int f = 0; f < 2; f++) {
+                if (!as[f]->family)
+                        continue;
+                nd_subnet_release(nd_network_subnet_for(n, as[f]), as[f]);
+                if (nd_network_is_global(n))
+                        nd_cluster_address_note(m->cluster, n, as[f], -1);
+        }
 }
 
 static void op_free(struct sbx_op *op) {
@@ -268,6 +288,7 @@ static void on_added(void *userdata, int r, int64_t rev) {
                 char a[ND_ADDR_STRLEN];
                 s->committed = true;
                 dns_up(m, s);
+                publish(m, s, true);
                 nd_log(LOG_INFO, "sandbox attached", "cid=%.32s ifname=%s net=%s addr=%s netns=%s", s->cid,
                        s->ep.ifname, s->ep.net_name, s->ep.addr4.family ? nd_addr_fmt(&s->ep.addr4, a) : "-",
                        s->netns);
@@ -276,11 +297,25 @@ static void on_added(void *userdata, int r, int64_t rev) {
         op_free(op);
 }
 
-static int take_addr(nd_network *n, int family, const char *want, nd_addr *a, unsigned *plen, nd_addr *gw,
-                     nd_diag *d) {
+static int take_addr(nd_manager *m, nd_network *n, int family, const char *want, nd_addr *a, unsigned *plen,
+                     nd_addr *gw, nd_diag *d) {
         nd_subnet *sub;
         int r;
-        if (want && *want) {
+        if (nd_network_is_global(n)) {
+                /* from this host's address blocks; -EAGAIN: one is being
+                 * claimed */
+                nd_addr wa;
+                if (want && *want && (nd_addr_parse(want, &wa) < 0 || wa.family != family))
+                        return nd_diag_set(d, -EINVAL, "invalid %s address '%.64s'",
+                                           family == AF_INET ? "IPv4" : "IPv6", want);
+                if (!(want && *want) && !nd_network_subnet_family(n, family)) {
+                        a->family = 0;
+                        return 0;
+                }
+                r = nd_cluster_address_pick(m->cluster, n, family, want && *want ? &wa : NULL, a, NULL, NULL, d);
+                if (r < 0)
+                        return r;
+        } else if (want && *want) {
                 if (nd_addr_parse(want, a) < 0 || a->family != family)
                         return nd_diag_set(d, -EINVAL, "invalid %s address '%.64s'", family == AF_INET ? "IPv4" : "IPv6",
                                            want);
@@ -323,7 +358,7 @@ static uint32_t fnv(const char *a, const char *b, uint32_t seed) {
         return h;
 }
 
-int nd_manager_sandbox_add(nd_manager *m, const json_t *req, nd_manager_sbx_fn cb, void *userdata, nd_diag *d) {
+static int sandbox_add_once(nd_manager *m, const json_t *req, nd_manager_sbx_fn cb, void *userdata, nd_diag *d) {
         static const char *const keys[] = { "ContainerID", "IfName", "Netns", "Network", "Name", "Aliases",
                                              "IPv4Address", "IPv6Address", "MacAddress", NULL };
         const char *cid = NULL, *ifn = NULL, *ns = NULL, *net = NULL, *name = NULL, *ip4 = NULL, *ip6 = NULL,
@@ -353,9 +388,6 @@ int nd_manager_sandbox_add(nd_manager *m, const json_t *req, nd_manager_sbx_fn c
                 return nd_diag_set(d, -EINVAL, "invalid name '%.64s'", name);
         if (!net || nd_manager_network_find(m, net, &n) < 0)
                 return nd_diag_set(d, -ENOENT, "network '%.64s' not found", net ? net : "");
-        if (nd_network_is_global(n))
-                return nd_diag_set(d, -EOPNOTSUPP, "network '%s' is an overlay network: external sandboxes can "
-                                   "join bridge networks only (for now)", n->spec.name);
         for (size_t i = 0; i < m->n_sbxs; i++)
                 if (strcmp(m->sbxs[i]->cid, cid) == 0 && strcmp(m->sbxs[i]->ep.ifname, ifn) == 0)
                         return nd_diag_set(d, -EEXIST, "container %.32s already has interface %s from netd", cid, ifn);
@@ -398,9 +430,9 @@ int nd_manager_sandbox_add(nd_manager *m, const json_t *req, nd_manager_sbx_fn c
                         goto fail;
                 }
         }
-        if ((r = take_addr(n, AF_INET, ip4, &e->addr4, &e->plen4, &e->gw4, d)) < 0)
+        if ((r = take_addr(m, n, AF_INET, ip4, &e->addr4, &e->plen4, &e->gw4, d)) < 0)
                 goto fail;
-        if ((r = take_addr(n, AF_INET6, ip6, &e->addr6, &e->plen6, &e->gw6, d)) < 0) {
+        if ((r = take_addr(m, n, AF_INET6, ip6, &e->addr6, &e->plen6, &e->gw6, d)) < 0) {
                 release_addrs(m, s);
                 goto fail;
         }
@@ -489,6 +521,50 @@ fail:
         return r;
 }
 
+/* An ADD on an overlay network that waits for an address block claim,
+ * as a container's run does (at most 8 claims: only extreme contention
+ * between hosts takes blocks as fast as we claim them). */
+struct sbx_retry {
+        nd_manager *m;
+        json_t *req;
+        nd_manager_sbx_fn cb;
+        void *userdata;
+        int tries;
+};
+
+static void on_block_claimed(void *userdata, int r, const nd_diag *d) {
+        struct sbx_retry *t = userdata;
+        nd_diag dd = {0};
+        if (r == 0) {
+                r = sandbox_add_once(t->m, t->req, t->cb, t->userdata, &dd);
+                if (r == -EAGAIN && ++t->tries < 8 && nd_cluster_wait(t->m->cluster, on_block_claimed, t) == 0)
+                        return;
+                if (r == -EAGAIN)
+                        r = nd_diag_set(&dd, -ENOSPC, "no address block could be claimed for the sandbox");
+        } else if (d)
+                dd = *d;
+        if (r < 0)
+                t->cb(t->userdata, r, NULL, &dd);
+        json_decref(t->req);
+        free(t);
+}
+
+int nd_manager_sandbox_add(nd_manager *m, const json_t *req, nd_manager_sbx_fn cb, void *userdata, nd_diag *d) {
+        int r = sandbox_add_once(m, req, cb, userdata, d);
+        if (r != -EAGAIN)
+                return r;
+        struct sbx_retry *t = calloc(1, sizeof(*t));
+        if (!t)
+                return nd_diag_set(d, -ENOMEM, "out of memory");
+        *t = (struct sbx_retry) { .m = m, .req = json_deep_copy(req), .cb = cb, .userdata = userdata };
+        if (!t->req || nd_cluster_wait(m->cluster, on_block_claimed, t) < 0) {
+                json_decref(t->req);
+                free(t);
+                return nd_diag_set(d, -ENOMEM, "cannot wait for an address block");
+        }
+        return 0;
+}
+
 /* ---- delete ---- */
 
 static void on_deleted(void *userdata, int r, int64_t rev) {
@@ -502,6 +578,7 @@ static void on_deleted(void *userdata, int r, int64_t rev) {
                 op->cb(op->userdata, r, s, &d);
         } else {
                 dns_down(m, s);
+                publish(m, s, false);
                 r = nd_bridge_detach(m->nl, &s->ep);
                 if (r < 0 && r != -ENODEV)
                         nd_log_errno(LOG_WARNING, r, "removing the sandbox's veth failed", "cid=%.32s", s->cid);
@@ -588,6 +665,7 @@ static void on_sbxs_loaded(void *userdata, int r, const nd_store_kv *kvs, size_t
                 }
                 s->committed = true;
                 dns_up(m, s);
+                publish(m, s, true);
                 loaded++;
         }
         nd_log(LOG_INFO, "external sandboxes loaded", "count=%zu", loaded);

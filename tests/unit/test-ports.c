@@ -305,7 +305,8 @@ static void test_docker_cidr_opts(void **state) {
         assert_int_equal(nd_docker_cidr_parse(NULL, &a, &plen), -EINVAL);
 
         json_t *out = json_object(), *g = pm("{\"com.docker.network.driver.mtu\":\"1400\","
-                                              "\"com.docker.network.bridge.name\":\"br-x\",\"tier\":\"web\",\"x\":\"y\"}");
+                                              "\"com.docker.network.bridge.name\":\"br-x\",\"tier\":\"web\",\"x\":\"y\","
+                                              "\"netd.network\":\"ov\"}");
         const char *first;
         assert_int_equal(nd_docker_driver_opts(g, out, &first), 2);
         assert_non_null(first);

@@ -11,54 +11,17 @@
 . "$ND_SRC/tests/integ/lib/netns.sh"
 command -v dockerd >/dev/null || { echo "SKIP: dockerd (docker.io) not installed"; exit 77; }
 [ -x /bin/busybox ] || { echo "SKIP: busybox-static not installed"; exit 77; }
-DOCKER=/usr/bin/docker
-[ -x "$DOCKER" ] || DOCKER=$(command -v docker)
+[ -x /usr/bin/docker ] || ND_DOCKER_CLIENT=$(command -v docker)
 
 nd_host h
 nd_host c                                   # another host, for published ports
 nd_wire h c 10.98.0
-T=$ND_TMP/dk
-mkdir -p "$T/rootfs"
 PSOCK=$ND_TMP/h/run/netd-plugin.sock
 nd_start h --docker-plugin-socket "$PSOCK" || exit 1
 NDPID=$ND_PID
-DSOCK=$T/docker.sock
-D() { "$DOCKER" -H "unix://$DSOCK" "$@"; }
-
-# /run/docker/plugins is where dockerd looks; a tmpfs over it in a mount
-# namespace of dockerd's own shows it netd's socket and nothing else
-MADE_RUN_DOCKER=
-[ -d /run/docker ] || { mkdir /run/docker && MADE_RUN_DOCKER=1; }
-cat >"$T/dockerd.sh" <<EOF
-#!/bin/sh
-mkdir -p /run/docker/plugins
-mount -t tmpfs -o size=1m,mode=0755 tmpfs /run/docker/plugins || exit 1
-ln -s "$PSOCK" /run/docker/plugins/netd.sock
-exec dockerd --data-root "$T/data" --exec-root "$T/exec" --pidfile "$T/docker.pid" -H "unix://$DSOCK" \
-        --config-file "$ND_SRC/examples/docker/daemon.json" --storage-driver vfs \
-        --containerd-namespace "nd$$" --containerd-plugins-namespace "nd$$p"
-EOF
-chmod +x "$T/dockerd.sh"
-dockerd_stop() {
-        local p
-        p=$(cat "$T/docker.pid" 2>/dev/null) || return 0
-        D rm -f $(D ps -aq 2>/dev/null) >/dev/null 2>&1
-        kill -TERM "$p" 2>/dev/null
-        for _ in $(seq 1 100); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
-}
-cleanup() {
-        [ -z "${ND_KEEP_LOG:-}" ] || cp "$ND_TMP/h/netd.log" "$ND_KEEP_LOG" 2>/dev/null
-        dockerd_stop
-        nd_cleanup
-        [ -z "$MADE_RUN_DOCKER" ] || rmdir /run/docker/plugins /run/docker 2>/dev/null
-}
-trap cleanup EXIT
-nsenter --net="/run/netns/nd-$$-h" unshare -m --propagation private "$T/dockerd.sh" >"$T/dockerd.log" 2>&1 &
-ND_PIDS+=("$!")
-nd_eventually 30 D version || { echo "dockerd did not come up:"; tail -30 "$T/dockerd.log"; exit 1; }
-
-nd_ctl h rootfs init "$T/rootfs" >/dev/null
-t_ok "a busybox image imported from a local tarball" sh -c "tar -C '$T/rootfs' -c . | $DOCKER -H unix://$DSOCK import - bb:test"
+D() { nd_docker h "$@"; }
+nd_dockerd h "$PSOCK" || exit 1
+t_ok "a busybox image imported from a local tarball" nd_docker_image h
 
 # ---- a network with netd's IPAM ----
 t_ok "docker network create -d netd --ipam-driver netd" \
@@ -161,8 +124,8 @@ t_ok "docker run in on it" D run -d --name inner --network din bb:test sleep 600
 t_eq "no default route out of an internal network" "$(D exec inner ip route | grep -c default)" "0"
 t_match "netd has it as an internal network" \
         "$(nd_ctl h network inspect "docker-$(D network inspect din -f '{{.Id}}' | cut -c1-12)" | jq -r '.[0].Internal')" "true"
-t_ok "docker rm -f six inner; network rm d6 din" sh -c "$DOCKER -H unix://$DSOCK rm -f six inner >/dev/null &&
-        $DOCKER -H unix://$DSOCK network rm d6 din >/dev/null"
+six_gone() { D rm -f six inner >/dev/null && D network rm d6 din >/dev/null; }
+t_ok "docker rm -f six inner; network rm d6 din" six_gone
 
 # ---- teardown leaves nothing ----
 t_ok "docker rm -f web cli third ext" D rm -f web cli third ext
@@ -190,7 +153,7 @@ t_eq "DeleteEndpoint of an unknown endpoint is idempotent" \
         "$(P -d '{"NetworkID":"ab","EndpointID":"cd"}' http://p/NetworkDriver.DeleteEndpoint)" "{}"
 t_ok "netd still serves" nd_ctl h network ls
 
-dockerd_stop
+nd_dockerd_stop h
 nd_ctl h rm -f n2 >/dev/null 2>&1
 t_ok "netd stops cleanly" nd_stop "$NDPID"
 nd_done

@@ -25,6 +25,8 @@ ND_PIDS=()
 ND_DIRS=()
 ND_FAILED=0
 ND_PASSED=0
+ND_DOCKERDS=()
+ND_MADE_RUN_DOCKER=
 
 # Containers outlive netd by design: end them by PID.  Their monitors run
 # "netd-monitor BUNDLE" with BUNDLE under $ND_TMP; a container's init is its
@@ -53,6 +55,10 @@ nd_kill_containers() {
 
 nd_cleanup() {
         local p n d
+        for d in "${ND_DOCKERDS[@]}"; do
+                nd_dockerd_stop "$d"
+        done
+        [ -z "$ND_MADE_RUN_DOCKER" ] || rmdir /run/docker/plugins /run/docker 2>/dev/null
         for p in "${ND_PIDS[@]}"; do
                 kill -9 "$p" 2>/dev/null
         done
@@ -318,4 +324,58 @@ nd_start_node() {
         shift 2
         nd_start "$role" --store "$ND_ETCD_URL" --advertise-addr "10.99.0.$n" --node-name "$role" \
                 --dns 10.99.0.254 "$@"
+}
+
+# nd_dockerd ROLE PLUGIN_SOCKET: dockerd (Debian's docker.io) in host ROLE's
+# namespace, with its own data and exec root under $ND_TMP/dk-ROLE, the
+# configuration of examples/docker/daemon.json, and a mount namespace of
+# its own where a tmpfs over /run/docker/plugins holds only netd's plugin
+# socket (as netd.sock).  Waits until it serves (30 s); nd_docker ROLE
+# ARGS runs the docker client against it.  nd_cleanup removes its
+# containers and stops it.
+nd_dockerd() {
+        local role=$1 psock=$2 t=$ND_TMP/dk-$1
+        mkdir -p "$t"
+        [ -d /run/docker ] || { mkdir /run/docker && ND_MADE_RUN_DOCKER=1; }
+        {
+                echo '#!/bin/sh'
+                echo 'mkdir -p /run/docker/plugins'
+                echo 'mount -t tmpfs -o size=1m,mode=0755 tmpfs /run/docker/plugins || exit 1'
+                echo "ln -s '$psock' /run/docker/plugins/netd.sock"
+                echo "exec dockerd --data-root '$t/data' --exec-root '$t/exec' --pidfile '$t/docker.pid'" \
+                        "-H 'unix://$t/docker.sock' --config-file '$ND_SRC/examples/docker/daemon.json'" \
+                        "--storage-driver vfs --containerd-namespace 'nd$$$role' --containerd-plugins-namespace 'nd$$$role-p'"
+        } >"$t/dockerd.sh"
+        chmod +x "$t/dockerd.sh"
+        nsenter --net="/run/netns/nd-$$-$role" unshare -m --propagation private "$t/dockerd.sh" >"$t/dockerd.log" 2>&1 &
+        ND_PIDS+=("$!")
+        ND_DOCKERDS+=("$role")
+        nd_eventually 30 nd_docker "$role" version && return 0
+        echo "dockerd did not come up:"
+        tail -30 "$t/dockerd.log"
+        return 1
+}
+
+nd_docker() {
+        local role=$1
+        shift
+        "${ND_DOCKER_CLIENT:-/usr/bin/docker}" -H "unix://$ND_TMP/dk-$role/docker.sock" "$@"
+}
+
+# nd_dockerd_stop ROLE: remove its containers, then SIGTERM and wait.
+nd_dockerd_stop() {
+        local p ids
+        p=$(cat "$ND_TMP/dk-$1/docker.pid" 2>/dev/null) || return 0
+        ids=$(nd_docker "$1" ps -aq 2>/dev/null)
+        [ -z "$ids" ] || nd_docker "$1" rm -f $ids >/dev/null 2>&1
+        kill -TERM "$p" 2>/dev/null
+        for _ in $(seq 1 100); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+}
+
+# nd_docker_image ROLE: a busybox image "bb:test" imported from a tarball of
+# netd's default rootfs (netctl rootfs init).
+nd_docker_image() {
+        local t=$ND_TMP/dk-$1/rootfs
+        mkdir -p "$t"
+        nd_ctl "$1" rootfs init "$t" >/dev/null && tar -C "$t" -c . | nd_docker "$1" import - bb:test >/dev/null
 }
