@@ -7,11 +7,13 @@
  *   {"cniVersion": "1.0.0", "name": "web", "type": "netd",
  *    "network": "web",                     (default: the conflist's name)
  *    "socket": "/run/netd/netd.sock",      (default)
- *    "capabilities": {"ips": true, "aliases": true}}
+ *    "capabilities": {"ips": true, "aliases": true, "portMappings": true}}
  *
  * ADD: POST /v1/sandboxes; the container's name for DNS comes from
  * CNI_ARGS K8S_POD_NAME (Podman and Kubernetes set it), static addresses
- * from runtimeConfig.ips, aliases from runtimeConfig.aliases.{network}.
+ * from runtimeConfig.ips, aliases from runtimeConfig.aliases.{network},
+ * published ports from runtimeConfig.portMappings (held and programmed in
+ * netd's nftables maps, like a netd container's -p).
  * CHECK: GET /v1/sandboxes/ID/IFNAME?check=1.  DEL: DELETE, and success when
  * netd does not know the attachment (DEL is idempotent).  VERSION, STATUS
  * (is netd answering?) and GC (nothing to collect beyond what DEL does).
@@ -281,6 +283,31 @@ int main(void) {
         json_t *al = json_object_get(json_object_get(rc, "aliases"), name);
         if (json_is_array(al))
                 json_object_set(req, "Aliases", al);
+        /* portMappings: [{"hostPort", "containerPort", "protocol", "hostIP"}]
+         * -> netd's -p form */
+        json_t *pm = json_object_get(rc, "portMappings"), *ports = json_array();
+        json_array_foreach(pm, i, e) {
+                json_int_t hp = json_integer_value(json_object_get(e, "hostPort"));
+                json_int_t cp = json_integer_value(json_object_get(e, "containerPort"));
+                const char *proto = json_string_value(json_object_get(e, "protocol"));
+                const char *hip = json_string_value(json_object_get(e, "hostIP"));
+                char spec[128];
+                if (cp < 1 || cp > 65535 || hp < 0 || hp > 65535)
+                        return die(7, "invalid runtimeConfig.portMappings entry", NULL);
+                if (!proto || !*proto)
+                        proto = "tcp";
+                if (hp == 0)
+                        snprintf(spec, sizeof(spec), "%lld/%.8s", (long long) cp, proto);
+                else if (hip && *hip)
+                        snprintf(spec, sizeof(spec), strchr(hip, ':') ? "[%.46s]:%lld:%lld/%.8s" : "%.46s:%lld:%lld/%.8s",
+                                 hip, (long long) hp, (long long) cp, proto);
+                else
+                        snprintf(spec, sizeof(spec), "%lld:%lld/%.8s", (long long) hp, (long long) cp, proto);
+                json_array_append_new(ports, json_string(spec));
+        }
+        if (json_array_size(ports))
+                json_object_set(req, "Ports", ports);
+        json_decref(ports);
         st = call(sock, "POST", "/v1/sandboxes", req, &reply, err, sizeof(err));
         json_decref(req);
         if (st < 0)

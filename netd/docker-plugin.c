@@ -1262,7 +1262,7 @@ static void program_external(nd_manager *m, nd_http_request *req, json_t *body) 
                 return reply_err(req, -EINVAL, &(nd_diag) { "ports cannot be published on an internal network" });
         }
         ep_what(e, what, sizeof(what));
-        r = nd_publish(m, &e->pub, what, specs, n_specs, &e->a4, &e->a6, &d);
+        r = nd_publish(m, &e->pub, what, specs, n_specs, &e->a4, &e->a6, true, &d);
         free(specs);
         if (r < 0)
                 return reply_err(req, r, &d);
@@ -1453,7 +1453,7 @@ void nd_docker_plugin_ports_restore(nd_manager *m) {
         for (size_t i = 0; dp && i < dp->n_eps; i++) {
                 dp_ep *e = dp->eps[i];
                 ep_what(e, what, sizeof(what));
-                nd_publish_restore(m, &e->pub, what, &e->a4, &e->a6);
+                nd_publish_restore(m, &e->pub, what, &e->a4, &e->a6, true);
         }
 }
 

@@ -96,14 +96,17 @@ void nd_manager_bridges_reconcile(nd_manager *m);
  * start-up re-hold the ports of running containers. */
 int nd_ports_publish(nd_manager *m, nd_container *c, nd_diag *d);
 /* The same for any owner (@what names it in messages and logs): choose and
- * hold host ports for @specs, replacing what @p had, and program DNAT to
- * @a4/@a6; reprogram after an address change; release; re-hold after a
- * restart. */
+ * (with @hold) hold host ports for @specs, replacing what @p had, and
+ * program DNAT to @a4/@a6; reprogram after an address change; release;
+ * re-hold after a restart.  Without @hold the ports are only probed free:
+ * for runtimes that hold them themselves (Podman binds a CNI pod's host
+ * ports after ADD). */
 int nd_publish(nd_manager *m, nd_published *p, const char *what, const nd_port_spec *specs, size_t n_specs,
-               const nd_addr *a4, const nd_addr *a6, nd_diag *d);
+               const nd_addr *a4, const nd_addr *a6, bool hold, nd_diag *d);
 int nd_publish_program(nd_manager *m, nd_published *p, const char *what, const nd_addr *a4, const nd_addr *a6);
 void nd_publish_release(nd_manager *m, nd_published *p);
-void nd_publish_restore(nd_manager *m, nd_published *p, const char *what, const nd_addr *a4, const nd_addr *a6);
+void nd_publish_restore(nd_manager *m, nd_published *p, const char *what, const nd_addr *a4, const nd_addr *a6,
+                        bool hold);
 void nd_ports_release(nd_manager *m, nd_container *c);
 void nd_ports_refresh(nd_manager *m, nd_container *c);
 void nd_manager_ports_restore(nd_manager *m);
@@ -111,6 +114,11 @@ void nd_manager_ports_restore(nd_manager *m);
  * forgotten (not undone) at exit. */
 int nd_manager_sandboxes_load(nd_manager *m, void (*done)(nd_manager *m));
 void nd_manager_sandboxes_free(nd_manager *m);
+/* Their published ports: which one holds @b (other than @self); hold and
+ * program them again after a restart. */
+const char *nd_sandbox_port_holder(nd_manager *m, const nd_published *self, const nd_port_binding *b, char *buf,
+                                   size_t size);
+void nd_sandboxes_ports_restore(nd_manager *m);
 /* The embedded DNS for a container (resolver.c): a resolver in its
  * sandbox and its names while it runs; resolv.conf's text (malloc'd). */
 int nd_resolver_attach(nd_manager *m, nd_container *c, nd_diag *d);

@@ -2,8 +2,9 @@
 /*
  * Published ports: choosing host ports, holding them (hostport.h), and the
  * owner's nftables map elements (firewall.h).  An owner is a netd
- * container or an endpoint of a Docker network (docker-plugin.c); both
- * keep an nd_published, and a host port is given to one owner only.
+ * container, a CNI attachment (sandboxes.c) or an endpoint of a Docker
+ * network (docker-plugin.c); each keeps an nd_published, and a host port
+ * is given to one owner only.
  *
  * Container ports are bound while the container runs: chosen and held at
  * start, released at exit, as Docker does.  The bindings are part of the
@@ -75,7 +76,8 @@ static const char *held_by(nd_manager *m, const nd_published *self, const nd_por
                                 return buf;
                         }
         }
-        return nd_docker_plugin_port_holder(m, self, b, buf, size);
+        const char *who = nd_sandbox_port_holder(m, self, b, buf, size);
+        return who ? who : nd_docker_plugin_port_holder(m, self, b, buf, size);
 }
 
 /* Is @b free of netd's other bindings (other owners, and the first @n of
@@ -103,7 +105,7 @@ void nd_publish_release(nd_manager *m, nd_published *p) {
 }
 
 int nd_publish(nd_manager *m, nd_published *p, const char *what, const nd_port_spec *specs, size_t n_specs,
-               const nd_addr *a4, const nd_addr *a6, nd_diag *d) {
+               const nd_addr *a4, const nd_addr *a6, bool hold, nd_diag *d) {
         int r;
 
         nd_publish_release(m, p);
@@ -159,6 +161,15 @@ int nd_publish(nd_manager *m, nd_published *p, const char *what, const nd_port_s
                 if (dyn)
                         m->port_next = (uint16_t) (b->host_port == hi ? lo : (unsigned) b->host_port + 1u);
         }
+        if (!hold) {
+                /* the runtime holds them (a CNI runtime binds its host
+                 * ports after ADD): they were only probed */
+                for (size_t i = 0; i < ND_HOSTPORT_FDS * n_specs; i++)
+                        if (fds[i] >= 0)
+                                close(fds[i]);
+                free(fds);
+                fds = NULL;
+        }
         p->bindings = bs;
         p->fds = fds;
         p->n_bindings = n;
@@ -177,13 +188,12 @@ fail:
         return r;
 }
 
-void nd_publish_restore(nd_manager *m, nd_published *p, const char *what, const nd_addr *a4, const nd_addr *a6) {
+void nd_publish_restore(nd_manager *m, nd_published *p, const char *what, const nd_addr *a4, const nd_addr *a6,
+                        bool hold) {
         if (p->n_bindings == 0 || !m->fw)
                 return;
-        p->fds = malloc(ND_HOSTPORT_FDS * p->n_bindings * sizeof(int));
-        if (!p->fds)
-                return;
-        for (size_t i = 0; i < p->n_bindings; i++) {
+        p->fds = hold ? malloc(ND_HOSTPORT_FDS * p->n_bindings * sizeof(int)) : NULL;
+        for (size_t i = 0; p->fds && i < p->n_bindings; i++) {
                 nd_diag d = {0};
                 int *f = p->fds + ND_HOSTPORT_FDS * i;
                 if (nd_hostport_reserve(&p->bindings[i], f, &d) < 0)
@@ -216,7 +226,7 @@ int nd_ports_publish(nd_manager *m, nd_container *c, nd_diag *d) {
         if (m->fw && !publish_addrs(m, c, &a4, &a6))
                 return nd_diag_set(d, -EINVAL, "container '%s' publishes ports but is on no network that is not "
                                    "internal", c->name);
-        return nd_publish(m, &c->pub, what, c->ports, c->n_ports, &a4, &a6, d);
+        return nd_publish(m, &c->pub, what, c->ports, c->n_ports, &a4, &a6, true, d);
 }
 
 void nd_ports_refresh(nd_manager *m, nd_container *c) {
@@ -244,7 +254,8 @@ void nd_manager_ports_restore(nd_manager *m) {
                 }
                 ct_what(c, what, sizeof(what));
                 (void) publish_addrs(m, c, &a4, &a6);
-                nd_publish_restore(m, &c->pub, what, &a4, &a6);
+                nd_publish_restore(m, &c->pub, what, &a4, &a6, true);
         }
+        nd_sandboxes_ports_restore(m);
         nd_docker_plugin_ports_restore(m);
 }

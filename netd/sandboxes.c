@@ -18,7 +18,9 @@
  * the endpoint is published to the cluster, so that peers reach it and
  * resolve its name.
  *
- * Not yet: published ports (CNI's portMappings capability).
+ * Published ports (CNI's portMappings capability, "Ports" in -p form) are
+ * held and programmed like a netd container's (publish.c) for as long as
+ * the attachment exists, and are part of its record.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -39,6 +41,7 @@
 #include "manager-internal.h"
 #include "netns.h"
 #include "network.h"
+#include "ports.h"
 #include "nl-link.h"
 #include "server.h"
 #include "store.h"
@@ -53,6 +56,7 @@ struct nd_sbx {
         char name[ND_NAME_MAX + 1];
         nd_endpoint ep;
         struct nd_dns_sandbox *dns_sb;
+        nd_published pub;
         bool committed;
 };
 
@@ -94,13 +98,16 @@ json_t *nd_sandbox_to_json(const nd_sbx *s) {
         json_t *al = json_array();
         for (size_t i = 0; i < e->n_aliases; i++)
                 json_array_append_new(al, json_string(e->aliases[i]));
-        return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:i, s:s, s:s, s:i, s:s, s:s, s:o}", "ContainerID", s->cid,
+        json_t *j = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:i, s:s, s:s, s:i, s:s, s:s, s:o}", "ContainerID", s->cid,
                          "IfName", e->ifname, "Netns", s->netns, "Network", e->net_id, "NetworkName", e->net_name,
                          "HostIfName", e->host_ifname, "MacAddress", mac, "IPv4Address",
                          e->addr4.family ? nd_addr_fmt(&e->addr4, a4) : "", "IPv4PrefixLen", (int) e->plen4,
                          "IPv4Gateway", e->gw4.family ? nd_addr_fmt(&e->gw4, g4) : "", "IPv6Address",
                          e->addr6.family ? nd_addr_fmt(&e->addr6, a6) : "", "IPv6PrefixLen", (int) e->plen6,
                          "IPv6Gateway", e->gw6.family ? nd_addr_fmt(&e->gw6, g6) : "", "Name", s->name, "Aliases", al);
+        if (j)
+                json_object_set_new(j, "PortBindings", nd_published_to_json(&s->pub));
+        return j;
 }
 
 static int sbx_from_json(const json_t *j, nd_sbx *s) {
@@ -138,6 +145,8 @@ static int sbx_from_json(const json_t *j, nd_sbx *s) {
         }
         e->plen4 = (unsigned) json_integer_value(json_object_get(j, "IPv4PrefixLen"));
         e->plen6 = (unsigned) json_integer_value(json_object_get(j, "IPv6PrefixLen"));
+        if (nd_published_from_json(json_object_get(j, "PortBindings"), &s->pub, NULL) < 0)
+                return -EINVAL;
         json_t *al = json_object_get(j, "Aliases"), *v;
         size_t i;
         json_array_foreach(al, i, v)
@@ -145,6 +154,8 @@ static int sbx_from_json(const json_t *j, nd_sbx *s) {
                         snprintf(e->aliases[e->n_aliases++], sizeof(e->aliases[0]), "%s", json_string_value(v));
         return 0;
 }
+
+static void what_of(const nd_sbx *s, char *buf, size_t size);
 
 /* ---- the table ---- */
 
@@ -168,6 +179,7 @@ static void sbxs_drop(nd_manager *m, nd_sbx *s) {
                         break;
                 }
         nd_dns_sandbox_close(s->dns_sb);
+        nd_publish_release(m, &s->pub);
         free(s);
 }
 
@@ -360,7 +372,9 @@ static uint32_t fnv(const char *a, const char *b, uint32_t seed) {
 
 static int sandbox_add_once(nd_manager *m, const json_t *req, nd_manager_sbx_fn cb, void *userdata, nd_diag *d) {
         static const char *const keys[] = { "ContainerID", "IfName", "Netns", "Network", "Name", "Aliases",
-                                             "IPv4Address", "IPv6Address", "MacAddress", NULL };
+                                             "IPv4Address", "IPv6Address", "MacAddress", "Ports", NULL };
+        _cleanup_free_ nd_port_spec *specs = NULL;
+        size_t n_specs = 0;
         const char *cid = NULL, *ifn = NULL, *ns = NULL, *net = NULL, *name = NULL, *ip4 = NULL, *ip6 = NULL,
                    *mac = NULL;
         nd_network *n = NULL;
@@ -388,6 +402,19 @@ static int sandbox_add_once(nd_manager *m, const json_t *req, nd_manager_sbx_fn 
                 return nd_diag_set(d, -EINVAL, "invalid name '%.64s'", name);
         if (!net || nd_manager_network_find(m, net, &n) < 0)
                 return nd_diag_set(d, -ENOENT, "network '%.64s' not found", net ? net : "");
+        json_t *pj = json_object_get(req, "Ports"), *pv;
+        size_t pi;
+        if (pj && !json_is_null(pj) && !json_is_array(pj))
+                return nd_diag_set(d, -EINVAL, "Ports must be an array of -p strings ([HOSTIP:]HOSTPORT:PORT[/PROTO])");
+        json_array_foreach(pj, pi, pv) {
+                if (!json_is_string(pv))
+                        return nd_diag_set(d, -EINVAL, "Ports must be an array of -p strings");
+                if ((r = nd_port_spec_parse(json_string_value(pv), &specs, &n_specs, d)) < 0)
+                        return r;
+        }
+        if (n_specs && n->spec.internal)
+                return nd_diag_set(d, -EINVAL, "network '%s' is internal: no ports can be published on it",
+                                   n->spec.name);
         for (size_t i = 0; i < m->n_sbxs; i++)
                 if (strcmp(m->sbxs[i]->cid, cid) == 0 && strcmp(m->sbxs[i]->ep.ifname, ifn) == 0)
                         return nd_diag_set(d, -EEXIST, "container %.32s already has interface %s from netd", cid, ifn);
@@ -469,6 +496,16 @@ static int sandbox_add_once(nd_manager *m, const json_t *req, nd_manager_sbx_fn 
                                 r == -EEXIST ? "the namespace already has an interface of that name" : strerror(-r));
                 goto fail;
         }
+        if (n_specs) {
+                char what[ND_NAME_MAX + 64];
+                what_of(s, what, sizeof(what));
+                r = nd_publish(m, &s->pub, what, specs, n_specs, &e->addr4, &e->addr6, false, d);
+                if (r < 0) {
+                        nd_bridge_detach(m->nl, e);
+                        release_addrs(m, s);
+                        goto fail;
+                }
+        }
 
         char key[512], owner[256];
         sbx_key(s, key, sizeof(key));
@@ -507,6 +544,7 @@ static int sandbox_add_once(nd_manager *m, const json_t *req, nd_manager_sbx_fn 
         if (r < 0) {
                 nd_bridge_detach(m->nl, e);
                 release_addrs(m, s);
+                nd_publish_release(m, &s->pub);
                 for (size_t k = 0; k < m->n_sbxs; k++)
                         if (m->sbxs[k] == s)
                                 m->sbxs[k] = m->sbxs[--m->n_sbxs];
@@ -683,9 +721,43 @@ void nd_manager_sandboxes_free(nd_manager *m) {
         /* the namespaces and veths stay: the runtime owns them */
         for (size_t i = 0; i < m->n_sbxs; i++) {
                 nd_dns_sandbox_close(m->sbxs[i]->dns_sb);
+                nd_published_done(&m->sbxs[i]->pub);
                 free(m->sbxs[i]);
         }
         free(m->sbxs);
         m->sbxs = NULL;
         m->n_sbxs = 0;
+}
+
+/* ---- published ports ---- */
+
+static void what_of(const nd_sbx *s, char *buf, size_t size) {
+        if (s->name[0])
+                snprintf(buf, size, "pod '%s'", s->name);
+        else
+                snprintf(buf, size, "CNI container %.12s", s->cid);
+}
+
+const char *nd_sandbox_port_holder(nd_manager *m, const nd_published *self, const nd_port_binding *b, char *buf,
+                                   size_t size) {
+        for (size_t i = 0; i < m->n_sbxs; i++) {
+                const nd_sbx *s = m->sbxs[i];
+                if (&s->pub == self)
+                        continue;
+                for (size_t k = 0; k < s->pub.n_bindings; k++)
+                        if (nd_port_binding_clash(&s->pub.bindings[k], b)) {
+                                what_of(s, buf, size);
+                                return buf;
+                        }
+        }
+        return NULL;
+}
+
+void nd_sandboxes_ports_restore(nd_manager *m) {
+        char what[ND_NAME_MAX + 64];
+        for (size_t i = 0; i < m->n_sbxs; i++) {
+                nd_sbx *s = m->sbxs[i];
+                what_of(s, what, sizeof(what));
+                nd_publish_restore(m, &s->pub, what, &s->ep.addr4, &s->ep.addr6, false);
+        }
 }

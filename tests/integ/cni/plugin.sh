@@ -76,13 +76,51 @@ t_eq "netd unreachable: code 11 (try again later)" \
 t_eq "a missing namespace is refused" \
         "$(CNI_COMMAND=ADD CNI_CONTAINERID=y CNI_NETNS=/run/netns/nope CNI_IFNAME=eth0 "$CNI" <<<"$CONF" | jq .code)" "3"
 
-# a netd restart keeps the attachments
+# published ports (the portMappings capability)
+ip netns add "nd-$$-p"
+ip netns add "nd-$$-q"
+ND_NS+=("nd-$$-p" "nd-$$-q")
+mkdir -p "$ND_TMP/www" && echo "hello from a pod" >"$ND_TMP/www/index.html"
+PM='{"cniVersion":"1.0.0","name":"cninet","type":"netd","socket":"'"$(nd_sock h)"'","capabilities":{"portMappings":true},
+     "runtimeConfig":{"portMappings":[{"hostPort":8085,"containerPort":80,"protocol":"tcp"},
+                                      {"hostPort":0,"containerPort":81,"protocol":"tcp"}]}}'
+t_ok "ADD with portMappings" cni ADD web "nd-$$-p" web "$PM"
+nd_bg ip netns exec "nd-$$-p" busybox httpd -f -p 80 -h "$ND_TMP/www"
+t_eq "netd holds the ports (one dynamic)" \
+        "$(nd_api h GET /v1/sandboxes/web/eth0 | cut -d' ' -f2- | jq -c '[.PortBindings[] | .HostPort >= 8085]')" "[true,true]"
+t_eq "the published port reaches the pod" "$(nd_eventually 3 nd_on h curl -sf -m 2 http://127.0.0.1:8085/ &&
+        nd_on h curl -sf -m 2 http://127.0.0.1:8085/)" "hello from a pod"
+t_match "the port is in netd's nftables map" "$(nd_on h nft list table inet netd)" "8085 : 10\.80\.0\.[0-9]+ \. 80"
+out=$(cni ADD web2 "nd-$$-q" web2 "$PM")
+t_match "a clashing portMapping: a CNI error naming the holder" "$(jq -r .details <<<"$out")" \
+        "8085/tcp is already published by pod 'web'"
+t_eq "and nothing of the failed ADD is left" \
+        "$(nd_api h GET /v1/sandboxes/web2/eth0 | cut -d' ' -f1) $(ip -n "nd-$$-q" -o link | grep -c eth0)" "404 0"
+nd_rootfs h
+t_match "a netd container cannot take it either" "$(nd_ctl h run -d --name x1 --network cninet -p 8085:80 sleep 5 2>&1)" \
+        "already published by pod 'web'"
+nd_ctl h rm -f x1 >/dev/null 2>&1
+t_ok "DEL the pod" cni DEL web "nd-$$-p"
+t_eq "its ports are released" "$(nd_on h nft list table inet netd | grep -c 8085)" "0"
+t_err "and no longer answer" nd_on h curl -sf -m 2 http://127.0.0.1:8085/
+
+# a netd restart keeps the attachments (and their published ports)
+PM3='{"cniVersion":"1.0.0","name":"cninet","type":"netd","socket":"'"$(nd_sock h)"'",
+      "runtimeConfig":{"portMappings":[{"hostPort":8086,"containerPort":80,"protocol":"tcp"}]}}'
+t_ok "ADD a pod publishing 8086" cni ADD web3 "nd-$$-q" web3 "$PM3"
+nd_bg ip netns exec "nd-$$-q" busybox httpd -f -p 80 -h "$ND_TMP/www"
 kill -9 "$NDPID"
 wait "$NDPID" 2>/dev/null
 nd_start h >/dev/null || exit 1
 NDPID=$ND_PID
 t_ok "after a netd restart CHECK still passes" cni CHECK ctr7 "nd-$$-c7"
 t_eq "and names still resolve" "$(ip netns exec "nd-$$-c2" dig +short @127.0.0.11 pod50)" "$A50"
+t_eq "the pod's published port still answers" "$(nd_eventually 3 nd_on h curl -sf -m 2 http://127.0.0.1:8086/ &&
+        nd_on h curl -sf -m 2 http://127.0.0.1:8086/)" "hello from a pod"
+t_match "and netd holds it again" "$(nd_ctl h run -d --name x2 --network cninet -p 8086:80 sleep 5 2>&1)" \
+        "already published by pod 'web3'"
+nd_ctl h rm -f x2 >/dev/null 2>&1
+t_ok "DEL web3" cni DEL web3 "nd-$$-q"
 
 fails=0
 for i in $(seq 1 $N); do cni DEL "ctr$i" "nd-$$-c$i" >/dev/null || fails=$((fails + 1)); done

@@ -16,7 +16,8 @@ mkdir -p "$T/cni-conf" "$T/cni-bin" "$T/rootfs"
 ln -s "$ND_BUILD/netd/netd-cni" "$T/cni-bin/netd"
 cat >"$T/cni-conf/pnet.conflist" <<EOC
 {"cniVersion": "1.0.0", "name": "pnet",
- "plugins": [{"type": "netd", "network": "pnet", "socket": "$(nd_sock h)"}]}
+ "plugins": [{"type": "netd", "network": "pnet", "socket": "$(nd_sock h)",
+              "capabilities": {"portMappings": true, "aliases": true}}]}
 EOC
 cat >"$T/containers.conf" <<EOC
 [network]
@@ -43,7 +44,8 @@ t_ok "a busybox image imported from a local tarball" sh -c "tar -C '$T/rootfs' -
         CONTAINERS_CONF=$T/containers.conf podman --root '$T/storage' --runroot '$T/run' --storage-driver vfs \
         import '$T/busybox.tar' localhost/busybox:test"
 t_match "podman sees the network (driver netd)" "$(P network ls)" "pnet +netd"
-t_ok "podman run a (httpd) on it" P "${RUN[@]}" --name a --network pnet localhost/busybox:test httpd -f -p 80 -h /var/www
+t_ok "podman run a (httpd, -p 8091:80) on it" P "${RUN[@]}" --name a --network pnet -p 8091:80 localhost/busybox:test \
+        httpd -f -p 80 -h /var/www
 t_ok "podman run b on it" P "${RUN[@]}" --name b --network pnet localhost/busybox:test sleep 600
 t_eq "netd wired both" "$(nd_api h GET /v1/sandboxes | cut -d' ' -f2- | jq -r '[.[].Name] | sort | join(" ")')" "a b"
 A=$(nd_api h GET /v1/sandboxes | cut -d' ' -f2- | jq -r '.[] | select(.Name == "a") | .IPv4Address')
@@ -54,7 +56,12 @@ t_eq "b reaches a by name" "$(P exec b wget -q -O- http://a/index.html)" "hello 
 t_ok "a reaches b by name" P exec a ping -c 1 -W 2 b
 t_ok "a netd container on the same network reaches podman's a" sh -c \
         "NETD_SOCKET=$(nd_sock h) $NETCTL run --network pnet --name probe sh -c 'wget -q -O- http://a/index.html' | grep -q hello"
+t_eq "podman's -p reaches a through netd's nftables" "$(nd_on h curl -sf -m 3 http://127.0.0.1:8091/index.html)" \
+        "hello from netd"
+t_match "netd holds the port for pod 'a'" "$(nd_api h GET /v1/sandboxes | cut -d' ' -f2- |
+        jq -c '.[] | select(.Name == "a") | .PortBindings')" '"HostPort":8091,"ContainerPort":80'
 t_ok "podman rm" P rm -f -t 0 a b
+t_eq "the port is released" "$(nd_on h nft list table inet netd | grep -c 8091)" "0"
 t_eq "netd let go of both (CNI DEL)" "$(nd_api h GET /v1/sandboxes | cut -d' ' -f2- | jq length)" "0"
 nd_ctl h rm probe >/dev/null
 t_ok "the network can be removed" nd_ctl h network rm pnet
