@@ -1436,13 +1436,10 @@ const char *nd_docker_plugin_port_holder(nd_manager *m, const nd_published *self
         struct nd_dplug *dp = m->dplug;
         for (size_t i = 0; dp && i < dp->n_eps; i++) {
                 const dp_ep *e = dp->eps[i];
-                if (&e->pub == self)
-                        continue;
-                for (size_t k = 0; k < e->pub.n_bindings; k++)
-                        if (nd_port_binding_clash(&e->pub.bindings[k], b)) {
-                                ep_what(e, buf, size);
-                                return buf;
-                        }
+                if (&e->pub != self && nd_published_clash(&e->pub, b)) {
+                        ep_what(e, buf, size);
+                        return buf;
+                }
         }
         return NULL;
 }

@@ -224,6 +224,13 @@ void nd_published_done(nd_published *p) {
         p->n_bindings = 0;
 }
 
+bool nd_published_clash(const nd_published *p, const nd_port_binding *b) {
+        for (size_t i = 0; i < p->n_bindings; i++)
+                if (nd_port_binding_clash(&p->bindings[i], b))
+                        return true;
+        return false;
+}
+
 json_t *nd_published_to_json(const nd_published *p) {
         json_t *a = json_array();
         for (size_t i = 0; a && i < p->n_bindings; i++)

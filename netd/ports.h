@@ -68,6 +68,8 @@ typedef struct nd_published {
 /* Closes the sockets and frees the bindings (the nftables elements are the
  * firewall's: nd_publish_release() first). */
 void nd_published_done(nd_published *p);
+/* Does one of @p's bindings clash with @b? */
+bool nd_published_clash(const nd_published *p, const nd_port_binding *b);
 /* The bindings as a JSON array, and back (NULL or [] for none). */
 json_t *nd_published_to_json(const nd_published *p);
 int nd_published_from_json(const json_t *arr, nd_published *p, struct nd_diag *d);

@@ -68,13 +68,10 @@ static const char *held_by(nd_manager *m, const nd_published *self, const nd_por
                            size_t size) {
         for (size_t k = 0; k < m->n_cts; k++) {
                 const nd_container *o = m->cts[k];
-                if (&o->pub == self)
-                        continue;
-                for (size_t i = 0; i < o->pub.n_bindings; i++)
-                        if (nd_port_binding_clash(&o->pub.bindings[i], b)) {
-                                snprintf(buf, size, "container '%s'", o->name);
-                                return buf;
-                        }
+                if (&o->pub != self && nd_published_clash(&o->pub, b)) {
+                        snprintf(buf, size, "container '%s'", o->name);
+                        return buf;
+                }
         }
         const char *who = nd_sandbox_port_holder(m, self, b, buf, size);
         return who ? who : nd_docker_plugin_port_holder(m, self, b, buf, size);

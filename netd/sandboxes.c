@@ -742,13 +742,10 @@ const char *nd_sandbox_port_holder(nd_manager *m, const nd_published *self, cons
                                    size_t size) {
         for (size_t i = 0; i < m->n_sbxs; i++) {
                 const nd_sbx *s = m->sbxs[i];
-                if (&s->pub == self)
-                        continue;
-                for (size_t k = 0; k < s->pub.n_bindings; k++)
-                        if (nd_port_binding_clash(&s->pub.bindings[k], b)) {
-                                what_of(s, buf, size);
-                                return buf;
-                        }
+                if (&s->pub != self && nd_published_clash(&s->pub, b)) {
+                        what_of(s, buf, size);
+                        return buf;
+                }
         }
         return NULL;
 }

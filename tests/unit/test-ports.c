@@ -195,6 +195,12 @@ static void test_published_json(void **state) {
         assert_memory_equal(p.bindings, q.bindings, 2 * sizeof(*p.bindings));
         assert_null(q.fds);
         json_decref(j);
+        nd_port_binding any8080 = bind_of(NULL, IPPROTO_TCP, 8080), udp8080 = bind_of(NULL, IPPROTO_UDP, 8080),
+                        dns_other = bind_of("10.0.0.2", IPPROTO_UDP, 53), dns_any = bind_of(NULL, IPPROTO_UDP, 53);
+        assert_true(nd_published_clash(&p, &any8080));
+        assert_false(nd_published_clash(&p, &udp8080));
+        assert_false(nd_published_clash(&p, &dns_other)); /* another address */
+        assert_true(nd_published_clash(&p, &dns_any));    /* every address includes 10.0.0.1 */
         /* a bad element leaves nothing half-read */
         j = json_pack("[{s:s, s:s, s:i, s:i}, {s:s}]", "Proto", "tcp", "HostIp", "", "HostPort", 1, "ContainerPort", 2,
                       "Proto", "tcp");
