@@ -1,0 +1,73 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* What dockerd sends the plugin: port maps, CIDR addresses, driver
+ * options.  Invariants: no crash; an accepted port map has one spec per
+ * entry with ports in range; bindings made from it survive
+ * to_json -> parse; an accepted CIDR formats back to itself. */
+#include <assert.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "diag.h"
+#include "docker-proto.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+        nd_diag d = {0};
+        if (size > 65536)
+                return 0;
+
+        char *text = malloc(size + 1);
+        assert(text);
+        memcpy(text, data, size);
+        text[size] = 0;
+        nd_addr a, b;
+        unsigned plen, plen2;
+        char buf[ND_PREFIX_STRLEN];
+        if (nd_docker_cidr_parse(text, &a, &plen) == 0 && strchr(text, '/')) {
+                assert(plen <= nd_addr_bits(a.family));
+                assert(nd_docker_cidr_parse(nd_docker_cidr_fmt(&a, plen, buf), &b, &plen2) == 0);
+                assert(plen == plen2 && nd_addr_equal(&a, &b));
+        }
+        free(text);
+
+        json_error_t err;
+        json_t *j = json_loadb((const char *) data, size, JSON_DECODE_ANY, &err);
+        if (!j)
+                return 0;
+        nd_port_spec *v = NULL;
+        size_t n = 0;
+        if (nd_docker_portmap_parse(j, &v, &n, &d) == 0 && n) {
+                assert(n == json_array_size(j));
+                nd_published p = { .bindings = calloc(n, sizeof(nd_port_binding)), .n_bindings = n };
+                assert(p.bindings);
+                for (size_t i = 0; i < n; i++) {
+                        assert(v[i].ctr >= 1 && (!v[i].host_lo || v[i].host_lo <= v[i].host_hi));
+                        p.bindings[i] = (nd_port_binding) { .proto = v[i].proto, .host_ip = v[i].host_ip,
+                                                            .host_port = v[i].host_lo ? v[i].host_lo : 1,
+                                                            .ctr_port = v[i].ctr };
+                }
+                json_t *back = nd_docker_portmap_to_json(&p);
+                nd_port_spec *w = NULL;
+                size_t m = 0;
+                assert(nd_docker_portmap_parse(back, &w, &m, &d) == 0 && m == n);
+                for (size_t i = 0; i < n; i++)
+                        assert(w[i].proto == p.bindings[i].proto && w[i].ctr == p.bindings[i].ctr_port &&
+                               w[i].host_lo == p.bindings[i].host_port);
+                free(w);
+                json_decref(back);
+                nd_published_done(&p);
+        }
+        free(v);
+        if (json_is_object(j)) {
+                json_t *out = json_object();
+                const char *first;
+                size_t ignored = nd_docker_driver_opts(j, out, &first);
+                assert(ignored <= json_object_size(j) && (!ignored || first));
+                json_decref(out);
+        }
+        json_decref(j);
+        return 0;
+}
