@@ -49,6 +49,7 @@
 #include "docker-proto.h"
 #include "http.h"
 #include "json-util.h"
+#include "link-reaper.h"
 #include "log.h"
 #include "manager-internal.h"
 #include "network.h"
@@ -1121,9 +1122,13 @@ static void delete_endpoint(nd_manager *m, nd_http_request *req, json_t *body) {
         char key[256];
         if (!c)
                 return reply_err(req, -ENOMEM, NULL);
-        /* the kernel side first: it is ours alone */
-        (void) nd_nl_link_delete(m->nl, e->host_if);
-        (void) nd_nl_link_delete(m->nl, e->peer_if);
+        /* the kernel side first: it is ours alone (a pair dockerd never
+         * moved goes with its host end, off the loop) */
+        int ifindex = nd_nl_link_ifindex(m->nl, e->host_if);
+        if (ifindex >= 0)
+                (void) nd_reaper_delete(m->reaper, m->nl, ifindex, NULL, NULL);
+        else
+                (void) nd_nl_link_delete(m->nl, e->peer_if);
         e->joined = false;
         nd_publish_release(m, &e->pub);
         c->ep = e;
@@ -1219,6 +1224,17 @@ static void join(nd_manager *m, nd_http_request *req, json_t *body) {
         ep_store(c);
 }
 
+/* The pair goes off the loop (link-reaper.h); the record after it. */
+static void on_leave_reaped(void *userdata, int r) {
+        struct dp_call *c = userdata;
+        if (r == -ECANCELED)
+                return call_free(c); /* netd is stopping */
+        if (r < 0 && r != -ENODEV)
+                nd_log_errno(LOG_WARNING, r, "deleting an endpoint's veth failed", "ifname=%s", c->ep->host_if);
+        c->ep->busy = false;
+        ep_store(c);
+}
+
 static void leave(nd_manager *m, nd_http_request *req, json_t *body) {
         dp_ep *e = ep_find(m, json_string_value(json_object_get(body, "EndpointID")));
         if (!e)
@@ -1228,13 +1244,15 @@ static void leave(nd_manager *m, nd_http_request *req, json_t *body) {
         struct dp_call *c = call_new(m, req);
         if (!c)
                 return reply_err(req, -ENOMEM, NULL);
-        /* deleting one end deletes the pair, wherever the other end is */
-        (void) nd_nl_link_delete(m->nl, e->host_if);
         ep_publish(m, e, false);
         e->joined = false;
         c->ep = e;
         snprintf(c->what, sizeof(c->what), "Leave %.12s", e->id);
-        ep_store(c);
+        /* deleting one end deletes the pair, wherever the other end is */
+        int ifindex = nd_nl_link_ifindex(m->nl, e->host_if);
+        if (ifindex < 0 || nd_reaper_delete(m->reaper, m->nl, ifindex, on_leave_reaped, c) < 0)
+                return ep_store(c);
+        e->busy = true;
 }
 
 static void ports_undo(struct dp_call *c) {

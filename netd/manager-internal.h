@@ -46,6 +46,7 @@ struct nd_manager {
         nd_http_server *plugin_http; /* --docker-plugin-socket */
         char *plugin_socket;
         struct nd_dplug *dplug;      /* Docker's plugins (docker-plugin.c) */
+        struct nd_reaper *reaper;    /* link deletes off the loop (link-reaper.h) */
         struct nd_fw *fw;          /* NULL: no nftables (or --firewall=off) */
         struct nd_dns *dns;        /* NULL: no embedded DNS (--dns-server off) */
         char *resolv_conf;

@@ -20,6 +20,7 @@
 #include "cluster.h"
 #include "diag.h"
 #include "docker-plugin.h"
+#include "link-reaper.h"
 #include "firewall.h"
 #include "server.h"
 #include "http.h"
@@ -128,6 +129,7 @@ nd_manager *nd_manager_free(nd_manager *m) {
         m->http = nd_http_server_free(m->http);
         m->docker_http = nd_http_server_free(m->docker_http);
         m->plugin_http = nd_http_server_free(m->plugin_http);
+        m->reaper = nd_reaper_free(m->reaper); /* before what its callbacks touch */
         nd_manager_containers_free(m);
         nd_docker_plugin_free(m);
         nd_manager_sandboxes_free(m);
@@ -1098,6 +1100,10 @@ int nd_manager_run(nd_manager *m) {
         r = nd_nl_socket_open(&m->nl);
         if (r < 0)
                 return nd_log_errno(LOG_ERR, r, "cannot open a netlink socket");
+        /* without it, links are deleted on the loop (slower, still right) */
+        r = nd_reaper_new(m->loop, &m->reaper);
+        if (r < 0)
+                nd_log_errno(LOG_WARNING, r, "no link-deleting thread: deletes run on the event loop");
 
         if (m->firewall) {
                 r = nd_fw_new(m->loop, &m->fw);

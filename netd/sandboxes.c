@@ -37,6 +37,7 @@
 #include "cluster.h"
 #include "diag.h"
 #include "json-util.h"
+#include "link-reaper.h"
 #include "log.h"
 #include "manager-internal.h"
 #include "netns.h"
@@ -605,6 +606,25 @@ int nd_manager_sandbox_add(nd_manager *m, const json_t *req, nd_manager_sbx_fn c
 
 /* ---- delete ---- */
 
+/* The veth is gone (off the loop, link-reaper.h): the rest, and the
+ * answer, which the runtime may follow with an ADD of the same name. */
+static void on_sbx_reaped(void *userdata, int r) {
+        struct sbx_op *op = userdata;
+        nd_manager *m = op->m;
+        nd_sbx *s = op->s;
+        if (r == -ECANCELED) {
+                op_free(op); /* netd is stopping; s goes with the table */
+                return;
+        }
+        if (r < 0 && r != -ENODEV)
+                nd_log_errno(LOG_WARNING, r, "removing the sandbox's veth failed", "cid=%.32s", s->cid);
+        release_addrs(m, s);
+        nd_log(LOG_INFO, "sandbox detached", "cid=%.32s ifname=%s net=%s", s->cid, s->ep.ifname, s->ep.net_name);
+        op->cb(op->userdata, 0, NULL, NULL);
+        sbxs_drop(m, s);
+        op_free(op);
+}
+
 static void on_deleted(void *userdata, int r, int64_t rev) {
         struct sbx_op *op = userdata;
         nd_manager *m = op->m;
@@ -614,19 +634,15 @@ static void on_deleted(void *userdata, int r, int64_t rev) {
                 s->committed = true;
                 nd_diag_set(&d, r, "sandbox %.32s/%s: store: %s", s->cid, s->ep.ifname, strerror(-r));
                 op->cb(op->userdata, r, s, &d);
-        } else {
-                dns_down(m, s);
-                publish(m, s, false);
-                r = nd_bridge_detach(m->nl, &s->ep);
-                if (r < 0 && r != -ENODEV)
-                        nd_log_errno(LOG_WARNING, r, "removing the sandbox's veth failed", "cid=%.32s", s->cid);
-                release_addrs(m, s);
-                nd_log(LOG_INFO, "sandbox detached", "cid=%.32s ifname=%s net=%s", s->cid, s->ep.ifname,
-                       s->ep.net_name);
-                op->cb(op->userdata, 0, NULL, NULL);
-                sbxs_drop(m, s);
+                op_free(op);
+                return;
         }
-        op_free(op);
+        dns_down(m, s);
+        publish(m, s, false);
+        nd_publish_release(m, &s->pub);
+        int ifindex = nd_nl_link_ifindex(m->nl, s->ep.host_ifname);
+        if (ifindex < 0 || nd_reaper_delete(m->reaper, m->nl, ifindex, on_sbx_reaped, op) < 0)
+                on_sbx_reaped(op, ifindex < 0 ? -ENODEV : nd_bridge_detach(m->nl, &s->ep));
 }
 
 int nd_manager_sandbox_del(nd_manager *m, nd_sbx *s, nd_manager_sbx_fn cb, void *userdata, nd_diag *d) {

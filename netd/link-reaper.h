@@ -1,0 +1,28 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * \file link-reaper.h
+ * Deleting links off the event loop.  The kernel deletes a veth pair
+ * inside the netlink request, after an RCU grace period: 10-30 ms during
+ * which a synchronous caller (the loop) would serve nothing, not even DNS.
+ * The reaper is one worker thread with its own NETLINK_ROUTE socket in
+ * netd's namespace; the loop hands it ifindexes (never names: a name may
+ * be taken again before the old link is gone, an ifindex is not reused)
+ * and gets each result back on the loop through an ev_async.
+ */
+#pragma once
+
+struct ev_loop;
+struct nl_sock;
+typedef struct nd_reaper nd_reaper;
+typedef void (*nd_reaper_fn)(void *userdata, int r);
+
+int nd_reaper_new(struct ev_loop *loop, nd_reaper **ret);
+/* Waits for the link being deleted; the callbacks of the rest run with
+ * -ECANCELED (free the context, reply to nobody). */
+nd_reaper *nd_reaper_free(nd_reaper *r);
+/* Delete link @ifindex; @cb (may be NULL) runs on the loop with 0, or
+ * -ENODEV if it was gone already, or another -errno.  Without a reaper
+ * (@r NULL) the delete runs at once and @cb is called before returning. */
+int nd_reaper_delete(nd_reaper *r, struct nl_sock *fallback, int ifindex, nd_reaper_fn cb, void *userdata);
+/* Deletes queued or running (for tests and status). */
+unsigned nd_reaper_pending(const nd_reaper *r);
