@@ -5,6 +5,7 @@
 #include <netlink/route/link.h>
 #include <netlink/socket.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdlib.h>
 
@@ -107,7 +108,14 @@ int nd_reaper_new(struct ev_loop *loop, nd_reaper **ret) {
         r->done_w.data = r;
         ev_async_start(loop, &r->done_w);
         ev_unref(loop); /* the reaper alone does not keep the loop running */
-        if ((e = pthread_create(&r->thread, NULL, worker, r)) != 0) {
+        /* the worker takes no signals: they belong to the loop's
+         * watchers (a SIGTERM landing on the worker would bypass them) */
+        sigset_t all, old;
+        sigfillset(&all);
+        pthread_sigmask(SIG_BLOCK, &all, &old);
+        e = pthread_create(&r->thread, NULL, worker, r);
+        pthread_sigmask(SIG_SETMASK, &old, NULL);
+        if (e != 0) {
                 ev_ref(loop);
                 ev_async_stop(loop, &r->done_w);
                 nl_socket_free(r->sk);
