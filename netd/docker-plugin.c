@@ -1250,9 +1250,13 @@ static void leave(nd_manager *m, nd_http_request *req, json_t *body) {
         snprintf(c->what, sizeof(c->what), "Leave %.12s", e->id);
         /* deleting one end deletes the pair, wherever the other end is */
         int ifindex = nd_nl_link_ifindex(m->nl, e->host_if);
-        if (ifindex < 0 || nd_reaper_delete(m->reaper, m->nl, ifindex, on_leave_reaped, c) < 0)
+        if (ifindex < 0)
                 return ep_store(c);
-        e->busy = true;
+        e->busy = true; /* before: without a reaper the callback runs at once */
+        if (nd_reaper_delete(m->reaper, m->nl, ifindex, on_leave_reaped, c) < 0) {
+                e->busy = false;
+                ep_store(c);
+        }
 }
 
 static void ports_undo(struct dp_call *c) {
