@@ -50,6 +50,8 @@
 #include "http.h"
 #include "json-util.h"
 #include "link-reaper.h"
+#include "server.h"
+#include "unix-get.h"
 #include "log.h"
 #include "manager-internal.h"
 #include "network.h"
@@ -95,7 +97,21 @@ typedef struct dp_ep {
         bool joined;
         nd_published pub;
         bool busy;
+        /* the container's name and aliases, learnt from dockerd's API
+         * (--docker-host) after Join: the protocol does not carry them */
+        char name[ND_NAME_MAX + 1];
+        char aliases[ND_MAX_ALIASES][ND_NAME_MAX + 1];
+        size_t n_aliases;
+        struct name_lookup *lookup;
 } dp_ep;
+
+struct name_lookup {
+        nd_manager *m;
+        dp_ep *ep;
+        ev_timer wait;
+        nd_unix_get *get;
+        int tries;
+};
 
 struct nd_dplug {
         dp_pool **pools;
@@ -268,6 +284,18 @@ static json_t *ep_to_json(const dp_ep *e) {
                          nd_published_to_json(&e->pub));
 }
 
+static json_t *ep_record(const dp_ep *e) {
+        json_t *j = ep_to_json(e), *al = json_array();
+        for (size_t i = 0; al && i < e->n_aliases; i++)
+                json_array_append_new(al, json_string(e->aliases[i]));
+        if (j) {
+                json_object_set_new(j, "Name", json_string(e->name));
+                json_object_set_new(j, "Aliases", al ? al : json_array());
+        } else
+                json_decref(al);
+        return j;
+}
+
 static int ep_from_json(const json_t *j, dp_ep *e) {
         const char *id = json_string_value(json_object_get(j, "EndpointID"));
         const char *dnet = json_string_value(json_object_get(j, "NetworkID"));
@@ -293,12 +321,24 @@ static int ep_from_json(const json_t *j, dp_ep *e) {
         e->own4 = json_is_true(json_object_get(j, "OwnIPv4"));
         e->own6 = json_is_true(json_object_get(j, "OwnIPv6"));
         e->joined = json_is_true(json_object_get(j, "Joined"));
+        const char *name = json_string_value(json_object_get(j, "Name"));
+        if (name && nd_name_valid(name) == 0)
+                snprintf(e->name, sizeof(e->name), "%s", name);
+        json_t *al = json_object_get(j, "Aliases"), *v;
+        size_t i;
+        json_array_foreach(al, i, v)
+                if (e->n_aliases < ND_MAX_ALIASES && json_is_string(v) && nd_name_valid(json_string_value(v)) == 0)
+                        snprintf(e->aliases[e->n_aliases++], sizeof(e->aliases[0]), "%s", json_string_value(v));
         return 0;
 }
+
+static void lookup_stop(dp_ep *e);
+static char *dump(json_t *j);
 
 static void ep_free(dp_ep *e) {
         if (!e)
                 return;
+        lookup_stop(e);
         nd_published_done(&e->pub);
         free(e);
 }
@@ -313,10 +353,146 @@ static void ep_publish(nd_manager *m, const dp_ep *e, bool on) {
                 nd_cluster_withdraw_owner(m->cluster, id);
                 return;
         }
-        nd_endpoint ep = { .addr4 = e->a4, .addr6 = e->a6 };
+        nd_endpoint ep = { .addr4 = e->a4, .addr6 = e->a6, .n_aliases = e->n_aliases };
         snprintf(ep.net_id, sizeof(ep.net_id), "%s", e->net_id);
         memcpy(ep.mac, e->mac, 6);
-        nd_cluster_publish_endpoint(m->cluster, id, &ep, "", "");
+        memcpy(ep.aliases, e->aliases, sizeof(ep.aliases));
+        nd_cluster_publish_endpoint(m->cluster, id, &ep, e->name, e->name);
+}
+
+/* The container's names in netd's DNS on the endpoint's network, as a
+ * netd container's: name, aliases, PTR NAME.NETWORK. */
+static void names_set(nd_manager *m, const dp_ep *e, bool on) {
+        char key[DOCKER_ID_MAX + 16], ptr[2 * ND_NAME_MAX + 2];
+        nd_network *n = NULL;
+        if (!m->dns)
+                return;
+        snprintf(key, sizeof(key), "docker:%s", e->id);
+        nd_dns_names *t = nd_dns_table(m->dns);
+        nd_dns_names_drop(t, key);
+        if (!on || !e->name[0] || nd_manager_network_find(m, e->net_id, &n) < 0)
+                return;
+        const char *names[1 + ND_MAX_ALIASES] = { e->name };
+        size_t k = 1;
+        for (size_t i = 0; i < e->n_aliases; i++)
+                names[k++] = e->aliases[i];
+        snprintf(ptr, sizeof(ptr), "%s.%s", e->name, n->spec.name);
+        for (size_t i = 0; i < k; i++)
+                for (int f = 0; f < 2; f++) {
+                        const nd_addr *a = f ? &e->a6 : &e->a4;
+                        if (a->family)
+                                (void) nd_dns_names_add(t, n->spec.name, names[i], a, i == 0 ? ptr : NULL, key);
+                }
+}
+
+/* ---- the container's name, from dockerd ---- */
+
+static void on_name_stored(void *userdata, int r, int64_t rev) {
+        char *id = userdata;
+        if (r < 0)
+                nd_log_errno(LOG_WARNING, r, "recording a Docker container's name failed", "endpoint=%.12s", id);
+        free(id);
+}
+
+static void lookup_stop(dp_ep *e) {
+        struct name_lookup *l = e->lookup;
+        if (!l)
+                return;
+        ev_timer_stop(l->m->loop, &l->wait);
+        nd_unix_get_cancel(l->get);
+        free(l);
+        e->lookup = NULL;
+}
+
+static void lookup_again(struct name_lookup *l) {
+        /* dockerd fills in the endpoint after Join returns: 50 ms, then
+         * doubling, six tries (about 3 s) */
+        if (l->tries >= 6) {
+                nd_log(LOG_INFO, "docker plugin: no container name for the endpoint (dockerd did not tell)",
+                       "endpoint=%.12s", l->ep->id);
+                dp_ep *e = l->ep;
+                return lookup_stop(e);
+        }
+        ev_timer_set(&l->wait, 0.05 * (double) (1 << l->tries), 0);
+        ev_timer_start(l->m->loop, &l->wait);
+        l->tries++;
+}
+
+static void named(struct name_lookup *l) {
+        dp_ep *e = l->ep;
+        nd_manager *m = l->m;
+        lookup_stop(e);
+        names_set(m, e, true);
+        ep_publish(m, e, e->joined);
+        nd_log(LOG_INFO, "docker plugin: container named", "endpoint=%.12s name=%s aliases=%zu", e->id, e->name,
+               e->n_aliases);
+        char key[256], *id = strdup(e->id), *v = dump(ep_record(e));
+        snprintf(key, sizeof(key), KEY_EPS "%s", e->id);
+        if (!id || !v || nd_store_put(m->store, key, v, 0, on_name_stored, id) < 0)
+                free(id);
+        free(v);
+}
+
+/* The container itself: its aliases on the network (the list has none). */
+static void on_container(void *userdata, int status, const char *body, size_t len) {
+        struct name_lookup *l = userdata;
+        dp_ep *e = l->ep;
+        char name[ND_NAME_MAX + 1];
+        l->get = NULL;
+        if (status == 200)
+                (void) nd_docker_endpoint_name(body, len, e->id, name, sizeof(name), NULL, e->aliases, ND_MAX_ALIASES,
+                                               &e->n_aliases);
+        size_t k = 0;
+        for (size_t i = 0; i < e->n_aliases; i++)
+                if (nd_name_valid(e->aliases[i]) == 0 && k++ != i)
+                        memcpy(e->aliases[k - 1], e->aliases[i], sizeof(e->aliases[0]));
+        e->n_aliases = k;
+        named(l);
+}
+
+static void on_containers(void *userdata, int status, const char *body, size_t len) {
+        struct name_lookup *l = userdata;
+        dp_ep *e = l->ep;
+        nd_manager *m = l->m;
+        char cid[65], path[128];
+        l->get = NULL;
+        if (status != 200 || !e->joined ||
+            nd_docker_endpoint_name(body, len, e->id, e->name, sizeof(e->name), cid, e->aliases, ND_MAX_ALIASES,
+                                    &e->n_aliases) < 0 ||
+            nd_name_valid(e->name) < 0) {
+                e->name[0] = 0;
+                e->n_aliases = 0;
+                if (status < 0 && l->tries >= 6)
+                        nd_log_errno(LOG_WARNING, status, "cannot ask dockerd for container names",
+                                     "docker_host=%s", m->docker_host);
+                return lookup_again(l);
+        }
+        snprintf(path, sizeof(path), "/containers/%s/json", cid);
+        if (nd_unix_get_start(m->loop, m->docker_host, path, 3.0, on_container, l, &l->get) < 0)
+                named(l);
+}
+
+static void on_lookup_timer(struct ev_loop *loop, ev_timer *t, int revents) {
+        struct name_lookup *l = t->data;
+        char path[512];
+        /* filters={"network":["<id>"]} */
+        snprintf(path, sizeof(path), "/containers/json?filters=%%7B%%22network%%22%%3A%%5B%%22%s%%22%%5D%%7D",
+                 l->ep->dnet);
+        if (nd_unix_get_start(loop, l->m->docker_host, path, 3.0, on_containers, l, &l->get) < 0)
+                lookup_again(l);
+}
+
+static void lookup_start(nd_manager *m, dp_ep *e) {
+        if (!m->docker_host || e->lookup || e->name[0])
+                return;
+        struct name_lookup *l = calloc(1, sizeof(*l));
+        if (!l)
+                return;
+        *l = (struct name_lookup) { .m = m, .ep = e };
+        ev_timer_init(&l->wait, on_lookup_timer, 0, 0);
+        l->wait.data = l;
+        e->lookup = l;
+        lookup_again(l);
 }
 
 static void ep_what(const dp_ep *e, char *buf, size_t size) {
@@ -416,7 +592,7 @@ static void ep_store(struct dp_call *c) {
         char key[256];
         snprintf(key, sizeof(key), KEY_EPS "%s", c->ep->id);
         c->strs[0] = strdup(key);
-        c->strs[1] = dump(ep_to_json(c->ep));
+        c->strs[1] = dump(ep_record(c->ep));
         if (!c->strs[0] || !c->strs[1]) {
                 on_stored(c, -ENOMEM, 0);
                 return;
@@ -957,6 +1133,7 @@ static void ep_forget(struct dp_call *c) {
         nd_manager *m = c->m;
         nd_network *n = NULL;
         ep_publish(m, c->ep, false);
+        names_set(m, c->ep, false);
         if (nd_manager_network_find(m, c->ep->net_id, &n) == 0) {
                 if (c->ep->own4)
                         nd_subnet_release(nd_network_subnet_for(n, &c->ep->a4), &c->ep->a4);
@@ -1090,7 +1267,7 @@ static void create_endpoint(nd_manager *m, nd_http_request *req, json_t *body) {
         snprintf(owner, sizeof(owner), "docker:%s", id);
         snprintf(created, sizeof(created), "%" PRId64, now_us() / 1000000);
         c->strs[0] = strdup(key);
-        c->strs[1] = dump(ep_to_json(e));
+        c->strs[1] = dump(ep_record(e));
         c->strs[2] = dump(json_pack("{s:s, s:s}", "Owner", owner, "Created", created));
         nd_store_op ops[3] = { { .type = ND_STORE_PUT, .key = c->strs[0], .value = c->strs[1] } };
         size_t n_ops = 1;
@@ -1171,6 +1348,10 @@ static void endpoint_info(nd_manager *m, nd_http_request *req, json_t *body) {
 
 static void join_done(struct dp_call *c) {
         ep_publish(c->m, c->ep, true);
+        if (c->ep->name[0])
+                names_set(c->m, c->ep, true);
+        else
+                lookup_start(c->m, c->ep);
 }
 
 static void join_undo(struct dp_call *c) {
@@ -1245,6 +1426,8 @@ static void leave(nd_manager *m, nd_http_request *req, json_t *body) {
         if (!c)
                 return reply_err(req, -ENOMEM, NULL);
         ep_publish(m, e, false);
+        names_set(m, e, false);
+        lookup_stop(e);
         e->joined = false;
         c->ep = e;
         snprintf(c->what, sizeof(c->what), "Leave %.12s", e->id);
@@ -1407,7 +1590,7 @@ json_t *nd_docker_plugin_status(nd_manager *m) {
         for (size_t i = 0; dp && eps && i < dp->n_eps; i++) {
                 const dp_ep *e = dp->eps[i];
                 nd_network *n = NULL;
-                json_t *j = ep_to_json(e);
+                json_t *j = ep_record(e);
                 if (j && nd_manager_network_find(m, e->net_id, &n) == 0)
                         json_object_set_new(j, "NetworkName", json_string(n->spec.name));
                 json_array_append_new(eps, j);
@@ -1511,8 +1694,10 @@ static void on_loaded(void *userdata, int r, const nd_store_kv *kvs, size_t n, i
                              vec_push((void ***) &dp->eps, &dp->n_eps, &dp->cap_eps, e) == 0;
                         if (!ok)
                                 ep_free(e);
-                        else if (e->joined)
+                        else if (e->joined) {
                                 ep_publish(m, e, true);
+                                names_set(m, e, true);
+                        }
                         eps += ok;
                 }
                 if (!ok)

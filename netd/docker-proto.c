@@ -134,3 +134,56 @@ size_t nd_docker_driver_opts(const json_t *generic, json_t *out, const char **fi
         }
         return ignored;
 }
+
+int nd_docker_endpoint_name(const char *body, size_t len, const char *eid, char *name, size_t size, char *id,
+                            char (*aliases)[65], size_t max, size_t *n_aliases) {
+        json_error_t err;
+        json_t *a = json_loadb(body, len, 0, &err), *c, *net;
+        size_t i;
+        const char *k;
+        int r = -ENOENT;
+        *n_aliases = 0;
+        if (json_is_object(a)) {
+                /* one container (inspect): as a list of one */
+                json_t *l = json_array();
+                json_array_append_new(l, a);
+                a = l;
+        }
+        if (!json_is_array(a)) {
+                json_decref(a);
+                return -EINVAL;
+        }
+        json_array_foreach(a, i, c) {
+                json_object_foreach(json_object_get(json_object_get(c, "NetworkSettings"), "Networks"), k, net) {
+                        const char *e = json_string_value(json_object_get(net, "EndpointID"));
+                        const char *n = json_string_value(json_array_get(json_object_get(c, "Names"), 0));
+                        const char *cid = json_string_value(json_object_get(c, "Id"));
+                        if (!n)
+                                n = json_string_value(json_object_get(c, "Name"));
+                        if (!e || strcmp(e, eid) != 0 || !n)
+                                continue;
+                        if (*n == '/')
+                                n++;
+                        if (!*n || strlen(n) >= size || !cid || strlen(cid) > 64) {
+                                r = -EINVAL;
+                                goto out;
+                        }
+                        snprintf(name, size, "%s", n);
+                        if (id)
+                                snprintf(id, 65, "%s", cid);
+                        json_t *al = json_object_get(net, "Aliases"), *v;
+                        size_t x;
+                        json_array_foreach(al, x, v) {
+                                const char *s = json_string_value(v);
+                                if (*n_aliases < max && s && *s && strlen(s) < 65 && strcmp(s, name) != 0 &&
+                                    strncmp(cid, s, strlen(s)) != 0)
+                                        snprintf(aliases[(*n_aliases)++], 65, "%s", s);
+                        }
+                        r = 0;
+                        goto out;
+                }
+        }
+out:
+        json_decref(a);
+        return r;
+}

@@ -32,3 +32,14 @@ const char *nd_docker_cidr_fmt(const nd_addr *a, unsigned plen, char buf[static 
  * @out.  Returns how many were not netd's (labels travel the same way);
  * the first of them in *@first_ignored. */
 size_t nd_docker_driver_opts(const json_t *generic, json_t *out, const char **first_ignored);
+
+/* In dockerd's GET /containers/json answer (an array of containers with
+ * "Id", "Names" and "NetworkSettings.Networks.{net}.EndpointID"), or its
+ * GET /containers/{id}/json answer (one such object with "Name", and with
+ * the network's "Aliases", which the list leaves null), the container
+ * holding endpoint @eid: its name (without the leading '/') in @name, its
+ * id in @id (65 bytes, may be NULL), and its aliases on that network (at
+ * most @max; dockerd's own short-id alias and the name itself skipped).
+ * 0, -ENOENT (not there, yet), or -EINVAL (not such an answer). */
+int nd_docker_endpoint_name(const char *body, size_t len, const char *eid, char *name, size_t size, char *id,
+                            char (*aliases)[65], size_t max, size_t *n_aliases);

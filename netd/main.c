@@ -44,6 +44,8 @@ static void usage(FILE *f) {
                 "  --docker-api-socket PATH     also serve Docker's network API (docker -H unix://PATH network ...)\n"
                 "  --docker-plugin-socket PATH  serve Docker's network and IPAM plugin protocol\n"
                 "                               (dockerd looks for /run/docker/plugins/netd.sock)\n"
+                "  --docker-host PATH|none      dockerd's API socket, asked for the names of its containers\n"
+                "                               on netd networks (default /run/docker.sock)\n"
                 "  --default-address-pool SPEC  pool for automatic subnets, 'base=CIDR,size=N';\n"
                 "                               repeatable; replaces the defaults\n"
                 "  --monitor PATH               the netd-monitor binary (default: next to netd)\n"
@@ -128,7 +130,7 @@ int main(int argc, char **argv) {
         enum { OPT_STATE = 256, OPT_RUN, OPT_SOCKET, OPT_STORE, OPT_POOL, OPT_LOGLEVEL, OPT_LOGTARGET,
                OPT_VERSION, OPT_MAXBODY, OPT_MONITOR, OPT_ROOTFS,
                OPT_PORTRANGE, OPT_FIREWALL, OPT_CLEANUP, OPT_DNS, OPT_RESOLV, OPT_DNSTTL, OPT_DNSSERVER,
-               OPT_CACERT, OPT_CERT, OPT_KEY, OPT_ADVERTISE, OPT_NODE, OPT_NODETTL, OPT_VXLANPORT, OPT_DOCKER, OPT_PLUGIN };
+               OPT_CACERT, OPT_CERT, OPT_KEY, OPT_ADVERTISE, OPT_NODE, OPT_NODETTL, OPT_VXLANPORT, OPT_DOCKER, OPT_PLUGIN, OPT_DOCKERHOST };
         static const struct option opts[] = {
                 { "state-dir", required_argument, NULL, OPT_STATE },
                 { "run-dir", required_argument, NULL, OPT_RUN },
@@ -147,6 +149,7 @@ int main(int argc, char **argv) {
                 { "dns-server", required_argument, NULL, OPT_DNSSERVER },
                 { "docker-api-socket", required_argument, NULL, OPT_DOCKER },
                 { "docker-plugin-socket", required_argument, NULL, OPT_PLUGIN },
+                { "docker-host", required_argument, NULL, OPT_DOCKERHOST },
                 { "etcd-cacert", required_argument, NULL, OPT_CACERT },
                 { "etcd-cert", required_argument, NULL, OPT_CERT },
                 { "etcd-key", required_argument, NULL, OPT_KEY },
@@ -240,6 +243,7 @@ int main(int argc, char **argv) {
                 }
                 case OPT_DOCKER: cfg.docker_socket = optarg; break;
                 case OPT_PLUGIN: cfg.plugin_socket = optarg; break;
+                case OPT_DOCKERHOST: cfg.docker_host = optarg; break;
                 case OPT_CACERT: tls[0] = optarg; break;
                 case OPT_CERT: tls[1] = optarg; break;
                 case OPT_KEY: tls[2] = optarg; break;

@@ -45,6 +45,7 @@ struct nd_manager {
         char *docker_socket;
         nd_http_server *plugin_http; /* --docker-plugin-socket */
         char *plugin_socket;
+        char *docker_host;           /* dockerd's API socket, for container names */
         struct nd_dplug *dplug;      /* Docker's plugins (docker-plugin.c) */
         struct nd_reaper *reaper;    /* link deletes off the loop (link-reaper.h) */
         struct nd_fw *fw;          /* NULL: no nftables (or --firewall=off) */

@@ -64,7 +64,10 @@ int nd_manager_new(const nd_manager_config *cfg, nd_manager **ret) {
                 }
         }
         if ((cfg->docker_socket && !(m->docker_socket = strdup(cfg->docker_socket))) ||
-            (cfg->plugin_socket && !(m->plugin_socket = strdup(cfg->plugin_socket)))) {
+            (cfg->plugin_socket && !(m->plugin_socket = strdup(cfg->plugin_socket))) ||
+            (cfg->plugin_socket && strcmp(cfg->docker_host ? cfg->docker_host : "", "none") != 0 &&
+             !(m->docker_host = strdup(cfg->docker_host ? cfg->docker_host : "/run/docker.sock")))) {
+                free(m->plugin_socket);
                 free(m->docker_socket);
                 free(m);
                 return -ENOMEM;
@@ -163,6 +166,7 @@ nd_manager *nd_manager_free(nd_manager *m) {
         free(m->cluster_url);
         free(m->docker_socket);
         free(m->plugin_socket);
+        free(m->docker_host);
         free(m->node_name);
         free(m->advertise);
         free(m->monitor_path);

@@ -47,6 +47,7 @@ typedef struct nd_manager_config {
         uint16_t vxlan_port;       /* 0: 4789 */
         const char *docker_socket; /* Docker's network API on this socket; NULL: off */
         const char *plugin_socket; /* Docker's plugin protocol on this socket; NULL: off */
+        const char *docker_host;   /* dockerd's API socket (names of its containers); NULL: /run/docker.sock */
 } nd_manager_config;
 
 typedef void (*nd_manager_net_fn)(void *userdata, int r, nd_network *n, const nd_diag *d);

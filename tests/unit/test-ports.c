@@ -323,6 +323,45 @@ static void test_docker_cidr_opts(void **state) {
         json_decref(out);
 }
 
+static void test_docker_endpoint_name(void **state) {
+        char name[65], id[65], al[8][65];
+        size_t n;
+        /* the list: Names, aliases null */
+        static const char list[] =
+                "[{\"Id\":\"906772f035df11\",\"Names\":[\"/other\"],\"NetworkSettings\":{\"Networks\":{\"bn\":"
+                "{\"EndpointID\":\"aa\",\"Aliases\":null}}}},"
+                "{\"Id\":\"906772f035df22\",\"Names\":[\"/cli\"],\"NetworkSettings\":{\"Networks\":{\"x\":"
+                "{\"EndpointID\":\"cc\"},\"bn\":{\"EndpointID\":\"ed39\",\"Aliases\":null}}}}]";
+        assert_int_equal(nd_docker_endpoint_name(list, strlen(list), "ed39", name, sizeof(name), id, al, 8, &n), 0);
+        assert_string_equal(name, "cli");
+        assert_string_equal(id, "906772f035df22");
+        assert_int_equal(n, 0);
+        assert_int_equal(nd_docker_endpoint_name(list, strlen(list), "zz", name, sizeof(name), id, al, 8, &n), -ENOENT);
+        /* inspect: Name, and aliases with dockerd's short id and the name */
+        static const char one[] =
+                "{\"Id\":\"906772f035df22\",\"Name\":\"/cli\",\"NetworkSettings\":{\"Networks\":{\"bn\":"
+                "{\"EndpointID\":\"ed39\",\"Aliases\":[\"client\",\"906772f035df\",\"cli\",\"api\"]}}}}";
+        assert_int_equal(nd_docker_endpoint_name(one, strlen(one), "ed39", name, sizeof(name), NULL, al, 8, &n), 0);
+        assert_string_equal(name, "cli");
+        assert_int_equal(n, 2);
+        assert_string_equal(al[0], "client");
+        assert_string_equal(al[1], "api");
+        assert_int_equal(nd_docker_endpoint_name(one, strlen(one), "ed39", name, sizeof(name), NULL, al, 1, &n), 0);
+        assert_int_equal(n, 1); /* at most max */
+        /* not dockerd's answers */
+        static const char *const bad[] = { "", "nope", "42", "\"str\"" };
+        for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+                assert_int_equal(nd_docker_endpoint_name(bad[i], strlen(bad[i]), "ed39", name, sizeof(name), id, al, 8,
+                                                         &n), -EINVAL);
+        /* a name too long for the buffer, or a missing id: refused */
+        static const char longname[] = "[{\"Id\":\"1\",\"Names\":[\"/abcdefghij\"],\"NetworkSettings\":"
+                                       "{\"Networks\":{\"bn\":{\"EndpointID\":\"ed39\"}}}}]";
+        assert_int_equal(nd_docker_endpoint_name(longname, strlen(longname), "ed39", name, 5, id, al, 8, &n), -EINVAL);
+        static const char noid[] = "[{\"Names\":[\"/a\"],\"NetworkSettings\":{\"Networks\":{\"bn\":"
+                                   "{\"EndpointID\":\"ed39\"}}}}]";
+        assert_int_equal(nd_docker_endpoint_name(noid, strlen(noid), "ed39", name, sizeof(name), id, al, 8, &n), -EINVAL);
+}
+
 /* The map elements must match the registers the rules load: proto and
  * port each padded to 32 bits, ports big-endian. */
 static void test_elem_layout(void **state) {
@@ -372,7 +411,7 @@ int main(void) {
                 cmocka_unit_test(test_forms),     cmocka_unit_test(test_round_trip),  cmocka_unit_test(test_bad),
                 cmocka_unit_test(test_clash),     cmocka_unit_test(test_binding_json), cmocka_unit_test(test_elem_layout),
                 cmocka_unit_test(test_published_json), cmocka_unit_test(test_docker_portmap),
-                cmocka_unit_test(test_docker_cidr_opts),
+                cmocka_unit_test(test_docker_cidr_opts), cmocka_unit_test(test_docker_endpoint_name),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

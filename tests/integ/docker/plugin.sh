@@ -17,7 +17,8 @@ nd_host h
 nd_host c                                   # another host, for published ports
 nd_wire h c 10.98.0
 PSOCK=$ND_TMP/h/run/netd-plugin.sock
-nd_start h --docker-plugin-socket "$PSOCK" || exit 1
+DHOST=$ND_TMP/dk-h/docker.sock
+nd_start h --docker-plugin-socket "$PSOCK" --docker-host "$DHOST" || exit 1
 NDPID=$ND_PID
 D() { nd_docker h "$@"; }
 nd_dockerd h "$PSOCK" || exit 1
@@ -51,7 +52,7 @@ t_eq "and leaves no pool behind" "$(nd_api h GET /v1/docker | cut -d' ' -f2- | j
 
 t_ok "docker run web (httpd, -p 8088:80) on it" \
         D run -d --name web --network dn -p 8088:80 bb:test httpd -f -p 80 -h /var/www
-t_ok "docker run cli on it" D run -d --name cli --network dn bb:test sleep 600
+t_ok "docker run cli on it (alias client)" D run -d --name cli --network dn --network-alias client bb:test sleep 600
 A=$(D inspect web -f '{{.NetworkSettings.Networks.dn.IPAddress}}')
 B=$(D inspect cli -f '{{.NetworkSettings.Networks.dn.IPAddress}}')
 t_match "web's address comes from netd, inside the ip-range" "$A" '^10\.83\.0\.(12[89]|1[3-9][0-9]|2[0-5][0-9])$'
@@ -63,6 +64,15 @@ t_match "web's default route is netd's gateway" "$(D exec web ip route)" "defaul
 t_eq "cli reaches web (HTTP)" "$(D exec cli wget -q -O- "http://$A/index.html")" "hello from netd"
 t_ok "web pings cli" D exec web ping -c 1 -W 2 "$B"
 t_eq "cli reaches web by name (dockerd's own DNS)" "$(D exec cli wget -q -O- http://web/index.html)" "hello from netd"
+nd_rootfs h
+t_ok "a netd container on the Docker network" nd_ctl h run -d --name probe --network "$NN" sleep 600
+t_ok "netd learnt the Docker containers' names from dockerd" nd_eventually 5 sh -c \
+        "NETD_SOCKET=$(nd_sock h) $NETCTL exec probe nslookup web 127.0.0.11 | grep -q '$A'"
+t_eq "the netd container resolves cli's alias through netd's DNS" \
+        "$(nd_in h probe nslookup client 127.0.0.11 | awk '/^Address: / {print $2}' | tail -1)" "$B"
+t_eq "and fetches web's page by name" "$(nd_wget h probe http://web/index.html)" "hello from netd"
+t_match "GET /v1/docker shows the names" "$(nd_api h GET /v1/docker | cut -d' ' -f2- | jq -r '[.Endpoints[].Name] | sort | join(" ")')" \
+        "cli web"
 t_eq "the host ends are on netd's bridge" "$(ip -n "nd-$$-h" -o link show master "$BR" | grep -c vdk)" "2"
 
 get() { nd_on "$1" curl -sf -m 3 "$2"; }
@@ -87,12 +97,13 @@ t_ok "docker rm -f dyn" D rm -f dyn
 
 # ---- netd restarts under running containers ----
 t_ok "netd stops cleanly" nd_stop "$NDPID"
-nd_start h --docker-plugin-socket "$PSOCK" || exit 1
+nd_start h --docker-plugin-socket "$PSOCK" --docker-host "$DHOST" || exit 1
 NDPID=$ND_PID
 t_match "it reloads the pool and the endpoints" "$(grep 'Docker plugin state loaded' "$ND_TMP/h/netd.log" | tail -1)" \
         "pools=1 endpoints=2"
 t_eq "the published port works again" "$(get c http://10.98.0.1:8088/index.html)" "hello from netd"
 t_eq "cli still reaches web" "$(D exec cli wget -q -O- "http://$A/index.html")" "hello from netd"
+t_eq "web's name still resolves in netd's DNS" "$(nd_in h probe nslookup web 127.0.0.11 | awk '/^Address: / {print $2}' | tail -1)" "$A"
 t_ok "docker run third after the restart" D run -d --name third --network dn bb:test sleep 600
 t_match "third gets a fresh address" "$(D inspect third -f '{{.NetworkSettings.Networks.dn.IPAddress}}')" '^10\.83\.0\.'
 t_ne() { [ "$2" != "$3" ] && t_pass "$1" || t_fail "$1: both '$2'"; }
@@ -129,6 +140,8 @@ t_ok "docker rm -f six inner; network rm d6 din" six_gone
 
 # ---- teardown leaves nothing ----
 t_ok "docker rm -f web cli third ext" D rm -f web cli third ext
+t_err "web's name is gone from netd's DNS" sh -c "NETD_SOCKET=$(nd_sock h) $NETCTL exec probe nslookup web 127.0.0.11"
+nd_ctl h rm -f probe >/dev/null
 t_eq "no endpoints left" "$(nd_api h GET /v1/docker | cut -d' ' -f2- | jq '.Endpoints | length')" "0"
 t_eq "no host ends left" "$(ip -n "nd-$$-h" -o link show | grep -c -e vdk -e tdk)" "0"
 t_eq "the port is released" "$(nd_on h nft list table inet netd | grep -c 8088)" "0"

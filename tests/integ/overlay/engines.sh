@@ -17,7 +17,7 @@ nd_underlay h1 h2
 nd_etcd sw e1 10.99.0.254 || exit 1
 ND_ETCD_URL=etcd://10.99.0.254:2379
 PSOCK=$ND_TMP/h1/run/netd-plugin.sock
-nd_start_node h1 1 --node-ttl 3 --docker-plugin-socket "$PSOCK" || exit 1
+nd_start_node h1 1 --node-ttl 3 --docker-plugin-socket "$PSOCK" --docker-host "$ND_TMP/dk-h1/docker.sock" || exit 1
 PID1=$ND_PID
 nd_start_node h2 2 --node-ttl 3 || exit 1
 PID2=$ND_PID
@@ -73,10 +73,14 @@ t_match "from h1's address block" "$W" '^10\.62\.0\.[0-9]+$'
 t_eq "h2's netd container fetches a page from the Docker container" \
         "$(nd_wget h2 peer "http://$W/index.html")" "hello from netd"
 t_ok "the Docker container pings h2's container" D exec web ping -c 1 -W 2 "$PEER"
+t_ok "h2's container resolves the Docker container by name (h1 asked dockerd, published it)" nd_eventually 5 sh -c \
+        "NETD_SOCKET=$(nd_sock h2) $NETCTL exec peer nslookup web 127.0.0.11 | grep -q '$W'"
+t_eq "and fetches its page by name" "$(nd_wget h2 peer http://web/index.html)" "hello from netd"
 WMAC=$(D inspect web -f '{{.NetworkSettings.Networks.dov.MacAddress}}')
 t_match "h2 has its MAC in the VXLAN FDB, behind h1" "$(bridge -n "nd-$$-h2" fdb show | grep ' dst 10.99.0.1')" "$WMAC"
 t_ok "docker rm -f web" D rm -f web
 t_ok "h2 drops its VXLAN FDB entry" nd_eventually 3 sh -c "! bridge -n nd-$$-h2 fdb show | grep ' dst ' | grep -q '$WMAC'"
+t_ok "and the name" nd_eventually 3 sh -c "! NETD_SOCKET=$(nd_sock h2) $NETCTL exec peer nslookup web 127.0.0.11 >/dev/null 2>&1"
 t_ok "docker network rm dov" D network rm dov
 t_ok "the overlay stays, on both hosts" sh -c "NETD_SOCKET=$(nd_sock h1) $NETCTL network inspect ov >/dev/null &&
         NETD_SOCKET=$(nd_sock h2) $NETCTL network inspect ov >/dev/null"
