@@ -33,6 +33,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         }
         free(text);
 
+        /* dockerd's container list / inspect answers */
+        char name[65], id[65], al[8][65];
+        size_t n_al = 0;
+        if (nd_docker_endpoint_name((const char *) data, size, "ed39", name, sizeof(name), id, al, 8, &n_al) == 0) {
+                assert(name[0] && strlen(name) < sizeof(name) && n_al <= 8);
+                for (size_t i = 0; i < n_al; i++)
+                        assert(al[i][0] && strcmp(al[i], name) != 0);
+        }
+
         json_error_t err;
         json_t *j = json_loadb((const char *) data, size, JSON_DECODE_ANY, &err);
         if (!j)
