@@ -1697,6 +1697,7 @@ static void on_loaded(void *userdata, int r, const nd_store_kv *kvs, size_t n, i
                         else if (e->joined) {
                                 ep_publish(m, e, true);
                                 names_set(m, e, true);
+                                lookup_start(m, e); /* if netd stopped before it learnt the name */
                         }
                         eps += ok;
                 }
