@@ -1162,6 +1162,9 @@ static int ep_addr(nd_network *n, bool pooled, int family, const char *want, boo
                                            nd_addr_fmt(a, s), n->spec.name);
                 if (pooled && nd_subnet_is_allocated(sub, a))
                         return 0; /* netd's IPAM driver gave it out for this endpoint */
+                if (nd_network_is_global(n))
+                        return nd_diag_set(d, -EINVAL, "address %s was not given out by netd's IPAM driver: on an "
+                                           "overlay network every address comes from it", nd_addr_fmt(a, s));
                 r = nd_subnet_reserve(sub, a);
                 if (r < 0)
                         return nd_diag_set(d, -EADDRINUSE, "address %s is %s on network '%s'", nd_addr_fmt(a, s),
@@ -1173,6 +1176,9 @@ static int ep_addr(nd_network *n, bool pooled, int family, const char *want, boo
                 *a = (nd_addr) { 0 };
                 return 0;
         }
+        if (nd_network_is_global(n))
+                return nd_diag_set(d, -EINVAL, "an endpoint on overlay network '%s' needs an address from netd's "
+                                   "IPAM driver", n->spec.name);
         if (nd_subnet_alloc(sub, a) < 0)
                 return nd_diag_set(d, -ENOSPC, "no free address on network '%s'", n->spec.name);
         for (size_t k = 0; k < n->spec.n_ipam; k++)
