@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include <ctype.h>
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -132,6 +133,32 @@ int nd_dns_names_add(nd_dns_names *t, const char *net, const char *name, const n
         t->buckets[k] = r;
         t->n++;
         return 0;
+}
+
+int nd_dns_names_add_endpoint(nd_dns_names *t, const char *net, const char *const *names, size_t n,
+                              const nd_addr *a4, const nd_addr *a6, const char *owner) {
+        char ptr[2 * 255 + 2];
+        int ret = 0;
+        bool has_ptr = n > 0 && names[0] && *names[0];
+        if (has_ptr)
+                snprintf(ptr, sizeof(ptr), "%s.%s", names[0], net);
+        for (size_t k = 0; k < n; k++) {
+                bool seen = !names[k] || !*names[k];
+                for (size_t x = 0; x < k && !seen; x++)
+                        seen = names[x] && strcmp(names[x], names[k]) == 0;
+                if (seen)
+                        continue;
+                const nd_addr *as[2] = { a4, a6 };
+                for (int f = 0; f < 2; f++) {
+                        if (!as[f] || !as[f]->family)
+                                continue;
+                        /* only the first name answers PTR */
+                        int r = nd_dns_names_add(t, net, names[k], as[f], k == 0 && has_ptr ? ptr : NULL, owner);
+                        if (r < 0 && r != -EINVAL && ret == 0)
+                                ret = r;
+                }
+        }
+        return ret;
 }
 
 void nd_dns_names_drop(nd_dns_names *t, const char *owner) {

@@ -27,6 +27,13 @@ nd_dns_names *nd_dns_names_free(nd_dns_names *t);
  * for a name that is not a valid DNS name. */
 int nd_dns_names_add(nd_dns_names *t, const char *net, const char *name, const nd_addr *a, const char *ptr_name,
                      const char *owner);
+/* The names of one endpoint on @net (a container, a CNI pod, a Docker
+ * container, a remote one): each of @names (NULL, "" and repeats skipped)
+ * resolves to @a4 and @a6 (family 0: none), and @names[0], if set, answers
+ * reverse lookups as "NAMES0.NET".  All under @owner.  Returns the first error
+ * other than -EINVAL (a name that is not a DNS name is skipped), or 0. */
+int nd_dns_names_add_endpoint(nd_dns_names *t, const char *net, const char *const *names, size_t n,
+                              const nd_addr *a4, const nd_addr *a6, const char *owner);
 /* Drop every record of @owner. */
 void nd_dns_names_drop(nd_dns_names *t, const char *owner);
 size_t nd_dns_names_count(const nd_dns_names *t);

@@ -185,7 +185,7 @@ static void block_drop(nd_cluster *cl, struct gblock *b) {
 
 static void rep_dns(nd_cluster *cl, const struct rep *e, const json_t *j, const nd_network *n) {
         nd_dns_names *t = cl->m->dns ? nd_dns_table(cl->m->dns) : NULL;
-        char ptr[2 * ND_NAME_MAX + 2], short_id[13];
+        char short_id[13];
         const char *name = json_string_value(json_object_get(j, "Name"));
         const char *host = json_string_value(json_object_get(j, "Hostname"));
         json_t *aliases = json_object_get(j, "Aliases"), *v;
@@ -196,19 +196,13 @@ static void rep_dns(nd_cluster *cl, const struct rep *e, const json_t *j, const 
         nd_dns_names_drop(t, e->key);
         if (!name || !*name)
                 return; /* no name (a Docker endpoint): reachable, not resolvable */
-        snprintf(ptr, sizeof(ptr), "%s.%s", name, n->spec.name);
         snprintf(short_id, sizeof(short_id), "%.12s", e->ctid);
-        const char *names[3 + ND_MAX_ALIASES] = { name, host && strcmp(host, name) ? host : NULL, short_id };
+        const char *names[3 + ND_MAX_ALIASES] = { name, host, short_id };
         size_t k = 3;
         json_array_foreach(aliases, i, v)
                 if (k < ELEMENTSOF(names) && json_is_string(v))
                         names[k++] = json_string_value(v);
-        for (size_t x = 0; x < k; x++)
-                for (int f = 0; f < 2 && names[x]; f++) {
-                        const nd_addr *a = f ? &e->peer.ip6 : &e->peer.ip4;
-                        if (a->family)
-                                (void) nd_dns_names_add(t, n->spec.name, names[x], a, x == 0 ? ptr : NULL, e->key);
-                }
+        (void) nd_dns_names_add_endpoint(t, n->spec.name, names, k, &e->peer.ip4, &e->peer.ip6, e->key);
 }
 
 static void rep_remove(nd_cluster *cl, size_t i) {

@@ -363,7 +363,7 @@ static void ep_publish(nd_manager *m, const dp_ep *e, bool on) {
 /* The container's names in netd's DNS on the endpoint's network, as a
  * netd container's: name, aliases, PTR NAME.NETWORK. */
 static void names_set(nd_manager *m, const dp_ep *e, bool on) {
-        char key[DOCKER_ID_MAX + 16], ptr[2 * ND_NAME_MAX + 2];
+        char key[DOCKER_ID_MAX + 16];
         nd_network *n = NULL;
         if (!m->dns)
                 return;
@@ -376,13 +376,7 @@ static void names_set(nd_manager *m, const dp_ep *e, bool on) {
         size_t k = 1;
         for (size_t i = 0; i < e->n_aliases; i++)
                 names[k++] = e->aliases[i];
-        snprintf(ptr, sizeof(ptr), "%s.%s", e->name, n->spec.name);
-        for (size_t i = 0; i < k; i++)
-                for (int f = 0; f < 2; f++) {
-                        const nd_addr *a = f ? &e->a6 : &e->a4;
-                        if (a->family)
-                                (void) nd_dns_names_add(t, n->spec.name, names[i], a, i == 0 ? ptr : NULL, key);
-                }
+        (void) nd_dns_names_add_endpoint(t, n->spec.name, names, k, &e->a4, &e->a6, key);
 }
 
 /* ---- the container's name, from dockerd ---- */

@@ -39,7 +39,7 @@ uint32_t nd_resolver_ttl(nd_manager *m, const nd_network *n) {
 
 static void register_names(nd_manager *m, const nd_container *c) {
         nd_dns_names *t = nd_dns_table(m->dns);
-        char short_id[13], ptr[2 * ND_NAME_MAX + 2];
+        char short_id[13];
 
         nd_dns_names_drop(t, c->id);
         if (c->status != ND_CT_RUNNING && !c->dns_sb)
@@ -51,21 +51,10 @@ static void register_names(nd_manager *m, const nd_container *c) {
                 size_t n = 3;
                 for (size_t k = 0; k < e->n_aliases; k++)
                         names[n++] = e->aliases[k];
-                snprintf(ptr, sizeof(ptr), "%s.%s", c->name, e->net_name);
-                for (size_t k = 0; k < n; k++) {
-                        if (k == 1 && strcmp(c->hostname, c->name) == 0)
-                                continue;
-                        for (int f = 0; f < 2; f++) {
-                                const nd_addr *a = f ? &e->addr6 : &e->addr4;
-                                if (!a->family)
-                                        continue;
-                                /* only the container's name answers PTR */
-                                int r = nd_dns_names_add(t, e->net_name, names[k], a, k == 0 ? ptr : NULL, c->id);
-                                if (r < 0 && r != -EINVAL)
-                                        nd_log_errno(LOG_WARNING, r, "adding a DNS name failed", "name=%s",
-                                                     names[k]);
-                        }
-                }
+                int r = nd_dns_names_add_endpoint(t, e->net_name, names, n, &e->addr4, &e->addr6, c->id);
+                if (r < 0)
+                        nd_log_errno(LOG_WARNING, r, "adding DNS names failed", "ct=%s net=%s", c->name,
+                                     e->net_name);
         }
 }
 

@@ -202,7 +202,7 @@ size_t nd_manager_sandboxes(nd_manager *m, nd_sbx ***ret) {
 /* ---- DNS: names and the resolver in the namespace ---- */
 
 static void dns_up(nd_manager *m, nd_sbx *s) {
-        char key[512], ptr[2 * ND_NAME_MAX + 2];
+        char key[512];
         nd_network *n = NULL;
         if (!m->dns)
                 return;
@@ -214,13 +214,7 @@ static void dns_up(nd_manager *m, nd_sbx *s) {
         size_t k = 1;
         for (size_t i = 0; i < e->n_aliases; i++)
                 names[k++] = e->aliases[i];
-        snprintf(ptr, sizeof(ptr), "%s.%s", s->name, e->net_name);
-        for (size_t i = 0; i < k; i++)
-                for (int f = 0; f < 2 && names[i]; f++) {
-                        const nd_addr *a = f ? &e->addr6 : &e->addr4;
-                        if (a->family)
-                                (void) nd_dns_names_add(t, e->net_name, names[i], a, i == 0 ? ptr : NULL, key);
-                }
+        (void) nd_dns_names_add_endpoint(t, e->net_name, names, k, &e->addr4, &e->addr6, key);
         if (!s->dns_sb) {
                 int fd = nd_netns_open(s->netns);
                 if (fd < 0)

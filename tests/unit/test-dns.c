@@ -86,6 +86,31 @@ static nd_dns_verdict ask(const nd_dns_view *v, const char *name, ldns_rr_type t
         return r;
 }
 
+static void test_endpoint_names(void **state) {
+        nd_dns_names *t = nd_dns_names_new();
+        nd_addr a4 = A("10.3.0.2"), a6 = A("fd03::2"), none = {0}, out[4];
+        const char *net[] = { "mid" };
+        bool exists;
+        /* the name, a repeat, an empty one, another, one that is no DNS name */
+        const char *names[] = { "web", "web", "", NULL, "web-host", "not a name" };
+        assert_int_equal(nd_dns_names_add_endpoint(t, "mid", names, 6, &a4, &a6, "ep1"), 0);
+        assert_int_equal(nd_dns_names_count(t), 4); /* web and web-host, two families each */
+        assert_int_equal(nd_dns_names_lookup(t, net, 1, "web", AF_INET6, 0, out, 4, &exists), 1);
+        assert_true(nd_addr_equal(&out[0], &a6));
+        assert_int_equal(nd_dns_names_lookup(t, net, 1, "web-host", AF_INET, 0, out, 4, &exists), 1);
+        assert_string_equal(nd_dns_names_reverse(t, net, 1, &a4), "web.mid"); /* only the first name */
+        /* no name, only an alias: it resolves, nothing answers PTR */
+        nd_addr b4 = A("10.3.0.3");
+        const char *anon[] = { NULL, "alias" };
+        assert_int_equal(nd_dns_names_add_endpoint(t, "mid", anon, 2, &b4, &none, "ep2"), 0);
+        assert_int_equal(nd_dns_names_lookup(t, net, 1, "alias", AF_INET, 0, out, 4, &exists), 1);
+        assert_null(nd_dns_names_reverse(t, net, 1, &b4));
+        nd_dns_names_drop(t, "ep1");
+        nd_dns_names_drop(t, "ep2");
+        assert_int_equal(nd_dns_names_count(t), 0);
+        nd_dns_names_free(t);
+}
+
 static void test_answers(void **state) {
         nd_dns_names *t = table();
         const char *front[] = { "front" };
@@ -208,6 +233,7 @@ static void test_malformed(void **state) {
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_lookup),
+                cmocka_unit_test(test_endpoint_names),
                 cmocka_unit_test(test_answers),
                 cmocka_unit_test(test_truncation),
                 cmocka_unit_test(test_malformed),
