@@ -54,6 +54,10 @@ static const struct set_def {
         [ND_SET_PUB4A] = MAP("publish4_addr", CAT3(T_IPADDR, T_PROTO, T_SERVICE), 12, CAT2(T_IPADDR, T_SERVICE), 8),
         [ND_SET_PUB6] = MAP("publish6", CAT2(T_PROTO, T_SERVICE), 8, CAT2(T_IP6ADDR, T_SERVICE), 20),
         [ND_SET_PUB6A] = MAP("publish6_addr", CAT3(T_IP6ADDR, T_PROTO, T_SERVICE), 24, CAT2(T_IP6ADDR, T_SERVICE), 20),
+        [ND_SET_TUNNEL] = SET("tunnel_ports", CAT2(T_PROTO, T_SERVICE), 8),
+        [ND_SET_PEERS4] = SET("peers4", T_IPADDR, 4),
+        [ND_SET_CTRL4] = SET("control4", CAT3(T_IPADDR, T_PROTO, T_SERVICE), 12),
+        [ND_SET_CTRLPORT] = SET("control_ports", CAT2(T_PROTO, T_SERVICE), 8),
 #undef SET
 #undef MAP
 };
@@ -143,6 +147,17 @@ void nd_nft_elem_pub(nd_nft_elem *e, nd_nft_set set, const uint8_t *host, uint8_
         memcpy(e->data, ctr, alen);
         memcpy(e->data + alen, &cbe, 2);
         e->dlen = (uint8_t) (alen + 4);
+}
+
+void nd_nft_elem_service(nd_nft_elem *e, nd_nft_set set, const uint8_t *host, size_t alen, uint8_t proto,
+                         uint16_t port) {
+        uint16_t be = htons(port);
+        size_t k = host ? alen : 0;
+        *e = (nd_nft_elem) { .set = (uint8_t) set, .klen = (uint8_t) (k + 8) };
+        if (host)
+                memcpy(e->key, host, alen);
+        e->key[k] = proto;
+        memcpy(e->key + k + 4, &be, 2);
 }
 
 bool nd_nft_elem_equal(const nd_nft_elem *a, const nd_nft_elem *b) {
@@ -497,45 +512,89 @@ static bool build_rule(int c, int k, struct nftnl_rule *r) {
                 saddr(r, k == 4);
                 masq(r);
                 return true;
-        /* forward */
+        /* The cluster's control plane (empty sets without a cluster).
+         * iifname @bridges ip daddr . meta l4proto . th dport @control4 drop:
+         * containers never reach the cluster store */
         case R_FORWARD * 16 + 0:
-        case R_INPUT * 16 + 1:
+                ifname_in(r, NFT_META_IIFNAME, ND_SET_BRIDGES, false);
+                nfproto(r, NFPROTO_IPV4);
+                payload(r, NFT_PAYLOAD_NETWORK_HEADER, 16, 4, NFT_REG_1);
+                meta(r, NFT_META_L4PROTO, NFT_REG32_01);
+                payload(r, NFT_PAYLOAD_TRANSPORT_HEADER, 2, 2, NFT_REG32_02);
+                lookup(r, ND_SET_CTRL4, -1, false);
+                verdict(r, NF_DROP, NULL);
+                return true;
+        /* iifname @bridges ip daddr @peers4 meta l4proto . th dport
+         * @tunnel_ports drop: nor any host's tunnel port */
+        case R_FORWARD * 16 + 1:
+                ifname_in(r, NFT_META_IIFNAME, ND_SET_BRIDGES, false);
+                nfproto(r, NFPROTO_IPV4);
+                payload(r, NFT_PAYLOAD_NETWORK_HEADER, 16, 4, NFT_REG_1);
+                lookup(r, ND_SET_PEERS4, -1, false);
+                meta(r, NFT_META_L4PROTO, NFT_REG_1);
+                payload(r, NFT_PAYLOAD_TRANSPORT_HEADER, 2, 2, NFT_REG32_01);
+                lookup(r, ND_SET_TUNNEL, -1, false);
+                verdict(r, NF_DROP, NULL);
+                return true;
+        /* forward */
+        case R_FORWARD * 16 + 2:
+        case R_INPUT * 16 + 3:
                 ct_established(r);
                 verdict(r, NF_ACCEPT, NULL);
                 return true;
-        case R_FORWARD * 16 + 1: /* iifname . oifname @same_bridge accept */
+        case R_FORWARD * 16 + 3: /* iifname . oifname @same_bridge accept */
                 meta(r, NFT_META_IIFNAME, NFT_REG_1);
                 meta(r, NFT_META_OIFNAME, NFT_REG_2);
                 lookup(r, ND_SET_SAME, -1, false);
                 verdict(r, NF_ACCEPT, NULL);
                 return true;
-        case R_FORWARD * 16 + 2: /* ct status dnat oifname @bridges accept */
+        case R_FORWARD * 16 + 4: /* ct status dnat oifname @bridges accept */
                 ct_dnat(r);
                 ifname_in(r, NFT_META_OIFNAME, ND_SET_BRIDGES, false);
                 verdict(r, NF_ACCEPT, NULL);
                 return true;
-        case R_FORWARD * 16 + 3: /* iifname @internal drop */
+        case R_FORWARD * 16 + 5: /* iifname @internal drop */
                 ifname_in(r, NFT_META_IIFNAME, ND_SET_INTERNAL, false);
                 verdict(r, NF_DROP, NULL);
                 return true;
-        case R_FORWARD * 16 + 4: /* oifname @bridges drop */
+        case R_FORWARD * 16 + 6: /* oifname @bridges drop */
                 ifname_in(r, NFT_META_OIFNAME, ND_SET_BRIDGES, false);
                 verdict(r, NF_DROP, NULL);
                 return true;
         /* input */
-        case R_INPUT * 16 + 0: /* iifname != @bridges accept */
+        /* meta nfproto ipv4 meta l4proto . th dport @tunnel_ports ip saddr
+         * != @peers4 drop: encapsulated frames only from live peers */
+        case R_INPUT * 16 + 0:
+                nfproto(r, NFPROTO_IPV4);
+                meta(r, NFT_META_L4PROTO, NFT_REG_1);
+                payload(r, NFT_PAYLOAD_TRANSPORT_HEADER, 2, 2, NFT_REG32_01);
+                lookup(r, ND_SET_TUNNEL, -1, false);
+                payload(r, NFT_PAYLOAD_NETWORK_HEADER, 12, 4, NFT_REG_1);
+                lookup(r, ND_SET_PEERS4, -1, true);
+                verdict(r, NF_DROP, NULL);
+                return true;
+        /* iifname @bridges meta l4proto . th dport @control_ports drop: not
+         * the cluster store's ports at the gateway either */
+        case R_INPUT * 16 + 1:
+                ifname_in(r, NFT_META_IIFNAME, ND_SET_BRIDGES, false);
+                meta(r, NFT_META_L4PROTO, NFT_REG_1);
+                payload(r, NFT_PAYLOAD_TRANSPORT_HEADER, 2, 2, NFT_REG32_01);
+                lookup(r, ND_SET_CTRLPORT, -1, false);
+                verdict(r, NF_DROP, NULL);
+                return true;
+        case R_INPUT * 16 + 2: /* iifname != @bridges accept */
                 ifname_in(r, NFT_META_IIFNAME, ND_SET_BRIDGES, true);
                 verdict(r, NF_ACCEPT, NULL);
                 return true;
-        case R_INPUT * 16 + 2: /* iifname . ip[6] daddr @gateways accept */
-        case R_INPUT * 16 + 3:
-                nfproto(r, k == 3 ? NFPROTO_IPV6 : NFPROTO_IPV4);
+        case R_INPUT * 16 + 4: /* iifname . ip[6] daddr @gateways accept */
+        case R_INPUT * 16 + 5:
+                nfproto(r, k == 5 ? NFPROTO_IPV6 : NFPROTO_IPV4);
                 meta(r, NFT_META_IIFNAME, NFT_REG_1);
-                payload(r, NFT_PAYLOAD_NETWORK_HEADER, k == 3 ? 24 : 16, k == 3 ? 16 : 4, NFT_REG_2);
-                lookup(r, k == 3 ? ND_SET_GW6 : ND_SET_GW4, -1, false);
+                payload(r, NFT_PAYLOAD_NETWORK_HEADER, k == 5 ? 24 : 16, k == 5 ? 16 : 4, NFT_REG_2);
+                lookup(r, k == 5 ? ND_SET_GW6 : ND_SET_GW4, -1, false);
                 verdict(r, NF_ACCEPT, NULL);
                 return true;
-        case R_INPUT * 16 + 4: { /* ip6 daddr fe80::/10 accept (neighbour discovery) */
+        case R_INPUT * 16 + 6: { /* ip6 daddr fe80::/10 accept (neighbour discovery) */
                 uint8_t zero[16] = {0};
                 nfproto(r, NFPROTO_IPV6);
                 payload(r, NFT_PAYLOAD_NETWORK_HEADER, 24, 16, NFT_REG_1);
@@ -551,7 +610,7 @@ static bool build_rule(int c, int k, struct nftnl_rule *r) {
                 verdict(r, NF_ACCEPT, NULL);
                 return true;
         }
-        case R_INPUT * 16 + 5: { /* fib daddr type local reject with icmpx admin-prohibited */
+        case R_INPUT * 16 + 7: { /* fib daddr type local reject with icmpx admin-prohibited */
                 daddr_local(r);
                 struct nftnl_expr *e = ex(r, "reject");
                 if (e) {

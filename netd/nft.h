@@ -32,6 +32,10 @@ typedef enum nd_nft_set {
         ND_SET_PUB4A,     /* ipv4_addr . inet_proto . inet_service : ipv4_addr . inet_service */
         ND_SET_PUB6,      /* inet_proto . inet_service : ipv6_addr . inet_service */
         ND_SET_PUB6A,     /* ipv6_addr . inet_proto . inet_service : ipv6_addr . inet_service */
+        ND_SET_TUNNEL,    /* inet_proto . inet_service: this host's tunnel ports (VXLAN) */
+        ND_SET_PEERS4,    /* ipv4_addr: live peer hosts, the only senders the tunnel ports accept */
+        ND_SET_CTRL4,     /* ipv4_addr . inet_proto . inet_service: the cluster store (etcd) */
+        ND_SET_CTRLPORT,  /* inet_proto . inet_service: the same ports, at any address of this host */
         _ND_SET_MAX,
 } nd_nft_set;
 
@@ -74,6 +78,9 @@ void nd_nft_elem_addr(nd_nft_elem *e, nd_nft_set set, const uint8_t *addr, size_
 /* A port map element: [host address .] proto . port : ctr address . port */
 void nd_nft_elem_pub(nd_nft_elem *e, nd_nft_set set, const uint8_t *host, uint8_t proto, uint16_t port,
                      const uint8_t *ctr, size_t alen, uint16_t ctr_port);
+/* A set element [host address .] proto . port (no data). */
+void nd_nft_elem_service(nd_nft_elem *e, nd_nft_set set, const uint8_t *host, size_t alen, uint8_t proto,
+                         uint16_t port);
 bool nd_nft_elem_equal(const nd_nft_elem *a, const nd_nft_elem *b);
 
 /* ---- change notifications ---- */
