@@ -72,7 +72,7 @@ i=0
 for h in a b; do
         i=$((i + 1))
         nsenter --net="/run/netns/$tag-$h" "$netd" --state-dir "$tmp/$h/state" --run-dir "$tmp/$h/run" \
-                --store etcd://10.210.0.254:2379 --advertise-addr eth0 --node-name "host-$h" \
+                --store etcd://10.210.0.254:2379 --etcd-insecure --advertise-addr eth0 --node-name "host-$h" \
                 >"$tmp/$h.log" 2>&1 &
         pids+=("$!")
         for _ in $(seq 1 100); do [ -S "$tmp/$h/run/netd.sock" ] && break; sleep 0.05; done

@@ -463,6 +463,13 @@ static void route_containers(nd_manager *m, nd_http_request *req, char **seg, si
         nd_http_reply_error(req, 404, "no such route: %.128s", nd_http_request_path(req));
 }
 
+static void on_node_removed(void *userdata, int r, const nd_diag *d) {
+        nd_http_request *req = userdata;
+        if (r < 0)
+                return reply_diag(req, r, d);
+        nd_http_reply_json(req, 204, NULL);
+}
+
 /* ---- routing --------------------------------------------------------------- */
 
 /* Split "/a/b/c" into at most @max segments (in place in @buf). */
@@ -505,6 +512,15 @@ void nd_api_handle(nd_http_request *req, void *userdata) {
                 if (strcmp(method, "GET") != 0)
                         return method_not_allowed(req, "GET");
                 return nd_http_reply_json(req, 200, nd_manager_cluster_nodes(m));
+        }
+        if (ns == 3 && strcmp(seg[1], "nodes") == 0) {
+                if (strcmp(method, "DELETE") != 0)
+                        return method_not_allowed(req, "DELETE");
+                nd_diag d = {0};
+                int r = nd_manager_node_remove(m, seg[2], on_node_removed, req, &d);
+                if (r < 0)
+                        reply_diag(req, r, &d);
+                return;
         }
         if (ns == 2 && strcmp(seg[1], "docker") == 0) {
                 if (strcmp(method, "GET") != 0)

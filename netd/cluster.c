@@ -1,31 +1,41 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * The cluster: node registration, overlay networks, cluster IPAM by
- * address blocks, and endpoint discovery through etcd.  See cluster.h for
- * the keys and the rules.
+ * The cluster: node identity and registration, overlay networks, cluster
+ * IPAM by address blocks, endpoint discovery through etcd, and the checks
+ * that make a peer's record trusted.  See cluster.h for the keys and the
+ * rules.
  *
  * Everything here runs on the loop.  Remote state (networks, blocks,
  * endpoints, nodes) is the result of one list at a revision followed by
  * one watch from that revision; a compacted watch re-lists and reconciles.
  * Local state (this host's endpoints) is a desired set that a sync pass
  * writes, retried every second while etcd does not take it.
+ *
+ * Remote endpoints, nodes and blocks are hash tables: the work one watch
+ * event causes does not grow with the size of the cluster.
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <ifaddrs.h>
 #include <inttypes.h>
 #include <net/if.h>
+#include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "block.h"
 #include "bridge.h"
 #include "cluster.h"
 #include "container.h"
 #include "diag.h"
+#include "firewall.h"
+#include "hmap.h"
 #include "json-util.h"
 #include "log.h"
 #include "manager-internal.h"
@@ -37,6 +47,7 @@
 
 #define G "/netd/v1/global/"
 #define K_NODES G "nodes/"
+#define K_LIVE G "live/"
 #define K_NETS G "networks/"
 #define K_NAMES G "network-names/"
 #define K_VNIS G "vnis/"
@@ -44,13 +55,19 @@
 #define K_EPS G "endpoints/"
 #define NODE_MAX 64
 #define VNI_MIN 4096
+#define ETCD_ADDRS_MAX 8
+/* blocks reclaimed per transaction (etcd's default --max-txn-ops is 128,
+ * and each block takes a compare and a delete) */
+#define RECLAIM_BATCH 60
 
 struct gblock {
+        char key[ND_ID_LEN + 1 + ND_PREFIX_STRLEN]; /* NETID/ADDR-LEN, the hash key */
         char netid[ND_ID_LEN + 1];
         nd_prefix p;
-        char node[NODE_MAX + 1];
+        char node[ND_NODE_ID_LEN + 1];
         int64_t rev;
         uint64_t used;          /* ours: addresses allocated in it */
+        size_t idx;             /* in cl->blocks */
         bool claiming, releasing, seen;
 };
 
@@ -58,7 +75,7 @@ struct rep {                    /* a remote endpoint */
         char key[200];
         char netid[ND_ID_LEN + 1];
         char ctid[ND_ID_LEN + 1];
-        char node[NODE_MAX + 1];
+        char node[ND_NODE_ID_LEN + 1];
         nd_overlay_peer peer;
         bool seen;
 };
@@ -72,9 +89,17 @@ struct lep {                    /* one of ours, as we want it in etcd */
 };
 
 struct gnode {
+        char id[ND_NODE_ID_LEN + 1];
         char name[NODE_MAX + 1];
         char addr[ND_ADDR_STRLEN];
-        bool seen;
+        nd_addr vtep;           /* of the live record */
+        bool registered;        /* nodes/ID exists */
+        int64_t reg_rev;
+        bool live;              /* live/ID exists: its lease is kept alive */
+        int64_t lease, live_rev;
+        double down_since;      /* ev_now() when first seen not live; 0: live */
+        size_t n_reps, n_blocks;
+        bool reclaiming, seen;
 };
 
 struct waiter {
@@ -87,27 +112,36 @@ struct nd_cluster {
         nd_manager *m;
         nd_store *st;
         nd_overlay *ov;
+        char id[ND_NODE_ID_LEN + 1];
         char node[NODE_MAX + 1];
         nd_addr addr;
         unsigned ttl;
+        double grace;
+        uint16_t vxlan_port;
         int64_t lease;
         bool renewing;
-        ev_timer keepalive, sync_timer;
+        ev_timer keepalive, sync_timer, reclaim_timer, prune_timer;
         nd_store_watch *watch;
         int64_t rev;
         void (*done)(nd_manager *m, int r);
         bool started;
 
-        struct gblock *blocks;
+        struct gblock **blocks;
         size_t n_blocks, cap_blocks;
-        struct rep *reps;
-        size_t n_reps, cap_reps;
+        nd_hmap *block_index;   /* key -> struct gblock */
+        nd_hmap *reps;          /* key -> struct rep */
+        nd_hmap *nodes;         /* id -> struct gnode */
         struct lep *leps;
         size_t n_leps, cap_leps;
-        struct gnode *nodes;
-        size_t n_nodes, cap_nodes;
+        char **stale;           /* our endpoint keys found at start-up */
+        size_t n_stale;
         struct waiter *waiters;
-        uint64_t events, resyncs, lease_losses, sync_failures;
+        struct nd_fw_owner *fw;
+        nd_addr etcd_addrs[ETCD_ADDRS_MAX];
+        uint16_t etcd_ports[ETCD_ADDRS_MAX];
+        size_t n_etcd;
+        uint64_t events, resyncs, lease_losses, sync_failures, rejected, reclaimed;
+        char last_rejected[256];
 };
 
 #define GROW(arr, n, cap)                                                              \
@@ -127,6 +161,7 @@ struct nd_cluster {
 
 static void sync_leps(nd_cluster *cl);
 static void on_event(void *userdata, int r, const nd_store_event *ev);
+static void fw_update(nd_cluster *cl);
 
 /* ---- helpers ---- */
 
@@ -150,35 +185,162 @@ static int parse_mac(const char *s, uint8_t *m) {
         return 0;
 }
 
+bool nd_node_id_valid(const char *id) {
+        if (!id || strlen(id) != ND_NODE_ID_LEN)
+                return false;
+        for (const char *p = id; *p; p++)
+                if (!((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f')))
+                        return false;
+        return true;
+}
+
+int nd_node_id_load(const char *state_dir, bool create, char ret[static ND_NODE_ID_LEN + 1]) {
+        char path[4096], tmp[4200], buf[ND_NODE_ID_LEN + 2];
+        snprintf(path, sizeof(path), "%s/node-id", state_dir);
+        int fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd >= 0) {
+                ssize_t k = read(fd, buf, sizeof(buf) - 1);
+                close(fd);
+                if (k < ND_NODE_ID_LEN)
+                        return -EBADMSG;
+                buf[ND_NODE_ID_LEN] = 0;
+                if (!nd_node_id_valid(buf))
+                        return -EBADMSG;
+                memcpy(ret, buf, ND_NODE_ID_LEN + 1);
+                return 0;
+        }
+        if (errno != ENOENT || !create)
+                return -errno;
+        uint8_t raw[ND_NODE_ID_LEN / 2];
+        if (getrandom(raw, sizeof(raw), 0) != (ssize_t) sizeof(raw))
+                return -EIO;
+        for (size_t i = 0; i < sizeof(raw); i++)
+                sprintf(buf + 2 * i, "%02x", raw[i]);
+        buf[ND_NODE_ID_LEN] = '\n';
+        /* written once, atomically: a crash leaves either no id or this one */
+        snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+        fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        if (fd < 0)
+                return -errno;
+        if (write(fd, buf, ND_NODE_ID_LEN + 1) != ND_NODE_ID_LEN + 1 || fsync(fd) < 0) {
+                int e = errno ? -errno : -EIO;
+                close(fd);
+                unlink(tmp);
+                return e;
+        }
+        close(fd);
+        if (rename(tmp, path) < 0)
+                return -errno;
+        buf[ND_NODE_ID_LEN] = 0;
+        memcpy(ret, buf, ND_NODE_ID_LEN + 1);
+        return 1;
+}
+
 /* The block length of a subnet: option ipam.block, else block.h's default. */
 static unsigned block_len(const nd_network *n, const nd_prefix *subnet) {
         const char *o = json_string_value(json_object_get(n->spec.options, "ipam.block"));
         return nd_block_len(subnet, o ? (unsigned) strtoul(o, NULL, 10) : 0);
 }
 
-static void block_key(const char *netid, const nd_prefix *p, char *buf, size_t size) {
+static void block_name(const char *netid, const nd_prefix *p, char *buf, size_t size) {
         char a[ND_ADDR_STRLEN];
-        snprintf(buf, size, K_BLOCKS "%s/%s-%u", netid, nd_addr_fmt(&p->addr, a), p->len);
+        snprintf(buf, size, "%s/%s-%u", netid, nd_addr_fmt(&p->addr, a), p->len);
+}
+
+static void block_key(const char *netid, const nd_prefix *p, char *buf, size_t size) {
+        char name[ND_ID_LEN + 1 + ND_PREFIX_STRLEN];
+        block_name(netid, p, name, sizeof(name));
+        snprintf(buf, size, K_BLOCKS "%s", name);
 }
 
 static struct gblock *block_find(nd_cluster *cl, const char *netid, const nd_prefix *p) {
-        for (size_t i = 0; i < cl->n_blocks; i++)
-                if (strcmp(cl->blocks[i].netid, netid) == 0 && cl->blocks[i].p.len == p->len &&
-                    nd_addr_equal(&cl->blocks[i].p.addr, &p->addr))
-                        return &cl->blocks[i];
+        char name[ND_ID_LEN + 1 + ND_PREFIX_STRLEN];
+        block_name(netid, p, name, sizeof(name));
+        return nd_hmap_get(cl->block_index, name);
+}
+
+/* The block of @n holding @a: one lookup per subnet (the block length is
+ * fixed per subnet), whatever the number of blocks. */
+static struct gblock *block_of(nd_cluster *cl, const nd_network *n, const nd_addr *a) {
+        for (size_t i = 0; i < n->spec.n_ipam; i++) {
+                const nd_prefix *subnet = &n->spec.ipam[i].subnet;
+                if (!nd_prefix_contains(subnet, a))
+                        continue;
+                nd_prefix p = { .addr = *a, .len = block_len(n, subnet) };
+                nd_prefix_canon(&p);
+                return block_find(cl, n->id, &p);
+        }
         return NULL;
 }
 
-static struct gblock *block_of(nd_cluster *cl, const char *netid, const nd_addr *a) {
-        for (size_t i = 0; i < cl->n_blocks; i++)
-                if (strcmp(cl->blocks[i].netid, netid) == 0 && nd_prefix_contains(&cl->blocks[i].p, a))
-                        return &cl->blocks[i];
-        return NULL;
+static struct gnode *node_get(nd_cluster *cl, const char *id, bool create) {
+        struct gnode *g = nd_hmap_get(cl->nodes, id);
+        if (g || !create || !nd_node_id_valid(id))
+                return g;
+        g = calloc(1, sizeof(*g));
+        if (!g)
+                return NULL;
+        snprintf(g->id, sizeof(g->id), "%s", id);
+        if (nd_hmap_put(cl->nodes, g->id, g) < 0) {
+                free(g);
+                return NULL;
+        }
+        return g;
+}
+
+/* Forget a node nothing refers to any more. */
+static void node_gc(nd_cluster *cl, struct gnode *g) {
+        if (!g || g->registered || g->live || g->n_blocks || g->n_reps || g->reclaiming ||
+            strcmp(g->id, cl->id) == 0)
+                return;
+        nd_hmap_remove(cl->nodes, g->id);
+        free(g);
+}
+
+static const char *node_label(nd_cluster *cl, const char *id) {
+        struct gnode *g = nd_hmap_get(cl->nodes, id);
+        return g && g->name[0] ? g->name : id;
+}
+
+static struct gblock *block_add(nd_cluster *cl, const char *netid, const nd_prefix *p) {
+        struct gblock *b;
+        if (GROW(cl->blocks, cl->n_blocks, cl->cap_blocks) < 0 || !(b = calloc(1, sizeof(*b))))
+                return NULL;
+        b->p = *p;
+        snprintf(b->netid, sizeof(b->netid), "%s", netid);
+        block_name(netid, p, b->key, sizeof(b->key));
+        if (nd_hmap_put(cl->block_index, b->key, b) < 0) {
+                free(b);
+                return NULL;
+        }
+        b->idx = cl->n_blocks;
+        cl->blocks[cl->n_blocks++] = b;
+        return b;
+}
+
+static void block_set_owner(nd_cluster *cl, struct gblock *b, const char *node) {
+        if (strcmp(b->node, node) == 0)
+                return;
+        struct gnode *old = b->node[0] ? nd_hmap_get(cl->nodes, b->node) : NULL;
+        if (old && old->n_blocks > 0)
+                old->n_blocks--;
+        snprintf(b->node, sizeof(b->node), "%s", node);
+        struct gnode *g = node_get(cl, node, true);
+        if (g)
+                g->n_blocks++;
+        node_gc(cl, old);
 }
 
 static void block_drop(nd_cluster *cl, struct gblock *b) {
-        size_t i = (size_t) (b - cl->blocks);
+        size_t i = b->idx;
+        struct gnode *g = b->node[0] ? nd_hmap_get(cl->nodes, b->node) : NULL;
+        if (g && g->n_blocks > 0)
+                g->n_blocks--;
+        nd_hmap_remove(cl->block_index, b->key);
         cl->blocks[i] = cl->blocks[--cl->n_blocks];
+        cl->blocks[i]->idx = i;
+        free(b);
+        node_gc(cl, g);
 }
 
 /* ---- remote endpoints ---- */
@@ -205,65 +367,126 @@ static void rep_dns(nd_cluster *cl, const struct rep *e, const json_t *j, const 
         (void) nd_dns_names_add_endpoint(t, n->spec.name, names, k, &e->peer.ip4, &e->peer.ip6, e->key);
 }
 
-static void rep_remove(nd_cluster *cl, size_t i) {
-        struct rep *e = &cl->reps[i];
+static void rep_remove(nd_cluster *cl, struct rep *e) {
         if (cl->m->dns)
                 nd_dns_names_drop(nd_dns_table(cl->m->dns), e->key);
         nd_overlay_peer_del(cl->ov, e->netid, &e->peer);
         nd_log(LOG_DEBUG, "remote endpoint gone", "net=%.12s ct=%.12s node=%s", e->netid, e->ctid, e->node);
-        cl->reps[i] = cl->reps[--cl->n_reps];
+        nd_hmap_remove(cl->reps, e->key);
+        struct gnode *g = nd_hmap_get(cl->nodes, e->node);
+        if (g && g->n_reps > 0)
+                g->n_reps--;
+        free(e);
+        node_gc(cl, g);
 }
 
-static void rep_put(nd_cluster *cl, const char *key, const char *value) {
-        const char *rest = key + strlen(K_EPS);
-        char netid[ND_ID_LEN + 1];
+static void rep_remove_key(nd_cluster *cl, const char *key) {
+        struct rep *e = nd_hmap_get(cl->reps, key);
+        if (e)
+                rep_remove(cl, e);
+}
+
+/* Why a peer's endpoint record is not to be trusted, or NULL.  A record
+ * counts only when its node is live, it sits on that node's lease (so it
+ * goes when the node does), it sends frames to the node's own address, and
+ * its addresses lie in blocks the node holds (so no host can claim another
+ * host's addresses or names). */
+static const char *rep_distrust(nd_cluster *cl, const nd_network *n, const char *node, int64_t lease,
+                                const nd_overlay_peer *p) {
+        struct gnode *g = nd_hmap_get(cl->nodes, node);
+        struct gblock *b;
+        if (!g || !g->live)
+                return "its node is not live";
+        if (!lease || lease != g->lease)
+                return "it is not on its node's lease";
+        if (!nd_addr_equal(&p->vtep, &g->vtep))
+                return "its tunnel address is not its node's address";
+        if (!p->ip4.family && !p->ip6.family)
+                return "it has no address";
+        if (p->ip4.family && (!(b = block_of(cl, n, &p->ip4)) || strcmp(b->node, node) != 0))
+                return "its IPv4 address is not in an address block of its node";
+        if (p->ip6.family && (!(b = block_of(cl, n, &p->ip6)) || strcmp(b->node, node) != 0))
+                return "its IPv6 address is not in an address block of its node";
+        return NULL;
+}
+
+static void rep_reject(nd_cluster *cl, const char *key, const char *why) {
+        cl->rejected++;
+        snprintf(cl->last_rejected, sizeof(cl->last_rejected), "%s: %s", key, why);
+        nd_log(LOG_WARNING, "ignoring an untrusted endpoint record", "key=%s reason=\"%s\"", key, why);
+        rep_remove_key(cl, key);
+}
+
+/* endpoints/NODE/NET/OWNER */
+static void rep_put(nd_cluster *cl, const nd_store_kv *kv) {
+        const char *key = kv->key, *rest = key + strlen(K_EPS);
+        char node[ND_NODE_ID_LEN + 1], netid[ND_ID_LEN + 1];
         json_error_t err;
-        _cleanup_json_ json_t *j = json_loads(value, 0, &err);
         struct rep e = {0};
 
-        if (strlen(rest) != 2 * ND_ID_LEN + 1 || rest[ND_ID_LEN] != '/' || !j)
-                return;
-        memcpy(netid, rest, ND_ID_LEN);
-        netid[ND_ID_LEN] = 0;
-        const char *node = json_string_value(json_object_get(j, "Node"));
-        if (!node || strcmp(node, cl->node) == 0)
+        if (strlen(rest) != ND_NODE_ID_LEN + 1 + 2 * ND_ID_LEN + 1 || rest[ND_NODE_ID_LEN] != '/' ||
+            rest[ND_NODE_ID_LEN + 1 + ND_ID_LEN] != '/')
+                return rep_reject(cl, key, "malformed key");
+        memcpy(node, rest, ND_NODE_ID_LEN);
+        node[ND_NODE_ID_LEN] = 0;
+        if (strcmp(node, cl->id) == 0)
                 return; /* ours */
+        memcpy(netid, rest + ND_NODE_ID_LEN + 1, ND_ID_LEN);
+        netid[ND_ID_LEN] = 0;
         nd_network *n = net_by_id(cl, netid);
-        if (!n)
-                return;
-        snprintf(e.key, sizeof(e.key), "%s", key);
-        snprintf(e.netid, sizeof(e.netid), "%s", netid);
-        snprintf(e.ctid, sizeof(e.ctid), "%s", rest + ND_ID_LEN + 1);
-        snprintf(e.node, sizeof(e.node), "%s", node);
+        if (!n || !nd_network_is_global(n))
+                return rep_reject(cl, key, "no such overlay network");
+        _cleanup_json_ json_t *j = json_loads(kv->value, 0, &err);
         const char *ip4 = json_string_value(json_object_get(j, "IPv4"));
         const char *ip6 = json_string_value(json_object_get(j, "IPv6"));
-        if (parse_mac(json_string_value(json_object_get(j, "Mac")), e.peer.mac) < 0 ||
+        if (!j || parse_mac(json_string_value(json_object_get(j, "Mac")), e.peer.mac) < 0 ||
             nd_addr_parse(json_string_value(json_object_get(j, "Vtep")), &e.peer.vtep) < 0 ||
-            e.peer.vtep.family != AF_INET || (ip4 && nd_addr_parse(ip4, &e.peer.ip4) < 0) ||
-            (ip6 && nd_addr_parse(ip6, &e.peer.ip6) < 0)) {
-                nd_log(LOG_WARNING, "ignoring an unreadable endpoint record", "key=%s", key);
-                return;
-        }
-        for (size_t i = 0; i < cl->n_reps; i++)
-                if (strcmp(cl->reps[i].key, key) == 0) {
-                        if (memcmp(&cl->reps[i].peer, &e.peer, sizeof(e.peer)) != 0)
-                                nd_overlay_peer_del(cl->ov, netid, &cl->reps[i].peer);
-                        cl->reps[i] = e;
-                        cl->reps[i].seen = true;
-                        goto program;
+            e.peer.vtep.family != AF_INET || (ip4 && (nd_addr_parse(ip4, &e.peer.ip4) < 0 || e.peer.ip4.family != AF_INET)) ||
+            (ip6 && (nd_addr_parse(ip6, &e.peer.ip6) < 0 || e.peer.ip6.family != AF_INET6)))
+                return rep_reject(cl, key, "unreadable record");
+        const char *why = rep_distrust(cl, n, node, kv->lease, &e.peer);
+        if (why)
+                return rep_reject(cl, key, why);
+        snprintf(e.key, sizeof(e.key), "%s", key);
+        snprintf(e.netid, sizeof(e.netid), "%s", netid);
+        snprintf(e.ctid, sizeof(e.ctid), "%s", rest + ND_NODE_ID_LEN + 1 + ND_ID_LEN + 1);
+        snprintf(e.node, sizeof(e.node), "%s", node);
+        e.seen = true;
+
+        struct rep *have = nd_hmap_get(cl->reps, key);
+        if (have) {
+                if (memcmp(&have->peer, &e.peer, sizeof(e.peer)) != 0)
+                        nd_overlay_peer_del(cl->ov, netid, &have->peer);
+                *have = e;
+        } else {
+                have = malloc(sizeof(*have));
+                if (!have)
+                        return;
+                *have = e;
+                if (nd_hmap_put(cl->reps, have->key, have) < 0) {
+                        free(have);
+                        return;
                 }
-        if (GROW(cl->reps, cl->n_reps, cl->cap_reps) < 0)
-                return;
-        cl->reps[cl->n_reps] = e;
-        cl->reps[cl->n_reps++].seen = true;
-program:;
+                struct gnode *g = nd_hmap_get(cl->nodes, node);
+                if (g)
+                        g->n_reps++;
+        }
         int r = nd_overlay_peer_add(cl->ov, netid, &e.peer);
         if (r < 0)
                 nd_log_errno(LOG_WARNING, r, "programming a remote endpoint failed", "net=%s ct=%.12s node=%s",
-                             n->spec.name, e.ctid, node);
-        rep_dns(cl, &e, j, n);
-        nd_log(LOG_DEBUG, "remote endpoint", "net=%s ct=%.12s node=%s ip=%s", n->spec.name, e.ctid, node,
-               ip4 ? ip4 : ip6 ? ip6 : "");
+                             n->spec.name, e.ctid, node_label(cl, node));
+        rep_dns(cl, have, j, n);
+        nd_log(LOG_DEBUG, "remote endpoint", "net=%s ct=%.12s node=%s ip=%s", n->spec.name, e.ctid,
+               node_label(cl, node), ip4 ? ip4 : ip6 ? ip6 : "");
+}
+
+/* Every remote endpoint of node @id goes (its node is no longer live). */
+static void reps_drop_node(nd_cluster *cl, const char *id) {
+        nd_hmap_iter it = {0};
+        struct rep *e;
+        while ((e = nd_hmap_next(cl->reps, &it)))
+                if (strcmp(e->node, id) == 0)
+                        rep_remove(cl, e);
 }
 
 /* ---- networks ---- */
@@ -312,12 +535,14 @@ static void net_put(nd_cluster *cl, const char *key, const char *value) {
 }
 
 static void net_forget(nd_cluster *cl, nd_network *n) {
-        for (size_t i = cl->n_reps; i-- > 0;)
-                if (strcmp(cl->reps[i].netid, n->id) == 0)
-                        rep_remove(cl, i);
+        nd_hmap_iter it = {0};
+        struct rep *e;
+        while ((e = nd_hmap_next(cl->reps, &it)))
+                if (strcmp(e->netid, n->id) == 0)
+                        rep_remove(cl, e);
         for (size_t i = cl->n_blocks; i-- > 0;)
-                if (strcmp(cl->blocks[i].netid, n->id) == 0)
-                        block_drop(cl, &cl->blocks[i]);
+                if (strcmp(cl->blocks[i]->netid, n->id) == 0)
+                        block_drop(cl, cl->blocks[i]);
         nd_overlay_net_down(cl->ov, n->id);
         nd_log(LOG_INFO, "overlay network removed", "net=%s id=%.12s", n->spec.name, n->id);
         nd_manager_net_forget(cl->m, n);
@@ -344,86 +569,150 @@ static void block_put(nd_cluster *cl, const char *key, const char *value, int64_
         if (nd_prefix_parse(pfx, ND_PREFIX_STRICT, &p, NULL) < 0)
                 return;
         const char *node = json_string_value(json_object_get(j, "Node"));
-        struct gblock *b = block_find(cl, netid, &p);
-        if (!b) {
-                if (GROW(cl->blocks, cl->n_blocks, cl->cap_blocks) < 0)
-                        return;
-                b = &cl->blocks[cl->n_blocks++];
-                *b = (struct gblock) { .p = p };
-                snprintf(b->netid, sizeof(b->netid), "%s", netid);
+        if (!nd_node_id_valid(node)) {
+                nd_log(LOG_WARNING, "ignoring a block record without a valid node id", "key=%s", key);
+                return;
         }
-        snprintf(b->node, sizeof(b->node), "%s", node ? node : "?");
+        struct gblock *b = block_find(cl, netid, &p);
+        if (!b && !(b = block_add(cl, netid, &p)))
+                return;
+        if (b->node[0] && strcmp(b->node, node) != 0) {
+                /* the block changed hands: endpoints of the old holder in it
+                 * are no longer believable */
+                nd_hmap_iter it = {0};
+                struct rep *e;
+                while ((e = nd_hmap_next(cl->reps, &it)))
+                        if (strcmp(e->node, b->node) == 0 && strcmp(e->netid, netid) == 0 &&
+                            ((e->peer.ip4.family && nd_prefix_contains(&p, &e->peer.ip4)) ||
+                             (e->peer.ip6.family && nd_prefix_contains(&p, &e->peer.ip6))))
+                                rep_remove(cl, e);
+        }
+        block_set_owner(cl, b, node);
         b->rev = rev;
         b->seen = true;
 }
 
+/* ---- nodes ---- */
+
+static void node_put(nd_cluster *cl, const nd_store_kv *kv) {
+        const char *id = kv->key + strlen(K_NODES);
+        json_error_t err;
+        _cleanup_json_ json_t *j = json_loads(kv->value, 0, &err);
+        struct gnode *g = node_get(cl, id, true);
+        if (!g)
+                return;
+        bool known = g->registered;
+        g->registered = true;
+        g->reg_rev = kv->mod_rev;
+        g->seen = true;
+        snprintf(g->name, sizeof(g->name), "%s", json_string_value(json_object_get(j, "Name")) ?: "");
+        snprintf(g->addr, sizeof(g->addr), "%s", json_string_value(json_object_get(j, "Addr")) ?: "");
+        if (!known && cl->started && strcmp(id, cl->id) != 0)
+                nd_log(LOG_INFO, "node registered", "node=%s id=%.12s addr=%s", g->name, g->id, g->addr);
+}
+
+static void node_del(nd_cluster *cl, const char *id) {
+        struct gnode *g = nd_hmap_get(cl->nodes, id);
+        if (!g)
+                return;
+        g->registered = false;
+        g->reg_rev = 0;
+        nd_log(LOG_INFO, "node removed from the cluster", "node=%s id=%.12s", g->name, g->id);
+        node_gc(cl, g);
+}
+
+static void live_put(nd_cluster *cl, const nd_store_kv *kv) {
+        const char *id = kv->key + strlen(K_LIVE);
+        json_error_t err;
+        _cleanup_json_ json_t *j = json_loads(kv->value, 0, &err);
+        struct gnode *g = node_get(cl, id, true);
+        nd_addr a = {0};
+        if (!g)
+                return;
+        if (nd_addr_parse(json_string_value(json_object_get(j, "Addr")), &a) < 0 || a.family != AF_INET) {
+                nd_log(LOG_WARNING, "ignoring a node record without an IPv4 address", "key=%s", kv->key);
+                return;
+        }
+        bool was = g->live;
+        g->live = true;
+        g->lease = kv->lease;
+        g->live_rev = kv->mod_rev;
+        g->vtep = a;
+        g->down_since = 0;
+        g->seen = true;
+        if (!g->name[0])
+                snprintf(g->name, sizeof(g->name), "%s", json_string_value(json_object_get(j, "Name")) ?: "");
+        nd_addr_fmt(&a, g->addr);
+        if (!was && cl->started && strcmp(id, cl->id) != 0)
+                nd_log(LOG_INFO, "node joined", "node=%s id=%.12s addr=%s", g->name, g->id, g->addr);
+        fw_update(cl);
+}
+
+static void live_del(nd_cluster *cl, const char *id) {
+        struct gnode *g = nd_hmap_get(cl->nodes, id);
+        if (!g || !g->live)
+                return;
+        g->live = false;
+        g->lease = 0;
+        g->down_since = ev_now(cl->m->loop);
+        if (strcmp(id, cl->id) != 0) {
+                nd_log(LOG_INFO, "node left", "node=%s id=%.12s", g->name, g->id);
+                reps_drop_node(cl, id);
+        }
+        fw_update(cl);
+        node_gc(cl, g);
+}
+
 /* ---- events ---- */
+
+#define IS(k, prefix) (strncmp((k), (prefix), strlen(prefix)) == 0)
 
 static void apply(nd_cluster *cl, bool del, const nd_store_kv *kv) {
         const char *k = kv->key;
-        if (strncmp(k, K_NETS, strlen(K_NETS)) == 0) {
+        if (IS(k, K_NETS)) {
                 nd_network *n = net_by_id(cl, k + strlen(K_NETS));
                 if (!del)
                         net_put(cl, k, kv->value);
                 else if (n)
                         net_forget(cl, n);
-        } else if (strncmp(k, K_BLOCKS, strlen(K_BLOCKS)) == 0) {
+        } else if (IS(k, K_BLOCKS)) {
+                struct gblock *b = nd_hmap_get(cl->block_index, k + strlen(K_BLOCKS));
                 if (!del)
                         block_put(cl, k, kv->value, kv->mod_rev);
-                else {
-                        for (size_t i = 0; i < cl->n_blocks; i++) {
-                                char bk[256];
-                                block_key(cl->blocks[i].netid, &cl->blocks[i].p, bk, sizeof(bk));
-                                if (strcmp(bk, k) == 0) {
-                                        block_drop(cl, &cl->blocks[i]);
-                                        break;
-                                }
-                        }
-                }
-        } else if (strncmp(k, K_EPS, strlen(K_EPS)) == 0) {
+                else if (b && !b->claiming)
+                        block_drop(cl, b);
+        } else if (IS(k, K_EPS)) {
                 if (!del)
-                        rep_put(cl, k, kv->value);
+                        rep_put(cl, kv);
                 else
-                        for (size_t i = 0; i < cl->n_reps; i++)
-                                if (strcmp(cl->reps[i].key, k) == 0) {
-                                        rep_remove(cl, i);
-                                        break;
-                                }
-        } else if (strncmp(k, K_NODES, strlen(K_NODES)) == 0) {
-                const char *name = k + strlen(K_NODES);
-                size_t i;
-                for (i = 0; i < cl->n_nodes; i++)
-                        if (strcmp(cl->nodes[i].name, name) == 0)
-                                break;
-                if (del) {
-                        if (i < cl->n_nodes) {
-                                nd_log(LOG_INFO, "node left", "node=%s", name);
-                                cl->nodes[i] = cl->nodes[--cl->n_nodes];
-                        }
-                        return;
-                }
-                json_error_t err;
-                _cleanup_json_ json_t *j = json_loads(kv->value, 0, &err);
-                if (i == cl->n_nodes) {
-                        if (GROW(cl->nodes, cl->n_nodes, cl->cap_nodes) < 0)
-                                return;
-                        cl->n_nodes++;
-                        if (cl->started)
-                                nd_log(LOG_INFO, "node joined", "node=%s", name);
-                }
-                snprintf(cl->nodes[i].name, sizeof(cl->nodes[i].name), "%s", name);
-                snprintf(cl->nodes[i].addr, sizeof(cl->nodes[i].addr), "%s",
-                         json_string_value(json_object_get(j, "Addr")) ?: "");
-                cl->nodes[i].seen = true;
+                        rep_remove_key(cl, k);
+        } else if (IS(k, K_LIVE)) {
+                if (!del)
+                        live_put(cl, kv);
+                else
+                        live_del(cl, k + strlen(K_LIVE));
+        } else if (IS(k, K_NODES)) {
+                if (!del)
+                        node_put(cl, kv);
+                else
+                        node_del(cl, k + strlen(K_NODES));
         }
 }
 
-static void on_event(void *userdata, int r, const nd_store_event *ev);
-
 static void relist(nd_cluster *cl);
+
+/* The order a snapshot is applied in: what a record is checked against
+ * comes before it (networks, then nodes and their liveness, then blocks,
+ * then endpoints). */
+static int rank(const char *k) {
+        return IS(k, K_NETS) ? 0 : IS(k, K_NODES) || IS(k, K_LIVE) ? 1 : IS(k, K_BLOCKS) ? 2 : 3;
+}
 
 static void on_listed(void *userdata, int r, const nd_store_kv *kvs, size_t n, int64_t rev) {
         nd_cluster *cl = userdata;
+        nd_hmap_iter it;
+        struct rep *e;
+        struct gnode *g;
         if (r < 0) {
                 nd_log_errno(LOG_ERR, r, "reading the cluster state from etcd failed");
                 if (!cl->started) {
@@ -434,29 +723,49 @@ static void on_listed(void *userdata, int r, const nd_store_kv *kvs, size_t n, i
                 return;
         }
         /* a snapshot: whatever is not in it is gone */
-        for (size_t i = 0; i < cl->n_reps; i++)
-                cl->reps[i].seen = false;
+        it = (nd_hmap_iter) {0};
+        while ((e = nd_hmap_next(cl->reps, &it)))
+                e->seen = false;
         for (size_t i = 0; i < cl->n_blocks; i++)
-                cl->blocks[i].seen = false;
-        for (size_t i = 0; i < cl->n_nodes; i++)
-                cl->nodes[i].seen = false;
-        /* networks first: blocks and endpoints refer to them */
-        for (size_t i = 0; i < n; i++)
-                if (strncmp(kvs[i].key, K_NETS, strlen(K_NETS)) == 0)
-                        apply(cl, false, &kvs[i]);
-        for (size_t i = 0; i < n; i++)
-                if (strncmp(kvs[i].key, K_NETS, strlen(K_NETS)) != 0)
-                        apply(cl, false, &kvs[i]);
+                cl->blocks[i]->seen = false;
+        it = (nd_hmap_iter) {0};
+        while ((g = nd_hmap_next(cl->nodes, &it)))
+                g->seen = false;
+        for (int k = 0; k < 4; k++)
+                for (size_t i = 0; i < n; i++)
+                        if (rank(kvs[i].key) == k)
+                                apply(cl, false, &kvs[i]);
+        if (!cl->started) {
+                /* our own endpoint records from before a restart: those not
+                 * published again soon are withdrawn (nd_cluster_ready) */
+                char own[128];
+                snprintf(own, sizeof(own), K_EPS "%s/", cl->id);
+                for (size_t i = 0; i < n; i++) {
+                        char **p;
+                        if (!IS(kvs[i].key, own) || !(p = realloc(cl->stale, (cl->n_stale + 1) * sizeof(*p))))
+                                continue;
+                        cl->stale = p;
+                        if ((p[cl->n_stale] = strdup(kvs[i].key)))
+                                cl->n_stale++;
+                }
+        }
         if (cl->started) {
-                for (size_t i = cl->n_reps; i-- > 0;)
-                        if (!cl->reps[i].seen)
-                                rep_remove(cl, i);
+                it = (nd_hmap_iter) {0};
+                while ((e = nd_hmap_next(cl->reps, &it)))
+                        if (!e->seen)
+                                rep_remove(cl, e);
                 for (size_t i = cl->n_blocks; i-- > 0;)
-                        if (!cl->blocks[i].seen && !cl->blocks[i].claiming)
-                                block_drop(cl, &cl->blocks[i]);
-                for (size_t i = cl->n_nodes; i-- > 0;)
-                        if (!cl->nodes[i].seen)
-                                cl->nodes[i] = cl->nodes[--cl->n_nodes];
+                        if (!cl->blocks[i]->seen && !cl->blocks[i]->claiming)
+                                block_drop(cl, cl->blocks[i]);
+                it = (nd_hmap_iter) {0};
+                while ((g = nd_hmap_next(cl->nodes, &it)))
+                        if (!g->seen && strcmp(g->id, cl->id) != 0) {
+                                g->registered = false;
+                                if (g->live)
+                                        live_del(cl, g->id);
+                                else
+                                        node_gc(cl, g);
+                        }
                 nd_network **nets;
                 size_t nn = nd_manager_networks(cl->m, &nets);
                 for (size_t i = nn; i-- > 0;) {
@@ -464,18 +773,23 @@ static void on_listed(void *userdata, int r, const nd_store_kv *kvs, size_t n, i
                         if (!nd_network_is_global(nets[i]))
                                 continue;
                         for (size_t k = 0; k < n && !found; k++)
-                                found = strncmp(kvs[k].key, K_NETS, strlen(K_NETS)) == 0 &&
-                                        strcmp(kvs[k].key + strlen(K_NETS), nets[i]->id) == 0;
+                                found = IS(kvs[k].key, K_NETS) && strcmp(kvs[k].key + strlen(K_NETS), nets[i]->id) == 0;
                         if (!found)
                                 net_forget(cl, nets[i]);
                 }
         }
+        /* nodes that are down: their grace period starts now at the latest */
+        it = (nd_hmap_iter) {0};
+        while ((g = nd_hmap_next(cl->nodes, &it)))
+                if (!g->live && !g->down_since)
+                        g->down_since = ev_now(cl->m->loop);
         cl->rev = rev;
         nd_store_watch_cancel(cl->watch);
         cl->watch = NULL;
         r = nd_store_watch_start(cl->st, G, rev, on_event, cl, &cl->watch);
         if (r < 0)
                 nd_log_errno(LOG_ERR, r, "watching etcd failed");
+        fw_update(cl);
         if (!cl->started) {
                 size_t nets = 0;
                 nd_network **v;
@@ -483,8 +797,9 @@ static void on_listed(void *userdata, int r, const nd_store_kv *kvs, size_t n, i
                 for (size_t i = 0; i < nn; i++)
                         nets += nd_network_is_global(v[i]);
                 nd_log(LOG_INFO, "cluster state loaded", "nodes=%zu overlay_networks=%zu remote_endpoints=%zu revision=%" PRId64,
-                       cl->n_nodes, nets, cl->n_reps, rev);
+                       nd_hmap_size(cl->nodes), nets, nd_hmap_size(cl->reps), rev);
                 cl->started = true;
+                ev_timer_again(cl->m->loop, &cl->reclaim_timer);
                 cl->done(cl->m, 0);
         }
 }
@@ -509,29 +824,120 @@ static void on_event(void *userdata, int r, const nd_store_event *ev) {
         apply(cl, ev->type == ND_STORE_EVENT_DELETE, &ev->kv);
 }
 
-/* ---- the node and its lease ---- */
+/* ---- the firewall's view of the cluster ---- */
 
-static void node_value(nd_cluster *cl, char **ret) {
-        char a[ND_ADDR_STRLEN];
-        json_t *j = json_pack("{s:s, s:s, s:s, s:I}", "Name", cl->node, "Addr", nd_addr_fmt(&cl->addr, a), "Version",
-                              ND_VERSION, "Started", (json_int_t) (now_us() / 1000000));
-        *ret = j ? json_dumps(j, JSON_COMPACT) : NULL;
-        json_decref(j);
+/* What containers must not reach (the store, any host's tunnel port) and
+ * who may send to this host's tunnel port (live peers). */
+static void fw_update(nd_cluster *cl) {
+        nd_fw *fw = cl->m->fw;
+        if (!fw || !cl->started)
+                return;
+        if (!cl->fw && !(cl->fw = nd_fw_owner_new(fw, "cluster")))
+                return;
+        size_t cap = 1 + 2 * cl->n_etcd + nd_hmap_size(cl->nodes), n = 0;
+        _cleanup_free_ nd_nft_elem *el = calloc(cap, sizeof(*el));
+        if (!el)
+                return;
+        nd_nft_elem_service(&el[n++], ND_SET_TUNNEL, NULL, 0, IPPROTO_UDP, cl->vxlan_port);
+        for (size_t i = 0; i < cl->n_etcd; i++) {
+                nd_nft_elem_service(&el[n++], ND_SET_CTRL4, cl->etcd_addrs[i].b, 4, IPPROTO_TCP, cl->etcd_ports[i]);
+                bool dup = false;
+                for (size_t k = 0; k < i; k++)
+                        dup |= cl->etcd_ports[k] == cl->etcd_ports[i];
+                if (!dup)
+                        nd_nft_elem_service(&el[n++], ND_SET_CTRLPORT, NULL, 0, IPPROTO_TCP, cl->etcd_ports[i]);
+        }
+        nd_hmap_iter it = {0};
+        struct gnode *g;
+        while ((g = nd_hmap_next(cl->nodes, &it)) && n < cap)
+                if (g->live && strcmp(g->id, cl->id) != 0) {
+                        bool dup = false; /* two ids at one address (a restart in progress) */
+                        nd_nft_elem e;
+                        nd_nft_elem_addr(&e, ND_SET_PEERS4, g->vtep.b, 4, false);
+                        for (size_t k = 0; k < n && !dup; k++)
+                                dup = nd_nft_elem_equal(&el[k], &e);
+                        if (!dup)
+                                el[n++] = e;
+                }
+        int r = nd_fw_owner_set(fw, cl->fw, el, n);
+        if (r < 0)
+                nd_log_errno(LOG_WARNING, r, "updating the cluster's firewall sets failed");
 }
 
-static void on_node_put(void *userdata, int r, int64_t rev) {
+/* The addresses of the etcd endpoints in @url (etcd[s]://H:P,...), for
+ * the firewall.  Host names are resolved once, at start-up, before the
+ * loop runs. */
+static void etcd_addrs(nd_cluster *cl, const char *url) {
+        const char *p = strstr(url, "://");
+        _cleanup_free_ char *copy = strdup(p ? p + 3 : url);
+        if (!copy)
+                return;
+        char *q = strchr(copy, '?');
+        if (q)
+                *q = 0;
+        for (char *save = NULL, *hp = strtok_r(copy, ",", &save); hp && cl->n_etcd < ETCD_ADDRS_MAX;
+             hp = strtok_r(NULL, ",", &save)) {
+                char *colon = strrchr(hp, ':');
+                unsigned long port = colon ? strtoul(colon + 1, NULL, 10) : 2379;
+                if (colon)
+                        *colon = 0;
+                struct addrinfo hints = { .ai_family = AF_INET, .ai_socktype = SOCK_STREAM }, *res = NULL;
+                if (getaddrinfo(hp, NULL, &hints, &res) != 0 || !res)
+                        continue;
+                for (struct addrinfo *a = res; a && cl->n_etcd < ETCD_ADDRS_MAX; a = a->ai_next) {
+                        nd_addr *x = &cl->etcd_addrs[cl->n_etcd];
+                        x->family = AF_INET;
+                        memcpy(x->b, &((struct sockaddr_in *) a->ai_addr)->sin_addr, 4);
+                        cl->etcd_ports[cl->n_etcd++] = (uint16_t) port;
+                }
+                freeaddrinfo(res);
+        }
+}
+
+/* ---- this node: identity, registration, lease ---- */
+
+static void renew(nd_cluster *cl);
+
+static void start_failed(nd_cluster *cl, int r) {
+        if (!cl->started)
+                cl->done(cl->m, r);
+}
+
+static char *node_value(nd_cluster *cl, bool live) {
+        char a[ND_ADDR_STRLEN];
+        json_t *j = json_pack("{s:s, s:s, s:s, s:s, s:I}", "Id", cl->id, "Name", cl->node, "Addr",
+                              nd_addr_fmt(&cl->addr, a), "Version", ND_VERSION, live ? "Started" : "Registered",
+                              (json_int_t) (now_us() / 1000000));
+        char *v = j ? json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+        json_decref(j);
+        return v;
+}
+
+static void on_registered(void *userdata, int r, int64_t rev) {
         nd_cluster *cl = userdata;
-        if (r < 0) {
-                nd_log_errno(LOG_ERR, r, "registering the node in etcd failed", "node=%s", cl->node);
-                if (!cl->started)
-                        cl->done(cl->m, r);
+        cl->renewing = false;
+        if (r == -ECANCELED) {
+                /* live/ID appeared between our read and our write: read again */
+                renew(cl);
                 return;
         }
-        nd_log(LOG_INFO, "node registered", "node=%s lease=%" PRIx64 " ttl=%u", cl->node, (uint64_t) cl->lease, cl->ttl);
+        if (r < 0) {
+                nd_log_errno(LOG_ERR, r, r == -EACCES ? "registering the node in etcd was refused: permission denied "
+                                                       "(check this host's etcd user and role)"
+                                                     : "registering the node in etcd failed",
+                             "node=%s id=%s", cl->node, cl->id);
+                cl->lease = 0;
+                start_failed(cl, r);
+                return;
+        }
+        nd_log(LOG_INFO, "node registered", "node=%s id=%s lease=%" PRIx64 " ttl=%u", cl->node, cl->id,
+               (uint64_t) cl->lease, cl->ttl);
+        if (!ev_is_active(&cl->keepalive))
+                ev_timer_again(cl->m->loop, &cl->keepalive);
         if (!cl->started) {
                 r = nd_store_list(cl->st, G, on_listed, cl);
                 if (r < 0)
-                        cl->done(cl->m, r);
+                        start_failed(cl, r);
         } else {
                 for (size_t i = 0; i < cl->n_leps; i++)
                         cl->leps[i].synced = false;
@@ -539,34 +945,115 @@ static void on_node_put(void *userdata, int r, int64_t rev) {
         }
 }
 
+/* Register on @cl->lease: create live/ID (only if absent, or exactly the
+ * revision we read: ours from before a restart) and write nodes/ID. */
+static void register_node(nd_cluster *cl, int64_t live_rev) {
+        char k_live[128], k_node[128];
+        _cleanup_free_ char *lv = node_value(cl, true), *nv = node_value(cl, false);
+        snprintf(k_live, sizeof(k_live), K_LIVE "%s", cl->id);
+        snprintf(k_node, sizeof(k_node), K_NODES "%s", cl->id);
+        nd_store_cmp cmp = { .key = k_live, .mod_rev = live_rev };
+        nd_store_op ops[] = {
+                { .type = ND_STORE_PUT, .key = k_live, .value = lv, .lease = cl->lease },
+                { .type = ND_STORE_PUT, .key = k_node, .value = nv },
+        };
+        int r = lv && nv ? nd_store_txn(cl->st, &cmp, 1, ops, ELEMENTSOF(ops), on_registered, cl) : -ENOMEM;
+        if (r < 0) {
+                cl->renewing = false;
+                start_failed(cl, r);
+        }
+}
+
 static void on_granted(void *userdata, int r, int64_t lease) {
         nd_cluster *cl = userdata;
-        _cleanup_free_ char *v = NULL;
-        char key[256];
-
-        cl->renewing = false;
         if (r < 0) {
+                cl->renewing = false;
                 nd_log_errno(LOG_ERR, r, "etcd: granting the node lease failed", "store=%s", nd_store_etcd_endpoint(cl->st));
-                if (!cl->started)
-                        cl->done(cl->m, r);
+                start_failed(cl, r);
                 return;
         }
         cl->lease = lease;
-        node_value(cl, &v);
-        snprintf(key, sizeof(key), K_NODES "%s", cl->node);
-        r = v ? nd_store_put(cl->st, key, v, lease, on_node_put, cl) : -ENOMEM;
-        if (r < 0 && !cl->started)
-                cl->done(cl->m, r);
-        if (!ev_is_active(&cl->keepalive))
-                ev_timer_again(cl->m->loop, &cl->keepalive);
+        register_node(cl, 0);
+}
+
+struct reuse {
+        nd_cluster *cl;
+        int64_t lease, live_rev;
+};
+
+/* Our own registration from before a restart is still live: keep its
+ * lease, so the endpoint records on it stay and peers see no change. */
+static void on_reused(void *userdata, int r, int64_t lease) {
+        struct reuse *u = userdata;
+        nd_cluster *cl = u->cl;
+        if (r == 0) {
+                cl->lease = u->lease;
+                nd_log(LOG_INFO, "kept the node lease of the previous run", "lease=%" PRIx64, (uint64_t) u->lease);
+                register_node(cl, u->live_rev);
+        } else if (nd_store_lease_grant(cl->st, cl->ttl, on_granted, cl) < 0) {
+                cl->renewing = false;
+                start_failed(cl, -ENOMEM);
+        }
+        free(u);
+}
+
+static void on_live_read(void *userdata, int r, const nd_store_kv *kvs, size_t n, int64_t rev) {
+        nd_cluster *cl = userdata;
+        if (r < 0) {
+                cl->renewing = false;
+                nd_log_errno(LOG_ERR, r, r == -EACCES ? "etcd refused to read this node's record: permission denied "
+                                                       "(check this host's etcd user and role)"
+                                                     : "etcd: reading this node's record failed",
+                             "store=%s", nd_store_etcd_endpoint(cl->st));
+                start_failed(cl, r);
+                return;
+        }
+        if (n == 0) {
+                r = nd_store_lease_grant(cl->st, cl->ttl, on_granted, cl);
+                if (r < 0) {
+                        cl->renewing = false;
+                        start_failed(cl, r);
+                }
+                return;
+        }
+        json_error_t err;
+        _cleanup_json_ json_t *j = json_loads(kvs[0].value, 0, &err);
+        const char *addr = json_string_value(json_object_get(j, "Addr"));
+        const char *name = json_string_value(json_object_get(j, "Name"));
+        nd_addr a = {0};
+        if (nd_addr_parse(addr, &a) < 0 || !nd_addr_equal(&a, &cl->addr)) {
+                /* A live node holds our id at another address: two hosts
+                 * share one state directory (a cloned disk or VM image).
+                 * Going on would mix their addresses. */
+                cl->renewing = false;
+                nd_log(LOG_ERR, "this node's id is held by a live node at another address: the state directory was "
+                       "probably copied from that host (a cloned machine or image). On this host, stop netd, remove "
+                       "the node-id file of the state directory and start netd again to get a new id; if this host's "
+                       "address changed, wait for the old registration to expire",
+                       "id=%s holder_addr=%s holder_name=%s our_addr=%s file=%s/node-id ttl=%u", cl->id,
+                       addr ? addr : "?", name ? name : "?", nd_addr_fmt(&cl->addr, (char[ND_ADDR_STRLEN]) {0}),
+                       cl->m->state_dir, cl->ttl);
+                start_failed(cl, -EEXIST);
+                return;
+        }
+        struct reuse *u = calloc(1, sizeof(*u));
+        if (!u || nd_store_lease_keepalive(cl->st, kvs[0].lease, on_reused, u) < 0) {
+                free(u);
+                cl->renewing = false;
+                start_failed(cl, -ENOMEM);
+                return;
+        }
+        *u = (struct reuse) { .cl = cl, .lease = kvs[0].lease, .live_rev = kvs[0].mod_rev };
 }
 
 static void renew(nd_cluster *cl) {
+        char key[128];
         if (cl->renewing)
                 return;
         cl->renewing = true;
         cl->lease = 0;
-        if (nd_store_lease_grant(cl->st, cl->ttl, on_granted, cl) < 0)
+        snprintf(key, sizeof(key), K_LIVE "%s", cl->id);
+        if (nd_store_get(cl->st, key, on_live_read, cl) < 0)
                 cl->renewing = false;
 }
 
@@ -575,7 +1062,7 @@ static void on_kept(void *userdata, int r, int64_t lease) {
         if (r == -ENOENT && lease == 0 && cl->lease) {
                 cl->lease_losses++;
                 nd_log(LOG_WARNING, "the node lease expired; registering again and re-publishing endpoints",
-                       "node=%s", cl->node);
+                       "node=%s id=%s", cl->node, cl->id);
                 renew(cl);
         } else if (r < 0)
                 nd_log_errno(LOG_DEBUG, r, "lease keep-alive failed; retrying");
@@ -588,6 +1075,192 @@ static void on_keepalive(struct ev_loop *loop, ev_timer *t, int revents) {
                 return;
         }
         (void) nd_store_lease_keepalive(cl->st, cl->lease, on_kept, cl);
+}
+
+/* ---- reclaiming what dead nodes left ---- */
+
+struct reclaim {
+        nd_cluster *cl;
+        char id[ND_NODE_ID_LEN + 1];
+        void (*cb)(void *u, int r, const nd_diag *d);
+        void *userdata;
+        size_t blocks;
+        char (*keys)[300];      /* the blocks of the batch in flight */
+        size_t nb;
+        bool final;             /* the batch in flight removes the node record */
+};
+
+static int reclaim_send(struct reclaim *rc);
+
+static void reclaim_done(struct reclaim *rc, int r, const nd_diag *d) {
+        struct gnode *g = nd_hmap_get(rc->cl->nodes, rc->id);
+        if (g)
+                g->reclaiming = false;
+        if (rc->cb)
+                rc->cb(rc->userdata, r, d);
+        node_gc(rc->cl, g);
+        free(rc->keys);
+        free(rc);
+}
+
+static void on_reclaimed(void *userdata, int r, int64_t rev) {
+        struct reclaim *rc = userdata;
+        nd_cluster *cl = rc->cl;
+        nd_diag d = {0};
+        if (r == -ECANCELED) {
+                /* the node came back, or another host was quicker */
+                nd_diag_set(&d, -EBUSY, "node %s changed while it was being removed (it came back, or another host "
+                            "removed it first)", rc->id);
+                return reclaim_done(rc, -EBUSY, &d);
+        }
+        if (r < 0) {
+                nd_diag_set(&d, r, "removing node %s from etcd failed: %s", rc->id, strerror(-r));
+                nd_log_errno(LOG_WARNING, r, "reclaiming a dead node's records failed", "id=%s", rc->id);
+                return reclaim_done(rc, r, &d);
+        }
+        /* gone from etcd: drop our copies now, not when the watch says so,
+         * so the next batch does not send them again */
+        for (size_t i = 0; i < rc->nb; i++) {
+                struct gblock *b = nd_hmap_get(cl->block_index, rc->keys[i] + strlen(K_BLOCKS));
+                if (b && strcmp(b->node, rc->id) == 0)
+                        block_drop(cl, b);
+        }
+        if (!rc->final) {
+                if ((r = reclaim_send(rc)) == 1)
+                        return;
+                if (r < 0)
+                        return reclaim_done(rc, r, NULL);
+        }
+        cl->reclaimed++;
+        nd_log(LOG_INFO, "reclaimed the records and address blocks of a dead node", "id=%s blocks=%zu", rc->id,
+               rc->blocks);
+        reclaim_done(rc, 0, NULL);
+}
+
+/* One transaction: up to RECLAIM_BATCH of the node's blocks, each only as
+ * we saw it, and, with the last of them, its node record and endpoint
+ * prefix; all only while the node is not live.  Returns 1 when sent, 0
+ * when there is nothing left. */
+static int reclaim_send(struct reclaim *rc) {
+        nd_cluster *cl = rc->cl;
+        char k_live[128], k_node[128], k_eps[128];
+        char (*keys)[300] = rc->keys ? rc->keys : (rc->keys = calloc(RECLAIM_BATCH, sizeof(*keys)));
+        nd_store_cmp cmps[RECLAIM_BATCH + 2];
+        nd_store_op ops[RECLAIM_BATCH + 2];
+        size_t nc = 0, no = 0, nb = 0, total = 0;
+        struct gnode *g = nd_hmap_get(cl->nodes, rc->id);
+
+        if (!keys)
+                return -ENOMEM;
+        snprintf(k_live, sizeof(k_live), K_LIVE "%s", rc->id);
+        snprintf(k_node, sizeof(k_node), K_NODES "%s", rc->id);
+        snprintf(k_eps, sizeof(k_eps), K_EPS "%s/", rc->id);
+        cmps[nc++] = (nd_store_cmp) { .key = k_live, .mod_rev = 0 };
+        for (size_t i = 0; i < cl->n_blocks; i++) {
+                struct gblock *b = cl->blocks[i];
+                if (strcmp(b->node, rc->id) != 0 || b->rev <= 0)
+                        continue;
+                total++;
+                if (nb == RECLAIM_BATCH)
+                        continue;
+                block_key(b->netid, &b->p, keys[nb], sizeof(keys[nb]));
+                cmps[nc++] = (nd_store_cmp) { .key = keys[nb], .mod_rev = b->rev };
+                ops[no++] = (nd_store_op) { .type = ND_STORE_DELETE, .key = keys[nb] };
+                nb++;
+        }
+        rc->nb = nb;
+        rc->final = total == nb;
+        if (rc->final) {
+                if (g && g->registered)
+                        cmps[nc++] = (nd_store_cmp) { .key = k_node, .mod_rev = g->reg_rev };
+                ops[no++] = (nd_store_op) { .type = ND_STORE_DELETE, .key = k_node };
+                ops[no++] = (nd_store_op) { .type = ND_STORE_DELETE_PREFIX, .key = k_eps };
+        }
+        int r = 0;
+        if (nb > 0 || (g && g->registered)) {
+                r = nd_store_txn(cl->st, cmps, nc, ops, no, on_reclaimed, rc);
+                if (r == 0) {
+                        rc->blocks += nb;
+                        r = 1;
+                }
+        }
+        return r;
+}
+
+static int reclaim(nd_cluster *cl, struct gnode *g, void (*cb)(void *u, int r, const nd_diag *d), void *userdata) {
+        struct reclaim *rc = calloc(1, sizeof(*rc));
+        if (!rc)
+                return -ENOMEM;
+        *rc = (struct reclaim) { .cl = cl, .cb = cb, .userdata = userdata };
+        snprintf(rc->id, sizeof(rc->id), "%s", g->id);
+        int r = reclaim_send(rc);
+        if (r <= 0) {
+                free(rc->keys);
+                free(rc);
+                return r;
+        }
+        g->reclaiming = true;
+        nd_log(LOG_INFO, "reclaiming the address blocks of a dead node", "node=%s id=%s down_for=%.0fs", g->name,
+               g->id, ev_now(cl->m->loop) - g->down_since);
+        return 1;
+}
+
+static void on_reclaim_timer(struct ev_loop *loop, ev_timer *t, int revents) {
+        nd_cluster *cl = t->data;
+        nd_hmap_iter it = {0};
+        struct gnode *g;
+        double now = ev_now(loop);
+        while ((g = nd_hmap_next(cl->nodes, &it)))
+                if (!g->live && !g->reclaiming && g->down_since > 0 && now - g->down_since >= cl->grace &&
+                    strcmp(g->id, cl->id) != 0 && (g->registered || g->n_blocks > 0))
+                        (void) reclaim(cl, g, NULL, NULL);
+}
+
+/* A node by id, unique id prefix, or unique name. */
+static int node_find(nd_cluster *cl, const char *ref, struct gnode **ret) {
+        nd_hmap_iter it = {0};
+        struct gnode *g, *found = NULL;
+        size_t n = 0;
+        if ((g = nd_hmap_get(cl->nodes, ref))) {
+                *ret = g;
+                return 0;
+        }
+        while ((g = nd_hmap_next(cl->nodes, &it)))
+                if ((strlen(ref) >= 4 && strncmp(g->id, ref, strlen(ref)) == 0) || strcmp(g->name, ref) == 0) {
+                        found = g;
+                        n++;
+                }
+        if (n > 1)
+                return -ENOTUNIQ;
+        if (!found)
+                return -ENOENT;
+        *ret = found;
+        return 0;
+}
+
+int nd_cluster_node_remove(nd_cluster *cl, const char *ref, void (*cb)(void *u, int r, const nd_diag *d),
+                           void *userdata, nd_diag *d) {
+        struct gnode *g;
+        if (!cl)
+                return nd_diag_set(d, -EOPNOTSUPP, "this netd is not part of a cluster (no --store etcd://)");
+        int r = node_find(cl, ref, &g);
+        if (r == -ENOTUNIQ)
+                return nd_diag_set(d, r, "node '%s' is ambiguous: give its id", ref);
+        if (r < 0)
+                return nd_diag_set(d, -ENOENT, "no such node: '%s'", ref);
+        if (strcmp(g->id, cl->id) == 0)
+                return nd_diag_set(d, -EBUSY, "node '%s' is this host: stop netd here instead", ref);
+        if (g->live)
+                return nd_diag_set(d, -EBUSY, "node '%s' (%s) is live at %s: stop it first, or wait %u s after it "
+                                   "stopped for its lease to expire", g->name, g->id, g->addr, cl->ttl);
+        if (g->reclaiming)
+                return nd_diag_set(d, -EBUSY, "node '%s' is being removed already", ref);
+        r = reclaim(cl, g, cb, userdata);
+        if (r < 0)
+                return nd_diag_set(d, r, "etcd: %s", strerror(-r));
+        if (r == 0)
+                return nd_diag_set(d, -ENOENT, "node '%s' has no records left", ref);
+        return 0;
 }
 
 /* ---- our endpoints ---- */
@@ -670,8 +1343,6 @@ static void lep_set(nd_cluster *cl, const char *key, const char *ctid, char *val
                 e->synced = false;
                 return;
         }
-        if (!value)
-                return; /* never published */
         if (GROW(cl->leps, cl->n_leps, cl->cap_leps) < 0) {
                 free(value);
                 return;
@@ -682,6 +1353,38 @@ static void lep_set(nd_cluster *cl, const char *key, const char *ctid, char *val
         snprintf(e->ctid, sizeof(e->ctid), "%s", ctid);
 }
 
+/* After start-up (nd_cluster_ready): our endpoint records that a restart
+ * found in etcd and that nothing published again are withdrawn. */
+static void on_prune(struct ev_loop *loop, ev_timer *t, int revents) {
+        nd_cluster *cl = t->data;
+        size_t n = 0;
+        for (size_t i = 0; i < cl->n_stale; i++) {
+                bool wanted = false;
+                for (size_t k = 0; k < cl->n_leps && !wanted; k++)
+                        wanted = strcmp(cl->leps[k].key, cl->stale[i]) == 0;
+                if (!wanted) {
+                        /* an entry with no value: sync deletes it */
+                        if (GROW(cl->leps, cl->n_leps, cl->cap_leps) == 0) {
+                                struct lep *e = &cl->leps[cl->n_leps++];
+                                *e = (struct lep) {0};
+                                snprintf(e->key, sizeof(e->key), "%s", cl->stale[i]);
+                                n++;
+                        }
+                }
+                free(cl->stale[i]);
+        }
+        free(cl->stale);
+        cl->stale = NULL;
+        cl->n_stale = 0;
+        if (n)
+                nd_log(LOG_INFO, "withdrawing endpoint records of the previous run that are gone", "count=%zu", n);
+        sync_leps(cl);
+}
+
+void nd_cluster_ready(nd_cluster *cl) {
+        if (cl && cl->n_stale)
+                ev_timer_start(cl->m->loop, &cl->prune_timer);
+}
 /* The record of endpoint @e: where peers send its frames, and its names. */
 static char *ep_value(nd_cluster *cl, const nd_endpoint *e, const char *name, const char *hostname) {
         char a4[ND_ADDR_STRLEN], a6[ND_ADDR_STRLEN], mac[18], vtep[ND_ADDR_STRLEN];
@@ -689,7 +1392,7 @@ static char *ep_value(nd_cluster *cl, const nd_endpoint *e, const char *name, co
         for (size_t k = 0; k < e->n_aliases; k++)
                 json_array_append_new(al, json_string(e->aliases[k]));
         fmt_mac(e->mac, mac);
-        json_t *j = json_pack("{s:s, s:s, s:s, s:s, s:s, s:o}", "Node", cl->node, "Vtep", nd_addr_fmt(&cl->addr, vtep),
+        json_t *j = json_pack("{s:s, s:s, s:s, s:s, s:s, s:o}", "Node", cl->id, "Vtep", nd_addr_fmt(&cl->addr, vtep),
                               "Mac", mac, "Name", name ? name : "", "Hostname", hostname ? hostname : "", "Aliases",
                               al);
         if (j && e->addr4.family)
@@ -715,7 +1418,7 @@ void nd_cluster_publish(nd_cluster *cl, const nd_container *c) {
                 char *v = ep_value(cl, e, c->name, c->hostname);
                 if (!v)
                         continue;
-                snprintf(key, sizeof(key), K_EPS "%s/%s", n->id, c->id);
+                snprintf(key, sizeof(key), K_EPS "%s/%s/%s", cl->id, n->id, c->id);
                 lep_set(cl, key, c->id, v);
                 want[i] = true;
         }
@@ -726,7 +1429,7 @@ void nd_cluster_publish(nd_cluster *cl, const nd_container *c) {
                         continue;
                 bool keep = false;
                 for (size_t k = 0; k < c->n_eps && !keep; k++)
-                        keep = want[k] && strncmp(e->key + strlen(K_EPS), c->eps[k].net_id, ND_ID_LEN) == 0;
+                        keep = want[k] && strncmp(e->key + strlen(K_EPS) + ND_NODE_ID_LEN + 1, c->eps[k].net_id, ND_ID_LEN) == 0;
                 if (!keep)
                         lep_set(cl, e->key, c->id, NULL);
         }
@@ -746,7 +1449,7 @@ void nd_cluster_publish_endpoint(nd_cluster *cl, const char *owner, const nd_end
         char *v = ep_value(cl, e, name, hostname);
         if (!v)
                 return;
-        snprintf(key, sizeof(key), K_EPS "%s/%s", n->id, owner);
+        snprintf(key, sizeof(key), K_EPS "%s/%s/%s", cl->id, n->id, owner);
         lep_set(cl, key, owner, v);
         sync_leps(cl);
 }
@@ -938,24 +1641,43 @@ static void on_net_removed(void *userdata, int r, int64_t rev) {
         free(op);
 }
 
-const char *nd_cluster_network_user(nd_cluster *cl, const nd_network *n) {
-        for (size_t i = 0; cl && i < cl->n_reps; i++)
-                if (strcmp(cl->reps[i].netid, n->id) == 0)
-                        return cl->reps[i].node;
-        for (size_t i = 0; cl && i < cl->n_blocks; i++)
-                if (strcmp(cl->blocks[i].netid, n->id) == 0 && strcmp(cl->blocks[i].node, cl->node) != 0)
-                        return cl->blocks[i].node;
-        return NULL;
+/* The hosts other than this one that hold endpoint records or address
+ * blocks on @n, by name, into @buf; their count. */
+size_t nd_cluster_network_users(nd_cluster *cl, const nd_network *n, char *buf, size_t size) {
+        nd_hmap_iter it = {0};
+        struct gnode *g;
+        size_t count = 0, k = 0;
+        if (size)
+                buf[0] = 0;
+        while (cl && (g = nd_hmap_next(cl->nodes, &it))) {
+                bool uses = false;
+                if (strcmp(g->id, cl->id) == 0)
+                        continue;
+                for (size_t i = 0; i < cl->n_blocks && !uses; i++)
+                        uses = strcmp(cl->blocks[i]->netid, n->id) == 0 && strcmp(cl->blocks[i]->node, g->id) == 0;
+                nd_hmap_iter ri = {0};
+                struct rep *e;
+                while (!uses && (e = nd_hmap_next(cl->reps, &ri)))
+                        uses = strcmp(e->netid, n->id) == 0 && strcmp(e->node, g->id) == 0;
+                if (!uses)
+                        continue;
+                if (k < size)
+                        k += (size_t) snprintf(buf + k, size - k, "%s'%s'%s", count ? ", " : "",
+                                               g->name[0] ? g->name : g->id, g->live ? "" : " (down)");
+                count++;
+        }
+        return count;
 }
 
 int nd_cluster_network_remove(nd_cluster *cl, nd_network *n, void (*cb)(void *u, int r, const nd_diag *d),
                               void *userdata, nd_diag *d) {
-        char k_net[256], k_name[256], k_vni[64], k_blocks[256];
-        const char *user = nd_cluster_network_user(cl, n);
+        char k_net[256], k_name[256], k_vni[64], k_blocks[256], users[160];
         if (!cl)
                 return nd_diag_set(d, -EOPNOTSUPP, "no cluster store");
-        if (user)
-                return nd_diag_set(d, -EBUSY, "network '%s' is in use on node '%s'", n->spec.name, user);
+        size_t nu = nd_cluster_network_users(cl, n, users, sizeof(users));
+        if (nu)
+                return nd_diag_set(d, -EBUSY, "network '%s' has active endpoints or addresses on %s %s",
+                                   n->spec.name, nu > 1 ? "nodes" : "node", users);
         for (size_t i = 0; i < cl->n_leps; i++)
                 if (strncmp(cl->leps[i].key + strlen(K_EPS), n->id, ND_ID_LEN) == 0 && cl->leps[i].value)
                         return nd_diag_set(d, -EBUSY, "network '%s' has endpoints on this node", n->spec.name);
@@ -1011,13 +1733,10 @@ static void on_claimed(void *userdata, int r, int64_t rev) {
         if (b)
                 b->claiming = false;
         if (r == 0) {
-                if (!b && GROW(cl->blocks, cl->n_blocks, cl->cap_blocks) == 0) {
-                        b = &cl->blocks[cl->n_blocks++];
-                        *b = (struct gblock) { .p = c->p };
-                        snprintf(b->netid, sizeof(b->netid), "%s", c->netid);
-                }
+                if (!b)
+                        b = block_add(cl, c->netid, &c->p);
                 if (b) {
-                        snprintf(b->node, sizeof(b->node), "%s", cl->node);
+                        block_set_owner(cl, b, cl->id);
                         b->rev = rev;
                 }
                 nd_log(LOG_INFO, "address block claimed", "net=%.12s block=%s", c->netid, nd_prefix_fmt(&c->p, pf));
@@ -1025,10 +1744,10 @@ static void on_claimed(void *userdata, int r, int64_t rev) {
                 /* another host was quicker: the watch tells who; until
                  * then the block counts as someone else's */
                 if (b && !b->node[0])
-                        snprintf(b->node, sizeof(b->node), "?");
+                        block_drop(cl, b); /* the watch brings the holder */
                 r = 0;
         } else {
-                if (b && strcmp(b->node, cl->node) != 0)
+                if (b && strcmp(b->node, cl->id) != 0)
                         block_drop(cl, b);
                 nd_diag_set(&d, r, "claiming an address block in etcd failed: %s", strerror(-r));
         }
@@ -1057,12 +1776,10 @@ static int claim(nd_cluster *cl, nd_network *n, const nd_prefix *p, void (*retry
         nd_diag_set(d, -EAGAIN, "claiming an address block of network '%s'", n->spec.name);
         /* one claim per network at a time; the others wait for it */
         for (size_t i = 0; i < cl->n_blocks; i++)
-                if (cl->blocks[i].claiming && strcmp(cl->blocks[i].netid, n->id) == 0)
+                if (cl->blocks[i]->claiming && strcmp(cl->blocks[i]->netid, n->id) == 0)
                         return -EAGAIN;
-        if (GROW(cl->blocks, cl->n_blocks, cl->cap_blocks) < 0)
-                goto oom;
         struct claim *c = calloc(1, sizeof(*c));
-        json_t *j = json_pack("{s:s}", "Node", cl->node);
+        json_t *j = json_pack("{s:s, s:s}", "Node", cl->id, "Name", cl->node);
         v = j ? json_dumps(j, JSON_COMPACT) : NULL;
         json_decref(j);
         if (!c || !v) {
@@ -1085,9 +1802,10 @@ static int claim(nd_cluster *cl, nd_network *n, const nd_prefix *p, void (*retry
                 }
                 return nd_diag_set(d, r, "etcd: %s", strerror(-r));
         }
-        struct gblock *b = &cl->blocks[cl->n_blocks++];
-        *b = (struct gblock) { .p = *p, .claiming = true };
-        snprintf(b->netid, sizeof(b->netid), "%s", n->id);
+        /* (without memory for the entry, the claim's callback adds it) */
+        struct gblock *b = block_find(cl, n->id, p);
+        if (b || (b = block_add(cl, n->id, p)))
+                b->claiming = true;
         return -EAGAIN;
 oom:
         if (retry) {
@@ -1130,10 +1848,10 @@ int nd_cluster_address_pick(nd_cluster *cl, nd_network *n, int family, const nd_
                         struct gblock *b = block_find(cl, n->id, &p);
                         if (b && b->claiming)
                                 return claim(cl, n, &p, retry, userdata, d);
-                        if (b && strcmp(b->node, cl->node) != 0)
+                        if (b && b->node[0] && strcmp(b->node, cl->id) != 0)
                                 return nd_diag_set(d, -EADDRINUSE,
                                                    "address %s is in an address block of node '%s'",
-                                                   nd_addr_fmt(want, s), b->node);
+                                                   nd_addr_fmt(want, s), node_label(cl, b->node));
                         if (!b)
                                 return claim(cl, n, &p, retry, userdata, d);
                         int r = nd_subnet_reserve(sub, want);
@@ -1149,8 +1867,8 @@ int nd_cluster_address_pick(nd_cluster *cl, nd_network *n, int family, const nd_
                 }
                 /* our blocks first, in order */
                 for (size_t k = 0; k < cl->n_blocks; k++) {
-                        struct gblock *b = &cl->blocks[k];
-                        if (strcmp(b->netid, n->id) || strcmp(b->node, cl->node) || b->claiming || b->releasing ||
+                        struct gblock *b = cl->blocks[k];
+                        if (strcmp(b->netid, n->id) || strcmp(b->node, cl->id) || b->claiming || b->releasing ||
                             !nd_prefix_contains(subnet, &b->p.addr))
                                 continue;
                         if (take_in_block(sub, &b->p, ret) == 0) {
@@ -1159,8 +1877,8 @@ int nd_cluster_address_pick(nd_cluster *cl, nd_network *n, int family, const nd_
                         }
                 }
                 for (size_t k = 0; k < cl->n_blocks; k++)
-                        if (cl->blocks[k].claiming && strcmp(cl->blocks[k].netid, n->id) == 0)
-                                return claim(cl, n, &cl->blocks[k].p, retry, userdata, d);
+                        if (cl->blocks[k]->claiming && strcmp(cl->blocks[k]->netid, n->id) == 0)
+                                return claim(cl, n, &cl->blocks[k]->p, retry, userdata, d);
                 /* the first block nobody holds */
                 uint64_t nb = nd_block_count(subnet, len);
                 for (uint64_t k = 0; k < nb; k++) {
@@ -1225,8 +1943,8 @@ static void unclaim(nd_cluster *cl, struct gblock *b) {
 }
 
 void nd_cluster_address_note(nd_cluster *cl, nd_network *n, const nd_addr *a, int delta) {
-        struct gblock *b = cl ? block_of(cl, n->id, a) : NULL;
-        if (!b || strcmp(b->node, cl->node) != 0)
+        struct gblock *b = cl ? block_of(cl, n, a) : NULL;
+        if (!b || strcmp(b->node, cl->id) != 0)
                 return;
         if (delta > 0)
                 b->used++;
@@ -1236,8 +1954,8 @@ void nd_cluster_address_note(nd_cluster *cl, nd_network *n, const nd_addr *a, in
 
 void nd_cluster_blocks_trim(nd_cluster *cl) {
         for (size_t i = 0; cl && i < cl->n_blocks; i++)
-                if (strcmp(cl->blocks[i].node, cl->node) == 0 && cl->blocks[i].used == 0)
-                        unclaim(cl, &cl->blocks[i]);
+                if (strcmp(cl->blocks[i]->node, cl->id) == 0 && cl->blocks[i]->used == 0)
+                        unclaim(cl, cl->blocks[i]);
 }
 
 /* ---- status ---- */
@@ -1246,26 +1964,39 @@ json_t *nd_cluster_status(nd_cluster *cl) {
         char a[ND_ADDR_STRLEN];
         if (!cl)
                 return json_pack("{s:b}", "Enabled", 0);
-        return json_pack("{s:b, s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "Enabled", 1, "Node", cl->node,
-                         "AdvertiseAddr", nd_addr_fmt(&cl->addr, a), "Store", nd_store_etcd_endpoint(cl->st), "Nodes",
-                         (json_int_t) cl->n_nodes, "RemoteEndpoints", (json_int_t) cl->n_reps, "Revision",
-                         (json_int_t) cl->rev, "Events", (json_int_t) cl->events, "Resyncs", (json_int_t) cl->resyncs,
-                         "LeaseLosses", (json_int_t) cl->lease_losses, "PublishFailures",
-                         (json_int_t) cl->sync_failures);
+        return json_pack("{s:b, s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:s, s:I, s:I}", "Enabled",
+                         1, "Node", cl->node, "NodeId", cl->id, "AdvertiseAddr", nd_addr_fmt(&cl->addr, a), "Store",
+                         nd_store_etcd_endpoint(cl->st), "Nodes", (json_int_t) nd_hmap_size(cl->nodes),
+                         "RemoteEndpoints", (json_int_t) nd_hmap_size(cl->reps), "Revision", (json_int_t) cl->rev,
+                         "Events", (json_int_t) cl->events, "Resyncs", (json_int_t) cl->resyncs, "LeaseLosses",
+                         (json_int_t) cl->lease_losses, "PublishFailures", (json_int_t) cl->sync_failures,
+                         "RejectedRecords", (json_int_t) cl->rejected, "LastRejected", cl->last_rejected,
+                         "ReclaimedNodes", (json_int_t) cl->reclaimed, "NodeGraceSeconds", (json_int_t) cl->grace);
 }
 
 json_t *nd_cluster_nodes(nd_cluster *cl) {
         json_t *a = json_array();
-        for (size_t i = 0; cl && i < cl->n_nodes; i++) {
-                size_t eps = 0;
-                for (size_t k = 0; k < cl->n_reps; k++)
-                        eps += strcmp(cl->reps[k].node, cl->nodes[i].name) == 0;
-                if (strcmp(cl->nodes[i].name, cl->node) == 0)
+        nd_hmap_iter it = {0};
+        struct gnode *g;
+        double now = cl ? ev_now(cl->m->loop) : 0;
+        while (cl && (g = nd_hmap_next(cl->nodes, &it))) {
+                bool self = strcmp(g->id, cl->id) == 0;
+                size_t eps = g->n_reps;
+                if (self) {
+                        eps = 0;
                         for (size_t k = 0; k < cl->n_leps; k++)
                                 eps += cl->leps[k].value != NULL;
-                json_array_append_new(a, json_pack("{s:s, s:s, s:b, s:I}", "Name", cl->nodes[i].name, "Addr",
-                                                   cl->nodes[i].addr, "Self", strcmp(cl->nodes[i].name, cl->node) == 0,
-                                                   "Endpoints", (json_int_t) eps));
+                }
+                json_t *j = json_pack("{s:s, s:s, s:s, s:b, s:s, s:I, s:I}", "Id", g->id, "Name", g->name, "Addr",
+                                      g->addr, "Self", self, "State", g->live ? "live" : g->reclaiming ? "reclaiming" : "down",
+                                      "Endpoints", (json_int_t) eps, "Blocks", (json_int_t) g->n_blocks);
+                if (j && !g->live && g->down_since > 0) {
+                        json_object_set_new(j, "DownSeconds", json_integer((json_int_t) (now - g->down_since)));
+                        json_object_set_new(j, "ReclaimInSeconds",
+                                            json_integer((json_int_t) (cl->grace > now - g->down_since
+                                                                               ? cl->grace - (now - g->down_since) : 0)));
+                }
+                json_array_append_new(a, j);
         }
         return a;
 }
@@ -1279,15 +2010,19 @@ json_t *nd_cluster_network_status(nd_cluster *cl, const nd_network *n) {
                 j = json_object();
         json_t *blocks = json_array(), *peers = json_array();
         for (size_t i = 0; i < cl->n_blocks; i++)
-                if (strcmp(cl->blocks[i].netid, n->id) == 0)
-                        json_array_append_new(blocks, json_pack("{s:s, s:s}", "Block", nd_prefix_fmt(&cl->blocks[i].p, pf),
-                                                                "Node", cl->blocks[i].node));
-        for (size_t i = 0; i < cl->n_reps; i++)
-                if (strcmp(cl->reps[i].netid, n->id) == 0) {
+                if (strcmp(cl->blocks[i]->netid, n->id) == 0)
+                        json_array_append_new(blocks, json_pack("{s:s, s:s, s:s}", "Block",
+                                                                nd_prefix_fmt(&cl->blocks[i]->p, pf), "Node",
+                                                                node_label(cl, cl->blocks[i]->node), "NodeId",
+                                                                cl->blocks[i]->node));
+        nd_hmap_iter it = {0};
+        struct rep *e;
+        while ((e = nd_hmap_next(cl->reps, &it)))
+                if (strcmp(e->netid, n->id) == 0) {
                         char a[ND_ADDR_STRLEN], v[ND_ADDR_STRLEN], mac[18];
-                        const nd_overlay_peer *p = &cl->reps[i].peer;
+                        const nd_overlay_peer *p = &e->peer;
                         fmt_mac(p->mac, mac);
-                        json_array_append_new(peers, json_pack("{s:s, s:s, s:s, s:s}", "Node", cl->reps[i].node,
+                        json_array_append_new(peers, json_pack("{s:s, s:s, s:s, s:s}", "Node", node_label(cl, e->node),
                                                                "IPv4", p->ip4.family ? nd_addr_fmt(&p->ip4, a) : "",
                                                                "Mac", mac, "Vtep", nd_addr_fmt(&p->vtep, v)));
                 }
@@ -1325,40 +2060,56 @@ int nd_cluster_start(nd_manager *m, const nd_cluster_config *cfg, void (*done)(n
                 return nd_log_errno(LOG_ERR, -EINVAL, "a cluster store needs --advertise-addr IP|INTERFACE");
         if (!cfg->node || !*cfg->node || strlen(cfg->node) > NODE_MAX || strchr(cfg->node, '/'))
                 return nd_log_errno(LOG_ERR, -EINVAL, "invalid node name (1-64 characters, no '/')");
+        if (!nd_node_id_valid(cfg->node_id))
+                return nd_log_errno(LOG_ERR, -EINVAL, "invalid node id", "id=%s", cfg->node_id ? cfg->node_id : "");
         cl = calloc(1, sizeof(*cl));
         if (!cl)
                 return -ENOMEM;
         cl->m = m;
         cl->done = done;
         cl->ttl = cfg->ttl ? cfg->ttl : 10;
+        cl->grace = cfg->grace ? cfg->grace : 3600;
+        cl->vxlan_port = cfg->vxlan_port ? cfg->vxlan_port : 4789;
         snprintf(cl->node, sizeof(cl->node), "%s", cfg->node);
+        snprintf(cl->id, sizeof(cl->id), "%s", cfg->node_id);
         ev_timer_init(&cl->keepalive, on_keepalive, 0, cl->ttl / 3.0);
         cl->keepalive.data = cl;
         ev_timer_init(&cl->sync_timer, on_sync_timer, 1.0, 0);
         cl->sync_timer.data = cl;
+        ev_init(&cl->reclaim_timer, on_reclaim_timer);
+        cl->reclaim_timer.repeat = cl->grace / 4 < 0.5 ? 0.5 : cl->grace / 4 > 30 ? 30 : cl->grace / 4;
+        cl->reclaim_timer.data = cl;
+        ev_timer_init(&cl->prune_timer, on_prune, 2.0, 0);
+        cl->prune_timer.data = cl;
+        if (nd_hmap_new(&cl->reps) < 0 || nd_hmap_new(&cl->nodes) < 0 || nd_hmap_new(&cl->block_index) < 0) {
+                nd_cluster_free(cl);
+                return -ENOMEM;
+        }
         r = advertise_addr(cfg->advertise, &cl->addr);
         if (r < 0) {
-                free(cl);
+                nd_cluster_free(cl);
                 return nd_log_errno(LOG_ERR, r, "--advertise-addr: not an IPv4 address or an interface with one",
                                     "value=%s", cfg->advertise);
         }
         r = nd_store_open(m->loop, cfg->url, NULL, &cl->st);
         if (r < 0) {
-                free(cl);
+                nd_cluster_free(cl);
                 return nd_log_errno(LOG_ERR, r, "invalid etcd store URL (want etcd://HOST:PORT[,HOST:PORT...])",
                                     "store=%s", cfg->url);
         }
+        etcd_addrs(cl, cfg->url);
         r = nd_overlay_new(m->loop, m->nl, &cl->addr, cfg->vxlan_port, &cl->ov);
         if (r < 0) {
                 nd_cluster_free(cl);
                 return r;
         }
-        r = nd_store_lease_grant(cl->st, cl->ttl, on_granted, cl);
-        if (r < 0) {
+        /* this node and its lease first (ours from a previous run if it is
+         * still live), then the cluster's state */
+        renew(cl);
+        if (!cl->renewing) {
                 nd_cluster_free(cl);
-                return r;
+                return -ENOMEM;
         }
-        cl->renewing = true;
         *ret = cl;
         return 0;
 }
@@ -1368,11 +2119,15 @@ nd_cluster *nd_cluster_free(nd_cluster *cl) {
                 return NULL;
         ev_timer_stop(cl->m->loop, &cl->keepalive);
         ev_timer_stop(cl->m->loop, &cl->sync_timer);
+        ev_timer_stop(cl->m->loop, &cl->reclaim_timer);
+        ev_timer_stop(cl->m->loop, &cl->prune_timer);
         nd_store_watch_cancel(cl->watch);
-        /* the lease is not revoked: a restart within its TTL keeps the
-         * peers' view; a host that stays away drops out when it expires */
+        /* the lease is not revoked: a restart within its TTL keeps it and
+         * the peers' view; a host that stays away drops out when it expires */
         nd_store_free(cl->st);
         nd_overlay_free(cl->ov);
+        if (cl->fw && cl->m->fw)
+                nd_fw_owner_free(cl->m->fw, cl->fw);
         while (cl->waiters) {
                 struct waiter *w = cl->waiters;
                 cl->waiters = w->next;
@@ -1381,9 +2136,22 @@ nd_cluster *nd_cluster_free(nd_cluster *cl) {
         for (size_t i = 0; i < cl->n_leps; i++)
                 free(cl->leps[i].value);
         free(cl->leps);
-        free(cl->reps);
+        for (size_t i = 0; i < cl->n_stale; i++)
+                free(cl->stale[i]);
+        free(cl->stale);
+        nd_hmap_iter it = {0};
+        void *v;
+        while ((v = nd_hmap_next(cl->reps, &it)))
+                free(v);
+        it = (nd_hmap_iter) {0};
+        while ((v = nd_hmap_next(cl->nodes, &it)))
+                free(v);
+        nd_hmap_free(cl->reps);
+        nd_hmap_free(cl->nodes);
+        nd_hmap_free(cl->block_index);
+        for (size_t i = 0; i < cl->n_blocks; i++)
+                free(cl->blocks[i]);
         free(cl->blocks);
-        free(cl->nodes);
         free(cl);
         return NULL;
 }

@@ -4,13 +4,33 @@
  * Multi-host state: what this host shares with its peers through the
  * cluster store (etcd), and what it learns from them.
  *
- * Keys (all under /netd/v1/global/):
- *   nodes/NODE               {"Name","Addr","Version","Started"}   on the node lease
+ * Keys (all under /netd/v1/global/); NODE is a node id (32 hex digits,
+ * random, generated once and kept in STATE_DIR/node-id), never a host
+ * name, so two hosts with one host name are two nodes:
+ *   nodes/NODE               {"Id","Name","Addr","Version","Registered"}  the member, until removed
+ *   live/NODE                {"Id","Name","Addr","Version","Started"}  on the node lease: the node is up
  *   networks/ID              the network record (driver overlay)
  *   network-names/NAME       ID
  *   vnis/VNI                 ID
- *   blocks/ID/ADDR-LEN       {"Node"}      an address block a host claimed
- *   endpoints/ID/CTID        {"Node","Vtep","Mac","IPv4","IPv6","Name",...} on the node lease
+ *   blocks/ID/ADDR-LEN       {"Node","Name"}      an address block a node claimed
+ *   endpoints/NODE/ID/CTID   {"Node","Vtep","Mac","IPv4","IPv6","Name",...} on the node lease
+ *
+ * Identity: live/NODE is created only if absent (compare-and-swap) on a
+ * fresh lease.  A restart finds its own live record (same address) and
+ * keeps that lease, so its endpoint records stay and peers see no change;
+ * a live record at another address means a cloned state directory, and
+ * start-up is refused.
+ *
+ * Trust: a peer's endpoint record counts only if its node is live, it is
+ * on that node's lease, its tunnel address is the node's and its
+ * addresses lie in blocks the node holds; others are ignored and counted
+ * (RejectedRecords in the status).  Everything a node writes lives under
+ * keys with its id, so an etcd role per host can confine it (docs/overlay.md).
+ *
+ * Lifecycle: a node that is not live for the grace period (--node-grace)
+ * has its blocks, node record and endpoint records removed by whichever
+ * live node gets there first (one compare-and-swap transaction wins);
+ * nd_cluster_node_remove() does the same at once for a node that is down.
  *
  * Cluster IPAM: a host allocates addresses of an overlay network only
  * from blocks it claimed with a create-only transaction, so two hosts can
@@ -35,13 +55,22 @@
 typedef struct nd_cluster nd_cluster;
 struct nd_container;
 
+#define ND_NODE_ID_LEN 32
+
 typedef struct nd_cluster_config {
         const char *url;          /* etcd://... */
-        const char *node;         /* node name */
+        const char *node;         /* node name: a label for people */
+        const char *node_id;      /* ND_NODE_ID_LEN hex digits (nd_node_id_load) */
+        double grace;             /* seconds a dead node's blocks are kept; 0: 3600 */
         const char *advertise;    /* IPv4 address or interface name */
         unsigned ttl;             /* node lease, seconds */
         uint16_t vxlan_port;
 } nd_cluster_config;
+
+bool nd_node_id_valid(const char *id);
+/* Reads STATE_DIR/node-id, or (with @create) makes one: 0 read, 1 made,
+ * -errno (-EBADMSG: the file is not a node id). */
+int nd_node_id_load(const char *state_dir, bool create, char ret[static ND_NODE_ID_LEN + 1]);
 
 /* Opens the store, registers the node, loads the global state (networks
  * join the manager's table) and starts watching; then calls @done (r<0:
@@ -85,8 +114,18 @@ void nd_cluster_publish_endpoint(nd_cluster *cl, const char *owner, const struct
                                  const char *hostname);
 void nd_cluster_withdraw_owner(nd_cluster *cl, const char *owner);
 
-/* Does another host have endpoints or blocks on @n?  Its name, or NULL. */
-const char *nd_cluster_network_user(nd_cluster *cl, const nd_network *n);
+/* The other nodes that hold endpoint records or blocks on @n: their
+ * names, quoted and comma-separated, in @buf; their count. */
+size_t nd_cluster_network_users(nd_cluster *cl, const nd_network *n, char *buf, size_t size);
+
+/* Removes a node that is down now (by id, unique id prefix or unique
+ * name): its blocks, node record and endpoint records.  -EBUSY when it is
+ * live or this host; @cb when done. */
+int nd_cluster_node_remove(nd_cluster *cl, const char *ref, void (*cb)(void *u, int r, const nd_diag *d),
+                           void *userdata, nd_diag *d);
+/* The daemon restored its own endpoints: records of the previous run that
+ * were not published again are withdrawn shortly after. */
+void nd_cluster_ready(nd_cluster *cl);
 
 json_t *nd_cluster_status(nd_cluster *cl);
 json_t *nd_cluster_nodes(nd_cluster *cl);

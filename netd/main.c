@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cluster.h"
 #include "firewall.h"
 #include "prefix.h"
 #include "log.h"
@@ -36,10 +37,17 @@ static void usage(FILE *f) {
                 "  --etcd-cacert FILE           CA of the etcd servers (TLS)\n"
                 "  --etcd-cert FILE             client certificate for etcd (TLS)\n"
                 "  --etcd-key FILE              its key\n"
+                "  --etcd-user USER             etcd authentication: user name (with --etcd-password-file)\n"
+                "  --etcd-password-file FILE    the user's password (first line of FILE)\n"
+                "  --etcd-insecure              accept plain http to etcd (no TLS): needed without the TLS\n"
+                "                               flags; netd warns at every start\n"
                 "  --advertise-addr IP|IFACE    this host's address for peers (tunnel endpoint); needed with etcd\n"
                 "  --node-name NAME             this host's name in the cluster (default: the host name)\n"
                 "  --node-ttl SECONDS           lease of the node record: a dead host's endpoints vanish from its\n"
                 "                               peers this long after it stopped renewing (default 10)\n"
+                "  --node-grace SECONDS         a node down this long loses its address blocks and records\n"
+                "                               (default 3600)\n"
+                "  --show-node-id               print this host's node id (made if missing) and exit\n"
                 "  --vxlan-port PORT            UDP port of VXLAN tunnels (default 4789)\n"
                 "  --docker-api-socket PATH     also serve Docker's network API (docker -H unix://PATH network ...)\n"
                 "  --docker-plugin-socket PATH  serve Docker's network and IPAM plugin protocol\n"
@@ -130,7 +138,8 @@ int main(int argc, char **argv) {
         enum { OPT_STATE = 256, OPT_RUN, OPT_SOCKET, OPT_STORE, OPT_POOL, OPT_LOGLEVEL, OPT_LOGTARGET,
                OPT_VERSION, OPT_MAXBODY, OPT_MONITOR, OPT_ROOTFS,
                OPT_PORTRANGE, OPT_FIREWALL, OPT_CLEANUP, OPT_DNS, OPT_RESOLV, OPT_DNSTTL, OPT_DNSSERVER,
-               OPT_CACERT, OPT_CERT, OPT_KEY, OPT_ADVERTISE, OPT_NODE, OPT_NODETTL, OPT_VXLANPORT, OPT_DOCKER, OPT_PLUGIN, OPT_DOCKERHOST };
+               OPT_CACERT, OPT_CERT, OPT_KEY, OPT_ADVERTISE, OPT_NODE, OPT_NODETTL, OPT_VXLANPORT, OPT_DOCKER, OPT_PLUGIN, OPT_DOCKERHOST,
+               OPT_NODEGRACE, OPT_INSECURE, OPT_ETCDUSER, OPT_ETCDPASS, OPT_SHOWID };
         static const struct option opts[] = {
                 { "state-dir", required_argument, NULL, OPT_STATE },
                 { "run-dir", required_argument, NULL, OPT_RUN },
@@ -156,6 +165,11 @@ int main(int argc, char **argv) {
                 { "advertise-addr", required_argument, NULL, OPT_ADVERTISE },
                 { "node-name", required_argument, NULL, OPT_NODE },
                 { "node-ttl", required_argument, NULL, OPT_NODETTL },
+                { "node-grace", required_argument, NULL, OPT_NODEGRACE },
+                { "etcd-insecure", no_argument, NULL, OPT_INSECURE },
+                { "etcd-user", required_argument, NULL, OPT_ETCDUSER },
+                { "etcd-password-file", required_argument, NULL, OPT_ETCDPASS },
+                { "show-node-id", no_argument, NULL, OPT_SHOWID },
                 { "vxlan-port", required_argument, NULL, OPT_VXLANPORT },
                 { "log-level", required_argument, NULL, OPT_LOGLEVEL },
                 { "log-target", required_argument, NULL, OPT_LOGTARGET },
@@ -172,7 +186,8 @@ int main(int argc, char **argv) {
         bool cleanup = false;
         const char *dns[5] = {0};
         size_t n_dns = 0;
-        const char *tls[3] = {0}; /* cacert, cert, key */
+        const char *tls[5] = {0}; /* cacert, cert, key, user, password-file */
+        bool insecure = false, show_id = false;
         char store_url[4096];
 
         while ((c = getopt_long(argc, argv, "h", opts, NULL)) >= 0)
@@ -249,6 +264,20 @@ int main(int argc, char **argv) {
                 case OPT_KEY: tls[2] = optarg; break;
                 case OPT_ADVERTISE: cfg.advertise = optarg; break;
                 case OPT_NODE: cfg.node_name = optarg; break;
+                case OPT_INSECURE: insecure = true; break;
+                case OPT_ETCDUSER: tls[3] = optarg; break;
+                case OPT_ETCDPASS: tls[4] = optarg; break;
+                case OPT_SHOWID: show_id = true; break;
+                case OPT_NODEGRACE: {
+                        char *end;
+                        double v = strtod(optarg, &end);
+                        if (*end || !*optarg || !(v >= 1 && v <= 30 * 86400)) {
+                                fprintf(stderr, "netd: --node-grace: want 1..2592000 seconds\n");
+                                return 2;
+                        }
+                        cfg.node_grace = v;
+                        break;
+                }
                 case OPT_NODETTL:
                 case OPT_VXLANPORT: {
                         char *end;
@@ -312,14 +341,27 @@ int main(int argc, char **argv) {
         }
         if (n_pools)
                 cfg.pools = pools;
-        if (tls[0] || tls[1] || tls[2]) {
-                static const char *const names[] = { "cacert", "cert", "key" };
+        if (show_id) {
+                char id[ND_NODE_ID_LEN + 1];
+                if ((r = mkdir_p(cfg.state_dir, 0700)) < 0 || (r = nd_node_id_load(cfg.state_dir, true, id)) < 0) {
+                        fprintf(stderr, "netd: %s/node-id: %s\n", cfg.state_dir, strerror(-r));
+                        return 1;
+                }
+                printf("%s\n", id);
+                return 0;
+        }
+        if (tls[0] || tls[1] || tls[2] || tls[3] || tls[4]) {
+                static const char *const names[] = { "cacert", "cert", "key", "user", "password-file" };
                 if (strncmp(cfg.store_url, "etcd", 4) != 0) {
-                        fprintf(stderr, "netd: --etcd-cacert/--etcd-cert/--etcd-key need --store etcd://...\n");
+                        fprintf(stderr, "netd: --etcd-cacert/--etcd-cert/--etcd-key/--etcd-user need --store etcd://...\n");
+                        return 2;
+                }
+                if (!tls[3] != !tls[4]) {
+                        fprintf(stderr, "netd: --etcd-user and --etcd-password-file go together\n");
                         return 2;
                 }
                 size_t k = (size_t) snprintf(store_url, sizeof(store_url), "%s", cfg.store_url);
-                for (int i = 0; i < 3; i++)
+                for (int i = 0; i < 5; i++)
                         if (tls[i] && k < sizeof(store_url))
                                 k += (size_t) snprintf(store_url + k, sizeof(store_url) - k, "%c%s=%s",
                                                        strchr(store_url, '?') ? '&' : '?', names[i], tls[i]);
@@ -328,6 +370,12 @@ int main(int argc, char **argv) {
                         return 2;
                 }
                 cfg.store_url = store_url;
+        }
+        if (strncmp(cfg.store_url, "etcd://", 7) == 0 && !tls[0] && !tls[1] && !tls[2] && !insecure) {
+                fprintf(stderr, "netd: --store %s is plain http: anyone on the path can read and rewrite the "
+                                "cluster's records. Give --etcd-cacert (and --etcd-cert/--etcd-key) for https, or "
+                                "--etcd-insecure to accept plain http\n", cfg.store_url);
+                return 2;
         }
         if (strncmp(cfg.store_url, "etcd", 4) == 0 && !cfg.advertise) {
                 fprintf(stderr, "netd: --store %s needs --advertise-addr IP|INTERFACE (the address peers reach "
@@ -375,6 +423,10 @@ int main(int argc, char **argv) {
         }
         nd_log(LOG_INFO, "starting", "version=%s pid=%ld state_dir=%s run_dir=%s", ND_VERSION, (long) getpid(),
                cfg.state_dir, cfg.run_dir);
+        if (insecure && strncmp(cfg.store_url, "etcd://", 7) == 0 && !strchr(cfg.store_url, '?'))
+                nd_log(LOG_WARNING, "etcd over plain http (--etcd-insecure): anyone on the path can read and rewrite "
+                       "the cluster's records; use https with client certificates in production", "store=%s",
+                       cfg.store_url);
         r = nd_manager_run(m);
         nd_manager_free(m);
         unlink(pid_path);

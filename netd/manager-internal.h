@@ -37,6 +37,7 @@ struct nd_manager {
         struct nd_cluster *cluster;/* shared state (etcd), NULL: single host */
         char *cluster_url, *node_name, *advertise;
         unsigned node_ttl;
+        double node_grace;
         uint16_t vxlan_port;
         nd_pool *pools;
         struct nl_sock *nl;

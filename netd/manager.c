@@ -57,6 +57,7 @@ int nd_manager_new(const nd_manager_config *cfg, nd_manager **ret) {
                 m->node_name = strdup(cfg->node_name ? cfg->node_name : host);
                 m->advertise = cfg->advertise ? strdup(cfg->advertise) : NULL;
                 m->node_ttl = cfg->node_ttl;
+                m->node_grace = cfg->node_grace;
                 m->vxlan_port = cfg->vxlan_port;
                 if (!m->cluster_url || !m->node_name) {
                         free(m);
@@ -194,6 +195,11 @@ json_t *nd_manager_cluster_status(nd_manager *m) {
 
 json_t *nd_manager_cluster_nodes(nd_manager *m) {
         return nd_cluster_nodes(m->cluster);
+}
+
+int nd_manager_node_remove(nd_manager *m, const char *ref, void (*cb)(void *u, int r, const nd_diag *d),
+                           void *userdata, nd_diag *d) {
+        return nd_cluster_node_remove(m->cluster, ref, cb, userdata, d);
 }
 
 json_t *nd_manager_overlay_status(nd_manager *m, const nd_network *n) {
@@ -956,6 +962,7 @@ static void start_api(nd_manager *m) {
                 nd_log(LOG_INFO, "Docker network and IPAM plugin listening", "socket=%s", m->plugin_socket);
         }
         m->started = true;
+        nd_cluster_ready(m->cluster);
         nd_log(LOG_INFO, "netd ready", "version=%s socket=%s store=%s networks=%zu", ND_VERSION, m->socket_path,
                nd_store_backend(m->store), m->n_nets);
 }
@@ -1149,8 +1156,16 @@ int nd_manager_run(nd_manager *m) {
         ev_timer_init(&m->drain, on_drain, 0.01, 0.01);
 
         if (m->cluster_url) {
-                nd_cluster_config cc = { .url = m->cluster_url, .node = m->node_name, .advertise = m->advertise,
-                                         .ttl = m->node_ttl, .vxlan_port = m->vxlan_port };
+                char id[ND_NODE_ID_LEN + 1];
+                r = nd_node_id_load(m->state_dir, true, id);
+                if (r == 1)
+                        nd_log(LOG_INFO, "generated this host's node id", "id=%s file=%s/node-id", id, m->state_dir);
+                else if (r < 0)
+                        return nd_log_errno(LOG_ERR, r, "cannot read or create the node id file (remove it if it is "
+                                            "damaged: a new id is generated)", "file=%s/node-id", m->state_dir);
+                nd_cluster_config cc = { .url = m->cluster_url, .node = m->node_name, .node_id = id,
+                                         .advertise = m->advertise, .ttl = m->node_ttl, .grace = m->node_grace,
+                                         .vxlan_port = m->vxlan_port };
                 r = nd_cluster_start(m, &cc, on_cluster_ready, &m->cluster);
         } else
                 r = nd_store_list(m->store, KEY_NETWORKS, on_networks_loaded, m);

@@ -44,6 +44,7 @@ typedef struct nd_manager_config {
         const char *node_name;     /* NULL: the host name */
         const char *advertise;     /* IPv4 address or interface */
         unsigned node_ttl;         /* seconds; 0: 10 */
+        double node_grace;         /* seconds a dead node's blocks are kept; 0: 3600 */
         uint16_t vxlan_port;       /* 0: 4789 */
         const char *docker_socket; /* Docker's network API on this socket; NULL: off */
         const char *plugin_socket; /* Docker's plugin protocol on this socket; NULL: off */
@@ -84,6 +85,9 @@ json_t *nd_manager_firewall_status(nd_manager *m);
 /* {"Enabled", "Node", ...}, the nodes, and an overlay network's state. */
 json_t *nd_manager_cluster_status(nd_manager *m);
 json_t *nd_manager_cluster_nodes(nd_manager *m);
+/* Removes a cluster node that is down (cluster.h: nd_cluster_node_remove). */
+int nd_manager_node_remove(nd_manager *m, const char *ref, void (*cb)(void *u, int r, const nd_diag *d),
+                           void *userdata, nd_diag *d);
 json_t *nd_manager_overlay_status(nd_manager *m, const nd_network *n);
 /* The embedded DNS of network @n: counters, TTL, upstreams. */
 json_t *nd_manager_dns_status(nd_manager *m, const nd_network *n);

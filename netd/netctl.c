@@ -433,18 +433,53 @@ static int version_cmd(int argc, char **argv) {
 
 static const char node_usage[] =
         "Usage: netctl node ls [--format json]\n"
+        "       netctl node rm NODE...\n"
         "\n"
-        "List the hosts of the cluster (netd --store etcd://...): name, advertise address, endpoints.\n";
+        "The hosts of the cluster (netd --store etcd://...).\n"
+        "  ls   id, name, advertise address, state (live, down, reclaiming), endpoints and address blocks\n"
+        "  rm   remove nodes that are down (by id, unique id prefix or unique name): their address\n"
+        "       blocks and records; refused while a node is live\n";
+
+static int node_cmp(const void *a, const void *b) {
+        const json_t *x = *(json_t *const *) a, *y = *(json_t *const *) b;
+        int c = strcmp(json_string_value(json_object_get(x, "Name")) ?: "", json_string_value(json_object_get(y, "Name")) ?: "");
+        return c ? c : strcmp(json_string_value(json_object_get(x, "Id")) ?: "", json_string_value(json_object_get(y, "Id")) ?: "");
+}
+
+static int node_rm(int argc, char **argv) {
+        int rc = 0;
+        if (argc < 3) {
+                fputs(node_usage, stderr);
+                return 2;
+        }
+        for (int i = 2; i < argc; i++) {
+                _cleanup_json_ json_t *reply = NULL;
+                char path[256];
+                if (strlen(argv[i]) > 128 || strchr(argv[i], '/')) {
+                        fprintf(stderr, "netctl: invalid node '%s'\n", argv[i]);
+                        rc = 1;
+                        continue;
+                }
+                snprintf(path, sizeof(path), "/v1/nodes/%s", argv[i]);
+                long st = call("DELETE", path, NULL, &reply);
+                if (st != 204 && st != 200)
+                        rc = fail(st, reply, NULL);
+                else
+                        printf("%s\n", argv[i]);
+        }
+        return rc;
+}
 
 static int node_cmd(int argc, char **argv) {
         _cleanup_json_ json_t *reply = NULL;
         bool json = false;
-        size_t i;
-        json_t *n;
+        size_t i, n_nodes;
         if (wants_help(argc, argv) || (argc >= 2 && wants_help(argc - 1, argv + 1))) {
                 fputs(node_usage, stdout);
                 return 0;
         }
+        if (argc >= 2 && (strcmp(argv[1], "rm") == 0 || strcmp(argv[1], "remove") == 0))
+                return node_rm(argc, argv);
         if (argc < 2 || (strcmp(argv[1], "ls") != 0 && strcmp(argv[1], "list") != 0)) {
                 fputs(node_usage, stderr);
                 return 2;
@@ -458,16 +493,35 @@ static int node_cmd(int argc, char **argv) {
         long st = call("GET", "/v1/nodes", NULL, &reply);
         if (st != 200 || !json_is_array(reply))
                 return fail(st, reply, NULL);
+        n_nodes = json_array_size(reply);
+        json_t **v = calloc(n_nodes ? n_nodes : 1, sizeof(*v));
+        if (!v)
+                return 1;
+        for (i = 0; i < n_nodes; i++)
+                v[i] = json_array_get(reply, i);
+        qsort(v, n_nodes, sizeof(*v), node_cmp);
         if (json) {
-                print_json(reply);
+                json_t *sorted = json_array();
+                for (i = 0; i < n_nodes; i++)
+                        json_array_append(sorted, v[i]);
+                print_json(sorted);
+                json_decref(sorted);
+                free(v);
                 return 0;
         }
-        printf("%-24s  %-16s  %-9s  %s\n", "NODE", "ADDRESS", "ENDPOINTS", "");
-        json_array_foreach(reply, i, n)
-                printf("%-24s  %-16s  %-9lld  %s\n", json_string_value(json_object_get(n, "Name")),
-                       json_string_value(json_object_get(n, "Addr")),
-                       (long long) json_integer_value(json_object_get(n, "Endpoints")),
+        printf("%-12s  %-20s  %-16s  %-10s  %-9s  %-6s  %s\n", "ID", "NAME", "ADDRESS", "STATE", "ENDPOINTS", "BLOCKS",
+               "");
+        for (i = 0; i < n_nodes; i++) {
+                const json_t *n = v[i];
+                char state[32];
+                snprintf(state, sizeof(state), "%s", json_string_value(json_object_get(n, "State")) ?: "?");
+                printf("%-12.12s  %-20s  %-16s  %-10s  %-9lld  %-6lld  %s\n", json_string_value(json_object_get(n, "Id")) ?: "",
+                       json_string_value(json_object_get(n, "Name")) ?: "", json_string_value(json_object_get(n, "Addr")) ?: "",
+                       state, (long long) json_integer_value(json_object_get(n, "Endpoints")),
+                       (long long) json_integer_value(json_object_get(n, "Blocks")),
                        json_is_true(json_object_get(n, "Self")) ? "(this host)" : "");
+        }
+        free(v);
         return 0;
 }
 
@@ -495,7 +549,7 @@ static const char main_usage[] =
         "  port      list a container's published ports\n"
         "  rootfs    build the default root filesystem (rootfs init)\n"
         "  ipam      allocate and release addresses of a network\n"
-        "  node      list the hosts of the cluster (node ls)\n"
+        "  node      the hosts of the cluster (node ls, node rm)\n"
         "  version   client and daemon versions\n"
         "\n"
         "Run 'netctl COMMAND --help' for more on a command.\n";

@@ -51,6 +51,7 @@ typedef enum req_kind {
         REQ_KEEPALIVE,
         REQ_REVOKE,
         REQ_WATCH,
+        REQ_AUTH,
 } req_kind;
 
 typedef struct etcd etcd;
@@ -106,6 +107,9 @@ struct etcd {
         char *urls[ETCD_MAX_ENDPOINTS];
         size_t n_urls, cur;
         char *cacert, *cert, *key;
+        char *user, *password, *token; /* etcd authentication (user and password) */
+        bool auth_queued;
+        unsigned auth_failures;
         req *head, *tail;      /* unary FIFO; head is in flight */
         req *side;             /* keep-alives: a list of in-flight side requests */
         etcd_watch *watches;
@@ -285,8 +289,14 @@ static int req_send(req *r) {
         r->easy = curl_easy_init();
         if (!r->easy)
                 return -ENOMEM;
-        if (!r->hdr)
-                r->hdr = curl_slist_append(NULL, "Content-Type: application/json");
+        /* the token may have changed since the last send */
+        curl_slist_free_all(r->hdr);
+        r->hdr = curl_slist_append(NULL, "Content-Type: application/json");
+        if (r->hdr && s->token && r->kind != REQ_AUTH) {
+                char h[512];
+                snprintf(h, sizeof(h), "Authorization: %s", s->token);
+                r->hdr = curl_slist_append(r->hdr, h);
+        }
         snprintf(url, sizeof(url), "%s%s", s->urls[s->cur], r->path);
         curl_easy_setopt(r->easy, CURLOPT_URL, url);
         curl_easy_setopt(r->easy, CURLOPT_HTTPHEADER, r->hdr);
@@ -417,6 +427,7 @@ static void complete_unary(req *r, int r_err, json_t *j) {
                 r->cb.lease(r->userdata, r_err, 0);
                 break;
         case REQ_WATCH:
+        case REQ_AUTH:
                 break;
         }
 }
@@ -484,6 +495,63 @@ static bool maybe_retry(req *r, CURLcode c, long http) {
         return true;
 }
 
+static req *req_new(etcd *s, req_kind kind, const char *path, json_t *body);
+
+/* Put an authentication request at the head of the FIFO (before @before,
+ * the head, when given), once. */
+static void auth_queue(etcd *s) {
+        if (!s->user || s->auth_queued)
+                return;
+        json_t *body = json_pack("{s:s, s:s}", "name", s->user, "password", s->password ? s->password : "");
+        req *a = body ? req_new(s, REQ_AUTH, "/v3/auth/authenticate", body) : NULL;
+        json_decref(body);
+        if (!a)
+                return;
+        free(s->token);
+        s->token = NULL;
+        s->auth_queued = true;
+        if (s->head && s->head->in_flight) {
+                /* after the request in flight */
+                a->next = s->head->next;
+                s->head->next = a;
+                if (s->tail == s->head)
+                        s->tail = a;
+        } else {
+                a->next = s->head;
+                s->head = a;
+                if (!s->tail)
+                        s->tail = a;
+        }
+        fifo_kick(s);
+}
+
+static void auth_done(etcd *s, int e, json_t *j, long http) {
+        s->auth_queued = false;
+        const char *t = json_string_value(json_object_get(j, "token"));
+        if (e == 0 && t) {
+                free(s->token);
+                s->token = strdup(t);
+                s->auth_failures = 0;
+                nd_log(LOG_DEBUG, "etcd: authenticated", "user=%s", s->user);
+                return;
+        }
+        s->auth_failures++;
+        nd_log(LOG_ERR, "etcd: authentication failed (check --etcd-user and --etcd-password-file)", "user=%s http=%ld "
+               "error=\"%s\"", s->user, http, json_string_value(json_object_get(j, "error")) ?: strerror(e < 0 ? -e : EIO));
+}
+
+/* etcd's answer when a token is missing, expired or unknown (a restarted
+ * etcd forgets its simple tokens). */
+static bool auth_error(const json_t *j) {
+        const json_t *o = json_is_object(json_object_get(j, "error")) ? json_object_get(j, "error") : j;
+        const char *m = json_string_value(json_object_get(o, "error"));
+        if (!m)
+                m = json_string_value(json_object_get(o, "message"));
+        return json_integer_value(json_object_get(o, "code")) == 16 ||
+               json_integer_value(json_object_get(o, "grpc_code")) == 16 ||
+               (m && (strstr(m, "invalid auth token") || strstr(m, "user name is empty")));
+}
+
 static void finish(req *r, CURLcode c) {
         etcd *s = r->s;
         long http = 0;
@@ -527,6 +595,24 @@ static void finish(req *r, CURLcode c) {
 
         curl_multi_remove_handle(s->multi, r->easy);
         r->in_flight = false;
+        if (r->kind == REQ_AUTH)
+                auth_done(s, e, j, http);
+        else if (e < 0 && j && s->user && auth_error(j) && r->tries < 8 && s->auth_failures < 3) {
+                /* authenticate again, then send this request again: it was
+                 * refused before it was applied */
+                r->tries++;
+                if (r->kind == REQ_KEEPALIVE) {
+                        json_decref(j);
+                        auth_queue(s);
+                        req_unlink(r);
+                        complete_unary(r, -EAGAIN, NULL);
+                        req_free(r);
+                        return;
+                }
+                json_decref(j);
+                auth_queue(s);
+                return;
+        }
         req_unlink(r);
         complete_unary(r, e, j);
         json_decref(j);
@@ -789,6 +875,8 @@ static void watch_message(etcd_watch *w, json_t *j) {
         json_t *res = json_object_get(j, "result");
         if (!res) {
                 json_t *err = json_object_get(j, "error");
+                if (err && auth_error(err))
+                        auth_queue(w->s);
                 if (err && grpc_errno(err) == -ESTALE) {
                         w->dead = true;
                         w->cb(w->userdata, -ESTALE, NULL);
@@ -924,7 +1012,28 @@ static void etcd_free(nd_store *b) {
         free(s->cacert);
         free(s->cert);
         free(s->key);
+        free(s->user);
+        if (s->password)
+                explicit_bzero(s->password, strlen(s->password));
+        free(s->password);
+        free(s->token);
         free(s);
+}
+
+/* The first line of @path. */
+static int read_password(const char *path, char **ret) {
+        char buf[256];
+        FILE *f = fopen(path, "re");
+        if (!f)
+                return -errno;
+        if (!fgets(buf, sizeof(buf), f))
+                buf[0] = 0;
+        fclose(f);
+        buf[strcspn(buf, "\r\n")] = 0;
+        free(*ret);
+        *ret = strdup(buf);
+        explicit_bzero(buf, sizeof(buf));
+        return *ret ? 0 : -ENOMEM;
 }
 
 static int parse_url(etcd *s, const char *url) {
@@ -948,16 +1057,24 @@ static int parse_url(etcd *s, const char *url) {
                         if (!v || !v[1])
                                 return -EINVAL;
                         *v++ = 0;
+                        if (strcmp(kv, "password-file") == 0) {
+                                int e = read_password(v, &s->password);
+                                if (e < 0)
+                                        return e;
+                                continue;
+                        }
                         char **dst = strcmp(kv, "cacert") == 0 ? &s->cacert
                                    : strcmp(kv, "cert") == 0   ? &s->cert
                                    : strcmp(kv, "key") == 0    ? &s->key
+                                   : strcmp(kv, "user") == 0   ? &s->user
                                                                : NULL;
                         if (!dst)
                                 return -EINVAL;
                         free(*dst);
                         if (!(*dst = strdup(v)))
                                 return -ENOMEM;
-                        tls = true;
+                        if (dst != &s->user)
+                                tls = true;
                 }
         }
         for (char *save = NULL, *hp = strtok_r(copy, ",", &save); hp; hp = strtok_r(NULL, ",", &save)) {
@@ -999,6 +1116,11 @@ static int etcd_open(struct ev_loop *loop, const char *url, const char *state_di
         curl_multi_setopt(s->multi, CURLMOPT_SOCKETDATA, s);
         curl_multi_setopt(s->multi, CURLMOPT_TIMERFUNCTION, timer_cb);
         curl_multi_setopt(s->multi, CURLMOPT_TIMERDATA, s);
+        if (s->user && !s->password) {
+                etcd_free(&s->base);
+                return -EINVAL;
+        }
+        auth_queue(s); /* first in the FIFO (with a user) */
         *ret = &s->base;
         return 0;
 }

@@ -322,7 +322,7 @@ nd_underlay() {
 nd_start_node() {
         local role=$1 n=$2
         shift 2
-        nd_start "$role" --store "$ND_ETCD_URL" --advertise-addr "10.99.0.$n" --node-name "$role" \
+        nd_start "$role" --store "$ND_ETCD_URL" ${ND_ETCD_TLS:---etcd-insecure} --advertise-addr "10.99.0.$n" --node-name "$role" \
                 --dns 10.99.0.254 "$@"
 }
 
