@@ -11,6 +11,11 @@
 #include "diag.h"
 #include "json-util.h"
 
+#include "runtime/caps.h"
+#include "runtime/seccomp-profile.h"
+
+DEFINE_TRIVIAL_CLEANUP_FUNC(nd_sc_profile *, nd_sc_profile_free);
+
 static const char *const status_names[_ND_CT_STATUS_MAX] = {
         [ND_CT_CREATED] = "created",
         [ND_CT_RUNNING] = "running",
@@ -54,9 +59,197 @@ nd_container *nd_container_free(nd_container *c) {
         json_decref(c->dns_search);
         json_decref(c->dns_options);
         json_decref(c->links);
+        nd_ct_security_done(&c->sec);
         free(c->ports);
         free(c);
         return NULL;
+}
+
+/* ---- sandbox settings ----------------------------------------------------------------- */
+
+void nd_ct_security_done(nd_ct_security *s) {
+        json_decref(s->cap_add);
+        json_decref(s->cap_drop);
+        json_decref(s->seccomp);
+        s->cap_add = s->cap_drop = s->seccomp = NULL;
+}
+
+static int cap_list(const json_t *a, const char *key, json_t **ret, nd_diag *d) {
+        const json_t *v;
+        size_t i;
+        if (!a || json_is_null(a))
+                return 0;
+        if (!json_is_array(a) || json_array_size(a) > 2 * (ND_CAP_LAST + 1))
+                return nd_diag_set(d, -EINVAL, "container: '%s' must be an array of capability names", key);
+        json_t *out = json_array();
+        if (!out)
+                return nd_diag_set(d, -ENOMEM, "out of memory");
+        json_array_foreach(a, i, v) {
+                char name[ND_CAP_NAME_MAX];
+                const json_t *o;
+                size_t k;
+                bool dup = false;
+                if (nd_cap_normalize(json_string_value(v), name, NULL) < 0) {
+                        json_decref(out);
+                        return nd_diag_set(d, -EINVAL, "%s: unknown capability '%.40s'", key,
+                                           json_is_string(v) ? json_string_value(v) : "(not a string)");
+                }
+                json_array_foreach(out, k, o)
+                        dup = dup || strcmp(json_string_value(o), name) == 0;
+                if (!dup)
+                        json_array_append_new(out, json_string(name));
+        }
+        if (json_array_size(out))
+                *ret = out;
+        else
+                json_decref(out);
+        return 0;
+}
+
+static int seccomp_opt(const char *val, nd_ct_security *s, nd_diag *d) {
+        _cleanup_(nd_sc_profile_freep) nd_sc_profile *p = NULL;
+        json_error_t je;
+        size_t len = strlen(val);
+
+        if (strcmp(val, "unconfined") == 0) {
+                s->seccomp = json_string("unconfined");
+                return s->seccomp ? 0 : nd_diag_set(d, -ENOMEM, "out of memory");
+        }
+        if (val[strspn(val, " \t\r\n")] != '{')
+                return nd_diag_set(d, -EINVAL, "security-opt 'seccomp=%.40s': neither 'unconfined' nor a JSON profile "
+                                   "(netctl sends a profile file's content)", val);
+        if (len > ND_SC_PROFILE_MAX_BYTES)
+                return nd_diag_set(d, -E2BIG, "seccomp profile: larger than %d bytes", ND_SC_PROFILE_MAX_BYTES);
+        json_t *j = json_loadb(val, len, JSON_REJECT_DUPLICATES, &je);
+        if (!j)
+                return nd_diag_set(d, -EINVAL, "seccomp profile: invalid JSON at line %d, column %d: %s", je.line,
+                                   je.column, je.text);
+        int r = nd_sc_profile_from_json(j, &p, d);
+        if (r < 0) {
+                json_decref(j);
+                return r;
+        }
+        s->seccomp = j;
+        return 0;
+}
+
+static int security_opts(const json_t *a, nd_ct_security *s, nd_diag *d) {
+        bool seen_sc = false, seen_nnp = false;
+        const json_t *v;
+        size_t i;
+        int r;
+
+        if (!a || json_is_null(a))
+                return 0;
+        if (!json_is_array(a) || json_array_size(a) > 16)
+                return nd_diag_set(d, -EINVAL, "container: 'SecurityOpt' must be an array of at most 16 strings");
+        json_array_foreach(a, i, v) {
+                const char *o = json_string_value(v);
+                if (!o || strlen(o) != json_string_length(v))
+                        return nd_diag_set(d, -EINVAL, "container: 'SecurityOpt' must hold strings");
+                size_t klen = strcspn(o, "=:");
+                const char *val = o[klen] ? o + klen + 1 : NULL;
+                if (klen == 7 && strncmp(o, "seccomp", 7) == 0) {
+                        if (seen_sc)
+                                return nd_diag_set(d, -EINVAL, "security-opt 'seccomp' given twice");
+                        seen_sc = true;
+                        if (!val || !*val)
+                                return nd_diag_set(d, -EINVAL, "security-opt 'seccomp' needs a value: unconfined or a "
+                                                   "profile");
+                        if ((r = seccomp_opt(val, s, d)) < 0)
+                                return r;
+                } else if (klen == 17 && strncmp(o, "no-new-privileges", 17) == 0) {
+                        if (seen_nnp)
+                                return nd_diag_set(d, -EINVAL, "security-opt 'no-new-privileges' given twice");
+                        seen_nnp = true;
+                        if (!val || strcmp(val, "true") == 0)
+                                s->no_new_privs = true;
+                        else if (strcmp(val, "false") == 0)
+                                s->no_new_privs = false;
+                        else
+                                return nd_diag_set(d, -EINVAL, "security-opt 'no-new-privileges=%.40s': want true or "
+                                                   "false", val);
+                } else
+                        return nd_diag_set(d, -EINVAL, "security-opt '%.64s' is not supported (supported: "
+                                           "seccomp=unconfined|PROFILE, no-new-privileges[=true|false])", o);
+        }
+        return 0;
+}
+
+static size_t names_of(const json_t *a, const char **v, size_t max) {
+        const json_t *e;
+        size_t i, n = 0;
+        json_array_foreach(a, i, e)
+                if (n < max)
+                        v[n++] = json_string_value(e);
+        return n;
+}
+
+int nd_ct_security_from_json(const json_t *j, nd_ct_security *s, nd_diag *d) {
+        const char *add[2 * (ND_CAP_LAST + 1)], *drop[2 * (ND_CAP_LAST + 1)];
+        int r;
+
+        *s = (nd_ct_security) { .no_new_privs = true };
+        if (!json_is_object(j))
+                return nd_diag_set(d, -EINVAL, "container: sandbox settings must be an object");
+        if ((r = nd_json_bool(j, "Privileged", "container", &s->privileged, d)) < 0 ||
+            (r = nd_json_bool(j, "ReadonlyRootfs", "container", &s->readonly_rootfs, d)) < 0 ||
+            (r = cap_list(json_object_get(j, "CapAdd"), "CapAdd", &s->cap_add, d)) < 0 ||
+            (r = cap_list(json_object_get(j, "CapDrop"), "CapDrop", &s->cap_drop, d)) < 0 ||
+            (r = security_opts(json_object_get(j, "SecurityOpt"), s, d)) < 0)
+                return r;
+        return nd_caps_effective(add, names_of(s->cap_add, add, ELEMENTSOF(add)), drop,
+                                 names_of(s->cap_drop, drop, ELEMENTSOF(drop)), s->privileged, &s->caps, d);
+}
+
+static json_t *caps_names(uint64_t caps) {
+        json_t *a = json_array();
+        for (unsigned i = 0; a && i <= ND_CAP_LAST; i++)
+                if (caps & (UINT64_C(1) << i))
+                        json_array_append_new(a, json_string(nd_cap_to_name(i)));
+        return a;
+}
+
+static const char *seccomp_mode(const nd_ct_security *s) {
+        if (s->privileged || json_is_string(s->seccomp))
+                return "unconfined";
+        return s->seccomp ? "custom" : "default";
+}
+
+json_t *nd_ct_security_to_json(const nd_ct_security *s) {
+        json_t *opts = json_array();
+        if (!opts)
+                return NULL;
+        if (json_is_string(s->seccomp))
+                json_array_append_new(opts, json_string("seccomp=unconfined"));
+        else if (s->seccomp) {
+                _cleanup_free_ char *text = json_dumps(s->seccomp, JSON_COMPACT);
+                _cleanup_free_ char *opt = NULL;
+                if (!text || asprintf(&opt, "seccomp=%s", text) < 0) {
+                        json_decref(opts);
+                        return NULL;
+                }
+                json_array_append_new(opts, json_string(opt));
+        }
+        if (!s->no_new_privs)
+                json_array_append_new(opts, json_string("no-new-privileges=false"));
+        return json_pack("{s:o, s:o, s:b, s:o, s:b, s:o, s:b, s:s}", "CapAdd",
+                         s->cap_add ? json_incref(s->cap_add) : json_array(), "CapDrop",
+                         s->cap_drop ? json_incref(s->cap_drop) : json_array(), "Privileged", s->privileged,
+                         "SecurityOpt", opts, "ReadonlyRootfs", s->readonly_rootfs, "Capabilities", caps_names(s->caps),
+                         "NoNewPrivileges", s->no_new_privs, "Seccomp", seccomp_mode(s));
+}
+
+int nd_ct_security_to_config(const nd_ct_security *s, json_t *cfg) {
+        json_t *sc = s->seccomp && !s->privileged && json_is_object(s->seccomp) ? json_incref(s->seccomp)
+                                                                               : json_string(seccomp_mode(s));
+        if (json_object_set_new(cfg, "Capabilities", caps_names(s->caps)) < 0 ||
+            json_object_set_new(cfg, "Privileged", json_boolean(s->privileged)) < 0 ||
+            json_object_set_new(cfg, "NoNewPrivileges", json_boolean(s->no_new_privs)) < 0 ||
+            json_object_set_new(cfg, "ReadonlyRootfs", json_boolean(s->readonly_rootfs)) < 0 ||
+            json_object_set_new(cfg, "Seccomp", sc) < 0)
+                return -ENOMEM;
+        return 0;
 }
 
 nd_endpoint *nd_container_endpoint(nd_container *c, const char *net_id) {
@@ -120,9 +313,20 @@ json_t *nd_container_to_json(const nd_container *c) {
         json_t *dns = c->dns ? json_incref(c->dns) : json_array(),
                *search = c->dns_search ? json_incref(c->dns_search) : json_array(),
                *opts = c->dns_options ? json_incref(c->dns_options) : json_array(),
-               *links = c->links ? json_incref(c->links) : json_array();
+               *links = c->links ? json_incref(c->links) : json_array(),
+               *host = nd_ct_security_to_json(&c->sec);
+        if (!host) {
+                json_decref(eps);
+                json_decref(ports);
+                json_decref(bindings);
+                json_decref(dns);
+                json_decref(search);
+                json_decref(opts);
+                json_decref(links);
+                return NULL;
+        }
         return json_pack("{s:s, s:s, s:I, s:{s:s, s:s, s:O, s:O, s:I, s:I, s:b, s:s, s:o, s:o, s:o, s:o, s:o},"
-                         " s:{s:s, s:i, s:i, s:i, s:I, s:I, s:s}, s:o, s:o}",
+                         " s:{s:s, s:i, s:i, s:i, s:I, s:I, s:s}, s:o, s:o, s:o}",
                          "Id", c->id, "Name", c->name, "Created", (json_int_t) c->created_us,
                          "Config", "Hostname", c->hostname, "Rootfs", c->rootfs, "Cmd", c->args, "Env", c->env,
                          "Memory", (json_int_t) c->memory, "PidsLimit", (json_int_t) c->pids_limit, "AutoRemove",
@@ -131,7 +335,7 @@ json_t *nd_container_to_json(const nd_container *c) {
                          "State", "Status", nd_ct_status_to_string(c->status), "Pid", (int) c->pid, "MonitorPid",
                          (int) c->monitor_pid, "ExitCode", c->exit_code, "StartedAt", (json_int_t) c->started_us,
                          "FinishedAt", (json_int_t) c->finished_us, "Error", c->error,
-                         "Endpoints", eps, "PortBindings", bindings);
+                         "Endpoints", eps, "PortBindings", bindings, "HostConfig", host);
 }
 
 static int parse_mac(const char *s, uint8_t mac[6]) {
@@ -264,6 +468,12 @@ int nd_container_from_json(const json_t *j, nd_container **ret, nd_diag *d) {
                         return r;
                 c->n_eps++;
         }
+        /* HostConfig: absent in records older than it (Docker's defaults) */
+        _cleanup_json_ json_t *none = json_object();
+        json_t *host = json_object_get(j, "HostConfig");
+        int sr = nd_ct_security_from_json(host ? host : none, &c->sec, d);
+        if (sr < 0)
+                return sr;
         *ret = TAKE_PTR(c);
         return 0;
 }

@@ -58,6 +58,30 @@ typedef struct nd_endpoint {
         size_t n_aliases;
 } nd_endpoint;
 
+/* The sandbox settings, Docker's HostConfig names (docs/security.md).
+ * Parsed from the API request and from the record by the same function;
+ * @caps is derived, never read back. */
+typedef struct nd_ct_security {
+        json_t *cap_add, *cap_drop; /* owned arrays of normalised names ("CAP_NET_ADMIN", "ALL"), NULL: none */
+        json_t *seccomp;          /* owned: NULL = default profile, "unconfined", or a validated profile object */
+        bool privileged, readonly_rootfs, no_new_privs;
+        uint64_t caps;            /* the effective set */
+} nd_ct_security;
+
+/* Parse CapAdd, CapDrop, Privileged, SecurityOpt and ReadonlyRootfs of
+ * @j (a request or a record's HostConfig) into @s, which the caller
+ * releases with nd_ct_security_done() also on failure.  Every bad input
+ * (an unknown capability, a malformed profile, an unknown option) gets a
+ * message naming it. */
+int nd_ct_security_from_json(const json_t *j, nd_ct_security *s, struct nd_diag *d);
+/* HostConfig: the settings, SecurityOpt normalised, plus the effective
+ * "Capabilities", "NoNewPrivileges" and "Seccomp" ("default",
+ * "unconfined", "custom"). */
+json_t *nd_ct_security_to_json(const nd_ct_security *s);
+/* The fields of the monitor's config.json (runtime/rt-config.h) added to @cfg. */
+int nd_ct_security_to_config(const nd_ct_security *s, json_t *cfg);
+void nd_ct_security_done(nd_ct_security *s);
+
 typedef struct nd_container {
         char id[ND_ID_LEN + 1];
         char name[ND_NAME_MAX + 1];
@@ -77,6 +101,7 @@ typedef struct nd_container {
         json_t *dns_search;       /*   --dns-option (NULL: none) */
         json_t *dns_options;
         json_t *links;            /* --link: [{"Name","Alias","IP"}], NULL: none */
+        nd_ct_security sec;
         /* state */
         nd_ct_status status;
         pid_t pid, monitor_pid;

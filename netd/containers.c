@@ -455,6 +455,8 @@ static int write_bundle(nd_manager *m, const nd_container *c) {
         j = json_pack("{s:s, s:s, s:s, s:s, s:O, s:O, s:I, s:I}", "Id", c->id, "Rootfs", c->rootfs, "NetNS", netns,
                       "Hostname", c->hostname, "Args", c->args, "Env", c->env, "Memory", (json_int_t) c->memory,
                       "PidsLimit", (json_int_t) c->pids_limit);
+        if (j && nd_ct_security_to_config(&c->sec, j) < 0)
+                json_decref(TAKE_PTR(j));
         snprintf(path, sizeof(path), "%s/config.json", dir);
         r = j ? json_dump_file(j, path, JSON_INDENT(2)) : -1;
         json_decref(j);
@@ -489,7 +491,7 @@ static void remove_bundle(nd_manager *m, const nd_container *c) {
 
 static void remove_cgroups(const nd_container *c) {
         static const char *const dirs[] = { "/sys/fs/cgroup/netd/%s", "/sys/fs/cgroup/memory/netd/%s",
-                                            "/sys/fs/cgroup/pids/netd/%s" };
+                                            "/sys/fs/cgroup/pids/netd/%s", "/sys/fs/cgroup/devices/netd/%s" };
         for (size_t i = 0; i < ELEMENTSOF(dirs); i++) {
                 char p[PATH_MAX];
                 snprintf(p, sizeof(p), dirs[i], c->id);
@@ -1044,7 +1046,8 @@ static int container_run_once(nd_manager *m, const json_t *req, bool start, nd_m
                               nd_diag *d) {
         static const char *const keys[] = { "Name", "Hostname", "Cmd", "Env", "Rootfs", "Memory", "PidsLimit",
                                             "AutoRemove", "NetworkMode", "Networks", "Ports", "Dns", "DnsSearch",
-                                            "DnsOptions", "Links", NULL };
+                                            "DnsOptions", "Links", "CapAdd", "CapDrop", "Privileged", "SecurityOpt",
+                                            "ReadonlyRootfs", NULL };
         _cleanup_(nd_container_freep) nd_container *c = nd_container_new();
         const char *name = NULL, *hostname = NULL, *rootfs = NULL, *mode = NULL;
         json_t *cmd, *env, *nets, *v;
@@ -1062,6 +1065,9 @@ static int container_run_once(nd_manager *m, const json_t *req, bool start, nd_m
             (r = nd_json_string(req, "Rootfs", "container", &rootfs, d)) < 0 ||
             (r = nd_json_string(req, "NetworkMode", "container", &mode, d)) < 0 ||
             (r = nd_json_bool(req, "AutoRemove", "container", &c->auto_remove, d)) < 0)
+                return r;
+        /* the sandbox first: a bad capability or profile creates nothing */
+        if ((r = nd_ct_security_from_json(req, &c->sec, d)) < 0)
                 return r;
         r = nd_id_new(c->id);
         if (r < 0)

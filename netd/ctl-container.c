@@ -25,6 +25,7 @@
 #include "ctl.h"
 #include "json-util.h"
 #include "macro.h"
+#include "runtime/seccomp-profile.h"
 
 #define MAX_LIST 16
 
@@ -148,6 +149,16 @@ static const char run_usage[] =
         "  -m, --memory BYTES         memory limit (suffixes k, m, g)\n"
         "      --pids-limit N         maximum number of processes\n"
         "      --rm                   remove the container when it exits\n"
+        "      --cap-add CAP          add a capability to Docker's default set (repeatable;\n"
+        "                             NET_ADMIN or CAP_NET_ADMIN; ALL)\n"
+        "      --cap-drop CAP         drop a capability (repeatable; ALL)\n"
+        "      --privileged           every capability and device, no seccomp filter, no\n"
+        "                             masked /proc paths, writable /sys\n"
+        "      --security-opt OPT     seccomp=unconfined, seccomp=PROFILE.json (Docker's\n"
+        "                             format, read here and sent to the daemon),\n"
+        "                             no-new-privileges=false (default: true)\n"
+        "      --read-only            read-only root filesystem (/dev, /proc, /dev/shm\n"
+        "                             and /etc/hosts etc. stay as they are)\n"
         "  -h, --help                 this help\n"
         "\n"
         "Without -d, netctl prints the container's output until it exits and\n"
@@ -156,6 +167,47 @@ static const char run_usage[] =
         "'netctl create' takes the same options: it builds the container and its\n"
         "network (namespace, interfaces, addresses, routes) without starting it,\n"
         "and prints its id; 'netctl start' starts it.\n";
+
+/* --security-opt: like Docker's CLI, a seccomp profile named by a path is
+ * read here (the daemon may not see the client's files) and sent as its
+ * content; the daemon validates every option. */
+static int security_opt(const char *opt, json_t *opts) {
+        const char *path = NULL;
+        if (strncmp(opt, "seccomp=", 8) == 0 || strncmp(opt, "seccomp:", 8) == 0)
+                path = opt + 8;
+        if (!path || strcmp(path, "unconfined") == 0 || path[0] == '{') {
+                json_array_append_new(opts, json_string(opt));
+                return 0;
+        }
+        _cleanup_free_ char *buf = malloc(ND_SC_PROFILE_MAX_BYTES + 1);
+        FILE *f = fopen(path, "re");
+        if (!f || !buf) {
+                fprintf(stderr, "netctl: --security-opt seccomp: cannot read the profile '%s': %s\n", path,
+                        strerror(errno));
+                if (f)
+                        fclose(f);
+                return -1;
+        }
+        size_t n = fread(buf, 1, ND_SC_PROFILE_MAX_BYTES + 1, f);
+        bool bad = ferror(f);
+        int err = errno;
+        fclose(f);
+        if (bad || n > ND_SC_PROFILE_MAX_BYTES) {
+                fprintf(stderr, "netctl: --security-opt seccomp: cannot read the profile '%s': %s\n", path,
+                        bad ? strerror(err) : "larger than 256 KiB");
+                return -1;
+        }
+        buf[n] = 0;
+        if (strlen(buf) != n) {
+                fprintf(stderr, "netctl: --security-opt seccomp: the profile '%s' is not text\n", path);
+                return -1;
+        }
+        _cleanup_free_ char *o = NULL;
+        if (asprintf(&o, "seccomp=%s", buf) < 0)
+                return -1;
+        json_array_append_new(opts, json_string(o));
+        return 0;
+}
 
 int ctl_run(int argc, char **argv) {
         static const struct option opts[] = {
@@ -169,13 +221,17 @@ int ctl_run(int argc, char **argv) {
                 { "publish", required_argument, NULL, 'p' },
                 { "dns", required_argument, NULL, 'D' },      { "dns-search", required_argument, NULL, 'S' },
                 { "dns-option", required_argument, NULL, 'O' }, { "link", required_argument, NULL, 'L' },
+                { "cap-add", required_argument, NULL, 'c' },  { "cap-drop", required_argument, NULL, 'C' },
+                { "privileged", no_argument, NULL, 'X' },     { "security-opt", required_argument, NULL, 's' },
+                { "read-only", no_argument, NULL, 'W' },
                 { "help", no_argument, NULL, 'h' },           {},
         };
         const char *nets[MAX_LIST], *name = NULL, *hostname = NULL, *ip4 = NULL, *ip6 = NULL, *mac = NULL,
                    *rootfs = NULL, *mode = NULL;
         size_t n_nets = 0;
-        bool detach = false, auto_rm = false;
+        bool detach = false, auto_rm = false, privileged = false, read_only = false;
         long long memory = 0, pids = 0;
+        _cleanup_json_ json_t *cap_add = json_array(), *cap_drop = json_array(), *sec_opts = json_array();
         _cleanup_json_ json_t *env = json_array(), *aliases = json_array(), *ports = json_array(), *dns = json_array(),
                               *dns_search = json_array(), *dns_opts = json_array(), *links = json_array(), *reply = NULL,
                               *req = NULL;
@@ -240,6 +296,14 @@ int ctl_run(int argc, char **argv) {
                         break;
                 }
                 case 'R': auto_rm = true; break;
+                case 'c': json_array_append_new(cap_add, json_string(optarg)); break;
+                case 'C': json_array_append_new(cap_drop, json_string(optarg)); break;
+                case 'X': privileged = true; break;
+                case 'W': read_only = true; break;
+                case 's':
+                        if (security_opt(optarg, sec_opts) < 0)
+                                return 1;
+                        break;
                 case 'h': fputs(run_usage, stdout); return 0;
                 default: fputs(run_usage, stderr); return 2;
                 }
@@ -295,6 +359,16 @@ int ctl_run(int argc, char **argv) {
                 json_object_set(req, "DnsOptions", dns_opts);
         if (json_array_size(links))
                 json_object_set(req, "Links", links);
+        if (json_array_size(cap_add))
+                json_object_set(req, "CapAdd", cap_add);
+        if (json_array_size(cap_drop))
+                json_object_set(req, "CapDrop", cap_drop);
+        if (json_array_size(sec_opts))
+                json_object_set(req, "SecurityOpt", sec_opts);
+        if (privileged)
+                json_object_set_new(req, "Privileged", json_true());
+        if (read_only)
+                json_object_set_new(req, "ReadonlyRootfs", json_true());
         bool create_only = strcmp(argv[0], "create") == 0;
         long st = call("POST", create_only ? "/v1/containers?start=0" : "/v1/containers", req, &reply);
         if (st != 201)
@@ -544,7 +618,8 @@ static const char exec_usage[] =
 static void join_cgroups(const char *id) {
         static const char *const files[] = { "/sys/fs/cgroup/netd/%s/cgroup.procs",
                                              "/sys/fs/cgroup/memory/netd/%s/cgroup.procs",
-                                             "/sys/fs/cgroup/pids/netd/%s/cgroup.procs" };
+                                             "/sys/fs/cgroup/pids/netd/%s/cgroup.procs",
+                                             "/sys/fs/cgroup/devices/netd/%s/cgroup.procs" };
         char path[PATH_MAX], pid[32];
         snprintf(pid, sizeof(pid), "%d", getpid());
         for (size_t i = 0; i < ELEMENTSOF(files); i++) {

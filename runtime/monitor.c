@@ -8,11 +8,17 @@
  *   1. reads BUNDLE/config.json,
  *   2. clones the container's init in new mount, pid, uts and ipc
  *      namespaces, joined to the sandbox's network namespace (or the
- *      host's), placed in its cgroups before it runs anything,
+ *      host's), placed in its cgroups (the devices cgroup on v1 allowing
+ *      only the standard nodes) before it runs anything; the child then
+ *      enters a cgroup namespace of its own, rooted at those cgroups,
  *   3. the child builds its root (overlayfs over the read-only rootfs,
- *      /proc, a minimal /dev, read-only /sys, hosts/resolv.conf/hostname
- *      bound from the bundle), pivot_roots into it and execs the command
- *      with stdout/stderr appended to BUNDLE/container.log,
+ *      nodev; /proc with Docker's masked and read-only paths; /dev a
+ *      nodev tmpfs holding bind mounts of the standard nodes; read-only
+ *      /sys; hosts/resolv.conf/hostname bound from the bundle; the root
+ *      read-only with ReadonlyRootfs), pivot_roots into it, drops to its
+ *      capability set, sets no_new_privs, loads the seccomp filter last
+ *      and execs the command with stdout/stderr appended to
+ *      BUNDLE/container.log (sandbox.h),
  *   4. reports {"Pid": N} or {"Error": "..."} on fd 3 once exec succeeded
  *      or failed (a CLOEXEC pipe tells which), then closes it,
  *   5. waits for the container and writes BUNDLE/status.json atomically
@@ -41,6 +47,7 @@
 #include <unistd.h>
 
 #include "rt-config.h"
+#include "sandbox.h"
 
 static const char *bundle;
 
@@ -134,14 +141,32 @@ static void bind_file(int err_fd, const char *root, const char *from, const char
         TRY(mount(src, dst, NULL, MS_BIND, NULL), dst);
 }
 
+#define TRY_SB(expr)                                                                        \
+        do {                                                                                \
+                char _e[256] = "";                                                          \
+                if ((expr) < 0) {                                                           \
+                        report(err_fd, "Error", "%s", _e);                                  \
+                        _exit(126);                                                         \
+                }                                                                           \
+        } while (0)
+#define SB_ERR _e, sizeof(_e)
+
 static void container_main(const nd_rt_config *c, int err_fd, int go_fd, int log_fd) {
         char merged[PATH_MAX], upper[PATH_MAX], work[PATH_MAX], opts[3 * PATH_MAX + 64], p[PATH_MAX];
+        /* device nodes made inside (CAP_MKNOD is in Docker's set) stay
+         * unusable: no device access on the root or /dev; the standard
+         * nodes are bind mounts of the host's, which keep their own flags */
+        unsigned long nodev = c->privileged ? 0 : MS_NODEV;
         char go;
 
         /* wait until the monitor has put us in our cgroups */
         if (read(go_fd, &go, 1) != 1)
                 _exit(126);
         close(go_fd);
+        /* a cgroup namespace rooted at the cgroups we were just put in
+         * (Linux 4.6); without one the container sees the host's paths */
+        if (access("/proc/self/ns/cgroup", F_OK) == 0)
+                TRY(unshare(CLONE_NEWCGROUP), "cgroup namespace");
 
         TRY(mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL), "make / private");
         snprintf(merged, sizeof(merged), "%s/merged", bundle);
@@ -151,7 +176,7 @@ static void container_main(const nd_rt_config *c, int err_fd, int go_fd, int log
         TRY(mkdir_p(upper, 0755), upper);
         TRY(mkdir_p(work, 0755), work);
         snprintf(opts, sizeof(opts), "lowerdir=%s,upperdir=%s,workdir=%s", c->rootfs, upper, work);
-        TRY(mount("overlay", merged, "overlay", 0, opts), "mount overlay root");
+        TRY(mount("overlay", merged, "overlay", nodev, opts), "mount overlay root");
 
         snprintf(p, sizeof(p), "%s/proc", merged);
         TRY(mkdir_p(p, 0555), p);
@@ -159,7 +184,7 @@ static void container_main(const nd_rt_config *c, int err_fd, int go_fd, int log
 
         snprintf(p, sizeof(p), "%s/dev", merged);
         TRY(mkdir_p(p, 0755), p);
-        TRY(mount("tmpfs", p, "tmpfs", MS_NOSUID | MS_STRICTATIME, "mode=755,size=65536k"), "mount /dev");
+        TRY(mount("tmpfs", p, "tmpfs", MS_NOSUID | MS_STRICTATIME | nodev, "mode=755,size=65536k"), "mount /dev");
         bind_dev(err_fd, merged, "null");
         bind_dev(err_fd, merged, "zero");
         bind_dev(err_fd, merged, "random");
@@ -186,13 +211,23 @@ static void container_main(const nd_rt_config *c, int err_fd, int go_fd, int log
 
         snprintf(p, sizeof(p), "%s/sys", merged);
         TRY(mkdir_p(p, 0555), p);
-        /* sysfs of our own network namespace; read-only */
-        if (mount("sysfs", p, "sysfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
-                TRY(mount("/sys", p, NULL, MS_BIND | MS_REC | MS_RDONLY, NULL), "mount /sys");
+        /* sysfs of our own network namespace; read-only unless privileged */
+        unsigned long ro = c->privileged ? 0 : MS_RDONLY;
+        if (mount("sysfs", p, "sysfs", ro | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0) {
+                TRY(mount("/sys", p, NULL, MS_BIND | MS_REC, NULL), "mount /sys");
+                TRY(mount(NULL, p, NULL, MS_BIND | MS_REMOUNT | ro | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL),
+                    "mount /sys read-only");
+        }
+        if (!c->privileged)
+                TRY_SB(nd_sandbox_mask_paths(merged, SB_ERR));
 
         bind_file(err_fd, merged, "hosts", "/etc/hosts");
         bind_file(err_fd, merged, "resolv.conf", "/etc/resolv.conf");
         bind_file(err_fd, merged, "hostname", "/etc/hostname");
+        /* the mounts above are their own: /dev, /dev/shm, /proc and the
+         * bundle's files stay writable, as with Docker's --read-only */
+        if (c->readonly_rootfs)
+                TRY(mount(NULL, merged, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | nodev, NULL), "read-only root");
 
         TRY(chdir(merged), merged);
         /* pivot_root(".", ".") stacks the old root on top; detaching it
@@ -211,6 +246,18 @@ static void container_main(const nd_rt_config *c, int err_fd, int go_fd, int log
         setsid();
         prctl(PR_SET_PDEATHSIG, 0);
 
+        /* Capabilities after the last mount, seccomp last: the filter may
+         * refuse what comes before it.  Without no_new_privs, loading a
+         * filter needs CAP_SYS_ADMIN, so it goes first (the default
+         * profile allows the capset and prctl that follow), as runc does. */
+        if (c->seccomp && !c->no_new_privs)
+                TRY_SB(nd_sandbox_seccomp_load(c->seccomp, c->caps, false, SB_ERR));
+        TRY_SB(nd_sandbox_caps_apply(c->privileged ? nd_sandbox_caps_bounding() : c->caps, SB_ERR));
+        if (c->no_new_privs)
+                TRY(prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "no_new_privs");
+        if (c->seccomp && c->no_new_privs)
+                TRY_SB(nd_sandbox_seccomp_load(c->seccomp, c->caps, true, SB_ERR));
+
         execvpe(c->argv[0], c->argv, c->envp);
         /* exec failed: the report pipe is still open (not yet closed by a
          * successful exec) */
@@ -222,6 +269,45 @@ static void container_main(const nd_rt_config *c, int err_fd, int go_fd, int log
 }
 
 /* ---- cgroups ------------------------------------------------------------ */
+
+/* The standard nodes (null, zero, full, random, urandom, tty, ptmx, pts)
+ * and mknod of any node, which the nodev mounts leave unusable; the same
+ * list as Docker's.  cgroup v2 has no devices file (runc attaches a BPF
+ * program instead): there the nodev mounts, the capability set and the
+ * seccomp filter are the protection (docs/security.md). */
+static const char *const devices_allowed[] = {
+        "c *:* m", "b *:* m", "c 1:3 rwm", "c 1:5 rwm", "c 1:7 rwm", "c 1:8 rwm", "c 1:9 rwm",
+        "c 5:0 rwm", "c 5:1 rwm", "c 5:2 rwm", "c 136:* rwm",
+};
+
+static int devices_setup(const nd_rt_config *c, pid_t pid, char *err, size_t errsz) {
+        char dir[PATH_MAX], f[PATH_MAX + 32], v[32];
+
+        if (access("/sys/fs/cgroup/devices/devices.deny", W_OK) < 0) {
+                if (access("/sys/fs/cgroup/devices", F_OK) == 0 && !c->privileged)
+                        return snprintf(err, errsz, "the devices cgroup is mounted but not writable"), -1;
+                return 0;
+        }
+        mkdir("/sys/fs/cgroup/devices/netd", 0755);
+        snprintf(dir, sizeof(dir), "/sys/fs/cgroup/devices/netd/%s", c->id);
+        if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+                return snprintf(err, errsz, "cgroup %s: %s", dir, strerror(errno)), -1;
+        if (!c->privileged) {
+                snprintf(f, sizeof(f), "%s/devices.deny", dir);
+                if (write_file(f, "a") < 0)
+                        return snprintf(err, errsz, "devices cgroup: deny all: %s", strerror(errno)), -1;
+                snprintf(f, sizeof(f), "%s/devices.allow", dir);
+                for (size_t i = 0; i < sizeof(devices_allowed) / sizeof(devices_allowed[0]); i++)
+                        if (write_file(f, devices_allowed[i]) < 0)
+                                return snprintf(err, errsz, "devices cgroup: allow '%s': %s", devices_allowed[i],
+                                                strerror(errno)), -1;
+        }
+        snprintf(f, sizeof(f), "%s/cgroup.procs", dir);
+        snprintf(v, sizeof(v), "%d", pid);
+        if (write_file(f, v) < 0)
+                return snprintf(err, errsz, "joining the devices cgroup: %s", strerror(errno)), -1;
+        return 0;
+}
 
 static int cgroup_setup(const nd_rt_config *c, pid_t pid, char *err, size_t errsz) {
         char dir[PATH_MAX], f[PATH_MAX + 32], v[32];
@@ -255,7 +341,10 @@ static int cgroup_setup(const nd_rt_config *c, pid_t pid, char *err, size_t errs
                         return snprintf(err, errsz, "joining cgroup: %s", strerror(errno)), -1;
                 return 0;
         }
-        /* cgroup v1: one hierarchy per controller */
+        /* cgroup v1: one hierarchy per controller; devices first, so the
+         * container never runs with the host's devices */
+        if (devices_setup(c, pid, err, errsz) < 0)
+                return -1;
         static const char *const ctl[] = { "memory", "pids" };
         for (size_t i = 0; i < 2; i++) {
                 long long lim = i == 0 ? c->memory : c->pids_limit;

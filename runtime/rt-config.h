@@ -2,14 +2,28 @@
 /*
  * \file rt-config.h
  * The contract between netd and netd-monitor: BUNDLE/config.json, written
- * by the daemon (nd_rt_config_write) and read by the monitor
- * (nd_rt_config_load).  Both sides validate it.
+ * by the daemon (write_bundle() in netd/containers.c) and read by the
+ * monitor (nd_rt_config_load).  Both sides validate it.
+ *
+ * The security fields default to the confined sandbox when absent (a
+ * bundle written before them gets Docker's defaults, never less):
+ *   "Capabilities": ["CAP_CHOWN", ...]  the bounding, permitted, effective
+ *                                       and inheritable sets (default:
+ *                                       Docker's set)
+ *   "Privileged": false                 all capabilities, every device,
+ *                                       no masked paths, /sys writable
+ *   "NoNewPrivileges": true
+ *   "ReadonlyRootfs": false
+ *   "Seccomp": "default" | "unconfined" | {a profile in Docker's format}
  */
 #pragma once
 
 #include <limits.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
+
+#include "seccomp-profile.h"
 
 #define ND_RT_MAX_ARGS 256
 #define ND_RT_MAX_ENV 256
@@ -23,7 +37,13 @@ typedef struct nd_rt_config {
         long long pids_limit;     /* 0: no limit */
         char *argv[ND_RT_MAX_ARGS + 1];
         char *envp[ND_RT_MAX_ENV + 1];
+        uint64_t caps;
+        bool privileged, no_new_privs, readonly_rootfs;
+        nd_sc_profile *seccomp;   /* owned; NULL: unconfined */
         void *json;               /* owns the strings above */
 } nd_rt_config;
 
 int nd_rt_config_load(const char *bundle, nd_rt_config *ret, char *err, size_t errsz);
+/* Parse an already loaded config.json object (@json is borrowed). */
+int nd_rt_config_from_json(void *json, nd_rt_config *ret, char *err, size_t errsz);
+void nd_rt_config_done(nd_rt_config *c);
