@@ -799,6 +799,7 @@ static void on_listed(void *userdata, int r, const nd_store_kv *kvs, size_t n, i
                 nd_log(LOG_INFO, "cluster state loaded", "nodes=%zu overlay_networks=%zu remote_endpoints=%zu revision=%" PRId64,
                        nd_hmap_size(cl->nodes), nets, nd_hmap_size(cl->reps), rev);
                 cl->started = true;
+                fw_update(cl);
                 ev_timer_again(cl->m->loop, &cl->reclaim_timer);
                 cl->done(cl->m, 0);
         }

@@ -72,7 +72,8 @@ nd_cleanup() {
         for d in "$ND_TMP"/*/state/containers/*/; do
                 [ -d "$d" ] || continue
                 d=$(basename "$d")
-                rmdir /sys/fs/cgroup/netd/"$d" /sys/fs/cgroup/memory/netd/"$d" /sys/fs/cgroup/pids/netd/"$d" 2>/dev/null
+                rmdir /sys/fs/cgroup/netd/"$d" /sys/fs/cgroup/memory/netd/"$d" /sys/fs/cgroup/pids/netd/"$d" \
+                        /sys/fs/cgroup/devices/netd/"$d" 2>/dev/null
         done
         for n in "${ND_NS[@]}"; do
                 ip netns del "$n" 2>/dev/null

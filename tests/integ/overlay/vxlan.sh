@@ -109,7 +109,8 @@ kill -9 "${PID[h3]}"
 wait "${PID[h3]}" 2>/dev/null
 t_ok "h3's endpoints vanish from h1 after the TTL" nd_eventually 10 sh -c "! bridge -n nd-$$-h1 fdb show | grep -q 'dst 10.99.0.3'"
 t_err "and from its DNS" nd_in h1 a nslookup c 127.0.0.11
-t_eq "h3 is no longer a node" "$(nd_ctl h1 node ls | awk '$1 == "h3"' | wc -l)" "0"
+t_eq "h3 is no longer live" "$(nd_ctl h1 node ls | awk '$2 == "h3" && $4 == "live"' | wc -l)" "0"
+t_eq "but still a member, down" "$(nd_ctl h1 node ls | awk '$2 == "h3" {print $4}')" "down"
 nd_start_node h3 3 --node-ttl 3 >/dev/null || exit 1
 t_ok "h3 comes back: its running containers are published again" nd_eventually 5 nd_in h1 a ping -c 1 -W 1 c
 t_ok "and resolvable" nd_eventually 3 nd_in h1 a nslookup c 127.0.0.11
