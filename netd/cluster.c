@@ -1144,7 +1144,7 @@ static void on_reclaimed(void *userdata, int r, int64_t rev) {
  * when there is nothing left. */
 static int reclaim_send(struct reclaim *rc) {
         nd_cluster *cl = rc->cl;
-        char k_live[128], k_node[128], k_eps[128];
+        char k_live[128], k_node[128];
         char (*keys)[300] = rc->keys ? rc->keys : (rc->keys = calloc(RECLAIM_BATCH, sizeof(*keys)));
         nd_store_cmp cmps[RECLAIM_BATCH + 2];
         nd_store_op ops[RECLAIM_BATCH + 2];
@@ -1155,7 +1155,6 @@ static int reclaim_send(struct reclaim *rc) {
                 return -ENOMEM;
         snprintf(k_live, sizeof(k_live), K_LIVE "%s", rc->id);
         snprintf(k_node, sizeof(k_node), K_NODES "%s", rc->id);
-        snprintf(k_eps, sizeof(k_eps), K_EPS "%s/", rc->id);
         cmps[nc++] = (nd_store_cmp) { .key = k_live, .mod_rev = 0 };
         for (size_t i = 0; i < cl->n_blocks; i++) {
                 struct gblock *b = cl->blocks[i];
@@ -1174,8 +1173,9 @@ static int reclaim_send(struct reclaim *rc) {
         if (rc->final) {
                 if (g && g->registered)
                         cmps[nc++] = (nd_store_cmp) { .key = k_node, .mod_rev = g->reg_rev };
+                /* (its endpoint records are on its lease and went with it; a
+                 * host's etcd role need not allow deleting another's) */
                 ops[no++] = (nd_store_op) { .type = ND_STORE_DELETE, .key = k_node };
-                ops[no++] = (nd_store_op) { .type = ND_STORE_DELETE_PREFIX, .key = k_eps };
         }
         int r = 0;
         if (nb > 0 || (g && g->registered)) {

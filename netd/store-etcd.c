@@ -96,6 +96,7 @@ struct etcd_watch {
         double backoff;
         bool dead;
         bool dispatching, cancelled;
+        bool refused;          /* etcd cancelled the stream (auth): reconnect */
         etcd_watch *prev, *next;
 };
 
@@ -356,6 +357,11 @@ static size_t on_data(char *p, size_t size, size_t nmemb, void *userdata) {
                         free(w);
                         return 0;
                 }
+                if (w->refused) {
+                        /* end this stream; finish() resumes the watch */
+                        w->refused = false;
+                        return 0;
+                }
         }
         return n;
 }
@@ -563,6 +569,10 @@ static void finish(req *r, CURLcode c) {
                 r->in_flight = false;
                 if (c != CURLE_OK && connect_failed(c))
                         next_endpoint(s, r);
+                /* a stream refused for its token (etcd restarted and forgot
+                 * it) ends without a newline-terminated message */
+                if (s->user && (http == 401 || (r->in.n && memmem(r->in.p, r->in.n, "auth token", 10))))
+                        auth_queue(s);
                 if (w) {
                         w->r = NULL;
                         watch_broken(w, c == CURLE_OK ? -ECONNRESET : -EIO);
@@ -886,6 +896,17 @@ static void watch_message(etcd_watch *w, json_t *j) {
         if (json_i64(res, "compact_revision") > 0 && json_is_true(json_object_get(res, "canceled"))) {
                 w->dead = true;
                 w->cb(w->userdata, -ESTALE, NULL);
+                return;
+        }
+        if (json_is_true(json_object_get(res, "canceled"))) {
+                /* refused (an expired token, a permission): etcd keeps the
+                 * stream open and silent, so end it and resume */
+                const char *why = json_string_value(json_object_get(res, "cancel_reason"));
+                nd_log(LOG_WARNING, "etcd cancelled a watch; resuming", "prefix=%s reason=\"%s\"", w->prefix,
+                       why ? why : "");
+                if (w->s->user)
+                        auth_queue(w->s);
+                w->refused = true;
                 return;
         }
         if (json_is_true(json_object_get(res, "created"))) {
