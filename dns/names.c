@@ -11,14 +11,18 @@
 
 typedef struct rec {
         struct rec *next;      /* in its bucket */
+        struct rec *onext;     /* in its owner's bucket */
         char *net, *name;      /* name lower-cased */
         nd_addr addr;
         char *ptr_name;
         char *owner;
 } rec;
 
+/* Two chained tables over the same records: by (network, name) for
+ * answers, and by owner, so dropping an owner's names costs what that
+ * owner has, not what the table holds (a peer's death, one event). */
 struct nd_dns_names {
-        rec **buckets;
+        rec **buckets, **obuckets;
         size_t n_buckets, n;
 };
 
@@ -32,13 +36,20 @@ static size_t bucket_of(const nd_dns_names *t, const char *net, const char *name
         return (size_t) (hash_str(hash_str(0xcbf29ce484222325ull, net) * 31, name) % t->n_buckets);
 }
 
+static size_t obucket_of(const nd_dns_names *t, const char *owner) {
+        return (size_t) (hash_str(0x84222325cbf29ce4ull, owner) % t->n_buckets);
+}
+
 nd_dns_names *nd_dns_names_new(void) {
         nd_dns_names *t = calloc(1, sizeof(*t));
         if (!t)
                 return NULL;
         t->n_buckets = 1024;
         t->buckets = calloc(t->n_buckets, sizeof(*t->buckets));
-        if (!t->buckets) {
+        t->obuckets = calloc(t->n_buckets, sizeof(*t->obuckets));
+        if (!t->buckets || !t->obuckets) {
+                free(t->buckets);
+                free(t->obuckets);
                 free(t);
                 return NULL;
         }
@@ -63,6 +74,7 @@ nd_dns_names *nd_dns_names_free(nd_dns_names *t) {
                         rec_free(r);
                 }
         free(t->buckets);
+        free(t->obuckets);
         free(t);
         return NULL;
 }
@@ -90,12 +102,17 @@ static bool name_ok(const char *s) {
 
 static void grow(nd_dns_names *t) {
         size_t nb = t->n_buckets * 2;
-        rec **b = calloc(nb, sizeof(*b));
-        if (!b)
+        rec **b = calloc(nb, sizeof(*b)), **ob = calloc(nb, sizeof(*ob));
+        if (!b || !ob) {
+                free(b);
+                free(ob);
                 return; /* keep the load factor; still correct */
+        }
         rec **old = t->buckets;
         size_t on = t->n_buckets;
+        free(t->obuckets);
         t->buckets = b;
+        t->obuckets = ob;
         t->n_buckets = nb;
         for (size_t i = 0; i < on; i++)
                 while (old[i]) {
@@ -104,6 +121,9 @@ static void grow(nd_dns_names *t) {
                         size_t k = bucket_of(t, r->net, r->name);
                         r->next = b[k];
                         b[k] = r;
+                        k = obucket_of(t, r->owner);
+                        r->onext = ob[k];
+                        ob[k] = r;
                 }
         free(old);
 }
@@ -131,6 +151,9 @@ int nd_dns_names_add(nd_dns_names *t, const char *net, const char *name, const n
         size_t k = bucket_of(t, net, r->name);
         r->next = t->buckets[k];
         t->buckets[k] = r;
+        k = obucket_of(t, r->owner);
+        r->onext = t->obuckets[k];
+        t->obuckets[k] = r;
         t->n++;
         return 0;
 }
@@ -162,16 +185,21 @@ int nd_dns_names_add_endpoint(nd_dns_names *t, const char *net, const char *cons
 }
 
 void nd_dns_names_drop(nd_dns_names *t, const char *owner) {
-        for (size_t i = 0; i < t->n_buckets; i++)
-                for (rec **p = &t->buckets[i]; *p;) {
-                        if (strcmp((*p)->owner, owner) == 0) {
-                                rec *r = *p;
-                                *p = r->next;
-                                rec_free(r);
-                                t->n--;
-                        } else
-                                p = &(*p)->next;
+        for (rec **op = &t->obuckets[obucket_of(t, owner)]; *op;) {
+                rec *r = *op;
+                if (strcmp(r->owner, owner) != 0) {
+                        op = &r->onext;
+                        continue;
                 }
+                *op = r->onext;
+                for (rec **p = &t->buckets[bucket_of(t, r->net, r->name)]; *p; p = &(*p)->next)
+                        if (*p == r) {
+                                *p = r->next;
+                                break;
+                        }
+                rec_free(r);
+                t->n--;
+        }
 }
 
 size_t nd_dns_names_count(const nd_dns_names *t) {

@@ -50,6 +50,11 @@ typedef struct ov_net {
         int ifindex;
         nd_overlay_peer *peers;
         size_t n_peers, cap_peers;
+        /* MAC -> index in peers: open addressing, linear probing; a key is
+         * the MAC + 1 (0: empty, MAC_GONE: deleted) */
+        uint64_t *mkey;
+        uint32_t *mval;
+        size_t mcap, mused;
         /* GRE */
         int tap;
         ev_io tap_io;
@@ -105,6 +110,8 @@ static void net_free(nd_overlay *o, ov_net *n) {
                 close(n->tap);
         }
         free(n->peers);
+        free(n->mkey);
+        free(n->mval);
         free(n);
 }
 
@@ -125,14 +132,68 @@ nd_overlay *nd_overlay_free(nd_overlay *o) {
         return NULL;
 }
 
-/* ---- GRE in userspace ---- */
+/* ---- the peer index: one probe per lookup, whatever the number of peers ---- */
 
-static const nd_overlay_peer *peer_by_mac(const ov_net *n, const uint8_t *mac) {
-        for (size_t i = 0; i < n->n_peers; i++)
-                if (memcmp(n->peers[i].mac, mac, 6) == 0)
-                        return &n->peers[i];
-        return NULL;
+#define MAC_GONE UINT64_MAX
+
+static uint64_t mac_key(const uint8_t *m) {
+        return ((uint64_t) m[0] << 40 | (uint64_t) m[1] << 32 | (uint64_t) m[2] << 24 | (uint64_t) m[3] << 16 |
+                (uint64_t) m[4] << 8 | m[5]) + 1;
 }
+
+static size_t mac_home(const ov_net *n, uint64_t k) {
+        return (size_t) ((k * 0x9e3779b97f4a7c15ull) >> 17) & (n->mcap - 1);
+}
+
+/* The slot holding @k, or (with @insert) where it goes; SIZE_MAX: none. */
+static size_t mac_slot(const ov_net *n, uint64_t k, bool insert) {
+        size_t gone = SIZE_MAX;
+        if (!n->mcap)
+                return SIZE_MAX;
+        for (size_t i = mac_home(n, k), step = 0; step < n->mcap; i = (i + 1) & (n->mcap - 1), step++) {
+                if (n->mkey[i] == k)
+                        return i;
+                if (n->mkey[i] == MAC_GONE && gone == SIZE_MAX)
+                        gone = i;
+                if (n->mkey[i] == 0)
+                        return insert ? (gone != SIZE_MAX ? gone : i) : SIZE_MAX;
+        }
+        return insert ? gone : SIZE_MAX;
+}
+
+/* Rebuild the index at twice the peers (at least 64) from the peer array. */
+static int mac_rebuild(ov_net *n) {
+        size_t cap = 64;
+        while (cap < 2 * (n->n_peers + 1))
+                cap *= 2;
+        uint64_t *k = calloc(cap, sizeof(*k));
+        uint32_t *v = calloc(cap, sizeof(*v));
+        if (!k || !v) {
+                free(k);
+                free(v);
+                return -ENOMEM;
+        }
+        free(n->mkey);
+        free(n->mval);
+        n->mkey = k;
+        n->mval = v;
+        n->mcap = cap;
+        n->mused = 0;
+        for (size_t i = 0; i < n->n_peers; i++) {
+                size_t x = mac_slot(n, mac_key(n->peers[i].mac), true);
+                n->mkey[x] = mac_key(n->peers[i].mac);
+                n->mval[x] = (uint32_t) i;
+                n->mused++;
+        }
+        return 0;
+}
+
+static nd_overlay_peer *peer_by_mac(const ov_net *n, const uint8_t *mac) {
+        size_t x = mac_slot(n, mac_key(mac), false);
+        return x == SIZE_MAX ? NULL : &n->peers[n->mval[x]];
+}
+
+/* ---- GRE in userspace ---- */
 
 static const nd_overlay_peer *peer_by_ip(const ov_net *n, int family, const uint8_t *ip) {
         for (size_t i = 0; i < n->n_peers; i++) {
@@ -364,10 +425,7 @@ int nd_overlay_peer_add(nd_overlay *o, const char *netid, const nd_overlay_peer 
         int r = 0;
         if (!n)
                 return -ENOENT;
-        nd_overlay_peer *slot = NULL;
-        for (size_t i = 0; i < n->n_peers; i++)
-                if (memcmp(n->peers[i].mac, p->mac, 6) == 0)
-                        slot = &n->peers[i];
+        nd_overlay_peer *slot = peer_by_mac(n, p->mac);
         if (!slot) {
                 if (n->n_peers == n->cap_peers) {
                         size_t cap = n->cap_peers ? n->cap_peers * 2 : 16;
@@ -377,7 +435,22 @@ int nd_overlay_peer_add(nd_overlay *o, const char *netid, const nd_overlay_peer 
                         n->peers = v;
                         n->cap_peers = cap;
                 }
-                slot = &n->peers[n->n_peers++];
+                if (4 * (n->mused + 1) > 3 * n->mcap) {
+                        n->peers[n->n_peers] = *p; /* counted by the rebuild */
+                        n->n_peers++;
+                        if (mac_rebuild(n) < 0) {
+                                n->n_peers--;
+                                return -ENOMEM;
+                        }
+                        slot = &n->peers[n->n_peers - 1];
+                } else {
+                        size_t x = mac_slot(n, mac_key(p->mac), true);
+                        if (n->mkey[x] == 0)
+                                n->mused++;
+                        n->mkey[x] = mac_key(p->mac);
+                        n->mval[x] = (uint32_t) n->n_peers;
+                        slot = &n->peers[n->n_peers++];
+                }
         }
         *slot = *p;
         if (!n->gre) {
@@ -394,11 +467,17 @@ int nd_overlay_peer_del(nd_overlay *o, const char *netid, const nd_overlay_peer 
         ov_net *n = net_find(o, netid);
         if (!n)
                 return 0;
-        for (size_t i = 0; i < n->n_peers; i++)
-                if (memcmp(n->peers[i].mac, p->mac, 6) == 0) {
-                        n->peers[i] = n->peers[--n->n_peers];
-                        break;
+        size_t x = mac_slot(n, mac_key(p->mac), false);
+        if (x != SIZE_MAX) {
+                size_t i = n->mval[x];
+                n->mkey[x] = MAC_GONE; /* still counted in mused until a rebuild */
+                n->peers[i] = n->peers[--n->n_peers];
+                if (i < n->n_peers) {
+                        size_t y = mac_slot(n, mac_key(n->peers[i].mac), false);
+                        if (y != SIZE_MAX)
+                                n->mval[y] = (uint32_t) i;
                 }
+        }
         if (n->gre)
                 return 0;
         int r = nd_nl_fdb(o->nl, n->ifindex, p->mac, &p->vtep, false);

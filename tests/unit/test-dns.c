@@ -230,9 +230,43 @@ static void test_malformed(void **state) {
         nd_dns_names_free(t);
 }
 
+/* Dropping an owner removes exactly its names, also after the table grew
+ * (the owner index is rebuilt with the name index). */
+static void test_drop_many(void **state) {
+        nd_dns_names *t = nd_dns_names_new();
+        const char *net[] = { "ov" };
+        nd_addr out[4];
+        bool exists;
+        char name[32], owner[32];
+        assert_non_null(t);
+        for (int i = 0; i < 5000; i++) {
+                nd_addr a = { .family = AF_INET, .b = { 10, 80, (uint8_t) (i >> 8), (uint8_t) i } };
+                snprintf(name, sizeof(name), "n%d", i);
+                snprintf(owner, sizeof(owner), "o%d", i % 1000);
+                assert_int_equal(nd_dns_names_add(t, "ov", name, &a, NULL, owner), 0);
+        }
+        assert_int_equal(nd_dns_names_count(t), 5000);
+        nd_dns_names_drop(t, "o7");
+        assert_int_equal(nd_dns_names_count(t), 4995);
+        assert_int_equal(nd_dns_names_lookup(t, net, 1, "n7", AF_INET, 0, out, 4, &exists), 0);
+        assert_false(exists);
+        assert_int_equal(nd_dns_names_lookup(t, net, 1, "n1007", AF_INET, 0, out, 4, &exists), 0);
+        assert_int_equal(nd_dns_names_lookup(t, net, 1, "n8", AF_INET, 0, out, 4, &exists), 1);
+        nd_dns_names_drop(t, "o7"); /* again: nothing */
+        nd_dns_names_drop(t, "nobody");
+        assert_int_equal(nd_dns_names_count(t), 4995);
+        for (int i = 0; i < 1000; i++) {
+                snprintf(owner, sizeof(owner), "o%d", i);
+                nd_dns_names_drop(t, owner);
+        }
+        assert_int_equal(nd_dns_names_count(t), 0);
+        nd_dns_names_free(t);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_lookup),
+                cmocka_unit_test(test_drop_many),
                 cmocka_unit_test(test_endpoint_names),
                 cmocka_unit_test(test_answers),
                 cmocka_unit_test(test_truncation),
