@@ -49,6 +49,18 @@ uint8_t *nd_dns_servfail(const uint8_t *q, size_t len, size_t *out_len) {
         return w ? w : header_reply(q, len, LDNS_RCODE_SERVFAIL, out_len);
 }
 
+nd_dns_upstream_verdict nd_dns_upstream_check(const uint8_t *msg, size_t len, uint16_t up_id, bool tcp) {
+        if (len < 12)
+                return ND_DNS_UP_NEXT;
+        if (((msg[0] << 8) | msg[1]) != up_id)
+                /* on UDP anyone can send to our port: wait for the real
+                 * one; a TCP connection carries only our exchange */
+                return tcp ? ND_DNS_UP_NEXT : ND_DNS_UP_IGNORE;
+        if (!tcp && (msg[2] & 0x02))
+                return ND_DNS_UP_TCP;
+        return ND_DNS_UP_RELAY;
+}
+
 /* "4.3.2.1.in-addr.arpa." / nibbles ".ip6.arpa." to an address */
 static bool reverse_addr(const char *name, nd_addr *a) {
         size_t len = strlen(name);
@@ -297,4 +309,39 @@ done:
         ldns_pkt_free(r);
         ldns_pkt_free(p);
         return verdict;
+}
+
+/* The end of the first question (offset past QTYPE and QCLASS), or 0. */
+static size_t question_end(const uint8_t *m, size_t len) {
+        size_t off = 12;
+        if (len < 12 || ((m[4] << 8) | m[5]) != 1)
+                return 0;
+        for (unsigned labels = 0; off < len && labels < 128; labels++) {
+                uint8_t l = m[off];
+                if (l == 0)
+                        return off + 5 <= len ? off + 5 : 0;
+                if (l & 0xc0)
+                        return 0; /* no compression in a question we sent */
+                off += 1u + l;
+        }
+        return 0;
+}
+
+bool nd_dns_reply_matches(const uint8_t *q, size_t qlen, const uint8_t *reply, size_t rlen) {
+        if (qlen < 12 || rlen < 12 || !(reply[2] & 0x80) || q[0] != reply[0] || q[1] != reply[1])
+                return false;
+        size_t qe = question_end(q, qlen), re = question_end(reply, rlen);
+        if (!qe || qe != re)
+                return false;
+        /* names compare case-insensitively (RFC 4343); the rest exactly */
+        for (size_t i = 12; i < qe; i++) {
+                uint8_t a = q[i], b = reply[i];
+                if (a >= 'A' && a <= 'Z')
+                        a = (uint8_t) (a + 32);
+                if (b >= 'A' && b <= 'Z')
+                        b = (uint8_t) (b + 32);
+                if (a != b)
+                        return false;
+        }
+        return true;
 }

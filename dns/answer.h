@@ -44,3 +44,20 @@ nd_dns_verdict nd_dns_answer(const nd_dns_view *v, const uint8_t *q, size_t len,
 /* A SERVFAIL reply to @q (for an upstream that failed); NULL if @q has no
  * usable header. */
 uint8_t *nd_dns_servfail(const uint8_t *q, size_t len, size_t *out_len);
+
+/* Whether @reply (from an upstream) answers query @q: a response (QR set)
+ * with the query's ID and exactly its question (name bytes, type and
+ * class), so an answer meant for another query, or forged without
+ * seeing the query, is not relayed.  Pure; no allocation. */
+bool nd_dns_reply_matches(const uint8_t *q, size_t qlen, const uint8_t *reply, size_t rlen);
+
+typedef enum nd_dns_upstream_verdict {
+        ND_DNS_UP_RELAY,    /* the answer: relay it with the client's ID */
+        ND_DNS_UP_IGNORE,   /* UDP, another ID (late or forged): keep waiting */
+        ND_DNS_UP_NEXT,     /* refused or junk: try the next upstream */
+        ND_DNS_UP_TCP,      /* UDP, truncated: the same upstream over TCP */
+} nd_dns_upstream_verdict;
+
+/* What to do with @msg, an upstream's reply to the query sent with ID
+ * @up_id over UDP or TCP (@msg without the length prefix). */
+nd_dns_upstream_verdict nd_dns_upstream_check(const uint8_t *msg, size_t len, uint16_t up_id, bool tcp);

@@ -19,6 +19,17 @@
 #define TCP_IDLE 10.         /* seconds */
 #define UDP_BATCH 64         /* datagrams per wake-up */
 #define MSG_MAX 65535
+/* Forwarding: queries share a few connected UDP sockets per upstream, each
+ * query with its own random ID (matched with the question on the way
+ * back), so a flood costs a bounded number of descriptors.  A socket is
+ * retired after SOCK_USES queries, so source ports keep changing; at most
+ * SOCK_MAX per upstream exist. */
+#define SOCK_ACTIVE 4        /* sockets taking new queries, per upstream */
+#define SOCK_MAX 16          /* sockets per upstream, retiring ones included */
+#define SOCK_USES 128
+#define IDTAB 4096           /* in-flight queries by ID */
+#define FWD_MAX_DEFAULT 1024 /* in flight, in total (Docker's embedded DNS: 1024) */
+#define FWD_MAX_SANDBOX_DEFAULT 128 /* in flight, per sandbox (dnsmasq: 150) */
 
 typedef struct counters {
         struct counters *next;
@@ -38,7 +49,24 @@ struct nd_dns {
         double timeout;
         counters *ctrs;
         unsigned rotate;
+        struct upsock *socks;
+        size_t n_socks;
+        struct fwd *idtab[IDTAB];
+        unsigned fwd_max, fwd_max_sandbox, inflight;
+        uint64_t fwd_refused, forged;
+        ev_timer accept_retry;
+        double backoff;
 };
+
+typedef struct upsock {
+        struct upsock *next;
+        nd_dns *d;
+        nd_addr addr;
+        int fd;
+        ev_io io;
+        unsigned uses, inflight;
+        bool retiring, busy;
+} upsock;
 
 struct conn;
 struct fwd;
@@ -57,6 +85,9 @@ struct nd_dns_sandbox {
         struct fwd *fwds;
         struct conn *conns;
         size_t n_conns;
+        unsigned inflight;
+        ev_timer accept_retry;  /* TCP accept paused (no descriptors) */
+        double backoff;
 };
 
 typedef struct conn {
@@ -87,26 +118,49 @@ typedef struct fwd {
         uint8_t *tbuf;            /* TCP: the exchange in both directions */
         size_t tlen, toff;
         bool reading;
+        upsock *us;               /* UDP: the shared socket of this try */
+        struct fwd *idnext;       /* in d->idtab */
 } fwd;
 
 /* ---- upstreams ---------------------------------------------------------------- */
 
-static size_t parse_resolv(const char *path, nd_addr *out, size_t max) {
-        char line[512];
+#define RESOLV_MAX (64 * 1024)
+
+size_t nd_dns_resolv_parse(const char *text, size_t len, nd_addr *out, size_t max) {
         size_t n = 0;
-        FILE *f = fopen(path, "re");
-        if (!f)
-                return 0;
-        while (fgets(line, sizeof(line), f) && n < max) {
-                char word[64];
-                if (sscanf(line, " nameserver %63s", word) == 1 && nd_addr_parse(word, &out[n]) == 0)
-                        n++;
+        for (size_t i = 0; i < len && n < max;) {
+                const char *nl = memchr(text + i, '\n', len - i);
+                size_t l = nl ? (size_t) (nl - (text + i)) : len - i;
+                char line[512], word[64];
+                /* longer lines are no nameserver lines; a piece of one must
+                 * not pass for a line of its own */
+                if (l < sizeof(line)) {
+                        memcpy(line, text + i, l);
+                        line[l] = 0;
+                        if (sscanf(line, " nameserver %63s", word) == 1 && nd_addr_parse(word, &out[n]) == 0)
+                                n++;
+                }
+                i += l + 1;
         }
-        fclose(f);
         return n;
 }
 
+static size_t parse_resolv(const char *path, nd_addr *out, size_t max) {
+        FILE *f = fopen(path, "re");
+        if (!f)
+                return 0;
+        char *text = malloc(RESOLV_MAX);
+        size_t len = text ? fread(text, 1, RESOLV_MAX, f) : 0;
+        fclose(f);
+        size_t n = text ? nd_dns_resolv_parse(text, len, out, max) : 0;
+        free(text);
+        return n;
+}
+
+static void upsocks_retire_all(nd_dns *d);
+
 static void reload_upstreams(nd_dns *d) {
+        upsocks_retire_all(d);
         if (d->n_fixed) {
                 memcpy(d->ups, d->fixed, d->n_fixed * sizeof(*d->ups));
                 d->n_ups = d->n_fixed;
@@ -131,6 +185,8 @@ int nd_dns_new(struct ev_loop *loop, const nd_dns_config *cfg, nd_dns **ret) {
                 return -ENOMEM;
         }
         d->timeout = cfg->timeout > 0 ? cfg->timeout : 1.0;
+        d->fwd_max = cfg->forward_max ? cfg->forward_max : FWD_MAX_DEFAULT;
+        d->fwd_max_sandbox = cfg->forward_max_sandbox ? cfg->forward_max_sandbox : FWD_MAX_SANDBOX_DEFAULT;
         d->n_fixed = cfg->n_servers < ND_DNS_MAX_UPSTREAMS ? cfg->n_servers : ND_DNS_MAX_UPSTREAMS;
         memcpy(d->fixed, cfg->servers, d->n_fixed * sizeof(*d->fixed));
         reload_upstreams(d);
@@ -149,6 +205,13 @@ nd_dns *nd_dns_free(nd_dns *d) {
                 return NULL;
         if (ev_is_active(&d->st))
                 ev_stat_stop(d->loop, &d->st);
+        while (d->socks) {
+                upsock *us = d->socks;
+                d->socks = us->next;
+                ev_io_stop(d->loop, &us->io);
+                close(us->fd);
+                free(us);
+        }
         while (d->ctrs) {
                 counters *c = d->ctrs;
                 d->ctrs = c->next;
@@ -170,6 +233,13 @@ json_t *nd_dns_upstreams(const nd_dns *d) {
         for (size_t i = 0; a && i < d->n_ups; i++)
                 json_array_append_new(a, json_string(nd_addr_fmt(&d->ups[i], buf)));
         return a;
+}
+
+json_t *nd_dns_status(const nd_dns *d) {
+        return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I}", "ForwardsInFlight", (json_int_t) d->inflight, "ForwardMax",
+                         (json_int_t) d->fwd_max, "ForwardMaxPerSandbox", (json_int_t) d->fwd_max_sandbox,
+                         "ForwardsRefused", (json_int_t) d->fwd_refused, "UpstreamSockets", (json_int_t) d->n_socks,
+                         "ForgedReplies", (json_int_t) d->forged);
 }
 
 static counters *counters_for(nd_dns *d, const char *net) {
@@ -230,11 +300,136 @@ static void reply_udp(nd_dns_sandbox *sb, const struct sockaddr_in *to, const ui
         (void) sendto(sb->ufd, msg, len, MSG_DONTWAIT, (const struct sockaddr *) to, sizeof(*to));
 }
 
+/* ---- the shared upstream sockets ------------------------------------------------ */
+
+static void upsock_close(upsock *us) {
+        nd_dns *d = us->d;
+        for (upsock **p = &d->socks; *p; p = &(*p)->next)
+                if (*p == us) {
+                        *p = us->next;
+                        break;
+                }
+        ev_io_stop(d->loop, &us->io);
+        close(us->fd);
+        d->n_socks--;
+        free(us);
+}
+
+static void upsock_maybe_close(upsock *us) {
+        if (us->retiring && !us->inflight && !us->busy)
+                upsock_close(us);
+}
+
+static void upsocks_retire_all(nd_dns *d) {
+        for (upsock *us = d->socks, *next; us; us = next) {
+                next = us->next;
+                us->retiring = true;
+                upsock_maybe_close(us);
+        }
+}
+
+static void on_upsock(struct ev_loop *loop, ev_io *w, int revents);
+
+union upstream_sa {
+        struct sockaddr sa;
+        struct sockaddr_in in4;
+        struct sockaddr_in6 in6;
+};
+
+/* Port 53 of upstream @a. */
+static socklen_t upstream_sa(const nd_addr *a, union upstream_sa *u) {
+        *u = (union upstream_sa) {0};
+        if (a->family == AF_INET) {
+                u->in4 = (struct sockaddr_in) { .sin_family = AF_INET, .sin_port = htons(53) };
+                memcpy(&u->in4.sin_addr, a->b, 4);
+                return sizeof(u->in4);
+        }
+        u->in6 = (struct sockaddr_in6) { .sin6_family = AF_INET6, .sin6_port = htons(53) };
+        memcpy(&u->in6.sin6_addr, a->b, 16);
+        return sizeof(u->in6);
+}
+
+/* A socket to @a for one more query: the active one with the fewest in
+ * flight, or a new one while there are fewer than SOCK_ACTIVE. */
+static upsock *upsock_get(nd_dns *d, const nd_addr *a) {
+        upsock *best = NULL;
+        size_t active = 0, all = 0;
+        for (upsock *us = d->socks; us; us = us->next) {
+                if (!nd_addr_equal(&us->addr, a))
+                        continue;
+                all++;
+                if (us->retiring)
+                        continue;
+                active++;
+                if (!best || us->inflight < best->inflight)
+                        best = us;
+        }
+        if (best && (best->inflight == 0 || active >= SOCK_ACTIVE || all >= SOCK_MAX))
+                goto take;
+        if (all < SOCK_MAX) {
+                union upstream_sa u;
+                socklen_t sl = upstream_sa(a, &u);
+                upsock *us = calloc(1, sizeof(*us));
+                int fd = us ? socket(a->family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0) : -1;
+                /* connected: the kernel drops datagrams from anyone else, and
+                 * picks a fresh ephemeral source port */
+                if (fd >= 0 && connect(fd, &u.sa, sl) == 0) {
+                        *us = (upsock) { .d = d, .addr = *a, .fd = fd, .next = d->socks };
+                        ev_io_init(&us->io, on_upsock, fd, EV_READ);
+                        ev_io_start(d->loop, &us->io);
+                        d->socks = us;
+                        d->n_socks++;
+                        best = us;
+                        goto take;
+                }
+                if (fd >= 0)
+                        close(fd);
+                free(us);
+        }
+        if (!best)
+                return NULL; /* no descriptor: the caller tries the next upstream */
+take:
+        best->inflight++;
+        if (++best->uses >= SOCK_USES && all < SOCK_MAX)
+                best->retiring = true;
+        return best;
+}
+
+static size_t id_slot(uint16_t id) {
+        return id & (IDTAB - 1);
+}
+
+static fwd *id_find(nd_dns *d, const upsock *us, uint16_t id) {
+        for (fwd *f = d->idtab[id_slot(id)]; f; f = f->idnext)
+                if (f->us == us && f->up_id == id)
+                        return f;
+        return NULL;
+}
+
+/* Take @f's shared socket back (and its ID out of the table). */
+static void fwd_unbind(fwd *f) {
+        upsock *us = f->us;
+        if (!us)
+                return;
+        for (fwd **p = &f->d->idtab[id_slot(f->up_id)]; *p; p = &(*p)->idnext)
+                if (*p == f) {
+                        *p = f->idnext;
+                        break;
+                }
+        f->us = NULL;
+        us->inflight--;
+        upsock_maybe_close(us);
+}
+
 /* ---- forwarding ------------------------------------------------------------------ */
 
 static void fwd_free(fwd *f) {
         ev_io_stop(f->d->loop, &f->io);
         ev_timer_stop(f->d->loop, &f->timer);
+        fwd_unbind(f);
+        f->d->inflight--;
+        if (f->sb)
+                f->sb->inflight--;
         if (f->fd >= 0)
                 close(f->fd);
         if (f->sb) {
@@ -283,34 +478,47 @@ static void on_fwd_timeout(struct ev_loop *loop, ev_timer *w, int revents) {
                 fwd_fail(f);
 }
 
-static void on_fwd_io(struct ev_loop *loop, ev_io *w, int revents) {
-        fwd *f = container_of(w, fwd, io);
+/* A shared socket's replies: each goes to the query with its ID, if it
+ * carries that query's question. */
+static void on_upsock(struct ev_loop *loop, ev_io *w, int revents) {
+        upsock *us = container_of(w, upsock, io);
         uint8_t buf[MSG_MAX];
-
-        if (!f->tcp) {
-                ssize_t k = recv(f->fd, buf, sizeof(buf), MSG_DONTWAIT);
-                if (k < 0 && (errno == EAGAIN || errno == EINTR))
-                        return;
-                if (k < 12) {
-                        /* refused (ICMP) or junk: next upstream */
-                        if (fwd_try(f) < 0)
-                                fwd_fail(f);
-                        return;
+        us->busy = true;
+        for (int i = 0; i < UDP_BATCH; i++) {
+                ssize_t k = recv(us->fd, buf, sizeof(buf), MSG_DONTWAIT);
+                if (k < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+                        break;
+                if (k < 12)
+                        continue; /* ICMP refusals and junk: the query times out */
+                fwd *f = id_find(us->d, us, (uint16_t) ((buf[0] << 8) | buf[1]));
+                if (!f)
+                        continue; /* late, or not ours */
+                if (!nd_dns_reply_matches(f->q, f->qlen, buf, (size_t) k)) {
+                        us->d->forged++;
+                        continue;
                 }
-                if (((buf[0] << 8) | buf[1]) != f->up_id)
-                        return; /* not ours: keep waiting */
-                if (buf[2] & 0x02) {
+                switch (nd_dns_upstream_check(buf, (size_t) k, f->up_id, false)) {
+                case ND_DNS_UP_TCP:
                         /* truncated: the same upstream over TCP */
                         f->tcp = true;
                         f->next_up--;
                         if (fwd_try(f) < 0)
                                 fwd_fail(f);
-                        return;
+                        break;
+                case ND_DNS_UP_RELAY:
+                        fwd_reply(f, buf, (size_t) k);
+                        fwd_free(f);
+                        break;
+                default:
+                        break;
                 }
-                fwd_reply(f, buf, (size_t) k);
-                fwd_free(f);
-                return;
         }
+        us->busy = false;
+        upsock_maybe_close(us);
+}
+
+static void on_fwd_io(struct ev_loop *loop, ev_io *w, int revents) {
+        fwd *f = container_of(w, fwd, io);
         /* TCP: write the length-prefixed query, then read the answer */
         if (!f->reading) {
                 ssize_t k = send(f->fd, f->tbuf + f->toff, f->tlen - f->toff, MSG_NOSIGNAL | MSG_DONTWAIT);
@@ -339,7 +547,7 @@ static void on_fwd_io(struct ev_loop *loop, ev_io *w, int revents) {
                 return; /* got the length; read the rest next time */
         if (f->toff < want)
                 return;
-        if (want < 2 + 12 || ((f->tbuf[2] << 8) | f->tbuf[3]) != f->up_id)
+        if (nd_dns_upstream_check(f->tbuf + 2, want - 2, f->up_id, true) != ND_DNS_UP_RELAY)
                 goto next;
         fwd_reply(f, f->tbuf + 2, want - 2);
         fwd_free(f);
@@ -354,27 +562,41 @@ static int fwd_try(fwd *f) {
         struct ev_loop *loop = f->d->loop;
         ev_io_stop(loop, &f->io);
         ev_timer_stop(loop, &f->timer);
+        fwd_unbind(f);
         if (f->fd >= 0) {
                 close(f->fd);
                 f->fd = -1;
         }
         while (f->next_up < f->n_ups) {
                 const nd_addr *a = &f->ups[f->next_up++];
-                union {
-                        struct sockaddr sa;
-                        struct sockaddr_in in4;
-                        struct sockaddr_in6 in6;
-                } u = {0};
-                socklen_t sl;
-                if (a->family == AF_INET) {
-                        u.in4 = (struct sockaddr_in) { .sin_family = AF_INET, .sin_port = htons(53) };
-                        memcpy(&u.in4.sin_addr, a->b, 4);
-                        sl = sizeof(u.in4);
-                } else {
-                        u.in6 = (struct sockaddr_in6) { .sin6_family = AF_INET6, .sin6_port = htons(53) };
-                        memcpy(&u.in6.sin6_addr, a->b, 16);
-                        sl = sizeof(u.in6);
+                if (!f->tcp) {
+                        upsock *us = upsock_get(f->d, a);
+                        if (!us)
+                                continue;
+                        /* a fresh random ID per try, unique on its socket: an
+                         * answer meant for an earlier try (or forged) does
+                         * not match */
+                        for (int t = 0; t < 16; t++) {
+                                if (getrandom(&f->up_id, sizeof(f->up_id), GRND_NONBLOCK) != sizeof(f->up_id))
+                                        f->up_id = (uint16_t) (f->up_id * 31 + 7);
+                                if (!id_find(f->d, us, f->up_id))
+                                        break;
+                        }
+                        f->q[0] = (uint8_t) (f->up_id >> 8);
+                        f->q[1] = (uint8_t) f->up_id;
+                        f->us = us;
+                        f->idnext = f->d->idtab[id_slot(f->up_id)];
+                        f->d->idtab[id_slot(f->up_id)] = f;
+                        if (send(us->fd, f->q, f->qlen, MSG_DONTWAIT) < 0) {
+                                fwd_unbind(f);
+                                continue;
+                        }
+                        ev_timer_set(&f->timer, f->d->timeout, 0.);
+                        ev_timer_start(loop, &f->timer);
+                        return 0;
                 }
+                union upstream_sa u;
+                socklen_t sl = upstream_sa(a, &u);
                 f->fd = socket(a->family, (f->tcp ? SOCK_STREAM : SOCK_DGRAM) | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
                 if (f->fd < 0)
                         continue;
@@ -419,6 +641,21 @@ static int fwd_try(fwd *f) {
 
 static void forward(nd_dns_sandbox *sb, conn *c, const struct sockaddr_in *client, const uint8_t *q, size_t len) {
         nd_dns *d = sb->d;
+        if (d->inflight >= d->fwd_max || sb->inflight >= d->fwd_max_sandbox) {
+                /* over the bound: SERVFAIL now, as for a dead upstream */
+                size_t n;
+                uint8_t *r = nd_dns_servfail(q, len, &n);
+                d->fwd_refused++;
+                if (r) {
+                        count_rcode(sb, r, n);
+                        if (c)
+                                reply_tcp(c, r, n);
+                        else
+                                reply_udp(sb, client, r, n);
+                        free(r);
+                }
+                return;
+        }
         fwd *f = calloc(1, sizeof(*f));
         if (!f)
                 return;
@@ -445,6 +682,8 @@ static void forward(nd_dns_sandbox *sb, conn *c, const struct sockaddr_in *clien
         }
         ev_init(&f->io, on_fwd_io);
         ev_init(&f->timer, on_fwd_timeout);
+        d->inflight++;
+        sb->inflight++;
         f->next = sb->fwds;
         if (sb->fwds)
                 sb->fwds->prev = f;
@@ -549,11 +788,27 @@ static void on_conn(struct ev_loop *loop, ev_io *w, int revents) {
         }
 }
 
+static void on_accept_retry(struct ev_loop *loop, ev_timer *w, int revents) {
+        nd_dns_sandbox *sb = container_of(w, nd_dns_sandbox, accept_retry);
+        ev_io_start(loop, &sb->tio);
+}
+
 static void on_accept(struct ev_loop *loop, ev_io *w, int revents) {
         nd_dns_sandbox *sb = container_of(w, nd_dns_sandbox, tio);
         int fd = accept4(sb->tfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-        if (fd < 0)
+        if (fd < 0) {
+                if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+                        /* the pending connection stays queued and the socket
+                         * readable: pause, or this loop spins until
+                         * descriptors are free again */
+                        sb->backoff = sb->backoff ? (sb->backoff * 2 > 1.0 ? 1.0 : sb->backoff * 2) : 0.05;
+                        ev_io_stop(loop, &sb->tio);
+                        ev_timer_set(&sb->accept_retry, sb->backoff, 0.);
+                        ev_timer_start(loop, &sb->accept_retry);
+                }
                 return;
+        }
+        sb->backoff = 0;
         if (sb->n_conns >= MAX_TCP_CONNS) {
                 /* the oldest idle client goes first, as resolvers do */
                 conn *old = sb->conns;
@@ -631,6 +886,7 @@ int nd_dns_sandbox_open(nd_dns *d, int ns_fd, nd_dns_sandbox **ret) {
         ev_io_start(d->loop, &sb->uio);
         ev_io_init(&sb->tio, on_accept, sb->tfd, EV_READ);
         ev_io_start(d->loop, &sb->tio);
+        ev_init(&sb->accept_retry, on_accept_retry);
         *ret = sb;
         return 0;
 }
@@ -653,6 +909,7 @@ void nd_dns_sandbox_close(nd_dns_sandbox *sb) {
                 fwd_free(sb->fwds);
         ev_io_stop(loop, &sb->uio);
         ev_io_stop(loop, &sb->tio);
+        ev_timer_stop(loop, &sb->accept_retry);
         close(sb->ufd);
         close(sb->tfd);
         free_nets(sb);

@@ -6,12 +6,17 @@
  * local answers from the name table (answer.h), and everything else
  * forwarded upstream from the host's namespace.
  *
- * Forwarding: each query goes out on its own connected UDP socket with a
- * fresh random ID (the client's ID is restored on the way back), with a
- * per-upstream timeout; on timeout or refusal the next upstream is tried,
- * and when none is left the client gets SERVFAIL.  A truncated upstream
- * answer is fetched again over TCP.  Nothing here blocks: sockets are
- * non-blocking watchers, TCP connects included.
+ * Forwarding: queries share a few connected UDP sockets per upstream
+ * (retired after a while, so source ports change), each query with a
+ * fresh random ID (the client's ID is restored on the way back) and a
+ * reply relayed only if it carries the query's ID and question; a
+ * per-upstream timeout moves on to the next upstream, and when none is
+ * left the client gets SERVFAIL.  A truncated upstream answer is fetched
+ * again over TCP.  At most forward_max queries are in flight in total and
+ * forward_max_sandbox per sandbox; beyond that the answer is SERVFAIL at
+ * once (counted), so a flood costs bounded descriptors and memory.
+ * Nothing here blocks: sockets are non-blocking watchers, TCP connects
+ * included.
  *
  * Upstreams: the daemon's --dns servers, else the nameservers of the
  * host's resolv.conf (re-read when it changes); a sandbox may carry its
@@ -38,12 +43,20 @@ typedef struct nd_dns_config {
         const nd_addr *servers;   /* --dns; overrides resolv.conf */
         size_t n_servers;
         double timeout;           /* per upstream try; 0: 1.0 s */
+        unsigned forward_max;     /* queries forwarded at once, in total; 0: 1024 */
+        unsigned forward_max_sandbox; /* ... per sandbox; 0: 128 */
 } nd_dns_config;
+
+/* The nameserver addresses of resolv.conf text @text[0..len) (at most
+ * @max into @out); lines that do not parse are skipped.  Pure. */
+size_t nd_dns_resolv_parse(const char *text, size_t len, nd_addr *out, size_t max);
 
 int nd_dns_new(struct ev_loop *loop, const nd_dns_config *cfg, nd_dns **ret);
 nd_dns *nd_dns_free(nd_dns *d);
 nd_dns_names *nd_dns_table(nd_dns *d);
 
+/* Forwarding counters: in flight, limits, refused, upstream sockets. */
+json_t *nd_dns_status(const nd_dns *d);
 /* The upstreams in use, as JSON strings. */
 json_t *nd_dns_upstreams(const nd_dns *d);
 /* Counters of network @net: Queries, Answers{NOERROR,...}, Forwarded,

@@ -419,11 +419,16 @@ static void get_info(nd_manager *m, nd_http_request *req) {
         size_t nn = nd_manager_networks(m, &nets), nc = nd_manager_containers(m, &cts), running = 0;
         for (size_t i = 0; i < nc; i++)
                 running += cts[i]->status == ND_CT_RUNNING;
-        nd_http_reply_json(req, 200, json_pack("{s:s, s:I, s:I, s:I, s:o, s:o}", "DefaultRootfs",
-                                               nd_manager_default_rootfs(m), "Networks", (json_int_t) nn,
-                                               "Containers", (json_int_t) nc, "ContainersRunning", (json_int_t) running,
-                                               "Firewall", nd_manager_firewall_status(m), "Cluster",
-                                               nd_manager_cluster_status(m)));
+        json_t *j = json_pack("{s:s, s:I, s:I, s:I, s:o, s:o}", "DefaultRootfs", nd_manager_default_rootfs(m),
+                              "Networks", (json_int_t) nn, "Containers", (json_int_t) nc, "ContainersRunning",
+                              (json_int_t) running, "Firewall", nd_manager_firewall_status(m), "Cluster",
+                              nd_manager_cluster_status(m));
+        json_t *api = nd_manager_api_status(m), *dns = nd_manager_dns_forward_status(m);
+        if (j && api)
+                json_object_set_new(j, "Api", api);
+        if (j && dns)
+                json_object_set_new(j, "Dns", dns);
+        nd_http_reply_json(req, 200, j);
 }
 
 static void route_containers(nd_manager *m, nd_http_request *req, char **seg, size_t ns) {

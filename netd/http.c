@@ -2,6 +2,9 @@
 #include <errno.h>
 #include <ev.h>
 #include <microhttpd.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -11,19 +14,48 @@
 #include "http.h"
 #include "log.h"
 
+/* Limits on clients (docs/api.md, "Connections").  netd accepts itself
+ * and hands each socket to libmicrohttpd: then an accept that fails for
+ * want of descriptors backs off and re-arms (libmicrohttpd 0.9.75 stops
+ * listening at EMFILE and resumes only when one of its connections
+ * closes, so with none open it never did), and a full server makes room
+ * by evicting the oldest client that has not sent a complete request
+ * head, so a flood of slow clients cannot lock netctl out. */
+#define ACCEPT_BATCH 32
+#define HEAD_DEADLINE 10.0     /* seconds for the request line and headers */
+#define BODY_DEADLINE 30.0     /* seconds for the whole request */
+#define EVICT_AFTER 1.0        /* an incomplete head this old may be evicted when full */
+#define PER_PEER_MAX 32        /* connections of one client process (SO_PEERCRED) */
+#define BACKOFF_MIN 0.05
+#define BACKOFF_MAX 1.0
+
+typedef struct hconn {
+        struct hconn *prev, *next;
+        int fd;
+        pid_t pid;
+        double since;             /* accepted, or the last request completed */
+        bool head_done, req_done, closing;
+} hconn;
+
 struct nd_http_server {
         struct ev_loop *loop;
         struct MHD_Daemon *mhd;
         int listen_fd;
         ev_io io;
+        ev_io lio;                /* the listening socket */
         ev_timer timer;
+        ev_timer accept_retry, sweep;
         ev_idle kick;
+        double backoff;
         nd_http_config cfg;
         nd_http_handler_fn fn;
         void *userdata;
         unsigned pending;
         bool quiesced;
         nd_http_request *waiting;  /* suspended requests */
+        hconn *conns;
+        unsigned n_conns;
+        uint64_t accepted, accept_errors, evicted, refused, timed_out;
 };
 
 enum req_state { REQ_READING, REQ_TOO_LARGE, REQ_WAITING, REQ_REPLIED };
@@ -66,6 +98,160 @@ static void on_kick(struct ev_loop *loop, ev_idle *w, int revents) {
         server_run(container_of(w, nd_http_server, kick));
 }
 
+/* ---- connections --------------------------------------------------------- */
+
+static void conn_end(nd_http_server *s, hconn *c, uint64_t *counter) {
+        if (c->closing)
+                return;
+        /* libmicrohttpd sees EOF and closes it (NOTIFY_CONNECTION) */
+        c->closing = true;
+        (void) shutdown(c->fd, SHUT_RDWR);
+        (*counter)++;
+        ev_idle_start(s->loop, &s->kick);
+}
+
+static void on_sweep(struct ev_loop *loop, ev_timer *w, int revents) {
+        nd_http_server *s = container_of(w, nd_http_server, sweep);
+        double now = ev_now(loop);
+        for (hconn *c = s->conns; c; c = c->next)
+                if ((!c->head_done && now - c->since > HEAD_DEADLINE) ||
+                    (c->head_done && !c->req_done && now - c->since > BODY_DEADLINE))
+                        conn_end(s, c, &s->timed_out);
+}
+
+/* Room for one more: the oldest connection without a complete request
+ * head goes, if it has had a moment to send one. */
+static bool make_room(nd_http_server *s) {
+        hconn *old = NULL;
+        double now = ev_now(s->loop);
+        for (hconn *c = s->conns; c; c = c->next)
+                if (!c->head_done && !c->closing && now - c->since >= EVICT_AFTER && (!old || c->since < old->since))
+                        old = c;
+        if (!old)
+                return false;
+        conn_end(s, old, &s->evicted);
+        return true;
+}
+
+static void accept_pause(nd_http_server *s, int err) {
+        ev_io_stop(s->loop, &s->lio);
+        s->backoff = s->backoff ? (s->backoff * 2 > BACKOFF_MAX ? BACKOFF_MAX : s->backoff * 2) : BACKOFF_MIN;
+        if (s->backoff == BACKOFF_MIN)
+                nd_log(LOG_WARNING, "API: cannot accept connections; retrying", "err=\"%s\" connections=%u",
+                       strerror(err), s->n_conns);
+        ev_timer_set(&s->accept_retry, s->backoff, 0.);
+        ev_timer_start(s->loop, &s->accept_retry);
+}
+
+static void on_accept_retry(struct ev_loop *loop, ev_timer *w, int revents) {
+        nd_http_server *s = container_of(w, nd_http_server, accept_retry);
+        if (!s->quiesced)
+                ev_io_start(loop, &s->lio);
+}
+
+static void on_listen(struct ev_loop *loop, ev_io *w, int revents) {
+        nd_http_server *s = container_of(w, nd_http_server, lio);
+        for (int i = 0; i < ACCEPT_BATCH; i++) {
+                struct sockaddr_storage sa;
+                socklen_t sl = sizeof(sa);
+                int fd = accept4(s->listen_fd, (struct sockaddr *) &sa, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
+                if (fd < 0) {
+                        if (errno == EAGAIN || errno == EWOULDBLOCK)
+                                break;
+                        if (errno == EINTR || errno == ECONNABORTED || errno == EPROTO)
+                                continue;
+                        /* EMFILE, ENFILE, ENOBUFS, ENOMEM: wait for descriptors;
+                         * a client that has not sent its request head gives
+                         * one back first */
+                        int e = errno;
+                        s->accept_errors++;
+                        if (make_room(s))
+                                s->backoff = 0;
+                        return accept_pause(s, e);
+                }
+                if (s->backoff) {
+                        nd_log(LOG_INFO, "API: accepting connections again");
+                        s->backoff = 0;
+                }
+                struct ucred cred = {0};
+                socklen_t cl = sizeof(cred);
+                if (sa.ss_family == AF_UNIX && getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &cl) == 0 && cred.pid > 0) {
+                        unsigned same = 0;
+                        for (hconn *c = s->conns; c; c = c->next)
+                                same += c->pid == cred.pid && !c->closing;
+                        if (same >= PER_PEER_MAX) {
+                                close(fd);
+                                s->refused++;
+                                continue;
+                        }
+                }
+                if (s->n_conns >= s->cfg.max_connections && !make_room(s)) {
+                        close(fd);
+                        s->refused++;
+                        continue;
+                }
+                hconn *c = calloc(1, sizeof(*c));
+                if (!c) {
+                        close(fd);
+                        continue;
+                }
+                *c = (hconn) { .fd = fd, .pid = cred.pid, .since = ev_now(loop), .next = s->conns };
+                if (s->conns)
+                        s->conns->prev = c;
+                s->conns = c;
+                s->n_conns++;
+                s->accepted++;
+                /* (on failure libmicrohttpd closes the socket, and its
+                 * NOTIFY_CONNECTION never ran: unlink here) */
+                if (MHD_add_connection(s->mhd, fd, (const struct sockaddr *) &sa, sl) != MHD_YES) {
+                        for (hconn *x = s->conns; x; x = x->next)
+                                if (x == c) {
+                                        if (c->prev)
+                                                c->prev->next = c->next;
+                                        else
+                                                s->conns = c->next;
+                                        if (c->next)
+                                                c->next->prev = c->prev;
+                                        s->n_conns--;
+                                        free(c);
+                                        break;
+                                }
+                }
+        }
+        ev_idle_start(loop, &s->kick);
+}
+
+static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
+                          enum MHD_ConnectionNotificationCode toe) {
+        nd_http_server *s = cls;
+        if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+                const union MHD_ConnectionInfo *ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+                for (hconn *c = s->conns; ci && c; c = c->next)
+                        if (c->fd == ci->connect_fd) {
+                                *socket_context = c;
+                                break;
+                        }
+                return;
+        }
+        hconn *c = *socket_context;
+        if (!c)
+                return;
+        if (c->prev)
+                c->prev->next = c->next;
+        else
+                s->conns = c->next;
+        if (c->next)
+                c->next->prev = c->prev;
+        s->n_conns--;
+        free(c);
+        *socket_context = NULL;
+}
+
+static hconn *conn_of(struct MHD_Connection *conn) {
+        const union MHD_ConnectionInfo *ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+        return ci ? ci->socket_context : NULL;
+}
+
 static enum MHD_Result queue_reply(nd_http_request *r) {
         enum MHD_Result ret = MHD_queue_response(r->conn, r->status, r->reply);
         MHD_destroy_response(r->reply);
@@ -95,6 +281,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
                         return MHD_NO;
                 }
                 *ctx = r;
+                hconn *c = conn_of(conn);
+                if (c)
+                        c->head_done = true;
                 return MHD_YES;
         }
 
@@ -120,7 +309,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         }
 
         switch (r->state) {
-        case REQ_READING:
+        case REQ_READING: {
+                hconn *c = conn_of(conn);
+                if (c)
+                        c->req_done = true;
                 r->state = REQ_WAITING;
                 s->fn(r, s->userdata);
                 if (r->reply)
@@ -134,6 +326,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
                 r->prevp = &s->waiting;
                 MHD_suspend_connection(conn);
                 return MHD_YES;
+        }
         case REQ_TOO_LARGE:
                 nd_http_reply_error(r, 413, "request body too large (limit %zu bytes)", s->cfg.max_body);
                 return queue_reply(r);
@@ -151,6 +344,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 static void on_completed(void *cls, struct MHD_Connection *conn, void **ctx,
                          enum MHD_RequestTerminationCode toe) {
         nd_http_request *r = *ctx;
+        hconn *c = conn_of(conn);
+        if (c) {
+                /* a kept-alive connection waits for its next head */
+                c->head_done = c->req_done = false;
+                c->since = ev_now(((nd_http_server *) cls)->loop);
+        }
         if (!r)
                 return;
         if (r->state != REQ_REPLIED)
@@ -184,11 +383,14 @@ int nd_http_server_new(struct ev_loop *loop, int listen_fd, const nd_http_config
         s->fn = fn;
         s->userdata = userdata;
         s->listen_fd = listen_fd;
-        s->mhd = MHD_start_daemon(MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG, 0, NULL,
-                                  NULL, on_request, s, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, s,
-                                  MHD_OPTION_LISTEN_SOCKET, listen_fd,
+        /* libmicrohttpd's own limit has room for the connections being
+         * evicted while their replacements come in */
+        s->mhd = MHD_start_daemon(MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG |
+                                          MHD_USE_NO_LISTEN_SOCKET,
+                                  0, NULL, NULL, on_request, s, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, s,
                                   MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
-                                  MHD_OPTION_CONNECTION_LIMIT, cfg->max_connections,
+                                  MHD_OPTION_NOTIFY_CONNECTION, on_connection, s,
+                                  MHD_OPTION_CONNECTION_LIMIT, cfg->max_connections + ACCEPT_BATCH + 16,
                                   MHD_OPTION_CONNECTION_TIMEOUT, cfg->idle_timeout_sec, MHD_OPTION_END);
         if (!s->mhd) {
                 free(s);
@@ -201,9 +403,14 @@ int nd_http_server_new(struct ev_loop *loop, int listen_fd, const nd_http_config
                 return -EIO;
         }
         ev_io_init(&s->io, on_io, info->epoll_fd, EV_READ);
+        ev_io_init(&s->lio, on_listen, listen_fd, EV_READ);
         ev_timer_init(&s->timer, on_timer, 0., 0.);
+        ev_init(&s->accept_retry, on_accept_retry);
+        ev_timer_init(&s->sweep, on_sweep, 1., 1.);
         ev_idle_init(&s->kick, on_kick);
         ev_io_start(loop, &s->io);
+        ev_io_start(loop, &s->lio);
+        ev_timer_start(loop, &s->sweep);
         *ret = s;
         return 0;
 }
@@ -212,7 +419,10 @@ nd_http_server *nd_http_server_free(nd_http_server *s) {
         if (!s)
                 return NULL;
         ev_io_stop(s->loop, &s->io);
+        ev_io_stop(s->loop, &s->lio);
         ev_timer_stop(s->loop, &s->timer);
+        ev_timer_stop(s->loop, &s->accept_retry);
+        ev_timer_stop(s->loop, &s->sweep);
         ev_idle_stop(s->loop, &s->kick);
         /* MHD must not be stopped with suspended connections: answer them. */
         while (s->waiting)
@@ -227,15 +437,25 @@ nd_http_server *nd_http_server_free(nd_http_server *s) {
 
 void nd_http_server_quiesce(nd_http_server *s) {
         if (!s->quiesced) {
-                /* MHD hands the socket back; we still own it and close it
-                 * in nd_http_server_free(). */
-                (void) MHD_quiesce_daemon(s->mhd);
+                /* the socket is ours: stop accepting; closed in
+                 * nd_http_server_free() */
+                ev_io_stop(s->loop, &s->lio);
+                ev_timer_stop(s->loop, &s->accept_retry);
                 s->quiesced = true;
         }
 }
 
 unsigned nd_http_server_pending(const nd_http_server *s) {
         return s->pending;
+}
+
+json_t *nd_http_server_status(const nd_http_server *s) {
+        if (!s)
+                return NULL;
+        return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "Connections", (json_int_t) s->n_conns, "MaxConnections",
+                         (json_int_t) s->cfg.max_connections, "Accepted", (json_int_t) s->accepted, "AcceptErrors",
+                         (json_int_t) s->accept_errors, "Evicted", (json_int_t) s->evicted, "Refused",
+                         (json_int_t) s->refused, "TimedOut", (json_int_t) s->timed_out);
 }
 
 const char *nd_http_request_method(const nd_http_request *r) { return r->method; }

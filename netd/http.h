@@ -37,6 +37,9 @@ nd_http_server *nd_http_server_free(nd_http_server *s);
 void nd_http_server_quiesce(nd_http_server *s);
 /* Requests received and not yet replied to. */
 unsigned nd_http_server_pending(const nd_http_server *s);
+/* Connection counters: open, accepted, accept errors, evicted, refused,
+ * timed out (a new reference; NULL for NULL). */
+json_t *nd_http_server_status(const nd_http_server *s);
 
 const char *nd_http_request_method(const nd_http_request *r);
 const char *nd_http_request_path(const nd_http_request *r);

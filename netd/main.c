@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -66,6 +67,9 @@ static void usage(FILE *f) {
                 "  --resolv-conf PATH           where upstream servers are read (default /etc/resolv.conf;\n"
                 "                               re-read when it changes)\n"
                 "  --dns-ttl SECONDS            TTL of container names (default 60; per network: -o dns.ttl=N)\n"
+                "  --dns-forward-max N          queries forwarded upstream at once, in total (default 1024);\n"
+                "                               beyond it containers get SERVFAIL\n"
+                "  --dns-forward-max-per-sandbox N  the same per container (default 128)\n"
                 "  --dns-server on|off          the embedded DNS at 127.0.0.11 in sandboxes (default on)\n"
                 "  --cleanup                    delete netd's nftables table (inet netd) and exit\n"
                 "  --max-body BYTES             largest accepted API request body (default 1048576)\n"
@@ -139,7 +143,7 @@ int main(int argc, char **argv) {
                OPT_VERSION, OPT_MAXBODY, OPT_MONITOR, OPT_ROOTFS,
                OPT_PORTRANGE, OPT_FIREWALL, OPT_CLEANUP, OPT_DNS, OPT_RESOLV, OPT_DNSTTL, OPT_DNSSERVER,
                OPT_CACERT, OPT_CERT, OPT_KEY, OPT_ADVERTISE, OPT_NODE, OPT_NODETTL, OPT_VXLANPORT, OPT_DOCKER, OPT_PLUGIN, OPT_DOCKERHOST,
-               OPT_NODEGRACE, OPT_INSECURE, OPT_ETCDUSER, OPT_ETCDPASS, OPT_SHOWID };
+               OPT_NODEGRACE, OPT_INSECURE, OPT_ETCDUSER, OPT_ETCDPASS, OPT_SHOWID, OPT_FWDMAX, OPT_FWDMAXSB };
         static const struct option opts[] = {
                 { "state-dir", required_argument, NULL, OPT_STATE },
                 { "run-dir", required_argument, NULL, OPT_RUN },
@@ -155,6 +159,8 @@ int main(int argc, char **argv) {
                 { "dns", required_argument, NULL, OPT_DNS },
                 { "resolv-conf", required_argument, NULL, OPT_RESOLV },
                 { "dns-ttl", required_argument, NULL, OPT_DNSTTL },
+                { "dns-forward-max", required_argument, NULL, OPT_FWDMAX },
+                { "dns-forward-max-per-sandbox", required_argument, NULL, OPT_FWDMAXSB },
                 { "dns-server", required_argument, NULL, OPT_DNSSERVER },
                 { "docker-api-socket", required_argument, NULL, OPT_DOCKER },
                 { "docker-plugin-socket", required_argument, NULL, OPT_PLUGIN },
@@ -254,6 +260,21 @@ int main(int argc, char **argv) {
                                 return 2;
                         }
                         cfg.dns_ttl = v ? (unsigned) v : 0;
+                        break;
+                }
+                case OPT_FWDMAX:
+                case OPT_FWDMAXSB: {
+                        char *end;
+                        unsigned long v = strtoul(optarg, &end, 10);
+                        if (*end || !*optarg || v < 1 || v > 65536) {
+                                fprintf(stderr, "netd: --%s: want 1..65536 queries\n",
+                                        c == OPT_FWDMAX ? "dns-forward-max" : "dns-forward-max-per-sandbox");
+                                return 2;
+                        }
+                        if (c == OPT_FWDMAX)
+                                cfg.dns_forward_max = (unsigned) v;
+                        else
+                                cfg.dns_forward_max_sandbox = (unsigned) v;
                         break;
                 }
                 case OPT_DOCKER: cfg.docker_socket = optarg; break;
@@ -388,6 +409,15 @@ int main(int argc, char **argv) {
         }
 
         signal(SIGPIPE, SIG_IGN);
+        /* Every container costs descriptors (DNS sockets, pidfds, its
+         * namespace): take all the hard limit allows, as systemd's
+         * services and dockerd do.  The unit files in examples/ raise the
+         * hard limit itself with LimitNOFILE. */
+        struct rlimit nofile;
+        if (getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur < nofile.rlim_max) {
+                nofile.rlim_cur = nofile.rlim_max;
+                (void) setrlimit(RLIMIT_NOFILE, &nofile);
+        }
         if ((r = mkdir_p(cfg.run_dir, 0755)) < 0 || (r = mkdir_p(cfg.state_dir, 0700)) < 0) {
                 fprintf(stderr, "netd: cannot create directories %s, %s: %s\n", cfg.run_dir, cfg.state_dir,
                         strerror(-r));

@@ -55,6 +55,7 @@ struct nd_manager {
         nd_addr dns_servers[4];
         size_t n_dns_servers;
         uint32_t dns_ttl;
+        unsigned dns_forward_max, dns_forward_max_sandbox;
         bool dns_off;     /* --dns-server off */
         bool firewall;
         uint16_t port_lo, port_hi, port_next; /* dynamic host ports */

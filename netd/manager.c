@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include <errno.h>
+#include <sys/resource.h>
 #include <ev.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -80,6 +81,8 @@ int nd_manager_new(const nd_manager_config *cfg, nd_manager **ret) {
         m->port_hi = cfg->port_hi ? cfg->port_hi : 60999;
         m->port_next = m->port_lo;
         m->dns_ttl = cfg->dns_ttl ? cfg->dns_ttl : ND_DNS_DEFAULT_TTL;
+        m->dns_forward_max = cfg->dns_forward_max;
+        m->dns_forward_max_sandbox = cfg->dns_forward_max_sandbox;
         m->resolv_conf = strdup(cfg->resolv_conf ? cfg->resolv_conf : "/etc/resolv.conf");
         for (const char *const *p = cfg->dns_servers; p && *p && m->n_dns_servers < ELEMENTSOF(m->dns_servers); p++)
                 if (nd_addr_parse(*p, &m->dns_servers[m->n_dns_servers]) == 0)
@@ -195,6 +198,18 @@ json_t *nd_manager_cluster_status(nd_manager *m) {
 
 json_t *nd_manager_cluster_nodes(nd_manager *m) {
         return nd_cluster_nodes(m->cluster);
+}
+
+json_t *nd_manager_api_status(nd_manager *m) {
+        json_t *j = nd_http_server_status(m->http);
+        struct rlimit rl;
+        if (j && getrlimit(RLIMIT_NOFILE, &rl) == 0)
+                json_object_set_new(j, "FileLimit", json_integer((json_int_t) rl.rlim_cur));
+        return j;
+}
+
+json_t *nd_manager_dns_forward_status(nd_manager *m) {
+        return m->dns ? nd_dns_status(m->dns) : NULL;
 }
 
 int nd_manager_node_remove(nd_manager *m, const char *ref, void (*cb)(void *u, int r, const nd_diag *d),
@@ -1125,7 +1140,8 @@ int nd_manager_run(nd_manager *m) {
 
         if (!m->dns_off) {
                 nd_dns_config dc = { .resolv_conf = m->resolv_conf, .servers = m->dns_servers,
-                                     .n_servers = m->n_dns_servers };
+                                     .n_servers = m->n_dns_servers, .forward_max = m->dns_forward_max,
+                                     .forward_max_sandbox = m->dns_forward_max_sandbox };
                 r = nd_dns_new(m->loop, &dc, &m->dns);
                 if (r < 0)
                         return nd_log_errno(LOG_ERR, r, "cannot start the embedded DNS");

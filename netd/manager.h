@@ -39,6 +39,7 @@ typedef struct nd_manager_config {
         const char *resolv_conf;   /* upstreams; NULL: /etc/resolv.conf */
         const char *const *dns_servers; /* --dns; NULL-terminated, overrides resolv_conf */
         unsigned dns_ttl;          /* 0: ND_DNS_DEFAULT_TTL */
+        unsigned dns_forward_max, dns_forward_max_sandbox; /* 0: the defaults of dns/server.h */
         /* multi-host: store_url "etcd://..." keeps host-private state in
          * the local store and shares the rest through etcd */
         const char *node_name;     /* NULL: the host name */
@@ -85,6 +86,11 @@ json_t *nd_manager_firewall_status(nd_manager *m);
 /* {"Enabled", "Node", ...}, the nodes, and an overlay network's state. */
 json_t *nd_manager_cluster_status(nd_manager *m);
 json_t *nd_manager_cluster_nodes(nd_manager *m);
+/* The API socket's connection counters (http.h), and the open file
+ * descriptors against their limit. */
+json_t *nd_manager_api_status(nd_manager *m);
+/* The embedded DNS's forwarding counters (dns/server.h), or NULL. */
+json_t *nd_manager_dns_forward_status(nd_manager *m);
 /* Removes a cluster node that is down (cluster.h: nd_cluster_node_remove). */
 int nd_manager_node_remove(nd_manager *m, const char *ref, void (*cb)(void *u, int r, const nd_diag *d),
                            void *userdata, nd_diag *d);

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <stdlib.h>
 #include <netlink/netlink.h>
 #include <netlink/socket.h>
 #include <sched.h>
@@ -19,14 +21,40 @@
 #define NSFS_MAGIC 0x6e736673
 #endif
 
+/* Whether @dir is a mount point: by the kernel's list of mounts, since a
+ * bind mount of a directory onto itself keeps its st_dev (comparing st_dev
+ * with the parent's said "no" every time, and every start stacked one more
+ * bind mount). */
 static int is_mount_point(const char *dir) {
-        char parent[4096];
-        struct stat a, b;
-        if (snprintf(parent, sizeof(parent), "%s/..", dir) >= (int) sizeof(parent))
-                return -ENAMETOOLONG;
-        if (stat(dir, &a) < 0 || stat(parent, &b) < 0)
+        char real[PATH_MAX], line[8192];
+        if (!realpath(dir, real))
                 return -errno;
-        return a.st_dev != b.st_dev;
+        FILE *f = fopen("/proc/self/mountinfo", "re");
+        if (!f)
+                return -errno;
+        int found = 0;
+        while (!found && fgets(line, sizeof(line), f)) {
+                /* ID PARENT MAJ:MIN ROOT MOUNTPOINT ...; octal escapes (\040) */
+                char *p = line;
+                for (int field = 0; field < 4 && p; field++)
+                        p = strchr(p, ' ') ? strchr(p, ' ') + 1 : NULL;
+                if (!p)
+                        continue;
+                char mp[PATH_MAX];
+                size_t k = 0;
+                for (; *p && *p != ' ' && k + 1 < sizeof(mp); p++) {
+                        if (p[0] == '\\' && p[1] >= '0' && p[1] <= '3' && p[2] >= '0' && p[2] <= '7' && p[3] >= '0' &&
+                            p[3] <= '7') {
+                                mp[k++] = (char) ((p[1] - '0') * 64 + (p[2] - '0') * 8 + (p[3] - '0'));
+                                p += 3;
+                        } else
+                                mp[k++] = *p;
+                }
+                mp[k] = 0;
+                found = strcmp(mp, real) == 0;
+        }
+        fclose(f);
+        return found;
 }
 
 int nd_netns_dir_prepare(const char *dir) {

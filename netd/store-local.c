@@ -794,9 +794,12 @@ static int local_flush(local *s) {
                 if (ftruncate(s->log_fd, (off_t) s->log_size) < 0)
                         nd_log_errno(LOG_ERR, errno, "store: truncating the log failed, ignoring");
                 batch_undo(s);
+                /* a full disk or quota says so ("No space left on
+                 * device", "Disk quota exceeded"); other failures are I/O */
+                int e = r == -ENOSPC || r == -EDQUOT ? r : -EIO;
                 for (struct cmpl *c = s->q_head; c; c = c->next)
                         if (c->after_write && c->kind != C_WATCH)
-                                c->r = -EIO;
+                                c->r = e;
                 for (size_t i = 0; i < s->n_batch_events; i++)
                         event_unref(s->batch_events[i]);
         } else {
