@@ -475,7 +475,8 @@ static void test_snapshot(void **state) {
         free(dir);
 }
 
-/* A failing disk: the batch is rolled back and reported, nothing changes. */
+/* A full disk (/dev/full: ENOSPC): the batch is rolled back and reported as
+ * such, nothing changes. */
 static void test_write_failure(void **state) {
         char *dir = mkdir_tmp(), link[PATH_MAX], target[PATH_MAX];
         nd_store *s = open_at(dir);
@@ -507,8 +508,8 @@ static void test_write_failure(void **state) {
         nd_store_put(s, "/f/a", "after", 0, on_txn, &x);
         nd_store_put(s, "/f/b", "new", 0, on_txn, &y);
         spin();
-        assert_int_equal(x.r, -EIO);
-        assert_int_equal(y.r, -EIO);
+        assert_int_equal(x.r, -ENOSPC);
+        assert_int_equal(y.r, -ENOSPC);
         assert_string_equal(get(s, "/f/a").value, "before");
         assert_int_equal(get(s, "/f/b").n, 0);
         assert_int_equal(nd_store_local_revision(s), rev);
