@@ -639,6 +639,16 @@ static int fwd_try(fwd *f) {
         return -1;
 }
 
+/* Counted, then to the client over TCP (@c) or UDP; takes @msg. */
+static void reply_to(nd_dns_sandbox *sb, conn *c, const struct sockaddr_in *client, uint8_t *msg, size_t n) {
+        count_rcode(sb, msg, n);
+        if (c)
+                reply_tcp(c, msg, n);
+        else
+                reply_udp(sb, client, msg, n);
+        free(msg);
+}
+
 static void forward(nd_dns_sandbox *sb, conn *c, const struct sockaddr_in *client, const uint8_t *q, size_t len) {
         nd_dns *d = sb->d;
         if (d->inflight >= d->fwd_max || sb->inflight >= d->fwd_max_sandbox) {
@@ -646,14 +656,8 @@ static void forward(nd_dns_sandbox *sb, conn *c, const struct sockaddr_in *clien
                 size_t n;
                 uint8_t *r = nd_dns_servfail(q, len, &n);
                 d->fwd_refused++;
-                if (r) {
-                        count_rcode(sb, r, n);
-                        if (c)
-                                reply_tcp(c, r, n);
-                        else
-                                reply_udp(sb, client, r, n);
-                        free(r);
-                }
+                if (r)
+                        reply_to(sb, c, client, r, n);
                 return;
         }
         fwd *f = calloc(1, sizeof(*f));
@@ -706,12 +710,7 @@ static void handle(nd_dns_sandbox *sb, conn *c, const struct sockaddr_in *client
                 sb->ctr->queries++;
         switch (nd_dns_answer(&v, q, len, c != NULL, &out, &n, NULL)) {
         case ND_DNS_REPLY:
-                count_rcode(sb, out, n);
-                if (c)
-                        reply_tcp(c, out, n);
-                else
-                        reply_udp(sb, client, out, n);
-                free(out);
+                reply_to(sb, c, client, out, n);
                 break;
         case ND_DNS_FORWARD:
                 forward(sb, c, client, q, len);

@@ -110,6 +110,17 @@ static void conn_end(nd_http_server *s, hconn *c, uint64_t *counter) {
         ev_idle_start(s->loop, &s->kick);
 }
 
+static void conn_unlink(nd_http_server *s, hconn *c) {
+        if (c->prev)
+                c->prev->next = c->next;
+        else
+                s->conns = c->next;
+        if (c->next)
+                c->next->prev = c->prev;
+        s->n_conns--;
+        free(c);
+}
+
 static void on_sweep(struct ev_loop *loop, ev_timer *w, int revents) {
         nd_http_server *s = container_of(w, nd_http_server, sweep);
         double now = ev_now(loop);
@@ -203,20 +214,8 @@ static void on_listen(struct ev_loop *loop, ev_io *w, int revents) {
                 s->accepted++;
                 /* (on failure libmicrohttpd closes the socket, and its
                  * NOTIFY_CONNECTION never ran: unlink here) */
-                if (MHD_add_connection(s->mhd, fd, (const struct sockaddr *) &sa, sl) != MHD_YES) {
-                        for (hconn *x = s->conns; x; x = x->next)
-                                if (x == c) {
-                                        if (c->prev)
-                                                c->prev->next = c->next;
-                                        else
-                                                s->conns = c->next;
-                                        if (c->next)
-                                                c->next->prev = c->prev;
-                                        s->n_conns--;
-                                        free(c);
-                                        break;
-                                }
-                }
+                if (MHD_add_connection(s->mhd, fd, (const struct sockaddr *) &sa, sl) != MHD_YES)
+                        conn_unlink(s, c);
         }
         ev_idle_start(loop, &s->kick);
 }
@@ -236,14 +235,7 @@ static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_
         hconn *c = *socket_context;
         if (!c)
                 return;
-        if (c->prev)
-                c->prev->next = c->next;
-        else
-                s->conns = c->next;
-        if (c->next)
-                c->next->prev = c->prev;
-        s->n_conns--;
-        free(c);
+        conn_unlink(s, c);
         *socket_context = NULL;
 }
 
