@@ -376,17 +376,12 @@ static int cgroup_setup(const nd_rt_config *c, pid_t pid, char *err, size_t errs
 
 /* ---- the monitor ---------------------------------------------------------- */
 
-static int write_status(int code, int sig) {
+/* BUNDLE/NAME, atomically (a crash leaves the old one or the new one). */
+static int write_json(const char *name, json_t *j) {
         char tmp[PATH_MAX], dst[PATH_MAX];
-        struct timespec now;
-        clock_gettime(CLOCK_REALTIME, &now);
-        json_t *j = json_pack("{s:i, s:i, s:I}", "ExitCode", code, "Signal", sig, "FinishedAt",
-                              (json_int_t) now.tv_sec);
-        snprintf(tmp, sizeof(tmp), "%s/status.json.tmp", bundle);
-        snprintf(dst, sizeof(dst), "%s/status.json", bundle);
-        int r = json_dump_file(j, tmp, JSON_COMPACT);
-        json_decref(j);
-        if (r < 0)
+        snprintf(tmp, sizeof(tmp), "%s/%s.tmp", bundle, name);
+        snprintf(dst, sizeof(dst), "%s/%s", bundle, name);
+        if (json_dump_file(j, tmp, JSON_COMPACT) < 0)
                 return -1;
         int fd = open(tmp, O_RDONLY | O_CLOEXEC);
         if (fd >= 0) {
@@ -394,6 +389,27 @@ static int write_status(int code, int sig) {
                 close(fd);
         }
         return rename(tmp, dst);
+}
+
+static int write_status(int code, int sig) {
+        struct timespec now;
+        clock_gettime(CLOCK_REALTIME, &now);
+        json_t *j = json_pack("{s:i, s:i, s:I}", "ExitCode", code, "Signal", sig, "FinishedAt",
+                              (json_int_t) now.tv_sec);
+        int r = j ? write_json("status.json", j) : -1;
+        json_decref(j);
+        return r;
+}
+
+/* BUNDLE/pid.json: who holds the container, for a netd that restarts
+ * before it heard the report on fd 3 (killed mid-start).  Written once
+ * the container's init exists (Started false: still setting up) and again
+ * once it runs its command (Started true). */
+static void write_pids(pid_t pid, bool started) {
+        json_t *j = json_pack("{s:i, s:i, s:b}", "Monitor", (int) getpid(), "Pid", (int) pid, "Started", started);
+        if (j)
+                (void) write_json("pid.json", j);
+        json_decref(j);
 }
 
 int main(int argc, char **argv) {
@@ -407,6 +423,9 @@ int main(int argc, char **argv) {
                 return 2;
         }
         bundle = argv[1];
+        /* netd may be gone when we report: a write to the pipe must fail,
+         * not kill the monitor (and orphan the container) */
+        signal(SIGPIPE, SIG_IGN);
         if (fcntl(report_fd, F_GETFD) < 0)
                 report_fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
         if (nd_rt_config_load(bundle, &c, err, sizeof(err)) < 0) {
@@ -449,6 +468,7 @@ int main(int argc, char **argv) {
         close(go[0]);
         close(ex[1]);
         close(log_fd);
+        write_pids(pid, false);
         if (cgroup_setup(&c, pid, err, sizeof(err)) < 0) {
                 kill(pid, SIGKILL);
                 waitpid(pid, NULL, 0);
@@ -476,6 +496,7 @@ int main(int argc, char **argv) {
                              WIFSIGNALED(status) ? WTERMSIG(status) : 0);
                 return 0;
         }
+        write_pids(pid, true);
         dprintf(report_fd, "{\"Pid\": %d}", pid);
         close(report_fd);
 
