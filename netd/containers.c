@@ -39,6 +39,7 @@
 #include "container.h"
 #include "diag.h"
 #include "json-util.h"
+#include "firewall.h"
 #include "log.h"
 #include "manager-internal.h"
 #include "netns.h"
@@ -513,12 +514,28 @@ static int sandbox_attach(nd_manager *m, nd_container *c, nd_endpoint *e, bool d
         fd = nd_netns_open(ns);
         if (fd < 0)
                 return fd;
-        r = nd_netns_nl_socket(fd, &ns_sk);
+        /* the port takes only the endpoint's own MAC and addresses
+         * (firewall.h) from its first frame: guarded before it exists,
+         * and not made when it cannot be guarded */
+        r = nd_fw_port_set(m->fw, e->host_ifname, e->mac, &e->addr4, &e->addr6);
+        if (r == 0)
+                r = nd_netns_nl_socket(fd, &ns_sk);
         if (r == 0) {
                 r = nd_bridge_attach(m->nl, n, e, fd, ns_sk, default_route);
                 nl_socket_free(ns_sk);
         }
         close(fd);
+        if (r < 0 && nd_nl_link_ifindex(m->nl, e->host_ifname) == -ENODEV)
+                nd_fw_port_clear(m->fw, e->host_ifname);
+        return r;
+}
+
+/* The veth goes, then its port's elements (not while it may still carry
+ * frames). */
+static int sandbox_detach(nd_manager *m, const nd_endpoint *e) {
+        int r = nd_bridge_detach(m->nl, e);
+        if (r >= 0 || r == -ENODEV)
+                nd_fw_port_clear(m->fw, e->host_ifname);
         return r;
 }
 
@@ -612,7 +629,7 @@ static int sandbox_repair(nd_manager *m, nd_container *c) {
 static void sandbox_destroy(nd_manager *m, nd_container *c) {
         char ns[PATH_MAX];
         for (size_t i = 0; i < c->n_eps; i++) {
-                int r = nd_bridge_detach(m->nl, &c->eps[i]);
+                int r = sandbox_detach(m, &c->eps[i]);
                 if (r < 0)
                         log_ct(LOG_WARNING, c, "removing an endpoint failed, ignoring", "if=%s err=%d",
                                c->eps[i].host_ifname, r);
@@ -1495,7 +1512,7 @@ static void connect_undo(nd_container *c, const char *net_id) {
         nd_endpoint *e = nd_container_endpoint(c, net_id);
         if (!e)
                 return;
-        nd_bridge_detach(m->nl, e);
+        sandbox_detach(m, e);
         release_endpoint(m, e);
         memmove(e, e + 1, (size_t) (c->eps + c->n_eps - e - 1) * sizeof(*e));
         c->n_eps--;
@@ -1596,7 +1613,7 @@ int nd_manager_container_disconnect(nd_manager *m, nd_network *n, nd_container *
         struct conn_op *op = calloc(1, sizeof(*op));
         if (!op)
                 return nd_diag_set(d, -ENOMEM, "out of memory");
-        r = nd_bridge_detach(m->nl, e);
+        r = sandbox_detach(m, e);
         if (r < 0) {
                 free(op);
                 return nd_diag_set(d, r, "removing the interface failed: %s", strerror(-r));
@@ -1659,6 +1676,14 @@ static void on_containers_loaded(void *userdata, int r, const nd_store_kv *kvs, 
                 if (cts_add(m, c) < 0) {
                         nd_container_free(c);
                         continue;
+                }
+                /* its veths live until it is removed, running or not */
+                for (size_t k = 0; k < c->n_eps; k++) {
+                        int q = nd_fw_port_set(m->fw, c->eps[k].host_ifname, c->eps[k].mac, &c->eps[k].addr4,
+                                               &c->eps[k].addr6);
+                        if (q < 0)
+                                log_ct(LOG_ERR, c, "guarding the endpoint's port failed", "if=%s err=%d",
+                                       c->eps[k].host_ifname, q);
                 }
                 if (c->status == ND_CT_RUNNING) {
                         if (monitor_alive(m, c) && watch_monitor(c) == 0) {

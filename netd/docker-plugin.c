@@ -45,6 +45,7 @@
 #include "bridge.h"
 #include "cluster.h"
 #include "diag.h"
+#include "firewall.h"
 #include "docker-plugin.h"
 #include "docker-proto.h"
 #include "http.h"
@@ -1123,9 +1124,16 @@ static void delete_network(nd_manager *m, nd_http_request *req, json_t *body) {
 
 /* ---- endpoints ---- */
 
+/* The port takes only the endpoint's MAC and addresses (firewall.h), from
+ * before the veth exists until it is gone. */
+static int ep_guard(nd_manager *m, const dp_ep *e) {
+        return nd_fw_port_set(m->fw, e->host_if, e->mac, &e->a4, &e->a6);
+}
+
 static void ep_forget(struct dp_call *c) {
         nd_manager *m = c->m;
         nd_network *n = NULL;
+        nd_fw_port_clear(m->fw, c->ep->host_if);
         ep_publish(m, c->ep, false);
         names_set(m, c->ep, false);
         if (nd_manager_network_find(m, c->ep->net_id, &n) == 0) {
@@ -1306,6 +1314,8 @@ static void delete_endpoint(nd_manager *m, nd_http_request *req, json_t *body) {
                 (void) nd_reaper_delete(m->reaper, m->nl, ifindex, NULL, NULL);
         else
                 (void) nd_nl_link_delete(m->nl, e->peer_if);
+        /* (after a Leave, the usual order, the pair is gone already) */
+        nd_fw_port_clear(m->fw, e->host_if);
         e->joined = false;
         nd_publish_release(m, &e->pub);
         c->ep = e;
@@ -1356,6 +1366,7 @@ static void join_done(struct dp_call *c) {
 
 static void join_undo(struct dp_call *c) {
         (void) nd_nl_link_delete(c->m->nl, c->ep->host_if);
+        nd_fw_port_clear(c->m->fw, c->ep->host_if);
         c->ep->joined = false;
 }
 
@@ -1375,8 +1386,11 @@ static void join(nd_manager *m, nd_http_request *req, json_t *body) {
         /* a pair left over (a Join not followed by a move) goes first */
         (void) nd_nl_link_delete(m->nl, e->host_if);
         (void) nd_nl_link_delete(m->nl, e->peer_if);
-        r = nd_bridge_attach_host(m->nl, n, e->host_if, e->peer_if, e->mac);
+        r = ep_guard(m, e);
+        if (r == 0)
+                r = nd_bridge_attach_host(m->nl, n, e->host_if, e->peer_if, e->mac);
         if (r < 0) {
+                nd_fw_port_clear(m->fw, e->host_if);
                 nd_diag_set(&d, r, "creating the veth pair %s/%s failed: %s", e->host_if, e->peer_if, strerror(-r));
                 return reply_err(req, r, &d);
         }
@@ -1390,6 +1404,7 @@ static void join(nd_manager *m, nd_http_request *req, json_t *body) {
         struct dp_call *c = call_new(m, req);
         if (!c) {
                 (void) nd_nl_link_delete(m->nl, e->host_if);
+                nd_fw_port_clear(m->fw, e->host_if);
                 return reply_err(req, -ENOMEM, NULL);
         }
         e->joined = true;
@@ -1412,6 +1427,8 @@ static void on_leave_reaped(void *userdata, int r) {
                 return call_free(c); /* netd is stopping */
         if (r < 0 && r != -ENODEV)
                 nd_log_errno(LOG_WARNING, r, "deleting an endpoint's veth failed", "ifname=%s", c->ep->host_if);
+        else
+                nd_fw_port_clear(c->m->fw, c->ep->host_if);
         c->ep->busy = false;
         ep_store(c);
 }
@@ -1433,8 +1450,10 @@ static void leave(nd_manager *m, nd_http_request *req, json_t *body) {
         snprintf(c->what, sizeof(c->what), "Leave %.12s", e->id);
         /* deleting one end deletes the pair, wherever the other end is */
         int ifindex = nd_nl_link_ifindex(m->nl, e->host_if);
-        if (ifindex < 0)
+        if (ifindex < 0) {
+                nd_fw_port_clear(m->fw, e->host_if);
                 return ep_store(c);
+        }
         e->busy = true; /* before: without a reaper the callback runs at once */
         if (nd_reaper_delete(m->reaper, m->nl, ifindex, on_leave_reaped, c) < 0) {
                 e->busy = false;
@@ -1695,6 +1714,10 @@ static void on_loaded(void *userdata, int r, const nd_store_kv *kvs, size_t n, i
                         if (!ok)
                                 ep_free(e);
                         else if (e->joined) {
+                                int q = ep_guard(m, e);
+                                if (q < 0)
+                                        nd_log_errno(LOG_ERR, q, "guarding the endpoint's port failed",
+                                                     "endpoint=%.12s ifname=%s", e->id, e->host_if);
                                 ep_publish(m, e, true);
                                 names_set(m, e, true);
                                 lookup_start(m, e); /* if netd stopped before it learnt the name */

@@ -8,6 +8,7 @@
 
 #include "bridge.h"
 #include "firewall.h"
+#include "hmap.h"
 #include "log.h"
 #include "macro.h"
 #include "network.h"
@@ -28,11 +29,17 @@ struct nd_fw {
         ev_io mon_io;
         ev_timer repair;
         nd_fw_owner *owners;
+        nd_hmap *ports;           /* ifname -> struct fw_port */
         size_t n_elems;
         bool synced;
         char who[64];
         unsigned repairs;
         double last_repair;
+};
+
+struct fw_port {
+        char ifname[16];          /* the map's key */
+        nd_fw_owner *o;
 };
 
 static void on_repair(struct ev_loop *loop, ev_timer *w, int revents) {
@@ -72,6 +79,9 @@ int nd_fw_new(struct ev_loop *loop, nd_fw **ret) {
         r = nd_nft_open(&fw->nft);
         if (r < 0)
                 goto fail;
+        r = nd_hmap_new(&fw->ports);
+        if (r < 0)
+                goto fail;
         fw->mon_fd = nd_nft_monitor_open();
         if (fw->mon_fd < 0) {
                 r = fw->mon_fd;
@@ -95,6 +105,15 @@ nd_fw *nd_fw_free(nd_fw *fw) {
                 close(fw->mon_fd);
         }
         ev_timer_stop(fw->loop, &fw->repair);
+        if (fw->ports) {
+                nd_hmap_iter it = {0};
+                struct fw_port *p;
+                while ((p = nd_hmap_next(fw->ports, &it)))
+                        free(nd_hmap_remove(fw->ports, p->ifname));
+                nd_hmap_free(fw->ports);
+        }
+        /* the kernel keeps the elements: forged traffic stays dropped
+         * while netd is down */
         while (fw->owners) {
                 nd_fw_owner *o = fw->owners;
                 fw->owners = o->next;
@@ -230,6 +249,55 @@ json_t *nd_fw_status(const nd_fw *fw) {
         return json_pack("{s:b, s:s, s:I, s:i, s:I}", "Enabled", 1, "Table", "inet " ND_NFT_TABLE, "Elements",
                          (json_int_t) fw->n_elems, "Repairs", (int) fw->repairs, "LastRepairUnix",
                          (json_int_t) fw->last_repair);
+}
+
+size_t nd_fw_port_elems(const char *ifname, const uint8_t mac[6], const nd_addr *a4, const nd_addr *a6,
+                        nd_nft_elem *out) {
+        size_t k = 0;
+        nd_nft_elem_ifname(&out[k++], ND_SET_PORTS, ifname);
+        nd_nft_elem_ifmac(&out[k++], ND_SET_PORT_MAC, ifname, mac);
+        if (a4 && a4->family == AF_INET)
+                nd_nft_elem_ifaddr(&out[k++], ND_SET_PORT_IP4, ifname, a4->b, 4);
+        if (a6 && a6->family == AF_INET6)
+                nd_nft_elem_ifaddr(&out[k++], ND_SET_PORT_IP6, ifname, a6->b, 16);
+        return k;
+}
+
+int nd_fw_port_set(nd_fw *fw, const char *ifname, const uint8_t mac[6], const nd_addr *a4, const nd_addr *a6) {
+        nd_nft_elem elems[ND_FW_PORT_ELEMS_MAX];
+        size_t len = ifname ? strlen(ifname) : 0;
+        int r;
+
+        if (!fw)
+                return 0;
+        if (len == 0 || len >= sizeof(((struct fw_port *) NULL)->ifname))
+                return -EINVAL;
+        struct fw_port *p = nd_hmap_get(fw->ports, ifname);
+        if (!p) {
+                char what[32];
+                p = calloc(1, sizeof(*p));
+                if (!p)
+                        return -ENOMEM;
+                memcpy(p->ifname, ifname, len + 1);
+                snprintf(what, sizeof(what), "port %s", ifname);
+                p->o = nd_fw_owner_new(fw, what);
+                if (!p->o || (r = nd_hmap_put(fw->ports, p->ifname, p)) < 0) {
+                        nd_fw_owner_free(fw, p->o);
+                        free(p);
+                        return -ENOMEM;
+                }
+        }
+        return nd_fw_owner_set(fw, p->o, elems, nd_fw_port_elems(ifname, mac, a4, a6, elems));
+}
+
+void nd_fw_port_clear(nd_fw *fw, const char *ifname) {
+        if (!fw || !ifname)
+                return;
+        struct fw_port *p = nd_hmap_remove(fw->ports, ifname);
+        if (!p)
+                return;
+        nd_fw_owner_free(fw, p->o);
+        free(p);
 }
 
 size_t nd_fw_network_elems(const nd_network *n, nd_nft_elem *out) {

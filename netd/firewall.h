@@ -3,8 +3,9 @@
  * \file firewall.h
  * netd's packet filter state: which nftables elements exist and why.
  *
- * Each network and each running container with published ports is an
- * *owner* holding the elements it needs.  A change to an owner is diffed
+ * Each network, each running container with published ports and each
+ * endpoint's port (its host-side veth) is an *owner* holding the elements
+ * it needs.  A change to an owner is diffed
  * against what it held and applied as one batch of element deletes and
  * adds; nd_fw_sync() replaces the whole table with every owner's
  * elements (at start-up, and to repair).
@@ -20,6 +21,7 @@
 #include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "nd-forward.h"
 #include "nft.h"
@@ -46,6 +48,24 @@ int nd_fw_sync(nd_fw *fw);
 int nd_fw_cleanup(void);
 
 json_t *nd_fw_status(const nd_fw *fw);
+
+/* Anti-spoofing for one endpoint (docs/firewall.md): frames that enter a
+ * bridge from the host-side veth @ifname must carry @mac, and IPv4/IPv6
+ * sources and ARP/ND claims from @a4 / @a6 (family 0: none).  The port is
+ * an owner kept here by @ifname, so that whoever wires an endpoint (a
+ * container, a CNI sandbox, a Docker endpoint) needs no handle: set it
+ * when the veth is made or its record read back, clear it when the veth
+ * goes.  Replaces what the port held.  @fw NULL (no firewall): 0.
+ * -EINVAL: @ifname is not an interface name. */
+int nd_fw_port_set(nd_fw *fw, const char *ifname, const uint8_t mac[6], const nd_addr *a4, const nd_addr *a6);
+/* Remove the port's elements.  NULL @fw, an unknown @ifname: nothing. */
+void nd_fw_port_clear(nd_fw *fw, const char *ifname);
+
+/* The elements of one port: membership, MAC, one address per family.
+ * Returns the count; @out must hold ND_FW_PORT_ELEMS_MAX. */
+#define ND_FW_PORT_ELEMS_MAX 4
+size_t nd_fw_port_elems(const char *ifname, const uint8_t mac[6], const nd_addr *a4, const nd_addr *a6,
+                        nd_nft_elem *out);
 
 /* Elements of a bridge network: bridge, hairpin pair, internal flag,
  * subnets (two interval elements each), gateways.  Returns the count;

@@ -357,7 +357,7 @@ int main(int argc, char **argv) {
                         fprintf(stderr, "netd: deleting the nftables table inet netd failed: %s\n", strerror(-r));
                         return 1;
                 }
-                printf("deleted the nftables table inet netd (if it existed)\n");
+                printf("deleted the nftables tables inet netd and bridge netd (if they existed)\n");
                 return 0;
         }
         if (n_pools)

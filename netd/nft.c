@@ -19,6 +19,9 @@
 #include <linux/netfilter/nf_conntrack_common.h>
 #include <linux/netfilter/nf_tables.h>
 #include <linux/netfilter/nfnetlink.h>
+#include <linux/netfilter_bridge.h>
+#include <linux/if_ether.h>
+#include <netinet/icmp6.h>
 #include <linux/rtnetlink.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -33,13 +36,16 @@
 
 /* nft's datatype numbers (nftables src/datatype.h); concatenations are
  * the types shifted by 6 bits each. */
-enum { T_IPADDR = 7, T_IP6ADDR = 8, T_PROTO = 12, T_SERVICE = 13, T_IFNAME = 41 };
+enum { T_IPADDR = 7, T_IP6ADDR = 8, T_ETHERADDR = 9, T_PROTO = 12, T_SERVICE = 13, T_IFNAME = 41 };
+/* RFC 3810 section 5.2; glibc's icmp6.h has only MLDv1 */
+#define MLD2_LISTEN_REPORT 143
 #define CAT2(a, b) (((a) << 6) | (b))
 #define CAT3(a, b, c) (((((a) << 6) | (b)) << 6) | (c))
 
 static const struct set_def {
         const char *name;
         uint32_t key_type, key_len, data_type, data_len, flags;
+        uint8_t family;           /* 0: inet */
 } sets[_ND_SET_MAX] = {
 #define SET(n, kt, kl) { .name = n, .key_type = kt, .key_len = kl }
 #define MAP(n, kt, kl, dt, dl) { .name = n, .key_type = kt, .key_len = kl, .data_type = dt, .data_len = dl, .flags = NFT_SET_MAP }
@@ -58,6 +64,13 @@ static const struct set_def {
         [ND_SET_PEERS4] = SET("peers4", T_IPADDR, 4),
         [ND_SET_CTRL4] = SET("control4", CAT3(T_IPADDR, T_PROTO, T_SERVICE), 12),
         [ND_SET_CTRLPORT] = SET("control_ports", CAT2(T_PROTO, T_SERVICE), 8),
+#define BSET(n, kt, kl) { .name = n, .key_type = kt, .key_len = kl, .family = NFPROTO_BRIDGE }
+        [ND_SET_PORTS] = BSET("ports", T_IFNAME, 16),
+        /* a MAC is 6 bytes in an 8-byte register slot */
+        [ND_SET_PORT_MAC] = BSET("port_mac", CAT2(T_IFNAME, T_ETHERADDR), 24),
+        [ND_SET_PORT_IP4] = BSET("port_ip4", CAT2(T_IFNAME, T_IPADDR), 20),
+        [ND_SET_PORT_IP6] = BSET("port_ip6", CAT2(T_IFNAME, T_IP6ADDR), 32),
+#undef BSET
 #undef SET
 #undef MAP
 };
@@ -125,6 +138,12 @@ void nd_nft_elem_ifaddr(nd_nft_elem *e, nd_nft_set set, const char *ifname, cons
         memcpy(e->key + 16, addr, alen);
 }
 
+void nd_nft_elem_ifmac(nd_nft_elem *e, nd_nft_set set, const char *ifname, const uint8_t mac[6]) {
+        *e = (nd_nft_elem) { .set = (uint8_t) set, .klen = 24 };
+        put_ifname(e->key, ifname);
+        memcpy(e->key + 16, mac, 6);
+}
+
 void nd_nft_elem_addr(nd_nft_elem *e, nd_nft_set set, const uint8_t *addr, size_t alen, bool end) {
         *e = (nd_nft_elem) { .set = (uint8_t) set, .klen = (uint8_t) alen, .interval_end = end };
         memcpy(e->key, addr, alen);
@@ -183,9 +202,12 @@ static int batch_begin(batch *bt, nd_nft *n) {
         return 0;
 }
 
-static struct nlmsghdr *msg(batch *bt, int type, uint16_t flags) {
-        return nftnl_nlmsg_build_hdr(nftnl_batch_buffer(bt->b), (uint16_t) type, NFPROTO_INET, flags,
-                                     bt->n->seq++);
+static struct nlmsghdr *msg(batch *bt, int type, uint16_t family, uint16_t flags) {
+        return nftnl_nlmsg_build_hdr(nftnl_batch_buffer(bt->b), (uint16_t) type, family, flags, bt->n->seq++);
+}
+
+static uint16_t set_family(nd_nft_set s) {
+        return sets[s].family ? sets[s].family : NFPROTO_INET;
 }
 
 static void msg_done(batch *bt) {
@@ -243,7 +265,7 @@ static struct nftnl_set *set_obj(nd_nft_set s, bool full) {
                 return NULL;
         nftnl_set_set_str(o, NFTNL_SET_TABLE, ND_NFT_TABLE);
         nftnl_set_set_str(o, NFTNL_SET_NAME, sets[s].name);
-        nftnl_set_set_u32(o, NFTNL_SET_FAMILY, NFPROTO_INET);
+        nftnl_set_set_u32(o, NFTNL_SET_FAMILY, set_family(s));
         nftnl_set_set_u32(o, NFTNL_SET_ID, (uint32_t) s + 1);
         if (full) {
                 nftnl_set_set_u32(o, NFTNL_SET_KEY_TYPE, sets[s].key_type);
@@ -276,7 +298,8 @@ static int put_elems(batch *bt, int type, nd_nft_set set, const nd_nft_elem *con
 
         for (size_t i = 0; i <= n; i++) {
                 if (o && (i == n || in_msg == ELEMS_PER_MSG)) {
-                        struct nlmsghdr *h = msg(bt, type, type == NFT_MSG_NEWSETELEM ? NLM_F_CREATE : 0);
+                        struct nlmsghdr *h = msg(bt, type, set_family(set),
+                                                 type == NFT_MSG_NEWSETELEM ? NLM_F_CREATE : 0);
                         nftnl_set_elems_nlmsg_build_payload(h, o);
                         msg_done(bt);
                         nftnl_set_free(o);
@@ -458,11 +481,71 @@ static void saddr(struct nftnl_rule *r, bool v6) {
         lookup(r, v6 ? ND_SET_SUB6 : ND_SET_SUB4, -1, false);
 }
 
-enum { R_PUBLISH, R_PREROUTING, R_OUTPUT, R_POSTROUTING, R_FORWARD, R_INPUT };
+/* ip6 saddr / daddr / ND target (at @base + @off) is [not] link-local (fe80::/10) */
+static void ip6_linklocal(struct nftnl_rule *r, uint32_t base, uint32_t off, bool eq) {
+        static const uint8_t ll[16] = { 0xfe, 0x80 }, ll_mask[16] = { 0xff, 0xc0 }, zero[16] = {0};
+        payload(r, base, off, 16, NFT_REG_1);
+        struct nftnl_expr *e = ex(r, "bitwise");
+        if (e) {
+                nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_SREG, NFT_REG_1);
+                nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_DREG, NFT_REG_1);
+                nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_LEN, 16);
+                nftnl_expr_set(e, NFTNL_EXPR_BITWISE_MASK, ll_mask, 16);
+                nftnl_expr_set(e, NFTNL_EXPR_BITWISE_XOR, zero, 16);
+        }
+        cmp(r, eq ? NFT_CMP_EQ : NFT_CMP_NEQ, ll, 16);
+}
+
+/* ip6 saddr [!=] :: */
+static void ip6_saddr_any(struct nftnl_rule *r, bool eq) {
+        static const uint8_t zero[16] = {0};
+        payload(r, NFT_PAYLOAD_NETWORK_HEADER, 8, 16, NFT_REG_1);
+        cmp(r, eq ? NFT_CMP_EQ : NFT_CMP_NEQ, zero, 16);
+}
+
+/* fib saddr . iif oif missing: no route back to the source through the
+ * interface the packet came in on */
+static void saddr_unroutable(struct nftnl_rule *r) {
+        struct nftnl_expr *e = ex(r, "fib");
+        if (!e)
+                return;
+        nftnl_expr_set_u32(e, NFTNL_EXPR_FIB_FLAGS, NFTA_FIB_F_SADDR | NFTA_FIB_F_IIF | NFTA_FIB_F_PRESENT);
+        nftnl_expr_set_u32(e, NFTNL_EXPR_FIB_RESULT, NFT_FIB_RESULT_OIF);
+        nftnl_expr_set_u32(e, NFTNL_EXPR_FIB_DREG, NFT_REG_1);
+        cmp_u32(r, NFT_CMP_EQ, 0);
+}
+
+/* ether type @type (bridge family) */
+static void ether_type(struct nftnl_rule *r, uint16_t type) {
+        uint16_t be = htons(type);
+        payload(r, NFT_PAYLOAD_LL_HEADER, 12, 2, NFT_REG_1);
+        cmp(r, NFT_CMP_EQ, &be, 2);
+}
+
+/* iifname . <@len bytes at @base + @off> != @set: the port did not
+ * register that value */
+static void port_lacks(struct nftnl_rule *r, uint32_t base, uint32_t off, uint32_t len, nd_nft_set s) {
+        meta(r, NFT_META_IIFNAME, NFT_REG_1);
+        payload(r, base, off, len, NFT_REG_2);
+        lookup(r, s, -1, true);
+}
+
+/* meta l4proto icmpv6 icmpv6 type @type */
+static void icmp6_type(struct nftnl_rule *r, uint8_t type) {
+        uint8_t p = IPPROTO_ICMPV6;
+        meta(r, NFT_META_L4PROTO, NFT_REG_1);
+        cmp(r, NFT_CMP_EQ, &p, 1);
+        payload(r, NFT_PAYLOAD_TRANSPORT_HEADER, 0, 1, NFT_REG_1);
+        cmp(r, NFT_CMP_EQ, &type, 1);
+}
+
+enum { R_PUBLISH, R_PREROUTING, R_OUTPUT, R_POSTROUTING, R_FORWARD, R_INPUT, R_RPFILTER, R_BR_PREROUTING, R_BR_PORT,
+       R_BR_PORT6 };
 
 static const struct chain_def {
         const char *name, *type;
         int hook, prio;
+        uint16_t family;          /* 0: inet */
 } chains[] = {
         [R_PUBLISH] = { .name = "publish" },
         [R_PREROUTING] = { .name = "prerouting", .type = "nat", .hook = NF_INET_PRE_ROUTING, .prio = -100 },
@@ -470,12 +553,25 @@ static const struct chain_def {
         [R_POSTROUTING] = { .name = "postrouting", .type = "nat", .hook = NF_INET_POST_ROUTING, .prio = 100 },
         [R_FORWARD] = { .name = "forward", .type = "filter", .hook = NF_INET_FORWARD, .prio = 0 },
         [R_INPUT] = { .name = "input", .type = "filter", .hook = NF_INET_LOCAL_IN, .prio = 0 },
+        /* before conntrack: a forged packet leaves no connection behind */
+        [R_RPFILTER] = { .name = "rpfilter", .type = "filter", .hook = NF_INET_PRE_ROUTING, .prio = -300 },
+        /* the bridge family sees every frame a port sends, to another port
+         * (bridged, which inet never sees without br_netfilter) or up to
+         * the host; before the bridge learns its source MAC */
+        [R_BR_PREROUTING] = { .name = "prerouting", .type = "filter", .hook = NF_BR_PRE_ROUTING, .prio = -200,
+                              .family = NFPROTO_BRIDGE },
+        [R_BR_PORT] = { .name = "port", .family = NFPROTO_BRIDGE },
+        [R_BR_PORT6] = { .name = "port6", .family = NFPROTO_BRIDGE },
 };
+
+static uint16_t chain_family(int c) {
+        return chains[c].family ? chains[c].family : NFPROTO_INET;
+}
 
 /* The fixed rules, in order: rule k of chain c is built by build_rule(c, k)
  * and returns false past the chain's last rule. */
 static bool build_rule(int c, int k, struct nftnl_rule *r) {
-        static const uint8_t lo_net = 127, ll[16] = { 0xfe, 0x80 }, ll_mask[16] = { 0xff, 0xc0 };
+        static const uint8_t lo_net = 127;
         switch (c * 16 + k) {
         /* publish: DNAT through the port maps, address-specific first */
         case R_PUBLISH * 16 + 0: publish_rule(r, false, true); return true;
@@ -536,28 +632,35 @@ static bool build_rule(int c, int k, struct nftnl_rule *r) {
                 lookup(r, ND_SET_TUNNEL, -1, false);
                 verdict(r, NF_DROP, NULL);
                 return true;
-        /* forward */
+        /* An internal network is sealed: nothing crosses from or to
+         * another interface, whatever conntrack says (DNAT to another
+         * network's published port through the gateway included).
+         * iifname @internal iifname . oifname != @same_bridge drop */
         case R_FORWARD * 16 + 2:
+        case R_FORWARD * 16 + 3: /* oifname @internal ... */
+                ifname_in(r, k == 2 ? NFT_META_IIFNAME : NFT_META_OIFNAME, ND_SET_INTERNAL, false);
+                meta(r, NFT_META_IIFNAME, NFT_REG_1);
+                meta(r, NFT_META_OIFNAME, NFT_REG_2);
+                lookup(r, ND_SET_SAME, -1, true);
+                verdict(r, NF_DROP, NULL);
+                return true;
+        case R_FORWARD * 16 + 4:
         case R_INPUT * 16 + 3:
                 ct_established(r);
                 verdict(r, NF_ACCEPT, NULL);
                 return true;
-        case R_FORWARD * 16 + 3: /* iifname . oifname @same_bridge accept */
+        case R_FORWARD * 16 + 5: /* iifname . oifname @same_bridge accept */
                 meta(r, NFT_META_IIFNAME, NFT_REG_1);
                 meta(r, NFT_META_OIFNAME, NFT_REG_2);
                 lookup(r, ND_SET_SAME, -1, false);
                 verdict(r, NF_ACCEPT, NULL);
                 return true;
-        case R_FORWARD * 16 + 4: /* ct status dnat oifname @bridges accept */
+        case R_FORWARD * 16 + 6: /* ct status dnat oifname @bridges accept */
                 ct_dnat(r);
                 ifname_in(r, NFT_META_OIFNAME, ND_SET_BRIDGES, false);
                 verdict(r, NF_ACCEPT, NULL);
                 return true;
-        case R_FORWARD * 16 + 5: /* iifname @internal drop */
-                ifname_in(r, NFT_META_IIFNAME, ND_SET_INTERNAL, false);
-                verdict(r, NF_DROP, NULL);
-                return true;
-        case R_FORWARD * 16 + 6: /* oifname @bridges drop */
+        case R_FORWARD * 16 + 7: /* oifname @bridges drop */
                 ifname_in(r, NFT_META_OIFNAME, ND_SET_BRIDGES, false);
                 verdict(r, NF_DROP, NULL);
                 return true;
@@ -594,22 +697,11 @@ static bool build_rule(int c, int k, struct nftnl_rule *r) {
                 lookup(r, k == 5 ? ND_SET_GW6 : ND_SET_GW4, -1, false);
                 verdict(r, NF_ACCEPT, NULL);
                 return true;
-        case R_INPUT * 16 + 6: { /* ip6 daddr fe80::/10 accept (neighbour discovery) */
-                uint8_t zero[16] = {0};
+        case R_INPUT * 16 + 6: /* ip6 daddr fe80::/10 accept (neighbour discovery) */
                 nfproto(r, NFPROTO_IPV6);
-                payload(r, NFT_PAYLOAD_NETWORK_HEADER, 24, 16, NFT_REG_1);
-                struct nftnl_expr *e = ex(r, "bitwise");
-                if (e) {
-                        nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_SREG, NFT_REG_1);
-                        nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_DREG, NFT_REG_1);
-                        nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_LEN, 16);
-                        nftnl_expr_set(e, NFTNL_EXPR_BITWISE_MASK, ll_mask, 16);
-                        nftnl_expr_set(e, NFTNL_EXPR_BITWISE_XOR, zero, 16);
-                }
-                cmp(r, NFT_CMP_EQ, ll, 16);
+                ip6_linklocal(r, NFT_PAYLOAD_NETWORK_HEADER, 24, true);
                 verdict(r, NF_ACCEPT, NULL);
                 return true;
-        }
         case R_INPUT * 16 + 7: { /* fib daddr type local reject with icmpx admin-prohibited */
                 daddr_local(r);
                 struct nftnl_expr *e = ex(r, "reject");
@@ -619,18 +711,123 @@ static bool build_rule(int c, int k, struct nftnl_rule *r) {
                 }
                 return true;
         }
+        /* Reverse-path filter on netd's bridges (the nft form of
+         * rp_filter=1, for IPv6 too): a source must be routed back out of
+         * the bridge it came in on.  Ports with a registered endpoint are
+         * held to its exact addresses in the bridge table; this also
+         * covers what enters through a bridge's other ports.
+         * iifname @bridges meta nfproto ipv4 fib saddr . iif oif missing drop */
+        case R_RPFILTER * 16 + 0:
+        case R_RPFILTER * 16 + 1: /* ... ipv6 ip6 saddr != :: ... (DAD, MLD before an address) */
+                ifname_in(r, NFT_META_IIFNAME, ND_SET_BRIDGES, false);
+                nfproto(r, k == 1 ? NFPROTO_IPV6 : NFPROTO_IPV4);
+                if (k == 1)
+                        ip6_saddr_any(r, false);
+                saddr_unroutable(r);
+                verdict(r, NF_DROP, NULL);
+                return true;
+
+        /* bridge netd: iifname @ports jump port */
+        case R_BR_PREROUTING * 16 + 0:
+                ifname_in(r, NFT_META_IIFNAME, ND_SET_PORTS, false);
+                verdict(r, NFT_JUMP, "port");
+                return true;
+        /* A guarded port: its MAC, its addresses, ARP and IP only (a
+         * VLAN tag or another protocol would carry anything past these
+         * checks). */
+        case R_BR_PORT * 16 + 0: /* iifname . ether saddr != @port_mac drop */
+                port_lacks(r, NFT_PAYLOAD_LL_HEADER, 6, 6, ND_SET_PORT_MAC);
+                verdict(r, NF_DROP, NULL);
+                return true;
+        case R_BR_PORT * 16 + 1: /* ether type arp iifname . arp saddr ether != @port_mac drop */
+                ether_type(r, ETH_P_ARP);
+                port_lacks(r, NFT_PAYLOAD_NETWORK_HEADER, 8, 6, ND_SET_PORT_MAC);
+                verdict(r, NF_DROP, NULL);
+                return true;
+        case R_BR_PORT * 16 + 2: { /* ether type arp arp saddr ip 0.0.0.0 accept (a probe claims nothing) */
+                ether_type(r, ETH_P_ARP);
+                payload(r, NFT_PAYLOAD_NETWORK_HEADER, 14, 4, NFT_REG_1);
+                cmp_u32(r, NFT_CMP_EQ, 0);
+                verdict(r, NF_ACCEPT, NULL);
+                return true;
+        }
+        case R_BR_PORT * 16 + 3: /* ether type arp iifname . arp saddr ip != @port_ip4 drop */
+                ether_type(r, ETH_P_ARP);
+                port_lacks(r, NFT_PAYLOAD_NETWORK_HEADER, 14, 4, ND_SET_PORT_IP4);
+                verdict(r, NF_DROP, NULL);
+                return true;
+        case R_BR_PORT * 16 + 5: /* ether type ip iifname . ip saddr != @port_ip4 drop */
+                ether_type(r, ETH_P_IP);
+                port_lacks(r, NFT_PAYLOAD_NETWORK_HEADER, 12, 4, ND_SET_PORT_IP4);
+                verdict(r, NF_DROP, NULL);
+                return true;
+        case R_BR_PORT * 16 + 4: /* ether type arp accept */
+        case R_BR_PORT * 16 + 6: /* ether type ip accept */
+                ether_type(r, k == 4 ? ETH_P_ARP : ETH_P_IP);
+                verdict(r, NF_ACCEPT, NULL);
+                return true;
+        case R_BR_PORT * 16 + 7: /* ether type ip6 goto port6 */
+                ether_type(r, ETH_P_IPV6);
+                verdict(r, NFT_GOTO, "port6");
+                return true;
+        case R_BR_PORT * 16 + 8: /* drop */
+                verdict(r, NF_DROP, NULL);
+                return true;
+        /* port6: each rule repeats "ether type ip6" only so that `nft
+         * list` can name the fields it matches */
+        case R_BR_PORT6 * 16 + 2: /* icmpv6 type nd-router-advert drop: no rogue router */
+        case R_BR_PORT6 * 16 + 3: /* icmpv6 type nd-redirect drop */
+                ether_type(r, ETH_P_IPV6);
+                icmp6_type(r, k == 2 ? ND_ROUTER_ADVERT : ND_REDIRECT);
+                verdict(r, NF_DROP, NULL);
+                return true;
+        /* IPv6: the unspecified source only for DAD and its MLD report,
+         * link-local sources (the kernel picks the port's own), else the
+         * endpoint's addresses; a neighbour advertisement only for them.
+         * ip6 saddr :: icmpv6 type nd-neighbor-solicit accept */
+        case R_BR_PORT6 * 16 + 0:
+        case R_BR_PORT6 * 16 + 1: /* ip6 saddr :: icmpv6 type mld2-listener-report accept */
+                ether_type(r, ETH_P_IPV6);
+                ip6_saddr_any(r, true);
+                icmp6_type(r, k == 0 ? ND_NEIGHBOR_SOLICIT : MLD2_LISTEN_REPORT);
+                verdict(r, NF_ACCEPT, NULL);
+                return true;
+        /* icmpv6 type nd-neighbor-advert: a target that is not link-local
+         * and not the port's: iifname . @th,64,128 != @port_ip6 drop */
+        case R_BR_PORT6 * 16 + 4:
+                ether_type(r, ETH_P_IPV6);
+                icmp6_type(r, ND_NEIGHBOR_ADVERT);
+                ip6_linklocal(r, NFT_PAYLOAD_TRANSPORT_HEADER, 8, false);
+                port_lacks(r, NFT_PAYLOAD_TRANSPORT_HEADER, 8, 16, ND_SET_PORT_IP6);
+                verdict(r, NF_DROP, NULL);
+                return true;
+        case R_BR_PORT6 * 16 + 5: /* ip6 saddr fe80::/10 accept */
+                ether_type(r, ETH_P_IPV6);
+                ip6_linklocal(r, NFT_PAYLOAD_NETWORK_HEADER, 8, true);
+                verdict(r, NF_ACCEPT, NULL);
+                return true;
+        case R_BR_PORT6 * 16 + 6: /* iifname . ip6 saddr != @port_ip6 drop */
+                ether_type(r, ETH_P_IPV6);
+                port_lacks(r, NFT_PAYLOAD_NETWORK_HEADER, 8, 16, ND_SET_PORT_IP6);
+                verdict(r, NF_DROP, NULL);
+                return true;
+        case R_BR_PORT6 * 16 + 7:
+                verdict(r, NF_ACCEPT, NULL);
+                return true;
         default:
                 return false;
         }
 }
 
-static int put_table(batch *bt, int type) {
+static const uint16_t families[] = { NFPROTO_INET, NFPROTO_BRIDGE };
+
+static int put_table(batch *bt, int type, uint16_t family) {
         struct nftnl_table *t = nftnl_table_alloc();
         if (!t)
                 return -ENOMEM;
         nftnl_table_set_str(t, NFTNL_TABLE_NAME, ND_NFT_TABLE);
-        nftnl_table_set_u32(t, NFTNL_TABLE_FAMILY, NFPROTO_INET);
-        struct nlmsghdr *h = msg(bt, type, type == NFT_MSG_NEWTABLE ? NLM_F_CREATE : 0);
+        nftnl_table_set_u32(t, NFTNL_TABLE_FAMILY, family);
+        struct nlmsghdr *h = msg(bt, type, family, type == NFT_MSG_NEWTABLE ? NLM_F_CREATE : 0);
         nftnl_table_nlmsg_build_payload(h, t);
         msg_done(bt);
         nftnl_table_free(t);
@@ -650,7 +847,7 @@ static int put_chains_and_rules(batch *bt) {
                         nftnl_chain_set_s32(ch, NFTNL_CHAIN_PRIO, chains[c].prio);
                         nftnl_chain_set_u32(ch, NFTNL_CHAIN_POLICY, NF_ACCEPT);
                 }
-                struct nlmsghdr *h = msg(bt, NFT_MSG_NEWCHAIN, NLM_F_CREATE);
+                struct nlmsghdr *h = msg(bt, NFT_MSG_NEWCHAIN, chain_family((int) c), NLM_F_CREATE);
                 nftnl_chain_nlmsg_build_payload(h, ch);
                 msg_done(bt);
                 nftnl_chain_free(ch);
@@ -662,12 +859,13 @@ static int put_chains_and_rules(batch *bt) {
                                 return -ENOMEM;
                         nftnl_rule_set_str(r, NFTNL_RULE_TABLE, ND_NFT_TABLE);
                         nftnl_rule_set_str(r, NFTNL_RULE_CHAIN, chains[c].name);
-                        nftnl_rule_set_u32(r, NFTNL_RULE_FAMILY, NFPROTO_INET);
+                        nftnl_rule_set_u32(r, NFTNL_RULE_FAMILY, chain_family((int) c));
                         if (!build_rule((int) c, k, r)) {
                                 nftnl_rule_free(r);
                                 break;
                         }
-                        struct nlmsghdr *h = msg(bt, NFT_MSG_NEWRULE, NLM_F_CREATE | NLM_F_APPEND);
+                        struct nlmsghdr *h = msg(bt, NFT_MSG_NEWRULE, chain_family((int) c),
+                                                 NLM_F_CREATE | NLM_F_APPEND);
                         nftnl_rule_nlmsg_build_payload(h, r);
                         msg_done(bt);
                         nftnl_rule_free(r);
@@ -682,16 +880,18 @@ int nd_nft_replace(nd_nft *n, const nd_nft_elem *elems, size_t n_elems) {
                 return r;
         /* "table; delete table; table { ... }": atomic, and no error when
          * the table was missing */
-        if ((r = put_table(&bt, NFT_MSG_NEWTABLE)) < 0 || (r = put_table(&bt, NFT_MSG_DELTABLE)) < 0 ||
-            (r = put_table(&bt, NFT_MSG_NEWTABLE)) < 0)
-                goto fail;
+        for (size_t f = 0; f < ELEMENTSOF(families); f++)
+                if ((r = put_table(&bt, NFT_MSG_NEWTABLE, families[f])) < 0 ||
+                    (r = put_table(&bt, NFT_MSG_DELTABLE, families[f])) < 0 ||
+                    (r = put_table(&bt, NFT_MSG_NEWTABLE, families[f])) < 0)
+                        goto fail;
         for (int s = 0; s < _ND_SET_MAX; s++) {
                 struct nftnl_set *o = set_obj((nd_nft_set) s, true);
                 if (!o) {
                         r = -ENOMEM;
                         goto fail;
                 }
-                struct nlmsghdr *h = msg(&bt, NFT_MSG_NEWSET, NLM_F_CREATE);
+                struct nlmsghdr *h = msg(&bt, NFT_MSG_NEWSET, set_family((nd_nft_set) s), NLM_F_CREATE);
                 nftnl_set_nlmsg_build_payload(h, o);
                 msg_done(&bt);
                 nftnl_set_free(o);
@@ -743,10 +943,12 @@ int nd_nft_delete_table(nd_nft *n) {
         int r = batch_begin(&bt, n);
         if (r < 0)
                 return r;
-        if ((r = put_table(&bt, NFT_MSG_NEWTABLE)) < 0 || (r = put_table(&bt, NFT_MSG_DELTABLE)) < 0) {
-                batch_abort(&bt);
-                return r;
-        }
+        for (size_t f = 0; f < ELEMENTSOF(families); f++)
+                if ((r = put_table(&bt, NFT_MSG_NEWTABLE, families[f])) < 0 ||
+                    (r = put_table(&bt, NFT_MSG_DELTABLE, families[f])) < 0) {
+                        batch_abort(&bt);
+                        return r;
+                }
         return batch_commit(&bt);
 }
 
@@ -818,7 +1020,7 @@ int nd_nft_monitor_read(int fd, uint32_t own_portid, bool *foreign, char *who, s
                         }
                         /* the table name is attribute 1 of tables, chains,
                          * rules, sets, elements, objects and flowtables */
-                        if (g->nfgen_family != NFPROTO_INET || !p.a[1] ||
+                        if ((g->nfgen_family != NFPROTO_INET && g->nfgen_family != NFPROTO_BRIDGE) || !p.a[1] ||
                             mnl_attr_validate(p.a[1], MNL_TYPE_NUL_STRING) < 0 ||
                             strcmp(mnl_attr_get_str(p.a[1]), ND_NFT_TABLE) != 0)
                                 continue;

@@ -1,8 +1,11 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * \file nft.h
- * netd's nftables table ("inet netd") over netlink with libnftnl/libmnl:
- * its fixed chains and rules, its sets and maps, and their elements.
+ * netd's nftables tables over netlink with libnftnl/libmnl: "inet netd"
+ * (NAT, forwarding, input) and "bridge netd" (what may enter a bridge from
+ * an endpoint's port), their fixed chains and rules, their sets and maps,
+ * and the elements.  The two tables are one ruleset: they are created,
+ * replaced and deleted together, in the same batch.
  *
  * The rule set is constant; everything that varies (bridges, subnets,
  * gateways, published ports) is a set or map element, so adding the
@@ -36,6 +39,11 @@ typedef enum nd_nft_set {
         ND_SET_PEERS4,    /* ipv4_addr: live peer hosts, the only senders the tunnel ports accept */
         ND_SET_CTRL4,     /* ipv4_addr . inet_proto . inet_service: the cluster store (etcd) */
         ND_SET_CTRLPORT,  /* inet_proto . inet_service: the same ports, at any address of this host */
+        /* bridge netd: anti-spoofing, keyed by the host-side veth of an endpoint */
+        ND_SET_PORTS,     /* ifname: every guarded port */
+        ND_SET_PORT_MAC,  /* ifname . ether_addr: the MAC the port's frames must carry */
+        ND_SET_PORT_IP4,  /* ifname . ipv4_addr: the port's IPv4 sources (IP and ARP) */
+        ND_SET_PORT_IP6,  /* ifname . ipv6_addr: the port's IPv6 sources and ND targets */
         _ND_SET_MAX,
 } nd_nft_set;
 
@@ -64,7 +72,7 @@ int nd_nft_replace(nd_nft *n, const nd_nft_elem *elems, size_t n_elems);
 /* Delete @del and add @add in one transaction. */
 int nd_nft_update(nd_nft *n, const nd_nft_elem *const *del, size_t n_del, const nd_nft_elem *const *add,
                   size_t n_add);
-/* Delete the table if it exists. */
+/* Delete the tables if they exist. */
 int nd_nft_delete_table(nd_nft *n);
 
 /* Element builders; return 0 or -EINVAL when a field does not fit. */
@@ -72,6 +80,8 @@ void nd_nft_elem_ifname(nd_nft_elem *e, nd_nft_set set, const char *ifname);
 void nd_nft_elem_ifname2(nd_nft_elem *e, nd_nft_set set, const char *a, const char *b);
 /* ifname . address (GW4 / GW6) */
 void nd_nft_elem_ifaddr(nd_nft_elem *e, nd_nft_set set, const char *ifname, const uint8_t *addr, size_t alen);
+/* ifname . MAC (PORT_MAC) */
+void nd_nft_elem_ifmac(nd_nft_elem *e, nd_nft_set set, const char *ifname, const uint8_t mac[6]);
 /* An interval's start or (with @end) closing element; @addr is already the
  * first address (start) or one past the last (end). */
 void nd_nft_elem_addr(nd_nft_elem *e, nd_nft_set set, const uint8_t *addr, size_t alen, bool end);
@@ -87,7 +97,7 @@ bool nd_nft_elem_equal(const nd_nft_elem *a, const nd_nft_elem *b);
 
 /* A socket subscribed to nf_tables events (non-blocking). */
 int nd_nft_monitor_open(void);
-/* Read all pending events.  *foreign is set when one touched our table and
+/* Read all pending events.  *foreign is set when one touched our tables and
  * came from another socket than @own_portid; @who receives the last
  * writer's "name[pid]" when the kernel told it.  -ENOBUFS: events were
  * lost (treat as foreign). */

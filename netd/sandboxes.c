@@ -36,6 +36,7 @@
 #include "bridge.h"
 #include "cluster.h"
 #include "diag.h"
+#include "firewall.h"
 #include "json-util.h"
 #include "link-reaper.h"
 #include "log.h"
@@ -181,7 +182,13 @@ static void sbxs_drop(nd_manager *m, nd_sbx *s) {
                 }
         nd_dns_sandbox_close(s->dns_sb);
         nd_publish_release(m, &s->pub);
+        nd_fw_port_clear(m->fw, s->ep.host_ifname);
         free(s);
+}
+
+/* The port takes only the sandbox's MAC and addresses (firewall.h). */
+static int guard(nd_manager *m, const nd_sbx *s) {
+        return nd_fw_port_set(m->fw, s->ep.host_ifname, s->ep.mac, &s->ep.addr4, &s->ep.addr6);
 }
 
 int nd_manager_sandbox_find(nd_manager *m, const char *cid, const char *ifname, nd_sbx **ret) {
@@ -476,6 +483,9 @@ static int sandbox_add_once(nd_manager *m, const json_t *req, nd_manager_sbx_fn 
         int fd = nd_netns_open(ns);
         struct nl_sock *ns_sk = NULL;
         r = fd < 0 ? fd : nd_netns_nl_socket(fd, &ns_sk);
+        /* guarded before the veth exists: its first frame is checked */
+        if (r == 0 && (r = guard(m, s)) < 0)
+                nl_socket_free(ns_sk);
         if (r == 0) {
                 if (nd_nl_link_ifindex(ns_sk, ifn) >= 0)
                         r = -EEXIST;
@@ -486,6 +496,7 @@ static int sandbox_add_once(nd_manager *m, const json_t *req, nd_manager_sbx_fn 
         if (fd >= 0)
                 close(fd);
         if (r < 0) {
+                nd_fw_port_clear(m->fw, e->host_ifname);
                 release_addrs(m, s);
                 r = nd_diag_set(d, r, "wiring %s in %.128s failed: %s", ifn, ns,
                                 r == -EEXIST ? "the namespace already has an interface of that name" : strerror(-r));
@@ -497,6 +508,7 @@ static int sandbox_add_once(nd_manager *m, const json_t *req, nd_manager_sbx_fn 
                 r = nd_publish(m, &s->pub, what, specs, n_specs, &e->addr4, &e->addr6, false, d);
                 if (r < 0) {
                         nd_bridge_detach(m->nl, e);
+                        nd_fw_port_clear(m->fw, e->host_ifname);
                         release_addrs(m, s);
                         goto fail;
                 }
@@ -538,6 +550,7 @@ static int sandbox_add_once(nd_manager *m, const json_t *req, nd_manager_sbx_fn 
                 r = nd_store_txn(m->store, &cmp, 1, ops, n_ops, on_added, op);
         if (r < 0) {
                 nd_bridge_detach(m->nl, e);
+                nd_fw_port_clear(m->fw, e->host_ifname);
                 release_addrs(m, s);
                 nd_publish_release(m, &s->pub);
                 for (size_t k = 0; k < m->n_sbxs; k++)
@@ -712,6 +725,12 @@ static void on_sbxs_loaded(void *userdata, int r, const nd_store_kv *kvs, size_t
                         continue;
                 }
                 s->committed = true;
+                r = guard(m, s);
+                if (r < 0) {
+                        nd_log_errno(LOG_ERR, r, "guarding the sandbox's port failed", "cid=%.32s if=%s", s->cid,
+                                     s->ep.host_ifname);
+                        r = 0;
+                }
                 dns_up(m, s);
                 publish(m, s, true);
                 loaded++;

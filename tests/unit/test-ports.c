@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* The -p grammar, binding clashes, the nftables element layout, and the
- * port maps of Docker's plugin protocol. */
+/* The -p grammar, binding clashes, the nftables element layout (port
+ * maps and guarded ports), and the port maps of Docker's plugin protocol. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -406,8 +406,48 @@ static void test_elem_layout(void **state) {
         assert_false(nd_nft_elem_equal(&x, &y));
 }
 
+/* A guarded port's elements (bridge netd): the key layouts the port chain
+ * loads into registers, ifname (16) then the field padded to 32 bits. */
+static void test_port_elems(void **state) {
+        static const uint8_t mac[6] = { 0x02, 0x42, 10, 1, 2, 3 };
+        nd_addr a4, a6, none = {0};
+        nd_nft_elem e[ND_FW_PORT_ELEMS_MAX];
+
+        assert_int_equal(nd_addr_parse("10.1.2.3", &a4), 0);
+        assert_int_equal(nd_addr_parse("fd00::3", &a6), 0);
+        assert_int_equal(nd_fw_port_elems("vnd12345678-0", mac, &a4, &a6, e), 4);
+        assert_int_equal(e[0].set, ND_SET_PORTS);
+        assert_int_equal(e[0].klen, 16);
+        assert_string_equal((const char *) e[0].key, "vnd12345678-0");
+        assert_int_equal(e[1].set, ND_SET_PORT_MAC);
+        assert_int_equal(e[1].klen, 24);
+        assert_string_equal((const char *) e[1].key, "vnd12345678-0");
+        assert_memory_equal(e[1].key + 16, mac, 6);
+        assert_int_equal(e[1].key[22] | e[1].key[23], 0);
+        assert_int_equal(e[2].set, ND_SET_PORT_IP4);
+        assert_int_equal(e[2].klen, 20);
+        assert_memory_equal(e[2].key + 16, a4.b, 4);
+        assert_int_equal(e[3].set, ND_SET_PORT_IP6);
+        assert_int_equal(e[3].klen, 32);
+        assert_memory_equal(e[3].key + 16, a6.b, 16);
+        for (size_t i = 0; i < 4; i++)
+                assert_int_equal(e[i].dlen, 0);
+
+        /* an IPv6-only endpoint: no IPv4 element, so all its IPv4 and ARP
+         * (but probes) is dropped */
+        assert_int_equal(nd_fw_port_elems("vnc00000001", mac, &none, &a6, e), 3);
+        assert_int_equal(e[2].set, ND_SET_PORT_IP6);
+        assert_int_equal(nd_fw_port_elems("vnc00000001", mac, &a4, &none, e), 3);
+        assert_int_equal(e[2].set, ND_SET_PORT_IP4);
+
+        /* without a firewall the guard is a no-op */
+        assert_int_equal(nd_fw_port_set(NULL, "x", mac, &a4, &a6), 0);
+        nd_fw_port_clear(NULL, "x");
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_port_elems),
                 cmocka_unit_test(test_forms),     cmocka_unit_test(test_round_trip),  cmocka_unit_test(test_bad),
                 cmocka_unit_test(test_clash),     cmocka_unit_test(test_binding_json), cmocka_unit_test(test_elem_layout),
                 cmocka_unit_test(test_published_json), cmocka_unit_test(test_docker_portmap),

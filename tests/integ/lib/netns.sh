@@ -233,7 +233,15 @@ nd_ctns() {
 }
 
 # nd_bg CMD...: start CMD in the background, remembered for cleanup.
+# "nd_bg nd_on ROLE CMD" runs `ip netns exec` directly, which execs CMD
+# in the same process: the pid remembered is CMD's, not a subshell's whose
+# death would leave CMD running.
 nd_bg() {
+        if [ "$1" = nd_on ]; then
+                local role=$2
+                shift 2
+                set -- ip netns exec "nd-$$-$role" "$@"
+        fi
         "$@" >/dev/null 2>&1 &
         ND_PIDS+=("$!")
 }
