@@ -481,23 +481,34 @@ static int rm_entry(const char *path, const struct stat *st, int flag, struct FT
         return remove(path) < 0 && errno != ENOENT ? -1 : 0;
 }
 
-static void remove_bundle(nd_manager *m, const nd_container *c) {
+/* merged/ is only mounted inside the container's mount namespace, never
+ * here, so a plain recursive removal is safe.  0 or -errno. */
+static int remove_bundle_dir(nd_manager *m, const char *id) {
         char dir[PATH_MAX];
-        bundle_path(m, c->id, dir, sizeof(dir));
-        /* merged/ is only mounted inside the container's mount namespace,
-         * never here, so a plain recursive removal is safe */
+        bundle_path(m, id, dir, sizeof(dir));
         if (nftw(dir, rm_entry, 32, FTW_DEPTH | FTW_PHYS | FTW_MOUNT) < 0 && errno != ENOENT)
-                log_ct(LOG_WARNING, c, "removing the bundle failed, ignoring", "dir=%s err=%d", dir, errno);
+                return -errno;
+        return 0;
 }
 
-static void remove_cgroups(const nd_container *c) {
+static void remove_bundle(nd_manager *m, const nd_container *c) {
+        int r = remove_bundle_dir(m, c->id);
+        if (r < 0)
+                log_ct(LOG_WARNING, c, "removing the bundle failed, ignoring", "err=%d", r);
+}
+
+static void remove_cgroups_id(const char *id) {
         static const char *const dirs[] = { "/sys/fs/cgroup/netd/%s", "/sys/fs/cgroup/memory/netd/%s",
                                             "/sys/fs/cgroup/pids/netd/%s", "/sys/fs/cgroup/devices/netd/%s" };
         for (size_t i = 0; i < ELEMENTSOF(dirs); i++) {
                 char p[PATH_MAX];
-                snprintf(p, sizeof(p), dirs[i], c->id);
+                snprintf(p, sizeof(p), dirs[i], id);
                 (void) rmdir(p);
         }
+}
+
+static void remove_cgroups(const nd_container *c) {
+        remove_cgroups_id(c->id);
 }
 
 /* ---- sandbox ------------------------------------------------------------------------- */
@@ -862,6 +873,13 @@ static void run_fail(nd_container *c, struct run_op *op) {
         (void) m;
 }
 
+static void on_run_forgotten(void *userdata, int r, nd_container *gone, const nd_diag *d) {
+        struct run_op *op = userdata;
+        /* the run's own error, whatever the removal said */
+        op->cb(op->userdata, op->r, NULL, &op->d);
+        free(op);
+}
+
 static void on_run_recorded(nd_container *c, int r, void *userdata) {
         struct run_op *op = userdata;
         nd_manager *m = c->manager;
@@ -907,17 +925,21 @@ static void on_run_recorded(nd_container *c, int r, void *userdata) {
         }
         return;
 fail:
-        nd_ports_release(m, c);
-        nd_resolver_detach(m, c);
-        /* keep the record (status exited with the error) so that `rm`
-         * cleans up what was built; answer with the error */
+        /* nothing of a run that failed before its process started stays:
+         * not the record, its addresses, its sandbox or its ports (a
+         * record left behind held its addresses until `rm`) */
         op->r = r;
-        snprintf(c->error, sizeof(c->error), "%s", op->d.msg);
-        c->status = ND_CT_EXITED;
-        c->exit_code = 126;
-        log_ct(LOG_WARNING, c, "container start failed", "error=\"%s\"", op->d.msg);
-        if (ct_persist(c, NULL, 0, NULL, 0, on_run_answered, op) < 0)
-                on_run_answered(c, -ENOMEM, op);
+        log_ct(LOG_WARNING, c, "container run failed, removing what it reserved", "error=\"%s\"", op->d.msg);
+        if (ct_teardown_and_forget(c, on_run_forgotten, op) < 0) {
+                /* the store is unwritable: keep the record, so that `rm`
+                 * cleans up later */
+                snprintf(c->error, sizeof(c->error), "%s", op->d.msg);
+                c->status = ND_CT_EXITED;
+                c->exit_code = 126;
+                nd_ports_release(m, c);
+                nd_resolver_detach(m, c);
+                run_fail(c, op);
+        }
 }
 
 /* Dns (addresses), DnsSearch (domains), DnsOptions (resolv.conf words). */
@@ -1638,12 +1660,12 @@ struct load_op {
         void (*done)(nd_manager *m);
 };
 
-/* Is @pid still our monitor for @c (and not a recycled pid)? */
-static bool monitor_alive(nd_manager *m, const nd_container *c) {
+/* Is @mon a live monitor of container @id's bundle (not a recycled pid)? */
+static bool monitor_of(nd_manager *m, const char *id, pid_t mon) {
         char path[64], cmd[PATH_MAX + 64], bundle[PATH_MAX];
-        if (c->monitor_pid <= 0)
+        if (mon <= 0)
                 return false;
-        snprintf(path, sizeof(path), "/proc/%d/cmdline", c->monitor_pid);
+        snprintf(path, sizeof(path), "/proc/%d/cmdline", mon);
         FILE *f = fopen(path, "re");
         if (!f)
                 return false;
@@ -1652,8 +1674,88 @@ static bool monitor_alive(nd_manager *m, const nd_container *c) {
         cmd[k] = 0;
         /* argv[0] NUL argv[1] */
         size_t l0 = strlen(cmd);
-        bundle_path(m, c->id, bundle, sizeof(bundle));
+        bundle_path(m, id, bundle, sizeof(bundle));
         return strstr(cmd, "netd-monitor") && l0 + 1 < k && strcmp(cmd + l0 + 1, bundle) == 0;
+}
+
+static bool monitor_alive(nd_manager *m, const nd_container *c) {
+        return monitor_of(m, c->id, c->monitor_pid);
+}
+
+/* BUNDLE/pid.json (runtime/monitor.c): 0, or -errno when absent or bad. */
+static int read_pids(nd_manager *m, const char *id, pid_t *ret_mon, pid_t *ret_pid, bool *ret_started) {
+        char path[PATH_MAX];
+        bundle_path(m, id, path, sizeof(path));
+        strncat(path, "/pid.json", sizeof(path) - strlen(path) - 1);
+        _cleanup_(json_decrefp) json_t *j = json_load_file(path, 0, NULL);
+        json_t *mon = json_object_get(j, "Monitor"), *pid = json_object_get(j, "Pid");
+        if (!json_is_integer(mon) || !json_is_integer(pid) || json_integer_value(mon) <= 0 ||
+            json_integer_value(pid) <= 0 || json_integer_value(mon) > INT32_MAX || json_integer_value(pid) > INT32_MAX)
+                return j ? -EBADMSG : -ENOENT;
+        *ret_mon = (pid_t) json_integer_value(mon);
+        *ret_pid = (pid_t) json_integer_value(pid);
+        *ret_started = json_is_true(json_object_get(j, "Started"));
+        return 0;
+}
+
+/* A monitor netd never heard from (it was killed while the container
+ * started): a container that runs its command is adopted as running; one
+ * still being set up is stopped (its start failed with netd).  Returns
+ * true when @c runs now. */
+static bool adopt_monitor(nd_manager *m, nd_container *c) {
+        pid_t mon, pid;
+        bool started;
+        if (read_pids(m, c->id, &mon, &pid, &started) < 0 || !monitor_of(m, c->id, mon))
+                return false;
+        if (!started) {
+                /* the init is the monitor's child: mon is alive, so pid is ours */
+                kill(pid, SIGKILL);
+                kill(mon, SIGKILL);
+                log_ct(LOG_WARNING, c, "stopped a container whose start netd did not see finish",
+                       "monitor=%d pid=%d", mon, pid);
+                return false;
+        }
+        c->monitor_pid = mon;
+        c->pid = pid;
+        c->status = ND_CT_RUNNING;
+        c->started_us = now_us();
+        c->error[0] = 0;
+        log_ct(LOG_WARNING, c, "adopted a running container whose start netd did not see finish",
+               "monitor=%d pid=%d", mon, pid);
+        if (ct_persist(c, NULL, 0, NULL, 0, NULL, NULL) < 0)
+                log_ct(LOG_ERR, c, "recording the adopted container failed");
+        return true;
+}
+
+/* Bundles without a record: a create that crashed before its record was
+ * written, or a removal that crashed half-way.  Their monitor (if any) is
+ * stopped, and the bundle, cgroups and namespace file go. */
+static void remove_orphans(nd_manager *m) {
+        char dir[PATH_MAX];
+        bundle_path(m, "", dir, sizeof(dir));
+        DIR *d = opendir(dir);
+        struct dirent *de;
+        if (!d)
+                return;
+        while ((de = readdir(d))) {
+                nd_container *c;
+                pid_t mon, pid;
+                bool started;
+                char ns[PATH_MAX];
+                if (!nd_id_valid(de->d_name) || nd_manager_container_find(m, de->d_name, &c) == 0)
+                        continue;
+                if (read_pids(m, de->d_name, &mon, &pid, &started) == 0 && monitor_of(m, de->d_name, mon)) {
+                        kill(pid, SIGKILL);
+                        kill(mon, SIGKILL);
+                }
+                remove_cgroups_id(de->d_name);
+                nd_container_netns_path(m->run_dir, de->d_name, ns, sizeof(ns));
+                (void) nd_netns_remove(ns);
+                int r = remove_bundle_dir(m, de->d_name);
+                nd_log(r < 0 ? LOG_WARNING : LOG_INFO, "removed what a crashed create left", "id=%.12s err=%d",
+                       de->d_name, r);
+        }
+        closedir(d);
 }
 
 static void on_containers_loaded(void *userdata, int r, const nd_store_kv *kvs, size_t n, int64_t rev) {
@@ -1685,6 +1787,8 @@ static void on_containers_loaded(void *userdata, int r, const nd_store_kv *kvs, 
                                 log_ct(LOG_ERR, c, "guarding the endpoint's port failed", "if=%s err=%d",
                                        c->eps[k].host_ifname, q);
                 }
+                if (c->status != ND_CT_RUNNING)
+                        (void) adopt_monitor(m, c);
                 if (c->status == ND_CT_RUNNING) {
                         if (monitor_alive(m, c) && watch_monitor(c) == 0) {
                                 running++;
@@ -1700,6 +1804,8 @@ static void on_containers_loaded(void *userdata, int r, const nd_store_kv *kvs, 
                         ct_exited(c);
                 }
         }
+        if (r == 0)
+                remove_orphans(m);
         nd_log(LOG_INFO, "containers loaded", "count=%zu running=%zu", m->n_cts, running);
         void (*done)(nd_manager *) = op->done;
         free(op);

@@ -243,6 +243,15 @@ void nd_manager_ports_restore(nd_manager *m) {
                 nd_container *c = m->cts[k];
                 char what[ND_NAME_MAX + 16];
                 nd_addr a4, a6;
+                if (c->status == ND_CT_RUNNING && c->pub.n_bindings == 0 && c->n_ports > 0) {
+                        /* adopted after netd died mid-start: its bindings
+                         * were never recorded; publish them now */
+                        nd_diag d = {0};
+                        if (nd_ports_publish(m, c, &d) < 0)
+                                nd_log(LOG_ERR, "publishing the ports of an adopted container failed",
+                                       "container=%s reason=\"%s\"", c->name, d.msg);
+                        continue;
+                }
                 if (c->pub.n_bindings == 0)
                         continue;
                 if (c->status != ND_CT_RUNNING) {
