@@ -31,20 +31,20 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define DEFAULT_SOCKET "/run/netd/netd.sock"
+#include "cni-proto.h"
 
 static const char *cni_version = "1.0.0";
 /* what main() holds, released however it returns */
 static char *input;
-static json_t *conf, *reply;
+static nd_cni_call in = { .cmd = _ND_CNI_CMD_INVALID };
+static json_t *reply;
 
 static void release(void) {
         free(input);
-        json_decref(conf);
+        nd_cni_call_done(&in);
         json_decref(reply);
         curl_global_cleanup();
 }
-static const char *const supported[] = { "0.3.0", "0.3.1", "0.4.0", "1.0.0", "1.1.0" };
 
 static int die(int code, const char *msg, const char *details) {
         json_t *j = json_pack("{s:s, s:i, s:s}", "cniVersion", cni_version, "code", code, "msg", msg);
@@ -117,29 +117,6 @@ static const char *env(const char *k) {
         return v && *v ? v : NULL;
 }
 
-/* K8S_POD_NAME=x from CNI_ARGS "K1=V1;K2=V2" */
-static bool cni_arg(const char *key, char *out, size_t size) {
-        const char *a = env("CNI_ARGS");
-        size_t kl = strlen(key);
-        while (a && *a) {
-                const char *end = strchr(a, ';');
-                size_t len = end ? (size_t) (end - a) : strlen(a);
-                if (len > kl && strncmp(a, key, kl) == 0 && a[kl] == '=') {
-                        snprintf(out, size, "%.*s", (int) (len - kl - 1), a + kl + 1);
-                        return true;
-                }
-                a = end ? end + 1 : NULL;
-        }
-        return false;
-}
-
-static bool version_ok(const char *v) {
-        for (size_t i = 0; i < sizeof(supported) / sizeof(*supported); i++)
-                if (strcmp(v, supported[i]) == 0)
-                        return true;
-        return false;
-}
-
 /* netd's sandbox record -> a CNI result of cni_version */
 static json_t *result(const json_t *s) {
         bool old = strncmp(cni_version, "0.", 2) == 0;
@@ -177,10 +154,9 @@ static int refused(long st, json_t *r, const char *what) {
 }
 
 int main(void) {
-        const char *cmd = env("CNI_COMMAND");
-        char err[CURL_ERROR_SIZE] = "", path[512];
+        char err[CURL_ERROR_SIZE] = "";
         size_t cap = 0, len = 0;
-        json_error_t jerr;
+        nd_cni_error e;
         long st;
 
         atexit(release);
@@ -201,115 +177,43 @@ int main(void) {
         if (!input && !(input = calloc(1, 1)))
                 return die(5, "out of memory", NULL);
         input[len] = 0;
-        if (!cmd)
-                return die(4, "CNI_COMMAND is not set", NULL);
-        conf = json_loads(input, 0, &jerr);
-        if (!json_is_object(conf) && strcmp(cmd, "VERSION") != 0)
-                return die(6, "cannot decode the network configuration", jerr.text);
-        const char *v = json_string_value(json_object_get(conf, "cniVersion"));
-        if (v)
-                cni_version = v;
-        if (strcmp(cmd, "VERSION") == 0) {
+        nd_cni_env ev = { .command = env("CNI_COMMAND"), .containerid = env("CNI_CONTAINERID"),
+                          .ifname = env("CNI_IFNAME"), .netns = env("CNI_NETNS"), .args = env("CNI_ARGS") };
+        int r = nd_cni_parse(input, len, &ev, &in, &e);
+        if (in.version)
+                cni_version = in.version;
+        if (r != 0)
+                return die(e.code, e.msg, e.details);
+        switch (in.cmd) {
+        case ND_CNI_VERSION: {
                 json_t *a = json_array();
-                for (size_t i = 0; i < sizeof(supported) / sizeof(*supported); i++)
-                        json_array_append_new(a, json_string(supported[i]));
-                json_t *j = json_pack("{s:s, s:o}", "cniVersion", version_ok(cni_version) ? cni_version : "1.0.0",
+                for (size_t i = 0; nd_cni_versions[i]; i++)
+                        json_array_append_new(a, json_string(nd_cni_versions[i]));
+                json_t *j = json_pack("{s:s, s:o}", "cniVersion", nd_cni_version_ok(cni_version) ? cni_version : "1.0.0",
                                       "supportedVersions", a);
                 json_dumpf(j, stdout, JSON_COMPACT);
                 fputc('\n', stdout);
                 json_decref(j);
                 return 0;
         }
-        if (!v || !version_ok(v))
-                return die(1, "incompatible CNI version", v ? v : "cniVersion missing");
-        const char *type = json_string_value(json_object_get(conf, "type"));
-        const char *name = json_string_value(json_object_get(conf, "name"));
-        const char *net = json_string_value(json_object_get(conf, "network"));
-        const char *sock = json_string_value(json_object_get(conf, "socket"));
-        if (!type || strcmp(type, "netd") != 0 || !name)
-                return die(7, "invalid network configuration", "want \"type\": \"netd\" and a \"name\"");
-        if (!net)
-                net = name;
-        if (!sock)
-                sock = DEFAULT_SOCKET;
-
-        if (strcmp(cmd, "STATUS") == 0) {
-                st = call(sock, "GET", "/v1/version", NULL, &reply, err, sizeof(err));
+        case ND_CNI_STATUS:
+                st = call(in.socket, "GET", "/v1/version", NULL, &reply, err, sizeof(err));
                 return st == 200 ? 0 : die(50, "netd is not answering", err);
-        }
-        if (strcmp(cmd, "GC") == 0)
+        case ND_CNI_GC:
                 return 0; /* attachments are removed by DEL; netd holds nothing else per container */
-
-        const char *cid = env("CNI_CONTAINERID"), *ifname = env("CNI_IFNAME"), *netns = env("CNI_NETNS");
-        if (!cid || !ifname)
-                return die(4, "CNI_CONTAINERID and CNI_IFNAME are required", NULL);
-        if (strspn(cid, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") != strlen(cid) ||
-            strlen(cid) > 128 || strchr(ifname, '/'))
-                return die(4, "invalid CNI_CONTAINERID or CNI_IFNAME", NULL);
-        snprintf(path, sizeof(path), "/v1/sandboxes/%s/%s", cid, ifname);
-
-        if (strcmp(cmd, "DEL") == 0) {
-                st = call(sock, "DELETE", path, NULL, &reply, err, sizeof(err));
+        case ND_CNI_DEL:
+                st = call(in.socket, "DELETE", in.path, NULL, &reply, err, sizeof(err));
                 return st == 204 || st == 404 ? 0 : st < 0 ? die(11, "netd is not reachable", err)
                                                            : refused(st, reply, "DEL");
-        }
-        if (strcmp(cmd, "CHECK") == 0) {
-                snprintf(path + strlen(path), sizeof(path) - strlen(path), "?check=1");
-                st = call(sock, "GET", path, NULL, &reply, err, sizeof(err));
+        case ND_CNI_CHECK:
+                st = call(in.socket, "GET", in.path, NULL, &reply, err, sizeof(err));
                 return st == 200 ? 0 : st < 0 ? die(11, "netd is not reachable", err) : refused(st, reply, "CHECK");
+        case ND_CNI_ADD:
+                break;
+        default:
+                return die(4, "unknown CNI_COMMAND", ev.command);
         }
-        if (strcmp(cmd, "ADD") != 0)
-                return die(4, "unknown CNI_COMMAND", cmd);
-        if (!netns)
-                return die(4, "CNI_NETNS is required for ADD", NULL);
-        json_t *req = json_pack("{s:s, s:s, s:s, s:s}", "ContainerID", cid, "IfName", ifname, "Netns", netns, "Network",
-                                net);
-        char pod[256];
-        if (cni_arg("K8S_POD_NAME", pod, sizeof(pod)))
-                json_object_set_new(req, "Name", json_string(pod));
-        json_t *rc = json_object_get(conf, "runtimeConfig"), *e;
-        size_t i;
-        json_array_foreach(json_object_get(rc, "ips"), i, e) {
-                char ip[64];
-                const char *s = json_string_value(e);
-                if (!s)
-                        continue;
-                snprintf(ip, sizeof(ip), "%s", s);
-                char *slash = strchr(ip, '/');
-                if (slash)
-                        *slash = 0;
-                json_object_set_new(req, strchr(ip, ':') ? "IPv6Address" : "IPv4Address", json_string(ip));
-        }
-        json_t *al = json_object_get(json_object_get(rc, "aliases"), name);
-        if (json_is_array(al))
-                json_object_set(req, "Aliases", al);
-        /* portMappings: [{"hostPort", "containerPort", "protocol", "hostIP"}]
-         * -> netd's -p form */
-        json_t *pm = json_object_get(rc, "portMappings"), *ports = json_array();
-        json_array_foreach(pm, i, e) {
-                json_int_t hp = json_integer_value(json_object_get(e, "hostPort"));
-                json_int_t cp = json_integer_value(json_object_get(e, "containerPort"));
-                const char *proto = json_string_value(json_object_get(e, "protocol"));
-                const char *hip = json_string_value(json_object_get(e, "hostIP"));
-                char spec[128];
-                if (cp < 1 || cp > 65535 || hp < 0 || hp > 65535)
-                        return die(7, "invalid runtimeConfig.portMappings entry", NULL);
-                if (!proto || !*proto)
-                        proto = "tcp";
-                if (hp == 0)
-                        snprintf(spec, sizeof(spec), "%lld/%.8s", (long long) cp, proto);
-                else if (hip && *hip)
-                        snprintf(spec, sizeof(spec), strchr(hip, ':') ? "[%.46s]:%lld:%lld/%.8s" : "%.46s:%lld:%lld/%.8s",
-                                 hip, (long long) hp, (long long) cp, proto);
-                else
-                        snprintf(spec, sizeof(spec), "%lld:%lld/%.8s", (long long) hp, (long long) cp, proto);
-                json_array_append_new(ports, json_string(spec));
-        }
-        if (json_array_size(ports))
-                json_object_set(req, "Ports", ports);
-        json_decref(ports);
-        st = call(sock, "POST", "/v1/sandboxes", req, &reply, err, sizeof(err));
-        json_decref(req);
+        st = call(in.socket, "POST", "/v1/sandboxes", in.body, &reply, err, sizeof(err));
         if (st < 0)
                 return die(11, "netd is not reachable", err);
         if (st != 201)

@@ -31,6 +31,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "etcd-proto.h"
 #include "log.h"
 #include "macro.h"
 #include "store.h"
@@ -123,62 +124,7 @@ struct sock {
         curl_socket_t fd;
 };
 
-/* ---- base64 ---- */
-
-static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-static char *b64_encode(const char *p, size_t n) {
-        char *out = malloc(4 * ((n + 2) / 3) + 1), *o = out;
-        if (!out)
-                return NULL;
-        for (size_t i = 0; i < n; i += 3) {
-                uint32_t v = (uint32_t) (uint8_t) p[i] << 16;
-                if (i + 1 < n)
-                        v |= (uint32_t) (uint8_t) p[i + 1] << 8;
-                if (i + 2 < n)
-                        v |= (uint8_t) p[i + 2];
-                *o++ = b64[v >> 18];
-                *o++ = b64[(v >> 12) & 63];
-                *o++ = i + 1 < n ? b64[(v >> 6) & 63] : '=';
-                *o++ = i + 2 < n ? b64[v & 63] : '=';
-        }
-        *o = 0;
-        return out;
-}
-
-static int b64_val(char c) {
-        const char *q = c ? strchr(b64, c) : NULL;
-        return q ? (int) (q - b64) : -1;
-}
-
-/* Decodes into a NUL-terminated malloc'd buffer; NULL on bad input. */
-static char *b64_decode(const char *in, size_t *len) {
-        size_t n = strlen(in);
-        char *out = malloc(n / 4 * 3 + 1), *o = out;
-        if (!out || n % 4) {
-                free(out);
-                return NULL;
-        }
-        for (size_t i = 0; i < n; i += 4) {
-                int a = b64_val(in[i]), b = b64_val(in[i + 1]);
-                int c = in[i + 2] == '=' ? 0 : b64_val(in[i + 2]);
-                int d = in[i + 3] == '=' ? 0 : b64_val(in[i + 3]);
-                if (a < 0 || b < 0 || c < 0 || d < 0 || (in[i + 2] == '=' && in[i + 3] != '=')) {
-                        free(out);
-                        return NULL;
-                }
-                uint32_t v = (uint32_t) a << 18 | (uint32_t) b << 12 | (uint32_t) c << 6 | (uint32_t) d;
-                *o++ = (char) (v >> 16);
-                if (in[i + 2] != '=')
-                        *o++ = (char) (v >> 8);
-                if (in[i + 3] != '=')
-                        *o++ = (char) v;
-        }
-        *o = 0;
-        if (len)
-                *len = (size_t) (o - out);
-        return out;
-}
+/* ---- request bodies ---- */
 
 /* The end of the range that holds every key starting with @prefix. */
 static char *prefix_end(const char *prefix) {
@@ -190,16 +136,16 @@ static char *prefix_end(const char *prefix) {
                 n--;
         if (n == 0) {
                 free(e);
-                return b64_encode("\0", 1);
+                return nd_etcd_b64_encode("\0", 1);
         }
         e[n - 1] = (char) (e[n - 1] + 1);
-        char *r = b64_encode(e, n);
+        char *r = nd_etcd_b64_encode(e, n);
         free(e);
         return r;
 }
 
 static json_t *b64_json(const char *s) {
-        _cleanup_free_ char *e = b64_encode(s, strlen(s));
+        _cleanup_free_ char *e = nd_etcd_b64_encode(s, strlen(s));
         return e ? json_string(e) : NULL;
 }
 
@@ -207,36 +153,6 @@ static json_t *i64_json(int64_t v) {
         char buf[24];
         snprintf(buf, sizeof(buf), "%" PRId64, v);
         return json_string(buf);
-}
-
-/* int64 fields come as strings (proto3 JSON), absent when zero. */
-static int64_t json_i64(const json_t *o, const char *field) {
-        const json_t *v = json_object_get(o, field);
-        if (json_is_string(v))
-                return strtoll(json_string_value(v), NULL, 10);
-        if (json_is_integer(v))
-                return json_integer_value(v);
-        return 0;
-}
-
-/* A kv of a response into @kv; its strings are malloc'd into @k, @v. */
-static int kv_from_json(const json_t *j, nd_store_kv *kv, char **k, char **v) {
-        const char *ks = json_string_value(json_object_get(j, "key"));
-        const char *vs = json_string_value(json_object_get(j, "value"));
-        *k = ks ? b64_decode(ks, NULL) : NULL;
-        *v = b64_decode(vs ? vs : "", &kv->value_len);
-        if (!*k || !*v) {
-                free(*k);
-                free(*v);
-                *k = *v = NULL;
-                return -EBADMSG;
-        }
-        kv->key = *k;
-        kv->value = *v;
-        kv->create_rev = json_i64(j, "create_revision");
-        kv->mod_rev = json_i64(j, "mod_revision");
-        kv->lease = json_i64(j, "lease");
-        return 0;
 }
 
 /* ---- requests ---- */
@@ -366,67 +282,34 @@ static size_t on_data(char *p, size_t size, size_t nmemb, void *userdata) {
         return n;
 }
 
-/* etcd's gRPC status codes (in error replies) as errnos. */
-static int grpc_errno(const json_t *j) {
-        switch (json_integer_value(json_object_get(j, "code"))) {
-        case 3: return -EINVAL;      /* InvalidArgument */
-        case 4: return -ETIMEDOUT;   /* DeadlineExceeded */
-        case 5: return -ENOENT;      /* NotFound: lease */
-        case 7: return -EACCES;      /* PermissionDenied */
-        case 8: return -ENOSPC;      /* ResourceExhausted */
-        case 9: return -ECANCELED;   /* FailedPrecondition */
-        case 11: return -ESTALE;     /* OutOfRange: compacted */
-        case 14: return -EAGAIN;     /* Unavailable */
-        case 16: return -EACCES;     /* Unauthenticated */
-        default: return -EIO;
-        }
-}
-
 static void complete_unary(req *r, int r_err, json_t *j) {
         if (!r->cb.txn && !r->cb.range && !r->cb.lease)
                 return;
         switch (r->kind) {
         case REQ_TXN: {
-                int64_t rev = j ? json_i64(json_object_get(j, "header"), "revision") : 0;
-                int rr = r_err;
-                if (rr == 0 && !json_is_true(json_object_get(j, "succeeded")))
-                        rr = -ECANCELED;
+                int64_t rev = 0;
+                int rr = r_err == 0 ? nd_etcd_parse_txn(j, &rev) : r_err;
                 r->cb.txn(r->userdata, rr, rr == 0 ? rev : 0);
                 break;
         }
         case REQ_RANGE: {
-                json_t *kvs = j ? json_object_get(j, "kvs") : NULL;
-                size_t n = json_array_size(kvs);
-                int64_t rev = j ? json_i64(json_object_get(j, "header"), "revision") : 0;
-                if (r_err < 0) {
-                        r->cb.range(r->userdata, r_err, NULL, 0, 0);
+                nd_etcd_range g;
+                int rr = r_err < 0 ? r_err : nd_etcd_parse_range(j, &g);
+                if (rr < 0) {
+                        r->cb.range(r->userdata, rr, NULL, 0, 0);
                         break;
                 }
-                nd_store_kv *out = calloc(n ? n : 1, sizeof(*out));
-                char **strs = calloc(2 * n + 1, sizeof(char *));
-                int rr = out && strs ? 0 : -ENOMEM;
-                for (size_t i = 0; rr == 0 && i < n; i++)
-                        rr = kv_from_json(json_array_get(kvs, i), &out[i], &strs[2 * i], &strs[2 * i + 1]);
-                if (rr < 0)
-                        r->cb.range(r->userdata, rr, NULL, 0, 0);
-                else
-                        r->cb.range(r->userdata, 0, out, n, rev);
-                for (size_t i = 0; strs && i < 2 * n; i++)
-                        free(strs[i]);
-                free(strs);
-                free(out);
+                r->cb.range(r->userdata, 0, g.kvs, g.n, g.rev);
+                nd_etcd_range_done(&g);
                 break;
         }
         case REQ_GRANT:
-                r->cb.lease(r->userdata, r_err, r_err == 0 ? json_i64(j, "ID") : 0);
+                r->cb.lease(r->userdata, r_err, r_err == 0 ? nd_etcd_json_i64(j, "ID") : 0);
                 break;
         case REQ_KEEPALIVE: {
-                /* a stream reply: {"result": {"ID", "TTL"}}; no TTL: gone */
-                json_t *res = j ? json_object_get(j, "result") : NULL;
-                int rr = r_err;
-                if (rr == 0 && json_i64(res, "TTL") <= 0)
-                        rr = -ENOENT;
-                r->cb.lease(r->userdata, rr, rr == 0 ? json_i64(res, "ID") : 0);
+                int64_t id = 0;
+                int rr = r_err == 0 ? nd_etcd_parse_keepalive(j, &id) : r_err;
+                r->cb.lease(r->userdata, rr, rr == 0 ? id : 0);
                 break;
         }
         case REQ_REVOKE:
@@ -546,18 +429,6 @@ static void auth_done(etcd *s, int e, json_t *j, long http) {
                "error=\"%s\"", s->user, http, json_string_value(json_object_get(j, "error")) ?: strerror(e < 0 ? -e : EIO));
 }
 
-/* etcd's answer when a token is missing, expired or unknown (a restarted
- * etcd forgets its simple tokens). */
-static bool auth_error(const json_t *j) {
-        const json_t *o = json_is_object(json_object_get(j, "error")) ? json_object_get(j, "error") : j;
-        const char *m = json_string_value(json_object_get(o, "error"));
-        if (!m)
-                m = json_string_value(json_object_get(o, "message"));
-        return json_integer_value(json_object_get(o, "code")) == 16 ||
-               json_integer_value(json_object_get(o, "grpc_code")) == 16 ||
-               (m && (strstr(m, "invalid auth token") || strstr(m, "user name is empty")));
-}
-
 static void finish(req *r, CURLcode c) {
         etcd *s = r->s;
         long http = 0;
@@ -595,8 +466,7 @@ static void finish(req *r, CURLcode c) {
                 j = r->in.p ? json_loadb(r->in.p, r->in.n, JSON_DISABLE_EOF_CHECK, &jerr) : NULL;
                 if (!j)
                         e = -EBADMSG;
-                else if (json_object_get(j, "error") || http != 200) {
-                        e = json_object_get(j, "code") ? grpc_errno(j) : -EIO;
+                else if ((e = nd_etcd_reply_errno(j, http)) < 0) {
                         if (e != -ENOENT && e != -ECANCELED)
                                 nd_log(LOG_WARNING, "etcd refused a request", "path=%s http=%ld error=\"%s\"",
                                        r->path, http, json_string_value(json_object_get(j, "error")) ?: "");
@@ -607,7 +477,7 @@ static void finish(req *r, CURLcode c) {
         r->in_flight = false;
         if (r->kind == REQ_AUTH)
                 auth_done(s, e, j, http);
-        else if (e < 0 && j && s->user && auth_error(j) && r->tries < 8 && s->auth_failures < 3) {
+        else if (e < 0 && j && s->user && nd_etcd_auth_error(j) && r->tries < 8 && s->auth_failures < 3) {
                 /* authenticate again, then send this request again: it was
                  * refused before it was applied */
                 r->tries++;
@@ -754,7 +624,7 @@ static int etcd_txn(nd_store *b, const nd_store_cmp *cmps, size_t n_cmps, const 
                 case ND_STORE_PUT: {
                         json_t *p = json_pack("{s:o, s:o}", "key", b64_json(ops[i].key), "value",
                                               json_string(""));
-                        _cleanup_free_ char *v = b64_encode(ops[i].value, strlen(ops[i].value));
+                        _cleanup_free_ char *v = nd_etcd_b64_encode(ops[i].value, strlen(ops[i].value));
                         if (p && v)
                                 json_object_set_new(p, "value", json_string(v));
                         if (p && ops[i].lease)
@@ -881,79 +751,68 @@ static void watch_broken(etcd_watch *w, int r) {
 }
 
 /* One message of the stream: {"result": {...}} or {"error": {...}}. */
-static void watch_message(etcd_watch *w, json_t *j) {
-        json_t *res = json_object_get(j, "result");
-        if (!res) {
-                json_t *err = json_object_get(j, "error");
-                if (err && auth_error(err))
+static void watch_message(etcd_watch *w, const json_t *j) {
+        nd_etcd_watch_msg m;
+        if (nd_etcd_parse_watch(j, &m) < 0)
+                return;
+        switch (m.kind) {
+        case ND_ETCD_WATCH_ERROR:
+                if (m.auth)
                         auth_queue(w->s);
-                if (err && grpc_errno(err) == -ESTALE) {
+                if (m.stale) {
                         w->dead = true;
                         w->cb(w->userdata, -ESTALE, NULL);
                 }
-                return;
-        }
-        if (json_i64(res, "compact_revision") > 0 && json_is_true(json_object_get(res, "canceled"))) {
+                break;
+        case ND_ETCD_WATCH_COMPACTED:
                 w->dead = true;
                 w->cb(w->userdata, -ESTALE, NULL);
-                return;
-        }
-        if (json_is_true(json_object_get(res, "canceled"))) {
+                break;
+        case ND_ETCD_WATCH_CANCELED:
                 /* refused (an expired token, a permission): etcd keeps the
                  * stream open and silent, so end it and resume */
-                const char *why = json_string_value(json_object_get(res, "cancel_reason"));
                 nd_log(LOG_WARNING, "etcd cancelled a watch; resuming", "prefix=%s reason=\"%s\"", w->prefix,
-                       why ? why : "");
+                       m.cancel_reason ? m.cancel_reason : "");
                 if (w->s->user)
                         auth_queue(w->s);
                 w->refused = true;
-                return;
-        }
-        if (json_is_true(json_object_get(res, "created"))) {
-                w->backoff = 0;
-                if (w->next_rev == 0)
-                        w->next_rev = json_i64(json_object_get(res, "header"), "revision") + 1;
-        }
-        json_t *evs = json_object_get(res, "events");
-        for (size_t i = 0; i < json_array_size(evs) && !w->dead; i++) {
-                json_t *e = json_array_get(evs, i);
-                nd_store_event ev = {0};
-                char *k = NULL, *v = NULL;
-                if (kv_from_json(json_object_get(e, "kv"), &ev.kv, &k, &v) < 0)
-                        continue;
-                const char *type = json_string_value(json_object_get(e, "type"));
-                ev.type = type && strcmp(type, "DELETE") == 0 ? ND_STORE_EVENT_DELETE : ND_STORE_EVENT_PUT;
-                /* after a resume etcd may repeat the revision we stopped in
-                 * the middle of; deliver each revision once */
-                if (ev.kv.mod_rev >= w->next_rev) {
-                        if (i + 1 == json_array_size(evs) ||
-                            json_i64(json_object_get(json_array_get(evs, i + 1), "kv"), "mod_revision") >
-                                    ev.kv.mod_rev)
-                                w->next_rev = ev.kv.mod_rev + 1;
-                        w->cb(w->userdata, 0, &ev);
+                break;
+        case ND_ETCD_WATCH_RESULT:
+                if (m.created) {
+                        w->backoff = 0;
+                        if (w->next_rev == 0)
+                                w->next_rev = m.rev + 1;
                 }
-                free(k);
-                free(v);
+                for (size_t i = 0; i < m.n_events && !w->dead; i++) {
+                        const nd_etcd_watch_event *e = &m.events[i];
+                        /* after a resume etcd may repeat the revision we
+                         * stopped in the middle of; deliver each revision once */
+                        if (e->ev.kv.mod_rev >= w->next_rev) {
+                                if (e->last_of_rev)
+                                        w->next_rev = e->ev.kv.mod_rev + 1;
+                                w->cb(w->userdata, 0, &e->ev);
+                        }
+                }
+                break;
         }
+        nd_etcd_watch_msg_done(&m);
 }
 
 static void watch_data(etcd_watch *w) {
         req *r = w->r;
         if (!r)
                 return;
-        char *start = r->in.p, *nl;
-        while (!w->dead && (nl = memchr(start, '\n', r->in.n - (size_t) (start - r->in.p)))) {
-                json_error_t err;
-                json_t *j = json_loadb(start, (size_t) (nl - start), 0, &err);
+        size_t off = 0, k;
+        json_t *j;
+        while (!w->dead && (k = nd_etcd_stream_next(r->in.p + off, r->in.n - off, &j)) > 0) {
+                off += k;
                 if (j) {
                         watch_message(w, j);
                         json_decref(j);
                 }
-                start = nl + 1;
         }
-        size_t rest = r->in.n - (size_t) (start - r->in.p);
-        memmove(r->in.p, start, rest);
-        r->in.n = rest;
+        memmove(r->in.p, r->in.p + off, r->in.n - off);
+        r->in.n -= off;
 }
 
 static int etcd_watch_start(nd_store *b, const char *prefix, int64_t from_rev, nd_store_watch_fn cb, void *userdata,

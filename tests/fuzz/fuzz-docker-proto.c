@@ -2,7 +2,11 @@
 /* What dockerd sends the plugin: port maps, CIDR addresses, driver
  * options.  Invariants: no crash; an accepted port map has one spec per
  * entry with ports in range; bindings made from it survive
- * to_json -> parse; an accepted CIDR formats back to itself. */
+ * to_json -> parse; an accepted CIDR formats back to itself.  A JSON
+ * object is also taken as a plugin request body (CreateNetwork,
+ * CreateEndpoint, Join, RequestPool, RequestAddress,
+ * ProgramExternalConnectivity) and its fields go through the same
+ * parsers docker-plugin.c hands them to. */
 #include <assert.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -13,6 +17,50 @@
 #include "docker-proto.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static void cidr(const json_t *v) {
+        const char *s = json_string_value(v);
+        nd_addr a, b;
+        unsigned plen, plen2;
+        char buf[ND_PREFIX_STRLEN];
+        if (s && nd_docker_cidr_parse(s, &a, &plen) == 0 && strchr(s, '/')) {
+                assert(plen <= nd_addr_bits(a.family));
+                assert(nd_docker_cidr_parse(nd_docker_cidr_fmt(&a, plen, buf), &b, &plen2) == 0);
+                assert(plen == plen2 && nd_addr_equal(&a, &b));
+        }
+}
+
+static void portmap(const json_t *pm) {
+        nd_port_spec *v = NULL;
+        size_t n = 0;
+        nd_diag d = {0};
+        if (nd_docker_portmap_parse(pm, &v, &n, &d) == 0)
+                assert(n == json_array_size(pm));
+        free(v);
+}
+
+/* the fields of a plugin request body, where docker-plugin.c reads them */
+static void plugin_body(const json_t *j) {
+        const json_t *opts = json_object_get(j, "Options"), *iface = json_object_get(j, "Interface"), *e;
+        const char *first;
+        size_t i;
+        json_t *out = json_object();
+        (void) nd_docker_driver_opts(json_object_get(opts, "com.docker.network.generic"), out, &first);
+        json_decref(out);
+        portmap(json_object_get(opts, "com.docker.network.portmap"));
+        cidr(json_object_get(iface, "Address"));
+        cidr(json_object_get(iface, "AddressIPv6"));
+        cidr(json_object_get(j, "Address"));
+        cidr(json_object_get(j, "Gateway"));
+        json_array_foreach(json_object_get(j, "IPv4Data"), i, e) {
+                cidr(json_object_get(e, "Pool"));
+                cidr(json_object_get(e, "Gateway"));
+        }
+        json_array_foreach(json_object_get(j, "IPv6Data"), i, e) {
+                cidr(json_object_get(e, "Pool"));
+                cidr(json_object_get(e, "Gateway"));
+        }
+}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         nd_diag d = {0};
@@ -71,6 +119,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         }
         free(v);
         if (json_is_object(j)) {
+                plugin_body(j);
                 json_t *out = json_object();
                 const char *first;
                 size_t ignored = nd_docker_driver_opts(j, out, &first);
