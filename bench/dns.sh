@@ -85,3 +85,30 @@ d_lat=$(lat "/run/netns/$dm")
 printf '%-8s %10s q/s   latency at 2000 q/s: p50/p99/p99.9 %s us\n' netd "$n_qps" "$(tr ' ' / <<<"$n_lat")"
 printf '%-8s %10s q/s   latency at 2000 q/s: p50/p99/p99.9 %s us\n' dnsmasq "$d_qps" "$(tr ' ' / <<<"$d_lat")"
 awk -v a="$n_qps" -v b="$d_qps" 'BEGIN { if (b > 0) printf "ratio netd/dnsmasq (q/s): %.2f\n", a / b }'
+
+# A neighbour's flood: another container sends names that are forwarded to
+# an upstream that never answers (a sink in its own namespace), as fast as
+# dnsperf goes; the in-network latency above is the reference.
+ip link add "ndb$$a" netns "$ns" type veth peer name "ndb$$b" netns "$dm"
+ip -n "$ns" addr add 10.211.0.1/24 dev "ndb$$a"
+ip -n "$dm" addr add 10.211.0.2/24 dev "ndb$$b"
+ip -n "$ns" link set "ndb$$a" up
+ip -n "$dm" link set "ndb$$b" up
+ip netns exec "$dm" socat -u UDP-RECV:53,bind=10.211.0.2 /dev/null &
+sinkpid=$!
+ctl run -d --name flood --network bench --dns 10.211.0.2 sleep 3600 >/dev/null || exit 1
+flood_ns=$tmp/run/netns/$(ctl inspect flood | jq -r '.[0].Id')
+for i in $(seq 1 5000); do echo "f$i.flood.example A"; done >"$tmp/flood-queries"
+nsenter --net="$flood_ns" dnsperf -s 127.0.0.11 -d "$tmp/flood-queries" -l $((secs + 4)) -c 8 -q 2000 -t 2 \
+        >"$tmp/flood.out" 2>&1 &
+floodpid=$!
+sleep 2
+f_lat=$(lat "$perf_ns")
+wait "$floodpid"
+kill "$sinkpid" 2>/dev/null
+wait "$sinkpid" 2>/dev/null
+sent=$(awk '/Queries sent/ {print $3}' "$tmp/flood.out")
+printf '%-8s latency at 2000 q/s while a neighbour floods %s forwarded queries at a silent upstream: p50/p99/p99.9 %s us\n' \
+        netd "${sent:-?}" "$(tr ' ' / <<<"$f_lat")"
+awk -v a="${f_lat%% *}" -v b="${n_lat%% *}" 'BEGIN { if (b > 0) printf "ratio flooded/unloaded (p50): %.2f (target <= 2)\n", a / b }'
+curl -s --unix-socket "$NETD_SOCKET" http://netd/v1/info | jq -c '.Dns'

@@ -312,6 +312,20 @@ done:
 }
 
 /* The end of the first question (offset past QTYPE and QCLASS), or 0. */
+static size_t question_end(const uint8_t *m, size_t len);
+
+size_t nd_dns_servfail_inplace(uint8_t *m, size_t len) {
+        if (len < 12 || (m[2] & 0x80) || ((m[2] >> 3) & 0xf) != 0)
+                return 0; /* a response, or not a QUERY */
+        size_t end = question_end(m, len);
+        if (!end)
+                return 0;
+        m[2] = (uint8_t) ((m[2] & 0x01) | 0x80);  /* QR, RD as asked; AA, TC clear */
+        m[3] = 0x80 | 2;                          /* RA, SERVFAIL */
+        memset(m + 6, 0, 6);                      /* no answer, authority or additional */
+        return end;
+}
+
 static size_t question_end(const uint8_t *m, size_t len) {
         size_t off = 12;
         if (len < 12 || ((m[4] << 8) | m[5]) != 1)

@@ -45,6 +45,12 @@ nd_dns_verdict nd_dns_answer(const nd_dns_view *v, const uint8_t *q, size_t len,
  * usable header. */
 uint8_t *nd_dns_servfail(const uint8_t *q, size_t len, size_t *out_len);
 
+/* Turns query @m into a SERVFAIL reply to it in place, without parsing
+ * beyond the question (for a sandbox over its forwarding bound, where
+ * every query must stay cheap): the reply's length, or 0 when @m is no
+ * plain query with one question (drop it). */
+size_t nd_dns_servfail_inplace(uint8_t *m, size_t len);
+
 /* Whether @reply (from an upstream) answers query @q: a response (QR set)
  * with the query's ID and exactly its question (name bytes, type and
  * class), so an answer meant for another query, or forged without

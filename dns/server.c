@@ -17,7 +17,8 @@
 
 #define MAX_TCP_CONNS 16     /* per sandbox */
 #define TCP_IDLE 10.         /* seconds */
-#define UDP_BATCH 64         /* datagrams per wake-up */
+#define UDP_BATCH 16         /* datagrams per sandbox per wake-up: a flooding
+                              * sandbox delays its neighbours by one batch */
 #define MSG_MAX 65535
 /* Forwarding: queries share a few connected UDP sockets per upstream, each
  * query with its own random ID (matched with the question on the way
@@ -30,6 +31,8 @@
 #define IDTAB 4096           /* in-flight queries by ID */
 #define FWD_MAX_DEFAULT 1024 /* in flight, in total (Docker's embedded DNS: 1024) */
 #define FWD_MAX_SANDBOX_DEFAULT 128 /* in flight, per sandbox (dnsmasq: 150) */
+#define OVER_REPLIES 1000.0  /* SERVFAILs per second for a sandbox over its bound;
+                              * beyond that its queries are dropped unanswered */
 
 typedef struct counters {
         struct counters *next;
@@ -53,7 +56,7 @@ struct nd_dns {
         size_t n_socks;
         struct fwd *idtab[IDTAB];
         unsigned fwd_max, fwd_max_sandbox, inflight;
-        uint64_t fwd_refused, forged;
+        uint64_t fwd_refused, forged, flood_dropped;
         ev_timer accept_retry;
         double backoff;
 };
@@ -86,6 +89,7 @@ struct nd_dns_sandbox {
         struct conn *conns;
         size_t n_conns;
         unsigned inflight;
+        double tokens, refilled;  /* SERVFAILs it may still get while over its bound */
         ev_timer accept_retry;  /* TCP accept paused (no descriptors) */
         double backoff;
 };
@@ -236,10 +240,10 @@ json_t *nd_dns_upstreams(const nd_dns *d) {
 }
 
 json_t *nd_dns_status(const nd_dns *d) {
-        return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I}", "ForwardsInFlight", (json_int_t) d->inflight, "ForwardMax",
-                         (json_int_t) d->fwd_max, "ForwardMaxPerSandbox", (json_int_t) d->fwd_max_sandbox,
-                         "ForwardsRefused", (json_int_t) d->fwd_refused, "UpstreamSockets", (json_int_t) d->n_socks,
-                         "ForgedReplies", (json_int_t) d->forged);
+        return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "ForwardsInFlight", (json_int_t) d->inflight,
+                         "ForwardMax", (json_int_t) d->fwd_max, "ForwardMaxPerSandbox", (json_int_t) d->fwd_max_sandbox,
+                         "ForwardsRefused", (json_int_t) d->fwd_refused, "FloodDropped", (json_int_t) d->flood_dropped,
+                         "UpstreamSockets", (json_int_t) d->n_socks, "ForgedReplies", (json_int_t) d->forged);
 }
 
 static counters *counters_for(nd_dns *d, const char *net) {
@@ -722,15 +726,53 @@ static void handle(nd_dns_sandbox *sb, conn *c, const struct sockaddr_in *client
 
 static void on_udp(struct ev_loop *loop, ev_io *w, int revents) {
         nd_dns_sandbox *sb = container_of(w, nd_dns_sandbox, uio);
-        uint8_t buf[MSG_MAX];
-        for (int i = 0; i < UDP_BATCH; i++) {
-                struct sockaddr_in from;
-                socklen_t fl = sizeof(from);
-                ssize_t k = recvfrom(sb->ufd, buf, sizeof(buf), MSG_DONTWAIT, (struct sockaddr *) &from, &fl);
-                if (k < 0)
-                        return;
-                handle(sb, NULL, &from, buf, (size_t) k);
+        static uint8_t bufs[UDP_BATCH][MSG_MAX];
+        struct mmsghdr in[UDP_BATCH], out[UDP_BATCH];
+        struct iovec iov[UDP_BATCH], oiov[UDP_BATCH];
+        struct sockaddr_in from[UDP_BATCH];
+        unsigned n_out = 0;
+
+        for (unsigned i = 0; i < UDP_BATCH; i++) {
+                iov[i] = (struct iovec) { bufs[i], MSG_MAX };
+                in[i] = (struct mmsghdr) { .msg_hdr = { .msg_name = &from[i], .msg_namelen = sizeof(from[i]),
+                                                         .msg_iov = &iov[i], .msg_iovlen = 1 } };
         }
+        int got = recvmmsg(sb->ufd, in, UDP_BATCH, MSG_DONTWAIT, NULL);
+        for (int i = 0; i < got; i++) {
+                size_t len = in[i].msg_len;
+                if (sb->inflight < sb->d->fwd_max_sandbox && sb->d->inflight < sb->d->fwd_max) {
+                        handle(sb, NULL, &from[i], bufs[i], len);
+                        continue;
+                }
+                /* Over the forwarding bound (a flood): SERVFAIL for every
+                 * query of this sandbox until its forwards drain, made in
+                 * place without parsing the query and sent in one batch,
+                 * so the flood costs its neighbours little. */
+                if (sb->ctr)
+                        sb->ctr->queries++;
+                double now = ev_now(loop);
+                sb->tokens += (now - sb->refilled) * OVER_REPLIES;
+                if (sb->tokens > OVER_REPLIES)
+                        sb->tokens = OVER_REPLIES;
+                sb->refilled = now;
+                if (sb->tokens < 1) {
+                        /* a client that floods on: silence slows it down */
+                        sb->d->flood_dropped++;
+                        continue;
+                }
+                sb->tokens--;
+                sb->d->fwd_refused++;
+                size_t n = nd_dns_servfail_inplace(bufs[i], len);
+                if (!n)
+                        continue;
+                count_rcode(sb, bufs[i], n);
+                oiov[n_out] = (struct iovec) { bufs[i], n };
+                out[n_out] = (struct mmsghdr) { .msg_hdr = { .msg_name = &from[i], .msg_namelen = sizeof(from[i]),
+                                                             .msg_iov = &oiov[n_out], .msg_iovlen = 1 } };
+                n_out++;
+        }
+        if (n_out)
+                (void) sendmmsg(sb->ufd, out, n_out, MSG_DONTWAIT);
 }
 
 static void conn_close(conn *c) {

@@ -6,7 +6,8 @@
  * with our ID is relayed, and never a truncated one over UDP; a relayed
  * message with the client's ID restored still parses if it parsed before;
  * SERVFAIL keeps the query's ID and has QR set; a reply that matches a
- * query (nd_dns_reply_matches) is a response with the query's ID. */
+ * query (nd_dns_reply_matches) is a response with the query's ID; the
+ * in-place SERVFAIL of a flooding sandbox answers the query it came from. */
 #include <assert.h>
 #include <ldns/ldns.h>
 #include <stddef.h>
@@ -64,5 +65,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                 assert(n >= 12 && r[0] == msg[0] && r[1] == msg[1] && (r[2] & 0x80) && (r[3] & 0xf) == 2);
                 free(r);
         }
+
+        /* on_udp() over the bound: the SERVFAIL made in place is a prefix of
+         * the query, a response with its ID, and answers it */
+        uint8_t *q = malloc(len ? len : 1), *orig = malloc(len ? len : 1);
+        assert(q && orig);
+        memcpy(q, msg, len);
+        memcpy(orig, msg, len);
+        size_t m = nd_dns_servfail_inplace(q, len);
+        if (m) {
+                assert(m >= 12 + 5 && m <= len && q[0] == orig[0] && q[1] == orig[1] && (q[2] & 0x80) &&
+                       (q[3] & 0xf) == 2 && !(orig[2] & 0x80));
+                assert(memcmp(q + 12, orig + 12, m - 12) == 0);
+                orig[0] = q[0];
+                assert(nd_dns_reply_matches(orig, len, q, m));
+        }
+        free(q);
+        free(orig);
         return 0;
 }
