@@ -13,6 +13,7 @@
 
 #include "answer.h"
 #include "macro.h"
+#include "metrics.h"
 #include "server.h"
 
 #define MAX_TCP_CONNS 16     /* per sandbox */
@@ -57,6 +58,7 @@ struct nd_dns {
         struct fwd *idtab[IDTAB];
         unsigned fwd_max, fwd_max_sandbox, inflight;
         uint64_t fwd_refused, forged, flood_dropped;
+        nd_hist fwd_lat;          /* forwarded query to relayed answer */
         ev_timer accept_retry;
         double backoff;
 };
@@ -123,6 +125,7 @@ typedef struct fwd {
         size_t tlen, toff;
         bool reading;
         upsock *us;               /* UDP: the shared socket of this try */
+        double t0;                /* forwarded at */
         struct fwd *idnext;       /* in d->idtab */
 } fwd;
 
@@ -191,6 +194,7 @@ int nd_dns_new(struct ev_loop *loop, const nd_dns_config *cfg, nd_dns **ret) {
         d->timeout = cfg->timeout > 0 ? cfg->timeout : 1.0;
         d->fwd_max = cfg->forward_max ? cfg->forward_max : FWD_MAX_DEFAULT;
         d->fwd_max_sandbox = cfg->forward_max_sandbox ? cfg->forward_max_sandbox : FWD_MAX_SANDBOX_DEFAULT;
+        nd_hist_init(&d->fwd_lat, nd_hist_latency_bounds, nd_hist_latency_n);
         d->n_fixed = cfg->n_servers < ND_DNS_MAX_UPSTREAMS ? cfg->n_servers : ND_DNS_MAX_UPSTREAMS;
         memcpy(d->fixed, cfg->servers, d->n_fixed * sizeof(*d->fixed));
         reload_upstreams(d);
@@ -244,6 +248,47 @@ json_t *nd_dns_status(const nd_dns *d) {
                          "ForwardMax", (json_int_t) d->fwd_max, "ForwardMaxPerSandbox", (json_int_t) d->fwd_max_sandbox,
                          "ForwardsRefused", (json_int_t) d->fwd_refused, "FloodDropped", (json_int_t) d->flood_dropped,
                          "UpstreamSockets", (json_int_t) d->n_socks, "ForgedReplies", (json_int_t) d->forged);
+}
+
+void nd_dns_metrics(const nd_dns *d, nd_expo *e) {
+        static const char *const rc[16] = { "NOERROR", "FORMERR", "SERVFAIL", "NXDOMAIN", "NOTIMP", "REFUSED" };
+        char l[160];
+        nd_expo_family(e, "netd_dns_queries_total", "counter", "Queries to the embedded DNS, by the sandbox's first network.");
+        for (const counters *c = d->ctrs; c; c = c->next)
+                nd_expo_sample(e, "netd_dns_queries_total", nd_expo_labels(l, sizeof(l), 1, "network", c->net),
+                               (double) c->queries);
+        nd_expo_family(e, "netd_dns_responses_total", "counter", "Answers, local or relayed, by network and rcode.");
+        for (const counters *c = d->ctrs; c; c = c->next)
+                for (int i = 0; i < 16; i++)
+                        if (c->rcode[i] || i < 6)
+                                nd_expo_sample(e, "netd_dns_responses_total",
+                                               nd_expo_labels(l, sizeof(l), 2, "network", c->net, "rcode",
+                                                              rc[i] ? rc[i] : "OTHER"),
+                                               (double) c->rcode[i]);
+        nd_expo_family(e, "netd_dns_forwarded_total", "counter", "Queries forwarded upstream, by network.");
+        for (const counters *c = d->ctrs; c; c = c->next)
+                nd_expo_sample(e, "netd_dns_forwarded_total", nd_expo_labels(l, sizeof(l), 1, "network", c->net),
+                               (double) c->forwarded);
+        nd_expo_family(e, "netd_dns_upstream_timeouts_total", "counter", "Upstream tries that timed out, by network.");
+        for (const counters *c = d->ctrs; c; c = c->next)
+                nd_expo_sample(e, "netd_dns_upstream_timeouts_total", nd_expo_labels(l, sizeof(l), 1, "network", c->net),
+                               (double) c->timeouts);
+        nd_expo_family(e, "netd_dns_forwards_in_flight", "gauge", "Forwarded queries waiting for an upstream.");
+        nd_expo_sample(e, "netd_dns_forwards_in_flight", NULL, d->inflight);
+        nd_expo_family(e, "netd_dns_forwards_refused_total", "counter",
+                       "Queries answered SERVFAIL at once because of the forwarding bounds.");
+        nd_expo_sample(e, "netd_dns_forwards_refused_total", NULL, (double) d->fwd_refused);
+        nd_expo_family(e, "netd_dns_flood_dropped_total", "counter",
+                       "Queries of sandboxes over their bound dropped unanswered (beyond 1000 SERVFAIL/s).");
+        nd_expo_sample(e, "netd_dns_flood_dropped_total", NULL, (double) d->flood_dropped);
+        nd_expo_family(e, "netd_dns_forged_replies_total", "counter",
+                       "Upstream replies with a known ID but another question (dropped).");
+        nd_expo_sample(e, "netd_dns_forged_replies_total", NULL, (double) d->forged);
+        nd_expo_family(e, "netd_dns_upstream_sockets", "gauge", "UDP sockets open towards upstream servers.");
+        nd_expo_sample(e, "netd_dns_upstream_sockets", NULL, (double) d->n_socks);
+        nd_expo_family(e, "netd_dns_forward_duration_seconds", "histogram",
+                       "Time from forwarding a query to relaying its answer.");
+        nd_expo_hist(e, "netd_dns_forward_duration_seconds", NULL, &d->fwd_lat);
 }
 
 static counters *counters_for(nd_dns *d, const char *net) {
@@ -460,6 +505,12 @@ static void fwd_reply(fwd *f, uint8_t *msg, size_t len) {
                 reply_udp(f->sb, &f->client, msg, len);
 }
 
+/* An upstream's answer relayed: its latency counts. */
+static void fwd_answered(fwd *f, uint8_t *msg, size_t len) {
+        nd_hist_observe(&f->d->fwd_lat, ev_now(f->d->loop) - f->t0);
+        fwd_reply(f, msg, len);
+}
+
 static void fwd_fail(fwd *f) {
         size_t n;
         f->q[0] = (uint8_t) (f->client_id >> 8);
@@ -510,7 +561,7 @@ static void on_upsock(struct ev_loop *loop, ev_io *w, int revents) {
                                 fwd_fail(f);
                         break;
                 case ND_DNS_UP_RELAY:
-                        fwd_reply(f, buf, (size_t) k);
+                        fwd_answered(f, buf, (size_t) k);
                         fwd_free(f);
                         break;
                 default:
@@ -553,7 +604,7 @@ static void on_fwd_io(struct ev_loop *loop, ev_io *w, int revents) {
                 return;
         if (nd_dns_upstream_check(f->tbuf + 2, want - 2, f->up_id, true) != ND_DNS_UP_RELAY)
                 goto next;
-        fwd_reply(f, f->tbuf + 2, want - 2);
+        fwd_answered(f, f->tbuf + 2, want - 2);
         fwd_free(f);
         return;
 next:
@@ -692,6 +743,7 @@ static void forward(nd_dns_sandbox *sb, conn *c, const struct sockaddr_in *clien
         ev_init(&f->timer, on_fwd_timeout);
         d->inflight++;
         sb->inflight++;
+        f->t0 = ev_now(d->loop);
         f->next = sb->fwds;
         if (sb->fwds)
                 sb->fwds->prev = f;

@@ -57,6 +57,10 @@ nd_dns_names *nd_dns_table(nd_dns *d);
 
 /* Forwarding counters: in flight, limits, refused, upstream sockets. */
 json_t *nd_dns_status(const nd_dns *d);
+/* Prometheus families: queries, answers by rcode, forwards by network,
+ * forwarding bounds and sockets, forward latency. */
+struct nd_expo;
+void nd_dns_metrics(const nd_dns *d, struct nd_expo *e);
 /* The upstreams in use, as JSON strings. */
 json_t *nd_dns_upstreams(const nd_dns *d);
 /* Counters of network @net: Queries, Answers{NOERROR,...}, Forwarded,

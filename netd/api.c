@@ -489,8 +489,30 @@ static size_t split_path(char *buf, char **seg, size_t max) {
         return n;
 }
 
+static void get_metrics(nd_manager *m, nd_http_request *req) {
+        size_t len;
+        char *text = nd_manager_metrics(m, &len);
+        if (!text)
+                return nd_http_reply_error(req, 500, "out of memory");
+        nd_http_reply(req, 200, "text/plain; version=0.0.4; charset=utf-8", text, len);
+}
+
+void nd_api_metrics_handle(nd_http_request *req, void *userdata) {
+        const char *method = nd_http_request_method(req), *path = nd_http_request_path(req);
+        if (strcmp(path, "/metrics") != 0)
+                return nd_http_reply_error(req, 404, "no such route: %.128s (only /metrics here)", path);
+        if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0)
+                return method_not_allowed(req, "GET");
+        get_metrics(userdata, req);
+}
+
 void nd_api_handle(nd_http_request *req, void *userdata) {
         nd_manager *m = userdata;
+        if (strcmp(nd_http_request_path(req), "/metrics") == 0) {
+                if (strcmp(nd_http_request_method(req), "GET") != 0)
+                        return method_not_allowed(req, "GET");
+                return get_metrics(m, req);
+        }
         const char *method = nd_http_request_method(req), *path = nd_http_request_path(req);
         char buf[1024], *seg[6];
         nd_network *n;

@@ -9,6 +9,8 @@
 
 /* nd_http_handler_fn; @userdata is the nd_manager. */
 void nd_api_handle(nd_http_request *req, void *userdata);
+/* The --metrics-addr server: GET /metrics only. */
+void nd_api_metrics_handle(nd_http_request *req, void *userdata);
 /* The network part of the Docker Engine API (docker-api.c). */
 void nd_docker_api_handle(nd_http_request *req, void *userdata);
 /* Reply with @d's message (or strerror) and nd_api_status(@r). */

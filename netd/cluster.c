@@ -21,6 +21,7 @@
 #include <inttypes.h>
 #include <net/if.h>
 #include <netdb.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,6 +40,7 @@
 #include "json-util.h"
 #include "log.h"
 #include "manager-internal.h"
+#include "metrics.h"
 #include "network.h"
 #include "overlay.h"
 #include "server.h"
@@ -140,7 +142,7 @@ struct nd_cluster {
         nd_addr etcd_addrs[ETCD_ADDRS_MAX];
         uint16_t etcd_ports[ETCD_ADDRS_MAX];
         size_t n_etcd;
-        uint64_t events, resyncs, lease_losses, sync_failures, rejected, reclaimed;
+        uint64_t events, resyncs, lease_losses, sync_failures, rejected, reclaimed, renewals;
         char last_rejected[256];
 };
 
@@ -569,13 +571,18 @@ static void block_put(nd_cluster *cl, const char *key, const char *value, int64_
         if (nd_prefix_parse(pfx, ND_PREFIX_STRICT, &p, NULL) < 0)
                 return;
         const char *node = json_string_value(json_object_get(j, "Node"));
-        if (!nd_node_id_valid(node)) {
-                nd_log(LOG_WARNING, "ignoring a block record without a valid node id", "key=%s", key);
-                return;
-        }
         struct gblock *b = block_find(cl, netid, &p);
         if (!b && !(b = block_add(cl, netid, &p)))
                 return;
+        if (!nd_node_id_valid(node)) {
+                /* (a record of an older netd, or damaged): the block is
+                 * taken, by nobody we trust */
+                nd_log(LOG_WARNING, "a block record without a valid node id: the block stays unused", "key=%s", key);
+                block_set_owner(cl, b, "?");
+                b->rev = rev;
+                b->seen = true;
+                return;
+        }
         if (b->node[0] && strcmp(b->node, node) != 0) {
                 /* the block changed hands: endpoints of the old holder in it
                  * are no longer believable */
@@ -1067,6 +1074,8 @@ static void on_kept(void *userdata, int r, int64_t lease) {
                 renew(cl);
         } else if (r < 0)
                 nd_log_errno(LOG_DEBUG, r, "lease keep-alive failed; retrying");
+        else
+                cl->renewals++;
 }
 
 static void on_keepalive(struct ev_loop *loop, ev_timer *t, int revents) {
@@ -1744,8 +1753,12 @@ static void on_claimed(void *userdata, int r, int64_t rev) {
         } else if (r == -ECANCELED) {
                 /* another host was quicker: the watch tells who; until
                  * then the block counts as someone else's */
+                /* held by someone we do not know yet ("?"): the watch
+                 * brings the holder; until then the block is not ours and
+                 * not free either, or the next pick would claim it again
+                 * and again (a record we cannot read stays "?") */
                 if (b && !b->node[0])
-                        block_drop(cl, b); /* the watch brings the holder */
+                        snprintf(b->node, sizeof(b->node), "?");
                 r = 0;
         } else {
                 if (b && strcmp(b->node, cl->id) != 0)
@@ -1957,6 +1970,78 @@ void nd_cluster_blocks_trim(nd_cluster *cl) {
         for (size_t i = 0; cl && i < cl->n_blocks; i++)
                 if (strcmp(cl->blocks[i]->node, cl->id) == 0 && cl->blocks[i]->used == 0)
                         unclaim(cl, cl->blocks[i]);
+}
+
+/* ---- metrics ---- */
+
+void nd_cluster_metrics(nd_cluster *cl, nd_expo *e) {
+        char l[256];
+        nd_hmap_iter it = {0};
+        struct gnode *g;
+        if (!cl)
+                return;
+        size_t live = 0, down = 0, reclaiming = 0, own_blocks = 0;
+        while ((g = nd_hmap_next(cl->nodes, &it))) {
+                if (g->live)
+                        live++;
+                else if (g->reclaiming)
+                        reclaiming++;
+                else
+                        down++;
+        }
+        nd_expo_family(e, "netd_cluster_nodes", "gauge", "Nodes of the cluster by state (this host included).");
+        nd_expo_sample(e, "netd_cluster_nodes", nd_expo_labels(l, sizeof(l), 1, "state", "live"), (double) live);
+        nd_expo_sample(e, "netd_cluster_nodes", nd_expo_labels(l, sizeof(l), 1, "state", "down"), (double) down);
+        nd_expo_sample(e, "netd_cluster_nodes", nd_expo_labels(l, sizeof(l), 1, "state", "reclaiming"), (double) reclaiming);
+        nd_expo_family(e, "netd_cluster_remote_endpoints", "gauge", "Trusted remote endpoints programmed, by the node holding them.");
+        it = (nd_hmap_iter) {0};
+        while ((g = nd_hmap_next(cl->nodes, &it)))
+                if (strcmp(g->id, cl->id) != 0)
+                        nd_expo_sample(e, "netd_cluster_remote_endpoints",
+                                       nd_expo_labels(l, sizeof(l), 1, "node", g->name[0] ? g->name : g->id),
+                                       (double) g->n_reps);
+        nd_expo_family(e, "netd_cluster_network_remote_endpoints", "gauge", "Trusted remote endpoints, by overlay network.");
+        nd_network **nets;
+        size_t nn = nd_manager_networks(cl->m, &nets);
+        for (size_t i = 0; i < nn; i++) {
+                if (!nd_network_is_global(nets[i]))
+                        continue;
+                size_t count = 0;
+                nd_hmap_iter ri = {0};
+                struct rep *r;
+                while ((r = nd_hmap_next(cl->reps, &ri)))
+                        count += strcmp(r->netid, nets[i]->id) == 0;
+                nd_expo_sample(e, "netd_cluster_network_remote_endpoints",
+                               nd_expo_labels(l, sizeof(l), 1, "network", nets[i]->spec.name), (double) count);
+        }
+        nd_expo_family(e, "netd_cluster_blocks", "gauge", "Address blocks held, by node.");
+        it = (nd_hmap_iter) {0};
+        while ((g = nd_hmap_next(cl->nodes, &it)))
+                nd_expo_sample(e, "netd_cluster_blocks", nd_expo_labels(l, sizeof(l), 1, "node", g->name[0] ? g->name : g->id),
+                               (double) g->n_blocks);
+        for (size_t i = 0; i < cl->n_blocks; i++)
+                own_blocks += strcmp(cl->blocks[i]->node, cl->id) == 0;
+        nd_expo_family(e, "netd_cluster_blocks_owned", "gauge", "Address blocks this host holds.");
+        nd_expo_sample(e, "netd_cluster_blocks_owned", NULL, (double) own_blocks);
+        static const struct {
+                const char *name, *help;
+                size_t off;
+        } c[] = {
+                { "netd_cluster_watch_events_total", "etcd watch events applied.", offsetof(nd_cluster, events) },
+                { "netd_cluster_resyncs_total", "Full re-reads of the cluster state (compacted watch).", offsetof(nd_cluster, resyncs) },
+                { "netd_cluster_lease_renewals_total", "Node lease keep-alives etcd accepted.", offsetof(nd_cluster, renewals) },
+                { "netd_cluster_lease_losses_total", "Times the node lease expired and was replaced.", offsetof(nd_cluster, lease_losses) },
+                { "netd_cluster_publish_failures_total", "Endpoint record writes that failed and were retried.",
+                  offsetof(nd_cluster, sync_failures) },
+                { "netd_cluster_rejected_records_total", "Peer endpoint records ignored as untrusted.", offsetof(nd_cluster, rejected) },
+                { "netd_cluster_reclaimed_nodes_total", "Dead nodes whose records and blocks this host reclaimed.",
+                  offsetof(nd_cluster, reclaimed) },
+        };
+        for (size_t i = 0; i < ELEMENTSOF(c); i++) {
+                nd_expo_family(e, c[i].name, "counter", c[i].help);
+                nd_expo_sample(e, c[i].name, NULL, (double) *(const uint64_t *) ((const char *) cl + c[i].off));
+        }
+        nd_store_etcd_metrics(cl->st, e);
 }
 
 /* ---- status ---- */

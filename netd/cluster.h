@@ -128,5 +128,9 @@ int nd_cluster_node_remove(nd_cluster *cl, const char *ref, void (*cb)(void *u, 
 void nd_cluster_ready(nd_cluster *cl);
 
 json_t *nd_cluster_status(nd_cluster *cl);
+/* Prometheus families: nodes by state, remote endpoints by node and
+ * network, blocks, watch and lease counters, etcd requests. */
+struct nd_expo;
+void nd_cluster_metrics(nd_cluster *cl, struct nd_expo *e);
 json_t *nd_cluster_nodes(nd_cluster *cl);
 json_t *nd_cluster_network_status(nd_cluster *cl, const nd_network *n);

@@ -1387,8 +1387,11 @@ static void join(nd_manager *m, nd_http_request *req, json_t *body) {
         (void) nd_nl_link_delete(m->nl, e->host_if);
         (void) nd_nl_link_delete(m->nl, e->peer_if);
         r = ep_guard(m, e);
+        double t0 = ev_time();
         if (r == 0)
                 r = nd_bridge_attach_host(m->nl, n, e->host_if, e->peer_if, e->mac);
+        if (r == 0)
+                nd_manager_attach_observe(m, 2, ev_time() - t0);
         if (r < 0) {
                 nd_fw_port_clear(m->fw, e->host_if);
                 nd_diag_set(&d, r, "creating the veth pair %s/%s failed: %s", e->host_if, e->peer_if, strerror(-r));

@@ -8,6 +8,7 @@
 
 #include "bridge.h"
 #include "firewall.h"
+#include "metrics.h"
 #include "hmap.h"
 #include "log.h"
 #include "macro.h"
@@ -241,6 +242,18 @@ int nd_fw_cleanup(void) {
         r = nd_nft_delete_table(n);
         nd_nft_free(n);
         return r;
+}
+
+void nd_fw_metrics(const nd_fw *fw, nd_expo *e) {
+        nd_expo_family(e, "netd_firewall_enabled", "gauge", "1 when netd programs nftables.");
+        nd_expo_sample(e, "netd_firewall_enabled", NULL, fw ? 1 : 0);
+        nd_expo_family(e, "netd_firewall_elements", "gauge", "Set and map elements netd holds in its tables.");
+        nd_expo_sample(e, "netd_firewall_elements", NULL, fw ? (double) fw->n_elems : 0);
+        nd_expo_family(e, "netd_firewall_guarded_ports", "gauge", "Endpoint ports under anti-spoofing.");
+        nd_expo_sample(e, "netd_firewall_guarded_ports", NULL, fw ? (double) nd_hmap_size(fw->ports) : 0);
+        nd_expo_family(e, "netd_firewall_repairs_total", "counter", "Times netd restored its tables after someone else changed them.");
+        nd_expo_sample(e, "netd_firewall_repairs_total", NULL, fw ? fw->repairs : 0);
+        nd_nft_metrics(fw ? fw->nft : NULL, e);
 }
 
 json_t *nd_fw_status(const nd_fw *fw) {

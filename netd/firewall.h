@@ -48,6 +48,10 @@ int nd_fw_sync(nd_fw *fw);
 int nd_fw_cleanup(void);
 
 json_t *nd_fw_status(const nd_fw *fw);
+/* Prometheus families of the firewall and its nftables transactions
+ * (@fw may be NULL: disabled). */
+struct nd_expo;
+void nd_fw_metrics(const nd_fw *fw, struct nd_expo *e);
 
 /* Anti-spoofing for one endpoint (docs/firewall.md): frames that enter a
  * bridge from the host-side veth @ifname must carry @mac, and IPv4/IPv6

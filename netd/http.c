@@ -13,6 +13,7 @@
 
 #include "http.h"
 #include "log.h"
+#include "metrics.h"
 
 /* Limits on clients (docs/api.md, "Connections").  netd accepts itself
  * and hands each socket to libmicrohttpd: then an accept that fails for
@@ -28,6 +29,17 @@
 #define PER_PEER_MAX 32        /* connections of one client process (SO_PEERCRED) */
 #define BACKOFF_MIN 0.05
 #define BACKOFF_MAX 1.0
+
+/* Requests by route: a route is the path with its object references
+ * replaced ("/v1/containers/{ref}/start"), so the label set stays small. */
+#define ROUTES_MAX 48
+#define ROUTE_CODES 8
+
+struct route_stat {
+        char method[8], route[64];
+        struct { unsigned code; uint64_t n; } codes[ROUTE_CODES];
+        nd_hist lat;
+};
 
 typedef struct hconn {
         struct hconn *prev, *next;
@@ -56,6 +68,8 @@ struct nd_http_server {
         hconn *conns;
         unsigned n_conns;
         uint64_t accepted, accept_errors, evicted, refused, timed_out;
+        struct route_stat *routes;
+        size_t n_routes;
 };
 
 enum req_state { REQ_READING, REQ_TOO_LARGE, REQ_WAITING, REQ_REPLIED };
@@ -70,8 +84,59 @@ struct nd_http_request {
         size_t body_len;
         struct MHD_Response *reply;
         unsigned status;
+        double t0;                /* the request head arrived */
         nd_http_request *next, **prevp;
 };
+
+/* "/v1/containers/web/start" -> "/v1/containers/{ref}/start": the first
+ * two segments and the fourth stay (API version, collection, verb), the
+ * others are references. */
+static void route_of(const char *path, char *buf, size_t size) {
+        size_t k = 0;
+        int seg = -1;
+        for (const char *p = path; *p && *p != '?' && k + 6 < size; p++) {
+                if (*p == '/') {
+                        seg++;
+                        buf[k++] = '/';
+                        if (seg == 2 || seg >= 4) {
+                                memcpy(buf + k, "{ref}", 5);
+                                k += 5;
+                                while (p[1] && p[1] != '/' && p[1] != '?')
+                                        p++;
+                        }
+                        continue;
+                }
+                buf[k++] = *p;
+        }
+        buf[k] = 0;
+}
+
+static void route_count(nd_http_server *s, const nd_http_request *r, double now) {
+        char route[64];
+        struct route_stat *st = NULL;
+        route_of(r->path, route, sizeof(route));
+        for (size_t i = 0; i < s->n_routes && !st; i++)
+                if (strcmp(s->routes[i].route, route) == 0 && strcmp(s->routes[i].method, r->method) == 0)
+                        st = &s->routes[i];
+        if (!st) {
+                if (s->n_routes == ROUTES_MAX)
+                        st = &s->routes[ROUTES_MAX - 1]; /* (the last slot is "other") */
+                else {
+                        if (!s->routes && !(s->routes = calloc(ROUTES_MAX, sizeof(*s->routes))))
+                                return;
+                        st = &s->routes[s->n_routes++];
+                        snprintf(st->route, sizeof(st->route), "%s", s->n_routes == ROUTES_MAX ? "other" : route);
+                        snprintf(st->method, sizeof(st->method), "%s", s->n_routes == ROUTES_MAX ? "other" : r->method);
+                        nd_hist_init(&st->lat, nd_hist_latency_bounds, nd_hist_latency_n);
+                }
+        }
+        size_t c = 0;
+        while (c < ROUTE_CODES - 1 && st->codes[c].code && st->codes[c].code != r->status)
+                c++;
+        st->codes[c].code = st->codes[c].code ? st->codes[c].code : r->status;
+        st->codes[c].n++;
+        nd_hist_observe(&st->lat, now - r->t0);
+}
 
 static void server_run(nd_http_server *s) {
         MHD_UNSIGNED_LONG_LONG ms;
@@ -264,6 +329,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
                         return MHD_NO;
                 r->server = s;
                 r->conn = conn;
+                r->t0 = ev_time();
                 r->method = strdup(method);
                 r->path = strdup(url);
                 if (!r->method || !r->path) {
@@ -344,6 +410,8 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **ctx,
         }
         if (!r)
                 return;
+        if (r->state == REQ_REPLIED)
+                route_count((nd_http_server *) cls, r, ev_time());
         if (r->state != REQ_REPLIED)
                 nd_log(LOG_DEBUG, "http: connection closed before the reply", "path=%s code=%d", r->path,
                        (int) toe);
@@ -423,6 +491,7 @@ nd_http_server *nd_http_server_free(nd_http_server *s) {
         MHD_stop_daemon(s->mhd);
         if (s->listen_fd >= 0)
                 close(s->listen_fd);
+        free(s->routes);
         free(s);
         return NULL;
 }
@@ -525,4 +594,50 @@ void nd_http_reply_error(nd_http_request *r, unsigned status, const char *fmt, .
         vsnprintf(msg, sizeof(msg), fmt, ap);
         va_end(ap);
         nd_http_reply_json(r, status, json_pack("{s:s}", "message", msg));
+}
+
+void nd_http_metrics(nd_http_server *const *servers, const char *const *names, size_t n, nd_expo *e) {
+        char l[256], code[8];
+        nd_expo_family(e, "netd_http_requests_total", "counter", "HTTP requests answered, by server, method, route and status.");
+        for (size_t i = 0; i < n; i++)
+                for (size_t k = 0; servers[i] && k < servers[i]->n_routes; k++) {
+                        const struct route_stat *st = &servers[i]->routes[k];
+                        for (size_t c = 0; c < ROUTE_CODES && st->codes[c].code; c++) {
+                                snprintf(code, sizeof(code), "%u", st->codes[c].code);
+                                nd_expo_sample(e, "netd_http_requests_total",
+                                               nd_expo_labels(l, sizeof(l), 4, "server", names[i], "method", st->method,
+                                                              "route", st->route, "code", code),
+                                               (double) st->codes[c].n);
+                        }
+                }
+        nd_expo_family(e, "netd_http_request_duration_seconds", "histogram",
+                       "Time from a request's head to its reply, by server, method and route.");
+        for (size_t i = 0; i < n; i++)
+                for (size_t k = 0; servers[i] && k < servers[i]->n_routes; k++)
+                        nd_expo_hist(e, "netd_http_request_duration_seconds",
+                                     nd_expo_labels(l, sizeof(l), 3, "server", names[i], "method",
+                                                    servers[i]->routes[k].method, "route", servers[i]->routes[k].route),
+                                     &servers[i]->routes[k].lat);
+        static const struct {
+                const char *name, *type, *help;
+                size_t off;
+        } f[] = {
+                { "netd_http_connections", "gauge", "Open client connections.", 0 },
+                { "netd_http_accept_errors_total", "counter", "Accepts that failed for want of descriptors or memory.",
+                  offsetof(nd_http_server, accept_errors) },
+                { "netd_http_evicted_total", "counter", "Connections closed to make room for a new client.",
+                  offsetof(nd_http_server, evicted) },
+                { "netd_http_refused_total", "counter", "Connections refused (per-client cap, or full).",
+                  offsetof(nd_http_server, refused) },
+                { "netd_http_timed_out_total", "counter", "Connections closed for a request head or body too slow.",
+                  offsetof(nd_http_server, timed_out) },
+        };
+        for (size_t j = 0; j < sizeof(f) / sizeof(f[0]); j++) {
+                nd_expo_family(e, f[j].name, f[j].type, f[j].help);
+                for (size_t i = 0; i < n; i++)
+                        if (servers[i])
+                                nd_expo_sample(e, f[j].name, nd_expo_labels(l, sizeof(l), 1, "server", names[i]),
+                                               j == 0 ? (double) servers[i]->n_conns
+                                                      : (double) *(const uint64_t *) ((const char *) servers[i] + f[j].off));
+        }
 }

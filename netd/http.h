@@ -40,6 +40,11 @@ unsigned nd_http_server_pending(const nd_http_server *s);
 /* Connection counters: open, accepted, accept errors, evicted, refused,
  * timed out (a new reference; NULL for NULL). */
 json_t *nd_http_server_status(const nd_http_server *s);
+/* Prometheus families of @n servers (NULL entries skipped), labelled
+ * server=@names[i]: requests by route and status with a latency
+ * histogram, connections, accept errors, evictions. */
+struct nd_expo;
+void nd_http_metrics(nd_http_server *const *servers, const char *const *names, size_t n, struct nd_expo *e);
 
 const char *nd_http_request_method(const nd_http_request *r);
 const char *nd_http_request_path(const nd_http_request *r);

@@ -50,6 +50,8 @@ static void usage(FILE *f) {
                 "                               (default 3600)\n"
                 "  --show-node-id               print this host's node id (made if missing) and exit\n"
                 "  --vxlan-port PORT            UDP port of VXLAN tunnels (default 4789)\n"
+                "  --metrics-addr HOST:PORT     serve Prometheus metrics (GET /metrics) on TCP too (default off;\n"
+                "                               /metrics is always on the API socket)\n"
                 "  --docker-api-socket PATH     also serve Docker's network API (docker -H unix://PATH network ...)\n"
                 "  --docker-plugin-socket PATH  serve Docker's network and IPAM plugin protocol\n"
                 "                               (dockerd looks for /run/docker/plugins/netd.sock)\n"
@@ -143,7 +145,7 @@ int main(int argc, char **argv) {
                OPT_VERSION, OPT_MAXBODY, OPT_MONITOR, OPT_ROOTFS,
                OPT_PORTRANGE, OPT_FIREWALL, OPT_CLEANUP, OPT_DNS, OPT_RESOLV, OPT_DNSTTL, OPT_DNSSERVER,
                OPT_CACERT, OPT_CERT, OPT_KEY, OPT_ADVERTISE, OPT_NODE, OPT_NODETTL, OPT_VXLANPORT, OPT_DOCKER, OPT_PLUGIN, OPT_DOCKERHOST,
-               OPT_NODEGRACE, OPT_INSECURE, OPT_ETCDUSER, OPT_ETCDPASS, OPT_SHOWID, OPT_FWDMAX, OPT_FWDMAXSB };
+               OPT_NODEGRACE, OPT_INSECURE, OPT_ETCDUSER, OPT_ETCDPASS, OPT_SHOWID, OPT_FWDMAX, OPT_FWDMAXSB, OPT_METRICS };
         static const struct option opts[] = {
                 { "state-dir", required_argument, NULL, OPT_STATE },
                 { "run-dir", required_argument, NULL, OPT_RUN },
@@ -160,6 +162,7 @@ int main(int argc, char **argv) {
                 { "resolv-conf", required_argument, NULL, OPT_RESOLV },
                 { "dns-ttl", required_argument, NULL, OPT_DNSTTL },
                 { "dns-forward-max", required_argument, NULL, OPT_FWDMAX },
+                { "metrics-addr", required_argument, NULL, OPT_METRICS },
                 { "dns-forward-max-per-sandbox", required_argument, NULL, OPT_FWDMAXSB },
                 { "dns-server", required_argument, NULL, OPT_DNSSERVER },
                 { "docker-api-socket", required_argument, NULL, OPT_DOCKER },
@@ -277,6 +280,7 @@ int main(int argc, char **argv) {
                                 cfg.dns_forward_max_sandbox = (unsigned) v;
                         break;
                 }
+                case OPT_METRICS: cfg.metrics_addr = optarg; break;
                 case OPT_DOCKER: cfg.docker_socket = optarg; break;
                 case OPT_PLUGIN: cfg.plugin_socket = optarg; break;
                 case OPT_DOCKERHOST: cfg.docker_host = optarg; break;

@@ -45,6 +45,11 @@ struct nd_manager {
         nd_http_server *docker_http; /* --docker-api-socket */
         char *docker_socket;
         nd_http_server *plugin_http; /* --docker-plugin-socket */
+        nd_http_server *metrics_http; /* --metrics-addr */
+        char *metrics_addr;
+        ev_timer lag_timer;          /* event-loop lag, for the metrics */
+        double lag_due;
+        struct nd_hist *lag, *attach_lat[3];
         char *plugin_socket;
         char *docker_host;           /* dockerd's API socket, for container names */
         struct nd_dplug *dplug;      /* Docker's plugins (docker-plugin.c) */
@@ -130,3 +135,7 @@ void nd_resolver_detach(nd_manager *m, nd_container *c);
 void nd_resolver_refresh(nd_manager *m, nd_container *c);
 char *nd_resolver_conf(nd_manager *m, const nd_container *c);
 uint32_t nd_resolver_ttl(nd_manager *m, const nd_network *n);
+
+/* metrics-collect.c: the loop-lag timer and the histograms it keeps. */
+int nd_manager_metrics_start(nd_manager *m);
+void nd_manager_metrics_stop(nd_manager *m);

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include <errno.h>
+#include <netinet/in.h>
 #include <sys/resource.h>
 #include <ev.h>
 #include <fcntl.h>
@@ -74,6 +75,12 @@ int nd_manager_new(const nd_manager_config *cfg, nd_manager **ret) {
                 free(m);
                 return -ENOMEM;
         }
+        if (cfg->metrics_addr && !(m->metrics_addr = strdup(cfg->metrics_addr))) {
+                free(m->plugin_socket);
+                free(m->docker_socket);
+                free(m);
+                return -ENOMEM;
+        }
         m->store_url = strdup(m->cluster_url ? "local" : cfg->store_url ? cfg->store_url : "local");
         m->max_body = cfg->max_body ? cfg->max_body : 1024 * 1024;
         m->firewall = !cfg->no_firewall;
@@ -136,6 +143,8 @@ nd_manager *nd_manager_free(nd_manager *m) {
         m->http = nd_http_server_free(m->http);
         m->docker_http = nd_http_server_free(m->docker_http);
         m->plugin_http = nd_http_server_free(m->plugin_http);
+        m->metrics_http = nd_http_server_free(m->metrics_http);
+        nd_manager_metrics_stop(m);
         m->reaper = nd_reaper_free(m->reaper); /* before what its callbacks touch */
         nd_manager_containers_free(m);
         nd_docker_plugin_free(m);
@@ -171,6 +180,7 @@ nd_manager *nd_manager_free(nd_manager *m) {
         free(m->docker_socket);
         free(m->plugin_socket);
         free(m->docker_host);
+        free(m->metrics_addr);
         free(m->node_name);
         free(m->advertise);
         free(m->monitor_path);
@@ -895,6 +905,48 @@ static int listen_socket(const char *path) {
         return TAKE_FD(fd);
 }
 
+/* HOST:PORT or [V6]:PORT, a TCP listening socket (non-blocking). */
+static int listen_tcp(const char *spec) {
+        char host[128];
+        const char *colon = strrchr(spec, ':');
+        nd_addr a;
+        if (!colon || (size_t) (colon - spec) >= sizeof(host))
+                return nd_log_errno(LOG_ERR, -EINVAL, "--metrics-addr: want HOST:PORT", "value=%s", spec);
+        memcpy(host, spec, (size_t) (colon - spec));
+        host[colon - spec] = 0;
+        if (host[0] == '[' && host[strlen(host) - 1] == ']') {
+                memmove(host, host + 1, strlen(host));
+                host[strlen(host) - 1] = 0;
+        }
+        char *end;
+        unsigned long port = strtoul(colon + 1, &end, 10);
+        if (*end || !colon[1] || port == 0 || port > 65535 || nd_addr_parse(host, &a) < 0)
+                return nd_log_errno(LOG_ERR, -EINVAL, "--metrics-addr: want HOST:PORT with an IP address", "value=%s", spec);
+        union {
+                struct sockaddr sa;
+                struct sockaddr_in in4;
+                struct sockaddr_in6 in6;
+        } u = {0};
+        socklen_t sl;
+        if (a.family == AF_INET) {
+                u.in4 = (struct sockaddr_in) { .sin_family = AF_INET, .sin_port = htons((uint16_t) port) };
+                memcpy(&u.in4.sin_addr, a.b, 4);
+                sl = sizeof(u.in4);
+        } else {
+                u.in6 = (struct sockaddr_in6) { .sin6_family = AF_INET6, .sin6_port = htons((uint16_t) port) };
+                memcpy(&u.in6.sin6_addr, a.b, 16);
+                sl = sizeof(u.in6);
+        }
+        _cleanup_close_ int fd = socket(a.family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+        int one = 1;
+        if (fd < 0)
+                return nd_log_errno(LOG_ERR, errno, "cannot create the metrics socket");
+        (void) setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+        if (bind(fd, &u.sa, sl) < 0 || listen(fd, 64) < 0)
+                return nd_log_errno(LOG_ERR, errno, "cannot listen on --metrics-addr", "addr=%s", spec);
+        return TAKE_FD(fd);
+}
+
 static void start_failed(nd_manager *m, int r) {
         m->start_r = r;
         ev_break(m->loop, EVBREAK_ALL);
@@ -975,6 +1027,18 @@ static void start_api(nd_manager *m) {
                         return start_failed(m, nd_log_errno(LOG_ERR, r, "cannot start the Docker plugin server"));
                 }
                 nd_log(LOG_INFO, "Docker network and IPAM plugin listening", "socket=%s", m->plugin_socket);
+        }
+        if (m->metrics_addr) {
+                fd = listen_tcp(m->metrics_addr);
+                if (fd < 0)
+                        return start_failed(m, fd);
+                nd_http_config mc = { .max_body = 4096, .max_connections = 64, .idle_timeout_sec = 60 };
+                r = nd_http_server_new(m->loop, fd, &mc, nd_api_metrics_handle, m, &m->metrics_http);
+                if (r < 0) {
+                        close(fd);
+                        return start_failed(m, nd_log_errno(LOG_ERR, r, "cannot start the metrics server"));
+                }
+                nd_log(LOG_INFO, "metrics listening", "addr=%s", m->metrics_addr);
         }
         m->started = true;
         nd_cluster_ready(m->cluster);
@@ -1170,6 +1234,9 @@ int nd_manager_run(nd_manager *m) {
         ev_signal_start(m->loop, &m->sig_term);
         ev_signal_start(m->loop, &m->sig_int);
         ev_timer_init(&m->drain, on_drain, 0.01, 0.01);
+        r = nd_manager_metrics_start(m);
+        if (r < 0)
+                return r;
 
         if (m->cluster_url) {
                 char id[ND_NODE_ID_LEN + 1];

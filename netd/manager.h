@@ -50,6 +50,7 @@ typedef struct nd_manager_config {
         const char *docker_socket; /* Docker's network API on this socket; NULL: off */
         const char *plugin_socket; /* Docker's plugin protocol on this socket; NULL: off */
         const char *docker_host;   /* dockerd's API socket (names of its containers); NULL: /run/docker.sock */
+        const char *metrics_addr;  /* HOST:PORT for Prometheus on TCP; NULL: /metrics on the API socket only */
 } nd_manager_config;
 
 typedef void (*nd_manager_net_fn)(void *userdata, int r, nd_network *n, const nd_diag *d);
@@ -89,6 +90,13 @@ json_t *nd_manager_cluster_nodes(nd_manager *m);
 /* The API socket's connection counters (http.h), and the open file
  * descriptors against their limit. */
 json_t *nd_manager_api_status(nd_manager *m);
+/* Every metric in Prometheus' text format (docs/observability.md); a
+ * malloc'd string, NULL when out of memory. */
+char *nd_manager_metrics(nd_manager *m, size_t *ret_len);
+/* An attach (veth, addresses, routes) took @seconds: @kind 0 a netd
+ * container, 1 a CNI sandbox, 2 a Docker endpoint. */
+void nd_manager_attach_observe(nd_manager *m, int kind, double seconds);
+
 /* The embedded DNS's forwarding counters (dns/server.h), or NULL. */
 json_t *nd_manager_dns_forward_status(nd_manager *m);
 /* Removes a cluster node that is down (cluster.h: nd_cluster_node_remove). */

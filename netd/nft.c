@@ -32,6 +32,7 @@
 #include <unistd.h>
 
 #include "macro.h"
+#include "metrics.h"
 #include "nft.h"
 
 /* nft's datatype numbers (nftables src/datatype.h); concatenations are
@@ -80,6 +81,8 @@ static const struct set_def {
 struct nd_nft {
         struct mnl_socket *nl;
         uint32_t portid, seq;
+        uint64_t batches, failed;
+        nd_hist lat;              /* one batch: sendmsg to the last ack */
 };
 
 int nd_nft_open(nd_nft **ret) {
@@ -97,6 +100,7 @@ int nd_nft_open(nd_nft **ret) {
         (void) setsockopt(mnl_socket_get_fd(n->nl), SOL_SOCKET, SO_SNDBUFFORCE, &sz, sizeof(sz));
         n->portid = mnl_socket_get_portid(n->nl);
         n->seq = (uint32_t) time(NULL);
+        nd_hist_init(&n->lat, nd_hist_latency_bounds, nd_hist_latency_n);
         *ret = n;
         return 0;
 }
@@ -216,7 +220,20 @@ static void msg_done(batch *bt) {
 
 /* Send and read what the kernel said.  It processes the batch inside
  * sendmsg(), so every reply is queued when sendmsg() returns. */
+static int batch_send(batch *bt);
+
 static int batch_commit(batch *bt) {
+        struct timespec a, b;
+        clock_gettime(CLOCK_MONOTONIC, &a);
+        int r = batch_send(bt);
+        clock_gettime(CLOCK_MONOTONIC, &b);
+        bt->n->batches++;
+        bt->n->failed += r < 0;
+        nd_hist_observe(&bt->n->lat, (double) (b.tv_sec - a.tv_sec) + (double) (b.tv_nsec - a.tv_nsec) / 1e9);
+        return r;
+}
+
+static int batch_send(batch *bt) {
         char buf[MNL_SOCKET_BUFFER_SIZE];
         int fd = mnl_socket_get_fd(bt->n->nl), first = 0;
 
@@ -1027,5 +1044,17 @@ int nd_nft_monitor_read(int fd, uint32_t own_portid, bool *foreign, char *who, s
                         if (h->nlmsg_pid != own_portid)
                                 *foreign = true;
                 }
+        }
+}
+
+void nd_nft_metrics(const nd_nft *n, nd_expo *e) {
+        nd_expo_family(e, "netd_nft_batches_total", "counter", "nftables transactions sent (one per logical change).");
+        nd_expo_sample(e, "netd_nft_batches_total", NULL, n ? (double) n->batches : 0);
+        nd_expo_family(e, "netd_nft_batch_errors_total", "counter", "nftables transactions the kernel refused.");
+        nd_expo_sample(e, "netd_nft_batch_errors_total", NULL, n ? (double) n->failed : 0);
+        if (n) {
+                nd_expo_family(e, "netd_nft_batch_duration_seconds", "histogram",
+                               "Time of one nftables transaction, from sendmsg to the last acknowledgement.");
+                nd_expo_hist(e, "netd_nft_batch_duration_seconds", NULL, &n->lat);
         }
 }

@@ -72,6 +72,10 @@ int nd_nft_replace(nd_nft *n, const nd_nft_elem *elems, size_t n_elems);
 /* Delete @del and add @add in one transaction. */
 int nd_nft_update(nd_nft *n, const nd_nft_elem *const *del, size_t n_del, const nd_nft_elem *const *add,
                   size_t n_add);
+/* Prometheus families: transactions, refusals, their latency. */
+struct nd_expo;
+void nd_nft_metrics(const nd_nft *n, struct nd_expo *e);
+
 /* Delete the tables if they exist. */
 int nd_nft_delete_table(nd_nft *n);
 

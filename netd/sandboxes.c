@@ -489,8 +489,12 @@ static int sandbox_add_once(nd_manager *m, const json_t *req, nd_manager_sbx_fn 
         if (r == 0) {
                 if (nd_nl_link_ifindex(ns_sk, ifn) >= 0)
                         r = -EEXIST;
-                else
+                else {
+                        double t0 = ev_time();
                         r = nd_bridge_attach(m->nl, n, e, fd, ns_sk, !n->spec.internal);
+                        if (r == 0)
+                                nd_manager_attach_observe(m, 1, ev_time() - t0);
+                }
                 nl_socket_free(ns_sk);
         }
         if (fd >= 0)

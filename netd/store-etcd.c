@@ -34,6 +34,7 @@
 #include "etcd-proto.h"
 #include "log.h"
 #include "macro.h"
+#include "metrics.h"
 #include "store.h"
 
 #define ETCD_MAX_ENDPOINTS 8
@@ -83,6 +84,7 @@ struct req {
         etcd_watch *watch;     /* REQ_WATCH */
         req *next;             /* FIFO */
         bool in_flight;
+        double t0;             /* sent */
 };
 
 struct etcd_watch {
@@ -112,6 +114,8 @@ struct etcd {
         char *user, *password, *token; /* etcd authentication (user and password) */
         bool auth_queued;
         unsigned auth_failures;
+        uint64_t requests, failures, watch_breaks, auths;
+        nd_hist lat;           /* a unary request, sent to answered */
         req *head, *tail;      /* unary FIFO; head is in flight */
         req *side;             /* keep-alives: a list of in-flight side requests */
         etcd_watch *watches;
@@ -241,6 +245,7 @@ static int req_send(req *r) {
         if (curl_multi_add_handle(s->multi, r->easy) != CURLM_OK)
                 return -ENOMEM;
         r->in_flight = true;
+        r->t0 = ev_now(s->loop);
         return 0;
 }
 
@@ -444,6 +449,7 @@ static void finish(req *r, CURLcode c) {
                  * it) ends without a newline-terminated message */
                 if (s->user && (http == 401 || (r->in.n && memmem(r->in.p, r->in.n, "auth token", 10))))
                         auth_queue(s);
+                s->watch_breaks++;
                 if (w) {
                         w->r = NULL;
                         watch_broken(w, c == CURLE_OK ? -ECONNRESET : -EIO);
@@ -475,6 +481,11 @@ static void finish(req *r, CURLcode c) {
 
         curl_multi_remove_handle(s->multi, r->easy);
         r->in_flight = false;
+        s->requests++;
+        s->failures += e < 0 && e != -ENOENT && e != -ECANCELED;
+        nd_hist_observe(&s->lat, ev_now(s->loop) - r->t0);
+        if (r->kind == REQ_AUTH)
+                s->auths++;
         if (r->kind == REQ_AUTH)
                 auth_done(s, e, j, http);
         else if (e < 0 && j && s->user && nd_etcd_auth_error(j) && r->tries < 8 && s->auth_failures < 3) {
@@ -979,6 +990,7 @@ static int etcd_open(struct ev_loop *loop, const char *url, const char *state_di
         s->timer.data = s;
         ev_idle_init(&s->kick, on_kick);
         s->kick.data = s;
+        nd_hist_init(&s->lat, nd_hist_latency_bounds, nd_hist_latency_n);
         if ((e = parse_url(s, url)) < 0) {
                 etcd_free(&s->base);
                 return e;
@@ -1022,3 +1034,18 @@ const struct nd_store_ops nd_store_etcd_ops = {
         .lease_keepalive = etcd_keepalive,
         .lease_revoke = etcd_revoke,
 };
+
+void nd_store_etcd_metrics(const nd_store *b, nd_expo *e) {
+        const etcd *s = (const etcd *) b;
+        nd_expo_family(e, "netd_etcd_requests_total", "counter", "Unary requests to etcd answered (or failed).");
+        nd_expo_sample(e, "netd_etcd_requests_total", NULL, (double) s->requests);
+        nd_expo_family(e, "netd_etcd_request_errors_total", "counter",
+                       "etcd requests that failed (a refused compare or a missing lease does not count).");
+        nd_expo_sample(e, "netd_etcd_request_errors_total", NULL, (double) s->failures);
+        nd_expo_family(e, "netd_etcd_request_duration_seconds", "histogram", "A unary etcd request, sent to answered.");
+        nd_expo_hist(e, "netd_etcd_request_duration_seconds", NULL, &s->lat);
+        nd_expo_family(e, "netd_etcd_watch_reconnects_total", "counter", "etcd watch streams that broke and were resumed.");
+        nd_expo_sample(e, "netd_etcd_watch_reconnects_total", NULL, (double) s->watch_breaks);
+        nd_expo_family(e, "netd_etcd_authentications_total", "counter", "Authentications with user and password.");
+        nd_expo_sample(e, "netd_etcd_authentications_total", NULL, (double) s->auths);
+}

@@ -38,6 +38,7 @@
 #include "crc32c.h"
 #include "log.h"
 #include "macro.h"
+#include "metrics.h"
 #include "store.h"
 
 #define FRAME_MAGIC 0x314c444eu /* "NDL1" little endian */
@@ -147,6 +148,9 @@ typedef struct local {
         struct cmpl *q_head, **q_tail;
         ev_prepare flush;
         ev_idle spin;
+
+        uint64_t commits, commit_errors, bytes;
+        nd_hist commit_lat;    /* one group commit: write and fdatasync */
 } local;
 
 static int local_flush(local *s);
@@ -784,9 +788,14 @@ static int local_flush(local *s) {
         if (!s->batch_writes)
                 return 0;
         if (s->wbuf.n > 0) {
+                double t0 = ev_time();
                 r = write_all(s->log_fd, s->wbuf.p, s->wbuf.n);
                 if (r == 0 && fdatasync(s->log_fd) < 0)
                         r = -errno;
+                nd_hist_observe(&s->commit_lat, ev_time() - t0);
+                s->commits++;
+                s->commit_errors += r < 0;
+                s->bytes += r < 0 ? 0 : s->wbuf.n;
         }
         if (r < 0) {
                 nd_log_errno(LOG_ERR, r, "store: writing the log failed, batch rolled back",
@@ -1344,6 +1353,7 @@ int nd_store_local_open_at(struct ev_loop *loop, const char *dir, nd_store **ret
                 return -ENOMEM;
         s->head.ops = &nd_store_local_ops;
         s->log_fd = s->lock_fd = -1;
+        nd_hist_init(&s->commit_lat, nd_hist_latency_bounds, nd_hist_latency_n);
         s->q_tail = &s->q_head;
         s->next_lease = 1;
         s->dir = strdup(dir);
@@ -1458,3 +1468,20 @@ const struct nd_store_ops nd_store_local_ops = {
         .lease_keepalive = local_lease_keepalive,
         .lease_revoke = local_lease_revoke,
 };
+
+void nd_store_local_metrics(const nd_store *st, nd_expo *e) {
+        const local *s = (const local *) st;
+        nd_expo_family(e, "netd_store_commits_total", "counter",
+                       "Group commits of the local store (one write and fdatasync for a loop iteration's writes).");
+        nd_expo_sample(e, "netd_store_commits_total", NULL, (double) s->commits);
+        nd_expo_family(e, "netd_store_commit_errors_total", "counter", "Group commits that failed and were rolled back.");
+        nd_expo_sample(e, "netd_store_commit_errors_total", NULL, (double) s->commit_errors);
+        nd_expo_family(e, "netd_store_written_bytes_total", "counter", "Bytes appended to the store log.");
+        nd_expo_sample(e, "netd_store_written_bytes_total", NULL, (double) s->bytes);
+        nd_expo_family(e, "netd_store_commit_duration_seconds", "histogram", "Write plus fdatasync of one group commit.");
+        nd_expo_hist(e, "netd_store_commit_duration_seconds", NULL, &s->commit_lat);
+        nd_expo_family(e, "netd_store_keys", "gauge", "Keys in the local store.");
+        nd_expo_sample(e, "netd_store_keys", NULL, (double) s->n_kvs);
+        nd_expo_family(e, "netd_store_revision", "gauge", "The local store's revision.");
+        nd_expo_sample(e, "netd_store_revision", NULL, (double) s->rev);
+}

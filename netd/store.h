@@ -144,6 +144,12 @@ extern const struct nd_store_ops nd_store_etcd_ops;
 /* The endpoint in use now (the base URL). */
 const char *nd_store_etcd_endpoint(const nd_store *s);
 
+/* Prometheus families (commits and fsync latency; etcd requests, errors
+ * and latency, watch reconnects). */
+struct nd_expo;
+void nd_store_local_metrics(const nd_store *s, struct nd_expo *e);
+void nd_store_etcd_metrics(const nd_store *s, struct nd_expo *e);
+
 /* Local backend only: test seams and tools. */
 int nd_store_local_open_at(struct ev_loop *loop, const char *dir, nd_store **ret);
 /* Rewrite the snapshot and truncate the log now. */

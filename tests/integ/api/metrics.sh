@@ -1,0 +1,57 @@
+#!/bin/bash
+# Prometheus metrics (issue 20, the metrics part): GET /metrics on the API
+# socket and on --metrics-addr passes `promtool check metrics`, counts
+# what happened, and a real Prometheus server (Debian's) started on
+# loopback inside the test's namespace scrapes it.
+. "$(dirname "$0")/../lib/netns.sh"
+[ -x /bin/busybox ] || { echo "SKIP: busybox-static not installed"; exit 77; }
+command -v promtool >/dev/null && command -v prometheus >/dev/null || { echo "SKIP: prometheus not installed"; exit 77; }
+
+nd_host h
+nd_start h --metrics-addr 127.0.0.1:9465 || exit 1
+t_ok "rootfs init" nd_rootfs h
+t_ok "a network" nd_ctl h network create --subnet 10.85.0.0/24 n
+t_ok "two containers, one publishing a port" nd_ctl h run -d --name a --network n -p 8085:80 sleep 600
+t_ok "b" nd_ctl h run -d --name b --network n sleep 600
+t_ok "a name lookup" nd_in h b nslookup a 127.0.0.11
+t_err "a refused request" nd_ctl h inspect nosuch
+sleep 1.2 # (the loop-lag timer fires every 0.5 s)
+
+scrape() { curl -s --unix-socket "$(nd_sock h)" http://netd/metrics; }
+scrape >"$ND_TMP/m.txt"
+t_ok "promtool check metrics passes" sh -c "promtool check metrics <'$ND_TMP/m.txt'"
+t_match "content type is the text format 0.0.4" \
+        "$(curl -s -o /dev/null -w '%{content_type}' --unix-socket "$(nd_sock h)" http://netd/metrics)" "text/plain; version=0.0.4"
+val() { awk -v k="$1" '$1 == k {print $2}' "$ND_TMP/m.txt"; }
+t_eq "running containers" "$(val 'netd_containers{state="running"}')" "2"
+t_eq "published ports" "$(val netd_published_ports)" "1"
+t_eq "the 404 is counted by route" "$(val 'netd_http_requests_total{server="api",method="GET",route="/v1/containers/{ref}",code="404"}')" "1"
+t_match "DNS queries of network n" "$(val 'netd_dns_queries_total{network="n"}')" '^[1-9]'
+t_match "attach latencies of containers" "$(val 'netd_attach_duration_seconds_count{owner="container"}')" '^[0-9]'
+t_match "nftables batches and their latency" "$(val netd_nft_batch_duration_seconds_count)" '^[1-9]'
+t_match "store commits with fsync latency" "$(val netd_store_commit_duration_seconds_count)" '^[1-9]'
+t_match "event-loop lag" "$(val netd_event_loop_lag_seconds_count)" '^[1-9]'
+t_match "open descriptors" "$(val process_open_fds)" '^[1-9]'
+t_ok "--metrics-addr serves the same over TCP" sh -c "ip netns exec nd-$$-h curl -sf http://127.0.0.1:9465/metrics | promtool check metrics"
+t_eq "and nothing else there" "$(nd_on h curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1:9465/v1/networks)" "404"
+
+# a real Prometheus server scrapes it
+mkdir -p "$ND_TMP/prom"
+cat >"$ND_TMP/prom/prometheus.yml" <<YML
+global:
+  scrape_interval: 1s
+scrape_configs:
+  - job_name: netd
+    static_configs:
+      - targets: ['127.0.0.1:9465']
+YML
+nd_bg nd_on h prometheus --config.file="$ND_TMP/prom/prometheus.yml" --storage.tsdb.path="$ND_TMP/prom/data" \
+        --web.listen-address=127.0.0.1:9490
+t_ok "prometheus is ready" nd_eventually 30 sh -c "ip netns exec nd-$$-h curl -sf http://127.0.0.1:9490/-/ready"
+q() { nd_on h curl -s "http://127.0.0.1:9490/api/v1/query" --data-urlencode "query=$1" | jq -r '.data.result[0].value[1] // empty'; }
+t_ok "it scraped netd (up == 1)" nd_eventually 15 sh -c "[ \"\$(ip netns exec nd-$$-h curl -s http://127.0.0.1:9490/api/v1/query --data-urlencode 'query=up{job=\"netd\"}' | jq -r '.data.result[0].value[1] // empty')\" = 1 ]"
+t_eq "Prometheus sees two running containers" "$(q 'netd_containers{state="running"}')" "2"
+t_match "and the API requests" "$(q 'sum(netd_http_requests_total{server="api"})')" '^[1-9]'
+t_ok "a third container" nd_ctl h run -d --name c --network n sleep 600
+t_ok "Prometheus sees three after a scrape" nd_eventually 10 sh -c "[ \"\$(ip netns exec nd-$$-h curl -s http://127.0.0.1:9490/api/v1/query --data-urlencode 'query=netd_containers{state=\"running\"}' | jq -r '.data.result[0].value[1] // empty')\" = 3 ]"
+nd_done
