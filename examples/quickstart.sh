@@ -3,7 +3,8 @@
 # netd quickstart: start netd on its embedded store (unless one is already
 # running), create a network, list and inspect it, run two containers from
 # the default busybox root filesystem and show one reaching the other and
-# the host reaching a published port, then clean up what the example
+# the host reaching a published port, containers reaching each other by
+# name and an alias answered by two containers, then clean up what the example
 # created (including netd's nftables table when the example started netd).
 #
 #   sudo examples/quickstart.sh [BUILD_DIR]
@@ -60,10 +61,23 @@ say "$netctl" ps
 web=$("$netctl" inspect example-web | sed -n 's/.*"IPAddress": "\([0-9.]*\)".*/\1/p')
 say "$netctl" exec example-client ping -c 2 "$web"
 say "$netctl" exec example-client wget -qO- "http://$web/index.html"
+# containers reach each other by name (netd's DNS at 127.0.0.11)
+say "$netctl" exec example-client ping -c 1 example-web
+# an alias shared by two containers: answered with both, round-robin
+say "$netctl" run -d --name example-api1 --network example-static --network-alias example-api sleep 300
+say "$netctl" run -d --name example-api2 --network example-static --network-alias example-api sleep 300
+say "$netctl" exec example-client nslookup example-api
+say "$netctl" exec example-client nslookup example-api
+say "$netctl" exec example-client ping -c 1 example-api
 # the published port (a free one from the dynamic range), from the host
 say "$netctl" port example-web
 hostport=$("$netctl" port example-web 80/tcp | sed 's/.*://')
 say curl -sf "http://127.0.0.1:$hostport/index.html"
 
-say "$netctl" rm -f example-web example-client
+say "$netctl" rm -f example-web example-client example-api1 example-api2
 say "$netctl" network rm example-net example-static
+
+if command -v etcd >/dev/null; then
+        echo
+        echo "etcd is installed: examples/multihost.sh $build runs an overlay network across two hosts."
+fi

@@ -117,6 +117,21 @@ fail:
         return r;
 }
 
+int nd_bridge_default_route(struct nl_sock *ns_sk, const nd_network *n, const nd_endpoint *ep) {
+        int ifindex, r;
+        if (n->spec.internal)
+                return 0;
+        ifindex = nd_nl_link_ifindex(ns_sk, ep->ifname);
+        if (ifindex < 0)
+                return ifindex;
+        /* NLM_F_REPLACE: the default route of the other interface goes */
+        if (ep->addr4.family && (r = nd_nl_route_default(ns_sk, ifindex, &ep->gw4)) < 0)
+                return r;
+        if (ep->addr6.family && ep->gw6.family && (r = nd_nl_route_default(ns_sk, ifindex, &ep->gw6)) < 0)
+                return r;
+        return 0;
+}
+
 int nd_bridge_detach(struct nl_sock *sk, const nd_endpoint *ep) {
         /* deleting one end of a veth pair deletes both */
         return nd_nl_link_delete(sk, ep->host_ifname);

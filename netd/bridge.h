@@ -32,6 +32,9 @@ int nd_bridge_attach(struct nl_sock *sk, const nd_network *n, const struct nd_en
 int nd_bridge_attach_host(struct nl_sock *sk, const nd_network *n, const char *host_name, const char *peer_name,
                           const uint8_t peer_mac[6]);
 int nd_bridge_detach(struct nl_sock *sk, const struct nd_endpoint *ep);
+/* Move the sandbox's default routes (@ns_sk inside it) to @ep, whose
+ * interface exists; nothing for an internal network. */
+int nd_bridge_default_route(struct nl_sock *ns_sk, const nd_network *n, const struct nd_endpoint *ep);
 /* 02:42 + the IPv4 address, as Docker does; random (locally administered)
  * when there is none. */
 void nd_bridge_mac(const struct nd_endpoint *ep, uint8_t mac[6]);

@@ -59,6 +59,7 @@ nd_container *nd_container_free(nd_container *c) {
         json_decref(c->dns_search);
         json_decref(c->dns_options);
         json_decref(c->links);
+        json_decref(c->extra_hosts);
         nd_ct_security_done(&c->sec);
         free(c->ports);
         free(c);
@@ -284,11 +285,11 @@ static json_t *endpoint_to_json(const nd_endpoint *e) {
                 nd_addr_fmt(&e->addr6, a6), nd_addr_fmt(&e->gw6, g6);
         for (size_t i = 0; aliases && i < e->n_aliases; i++)
                 json_array_append_new(aliases, json_string(e->aliases[i]));
-        return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:i, s:s, s:s, s:i, s:s, s:o}", "NetworkID", e->net_id,
-                         "NetworkName", e->net_name, "Interface", e->ifname, "HostInterface", e->host_ifname,
-                         "MacAddress", mac, "IPAddress", a4, "IPPrefixLen", (int) e->plen4, "Gateway", g4,
-                         "GlobalIPv6Address", a6, "GlobalIPv6PrefixLen", (int) e->plen6, "IPv6Gateway", g6,
-                         "Aliases", aliases);
+        return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:i, s:s, s:s, s:i, s:s, s:o, s:i, s:b}", "NetworkID",
+                         e->net_id, "NetworkName", e->net_name, "Interface", e->ifname, "HostInterface",
+                         e->host_ifname, "MacAddress", mac, "IPAddress", a4, "IPPrefixLen", (int) e->plen4, "Gateway",
+                         g4, "GlobalIPv6Address", a6, "GlobalIPv6PrefixLen", (int) e->plen6, "IPv6Gateway", g6,
+                         "Aliases", aliases, "GwPriority", e->gw_priority, "DefaultRoute", e->default_route);
 }
 
 json_t *nd_container_to_json(const nd_container *c) {
@@ -314,6 +315,7 @@ json_t *nd_container_to_json(const nd_container *c) {
                *search = c->dns_search ? json_incref(c->dns_search) : json_array(),
                *opts = c->dns_options ? json_incref(c->dns_options) : json_array(),
                *links = c->links ? json_incref(c->links) : json_array(),
+               *extra = c->extra_hosts ? json_incref(c->extra_hosts) : json_array(),
                *host = nd_ct_security_to_json(&c->sec);
         if (!host) {
                 json_decref(eps);
@@ -323,15 +325,17 @@ json_t *nd_container_to_json(const nd_container *c) {
                 json_decref(search);
                 json_decref(opts);
                 json_decref(links);
+                json_decref(extra);
                 return NULL;
         }
-        return json_pack("{s:s, s:s, s:I, s:{s:s, s:s, s:O, s:O, s:I, s:I, s:b, s:s, s:o, s:o, s:o, s:o, s:o},"
+        return json_pack("{s:s, s:s, s:I, s:{s:s, s:s, s:O, s:O, s:I, s:I, s:b, s:s, s:o, s:o, s:o, s:o, s:o, s:o},"
                          " s:{s:s, s:i, s:i, s:i, s:I, s:I, s:s}, s:o, s:o, s:o}",
                          "Id", c->id, "Name", c->name, "Created", (json_int_t) c->created_us,
                          "Config", "Hostname", c->hostname, "Rootfs", c->rootfs, "Cmd", c->args, "Env", c->env,
                          "Memory", (json_int_t) c->memory, "PidsLimit", (json_int_t) c->pids_limit, "AutoRemove",
                          c->auto_remove, "NetworkMode", mode_string(c, mode, sizeof(mode)), "Ports", ports,
                          "Dns", dns, "DnsSearch", search, "DnsOptions", opts, "Links", links,
+                         "ExtraHosts", extra,
                          "State", "Status", nd_ct_status_to_string(c->status), "Pid", (int) c->pid, "MonitorPid",
                          (int) c->monitor_pid, "ExitCode", c->exit_code, "StartedAt", (json_int_t) c->started_us,
                          "FinishedAt", (json_int_t) c->finished_us, "Error", c->error,
@@ -384,6 +388,12 @@ static int endpoint_from_json(const json_t *j, nd_endpoint *e, nd_diag *d) {
                         return nd_diag_set(d, -EINVAL, "container record: bad Aliases");
                 strcpy(e->aliases[e->n_aliases++], json_string_value(v));
         }
+        /* absent in records older than them */
+        json_t *prio = json_object_get(j, "GwPriority");
+        if (prio && (!json_is_integer(prio) || json_integer_value(prio) < INT_MIN || json_integer_value(prio) > INT_MAX))
+                return nd_diag_set(d, -EINVAL, "container record: bad GwPriority");
+        e->gw_priority = (int) json_integer_value(prio);
+        e->default_route = json_is_true(json_object_get(j, "DefaultRoute"));
         return 0;
 }
 
@@ -449,6 +459,12 @@ int nd_container_from_json(const json_t *j, nd_container **ret, nd_diag *d) {
                         return nd_diag_set(d, -EINVAL, "container record: bad Links");
         if (json_array_size(links))
                 c->links = json_incref(links);
+        json_t *extra = json_object_get(cfg, "ExtraHosts");
+        json_array_foreach(extra, i, e)
+                if (!json_is_string(e) || !strchr(json_string_value(e), ':'))
+                        return nd_diag_set(d, -EINVAL, "container record: bad ExtraHosts");
+        if (json_array_size(extra))
+                c->extra_hosts = json_incref(extra);
         /* Ports and PortBindings: absent in records older than them */
         json_t *ports = json_object_get(cfg, "Ports"), *bindings = json_object_get(j, "PortBindings");
         json_array_foreach(ports, i, e) {

@@ -56,6 +56,8 @@ typedef struct nd_endpoint {
         nd_addr gw4, gw6;
         char aliases[ND_MAX_ALIASES][ND_NAME_MAX + 1];
         size_t n_aliases;
+        int gw_priority;          /* --gw-priority: the highest carries the default route */
+        bool default_route;       /* it carries the container's default route now */
 } nd_endpoint;
 
 /* The sandbox settings, Docker's HostConfig names (docs/security.md).
@@ -101,6 +103,7 @@ typedef struct nd_container {
         json_t *dns_search;       /*   --dns-option (NULL: none) */
         json_t *dns_options;
         json_t *links;            /* --link: [{"Name","Alias","IP"}], NULL: none */
+        json_t *extra_hosts;      /* --add-host: ["NAME:IP"], IP may be "host-gateway"; NULL: none */
         nd_ct_security sec;
         /* state */
         nd_ct_status status;

@@ -254,7 +254,7 @@ static int next_ifname(const nd_container *c, char ifname[16], unsigned *ret_ind
 static int endpoint_prepare(nd_manager *m, nd_container *c, nd_network *n, const json_t *req, nd_endpoint *e,
                             nd_diag *d) {
         static const char *const keys[] = { "Network", "IPv4Address", "IPv6Address", "Aliases", "MacAddress",
-                                             "Container", "Force", NULL };
+                                             "Container", "Force", "GwPriority", NULL };
         const char *ip4 = NULL, *ip6 = NULL, *mac = NULL;
         char s[ND_ADDR_STRLEN];
         unsigned idx;
@@ -267,6 +267,13 @@ static int endpoint_prepare(nd_manager *m, nd_container *c, nd_network *n, const
                     (r = nd_json_string(req, "IPv6Address", "endpoint", &ip6, d)) < 0 ||
                     (r = nd_json_string(req, "MacAddress", "endpoint", &mac, d)) < 0))
                 return r;
+        json_t *prio = req ? json_object_get(req, "GwPriority") : NULL;
+        if (prio && !json_is_null(prio)) {
+                if (!json_is_integer(prio) || json_integer_value(prio) < INT_MIN / 2 ||
+                    json_integer_value(prio) > INT_MAX / 2)
+                        return nd_diag_set(d, -EINVAL, "endpoint: 'GwPriority' must be an integer");
+                e->gw_priority = (int) json_integer_value(prio);
+        }
         if (ip4 && !*ip4)
                 ip4 = NULL;
         if (ip6 && !*ip6)
@@ -407,10 +414,60 @@ static int write_text(const char *path, const char *text) {
         return 0;
 }
 
-static int write_hosts(nd_manager *m, const nd_container *c) {
+/* The container whose namespace, and so whose hosts, resolv.conf and
+ * hostname, @c shares (Docker shares them in container: mode): @c itself
+ * unless it is in container: mode. */
+static const nd_container *net_owner(nd_manager *m, const nd_container *c) {
+        nd_container *t;
+        if (c->mode == ND_NET_MODE_CONTAINER && nd_manager_container_find(m, c->mode_target, &t) == 0)
+                return t;
+        return c;
+}
+
+/* --add-host NAME:IP (IP in brackets allowed, or host-gateway) into @name
+ * and @ip, with host-gateway resolved to the gateway of @c's first
+ * network.  0 or -EINVAL with @d filled. */
+static int extra_host_parse(const nd_container *c, const char *s, char name[ND_NAME_MAX + 1],
+                            char ip[ND_ADDR_STRLEN], nd_diag *d) {
+        const char *colon = s ? strchr(s, ':') : NULL;
+        char v[ND_ADDR_STRLEN + 2];
+        nd_addr a;
+        size_t l;
+
+        if (!colon || colon == s || (size_t) (colon - s) > ND_NAME_MAX)
+                return nd_diag_set(d, -EINVAL, "invalid --add-host '%.64s': want NAME:IP", s ? s : "?");
+        snprintf(name, ND_NAME_MAX + 1, "%.*s", (int) (colon - s), s);
+        for (const char *p = name; *p; p++)
+                if (!isalnum((unsigned char) *p) && !strchr(".-_", *p))
+                        return nd_diag_set(d, -EINVAL, "invalid --add-host '%.64s': bad host name", s);
+        l = strlen(colon + 1);
+        if (l >= sizeof(v))
+                return nd_diag_set(d, -EINVAL, "invalid --add-host '%.64s': bad IP address", s);
+        strcpy(v, colon + 1);
+        if (l > 2 && v[0] == '[' && v[l - 1] == ']') {
+                memmove(v, v + 1, l - 2);
+                v[l - 2] = 0;
+        }
+        if (strcmp(v, "host-gateway") == 0) {
+                const nd_endpoint *e = c->n_eps ? &c->eps[0] : NULL;
+                const nd_addr *gw = e && e->addr4.family ? &e->gw4 : e && e->gw6.family ? &e->gw6 : NULL;
+                if (!gw || !gw->family)
+                        return nd_diag_set(d, -EINVAL, "--add-host '%.64s': host-gateway needs a network with a "
+                                           "gateway", s);
+                nd_addr_fmt(gw, ip);
+                return 0;
+        }
+        if (nd_addr_parse(v, &a) < 0)
+                return nd_diag_set(d, -EINVAL, "invalid --add-host '%.64s': '%.48s' is not an IP address", s, v);
+        nd_addr_fmt(&a, ip);
+        return 0;
+}
+
+static int write_hosts_one(nd_manager *m, const nd_container *ct) {
         char path[PATH_MAX], buf[8192], a[ND_ADDR_STRLEN];
+        const nd_container *c = net_owner(m, ct);
         size_t o = 0;
-        bundle_path(m, c->id, path, sizeof(path));
+        bundle_path(m, ct->id, path, sizeof(path));
         strcat(path, "/hosts");
         o += (size_t) snprintf(buf + o, sizeof(buf) - o,
                                "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n");
@@ -433,7 +490,38 @@ static int write_hosts(nd_manager *m, const nd_container *c) {
                                                json_string_value(json_object_get(l, "IP")),
                                                json_string_value(json_object_get(l, "Alias")),
                                                json_string_value(json_object_get(l, "Name")));
+        json_array_foreach(c->extra_hosts, i, l) {
+                char name[ND_NAME_MAX + 1], ip[ND_ADDR_STRLEN];
+                nd_diag dd;
+                if (o < sizeof(buf) && extra_host_parse(c, json_string_value(l), name, ip, &dd) == 0)
+                        o += (size_t) snprintf(buf + o, sizeof(buf) - o, "%s\t%s\n", ip, name);
+        }
         return write_text(path, buf);
+}
+
+static int write_resolv_conf(nd_manager *m, const nd_container *ct) {
+        char path[PATH_MAX + 16];
+        bundle_path(m, ct->id, path, sizeof(path));
+        strcat(path, "/resolv.conf");
+        _cleanup_free_ char *conf = nd_resolver_conf(m, net_owner(m, ct));
+        if (!conf)
+                return -ENOMEM;
+        return write_text(path, conf);
+}
+
+/* @c's hosts, and the hosts and resolv.conf of the containers sharing
+ * its namespace, which follow its networks. */
+static int write_hosts(nd_manager *m, const nd_container *c) {
+        int r = write_hosts_one(m, c);
+        for (size_t i = 0; i < m->n_cts; i++) {
+                const nd_container *j = m->cts[i];
+                if (j->mode != ND_NET_MODE_CONTAINER || strcmp(j->mode_target, c->id) != 0 ||
+                    j->status != ND_CT_RUNNING)
+                        continue;
+                if (write_hosts_one(m, j) < 0 || write_resolv_conf(m, j) < 0)
+                        log_ct(LOG_WARNING, j, "updating the shared hosts or resolv.conf failed, ignoring");
+        }
+        return r;
 }
 
 static int write_bundle(nd_manager *m, const nd_container *c) {
@@ -468,13 +556,9 @@ static int write_bundle(nd_manager *m, const nd_container *c) {
         snprintf(hn, sizeof(hn), "%s\n", c->hostname);
         if ((r = write_text(path, hn)) < 0)
                 return r;
-        snprintf(path, sizeof(path), "%s/resolv.conf", dir);
-        _cleanup_free_ char *conf = nd_resolver_conf(m, c);
-        if (!conf)
-                return -ENOMEM;
-        if ((r = write_text(path, conf)) < 0)
+        if ((r = write_resolv_conf(m, c)) < 0)
                 return r;
-        return write_hosts(m, c);
+        return write_hosts_one(m, c);
 }
 
 static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
@@ -532,7 +616,10 @@ static int sandbox_attach(nd_manager *m, nd_container *c, nd_endpoint *e, bool d
         if (r == 0)
                 r = nd_netns_nl_socket(fd, &ns_sk);
         if (r == 0) {
+                double t0 = ev_time();
                 r = nd_bridge_attach(m->nl, n, e, fd, ns_sk, default_route);
+                if (r == 0)
+                        nd_manager_attach_observe(m, 0, ev_time() - t0);
                 nl_socket_free(ns_sk);
         }
         close(fd);
@@ -550,15 +637,65 @@ static int sandbox_detach(nd_manager *m, const nd_endpoint *e) {
         return r;
 }
 
-/* The endpoint that carries the default route: the first one on a
- * network that is not internal (Docker's choice too); -1 if none. */
+/* The endpoint that carries the default route: the one marked so, else
+ * (a new container, a record older than the mark) the one with the
+ * highest --gw-priority on a network that is not internal, the first of
+ * equals; -1 if none. */
 static int gateway_endpoint(nd_manager *m, const nd_container *c) {
+        int best = -1;
         for (size_t i = 0; i < c->n_eps; i++) {
                 nd_network *n = net_by_id(m, c->eps[i].net_id);
-                if (n && !n->spec.internal)
+                if (!n || n->spec.internal)
+                        continue;
+                if (c->eps[i].default_route)
                         return (int) i;
+                if (best < 0 || c->eps[i].gw_priority > c->eps[best].gw_priority)
+                        best = (int) i;
         }
-        return -1;
+        return best;
+}
+
+/* After the gateway's network went: Docker 28's choice among the others,
+ * the highest --gw-priority, then the lowest network name; -1 if none. */
+static int gateway_successor(nd_manager *m, const nd_container *c) {
+        int best = -1;
+        for (size_t i = 0; i < c->n_eps; i++) {
+                nd_network *n = net_by_id(m, c->eps[i].net_id);
+                if (!n || n->spec.internal)
+                        continue;
+                if (best < 0 || c->eps[i].gw_priority > c->eps[best].gw_priority ||
+                    (c->eps[i].gw_priority == c->eps[best].gw_priority &&
+                     strcmp(c->eps[i].net_name, c->eps[best].net_name) < 0))
+                        best = (int) i;
+        }
+        return best;
+}
+
+static void gateway_mark(nd_container *c, int gw) {
+        for (size_t i = 0; i < c->n_eps; i++)
+                c->eps[i].default_route = (int) i == gw;
+}
+
+/* Point the running sandbox's default routes at @e. */
+static int sandbox_set_gateway(nd_manager *m, nd_container *c, const nd_endpoint *e) {
+        char ns[PATH_MAX];
+        struct nl_sock *ns_sk = NULL;
+        nd_network *n = net_by_id(m, e->net_id);
+        int fd, r;
+
+        if (!n)
+                return -ENOENT;
+        nd_container_netns_path(m->run_dir, c->id, ns, sizeof(ns));
+        fd = nd_netns_open(ns);
+        if (fd < 0)
+                return fd;
+        r = nd_netns_nl_socket(fd, &ns_sk);
+        close(fd);
+        if (r < 0)
+                return r;
+        r = nd_bridge_default_route(ns_sk, n, e);
+        nl_socket_free(ns_sk);
+        return r;
 }
 
 static int sandbox_create(nd_manager *m, nd_container *c) {
@@ -1051,6 +1188,29 @@ static int links_resolve(nd_manager *m, const json_t *req, nd_container *c, nd_d
         return 0;
 }
 
+/* ExtraHosts (--add-host NAME:IP): checked now, so a bad entry creates
+ * nothing; host-gateway is resolved whenever the hosts file is written. */
+static int extra_hosts_parse(const json_t *req, nd_container *c, nd_diag *d) {
+        json_t *a = json_object_get(req, "ExtraHosts"), *v;
+        size_t i;
+        if (!a || json_is_null(a))
+                return 0;
+        if (!json_is_array(a) || json_array_size(a) > 64)
+                return nd_diag_set(d, -EINVAL, "container: 'ExtraHosts' must be an array of at most 64 \"NAME:IP\"");
+        json_array_foreach(a, i, v) {
+                char name[ND_NAME_MAX + 1], ip[ND_ADDR_STRLEN];
+                const char *s = json_string_value(v);
+                int r;
+                if (!s || strlen(s) != json_string_length(v))
+                        return nd_diag_set(d, -EINVAL, "container: 'ExtraHosts' must hold strings");
+                if ((r = extra_host_parse(c, s, name, ip, d)) < 0)
+                        return r;
+        }
+        if (json_array_size(a))
+                c->extra_hosts = json_incref(a);
+        return 0;
+}
+
 static int parse_mode(nd_manager *m, const char *s, nd_container *c, nd_diag *d) {
         if (!s || !*s || strcmp(s, "bridge") == 0 || strcmp(s, "default") == 0)
                 c->mode = ND_NET_MODE_BRIDGE;
@@ -1086,7 +1246,7 @@ static int container_run_once(nd_manager *m, const json_t *req, bool start, nd_m
         static const char *const keys[] = { "Name", "Hostname", "Cmd", "Env", "Rootfs", "Memory", "PidsLimit",
                                             "AutoRemove", "NetworkMode", "Networks", "Ports", "Dns", "DnsSearch",
                                             "DnsOptions", "Links", "CapAdd", "CapDrop", "Privileged", "SecurityOpt",
-                                            "ReadonlyRootfs", NULL };
+                                            "ReadonlyRootfs", "ExtraHosts", NULL };
         _cleanup_(nd_container_freep) nd_container *c = nd_container_new();
         const char *name = NULL, *hostname = NULL, *rootfs = NULL, *mode = NULL;
         json_t *cmd, *env, *nets, *v;
@@ -1122,7 +1282,23 @@ static int container_run_once(nd_manager *m, const json_t *req, bool start, nd_m
                 if (strcmp(m->cts[k]->name, c->name) == 0)
                         return nd_diag_set(d, -EEXIST, "container name '%s' is already in use by %.12s", c->name,
                                            m->cts[k]->id);
-        if (hostname && *hostname) {
+        r = parse_mode(m, mode, c, d);
+        if (r < 0)
+                return r;
+        if (c->mode == ND_NET_MODE_CONTAINER) {
+                /* Docker's rule: the namespace's owner has the say */
+                static const char *const own[] = { "Hostname", "Dns", "DnsSearch", "DnsOptions", "ExtraHosts",
+                                                   "Links" };
+                static const char *const what[] = { "hostname", "dns", "dns-search", "dns-option",
+                                                    "custom host-to-IP mapping", "links" };
+                for (size_t k = 0; k < ELEMENTSOF(own); k++) {
+                        json_t *o = json_object_get(req, own[k]);
+                        if (o && !json_is_null(o) && (json_is_string(o) ? *json_string_value(o) : json_array_size(o) > 0))
+                                return nd_diag_set(d, -EINVAL, "conflicting options: %s and the network mode "
+                                                   "(container:) cannot be combined", what[k]);
+                }
+                strcpy(c->hostname, net_owner(m, c)->hostname);
+        } else if (hostname && *hostname) {
                 if (nd_name_valid(hostname) < 0 || strlen(hostname) > 63)
                         return nd_diag_set(d, -EINVAL, "invalid hostname '%.64s'", hostname);
                 strcpy(c->hostname, hostname);
@@ -1186,9 +1362,6 @@ static int container_run_once(nd_manager *m, const json_t *req, bool start, nd_m
         if (r < 0)
                 return r;
 
-        r = parse_mode(m, mode, c, d);
-        if (r < 0)
-                return r;
         nets = json_object_get(req, "Networks");
         if (nets && !json_is_null(nets)) {
                 if (!json_is_array(nets) || json_array_size(nets) > ND_MAX_ENDPOINTS)
@@ -1221,10 +1394,14 @@ static int container_run_once(nd_manager *m, const json_t *req, bool start, nd_m
         }
         if (c->mode == ND_NET_MODE_BRIDGE && c->n_eps == 0)
                 c->mode = ND_NET_MODE_NONE; /* no network named: loopback only */
+        gateway_mark(c, gateway_endpoint(m, c));
         r = dns_fields(req, c, d);
         if (r < 0)
                 goto unwind;
         r = links_resolve(m, req, c, d);
+        if (r < 0)
+                goto unwind;
+        r = extra_hosts_parse(req, c, d);
         if (r < 0)
                 goto unwind;
         json_t *ports = json_object_get(req, "Ports");
@@ -1527,6 +1704,20 @@ struct conn_op {
         char *strs[4];
 };
 
+/* The gateway's endpoint went: the default route moves to its successor. */
+static void gateway_move(nd_manager *m, nd_container *c) {
+        int gw = gateway_successor(m, c);
+        gateway_mark(c, gw);
+        if (gw < 0)
+                return;
+        int r = sandbox_set_gateway(m, c, &c->eps[gw]);
+        if (r < 0)
+                log_ct(LOG_WARNING, c, "moving the default route failed, ignoring", "net=%s err=%d",
+                       c->eps[gw].net_name, r);
+        else
+                log_ct(LOG_INFO, c, "default route moved", "net=%s", c->eps[gw].net_name);
+}
+
 /* A connect whose record could not be written: take the endpoint back out
  * of the kernel and of memory, so neither holds what the store does not. */
 static void connect_undo(nd_container *c, const char *net_id) {
@@ -1534,10 +1725,13 @@ static void connect_undo(nd_container *c, const char *net_id) {
         nd_endpoint *e = nd_container_endpoint(c, net_id);
         if (!e)
                 return;
+        bool was_gw = e->default_route;
         sandbox_detach(m, e);
         release_endpoint(m, e);
         memmove(e, e + 1, (size_t) (c->eps + c->n_eps - e - 1) * sizeof(*e));
         c->n_eps--;
+        if (was_gw)
+                gateway_move(m, c);
         write_hosts(m, c);
         nd_ports_refresh(m, c);
         nd_resolver_refresh(m, c);
@@ -1600,7 +1794,11 @@ static int container_connect_once(nd_manager *m, nd_network *n, nd_container *c,
                 free(op);
                 return r;
         }
-        r = sandbox_attach(m, c, e, gateway_endpoint(m, c) < 0);
+        /* the new network takes the default route when there is none yet
+         * or it has a higher --gw-priority than the network holding it */
+        int gw = gateway_endpoint(m, c);
+        bool take_gw = !n->spec.internal && (gw < 0 || e->gw_priority > c->eps[gw].gw_priority);
+        r = sandbox_attach(m, c, e, take_gw);
         if (r < 0) {
                 release_endpoint(m, e);
                 free(op);
@@ -1608,6 +1806,8 @@ static int container_connect_once(nd_manager *m, nd_network *n, nd_container *c,
                                    n->spec.name, strerror(-r));
         }
         c->n_eps++;
+        if (take_gw)
+                gateway_mark(c, (int) c->n_eps - 1);
         c->mode = ND_NET_MODE_BRIDGE;
         write_hosts(m, c);
         *op = (struct conn_op) { .c = c, .ep = *e, .cb = cb, .userdata = userdata };
@@ -1641,8 +1841,11 @@ int nd_manager_container_disconnect(nd_manager *m, nd_network *n, nd_container *
                 return nd_diag_set(d, r, "removing the interface failed: %s", strerror(-r));
         }
         *op = (struct conn_op) { .c = c, .ep = *e, .disconnect = true, .cb = cb, .userdata = userdata };
+        bool was_gw = e->default_route;
         memmove(e, e + 1, (size_t) (c->eps + c->n_eps - e - 1) * sizeof(*e));
         c->n_eps--;
+        if (was_gw)
+                gateway_move(m, c);
         write_hosts(m, c);
         r = conn_persist(c, n, op, false, d);
         if (r < 0)

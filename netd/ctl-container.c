@@ -136,6 +136,10 @@ static const char run_usage[] =
         "      --ip6 IP               static IPv6 address on the first network\n"
         "      --mac-address MAC      MAC address on the first network\n"
         "      --network-alias NAME   extra DNS name on the first network (repeatable)\n"
+        "      --gw-priority N        default-route priority of the first network (default 0;\n"
+        "                             the highest carries the default route)\n"
+        "      --add-host NAME:IP     a line in /etc/hosts (repeatable); IP may be\n"
+        "                             host-gateway, the gateway of the first network\n"
         "  -p, --publish SPEC         publish a container port on the host (repeatable):\n"
         "                             [HOSTIP:][HOSTPORT[-END]:]CTRPORT[-END][/tcp|udp|sctp];\n"
         "                             no HOSTPORT: a free one (see 'netctl port'); an IPv6\n"
@@ -209,6 +213,18 @@ static int security_opt(const char *opt, json_t *opts) {
         return 0;
 }
 
+static int parse_gw_priority(const char *s, long long *ret) {
+        char *end;
+        errno = 0;
+        long long v = strtoll(s, &end, 10);
+        if (!*s || *end || errno || v < -1000000000LL || v > 1000000000LL) {
+                fprintf(stderr, "netctl: invalid --gw-priority '%s': want an integer\n", s);
+                return -1;
+        }
+        *ret = v;
+        return 0;
+}
+
 int ctl_run(int argc, char **argv) {
         static const struct option opts[] = {
                 { "detach", no_argument, NULL, 'd' },        { "name", required_argument, NULL, 'n' },
@@ -224,16 +240,18 @@ int ctl_run(int argc, char **argv) {
                 { "cap-add", required_argument, NULL, 'c' },  { "cap-drop", required_argument, NULL, 'C' },
                 { "privileged", no_argument, NULL, 'X' },     { "security-opt", required_argument, NULL, 's' },
                 { "read-only", no_argument, NULL, 'W' },
+                { "gw-priority", required_argument, NULL, 'G' }, { "add-host", required_argument, NULL, 'A' },
                 { "help", no_argument, NULL, 'h' },           {},
         };
         const char *nets[MAX_LIST], *name = NULL, *hostname = NULL, *ip4 = NULL, *ip6 = NULL, *mac = NULL,
-                   *rootfs = NULL, *mode = NULL;
+                   *rootfs = NULL, *mode = NULL, *gw_prio = NULL;
         size_t n_nets = 0;
         bool detach = false, auto_rm = false, privileged = false, read_only = false;
         long long memory = 0, pids = 0;
         _cleanup_json_ json_t *cap_add = json_array(), *cap_drop = json_array(), *sec_opts = json_array();
         _cleanup_json_ json_t *env = json_array(), *aliases = json_array(), *ports = json_array(), *dns = json_array(),
-                              *dns_search = json_array(), *dns_opts = json_array(), *links = json_array(), *reply = NULL,
+                              *dns_search = json_array(), *dns_opts = json_array(), *links = json_array(),
+                              *extra_hosts = json_array(), *reply = NULL,
                               *req = NULL;
         int c;
 
@@ -286,6 +304,8 @@ int ctl_run(int argc, char **argv) {
                 case 'S': json_array_append_new(dns_search, json_string(optarg)); break;
                 case 'O': json_array_append_new(dns_opts, json_string(optarg)); break;
                 case 'L': json_array_append_new(links, json_string(optarg)); break;
+                case 'A': json_array_append_new(extra_hosts, json_string(optarg)); break;
+                case 'G': gw_prio = optarg; break;
                 case 'P': {
                         char *end;
                         pids = strtoll(optarg, &end, 10);
@@ -315,10 +335,14 @@ int ctl_run(int argc, char **argv) {
                 fprintf(stderr, "netctl: --network %s cannot be combined with named networks\n", mode);
                 return 2;
         }
-        if ((ip4 || ip6 || mac || json_array_size(aliases)) && !n_nets) {
-                fprintf(stderr, "netctl: --ip, --ip6, --mac-address and --network-alias need a --network\n");
+        if ((ip4 || ip6 || mac || gw_prio || json_array_size(aliases)) && !n_nets) {
+                fprintf(stderr, "netctl: --ip, --ip6, --mac-address, --network-alias and --gw-priority need a "
+                        "--network\n");
                 return 2;
         }
+        long long prio = 0;
+        if (gw_prio && parse_gw_priority(gw_prio, &prio) < 0)
+                return 2;
         json_t *cmd = json_array(), *jn = json_array();
         for (int i = optind; i < argc; i++)
                 json_array_append_new(cmd, json_string(argv[i]));
@@ -332,6 +356,8 @@ int ctl_run(int argc, char **argv) {
                         if (mac)
                                 json_object_set_new(e, "MacAddress", json_string(mac));
                         json_object_set(e, "Aliases", aliases);
+                        if (gw_prio)
+                                json_object_set_new(e, "GwPriority", json_integer(prio));
                 }
                 json_array_append_new(jn, e);
         }
@@ -359,6 +385,8 @@ int ctl_run(int argc, char **argv) {
                 json_object_set(req, "DnsOptions", dns_opts);
         if (json_array_size(links))
                 json_object_set(req, "Links", links);
+        if (json_array_size(extra_hosts))
+                json_object_set(req, "ExtraHosts", extra_hosts);
         if (json_array_size(cap_add))
                 json_object_set(req, "CapAdd", cap_add);
         if (json_array_size(cap_drop))
@@ -741,15 +769,19 @@ int ctl_exec(int argc, char **argv) {
 /* ---- network connect / disconnect --------------------------------------------------- */
 
 static const char connect_usage[] =
-        "Usage: netctl network connect [--ip IP] [--ip6 IP] [--alias NAME]... NETWORK CONTAINER\n"
+        "Usage: netctl network connect [--ip IP] [--ip6 IP] [--alias NAME]... [--gw-priority N] NETWORK CONTAINER\n"
         "\n"
-        "Attach a running container to a network (a new ethN interface).\n";
+        "Attach a running container to a network (a new ethN interface).  With a\n"
+        "--gw-priority higher than that of the network holding the default route,\n"
+        "the default route moves to this one.\n";
 
 int ctl_network_connect(int argc, char **argv) {
         static const struct option opts[] = {
                 { "ip", required_argument, NULL, '4' }, { "ip6", required_argument, NULL, '6' },
-                { "alias", required_argument, NULL, 'a' }, { "help", no_argument, NULL, 'h' }, {},
+                { "alias", required_argument, NULL, 'a' }, { "gw-priority", required_argument, NULL, 'G' },
+                { "help", no_argument, NULL, 'h' }, {},
         };
+        long long prio;
         _cleanup_json_ json_t *req = json_object(), *aliases = json_array(), *reply = NULL;
         char path[512];
         int o;
@@ -758,6 +790,11 @@ int ctl_network_connect(int argc, char **argv) {
                 case '4': json_object_set_new(req, "IPv4Address", json_string(optarg)); break;
                 case '6': json_object_set_new(req, "IPv6Address", json_string(optarg)); break;
                 case 'a': json_array_append_new(aliases, json_string(optarg)); break;
+                case 'G':
+                        if (parse_gw_priority(optarg, &prio) < 0)
+                                return 2;
+                        json_object_set_new(req, "GwPriority", json_integer(prio));
+                        break;
                 case 'h': fputs(connect_usage, stdout); return 0;
                 default: fputs(connect_usage, stderr); return 2;
                 }

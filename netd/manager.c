@@ -20,6 +20,7 @@
 #include "api.h"
 #include "bridge.h"
 #include "cluster.h"
+#include "container.h"
 #include "diag.h"
 #include "docker-plugin.h"
 #include "link-reaper.h"
@@ -656,9 +657,31 @@ int nd_manager_network_remove(nd_manager *m, nd_network *n, nd_manager_net_fn cb
         if (!s || !visible(s))
                 return nd_diag_set(d, -ENOENT, "network not found");
         used = nd_network_addresses_in_use(n);
-        if (used > 0)
+        if (used > 0) {
+                /* name the containers holding them, as Docker does */
+                char who[160];
+                size_t o = 0, n_who = 0;
+                for (size_t i = 0; i < m->n_cts; i++) {
+                        const nd_container *c = m->cts[i];
+                        bool on = false;
+                        for (size_t k = 0; k < c->n_eps && !on; k++)
+                                on = strcmp(c->eps[k].net_id, n->id) == 0;
+                        if (!on)
+                                continue;
+                        if (o < sizeof(who) - 1)
+                                o += (size_t) snprintf(who + o, sizeof(who) - o, "%s'%s'", n_who ? ", " : "",
+                                                       c->name);
+                        n_who++;
+                }
+                if (o >= sizeof(who) - 1)
+                        strcpy(who + sizeof(who) - 5, "...");
+                if (n_who)
+                        return nd_diag_set(d, -EBUSY, "network '%s' is in use by container%s %s (%" PRIu64
+                                           " address%s)", n->spec.name, n_who == 1 ? "" : "s", who, used,
+                                           used == 1 ? "" : "es");
                 return nd_diag_set(d, -EBUSY, "network '%s' has %" PRIu64 " address%s in use; release %s first",
                                    n->spec.name, used, used == 1 ? "" : "es", used == 1 ? "it" : "them");
+        }
         if (nd_network_is_global(n)) {
                 struct net_op *gop = calloc(1, sizeof(*gop));
                 if (!gop)

@@ -21,6 +21,7 @@
 #define DEFAULT_SOCKET "/run/netd/netd.sock"
 #define MAX_LIST 16
 
+#include "ctl-format.h"
 #include "ctl.h"
 
 /* ---- network create --------------------------------------------------------- */
@@ -220,23 +221,38 @@ static int network_ls(int argc, char **argv) {
 }
 
 static const char inspect_usage[] =
-        "Usage: netctl network inspect NETWORK...\n"
+        "Usage: netctl network inspect [-f|--format TEMPLATE] NETWORK...\n"
         "\n"
-        "Show networks (by name, id or unique id prefix) as a JSON array.\n";
+        "Show networks (by name, id or unique id prefix) as a JSON array, or each\n"
+        "through TEMPLATE, one line per network.  TEMPLATE takes what scripts use\n"
+        "of Go's templates: text, {{.Field}}, {{.A.B}}, {{json .}}, {{json .Field}}\n"
+        "and {{range .Field}}...{{end}}; anything else is refused (exit 2).\n";
 
 static int network_inspect(int argc, char **argv) {
+        static const struct option opts[] = {
+                { "format", required_argument, NULL, 'f' }, { "help", no_argument, NULL, 'h' }, {},
+        };
         _cleanup_json_ json_t *out = json_array();
-        int rc = 0;
+        const char *format = NULL;
+        nd_fmt *tmpl = NULL;
+        char err[256];
+        int rc = 0, o;
 
-        if (wants_help(argc, argv)) {
-                fputs(inspect_usage, stdout);
-                return 0;
-        }
-        if (argc < 2) {
+        while ((o = getopt_long(argc, argv, "+f:h", opts, NULL)) >= 0)
+                switch (o) {
+                case 'f': format = optarg; break;
+                case 'h': fputs(inspect_usage, stdout); return 0;
+                default: fputs(inspect_usage, stderr); return 2;
+                }
+        if (optind >= argc) {
                 fputs(inspect_usage, stderr);
                 return 2;
         }
-        for (int i = 1; i < argc; i++) {
+        if (format && nd_fmt_parse(format, &tmpl, err, sizeof(err)) < 0) {
+                fprintf(stderr, "netctl: %s\n", err);
+                return 2;
+        }
+        for (int i = optind; i < argc; i++) {
                 char path[512];
                 json_t *reply = NULL;
                 if (!segment_ok(argv[i])) {
@@ -251,10 +267,38 @@ static int network_inspect(int argc, char **argv) {
                 else
                         rc = fail(st, reply, NULL);
                 json_decref(reply);
-                if (st < 0)
+                if (st < 0) {
+                        nd_fmt_free(tmpl);
                         return 1;
+                }
         }
-        print_json(out);
+        if (!tmpl) {
+                print_json(out);
+                return rc;
+        }
+        /* every network rendered before anything is printed */
+        _cleanup_free_ char *all = NULL;
+        size_t size = 0;
+        FILE *f = open_memstream(&all, &size);
+        size_t i;
+        json_t *n;
+        json_array_foreach(out, i, n) {
+                _cleanup_free_ char *s = NULL;
+                if (!f || nd_fmt_render(tmpl, n, &s, err, sizeof(err)) < 0) {
+                        if (f)
+                                fclose(f);
+                        fprintf(stderr, "netctl: %s\n", f ? err : "out of memory");
+                        nd_fmt_free(tmpl);
+                        return 2;
+                }
+                fprintf(f, "%s\n", s);
+        }
+        nd_fmt_free(tmpl);
+        if (!f || fclose(f) != 0) {
+                fprintf(stderr, "netctl: out of memory\n");
+                return 1;
+        }
+        fputs(all, stdout);
         return rc;
 }
 
