@@ -64,35 +64,11 @@ static int find_network(nd_manager *m, nd_http_request *req, const char *ref, nd
         return r;
 }
 
-/* Containers: id -> {Name, EndpointID, MacAddress, IPv4Address,
- * IPv6Address} of this host's containers on @n, as Docker's network
- * inspect has it; the endpoint id as docker-api.c derives it. */
+/* Containers: as Docker's network inspect has it (container.h). */
 static json_t *network_containers(nd_manager *m, const nd_network *n) {
-        json_t *cts = json_object();
         nd_container **v;
         size_t nc = nd_manager_containers(m, &v);
-        char a4[ND_ADDR_STRLEN + 4], a6[ND_ADDR_STRLEN + 4], mac[18], s[ND_ADDR_STRLEN], epid[ND_ID_LEN + 1];
-
-        for (size_t i = 0; cts && i < nc; i++) {
-                const nd_endpoint *e = nd_container_endpoint(v[i], n->id);
-                if (!e)
-                        continue;
-                snprintf(mac, sizeof(mac), "%02x:%02x:%02x:%02x:%02x:%02x", e->mac[0], e->mac[1], e->mac[2], e->mac[3],
-                         e->mac[4], e->mac[5]);
-                a4[0] = a6[0] = 0;
-                if (e->addr4.family)
-                        snprintf(a4, sizeof(a4), "%s/%u", nd_addr_fmt(&e->addr4, s), e->plen4);
-                if (e->addr6.family)
-                        snprintf(a6, sizeof(a6), "%s/%u", nd_addr_fmt(&e->addr6, s), e->plen6);
-                snprintf(epid, sizeof(epid), "%.32s%.32s", v[i]->id, n->id);
-                if (json_object_set_new(cts, v[i]->id,
-                                        json_pack("{s:s, s:s, s:s, s:s, s:s}", "Name", v[i]->name, "EndpointID", epid,
-                                                  "MacAddress", mac, "IPv4Address", a4, "IPv6Address", a6)) < 0) {
-                        json_decref(cts);
-                        return NULL;
-                }
-        }
-        return cts;
+        return nd_containers_network_map(v, nc, n->id);
 }
 
 static json_t *network_view(nd_manager *m, nd_network *n) {

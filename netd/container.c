@@ -493,3 +493,30 @@ int nd_container_from_json(const json_t *j, nd_container **ret, nd_diag *d) {
         *ret = TAKE_PTR(c);
         return 0;
 }
+
+json_t *nd_containers_network_map(nd_container *const *cts, size_t n, const char *net_id) {
+        json_t *map = json_object();
+        char a4[ND_ADDR_STRLEN + 4], a6[ND_ADDR_STRLEN + 4], mac[18], s[ND_ADDR_STRLEN], epid[ND_ID_LEN + 1];
+        for (size_t i = 0; map && i < n; i++) {
+                const nd_endpoint *e = nd_container_endpoint(cts[i], net_id);
+                if (!e)
+                        continue;
+                snprintf(mac, sizeof(mac), "%02x:%02x:%02x:%02x:%02x:%02x", e->mac[0], e->mac[1], e->mac[2], e->mac[3],
+                         e->mac[4], e->mac[5]);
+                a4[0] = a6[0] = 0;
+                if (e->addr4.family)
+                        snprintf(a4, sizeof(a4), "%s/%u", nd_addr_fmt(&e->addr4, s), e->plen4);
+                if (e->addr6.family)
+                        snprintf(a6, sizeof(a6), "%s/%u", nd_addr_fmt(&e->addr6, s), e->plen6);
+                /* the network's and the container's ids are both stable,
+                 * so this is too */
+                snprintf(epid, sizeof(epid), "%.32s%.32s", cts[i]->id, net_id);
+                if (json_object_set_new(map, cts[i]->id,
+                                        json_pack("{s:s, s:s, s:s, s:s, s:s}", "Name", cts[i]->name, "EndpointID", epid,
+                                                  "MacAddress", mac, "IPv4Address", a4, "IPv6Address", a6)) < 0) {
+                        json_decref(map);
+                        return NULL;
+                }
+        }
+        return map;
+}

@@ -140,5 +140,10 @@ json_t *nd_container_to_json(const nd_container *c);
 int nd_container_from_json(const json_t *j, nd_container **ret, struct nd_diag *d);
 
 nd_endpoint *nd_container_endpoint(nd_container *c, const char *net_id);
+/* Docker's network inspect "Containers" map over @cts: container id ->
+ * {Name, EndpointID, MacAddress, IPv4Address, IPv6Address} of those with
+ * an endpoint on network @net_id (EndpointID: stable, derived from the
+ * two ids).  A new reference, NULL when out of memory. */
+json_t *nd_containers_network_map(nd_container *const *cts, size_t n, const char *net_id);
 /* The namespace path of the container's sandbox (NULL buffer-safe). */
 void nd_container_netns_path(const char *run_dir, const char *id, char *buf, size_t size);
