@@ -637,38 +637,29 @@ static int sandbox_detach(nd_manager *m, const nd_endpoint *e) {
         return r;
 }
 
-/* The endpoint that carries the default route: the one marked so, else
- * (a new container, a record older than the mark) the one with the
- * highest --gw-priority on a network that is not internal, the first of
- * equals; -1 if none. */
-static int gateway_endpoint(nd_manager *m, const nd_container *c) {
+/* The endpoint for the default route, -1 if none: among those on
+ * networks that are not internal, the one marked so, else the highest
+ * --gw-priority, ties going to the first (a new container, a record older
+ * than the mark) or, once the gateway's network went (@after_loss, as
+ * Docker 28 chooses), to the lowest network name. */
+static int gateway_choose(nd_manager *m, const nd_container *c, bool after_loss) {
         int best = -1;
         for (size_t i = 0; i < c->n_eps; i++) {
                 nd_network *n = net_by_id(m, c->eps[i].net_id);
                 if (!n || n->spec.internal)
                         continue;
-                if (c->eps[i].default_route)
+                if (!after_loss && c->eps[i].default_route)
                         return (int) i;
-                if (best < 0 || c->eps[i].gw_priority > c->eps[best].gw_priority)
+                if (best < 0 || c->eps[i].gw_priority > c->eps[best].gw_priority ||
+                    (after_loss && c->eps[i].gw_priority == c->eps[best].gw_priority &&
+                     strcmp(c->eps[i].net_name, c->eps[best].net_name) < 0))
                         best = (int) i;
         }
         return best;
 }
 
-/* After the gateway's network went: Docker 28's choice among the others,
- * the highest --gw-priority, then the lowest network name; -1 if none. */
-static int gateway_successor(nd_manager *m, const nd_container *c) {
-        int best = -1;
-        for (size_t i = 0; i < c->n_eps; i++) {
-                nd_network *n = net_by_id(m, c->eps[i].net_id);
-                if (!n || n->spec.internal)
-                        continue;
-                if (best < 0 || c->eps[i].gw_priority > c->eps[best].gw_priority ||
-                    (c->eps[i].gw_priority == c->eps[best].gw_priority &&
-                     strcmp(c->eps[i].net_name, c->eps[best].net_name) < 0))
-                        best = (int) i;
-        }
-        return best;
+static int gateway_endpoint(nd_manager *m, const nd_container *c) {
+        return gateway_choose(m, c, false);
 }
 
 static void gateway_mark(nd_container *c, int gw) {
@@ -1706,7 +1697,7 @@ struct conn_op {
 
 /* The gateway's endpoint went: the default route moves to its successor. */
 static void gateway_move(nd_manager *m, nd_container *c) {
-        int gw = gateway_successor(m, c);
+        int gw = gateway_choose(m, c, true);
         gateway_mark(c, gw);
         if (gw < 0)
                 return;
