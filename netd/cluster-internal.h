@@ -1,0 +1,187 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * \file cluster-internal.h
+ * The cluster's state, shared by its parts.  Not for other modules: they
+ * use cluster.h.
+ *
+ * The parts, each owning its share of struct nd_cluster:
+ *   cluster.c          the composition: the list/watch of the global
+ *                      prefix and the order events are applied in, the
+ *                      firewall's view, status and metrics, start and stop
+ *   cluster-node.c     this node: its id, registration, lease, keep-alive;
+ *                      reclaiming what dead nodes left (reclaim_timer)
+ *   cluster-peers.c    the node table (nodes) from node and live records,
+ *                      remote endpoints (reps) and the checks that make
+ *                      them trusted
+ *   cluster-ipam.c     address blocks (blocks, block_index), claims and
+ *                      their waiters, picking and giving back addresses
+ *   cluster-publish.c  our endpoint records (leps, stale): the desired set
+ *                      and the sync pass that writes it on the lease
+ *   cluster-nets.c     overlay networks: records, create, remove, tunnel up
+ *
+ * Everything runs on the loop.  Functions here are named nd_cl_*; the
+ * rest of each part is static.
+ */
+#pragma once
+
+#include <ev.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+
+#include "cluster.h"
+#include "hmap.h"
+#include "network.h"
+#include "overlay.h"
+#include "prefix.h"
+#include "store.h"
+
+#define G "/netd/v1/global/"
+#define K_NODES G "nodes/"
+#define K_LIVE G "live/"
+#define K_NETS G "networks/"
+#define K_NAMES G "network-names/"
+#define K_VNIS G "vnis/"
+#define K_BLOCKS G "blocks/"
+#define K_EPS G "endpoints/"
+#define NODE_MAX 64
+#define ETCD_ADDRS_MAX 8
+
+struct gblock {
+        char key[ND_ID_LEN + 1 + ND_PREFIX_STRLEN]; /* NETID/ADDR-LEN, the hash key */
+        char netid[ND_ID_LEN + 1];
+        nd_prefix p;
+        char node[ND_NODE_ID_LEN + 1];
+        int64_t rev;
+        uint64_t used;          /* ours: addresses allocated in it */
+        size_t idx;             /* in cl->blocks */
+        bool claiming, releasing, seen;
+};
+
+struct rep {                    /* a remote endpoint */
+        char key[200];
+        char netid[ND_ID_LEN + 1];
+        char ctid[ND_ID_LEN + 1];
+        char node[ND_NODE_ID_LEN + 1];
+        nd_overlay_peer peer;
+        bool seen;
+};
+
+struct lep {                    /* one of ours, as we want it in etcd */
+        char key[200];
+        char ctid[ND_ID_LEN + 1];
+        char *value;            /* NULL: to be deleted */
+        unsigned gen;
+        bool synced, busy;
+};
+
+struct gnode {
+        char id[ND_NODE_ID_LEN + 1];
+        char name[NODE_MAX + 1];
+        char addr[ND_ADDR_STRLEN];
+        nd_addr vtep;           /* of the live record */
+        bool registered;        /* nodes/ID exists */
+        int64_t reg_rev;
+        bool live;              /* live/ID exists: its lease is kept alive */
+        int64_t lease, live_rev;
+        double down_since;      /* ev_now() when first seen not live; 0: live */
+        size_t n_reps, n_blocks;
+        bool reclaiming, seen;
+};
+
+struct waiter {
+        void (*cb)(void *u, int r, const nd_diag *d);
+        void *userdata;
+        struct waiter *next;
+};
+
+struct nd_cluster {
+        nd_manager *m;
+        nd_store *st;
+        nd_overlay *ov;
+        char id[ND_NODE_ID_LEN + 1];
+        char node[NODE_MAX + 1];
+        nd_addr addr;
+        unsigned ttl;
+        double grace;
+        uint16_t vxlan_port;
+        int64_t lease;
+        bool renewing;
+        ev_timer keepalive, sync_timer, reclaim_timer, prune_timer;
+        nd_store_watch *watch;
+        int64_t rev;
+        void (*done)(nd_manager *m, int r);
+        bool started;
+
+        struct gblock **blocks;
+        size_t n_blocks, cap_blocks;
+        nd_hmap *block_index;   /* key -> struct gblock */
+        nd_hmap *reps;          /* key -> struct rep */
+        nd_hmap *nodes;         /* id -> struct gnode */
+        struct lep *leps;
+        size_t n_leps, cap_leps;
+        char **stale;           /* our endpoint keys found at start-up */
+        size_t n_stale;
+        struct waiter *waiters;
+        struct nd_fw_owner *fw;
+        nd_addr etcd_addrs[ETCD_ADDRS_MAX];
+        uint16_t etcd_ports[ETCD_ADDRS_MAX];
+        size_t n_etcd;
+        uint64_t events, resyncs, lease_losses, sync_failures, rejected, reclaimed, renewals;
+        char last_rejected[256];
+};
+
+#define GROW(arr, n, cap)                                                              \
+        ({                                                                             \
+                int _r = 0;                                                            \
+                if ((n) == (cap)) {                                                    \
+                        size_t _c = (cap) ? (cap) * 2 : 16;                            \
+                        void *_p = realloc((arr), _c * sizeof(*(arr)));                \
+                        if (_p) {                                                      \
+                                (arr) = _p;                                            \
+                                (cap) = _c;                                            \
+                        } else                                                         \
+                                _r = -ENOMEM;                                          \
+                }                                                                      \
+                _r;                                                                    \
+        })
+
+/* cluster.c */
+nd_network *nd_cl_net_by_id(nd_cluster *cl, const char *id);
+void nd_cl_fmt_mac(const uint8_t *m, char *buf);
+/* the list callback: a snapshot of the global prefix, then the watch */
+void nd_cl_on_listed(void *userdata, int r, const nd_store_kv *kvs, size_t n, int64_t rev);
+void nd_cl_fw_update(nd_cluster *cl);
+
+/* cluster-node.c */
+void nd_cl_renew(nd_cluster *cl);
+void nd_cl_on_keepalive(struct ev_loop *loop, ev_timer *t, int revents);
+void nd_cl_on_reclaim_timer(struct ev_loop *loop, ev_timer *t, int revents);
+
+/* cluster-peers.c */
+struct gnode *nd_cl_node_get(nd_cluster *cl, const char *id, bool create);
+void nd_cl_node_gc(nd_cluster *cl, struct gnode *g);
+const char *nd_cl_node_label(nd_cluster *cl, const char *id);
+void nd_cl_rep_put(nd_cluster *cl, const nd_store_kv *kv);
+void nd_cl_rep_remove(nd_cluster *cl, struct rep *e);
+void nd_cl_rep_remove_key(nd_cluster *cl, const char *key);
+void nd_cl_node_put(nd_cluster *cl, const nd_store_kv *kv);
+void nd_cl_node_del(nd_cluster *cl, const char *id);
+void nd_cl_live_put(nd_cluster *cl, const nd_store_kv *kv);
+void nd_cl_live_del(nd_cluster *cl, const char *id);
+
+/* cluster-ipam.c */
+void nd_cl_block_key(const char *netid, const nd_prefix *p, char *buf, size_t size);
+struct gblock *nd_cl_block_of(nd_cluster *cl, const nd_network *n, const nd_addr *a);
+void nd_cl_block_drop(nd_cluster *cl, struct gblock *b);
+void nd_cl_block_put(nd_cluster *cl, const char *key, const char *value, int64_t rev);
+
+/* cluster-publish.c */
+void nd_cl_sync_leps(nd_cluster *cl);
+void nd_cl_on_sync_timer(struct ev_loop *loop, ev_timer *t, int revents);
+void nd_cl_on_prune(struct ev_loop *loop, ev_timer *t, int revents);
+
+/* cluster-nets.c */
+void nd_cl_net_put(nd_cluster *cl, const char *key, const char *value);
+void nd_cl_net_forget(nd_cluster *cl, nd_network *n);
