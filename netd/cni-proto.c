@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
+#include <ctype.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
@@ -154,7 +155,11 @@ int nd_cni_parse(const char *input, size_t len, const nd_cni_env *env, nd_cni_ca
         const char *cid = nz(env->containerid), *ifname = nz(env->ifname), *netns = nz(env->netns);
         if (!cid || !ifname)
                 return fail(err, 4, "CNI_CONTAINERID and CNI_IFNAME are required", NULL);
-        if (strspn(cid, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") != strlen(cid) ||
+        /* the CNI spec's container id: alphanumeric first, then
+         * alphanumerics, '_', '.' or '-' (so never "." or "..", which would
+         * walk the request path) */
+        if (!isalnum((unsigned char) cid[0]) ||
+            strspn(cid, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") != strlen(cid) ||
             strlen(cid) > 128 || !ifname_ok(ifname))
                 return fail(err, 4, "invalid CNI_CONTAINERID or CNI_IFNAME", NULL);
         snprintf(ret->path, sizeof(ret->path), "/v1/sandboxes/%s/%s", cid, ifname);
