@@ -23,7 +23,6 @@
  * 7 invalid config, 11 netd not reachable (try again later), 50 plugin not
  * available (STATUS), 999 anything netd refused (its message in "msg").
  */
-#include <curl/curl.h>
 #include <errno.h>
 #include <jansson.h>
 #include <stdbool.h>
@@ -32,6 +31,8 @@
 #include <string.h>
 
 #include "cni-proto.h"
+#include "macro.h"
+#include "uclient.h"
 
 static const char *cni_version = "1.0.0";
 /* what main() holds, released however it returns */
@@ -43,7 +44,6 @@ static void release(void) {
         free(input);
         nd_cni_call_done(&in);
         json_decref(reply);
-        curl_global_cleanup();
 }
 
 static int die(int code, const char *msg, const char *details) {
@@ -56,60 +56,18 @@ static int die(int code, const char *msg, const char *details) {
         return 1;
 }
 
-struct buf {
-        char *p;
-        size_t n;
-};
-
-static size_t on_data(char *p, size_t size, size_t nmemb, void *u) {
-        struct buf *b = u;
-        size_t n = size * nmemb;
-        char *q = realloc(b->p, b->n + n + 1);
-        if (!q)
-                return 0;
-        memcpy(q + b->n, p, n);
-        b->p = q;
-        b->n += n;
-        b->p[b->n] = 0;
-        return n;
-}
+/* long enough for an ADD that waits on the store and the kernel */
+#define CALL_TIMEOUT_MS (30 * 1000)
 
 /* HTTP over the daemon's socket: the status (or -1 if unreachable, with
- * curl's words in @err) and the reply's JSON in @ret. */
-static long call(const char *sock, const char *method, const char *path, json_t *body, json_t **ret, char *err,
-                 size_t errlen) {
-        CURL *c = curl_easy_init();
-        struct buf b = {0};
-        char url[512], eb[CURL_ERROR_SIZE] = "";
-        char *data = body ? json_dumps(body, JSON_COMPACT) : NULL;
-        struct curl_slist *h = curl_slist_append(NULL, "Content-Type: application/json");
-        long st = -1;
+ * the reason in @d) and the reply's JSON in @ret. */
+static long call(const char *sock, const char *method, const char *path, json_t *body, json_t **ret, nd_diag *d) {
         *ret = NULL;
-        if (!c)
+        _cleanup_close_ int fd = nd_uclient_connect(sock, CALL_TIMEOUT_MS, d);
+        if (fd < 0)
                 return -1;
-        snprintf(url, sizeof(url), "http://netd%s", path);
-        curl_easy_setopt(c, CURLOPT_UNIX_SOCKET_PATH, sock);
-        curl_easy_setopt(c, CURLOPT_URL, url);
-        curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
-        curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
-        curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
-        curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
-        curl_easy_setopt(c, CURLOPT_ERRORBUFFER, eb);
-        curl_easy_setopt(c, CURLOPT_TIMEOUT, 30L);
-        curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-        if (data)
-                curl_easy_setopt(c, CURLOPT_POSTFIELDS, data);
-        if (curl_easy_perform(c) == CURLE_OK) {
-                curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &st);
-                if (b.p)
-                        *ret = json_loads(b.p, 0, NULL);
-        } else
-                snprintf(err, errlen, "%s", eb);
-        curl_easy_cleanup(c);
-        curl_slist_free_all(h);
-        free(data);
-        free(b.p);
-        return st;
+        int r = nd_uclient_call_json(fd, method, path, body, CALL_TIMEOUT_MS, ret, d);
+        return r < 0 ? -1 : r;
 }
 
 static const char *env(const char *k) {
@@ -154,13 +112,12 @@ static int refused(long st, json_t *r, const char *what) {
 }
 
 int main(void) {
-        char err[CURL_ERROR_SIZE] = "";
+        nd_diag err = {};
         size_t cap = 0, len = 0;
         nd_cni_error e;
         long st;
 
         atexit(release);
-        curl_global_init(CURL_GLOBAL_DEFAULT);
         /* the whole config from stdin (VERSION gets a small one too) */
         for (;;) {
                 if (len + 4096 > cap) {
@@ -197,25 +154,25 @@ int main(void) {
                 return 0;
         }
         case ND_CNI_STATUS:
-                st = call(in.socket, "GET", "/v1/version", NULL, &reply, err, sizeof(err));
-                return st == 200 ? 0 : die(50, "netd is not answering", err);
+                st = call(in.socket, "GET", "/v1/version", NULL, &reply, &err);
+                return st == 200 ? 0 : die(50, "netd is not answering", err.msg);
         case ND_CNI_GC:
                 return 0; /* attachments are removed by DEL; netd holds nothing else per container */
         case ND_CNI_DEL:
-                st = call(in.socket, "DELETE", in.path, NULL, &reply, err, sizeof(err));
-                return st == 204 || st == 404 ? 0 : st < 0 ? die(11, "netd is not reachable", err)
+                st = call(in.socket, "DELETE", in.path, NULL, &reply, &err);
+                return st == 204 || st == 404 ? 0 : st < 0 ? die(11, "netd is not reachable", err.msg)
                                                            : refused(st, reply, "DEL");
         case ND_CNI_CHECK:
-                st = call(in.socket, "GET", in.path, NULL, &reply, err, sizeof(err));
-                return st == 200 ? 0 : st < 0 ? die(11, "netd is not reachable", err) : refused(st, reply, "CHECK");
+                st = call(in.socket, "GET", in.path, NULL, &reply, &err);
+                return st == 200 ? 0 : st < 0 ? die(11, "netd is not reachable", err.msg) : refused(st, reply, "CHECK");
         case ND_CNI_ADD:
                 break;
         default:
                 return die(4, "unknown CNI_COMMAND", ev.command);
         }
-        st = call(in.socket, "POST", "/v1/sandboxes", in.body, &reply, err, sizeof(err));
+        st = call(in.socket, "POST", "/v1/sandboxes", in.body, &reply, &err);
         if (st < 0)
-                return die(11, "netd is not reachable", err);
+                return die(11, "netd is not reachable", err.msg);
         if (st != 201)
                 return refused(st, reply, "ADD");
         json_t *out = result(reply);

@@ -1,6 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* netctl's HTTP helpers, shared by its command files. */
-#include <curl/curl.h>
 #include <errno.h>
 #include <jansson.h>
 #include <stdio.h>
@@ -10,81 +9,38 @@
 #include "ctl.h"
 #include "json-util.h"
 #include "macro.h"
+#include "uclient.h"
 
 const char *socket_path;
 
 /* ---- HTTP ----------------------------------------------------------------- */
 
-struct body {
-        char *p;
-        size_t n;
-};
-
-static size_t on_data(char *ptr, size_t size, size_t nmemb, void *userdata) {
-        struct body *b = userdata;
-        size_t k = size * nmemb;
-        char *p = realloc(b->p, b->n + k + 1);
-        if (!p)
-                return 0;
-        memcpy(p + b->n, ptr, k);
-        b->p = p;
-        b->n += k;
-        b->p[b->n] = 0;
-        return k;
-}
+/* long enough for a container start that pulls nothing but waits on the
+ * store and the kernel */
+#define CALL_TIMEOUT_MS (120 * 1000)
 
 /* Returns the HTTP status, or -1 after printing why there was none.  On
  * success *ret holds the parsed body (NULL when empty). */
 long call(const char *method, const char *path, json_t *req, json_t **ret) {
-        CURL *c = curl_easy_init();
-        struct curl_slist *hdr = NULL;
-        struct body b = {0};
-        char url[2048], errbuf[CURL_ERROR_SIZE] = "";
-        _cleanup_free_ char *payload = NULL;
-        long status = -1;
-        CURLcode rc;
+        nd_diag d = {};
+        int r;
 
         *ret = NULL;
-        if (!c) {
-                fprintf(stderr, "netctl: out of memory\n");
+        _cleanup_close_ int fd = nd_uclient_connect(socket_path, CALL_TIMEOUT_MS, &d);
+        if (fd == -ENOENT || fd == -ECONNREFUSED) {
+                fprintf(stderr, "netctl: cannot connect to netd at %s: is the daemon running?\n", socket_path);
                 return -1;
         }
-        snprintf(url, sizeof(url), "http://netd%s", path);
-        curl_easy_setopt(c, CURLOPT_UNIX_SOCKET_PATH, socket_path);
-        curl_easy_setopt(c, CURLOPT_URL, url);
-        curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
-        curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
-        curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
-        curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
-        curl_easy_setopt(c, CURLOPT_TIMEOUT, 120L);
-        if (req) {
-                payload = json_dumps(req, JSON_COMPACT);
-                hdr = curl_slist_append(hdr, "Content-Type: application/json");
-                curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdr);
-                curl_easy_setopt(c, CURLOPT_POSTFIELDS, payload ? payload : "");
+        if (fd < 0) {
+                fprintf(stderr, "netctl: %s\n", d.msg);
+                return -1;
         }
-        rc = curl_easy_perform(c);
-        if (rc == CURLE_COULDNT_CONNECT)
-                fprintf(stderr, "netctl: cannot connect to netd at %s: is the daemon running?\n", socket_path);
-        else if (rc != CURLE_OK)
-                fprintf(stderr, "netctl: talking to netd at %s failed: %s\n", socket_path,
-                        *errbuf ? errbuf : curl_easy_strerror(rc));
-        else {
-                curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-                if (b.n) {
-                        json_error_t err;
-                        *ret = json_loadb(b.p, b.n, 0, &err);
-                        if (!*ret) {
-                                fprintf(stderr, "netctl: netd sent a malformed reply (HTTP %ld): %s\n", status,
-                                        err.text);
-                                status = -1;
-                        }
-                }
-        }
-        free(b.p);
-        curl_slist_free_all(hdr);
-        curl_easy_cleanup(c);
-        return status;
+        r = nd_uclient_call_json(fd, method, path, req, CALL_TIMEOUT_MS, ret, &d);
+        if (r == -EBADMSG)
+                fprintf(stderr, "netctl: %s\n", d.msg);
+        else if (r < 0)
+                fprintf(stderr, "netctl: talking to netd at %s failed: %s\n", socket_path, d.msg);
+        return r < 0 ? -1 : r;
 }
 
 /* Print the daemon's message for an error status; returns 1. */

@@ -1,10 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * netctl: the command-line client.  It only talks to the daemon's API over
- * its unix socket (libcurl), so everything it can do, a script can do with
- * curl too.  Exit codes: 0 ok, 1 error (message on stderr), 2 usage.
+ * its unix socket (HTTP/1.1, uclient.h), so everything it can do, a script
+ * can do with curl too.  Exit codes: 0 ok, 1 error (message on stderr), 2 usage.
  */
-#include <curl/curl.h>
 #include <errno.h>
 #include <getopt.h>
 #include <jansson.h>
@@ -624,7 +623,6 @@ int main(int argc, char **argv) {
                 fputs(main_usage, stderr);
                 return 2;
         }
-        curl_global_init(CURL_GLOBAL_DEFAULT);
         if (strcmp(argv[i], "network") == 0)
                 r = network_cmd(argc - i, argv + i);
         else if (strcmp(argv[i], "ipam") == 0)
@@ -655,6 +653,5 @@ int main(int argc, char **argv) {
                         r = 2;
                 }
         }
-        curl_global_cleanup();
         return r;
 }
