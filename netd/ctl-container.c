@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -25,6 +26,8 @@
 #include "ctl.h"
 #include "json-util.h"
 #include "macro.h"
+#include "runtime/caps.h"
+#include "runtime/sandbox.h"
 #include "runtime/seccomp-profile.h"
 
 #define MAX_LIST 16
@@ -661,6 +664,59 @@ static void join_cgroups(const char *id) {
         }
 }
 
+/* What exec starts in a container gets the container's own limits, as
+ * the monitor applies them at start (runtime/sandbox.h): its capability
+ * set, no_new_privs and seccomp filter, in the monitor's order.  Docker's
+ * exec does the same.  A record without them (an older netd's) is left
+ * as it was.  0, or -1 with a message. */
+static int confine(const json_t *c) {
+        const json_t *hc = json_object_get(c, "HostConfig"), *names = json_object_get(hc, "Capabilities"), *v;
+        char err[256] = "";
+        uint64_t caps = 0;
+        size_t i;
+        nd_sc_profile *p = NULL;
+        int r = 0;
+
+        if (!json_is_array(names) || json_is_true(json_object_get(hc, "Privileged")))
+                return 0;
+        json_array_foreach(names, i, v) {
+                char norm[ND_CAP_NAME_MAX];
+                int k = nd_cap_normalize(json_string_value(v), norm, NULL);
+                if (k < 0 || k >= 64) {
+                        fprintf(stderr, "netctl: the container lists an unknown capability '%s'\n",
+                                json_string_value(v) ? json_string_value(v) : "");
+                        return -1;
+                }
+                caps |= 1ull << k;
+        }
+        bool nnp = json_is_true(json_object_get(hc, "NoNewPrivileges"));
+        const char *mode = json_string_value(json_object_get(hc, "Seccomp"));
+        if (mode && strcmp(mode, "custom") == 0) {
+                json_array_foreach(json_object_get(hc, "SecurityOpt"), i, v) {
+                        const char *o = json_string_value(v);
+                        if (o && strncmp(o, "seccomp=", 8) == 0 && nd_sc_profile_parse(o + 8, strlen(o + 8), &p, NULL) < 0) {
+                                fprintf(stderr, "netctl: the container's seccomp profile does not parse\n");
+                                return -1;
+                        }
+                }
+        } else if (!mode || strcmp(mode, "unconfined") != 0)
+                (void) nd_sc_profile_default(&p);
+        if (p && !nnp)
+                r = nd_sandbox_seccomp_load(p, caps, false, err, sizeof(err));
+        if (r == 0)
+                r = nd_sandbox_caps_apply(caps, err, sizeof(err));
+        if (r == 0 && nnp && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
+                r = -errno;
+                snprintf(err, sizeof(err), "no_new_privs: %s", strerror(errno));
+        }
+        if (r == 0 && p && nnp)
+                r = nd_sandbox_seccomp_load(p, caps, true, err, sizeof(err));
+        nd_sc_profile_free(p);
+        if (r < 0)
+                fprintf(stderr, "netctl: confining the command as the container: %s\n", err);
+        return r < 0 ? -1 : 0;
+}
+
 int ctl_exec(int argc, char **argv) {
         static const struct option opts[] = {
                 { "interactive", no_argument, NULL, 'i' }, { "env", required_argument, NULL, 'e' },
@@ -746,6 +802,8 @@ int ctl_exec(int argc, char **argv) {
                         for (char **p = envp; *p; p++)
                                 if (strncmp(*p, "PATH=", 5) == 0)
                                         setenv("PATH", *p + 5, 1);
+                        if (confine(c) < 0)
+                                _exit(126);
                         execvpe(argv[optind + 1], argv + optind + 1, envp);
                         fprintf(stderr, "netctl: exec '%s' in the container: %s\n", argv[optind + 1], strerror(errno));
                         _exit(errno == ENOENT ? 127 : 126);

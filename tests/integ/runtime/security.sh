@@ -139,6 +139,20 @@ t_eq "inspect: the effective capability list" "$(nd_ctl h inspect custom | jq -r
 t_match "inspect: SecurityOpt carries the profile" "$(nd_ctl h inspect custom | jq -r '.[0].HostConfig.SecurityOpt[0]')" '^seccomp=\{"defaultAction":"SCMP_ACT_ALLOW"'
 t_ok "rm custom" nd_ctl h rm -f custom
 
+# exec: what it starts gets the container's limits, as Docker's exec does
+xstatus() { nd_in h "$1" sh -c 'grep -E "^(CapEff|CapBnd|NoNewPrivs|Seccomp):" /proc/self/status' | tr -d '\t' | tr '\n' ' '; }
+t_ok "a default container, running" nd_ctl h run -d --name xd --network none sleep 600
+t_eq "exec: Docker's capabilities, no_new_privs, the seccomp filter" "$(xstatus xd)" \
+        "CapEff:00000000a80425fb CapBnd:00000000a80425fb NoNewPrivs:1 Seccomp:2 "
+t_match "exec: mount is refused" "$(nd_in h xd sh -c 'mkdir -p /m; mount -t tmpfs t /m 2>&1; echo rc=$?')" "rc=[1-9]"
+t_ok "a container with NET_ADMIN and a custom profile" \
+        nd_ctl h run -d --name xc --network none --cap-add NET_ADMIN --security-opt "seccomp=$prof" sleep 600
+t_match "exec: NET_ADMIN kept, the custom profile applied" "$(xstatus xc)" "CapEff:00000000a80435fb .*Seccomp:2"
+t_match "exec: the custom profile's mkdir rule holds" "$(nd_in h xc sh -c 'mkdir /x 2>&1; echo rc=$?')" "Operation not permitted"
+t_ok "a privileged container" nd_ctl h run -d --name xp --network none --privileged sleep 600
+t_match "exec in it: every capability, no filter" "$(xstatus xp)" "CapEff:$bnd .*Seccomp:0"
+t_ok "rm them" nd_ctl h rm -f xd xc xp
+
 # --read-only
 t_match "--read-only: writing / fails" "$(run --read-only sh -c 'touch /x; echo y > /tmp/y')" \
         "touch: /x: Read-only file system
