@@ -233,14 +233,20 @@ nd_ctns() {
 }
 
 # nd_bg CMD...: start CMD in the background, remembered for cleanup.
-# "nd_bg nd_on ROLE CMD" runs `ip netns exec` directly, which execs CMD
-# in the same process: the pid remembered is CMD's, not a subshell's whose
-# death would leave CMD running.
+# "nd_bg nd_on ROLE CMD" and "nd_bg nd_ctns ROLE CT CMD" run `ip netns
+# exec` or nsenter directly, which exec CMD in the same process: the pid
+# remembered is CMD's, not a subshell's whose death would leave CMD
+# running.
 nd_bg() {
         if [ "$1" = nd_on ]; then
                 local role=$2
                 shift 2
                 set -- ip netns exec "nd-$$-$role" "$@"
+        elif [ "$1" = nd_ctns ]; then
+                local role=$2 ct=$3 id
+                shift 3
+                id=$(nd_ctl "$role" inspect "$ct" | jq -r '.[0].Id') || return 1
+                set -- nsenter --net="$ND_TMP/$role/run/netns/$id" "$@"
         fi
         "$@" >/dev/null 2>&1 &
         ND_PIDS+=("$!")
