@@ -279,10 +279,17 @@ static json_t *endpoint_to_json(const nd_endpoint *e) {
         json_t *aliases = json_array();
         snprintf(mac, sizeof(mac), "%02x:%02x:%02x:%02x:%02x:%02x", e->mac[0], e->mac[1], e->mac[2], e->mac[3],
                  e->mac[4], e->mac[5]);
+        /* a gateway only where there is one: "?" (nd_addr_fmt of no
+         * address) would not read back (the container-json fuzzer found
+         * an IPv6 endpoint without a gateway) */
         if (e->addr4.family)
-                nd_addr_fmt(&e->addr4, a4), nd_addr_fmt(&e->gw4, g4);
+                nd_addr_fmt(&e->addr4, a4);
+        if (e->addr4.family && e->gw4.family)
+                nd_addr_fmt(&e->gw4, g4);
         if (e->addr6.family)
-                nd_addr_fmt(&e->addr6, a6), nd_addr_fmt(&e->gw6, g6);
+                nd_addr_fmt(&e->addr6, a6);
+        if (e->addr6.family && e->gw6.family)
+                nd_addr_fmt(&e->gw6, g6);
         for (size_t i = 0; aliases && i < e->n_aliases; i++)
                 json_array_append_new(aliases, json_string(e->aliases[i]));
         return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:i, s:s, s:s, s:i, s:s, s:o, s:i, s:b}", "NetworkID",

@@ -4,7 +4,7 @@
  * from the client's query.  Input: two bytes of the ID the query went out
  * with, then the message.  Invariants: only a message of at least a header
  * with our ID is relayed, and never a truncated one over UDP; a relayed
- * message with the client's ID restored still parses if it parsed before;
+ * message changes only in its ID;
  * SERVFAIL keeps the query's ID and has QR set; a reply that matches a
  * query (nd_dns_reply_matches) is a response with the query's ID; the
  * in-place SERVFAIL of a flooding sandbox answers the query it came from. */
@@ -42,11 +42,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                 memcpy(out, msg, len);
                 out[0] = 0x12;
                 out[1] = 0x34;
+                /* (whether it still parses is not an invariant: a compression
+                 * pointer may point into the ID an upstream sent) */
+                assert(out[0] == 0x12 && out[1] == 0x34 && memcmp(out + 2, msg + 2, len - 2) == 0);
                 ldns_pkt *a = NULL, *b = NULL;
-                if (ldns_wire2pkt(&a, msg, len) == LDNS_STATUS_OK) {
-                        assert(ldns_wire2pkt(&b, out, len) == LDNS_STATUS_OK && ldns_pkt_id(b) == 0x1234);
-                        assert(ldns_pkt_get_rcode(a) == ldns_pkt_get_rcode(b));
-                }
+                if (ldns_wire2pkt(&a, msg, len) == LDNS_STATUS_OK && ldns_wire2pkt(&b, out, len) == LDNS_STATUS_OK)
+                        assert(ldns_pkt_id(b) == 0x1234 && ldns_pkt_get_rcode(a) == ldns_pkt_get_rcode(b));
                 ldns_pkt_free(a);
                 ldns_pkt_free(b);
                 free(out);
