@@ -726,9 +726,9 @@ static int sandbox_create(nd_manager *m, nd_container *c) {
 }
 
 /* Make the kernel match the record: the namespace bind (restored from the
- * container's own namespace while it runs) and every endpoint's veth pair
- * (re-created when an operator or a crash removed it).  Returns the number
- * of repairs, or -errno. */
+ * container's own namespace while it runs), its loopback up, and every
+ * endpoint's veth pair (re-created when an operator or a crash removed it).
+ * Returns the number of repairs, or -errno. */
 static int sandbox_repair(nd_manager *m, nd_container *c) {
         char ns[PATH_MAX], proc[64];
         int fd, r, repaired = 0;
@@ -749,8 +749,20 @@ static int sandbox_repair(nd_manager *m, nd_container *c) {
                 repaired++;
                 if (c->status != ND_CT_RUNNING)
                         return repaired; /* sandbox_create wired the endpoints */
-        } else
+        } else {
+                /* loopback up (idempotent): a netd killed between making
+                 * the namespace and raising lo left it down, and then the
+                 * resolver cannot bind 127.0.0.11 */
+                struct nl_sock *ns_sk = NULL;
+                r = nd_netns_nl_socket(fd, &ns_sk);
                 close(fd);
+                if (r == 0) {
+                        r = nd_nl_link_up(ns_sk, "lo");
+                        nl_socket_free(ns_sk);
+                }
+                if (r < 0)
+                        return r;
+        }
         for (size_t i = 0; i < c->n_eps; i++) {
                 if (nd_nl_link_ifindex(m->nl, c->eps[i].host_ifname) != -ENODEV)
                         continue;
@@ -1921,6 +1933,46 @@ static bool adopt_monitor(nd_manager *m, nd_container *c) {
         return true;
 }
 
+/* Monitors of containers netd does not hold as running: one spawned just
+ * before netd was killed may not have written pid.json yet, and would
+ * start its container behind netd's back (and a start would run a second
+ * copy).  Found by their command line, and stopped; the container's init
+ * dies with its monitor until it runs its command (runtime/monitor.c). */
+static void stop_stray_monitors(nd_manager *m) {
+        char prefix[PATH_MAX];
+        bundle_path(m, "", prefix, sizeof(prefix));
+        size_t plen = strlen(prefix);
+        DIR *d = opendir("/proc");
+        struct dirent *de;
+        if (!d)
+                return;
+        while ((de = readdir(d))) {
+                char path[64], cmd[PATH_MAX + 64];
+                pid_t pid = (pid_t) atoi(de->d_name);
+                nd_container *c;
+                if (pid <= 0)
+                        continue;
+                snprintf(path, sizeof(path), "/proc/%d/cmdline", pid);
+                FILE *f = fopen(path, "re");
+                if (!f)
+                        continue;
+                size_t k = fread(cmd, 1, sizeof(cmd) - 1, f);
+                fclose(f);
+                cmd[k] = 0;
+                size_t l0 = strlen(cmd);
+                if (!strstr(cmd, "netd-monitor") || l0 + 1 >= k || strncmp(cmd + l0 + 1, prefix, plen) != 0)
+                        continue;
+                const char *id = cmd + l0 + 1 + plen;
+                if (nd_manager_container_find(m, id, &c) == 0 && strcmp(c->id, id) == 0 && c->status == ND_CT_RUNNING &&
+                    c->monitor_pid == pid)
+                        continue;
+                kill(pid, SIGKILL);
+                nd_log(LOG_WARNING, "stopped a monitor of a container netd does not hold as running", "id=%.12s pid=%d",
+                       id, pid);
+        }
+        closedir(d);
+}
+
 /* Bundles without a record: a create that crashed before its record was
  * written, or a removal that crashed half-way.  Their monitor (if any) is
  * stopped, and the bundle, cgroups and namespace file go. */
@@ -1998,8 +2050,10 @@ static void on_containers_loaded(void *userdata, int r, const nd_store_kv *kvs, 
                         ct_exited(c);
                 }
         }
-        if (r == 0)
+        if (r == 0) {
+                stop_stray_monitors(m);
                 remove_orphans(m);
+        }
         nd_log(LOG_INFO, "containers loaded", "count=%zu running=%zu", m->n_cts, running);
         void (*done)(nd_manager *) = op->done;
         free(op);

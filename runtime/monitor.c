@@ -159,6 +159,11 @@ static void container_main(const nd_rt_config *c, int err_fd, int go_fd, int log
         unsigned long nodev = c->privileged ? 0 : MS_NODEV;
         char go;
 
+        /* Until exec, the container dies with its monitor: a monitor killed
+         * while starting it (a netd restarting finds it half-way) leaves
+         * nothing running.  (Before this call, the go pipe's EOF does the
+         * same.)  Cleared before exec below. */
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
         /* wait until the monitor has put us in our cgroups */
         if (read(go_fd, &go, 1) != 1)
                 _exit(126);

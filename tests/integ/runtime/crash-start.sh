@@ -46,6 +46,14 @@ for round in 1 2 3; do
         t_eq "round $round: no bundle has two monitors" "$(echo "$live" | awk 'NF {print $1}' | sort | uniq -d)" ""
 done
 
+# a create killed between making the namespace and raising its loopback
+# (seen in CI): start repairs it, and the resolver can bind 127.0.0.11
+t_ok "a created container" nd_ctl h create --name lo-down --network n sleep 600
+id=$(nd_ctl h inspect lo-down | jq -r '.[0].Id')
+nsenter --net="$ND_TMP/h/run/netns/$id" ip link set lo down
+t_ok "starts although its loopback was down" nd_ctl h start lo-down
+t_ok "and resolves through 127.0.0.11" nd_in h lo-down nslookup lo-down 127.0.0.11
+
 # start whatever is not running: still one monitor per container
 # (a container whose record is still being written after its adoption
 # answers "busy": a second pass a moment later starts it)
