@@ -36,7 +36,7 @@ t_ok "a neighbour" nd_ctl h run -d --name calm --network n --network-alias svc s
 cat >"$ND_TMP/slow" <<'SH'
 #!/bin/sh
 printf 'GET /v1/networks HTTP/1.1\r\n'
-while sleep 20; do printf 'X-Slow: 1\r\n'; done
+while sleep 20; do printf 'X-Slow: 1\r\n' || exit 0; done
 SH
 chmod +x "$ND_TMP/slow"
 SLOW=()
