@@ -9,16 +9,6 @@
 #include "diag.h"
 #include "prefix.h"
 
-int nd_diag_set(nd_diag *d, int err, const char *fmt, ...) {
-        if (d) {
-                va_list ap;
-                va_start(ap, fmt);
-                vsnprintf(d->msg, sizeof(d->msg), fmt, ap);
-                va_end(ap);
-        }
-        return err;
-}
-
 unsigned nd_addr_bits(int family) {
         return family == AF_INET ? 32 : 128;
 }
