@@ -334,6 +334,8 @@ static int ep_from_json(const json_t *j, dp_ep *e) {
 }
 
 static void lookup_stop(dp_ep *e);
+static const char *pools_clash(void *userdata, const nd_network_spec *spec, const nd_prefix *p,
+                               nd_prefix *ret_with);
 static char *dump(json_t *j);
 
 static void ep_free(dp_ep *e) {
@@ -693,7 +695,7 @@ static void request_pool(nd_manager *m, nd_http_request *req, json_t *body) {
         nd_prefix with;
         const char *who = bound ? NULL : nd_manager_subnet_overlap(m, &p, &with);
         if (!who && !bound)
-                who = nd_docker_plugin_pool_clash(m, NULL, &p, &with);
+                who = pools_clash(m, NULL, &p, &with);
         if (who) {
                 nd_diag_set(&d, -EADDRINUSE, "pool %s overlaps subnet %s of %s", nd_prefix_fmt(&p, a),
                             nd_prefix_fmt(&with, b), who);
@@ -1629,7 +1631,8 @@ json_t *nd_docker_plugin_status(nd_manager *m) {
                          eps ? eps : json_null());
 }
 
-size_t nd_docker_plugin_reserved(nd_manager *m, nd_prefix *buf, size_t max) {
+static size_t pools_reserved(void *userdata, nd_prefix *buf, size_t max) {
+        nd_manager *m = userdata;
         struct nd_dplug *dp = m->dplug;
         size_t k = 0;
         for (size_t i = 0; dp && i < dp->n_pools && (!buf || k < max); i++)
@@ -1641,8 +1644,9 @@ size_t nd_docker_plugin_reserved(nd_manager *m, nd_prefix *buf, size_t max) {
         return k;
 }
 
-const char *nd_docker_plugin_pool_clash(nd_manager *m, const nd_network_spec *spec, const nd_prefix *p,
-                                        nd_prefix *ret_with) {
+static const char *pools_clash(void *userdata, const nd_network_spec *spec, const nd_prefix *p,
+                               nd_prefix *ret_with) {
+        nd_manager *m = userdata;
         struct nd_dplug *dp = m->dplug;
         bool docker = spec && json_object_get(spec->labels, LABEL_NETWORK);
         for (size_t i = 0; dp && i < dp->n_pools; i++) {
@@ -1658,8 +1662,9 @@ const char *nd_docker_plugin_pool_clash(nd_manager *m, const nd_network_spec *sp
         return NULL;
 }
 
-const char *nd_docker_plugin_port_holder(nd_manager *m, const nd_published *self, const nd_port_binding *b,
-                                         char *buf, size_t size) {
+static const char *eps_port_holder(void *userdata, const nd_published *self, const nd_port_binding *b,
+                                   char *buf, size_t size) {
+        nd_manager *m = userdata;
         struct nd_dplug *dp = m->dplug;
         for (size_t i = 0; dp && i < dp->n_eps; i++) {
                 const dp_ep *e = dp->eps[i];
@@ -1671,7 +1676,8 @@ const char *nd_docker_plugin_port_holder(nd_manager *m, const nd_published *self
         return NULL;
 }
 
-void nd_docker_plugin_ports_restore(nd_manager *m) {
+static void eps_ports_restore(void *userdata) {
+        nd_manager *m = userdata;
         struct nd_dplug *dp = m->dplug;
         char what[64];
         for (size_t i = 0; dp && i < dp->n_eps; i++) {
@@ -1680,6 +1686,16 @@ void nd_docker_plugin_ports_restore(nd_manager *m) {
                 nd_publish_restore(m, &e->pub, what, &e->a4, &e->a6, true);
         }
 }
+
+static const nd_port_owner_ops eps_ports = {
+        .holder = eps_port_holder,
+        .restore = eps_ports_restore,
+};
+
+static const nd_prefix_owner_ops pools_prefixes = {
+        .reserved = pools_reserved,
+        .clash = pools_clash,
+};
 
 static void on_loaded(void *userdata, int r, const nd_store_kv *kvs, size_t n, int64_t rev) {
         nd_manager *m = userdata;
@@ -1740,8 +1756,14 @@ static void on_loaded(void *userdata, int r, const nd_store_kv *kvs, size_t n, i
 
 int nd_docker_plugin_load(nd_manager *m, void (*done)(nd_manager *m)) {
         struct nd_dplug *dp = dp_of(m);
+        int r;
         if (!dp)
                 return -ENOMEM;
+        r = nd_publish_owner_add(m, &eps_ports, m);
+        if (r >= 0)
+                r = nd_manager_prefix_owner_add(m, &pools_prefixes, m);
+        if (r < 0)
+                return r;
         dp->done = done;
         return nd_store_list(m->store, "/netd/v1/docker/", on_loaded, m);
 }

@@ -28,18 +28,3 @@ void nd_docker_plugin_free(nd_manager *m);
 
 /* {"Enabled", "Pools": [...], "Endpoints": [...]} for GET /v1/docker. */
 json_t *nd_docker_plugin_status(nd_manager *m);
-/* Hold and program the published ports of endpoints again. */
-void nd_docker_plugin_ports_restore(nd_manager *m);
-/* Which endpoint (other than @self) publishes a port clashing with @b:
- * its description in @buf, or NULL. */
-const char *nd_docker_plugin_port_holder(nd_manager *m, const nd_published *self, const nd_port_binding *b,
-                                         char *buf, size_t size);
-
-/* Subnets that pools hold for networks not created yet: the manager
- * avoids them when it picks a subnet and refuses networks overlapping
- * them (except the network @spec created for that very pool). */
-size_t nd_docker_plugin_reserved(nd_manager *m, nd_prefix *buf, size_t max); /* @buf NULL: count */
-/* The pool overlapping @p that @spec may not take, or NULL; its subnet in
- * @ret_with. */
-const char *nd_docker_plugin_pool_clash(nd_manager *m, const struct nd_network_spec *spec, const nd_prefix *p,
-                                        nd_prefix *ret_with);

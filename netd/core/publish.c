@@ -17,7 +17,6 @@
 #include <unistd.h>
 
 #include "diag.h"
-#include "docker-plugin.h"
 #include "firewall.h"
 #include "hostport.h"
 #include "log.h"
@@ -63,18 +62,26 @@ int nd_publish_program(nd_manager *m, nd_published *p, const char *what, const n
         return r;
 }
 
-/* Who else holds @b: a container, or a Docker endpoint?  NULL: nobody. */
+int nd_publish_owner_add(nd_manager *m, const nd_port_owner_ops *ops, void *userdata) {
+        for (size_t i = 0; i < m->n_port_owners; i++)
+                if (m->port_owners[i].ops == ops && m->port_owners[i].userdata == userdata)
+                        return 0;
+        if (m->n_port_owners >= ND_OWNERS_MAX)
+                return -ENOSPC;
+        m->port_owners[m->n_port_owners++] = (struct nd_owner_slot) { ops, userdata };
+        return 1;
+}
+
+/* Who else holds @b, asking every registered owner?  NULL: nobody. */
 static const char *held_by(nd_manager *m, const nd_published *self, const nd_port_binding *b, char *buf,
                            size_t size) {
-        for (size_t k = 0; k < m->n_cts; k++) {
-                const nd_container *o = m->cts[k];
-                if (&o->pub != self && nd_published_clash(&o->pub, b)) {
-                        snprintf(buf, size, "container '%s'", o->name);
-                        return buf;
-                }
+        for (size_t i = 0; i < m->n_port_owners; i++) {
+                const nd_port_owner_ops *ops = m->port_owners[i].ops;
+                const char *who = ops->holder(m->port_owners[i].userdata, self, b, buf, size);
+                if (who)
+                        return who;
         }
-        const char *who = nd_sandbox_port_holder(m, self, b, buf, size);
-        return who ? who : nd_docker_plugin_port_holder(m, self, b, buf, size);
+        return NULL;
 }
 
 /* Is @b free of netd's other bindings (other owners, and the first @n of
@@ -238,7 +245,21 @@ void nd_ports_refresh(nd_manager *m, nd_container *c) {
                 nd_log_errno(LOG_ERR, r, "updating published ports failed", "container=%s", c->name);
 }
 
-void nd_manager_ports_restore(nd_manager *m) {
+static const char *containers_port_holder(void *userdata, const nd_published *self, const nd_port_binding *b,
+                                          char *buf, size_t size) {
+        nd_manager *m = userdata;
+        for (size_t k = 0; k < m->n_cts; k++) {
+                const nd_container *o = m->cts[k];
+                if (&o->pub != self && nd_published_clash(&o->pub, b)) {
+                        snprintf(buf, size, "container '%s'", o->name);
+                        return buf;
+                }
+        }
+        return NULL;
+}
+
+static void containers_ports_restore(void *userdata) {
+        nd_manager *m = userdata;
         for (size_t k = 0; k < m->n_cts; k++) {
                 nd_container *c = m->cts[k];
                 char what[ND_NAME_MAX + 16];
@@ -262,6 +283,20 @@ void nd_manager_ports_restore(nd_manager *m) {
                 (void) publish_addrs(m, c, &a4, &a6);
                 nd_publish_restore(m, &c->pub, what, &a4, &a6, true);
         }
-        nd_sandboxes_ports_restore(m);
-        nd_docker_plugin_ports_restore(m);
+}
+
+static const nd_port_owner_ops containers_ports = {
+        .holder = containers_port_holder,
+        .restore = containers_ports_restore,
+};
+
+int nd_ports_register(nd_manager *m) {
+        return nd_publish_owner_add(m, &containers_ports, m);
+}
+
+void nd_manager_ports_restore(nd_manager *m) {
+        for (size_t i = 0; i < m->n_port_owners; i++) {
+                const nd_port_owner_ops *ops = m->port_owners[i].ops;
+                ops->restore(m->port_owners[i].userdata);
+        }
 }

@@ -158,6 +158,7 @@ static int sbx_from_json(const json_t *j, nd_sbx *s) {
 }
 
 static void what_of(const nd_sbx *s, char *buf, size_t size);
+static const nd_port_owner_ops sandbox_ports;
 
 /* ---- the table ---- */
 
@@ -746,6 +747,9 @@ static void on_sbxs_loaded(void *userdata, int r, const nd_store_kv *kvs, size_t
 }
 
 int nd_manager_sandboxes_load(nd_manager *m, void (*done)(nd_manager *m)) {
+        int r = nd_publish_owner_add(m, &sandbox_ports, m);
+        if (r < 0)
+                return r;
         m->sbx_done = done;
         return nd_store_list(m->store, KEY_SANDBOXES, on_sbxs_loaded, m);
 }
@@ -771,8 +775,9 @@ static void what_of(const nd_sbx *s, char *buf, size_t size) {
                 snprintf(buf, size, "CNI container %.12s", s->cid);
 }
 
-const char *nd_sandbox_port_holder(nd_manager *m, const nd_published *self, const nd_port_binding *b, char *buf,
-                                   size_t size) {
+static const char *sandbox_port_holder(void *userdata, const nd_published *self, const nd_port_binding *b,
+                                       char *buf, size_t size) {
+        nd_manager *m = userdata;
         for (size_t i = 0; i < m->n_sbxs; i++) {
                 const nd_sbx *s = m->sbxs[i];
                 if (&s->pub != self && nd_published_clash(&s->pub, b)) {
@@ -783,7 +788,8 @@ const char *nd_sandbox_port_holder(nd_manager *m, const nd_published *self, cons
         return NULL;
 }
 
-void nd_sandboxes_ports_restore(nd_manager *m) {
+static void sandboxes_ports_restore(void *userdata) {
+        nd_manager *m = userdata;
         char what[ND_NAME_MAX + 64];
         for (size_t i = 0; i < m->n_sbxs; i++) {
                 nd_sbx *s = m->sbxs[i];
@@ -791,3 +797,8 @@ void nd_sandboxes_ports_restore(nd_manager *m) {
                 nd_publish_restore(m, &s->pub, what, &s->ep.addr4, &s->ep.addr6, false);
         }
 }
+
+static const nd_port_owner_ops sandbox_ports = {
+        .holder = sandbox_port_holder,
+        .restore = sandboxes_ports_restore,
+};

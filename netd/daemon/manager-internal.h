@@ -21,6 +21,34 @@
 #define KEY_CONTAINERS "/netd/v1/containers/"
 #define KEY_CTNAMES "/netd/v1/container-names/"
 
+/* Owners of published ports register with publish.c; it asks them who
+ * holds a port and has them re-hold their ports after a restart. */
+typedef struct nd_port_owner_ops {
+        /* Which of the owner's objects (other than @self) publishes a port
+         * clashing with @b: its description in @buf, or NULL. */
+        const char *(*holder)(void *userdata, const nd_published *self, const nd_port_binding *b, char *buf,
+                              size_t size);
+        /* Hold and program its published ports again (start-up). */
+        void (*restore)(void *userdata);
+} nd_port_owner_ops;
+
+/* Holders of address space outside the network table (Docker's IPAM
+ * pools) register with the network table, which avoids and refuses
+ * their prefixes. */
+typedef struct nd_prefix_owner_ops {
+        /* The prefixes held for networks not made yet (@buf NULL: count). */
+        size_t (*reserved)(void *userdata, nd_prefix *buf, size_t max);
+        /* The holder overlapping @p that @spec may not take, or NULL; its
+         * prefix in @ret_with. */
+        const char *(*clash)(void *userdata, const nd_network_spec *spec, const nd_prefix *p, nd_prefix *ret_with);
+} nd_prefix_owner_ops;
+
+#define ND_OWNERS_MAX 8
+struct nd_owner_slot {
+        const void *ops;
+        void *userdata;
+};
+
 struct net_slot {
         nd_network *net;
         struct nd_fw_owner *fw;
@@ -64,6 +92,8 @@ struct nd_manager {
         bool dns_off;     /* --dns-server off */
         bool firewall;
         uint16_t port_lo, port_hi, port_next; /* dynamic host ports */
+        struct nd_owner_slot port_owners[ND_OWNERS_MAX], prefix_owners[ND_OWNERS_MAX];
+        size_t n_port_owners, n_prefix_owners;
 
         struct net_slot *nets;
         size_t n_nets, cap_nets;
@@ -119,15 +149,15 @@ void nd_publish_restore(nd_manager *m, nd_published *p, const char *what, const 
 void nd_ports_release(nd_manager *m, nd_container *c);
 void nd_ports_refresh(nd_manager *m, nd_container *c);
 void nd_manager_ports_restore(nd_manager *m);
+/* Registries: an owner kind registers once, at load. */
+/* Containers as an owner of published ports (publish.c). */
+int nd_ports_register(nd_manager *m);
+int nd_publish_owner_add(nd_manager *m, const nd_port_owner_ops *ops, void *userdata);
+int nd_manager_prefix_owner_add(nd_manager *m, const nd_prefix_owner_ops *ops, void *userdata);
 /* External sandboxes (sandboxes.c): read back at start-up, then @done;
  * forgotten (not undone) at exit. */
 int nd_manager_sandboxes_load(nd_manager *m, void (*done)(nd_manager *m));
 void nd_manager_sandboxes_free(nd_manager *m);
-/* Their published ports: which one holds @b (other than @self); hold and
- * program them again after a restart. */
-const char *nd_sandbox_port_holder(nd_manager *m, const nd_published *self, const nd_port_binding *b, char *buf,
-                                   size_t size);
-void nd_sandboxes_ports_restore(nd_manager *m);
 /* The embedded DNS for a container (resolver.c): a resolver in its
  * sandbox and its names while it runs; resolv.conf's text (malloc'd). */
 int nd_resolver_attach(nd_manager *m, nd_container *c, nd_diag *d);

@@ -393,6 +393,16 @@ void nd_manager_address_prefix(const nd_network *n, char *buf, size_t size) {
         snprintf(buf, size, KEY_IPAM "%s/", n->id);
 }
 
+int nd_manager_prefix_owner_add(nd_manager *m, const nd_prefix_owner_ops *ops, void *userdata) {
+        for (size_t i = 0; i < m->n_prefix_owners; i++)
+                if (m->prefix_owners[i].ops == ops && m->prefix_owners[i].userdata == userdata)
+                        return 0;
+        if (m->n_prefix_owners >= ND_OWNERS_MAX)
+                return -ENOSPC;
+        m->prefix_owners[m->n_prefix_owners++] = (struct nd_owner_slot) { ops, userdata };
+        return 1;
+}
+
 int64_t now_us(void) {
         struct timespec ts;
         clock_gettime(CLOCK_REALTIME, &ts);
@@ -460,7 +470,11 @@ int nd_manager_subnet_pick(nd_manager *m, nd_prefix *ret, nd_diag *d) {
         r = nd_nl_host_prefixes(m->nl, &host, &n_host);
         if (r < 0)
                 return nd_diag_set(d, r, "cannot read the host's routes: %s", strerror(-r));
-        size_t reserved = nd_docker_plugin_reserved(m, NULL, 0);
+        size_t reserved = 0;
+        for (size_t i = 0; i < m->n_prefix_owners; i++) {
+                const nd_prefix_owner_ops *ops = m->prefix_owners[i].ops;
+                reserved += ops->reserved(m->prefix_owners[i].userdata, NULL, 0);
+        }
         size_t total = n_host + m->n_nets * ND_NETWORK_MAX_SUBNETS + reserved;
         busy = calloc(total ? total : 1, sizeof(*busy));
         if (!busy) {
@@ -473,7 +487,12 @@ int nd_manager_subnet_pick(nd_manager *m, nd_prefix *ret, nd_diag *d) {
         for (size_t i = 0; i < m->n_nets; i++)
                 for (size_t k = 0; k < m->nets[i].net->spec.n_ipam; k++)
                         busy[n_busy++] = m->nets[i].net->spec.ipam[k].subnet;
-        n_busy += nd_docker_plugin_reserved(m, busy + n_busy, reserved);
+        for (size_t i = 0; i < m->n_prefix_owners; i++) {
+                const nd_prefix_owner_ops *ops = m->prefix_owners[i].ops;
+                size_t k = ops->reserved(m->prefix_owners[i].userdata, busy + n_busy, reserved);
+                n_busy += k;
+                reserved -= k;
+        }
         r = nd_pool_pick(m->pools, AF_INET, busy, n_busy, ret);
         if (r < 0)
                 return nd_diag_set(d, -ENOSPC,
@@ -512,7 +531,11 @@ int nd_manager_network_create(nd_manager *m, nd_network_spec *spec, nd_manager_n
                         return r;
                 }
                 nd_prefix pw;
-                const char *pool = nd_docker_plugin_pool_clash(m, spec, &spec->ipam[i].subnet, &pw);
+                const char *pool = NULL;
+                for (size_t k = 0; !pool && k < m->n_prefix_owners; k++) {
+                        const nd_prefix_owner_ops *ops = m->prefix_owners[k].ops;
+                        pool = ops->clash(m->prefix_owners[k].userdata, spec, &spec->ipam[i].subnet, &pw);
+                }
                 if (pool) {
                         r = nd_diag_set(d, -EADDRINUSE, "subnet '%s' overlaps subnet '%s' of %s",
                                         nd_prefix_fmt(&spec->ipam[i].subnet, a), nd_prefix_fmt(&pw, b), pool);
@@ -1014,7 +1037,9 @@ static void on_containers_loaded(nd_manager *m) {
 }
 
 static void load_containers(nd_manager *m) {
-        int r = nd_manager_containers_load(m, on_containers_loaded);
+        int r = nd_ports_register(m);
+        if (r >= 0)
+                r = nd_manager_containers_load(m, on_containers_loaded);
         if (r < 0)
                 start_failed(m, nd_log_errno(LOG_ERR, r, "loading containers failed"));
 }
