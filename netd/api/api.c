@@ -432,7 +432,8 @@ static void route_sandboxes(nd_manager *m, nd_http_request *req, char **seg, siz
         nd_http_reply_json(req, 200, nd_sandbox_to_json(s));
 }
 
-static void get_info(nd_manager *m, nd_http_request *req) {
+static void get_info(const nd_api_hooks *h, nd_http_request *req) {
+        nd_manager *m = h->m;
         nd_network **nets;
         nd_container **cts;
         size_t nn = nd_manager_networks(m, &nets), nc = nd_manager_containers(m, &cts), running = 0;
@@ -442,7 +443,7 @@ static void get_info(nd_manager *m, nd_http_request *req) {
                               "Networks", (json_int_t) nn, "Containers", (json_int_t) nc, "ContainersRunning",
                               (json_int_t) running, "Firewall", nd_manager_firewall_status(m), "Cluster",
                               nd_manager_cluster_status(m));
-        json_t *api = nd_manager_api_status(m), *dns = nd_manager_dns_forward_status(m);
+        json_t *api = h->server_status(h->userdata), *dns = nd_manager_dns_forward_status(m);
         if (j && api)
                 json_object_set_new(j, "Api", api);
         if (j && dns)
@@ -508,9 +509,9 @@ static size_t split_path(char *buf, char **seg, size_t max) {
         return n;
 }
 
-static void get_metrics(nd_manager *m, nd_http_request *req) {
+static void get_metrics(const nd_api_hooks *h, nd_http_request *req) {
         size_t len;
-        char *text = nd_manager_metrics(m, &len);
+        char *text = h->metrics(h->userdata, &len);
         if (!text)
                 return nd_http_reply_error(req, 500, "out of memory");
         nd_http_reply(req, 200, "text/plain; version=0.0.4; charset=utf-8", text, len);
@@ -526,11 +527,12 @@ void nd_api_metrics_handle(nd_http_request *req, void *userdata) {
 }
 
 void nd_api_handle(nd_http_request *req, void *userdata) {
-        nd_manager *m = userdata;
+        const nd_api_hooks *h = userdata;
+        nd_manager *m = h->m;
         if (strcmp(nd_http_request_path(req), "/metrics") == 0) {
                 if (strcmp(nd_http_request_method(req), "GET") != 0)
                         return method_not_allowed(req, "GET");
-                return get_metrics(m, req);
+                return get_metrics(h, req);
         }
         const char *method = nd_http_request_method(req), *path = nd_http_request_path(req);
         char buf[1024], *seg[6];
@@ -552,7 +554,7 @@ void nd_api_handle(nd_http_request *req, void *userdata) {
         if (ns == 2 && strcmp(seg[1], "info") == 0) {
                 if (strcmp(method, "GET") != 0)
                         return method_not_allowed(req, "GET");
-                return get_info(m, req);
+                return get_info(h, req);
         }
         if (ns == 2 && strcmp(seg[1], "nodes") == 0) {
                 if (strcmp(method, "GET") != 0)

@@ -7,11 +7,26 @@
 
 #include "nd-forward.h"
 
-/* nd_http_handler_fn; @userdata is the nd_manager. */
+#include <jansson.h>
+#include <stddef.h>
+
+/* What the /v1 API serves beyond the core: given by the daemon, which
+ * owns the servers and the process. */
+typedef struct nd_api_hooks {
+        nd_manager *m;
+        /* GET /metrics: the whole exposition (malloc'd), NULL: no memory. */
+        char *(*metrics)(void *userdata, size_t *ret_len);
+        /* "Api" in /v1/info: the API server's counters and fd limit. */
+        json_t *(*server_status)(void *userdata);
+        void *userdata;
+} nd_api_hooks;
+
+/* nd_http_handler_fn; @userdata is an nd_api_hooks. */
 void nd_api_handle(nd_http_request *req, void *userdata);
-/* The --metrics-addr server: GET /metrics only. */
+/* The --metrics-addr server: GET /metrics only (@userdata as above). */
 void nd_api_metrics_handle(nd_http_request *req, void *userdata);
-/* The network part of the Docker Engine API (docker-api.c). */
+/* The network part of the Docker Engine API (docker-api.c); @userdata is
+ * the nd_manager. */
 void nd_docker_api_handle(nd_http_request *req, void *userdata);
 /* Reply with @d's message (or strerror) and nd_api_status(@r). */
 void nd_api_reply_diag(nd_http_request *req, int r, const struct nd_diag *d);

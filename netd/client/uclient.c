@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "grow.h"
 #include "macro.h"
 #include "uclient.h"
 
@@ -333,11 +334,8 @@ int nd_uclient_exchange(int fd, const char *method, const char *target, const ch
                 if (len == cap) {
                         if (cap >= raw_max)
                                 return nd_diag_set(d, -EFBIG, "reply larger than %zu bytes", max_body);
-                        char *p = realloc(buf, cap * 2);
-                        if (!p)
+                        if (ND_GROW(buf, len, cap, 1) < 0)
                                 return nd_diag_set(d, -ENOMEM, "out of memory");
-                        buf = p;
-                        cap *= 2;
                 }
                 ssize_t k = recv(fd, buf + len, cap - len, MSG_DONTWAIT);
                 if (k < 0) {

@@ -9,7 +9,8 @@
  *
  * Invariants:
  *  - a request carries Host, Connection: close and, when it has a body or
- *    its method is not GET, Content-Length; a JSON body also Content-Type;
+ *    its method is not GET, Content-Length; a body sent with a content
+ *    type (a JSON one always) also Content-Type;
  *  - the response is read until complete (Content-Length, chunked, or the
  *    peer's close when it has neither), never past ND_UCLIENT_HEAD_MAX bytes
  *    of head nor past the caller's body limit;
@@ -41,7 +42,7 @@ typedef struct nd_uclient_response {
  * caller frees ret->body with nd_uclient_response_done()), 0 when more bytes
  * are needed, -EPROTO when malformed (or truncated by @eof), -EFBIG when
  * the body exceeds @max_body or the head ND_UCLIENT_HEAD_MAX, -ENOMEM.
- * Interim 1xx responses are skipped. */
+ * Interim 1xx responses are skipped, except 101 (never asked for): -EPROTO. */
 int nd_uclient_parse(const char *buf, size_t len, bool eof, size_t max_body, nd_uclient_response *ret);
 void nd_uclient_response_done(nd_uclient_response *r);
 
@@ -53,8 +54,8 @@ int nd_uclient_connect(const char *path, int timeout_ms, nd_diag *d);
 /* On the connected @fd (borrowed): send METHOD @target with @body (@body_len
  * bytes; NULL for none; @content_type may be NULL), read the response into
  * *ret within @timeout_ms, the body at most @max_body bytes.  Returns 0, or
- * -errno with the reason in @d ("netd closed the connection before
- * replying", "no reply from netd within 120 s", ...). */
+ * -errno with the reason in @d ("netd closed the connection without
+ * replying", "no reply within 120 s", ...). */
 int nd_uclient_exchange(int fd, const char *method, const char *target, const char *content_type, const char *body,
                         size_t body_len, int timeout_ms, size_t max_body, nd_uclient_response *ret, nd_diag *d);
 

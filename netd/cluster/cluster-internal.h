@@ -19,6 +19,11 @@
  *                      and the sync pass that writes it on the lease
  *   cluster-nets.c     overlay networks: records, create, remove, tunnel up
  *
+ * What the parts use is what nd_cluster_new() was handed (the loop, the
+ * netlink socket, the state directory, the DNS server and the firewall,
+ * either may be NULL); the network table they serve is reached only
+ * through cl->nets.  Nothing here knows who created the cluster.
+ *
  * Everything runs on the loop.  Functions here are named nd_cl_*; the
  * rest of each part is static.
  */
@@ -31,6 +36,7 @@
 #include <stdlib.h>
 
 #include "cluster.h"
+#include "grow.h"
 #include "hmap.h"
 #include "network.h"
 #include "overlay.h"
@@ -97,7 +103,13 @@ struct waiter {
 };
 
 struct nd_cluster {
-        nd_manager *m;
+        struct ev_loop *loop;
+        struct nl_sock *nl;
+        char *state_dir;
+        struct nd_dns *dns;     /* NULL: no embedded DNS */
+        struct nd_fw *fw;       /* NULL: no firewall */
+        nd_cluster_nets_ops nets; /* the network table served */
+        void *userdata;         /* of nets and done */
         nd_store *st;
         nd_overlay *ov;
         char id[ND_NODE_ID_LEN + 1];
@@ -111,7 +123,7 @@ struct nd_cluster {
         ev_timer keepalive, sync_timer, reclaim_timer, prune_timer;
         nd_store_watch *watch;
         int64_t rev;
-        void (*done)(nd_manager *m, int r);
+        void (*done)(void *userdata, int r);
         bool started;
 
         struct gblock **blocks;
@@ -122,30 +134,15 @@ struct nd_cluster {
         struct lep *leps;
         size_t n_leps, cap_leps;
         char **stale;           /* our endpoint keys found at start-up */
-        size_t n_stale;
+        size_t n_stale, cap_stale;
         struct waiter *waiters;
-        struct nd_fw_owner *fw;
+        struct nd_fw_owner *fw_owner; /* our elements in the firewall's sets */
         nd_addr etcd_addrs[ETCD_ADDRS_MAX];
         uint16_t etcd_ports[ETCD_ADDRS_MAX];
         size_t n_etcd;
         uint64_t events, resyncs, lease_losses, sync_failures, rejected, reclaimed, renewals;
         char last_rejected[256];
 };
-
-#define GROW(arr, n, cap)                                                              \
-        ({                                                                             \
-                int _r = 0;                                                            \
-                if ((n) == (cap)) {                                                    \
-                        size_t _c = (cap) ? (cap) * 2 : 16;                            \
-                        void *_p = realloc((arr), _c * sizeof(*(arr)));                \
-                        if (_p) {                                                      \
-                                (arr) = _p;                                            \
-                                (cap) = _c;                                            \
-                        } else                                                         \
-                                _r = -ENOMEM;                                          \
-                }                                                                      \
-                _r;                                                                    \
-        })
 
 /* cluster.c */
 nd_network *nd_cl_net_by_id(nd_cluster *cl, const char *id);

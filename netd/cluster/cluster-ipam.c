@@ -62,7 +62,7 @@ struct gblock *nd_cl_block_of(nd_cluster *cl, const nd_network *n, const nd_addr
 
 static struct gblock *block_add(nd_cluster *cl, const char *netid, const nd_prefix *p) {
         struct gblock *b;
-        if (GROW(cl->blocks, cl->n_blocks, cl->cap_blocks) < 0 || !(b = calloc(1, sizeof(*b))))
+        if (ND_GROW(cl->blocks, cl->n_blocks, cl->cap_blocks, 1) < 0 || !(b = calloc(1, sizeof(*b))))
                 return NULL;
         b->p = *p;
         snprintf(b->netid, sizeof(b->netid), "%s", netid);

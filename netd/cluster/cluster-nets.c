@@ -2,8 +2,8 @@
 /*
  * \file cluster-nets.c
  * Overlay networks in the cluster: their records (networks/, with the
- * name and VNI claimed alongside) joining and leaving the manager's
- * table, create and remove as one transaction each, and the tunnel port
+ * name and VNI claimed alongside) joining and leaving the network table
+ * the cluster serves (cl->nets), create and remove as one transaction each, and the tunnel port
  * of each network on this host.
  */
 #include <errno.h>
@@ -19,7 +19,6 @@
 #include "hmap.h"
 #include "json-util.h"
 #include "log.h"
-#include "manager-internal.h"
 #include "network.h"
 #include "overlay.h"
 #include "store.h"
@@ -61,7 +60,7 @@ void nd_cl_net_put(nd_cluster *cl, const char *key, const char *value) {
         }
         char name[ND_NAME_MAX + 1];
         snprintf(name, sizeof(name), "%s", n->spec.name);
-        int r = nd_manager_net_adopt(cl->m, n);
+        int r = cl->nets.adopt(cl->userdata, n);
         if (r < 0) {
                 nd_log_errno(LOG_ERR, r, "adding an overlay network failed", "net=%s", name);
                 return;
@@ -82,7 +81,7 @@ void nd_cl_net_forget(nd_cluster *cl, nd_network *n) {
                         nd_cl_block_drop(cl, cl->blocks[i]);
         nd_overlay_net_down(cl->ov, n->id);
         nd_log(LOG_INFO, "overlay network removed", "net=%s id=%.12s", n->spec.name, n->id);
-        nd_manager_net_forget(cl->m, n);
+        cl->nets.forget(cl->userdata, n);
 }
 
 /* ---- overlay network create and remove ---- */
@@ -150,7 +149,7 @@ static void on_net_created(void *userdata, int r, int64_t rev) {
         nd_network *have = nd_cl_net_by_id(cl, n->id);
         if (!have) {
                 op->n = NULL;
-                r = nd_manager_net_adopt(cl->m, n);
+                r = cl->nets.adopt(cl->userdata, n);
                 if (r < 0) {
                         nd_diag_set(&d, r, "network '%s': %s", n->spec.name, strerror(-r));
                         op->cb(op->userdata, r, NULL, &d);
@@ -185,7 +184,7 @@ static int create_send(struct net_create *op) {
 }
 
 unsigned nd_cluster_default_mtu(nd_cluster *cl, bool gre) {
-        int mtu = nd_nl_addr_mtu(cl->m->nl, &cl->addr);
+        int mtu = nd_nl_addr_mtu(cl->nl, &cl->addr);
         if (mtu <= 0)
                 mtu = 1500;
         return (unsigned) mtu - (gre ? ND_GRE_OVERHEAD : ND_VXLAN_OVERHEAD);

@@ -15,6 +15,7 @@
 #include <string.h>
 #include <sys/random.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cluster-internal.h"
@@ -22,7 +23,6 @@
 #include "hmap.h"
 #include "json-util.h"
 #include "log.h"
-#include "manager-internal.h"
 #include "store.h"
 
 /* blocks reclaimed per transaction (etcd's default --max-txn-ops is 128,
@@ -84,14 +84,21 @@ int nd_node_id_load(const char *state_dir, bool create, char ret[static ND_NODE_
 
 static void start_failed(nd_cluster *cl, int r) {
         if (!cl->started)
-                cl->done(cl->m, r);
+                cl->done(cl->userdata, r);
+}
+
+/* Wall-clock seconds, for people reading the records. */
+static int64_t now_s(void) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        return (int64_t) ts.tv_sec;
 }
 
 static char *node_value(nd_cluster *cl, bool live) {
         char a[ND_ADDR_STRLEN];
         json_t *j = json_pack("{s:s, s:s, s:s, s:s, s:I}", "Id", cl->id, "Name", cl->node, "Addr",
                               nd_addr_fmt(&cl->addr, a), "Version", ND_VERSION, live ? "Started" : "Registered",
-                              (json_int_t) (now_us() / 1000000));
+                              (json_int_t) now_s());
         char *v = j ? json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
         json_decref(j);
         return v;
@@ -117,7 +124,7 @@ static void on_registered(void *userdata, int r, int64_t rev) {
         nd_log(LOG_INFO, "node registered", "node=%s id=%s lease=%" PRIx64 " ttl=%u", cl->node, cl->id,
                (uint64_t) cl->lease, cl->ttl);
         if (!ev_is_active(&cl->keepalive))
-                ev_timer_again(cl->m->loop, &cl->keepalive);
+                ev_timer_again(cl->loop, &cl->keepalive);
         if (!cl->started) {
                 r = nd_store_list(cl->st, G, nd_cl_on_listed, cl);
                 if (r < 0)
@@ -216,7 +223,7 @@ static void on_live_read(void *userdata, int r, const nd_store_kv *kvs, size_t n
                        "address changed, wait for the old registration to expire",
                        "id=%s holder_addr=%s holder_name=%s our_addr=%s file=%s/node-id ttl=%u", cl->id,
                        addr ? addr : "?", name ? name : "?", nd_addr_fmt(&cl->addr, (char[ND_ADDR_STRLEN]) {0}),
-                       cl->m->state_dir, cl->ttl);
+                       cl->state_dir, cl->ttl);
                 start_failed(cl, -EEXIST);
                 return;
         }
@@ -387,7 +394,7 @@ static int reclaim(nd_cluster *cl, struct gnode *g, void (*cb)(void *u, int r, c
         }
         g->reclaiming = true;
         nd_log(LOG_INFO, "reclaiming the address blocks of a dead node", "node=%s id=%s down_for=%.0fs", g->name,
-               g->id, ev_now(cl->m->loop) - g->down_since);
+               g->id, ev_now(cl->loop) - g->down_since);
         return 1;
 }
 

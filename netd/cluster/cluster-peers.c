@@ -16,10 +16,10 @@
 #include <sys/socket.h>
 
 #include "cluster-internal.h"
+#include "container.h"
 #include "hmap.h"
 #include "json-util.h"
 #include "log.h"
-#include "manager-internal.h"
 #include "network.h"
 #include "overlay.h"
 #include "server.h"
@@ -66,7 +66,7 @@ static int parse_mac(const char *s, uint8_t *m) {
 /* ---- remote endpoints ---- */
 
 static void rep_dns(nd_cluster *cl, const struct rep *e, const json_t *j, const nd_network *n) {
-        nd_dns_names *t = cl->m->dns ? nd_dns_table(cl->m->dns) : NULL;
+        nd_dns_names *t = cl->dns ? nd_dns_table(cl->dns) : NULL;
         char short_id[13];
         const char *name = json_string_value(json_object_get(j, "Name"));
         const char *host = json_string_value(json_object_get(j, "Hostname"));
@@ -88,8 +88,8 @@ static void rep_dns(nd_cluster *cl, const struct rep *e, const json_t *j, const 
 }
 
 void nd_cl_rep_remove(nd_cluster *cl, struct rep *e) {
-        if (cl->m->dns)
-                nd_dns_names_drop(nd_dns_table(cl->m->dns), e->key);
+        if (cl->dns)
+                nd_dns_names_drop(nd_dns_table(cl->dns), e->key);
         nd_overlay_peer_del(cl->ov, e->netid, &e->peer);
         nd_log(LOG_DEBUG, "remote endpoint gone", "net=%.12s ct=%.12s node=%s", e->netid, e->ctid, e->node);
         nd_hmap_remove(cl->reps, e->key);
@@ -271,7 +271,7 @@ void nd_cl_live_del(nd_cluster *cl, const char *id) {
                 return;
         g->live = false;
         g->lease = 0;
-        g->down_since = ev_now(cl->m->loop);
+        g->down_since = ev_now(cl->loop);
         if (strcmp(id, cl->id) != 0) {
                 nd_log(LOG_INFO, "node left", "node=%s id=%.12s", g->name, g->id);
                 reps_drop_node(cl, id);

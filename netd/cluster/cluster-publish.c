@@ -15,7 +15,6 @@
 #include "container.h"
 #include "json-util.h"
 #include "log.h"
-#include "manager-internal.h"
 #include "network.h"
 #include "store.h"
 
@@ -66,7 +65,7 @@ static void on_lep_done(void *userdata, int r, int64_t rev) {
                         if (r == -ENOENT)
                                 nd_cl_renew(cl); /* the lease is gone */
                         if (!ev_is_active(&cl->sync_timer))
-                                ev_timer_start(cl->m->loop, &cl->sync_timer);
+                                ev_timer_start(cl->loop, &cl->sync_timer);
                 } else if (e->gen == op->gen) {
                         e->synced = true;
                         if (!e->value) {
@@ -99,7 +98,7 @@ static void lep_set(nd_cluster *cl, const char *key, const char *ctid, char *val
                 e->synced = false;
                 return;
         }
-        if (GROW(cl->leps, cl->n_leps, cl->cap_leps) < 0) {
+        if (ND_GROW(cl->leps, cl->n_leps, cl->cap_leps, 1) < 0) {
                 free(value);
                 return;
         }
@@ -120,7 +119,7 @@ void nd_cl_on_prune(struct ev_loop *loop, ev_timer *t, int revents) {
                         wanted = strcmp(cl->leps[k].key, cl->stale[i]) == 0;
                 if (!wanted) {
                         /* an entry with no value: sync deletes it */
-                        if (GROW(cl->leps, cl->n_leps, cl->cap_leps) == 0) {
+                        if (ND_GROW(cl->leps, cl->n_leps, cl->cap_leps, 1) == 0) {
                                 struct lep *e = &cl->leps[cl->n_leps++];
                                 *e = (struct lep) {0};
                                 snprintf(e->key, sizeof(e->key), "%s", cl->stale[i]);
@@ -139,7 +138,7 @@ void nd_cl_on_prune(struct ev_loop *loop, ev_timer *t, int revents) {
 
 void nd_cluster_ready(nd_cluster *cl) {
         if (cl && cl->n_stale)
-                ev_timer_start(cl->m->loop, &cl->prune_timer);
+                ev_timer_start(cl->loop, &cl->prune_timer);
 }
 /* The record of endpoint @e: where peers send its frames, and its names. */
 static char *ep_value(nd_cluster *cl, const nd_endpoint *e, const char *name, const char *hostname) {

@@ -37,10 +37,10 @@
 #include "hmap.h"
 #include "json-util.h"
 #include "log.h"
-#include "manager-internal.h"
 #include "metrics.h"
 #include "network.h"
 #include "overlay.h"
+#include "server.h"
 #include "store.h"
 
 static void on_event(void *userdata, int r, const nd_store_event *ev);
@@ -49,7 +49,7 @@ static void on_event(void *userdata, int r, const nd_store_event *ev);
 
 nd_network *nd_cl_net_by_id(nd_cluster *cl, const char *id) {
         nd_network *n = NULL;
-        if (!nd_id_valid(id) || nd_manager_network_find(cl->m, id, &n) < 0 || strcmp(n->id, id) != 0)
+        if (!nd_id_valid(id) || cl->nets.find(cl->userdata, id, &n) < 0 || strcmp(n->id, id) != 0)
                 return NULL;
         return n;
 }
@@ -111,7 +111,7 @@ void nd_cl_on_listed(void *userdata, int r, const nd_store_kv *kvs, size_t n, in
         if (r < 0) {
                 nd_log_errno(LOG_ERR, r, "reading the cluster state from etcd failed");
                 if (!cl->started) {
-                        cl->done(cl->m, r);
+                        cl->done(cl->userdata, r);
                         return;
                 }
                 relist(cl); /* keep trying: the watch is gone */
@@ -136,11 +136,9 @@ void nd_cl_on_listed(void *userdata, int r, const nd_store_kv *kvs, size_t n, in
                 char own[128];
                 snprintf(own, sizeof(own), K_EPS "%s/", cl->id);
                 for (size_t i = 0; i < n; i++) {
-                        char **p;
-                        if (!IS(kvs[i].key, own) || !(p = realloc(cl->stale, (cl->n_stale + 1) * sizeof(*p))))
+                        if (!IS(kvs[i].key, own) || ND_GROW(cl->stale, cl->n_stale, cl->cap_stale, 1) < 0)
                                 continue;
-                        cl->stale = p;
-                        if ((p[cl->n_stale] = strdup(kvs[i].key)))
+                        if ((cl->stale[cl->n_stale] = strdup(kvs[i].key)))
                                 cl->n_stale++;
                 }
         }
@@ -162,7 +160,7 @@ void nd_cl_on_listed(void *userdata, int r, const nd_store_kv *kvs, size_t n, in
                                         nd_cl_node_gc(cl, g);
                         }
                 nd_network **nets;
-                size_t nn = nd_manager_networks(cl->m, &nets);
+                size_t nn = cl->nets.list(cl->userdata, &nets);
                 for (size_t i = nn; i-- > 0;) {
                         bool found = false;
                         if (!nd_network_is_global(nets[i]))
@@ -177,7 +175,7 @@ void nd_cl_on_listed(void *userdata, int r, const nd_store_kv *kvs, size_t n, in
         it = (nd_hmap_iter) {0};
         while ((g = nd_hmap_next(cl->nodes, &it)))
                 if (!g->live && !g->down_since)
-                        g->down_since = ev_now(cl->m->loop);
+                        g->down_since = ev_now(cl->loop);
         cl->rev = rev;
         nd_store_watch_cancel(cl->watch);
         cl->watch = NULL;
@@ -188,15 +186,15 @@ void nd_cl_on_listed(void *userdata, int r, const nd_store_kv *kvs, size_t n, in
         if (!cl->started) {
                 size_t nets = 0;
                 nd_network **v;
-                size_t nn = nd_manager_networks(cl->m, &v);
+                size_t nn = cl->nets.list(cl->userdata, &v);
                 for (size_t i = 0; i < nn; i++)
                         nets += nd_network_is_global(v[i]);
                 nd_log(LOG_INFO, "cluster state loaded", "nodes=%zu overlay_networks=%zu remote_endpoints=%zu revision=%" PRId64,
                        nd_hmap_size(cl->nodes), nets, nd_hmap_size(cl->reps), rev);
                 cl->started = true;
                 nd_cl_fw_update(cl);
-                ev_timer_again(cl->m->loop, &cl->reclaim_timer);
-                cl->done(cl->m, 0);
+                ev_timer_again(cl->loop, &cl->reclaim_timer);
+                cl->done(cl->userdata, 0);
         }
 }
 
@@ -225,10 +223,10 @@ static void on_event(void *userdata, int r, const nd_store_event *ev) {
 /* What containers must not reach (the store, any host's tunnel port) and
  * who may send to this host's tunnel port (live peers). */
 void nd_cl_fw_update(nd_cluster *cl) {
-        nd_fw *fw = cl->m->fw;
+        nd_fw *fw = cl->fw;
         if (!fw || !cl->started)
                 return;
-        if (!cl->fw && !(cl->fw = nd_fw_owner_new(fw, "cluster")))
+        if (!cl->fw_owner && !(cl->fw_owner = nd_fw_owner_new(fw, "cluster")))
                 return;
         size_t cap = 1 + 2 * cl->n_etcd + nd_hmap_size(cl->nodes), n = 0;
         _cleanup_free_ nd_nft_elem *el = calloc(cap, sizeof(*el));
@@ -255,7 +253,7 @@ void nd_cl_fw_update(nd_cluster *cl) {
                         if (!dup)
                                 el[n++] = e;
                 }
-        int r = nd_fw_owner_set(fw, cl->fw, el, n);
+        int r = nd_fw_owner_set(fw, cl->fw_owner, el, n);
         if (r < 0)
                 nd_log_errno(LOG_WARNING, r, "updating the cluster's firewall sets failed");
 }
@@ -320,7 +318,7 @@ void nd_cluster_metrics(nd_cluster *cl, nd_expo *e) {
                                        (double) g->n_reps);
         nd_expo_family(e, "netd_cluster_network_remote_endpoints", "gauge", "Trusted remote endpoints, by overlay network.");
         nd_network **nets;
-        size_t nn = nd_manager_networks(cl->m, &nets);
+        size_t nn = cl->nets.list(cl->userdata, &nets);
         for (size_t i = 0; i < nn; i++) {
                 if (!nd_network_is_global(nets[i]))
                         continue;
@@ -382,7 +380,7 @@ json_t *nd_cluster_nodes(nd_cluster *cl) {
         json_t *a = json_array();
         nd_hmap_iter it = {0};
         struct gnode *g;
-        double now = cl ? ev_now(cl->m->loop) : 0;
+        double now = cl ? ev_now(cl->loop) : 0;
         while (cl && (g = nd_hmap_next(cl->nodes, &it))) {
                 bool self = strcmp(g->id, cl->id) == 0;
                 size_t eps = g->n_reps;
@@ -455,8 +453,9 @@ static int advertise_addr(const char *spec, nd_addr *ret) {
         return r;
 }
 
-int nd_cluster_start(nd_manager *m, const nd_cluster_config *cfg, void (*done)(nd_manager *m, int r),
-                     nd_cluster **ret) {
+int nd_cluster_new(struct ev_loop *loop, struct nl_sock *nl, const char *state_dir, nd_dns *dns, nd_fw *fw,
+                   const nd_cluster_config *cfg, const nd_cluster_nets_ops *nets, void (*done)(void *userdata, int r),
+                   void *userdata, nd_cluster **ret) {
         nd_cluster *cl;
         int r;
 
@@ -469,8 +468,13 @@ int nd_cluster_start(nd_manager *m, const nd_cluster_config *cfg, void (*done)(n
         cl = calloc(1, sizeof(*cl));
         if (!cl)
                 return -ENOMEM;
-        cl->m = m;
+        cl->loop = loop;
+        cl->nl = nl;
+        cl->dns = dns;
+        cl->fw = fw;
+        cl->nets = *nets;
         cl->done = done;
+        cl->userdata = userdata;
         cl->ttl = cfg->ttl ? cfg->ttl : 10;
         cl->grace = cfg->grace ? cfg->grace : 3600;
         cl->vxlan_port = cfg->vxlan_port ? cfg->vxlan_port : 4789;
@@ -485,7 +489,8 @@ int nd_cluster_start(nd_manager *m, const nd_cluster_config *cfg, void (*done)(n
         cl->reclaim_timer.data = cl;
         ev_timer_init(&cl->prune_timer, nd_cl_on_prune, 2.0, 0);
         cl->prune_timer.data = cl;
-        if (nd_hmap_new(&cl->reps) < 0 || nd_hmap_new(&cl->nodes) < 0 || nd_hmap_new(&cl->block_index) < 0) {
+        if (!(cl->state_dir = strdup(state_dir)) || nd_hmap_new(&cl->reps) < 0 || nd_hmap_new(&cl->nodes) < 0 ||
+            nd_hmap_new(&cl->block_index) < 0) {
                 nd_cluster_free(cl);
                 return -ENOMEM;
         }
@@ -495,43 +500,43 @@ int nd_cluster_start(nd_manager *m, const nd_cluster_config *cfg, void (*done)(n
                 return nd_log_errno(LOG_ERR, r, "--advertise-addr: not an IPv4 address or an interface with one",
                                     "value=%s", cfg->advertise);
         }
-        r = nd_store_open(m->loop, cfg->url, NULL, &cl->st);
+        r = nd_store_open(loop, cfg->url, NULL, &cl->st);
         if (r < 0) {
                 nd_cluster_free(cl);
                 return nd_log_errno(LOG_ERR, r, "invalid etcd store URL (want etcd://HOST:PORT[,HOST:PORT...])",
                                     "store=%s", cfg->url);
         }
         etcd_addrs(cl, cfg->url);
-        r = nd_overlay_new(m->loop, m->nl, &cl->addr, cfg->vxlan_port, &cl->ov);
+        r = nd_overlay_new(loop, nl, &cl->addr, cfg->vxlan_port, &cl->ov);
         if (r < 0) {
                 nd_cluster_free(cl);
                 return r;
-        }
-        /* this node and its lease first (ours from a previous run if it is
-         * still live), then the cluster's state */
-        nd_cl_renew(cl);
-        if (!cl->renewing) {
-                nd_cluster_free(cl);
-                return -ENOMEM;
         }
         *ret = cl;
         return 0;
 }
 
+int nd_cluster_start(nd_cluster *cl) {
+        /* this node and its lease first (ours from a previous run if it is
+         * still live), then the cluster's state */
+        nd_cl_renew(cl);
+        return cl->renewing ? 0 : -ENOMEM;
+}
+
 nd_cluster *nd_cluster_free(nd_cluster *cl) {
         if (!cl)
                 return NULL;
-        ev_timer_stop(cl->m->loop, &cl->keepalive);
-        ev_timer_stop(cl->m->loop, &cl->sync_timer);
-        ev_timer_stop(cl->m->loop, &cl->reclaim_timer);
-        ev_timer_stop(cl->m->loop, &cl->prune_timer);
+        ev_timer_stop(cl->loop, &cl->keepalive);
+        ev_timer_stop(cl->loop, &cl->sync_timer);
+        ev_timer_stop(cl->loop, &cl->reclaim_timer);
+        ev_timer_stop(cl->loop, &cl->prune_timer);
         nd_store_watch_cancel(cl->watch);
         /* the lease is not revoked: a restart within its TTL keeps it and
          * the peers' view; a host that stays away drops out when it expires */
         nd_store_free(cl->st);
         nd_overlay_free(cl->ov);
-        if (cl->fw && cl->m->fw)
-                nd_fw_owner_free(cl->m->fw, cl->fw);
+        if (cl->fw_owner && cl->fw)
+                nd_fw_owner_free(cl->fw, cl->fw_owner);
         while (cl->waiters) {
                 struct waiter *w = cl->waiters;
                 cl->waiters = w->next;
@@ -556,6 +561,7 @@ nd_cluster *nd_cluster_free(nd_cluster *cl) {
         for (size_t i = 0; i < cl->n_blocks; i++)
                 free(cl->blocks[i]);
         free(cl->blocks);
+        free(cl->state_dir);
         free(cl);
         return NULL;
 }

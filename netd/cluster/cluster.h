@@ -4,6 +4,29 @@
  * Multi-host state: what this host shares with its peers through the
  * cluster store (etcd), and what it learns from them.
  *
+ * The cluster sits below the services and above the store, the kernel,
+ * the overlay and DNS.  It is handed everything it uses when it is made
+ * (nd_cluster_new: the loop, the netlink socket, the state directory, the
+ * DNS server and the firewall) and reaches the network table it serves
+ * only through the nd_cluster_nets_ops it is given; it never calls up to
+ * its users.
+ *
+ * The module's parts (cluster-internal.h: the state each one owns):
+ *   node      cluster-node.c     this host's node id, its registration and
+ *                                lease; reclaiming what dead nodes left
+ *   peers     cluster-peers.c    the other nodes and their endpoints: the
+ *                                trust checks, then the overlay's FDB and
+ *                                neighbours and the DNS names
+ *   blocks    cluster-ipam.c     cluster IPAM: address blocks claimed per
+ *                                node, addresses picked and given back
+ *   publish   cluster-publish.c  this host's endpoint records, on its lease
+ *   networks  cluster-nets.c     global (overlay) networks: records,
+ *                                create, remove, the tunnel port; they
+ *                                join and leave the network table
+ *   cluster.c                    the one list and watch of the global
+ *                                prefix, the firewall's view, status,
+ *                                metrics, start and stop
+ *
  * Keys (all under /netd/v1/global/); NODE is a node id (32 hex digits,
  * random, generated once and kept in STATE_DIR/node-id), never a host
  * name, so two hosts with one host name are two nodes:
@@ -53,7 +76,11 @@
 #include "prefix.h"
 
 typedef struct nd_cluster nd_cluster;
+struct ev_loop;
+struct nl_sock;
 struct nd_container;
+struct nd_dns;
+struct nd_fw;
 
 #define ND_NODE_ID_LEN 32
 
@@ -72,11 +99,35 @@ bool nd_node_id_valid(const char *id);
  * -errno (-EBADMSG: the file is not a node id). */
 int nd_node_id_load(const char *state_dir, bool create, char ret[static ND_NODE_ID_LEN + 1]);
 
-/* Opens the store, registers the node, loads the global state (networks
- * join the manager's table) and starts watching; then calls @done (r<0:
- * start-up failed, logged). */
-int nd_cluster_start(nd_manager *m, const nd_cluster_config *cfg, void (*done)(nd_manager *m, int r),
-                     nd_cluster **ret);
+/* The network table the cluster serves, each call with the userdata
+ * given to nd_cluster_new():
+ *   find    a network by reference (name, id, unique id prefix): 0 and a
+ *           borrowed pointer, or -ENOENT/-ENOTUNIQ
+ *   list    the networks and their count; a borrowed array, valid until
+ *           the next list or adopt (forget leaves it as it is)
+ *   adopt   takes @n, an overlay network that exists elsewhere, into the
+ *           table (its bridge, firewall elements and slot); frees @n on
+ *           failure
+ *   forget  drops @n from the table again (bridge, elements, slot) and
+ *           frees it */
+typedef struct nd_cluster_nets_ops {
+        int (*find)(void *userdata, const char *ref, nd_network **ret);
+        size_t (*list)(void *userdata, nd_network ***ret);
+        int (*adopt)(void *userdata, nd_network *n);
+        void (*forget)(void *userdata, nd_network *n);
+} nd_cluster_nets_ops;
+
+/* Checks @cfg and makes the cluster: the store client and the overlay,
+ * nothing sent yet.  @loop, @nl, @dns and @fw (either of the last two may
+ * be NULL) are borrowed until nd_cluster_free(); @cfg, @state_dir and
+ * @nets are copied.  A bad @cfg is logged. */
+int nd_cluster_new(struct ev_loop *loop, struct nl_sock *nl, const char *state_dir, struct nd_dns *dns,
+                   struct nd_fw *fw, const nd_cluster_config *cfg, const nd_cluster_nets_ops *nets,
+                   void (*done)(void *userdata, int r), void *userdata, nd_cluster **ret);
+/* Registers the node, loads the global state (networks join the table
+ * through nets->adopt) and starts watching; then calls @done with
+ * @userdata (r<0: start-up failed, logged). */
+int nd_cluster_start(nd_cluster *cl);
 nd_cluster *nd_cluster_free(nd_cluster *cl);
 
 /* Overlay networks.  Create: the spec must be driver overlay; the

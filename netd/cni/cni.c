@@ -31,6 +31,7 @@
 #include <string.h>
 
 #include "cni-proto.h"
+#include "grow.h"
 #include "macro.h"
 #include "uclient.h"
 
@@ -120,12 +121,8 @@ int main(void) {
         atexit(release);
         /* the whole config from stdin (VERSION gets a small one too) */
         for (;;) {
-                if (len + 4096 > cap) {
-                        char *p = realloc(input, cap = cap ? cap * 2 : 65536);
-                        if (!p)
-                                return die(5, "out of memory", NULL);
-                        input = p;
-                }
+                if (ND_GROW(input, len, cap, 4096) < 0)
+                        return die(5, "out of memory", NULL);
                 size_t k = fread(input + len, 1, cap - len - 1, stdin);
                 len += k;
                 if (k == 0)

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* netctl's HTTP helpers, shared by its command files. */
+/* netctl's HTTP helpers and flag parsers, shared by its command files. */
 #include <errno.h>
 #include <jansson.h>
 #include <stdio.h>
@@ -77,7 +77,6 @@ bool segment_ok(const char *s) {
                strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-:") == strlen(s);
 }
 
-
 int ctl_each(char **refs, int n, const char *method, const char *prefix, const char *suffix, const char *what) {
         int rc = 0;
         for (int i = 0; i < n; i++) {
@@ -99,4 +98,16 @@ int ctl_each(char **refs, int n, const char *method, const char *prefix, const c
                 }
         }
         return rc;
+}
+
+int ctl_gw_priority_parse(const char *s, long long *ret) {
+        char *end;
+        errno = 0;
+        long long v = strtoll(s, &end, 10);
+        if (!*s || *end || errno || v < -1000000000LL || v > 1000000000LL) {
+                fprintf(stderr, "netctl: invalid --gw-priority '%s': want an integer\n", s);
+                return -1;
+        }
+        *ret = v;
+        return 0;
 }

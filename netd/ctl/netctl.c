@@ -1,8 +1,11 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * netctl: the command-line client.  It only talks to the daemon's API over
- * its unix socket (HTTP/1.1, uclient.h), so everything it can do, a script
- * can do with curl too.  Exit codes: 0 ok, 1 error (message on stderr), 2 usage.
+ * netctl: the command-line client, and its network, ipam, node and version
+ * commands (the others are in the files ctl.h lists).  Apart from logs,
+ * exec and rootfs init, which work on this host directly, it only talks to
+ * the daemon's API over its unix socket (HTTP/1.1, uclient.h), so what it
+ * does there, a script can do with curl too.  Exit codes: 0 ok, 1 error
+ * (message on stderr), 2 usage.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -12,16 +15,14 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "ctl-format.h"
+#include "ctl.h"
 #include "diag.h"
 #include "json-util.h"
 #include "macro.h"
 #include "prefix.h"
 
 #define DEFAULT_SOCKET "/run/netd/netd.sock"
-#define MAX_LIST 16
-
-#include "ctl-format.h"
-#include "ctl.h"
 
 /* ---- network create --------------------------------------------------------- */
 
@@ -61,7 +62,7 @@ static int network_create(int argc, char **argv) {
                 { "opt", required_argument, NULL, 'o' },    { "label", required_argument, NULL, 'l' },
                 { "help", no_argument, NULL, 'h' },         {},
         };
-        const char *subnets[MAX_LIST], *gateways[MAX_LIST], *ranges[MAX_LIST], *driver = NULL;
+        const char *subnets[CTL_MAX_LIST], *gateways[CTL_MAX_LIST], *ranges[CTL_MAX_LIST], *driver = NULL;
         size_t ns = 0, ng = 0, nr = 0;
         bool internal = false, ipv6 = false;
         _cleanup_json_ json_t *options = json_object(), *labels = json_object(), *reply = NULL, *req = NULL;
@@ -76,7 +77,7 @@ static int network_create(int argc, char **argv) {
                 case 'r': {
                         const char **list = c == 's' ? subnets : c == 'g' ? gateways : ranges;
                         size_t *n = c == 's' ? &ns : c == 'g' ? &ng : &nr;
-                        if (*n == MAX_LIST) {
+                        if (*n == CTL_MAX_LIST) {
                                 fprintf(stderr, "netctl: too many --%s\n", opts[c == 's' ? 1 : c == 'g' ? 2 : 3].name);
                                 return 2;
                         }

@@ -17,7 +17,7 @@
 #include "firewall.h"
 #include "prefix.h"
 #include "log.h"
-#include "manager.h"
+#include "daemon.h"
 
 #define MAX_POOLS 64
 
@@ -190,7 +190,7 @@ int main(int argc, char **argv) {
         const char *pools[MAX_POOLS + 1] = {0};
         char socket_path[PATH_MAX], pid_path[PATH_MAX];
         size_t n_pools = 0;
-        nd_manager *m = NULL;
+        nd_daemon *dm = NULL;
         int c, r, pid_fd;
         bool cleanup = false;
         const char *dns[5] = {0};
@@ -450,7 +450,7 @@ int main(int argc, char **argv) {
                         fprintf(stderr, "netd: cannot lock %s: %s\n", pid_path, strerror(-pid_fd));
                 return 1;
         }
-        r = nd_manager_new(&cfg, &m);
+        r = nd_daemon_new(&cfg, &dm);
         if (r < 0) {
                 nd_log_errno(LOG_ERR, r, "cannot initialise");
                 return 1;
@@ -461,8 +461,8 @@ int main(int argc, char **argv) {
                 nd_log(LOG_WARNING, "etcd over plain http (--etcd-insecure): anyone on the path can read and rewrite "
                        "the cluster's records; use https with client certificates in production", "store=%s",
                        cfg.store_url);
-        r = nd_manager_run(m);
-        nd_manager_free(m);
+        r = nd_daemon_run(dm);
+        nd_daemon_free(dm);
         unlink(pid_path);
         close(pid_fd);
         return r < 0 ? 1 : 0;

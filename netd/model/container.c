@@ -11,8 +11,8 @@
 #include "diag.h"
 #include "json-util.h"
 
-#include "runtime/caps.h"
-#include "runtime/seccomp-profile.h"
+#include "caps.h"
+#include "seccomp-profile.h"
 
 DEFINE_TRIVIAL_CLEANUP_FUNC(nd_sc_profile *, nd_sc_profile_free);
 

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* netctl's --format templates (netd/ctl-format.h). */
+/* netctl's --format templates (netd/ctl/ctl-format.h). */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>

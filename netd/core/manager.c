@@ -17,16 +17,13 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "api.h"
 #include "bridge.h"
 #include "cluster.h"
 #include "container.h"
 #include "diag.h"
-#include "docker-plugin.h"
 #include "link-reaper.h"
 #include "firewall.h"
 #include "server.h"
-#include "http.h"
 #include "json-util.h"
 #include "log.h"
 #include "manager.h"
@@ -40,16 +37,15 @@
 
 /* ---- lifecycle ---------------------------------------------------------- */
 
-int nd_manager_new(const nd_manager_config *cfg, nd_manager **ret) {
+int nd_manager_new(const nd_manager_config *cfg, struct ev_loop *loop, nd_manager **ret) {
         nd_manager *m = calloc(1, sizeof(*m));
         size_t n = 0;
 
         if (!m)
                 return -ENOMEM;
-        m->loop = ev_loop_new(EVFLAG_AUTO | EVFLAG_NOSIGMASK);
+        m->loop = loop;
         m->state_dir = strdup(cfg->state_dir);
         m->run_dir = strdup(cfg->run_dir);
-        m->socket_path = strdup(cfg->socket_path);
         /* etcd holds what the cluster shares; host-private state stays
          * in the local store either way */
         if (cfg->store_url && strncmp(cfg->store_url, "etcd", 4) == 0) {
@@ -67,23 +63,14 @@ int nd_manager_new(const nd_manager_config *cfg, nd_manager **ret) {
                         return -ENOMEM;
                 }
         }
-        if ((cfg->docker_socket && !(m->docker_socket = strdup(cfg->docker_socket))) ||
-            (cfg->plugin_socket && !(m->plugin_socket = strdup(cfg->plugin_socket))) ||
+        if ((cfg->plugin_socket && !(m->plugin_socket = strdup(cfg->plugin_socket))) ||
             (cfg->plugin_socket && strcmp(cfg->docker_host ? cfg->docker_host : "", "none") != 0 &&
              !(m->docker_host = strdup(cfg->docker_host ? cfg->docker_host : "/run/docker.sock")))) {
                 free(m->plugin_socket);
-                free(m->docker_socket);
-                free(m);
-                return -ENOMEM;
-        }
-        if (cfg->metrics_addr && !(m->metrics_addr = strdup(cfg->metrics_addr))) {
-                free(m->plugin_socket);
-                free(m->docker_socket);
                 free(m);
                 return -ENOMEM;
         }
         m->store_url = strdup(m->cluster_url ? "local" : cfg->store_url ? cfg->store_url : "local");
-        m->max_body = cfg->max_body ? cfg->max_body : 1024 * 1024;
         m->firewall = !cfg->no_firewall;
         m->port_lo = cfg->port_lo ? cfg->port_lo : 49153;
         m->port_hi = cfg->port_hi ? cfg->port_hi : 60999;
@@ -121,7 +108,7 @@ int nd_manager_new(const nd_manager_config *cfg, nd_manager **ret) {
         while (cfg->pools && cfg->pools[n])
                 n++;
         m->pool_specs = calloc(n + 1, sizeof(char *));
-        if (!m->loop || !m->resolv_conf || !m->state_dir || !m->run_dir || !m->socket_path || !m->store_url || !m->pool_specs ||
+        if (!m->loop || !m->resolv_conf || !m->state_dir || !m->run_dir || !m->store_url || !m->pool_specs ||
             !m->monitor_path || !m->default_rootfs || !m->netns_dir) {
                 nd_manager_free(m);
                 return -ENOMEM;
@@ -131,7 +118,6 @@ int nd_manager_new(const nd_manager_config *cfg, nd_manager **ret) {
                         nd_manager_free(m);
                         return -ENOMEM;
                 }
-        ev_set_userdata(m->loop, m);
         *ret = m;
         return 0;
 }
@@ -139,13 +125,10 @@ int nd_manager_new(const nd_manager_config *cfg, nd_manager **ret) {
 nd_manager *nd_manager_free(nd_manager *m) {
         if (!m)
                 return NULL;
-        /* API first (it references networks), then the store, which makes
-         * pending writes durable without running their callbacks. */
-        m->http = nd_http_server_free(m->http);
-        m->docker_http = nd_http_server_free(m->docker_http);
-        m->plugin_http = nd_http_server_free(m->plugin_http);
-        m->metrics_http = nd_http_server_free(m->metrics_http);
-        nd_manager_metrics_stop(m);
+        /* The daemon stopped the API first (it references networks); the
+         * store goes last but one, making pending writes durable without
+         * running their callbacks. */
+        nd_manager_metrics_done(m);
         m->reaper = nd_reaper_free(m->reaper); /* before what its callbacks touch */
         nd_manager_containers_free(m);
         nd_docker_plugin_free(m);
@@ -167,21 +150,12 @@ nd_manager *nd_manager_free(nd_manager *m) {
         for (char **p = m->pool_specs; p && *p; p++)
                 free(*p);
         free(m->pool_specs);
-        if (m->loop) {
-                ev_signal_stop(m->loop, &m->sig_term);
-                ev_signal_stop(m->loop, &m->sig_int);
-                ev_timer_stop(m->loop, &m->drain);
-                ev_loop_destroy(m->loop);
-        }
         free(m->state_dir);
         free(m->run_dir);
-        free(m->socket_path);
         free(m->store_url);
         free(m->cluster_url);
-        free(m->docker_socket);
         free(m->plugin_socket);
         free(m->docker_host);
-        free(m->metrics_addr);
         free(m->node_name);
         free(m->advertise);
         free(m->monitor_path);
@@ -209,14 +183,6 @@ json_t *nd_manager_cluster_status(nd_manager *m) {
 
 json_t *nd_manager_cluster_nodes(nd_manager *m) {
         return nd_cluster_nodes(m->cluster);
-}
-
-json_t *nd_manager_api_status(nd_manager *m) {
-        json_t *j = nd_http_server_status(m->http);
-        struct rlimit rl;
-        if (j && getrlimit(RLIMIT_NOFILE, &rl) == 0)
-                json_object_set_new(j, "FileLimit", json_integer((json_int_t) rl.rlim_cur));
-        return j;
 }
 
 json_t *nd_manager_dns_forward_status(nd_manager *m) {
@@ -926,79 +892,12 @@ int nd_manager_address_release(nd_manager *m, nd_network *n, const nd_addr *a, n
 
 /* ---- start-up: load state, then listen ------------------------------------ */
 
-static int listen_socket(const char *path) {
-        struct sockaddr_un sa = { .sun_family = AF_UNIX };
-        _cleanup_close_ int fd = -1;
-
-        if (strlen(path) >= sizeof(sa.sun_path))
-                return nd_log_errno(LOG_ERR, -ENAMETOOLONG, "socket path too long", "path=%s", path);
-        strcpy(sa.sun_path, path);
-        fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-        if (fd < 0)
-                return nd_log_errno(LOG_ERR, errno, "cannot create the API socket");
-        /* Safe: we hold the run dir's pid lock, so a leftover socket belongs
-         * to a dead instance. */
-        (void) unlink(path);
-        mode_t old = umask(0117);
-        int r = bind(fd, (struct sockaddr *) &sa, sizeof(sa));
-        umask(old);
-        if (r < 0)
-                return nd_log_errno(LOG_ERR, errno, "cannot bind the API socket", "path=%s", path);
-        if (chmod(path, 0660) < 0)
-                return nd_log_errno(LOG_ERR, errno, "cannot chmod the API socket", "path=%s", path);
-        if (listen(fd, 128) < 0)
-                return nd_log_errno(LOG_ERR, errno, "cannot listen on the API socket", "path=%s", path);
-        return TAKE_FD(fd);
-}
-
-/* HOST:PORT or [V6]:PORT, a TCP listening socket (non-blocking). */
-static int listen_tcp(const char *spec) {
-        char host[128];
-        const char *colon = strrchr(spec, ':');
-        nd_addr a;
-        if (!colon || (size_t) (colon - spec) >= sizeof(host))
-                return nd_log_errno(LOG_ERR, -EINVAL, "--metrics-addr: want HOST:PORT", "value=%s", spec);
-        memcpy(host, spec, (size_t) (colon - spec));
-        host[colon - spec] = 0;
-        if (host[0] == '[' && host[strlen(host) - 1] == ']') {
-                memmove(host, host + 1, strlen(host));
-                host[strlen(host) - 1] = 0;
-        }
-        char *end;
-        unsigned long port = strtoul(colon + 1, &end, 10);
-        if (*end || !colon[1] || port == 0 || port > 65535 || nd_addr_parse(host, &a) < 0)
-                return nd_log_errno(LOG_ERR, -EINVAL, "--metrics-addr: want HOST:PORT with an IP address", "value=%s", spec);
-        union {
-                struct sockaddr sa;
-                struct sockaddr_in in4;
-                struct sockaddr_in6 in6;
-        } u = {0};
-        socklen_t sl;
-        if (a.family == AF_INET) {
-                u.in4 = (struct sockaddr_in) { .sin_family = AF_INET, .sin_port = htons((uint16_t) port) };
-                memcpy(&u.in4.sin_addr, a.b, 4);
-                sl = sizeof(u.in4);
-        } else {
-                u.in6 = (struct sockaddr_in6) { .sin6_family = AF_INET6, .sin6_port = htons((uint16_t) port) };
-                memcpy(&u.in6.sin6_addr, a.b, 16);
-                sl = sizeof(u.in6);
-        }
-        _cleanup_close_ int fd = socket(a.family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-        int one = 1;
-        if (fd < 0)
-                return nd_log_errno(LOG_ERR, errno, "cannot create the metrics socket");
-        (void) setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-        if (bind(fd, &u.sa, sl) < 0 || listen(fd, 64) < 0)
-                return nd_log_errno(LOG_ERR, errno, "cannot listen on --metrics-addr", "addr=%s", spec);
-        return TAKE_FD(fd);
-}
-
 static void start_failed(nd_manager *m, int r) {
-        m->start_r = r;
-        ev_break(m->loop, EVBREAK_ALL);
+        void (*ready)(void *userdata, int r) = m->ready;
+        m->ready = NULL;
+        if (ready)
+                ready(m->ready_userdata, r);
 }
-
-static void start_api(nd_manager *m);
 
 static void firewall_start(nd_manager *m) {
         if (!m->fw)
@@ -1021,7 +920,12 @@ static void firewall_start(nd_manager *m) {
 static void on_containers_ready(nd_manager *m) {
         nd_manager_bridges_reconcile(m);
         firewall_start(m);
-        start_api(m);
+        start_failed(m, 0);
+}
+
+void nd_manager_ready(nd_manager *m) {
+        m->started = true;
+        nd_cluster_ready(m->cluster);
 }
 
 static void on_sandboxes_loaded(nd_manager *m) {
@@ -1042,56 +946,6 @@ static void load_containers(nd_manager *m) {
                 r = nd_manager_containers_load(m, on_containers_loaded);
         if (r < 0)
                 start_failed(m, nd_log_errno(LOG_ERR, r, "loading containers failed"));
-}
-
-static void start_api(nd_manager *m) {
-        nd_http_config hc = { .max_body = m->max_body, .max_connections = 256, .idle_timeout_sec = 60 };
-        int fd = listen_socket(m->socket_path), r;
-        if (fd < 0)
-                return start_failed(m, fd);
-        r = nd_http_server_new(m->loop, fd, &hc, nd_api_handle, m, &m->http);
-        if (r < 0) {
-                close(fd);
-                return start_failed(m, nd_log_errno(LOG_ERR, r, "cannot start the API server"));
-        }
-        if (m->docker_socket) {
-                fd = listen_socket(m->docker_socket);
-                if (fd < 0)
-                        return start_failed(m, fd);
-                r = nd_http_server_new(m->loop, fd, &hc, nd_docker_api_handle, m, &m->docker_http);
-                if (r < 0) {
-                        close(fd);
-                        return start_failed(m, nd_log_errno(LOG_ERR, r, "cannot start the Docker API server"));
-                }
-                nd_log(LOG_INFO, "Docker network API listening", "socket=%s", m->docker_socket);
-        }
-        if (m->plugin_socket) {
-                fd = listen_socket(m->plugin_socket);
-                if (fd < 0)
-                        return start_failed(m, fd);
-                r = nd_http_server_new(m->loop, fd, &hc, nd_docker_plugin_handle, m, &m->plugin_http);
-                if (r < 0) {
-                        close(fd);
-                        return start_failed(m, nd_log_errno(LOG_ERR, r, "cannot start the Docker plugin server"));
-                }
-                nd_log(LOG_INFO, "Docker network and IPAM plugin listening", "socket=%s", m->plugin_socket);
-        }
-        if (m->metrics_addr) {
-                fd = listen_tcp(m->metrics_addr);
-                if (fd < 0)
-                        return start_failed(m, fd);
-                nd_http_config mc = { .max_body = 4096, .max_connections = 64, .idle_timeout_sec = 60 };
-                r = nd_http_server_new(m->loop, fd, &mc, nd_api_metrics_handle, m, &m->metrics_http);
-                if (r < 0) {
-                        close(fd);
-                        return start_failed(m, nd_log_errno(LOG_ERR, r, "cannot start the metrics server"));
-                }
-                nd_log(LOG_INFO, "metrics listening", "addr=%s", m->metrics_addr);
-        }
-        m->started = true;
-        nd_cluster_ready(m->cluster);
-        nd_log(LOG_INFO, "netd ready", "version=%s socket=%s store=%s networks=%zu", ND_VERSION, m->socket_path,
-               nd_store_backend(m->store), m->n_nets);
 }
 
 static void on_orphans_deleted(void *userdata, int r, int64_t rev) {
@@ -1184,8 +1038,33 @@ static void on_networks_loaded(void *userdata, int r, const nd_store_kv *kvs, si
                 start_failed(m, r);
 }
 
+/* The cluster serves the network table through these. */
+static int cluster_net_find(void *userdata, const char *ref, nd_network **ret) {
+        return nd_manager_network_find(userdata, ref, ret);
+}
+
+static size_t cluster_nets_list(void *userdata, nd_network ***ret) {
+        return nd_manager_networks(userdata, ret);
+}
+
+static int cluster_net_adopt(void *userdata, nd_network *n) {
+        return nd_manager_net_adopt(userdata, n);
+}
+
+static void cluster_net_forget(void *userdata, nd_network *n) {
+        nd_manager_net_forget(userdata, n);
+}
+
+static const nd_cluster_nets_ops cluster_nets_ops = {
+        .find = cluster_net_find,
+        .list = cluster_nets_list,
+        .adopt = cluster_net_adopt,
+        .forget = cluster_net_forget,
+};
+
 /* The cluster's overlay networks are in the table: now the local ones. */
-static void on_cluster_ready(nd_manager *m, int r) {
+static void on_cluster_ready(void *userdata, int r) {
+        nd_manager *m = userdata;
         if (r < 0)
                 return start_failed(m, nd_log_errno(LOG_ERR, r, "joining the cluster failed", "store=%s",
                                                     m->cluster_url));
@@ -1194,31 +1073,11 @@ static void on_cluster_ready(nd_manager *m, int r) {
                 start_failed(m, r);
 }
 
-static void on_drain(struct ev_loop *loop, ev_timer *w, int revents) {
-        nd_manager *m = container_of(w, nd_manager, drain);
-        /* Requests waiting on the store finish first; a stuck one does
-         * not hold shutdown for more than a few seconds. */
-        unsigned pending = (m->http ? nd_http_server_pending(m->http) : 0) +
-                           (m->docker_http ? nd_http_server_pending(m->docker_http) : 0);
-        if (pending == 0 || ev_now(loop) - m->drain_start > 3.)
-                ev_break(loop, EVBREAK_ALL);
-}
-
-static void on_signal(struct ev_loop *loop, ev_signal *w, int revents) {
-        nd_manager *m = ev_userdata(loop);
-        nd_log(LOG_INFO, "shutting down", "signal=%d", w->signum);
-        ev_signal_stop(loop, &m->sig_term);
-        ev_signal_stop(loop, &m->sig_int);
-        if (m->http)
-                nd_http_server_quiesce(m->http);
-        if (m->docker_http)
-                nd_http_server_quiesce(m->docker_http);
-        m->drain_start = ev_now(loop);
-        ev_timer_start(loop, &m->drain);
-}
-
-int nd_manager_run(nd_manager *m) {
+int nd_manager_start(nd_manager *m, void (*ready)(void *userdata, int r), void *userdata) {
         int r;
+
+        m->ready = ready;
+        m->ready_userdata = userdata;
 
         r = nd_pool_new(&m->pools);
         if (r < 0)
@@ -1277,12 +1136,7 @@ int nd_manager_run(nd_manager *m) {
                 return nd_log_errno(LOG_ERR, r, "cannot open the store", "store=%s state_dir=%s", m->store_url,
                                     m->state_dir);
 
-        ev_signal_init(&m->sig_term, on_signal, SIGTERM);
-        ev_signal_init(&m->sig_int, on_signal, SIGINT);
-        ev_signal_start(m->loop, &m->sig_term);
-        ev_signal_start(m->loop, &m->sig_int);
-        ev_timer_init(&m->drain, on_drain, 0.01, 0.01);
-        r = nd_manager_metrics_start(m);
+        r = nd_manager_metrics_init(m);
         if (r < 0)
                 return r;
 
@@ -1297,21 +1151,11 @@ int nd_manager_run(nd_manager *m) {
                 nd_cluster_config cc = { .url = m->cluster_url, .node = m->node_name, .node_id = id,
                                          .advertise = m->advertise, .ttl = m->node_ttl, .grace = m->node_grace,
                                          .vxlan_port = m->vxlan_port };
-                r = nd_cluster_start(m, &cc, on_cluster_ready, &m->cluster);
+                r = nd_cluster_new(m->loop, m->nl, m->state_dir, m->dns, m->fw, &cc, &cluster_nets_ops,
+                                   on_cluster_ready, m, &m->cluster);
+                if (r >= 0)
+                        r = nd_cluster_start(m->cluster);
         } else
                 r = nd_store_list(m->store, KEY_NETWORKS, on_networks_loaded, m);
-        if (r < 0)
-                return r;
-        ev_run(m->loop, 0);
-        if (m->start_r < 0)
-                return m->start_r;
-        if (m->http && !m->started)
-                return -EIO;
-        (void) unlink(m->socket_path);
-        if (m->docker_socket)
-                (void) unlink(m->docker_socket);
-        if (m->plugin_socket)
-                (void) unlink(m->plugin_socket);
-        nd_log(LOG_INFO, "stopped");
-        return 0;
+        return r < 0 ? r : 0;
 }

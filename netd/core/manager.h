@@ -1,8 +1,11 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * \file manager.h
- * The daemon's root object: owns the event loop, the store, the address
- * pools, the networks and the API server.
+ * The core's services, for the front ends (api/) and the composition root
+ * (daemon/): the network table and IPAM, containers, CNI sandboxes, and
+ * the status of the services below (firewall, DNS, cluster).  It runs on
+ * the loop it is given and owns the store, the address pools, the
+ * firewall, the embedded DNS and the cluster membership.
  *
  * State flows one way: an API request is validated, applied to memory as a
  * reservation (so concurrent requests see it and conflict), written to the
@@ -56,10 +59,18 @@ typedef struct nd_manager_config {
 typedef void (*nd_manager_net_fn)(void *userdata, int r, nd_network *n, const nd_diag *d);
 typedef void (*nd_manager_addr_fn)(void *userdata, int r, const nd_addr *a, const nd_diag *d);
 
-int nd_manager_new(const nd_manager_config *cfg, nd_manager **ret);
+struct nd_expo;
+
+/* On @loop (borrowed).  The config's socket and metrics fields are the
+ * daemon's; the core reads only plugin_socket (for its status). */
+int nd_manager_new(const nd_manager_config *cfg, struct ev_loop *loop, nd_manager **ret);
 nd_manager *nd_manager_free(nd_manager *m);
-/* Open the store, load state, listen; then run until SIGTERM/SIGINT. */
-int nd_manager_run(nd_manager *m);
+/* Open the store, join the cluster, load state and repair the kernel's;
+ * then @ready(userdata, 0) on the loop, or @ready(userdata, -errno) if
+ * loading fails.  <0: failed at once (nothing will be called). */
+int nd_manager_start(nd_manager *m, void (*ready)(void *userdata, int r), void *userdata);
+/* The front ends are listening: announce this host to the cluster. */
+void nd_manager_ready(nd_manager *m);
 struct ev_loop *nd_manager_loop(nd_manager *m);
 
 /* Lookup by exact name, exact id, then unique id prefix.  -ENOENT, or
@@ -87,12 +98,8 @@ json_t *nd_manager_firewall_status(nd_manager *m);
 /* {"Enabled", "Node", ...}, the nodes, and an overlay network's state. */
 json_t *nd_manager_cluster_status(nd_manager *m);
 json_t *nd_manager_cluster_nodes(nd_manager *m);
-/* The API socket's connection counters (http.h), and the open file
- * descriptors against their limit. */
-json_t *nd_manager_api_status(nd_manager *m);
-/* Every metric in Prometheus' text format (docs/observability.md); a
- * malloc'd string, NULL when out of memory. */
-char *nd_manager_metrics(nd_manager *m, size_t *ret_len);
+/* The core's metric families (docs/observability.md) into @e. */
+void nd_manager_metrics_write(nd_manager *m, struct nd_expo *e);
 /* An attach (veth, addresses, routes) took @seconds: @kind 0 a netd
  * container, 1 a CNI sandbox, 2 a Docker endpoint. */
 void nd_manager_attach_observe(nd_manager *m, int kind, double seconds);

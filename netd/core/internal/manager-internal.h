@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * \file manager-internal.h
- * The manager's state, shared by its parts (manager.c: networks and IPAM,
- * containers.c: containers and sandboxes).  Not for other modules.
+ * The core's state, shared by its parts (manager.c: networks and IPAM;
+ * containers, sandboxes, Docker bindings, publish, resolver).  Private to
+ * core/: the library does not export this folder, so front ends and the
+ * daemon see only manager.h.
  */
 #pragma once
 
@@ -11,7 +13,6 @@
 #include <stdint.h>
 
 #include "container.h"
-#include "http.h"
 #include "manager.h"
 
 #define KEY_NETWORKS "/netd/v1/networks/"
@@ -57,9 +58,8 @@ struct net_slot {
 
 struct nd_manager {
         struct ev_loop *loop;
-        char *state_dir, *run_dir, *socket_path, *store_url;
+        char *state_dir, *run_dir, *store_url;
         char **pool_specs;
-        size_t max_body;
 
         nd_store *store;           /* host-private state (local) */
         struct nd_cluster *cluster;/* shared state (etcd), NULL: single host */
@@ -69,16 +69,8 @@ struct nd_manager {
         uint16_t vxlan_port;
         nd_pool *pools;
         struct nl_sock *nl;
-        nd_http_server *http;
-        nd_http_server *docker_http; /* --docker-api-socket */
-        char *docker_socket;
-        nd_http_server *plugin_http; /* --docker-plugin-socket */
-        nd_http_server *metrics_http; /* --metrics-addr */
-        char *metrics_addr;
-        ev_timer lag_timer;          /* event-loop lag, for the metrics */
-        double lag_due;
-        struct nd_hist *lag, *attach_lat[3];
-        char *plugin_socket;
+        struct nd_hist *attach_lat[3]; /* attach latency by owner kind */
+        char *plugin_socket;         /* --docker-plugin-socket, for the status */
         char *docker_host;           /* dockerd's API socket, for container names */
         struct nd_dplug *dplug;      /* Docker's plugins (docker-plugin.c) */
         struct nd_reaper *reaper;    /* link deletes off the loop (link-reaper.h) */
@@ -107,10 +99,8 @@ struct nd_manager {
         size_t n_cts, cap_cts;
         char *monitor_path, *default_rootfs, *netns_dir;
 
-        ev_signal sig_term, sig_int;
-        ev_timer drain;
-        double drain_start;
-        int start_r;
+        void (*ready)(void *userdata, int r); /* nd_manager_start's */
+        void *ready_userdata;
         bool started;
 };
 
@@ -166,6 +156,11 @@ void nd_resolver_refresh(nd_manager *m, nd_container *c);
 char *nd_resolver_conf(nd_manager *m, const nd_container *c);
 uint32_t nd_resolver_ttl(nd_manager *m, const nd_network *n);
 
-/* metrics-collect.c: the loop-lag timer and the histograms it keeps. */
-int nd_manager_metrics_start(nd_manager *m);
-void nd_manager_metrics_stop(nd_manager *m);
+/* metrics.c: the attach histograms. */
+int nd_manager_metrics_init(nd_manager *m);
+void nd_manager_metrics_done(nd_manager *m);
+
+/* The Docker bindings: read back at start-up, then @done; forgotten (not
+ * undone) at exit. */
+int nd_docker_plugin_load(nd_manager *m, void (*done)(nd_manager *m));
+void nd_docker_plugin_free(nd_manager *m);

@@ -1,0 +1,82 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The core's metric families: containers, published ports, networks, the
+ * attach histograms it keeps, and those of the services it owns (DNS,
+ * firewall, store, cluster).  Collected on request.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cluster.h"
+#include "container.h"
+#include "firewall.h"
+#include "manager-internal.h"
+#include "metrics.h"
+#include "network.h"
+#include "server.h"
+#include "store.h"
+
+int nd_manager_metrics_init(nd_manager *m) {
+        for (int i = 0; i < 3; i++) {
+                m->attach_lat[i] = calloc(1, sizeof(*m->attach_lat[i]));
+                if (!m->attach_lat[i])
+                        return -ENOMEM;
+                nd_hist_init(m->attach_lat[i], nd_hist_latency_bounds, nd_hist_latency_n);
+        }
+        return 0;
+}
+
+void nd_manager_metrics_done(nd_manager *m) {
+        for (int i = 0; i < 3; i++) {
+                free(m->attach_lat[i]);
+                m->attach_lat[i] = NULL;
+        }
+}
+
+void nd_manager_attach_observe(nd_manager *m, int kind, double seconds) {
+        if (kind >= 0 && kind < 3 && m->attach_lat[kind])
+                nd_hist_observe(m->attach_lat[kind], seconds);
+}
+
+void nd_manager_metrics_write(nd_manager *m, nd_expo *e) {
+        char l[256];
+
+        size_t by[_ND_CT_STATUS_MAX] = {0}, bindings = 0;
+        for (size_t i = 0; i < m->n_cts; i++) {
+                if (m->cts[i]->status >= 0 && m->cts[i]->status < _ND_CT_STATUS_MAX)
+                        by[m->cts[i]->status]++;
+                bindings += m->cts[i]->pub.n_bindings;
+        }
+        nd_expo_family(e, "netd_containers", "gauge", "netd's own containers by state.");
+        for (int s = 0; s < _ND_CT_STATUS_MAX; s++)
+                nd_expo_sample(e, "netd_containers",
+                               nd_expo_labels(l, sizeof(l), 1, "state", nd_ct_status_to_string((nd_ct_status) s)),
+                               (double) by[s]);
+        nd_expo_family(e, "netd_published_ports", "gauge", "Host ports published for netd's containers.");
+        nd_expo_sample(e, "netd_published_ports", NULL, (double) bindings);
+        nd_expo_family(e, "netd_networks", "gauge", "Networks by driver and scope.");
+        size_t nb = 0, no = 0;
+        for (size_t i = 0; i < m->n_nets; i++) {
+                if (nd_network_is_global(m->nets[i].net))
+                        no++;
+                else
+                        nb++;
+        }
+        nd_expo_sample(e, "netd_networks", nd_expo_labels(l, sizeof(l), 2, "driver", "bridge", "scope", "local"), (double) nb);
+        nd_expo_sample(e, "netd_networks", nd_expo_labels(l, sizeof(l), 2, "driver", "overlay", "scope", "global"), (double) no);
+
+        static const char *const kinds[3] = { "container", "cni", "docker" };
+        nd_expo_family(e, "netd_attach_duration_seconds", "histogram",
+                       "Wiring one endpoint (veth, addresses, routes), by owner kind.");
+        for (int i = 0; i < 3; i++)
+                if (m->attach_lat[i])
+                        nd_expo_hist(e, "netd_attach_duration_seconds", nd_expo_labels(l, sizeof(l), 1, "owner", kinds[i]),
+                                     m->attach_lat[i]);
+        if (m->dns)
+                nd_dns_metrics(m->dns, e);
+        nd_fw_metrics(m->fw, e);
+        if (m->store && strcmp(nd_store_backend(m->store), "local") == 0)
+                nd_store_local_metrics(m->store, e);
+        nd_cluster_metrics(m->cluster, e);
+}
