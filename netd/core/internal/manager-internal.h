@@ -164,3 +164,8 @@ void nd_manager_metrics_done(nd_manager *m);
  * undone) at exit. */
 int nd_docker_plugin_load(nd_manager *m, void (*done)(nd_manager *m));
 void nd_docker_plugin_free(nd_manager *m);
+
+/* networks.c, for the start-up in manager.c */
+void nd_sysctl_on(const char *path);
+void nd_manager_net_sysctls(nd_manager *m, const nd_network *n);
+int nd_manager_nets_add(nd_manager *m, nd_network *n);
