@@ -33,7 +33,7 @@ typedef struct nd_dns_view {
 typedef enum nd_dns_verdict {
         ND_DNS_REPLY,     /* send *out */
         ND_DNS_FORWARD,   /* send the query upstream */
-        ND_DNS_DROP,      /* not worth an answer (a response, < 12 bytes) */
+        ND_DNS_DROP,      /* no answer: a response, < 12 bytes, or no memory for a reply */
 } nd_dns_verdict;
 
 /* *out is malloc'd (free()) for ND_DNS_REPLY.  @rcode (may be NULL) gets
@@ -60,7 +60,7 @@ bool nd_dns_reply_matches(const uint8_t *q, size_t qlen, const uint8_t *reply, s
 typedef enum nd_dns_upstream_verdict {
         ND_DNS_UP_RELAY,    /* the answer: relay it with the client's ID */
         ND_DNS_UP_IGNORE,   /* UDP, another ID (late or forged): keep waiting */
-        ND_DNS_UP_NEXT,     /* refused or junk: try the next upstream */
+        ND_DNS_UP_NEXT,     /* junk (< 12 bytes; on TCP, another ID): try the next upstream */
         ND_DNS_UP_TCP,      /* UDP, truncated: the same upstream over TCP */
 } nd_dns_upstream_verdict;
 

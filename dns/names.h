@@ -41,7 +41,7 @@ size_t nd_dns_names_count(const nd_dns_names *t);
 /* Addresses of @family for @name as seen from a sandbox on @nets: the name
  * on any of them, or NAME.NET for one of them.  Distinct addresses, in a
  * rotated order (@rotate picks the first).  Returns how many exist (which
- * may exceed @max); *any_family is set when the name exists at all. */
+ * may exceed @max); *exists is set when the name exists at all. */
 size_t nd_dns_names_lookup(const nd_dns_names *t, const char *const *nets, size_t n_nets, const char *name,
                            int family, unsigned rotate, nd_addr *out, size_t max, bool *exists);
 /* The name for a reverse lookup of @a on one of @nets, or NULL. */

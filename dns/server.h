@@ -14,7 +14,9 @@
  * left the client gets SERVFAIL.  A truncated upstream answer is fetched
  * again over TCP.  At most forward_max queries are in flight in total and
  * forward_max_sandbox per sandbox; beyond that the answer is SERVFAIL at
- * once (counted), so a flood costs bounded descriptors and memory.
+ * once (counted), at most 1000 a second per sandbox, and past that rate
+ * the query is dropped unanswered, so a flood costs bounded descriptors
+ * and memory.
  * Nothing here blocks: sockets are non-blocking watchers, TCP connects
  * included.
  *
@@ -42,7 +44,7 @@ typedef struct nd_dns_config {
         const char *resolv_conf;  /* NULL: /etc/resolv.conf */
         const nd_addr *servers;   /* --dns; overrides resolv.conf */
         size_t n_servers;
-        double timeout;           /* per upstream try; 0: 1.0 s */
+        double timeout;           /* per upstream try (TCP: twice that); 0: 1.0 s */
         unsigned forward_max;     /* queries forwarded at once, in total; 0: 1024 */
         unsigned forward_max_sandbox; /* ... per sandbox; 0: 128 */
 } nd_dns_config;
@@ -55,7 +57,8 @@ int nd_dns_new(struct ev_loop *loop, const nd_dns_config *cfg, nd_dns **ret);
 nd_dns *nd_dns_free(nd_dns *d);
 nd_dns_names *nd_dns_table(nd_dns *d);
 
-/* Forwarding counters: in flight, limits, refused, upstream sockets. */
+/* Forwarding counters: in flight, limits, refused, flood-dropped,
+ * upstream sockets, forged replies. */
 json_t *nd_dns_status(const nd_dns *d);
 /* Prometheus families: queries, answers by rcode, forwards by network,
  * forwarding bounds and sockets, forward latency. */
@@ -67,11 +70,16 @@ json_t *nd_dns_upstreams(const nd_dns *d);
  * UpstreamTimeouts. */
 json_t *nd_dns_counters(const nd_dns *d, const char *net);
 
-/* Listen inside the namespace @ns_fd.  @nets: the sandbox's network
- * names (copied; the first is the one its queries count for). */
+/* Listen at 127.0.0.11:53 (UDP and TCP) inside the namespace @ns_fd
+ * (borrowed).  Until configured the sandbox has no networks and does not
+ * forward. */
 int nd_dns_sandbox_open(nd_dns *d, int ns_fd, nd_dns_sandbox **ret);
+/* Close the listeners, the TCP clients and the queries still forwarded
+ * (unanswered).  NULL-safe. */
 void nd_dns_sandbox_close(nd_dns_sandbox *s);
-/* What the sandbox sees: its networks, whether it may forward, its own
- * upstreams (n 0: the daemon's), the TTL of local answers. */
+/* What the sandbox sees: its networks @nets (copied; the first is the one
+ * its queries count for), whether it may forward, its own upstreams (n 0:
+ * the daemon's; at most ND_DNS_MAX_UPSTREAMS are kept), the TTL of local
+ * answers. */
 int nd_dns_sandbox_configure(nd_dns_sandbox *s, const char *const *nets, size_t n_nets, bool can_forward,
                              const nd_addr *servers, size_t n_servers, uint32_t ttl);

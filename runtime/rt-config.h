@@ -2,8 +2,10 @@
 /*
  * \file rt-config.h
  * The contract between netd and netd-monitor: BUNDLE/config.json, written
- * by the daemon (write_bundle() in netd/containers.c) and read by the
- * monitor (nd_rt_config_load).  Both sides validate it.
+ * by the daemon (write_bundle() in netd/core/containers.c, the security
+ * fields by nd_ct_security_to_config() in netd/model/container.h) and read
+ * by the monitor (runtime/monitor.c, through nd_rt_config_load()).  Both
+ * sides validate it.
  *
  * The security fields default to the confined sandbox when absent (a
  * bundle written before them gets Docker's defaults, never less):

@@ -12,7 +12,7 @@
  *
  * Someone else changing or deleting the table (`nft flush ruleset`, a
  * firewall manager's reload) is seen through nf_tables events and undone
- * within REPAIR_DELAY by a full replace, with a log line naming the
+ * within 50 ms (REPAIR_DELAY) by a full replace, with a log line naming the
  * process the kernel reported.
  */
 #pragma once
@@ -34,7 +34,8 @@ typedef struct nd_fw_owner nd_fw_owner;
 int nd_fw_new(struct ev_loop *loop, nd_fw **ret);
 nd_fw *nd_fw_free(nd_fw *fw);
 
-/* @what names the owner in logs ("network web", "container db"). */
+/* @what names the owner in logs ("network web", "container db").  NULL
+ * when out of memory. */
 nd_fw_owner *nd_fw_owner_new(nd_fw *fw, const char *what);
 /* Removes the owner's elements.  NULL-safe. */
 void nd_fw_owner_free(nd_fw *fw, nd_fw_owner *o);

@@ -3,9 +3,10 @@
  * \file netns.h
  * Persistent network namespaces: a namespace bind-mounted on a file (as
  * `ip netns add` does) so it outlives every process in it, and a way to run
- * netlink inside one.  The daemon is single-threaded, so switching the
- * calling thread's namespace and back affects nothing else; sockets keep the
- * namespace they were opened in.
+ * netlink inside one.  setns() moves only the calling thread, so switching
+ * the loop thread's namespace and back affects nothing else (the link
+ * reaper's thread stays in netd's namespace); sockets keep the namespace
+ * they were opened in.
  */
 #pragma once
 
@@ -22,7 +23,8 @@ int nd_netns_create(const char *path);
 int nd_netns_bind(const char *from, const char *path);
 /* Unmount and unlink; 0 if already gone. */
 int nd_netns_remove(const char *path);
-/* An open fd of the namespace at @path (O_CLOEXEC). */
+/* An open fd of the namespace at @path (O_CLOEXEC); -ENOENT when no
+ * namespace is bound there. */
 int nd_netns_open(const char *path);
 /* A NETLINK_ROUTE socket inside the namespace @ns_fd. */
 int nd_netns_nl_socket(int ns_fd, struct nl_sock **ret);

@@ -61,7 +61,9 @@ typedef struct nd_nft_elem {
 typedef struct nd_nft nd_nft;
 
 /* Open the command socket.  -EPROTONOSUPPORT etc. when the kernel has no
- * nf_tables. */
+ * nf_tables.  The transactions below return 0 or -errno: -ENOMEM, or the
+ * first error the kernel reported for the batch, which it then did not
+ * apply. */
 int nd_nft_open(nd_nft **ret);
 nd_nft *nd_nft_free(nd_nft *n);
 uint32_t nd_nft_portid(const nd_nft *n);
@@ -69,7 +71,8 @@ uint32_t nd_nft_portid(const nd_nft *n);
 /* Replace the whole table (created if absent) with the fixed chains and
  * rules and exactly @elems, in one transaction. */
 int nd_nft_replace(nd_nft *n, const nd_nft_elem *elems, size_t n_elems);
-/* Delete @del and add @add in one transaction. */
+/* Delete @del and add @add in one transaction (none when both are
+ * empty). */
 int nd_nft_update(nd_nft *n, const nd_nft_elem *const *del, size_t n_del, const nd_nft_elem *const *add,
                   size_t n_add);
 /* Prometheus families: transactions, refusals, their latency. */
@@ -79,7 +82,8 @@ void nd_nft_metrics(const nd_nft *n, struct nd_expo *e);
 /* Delete the tables if they exist. */
 int nd_nft_delete_table(nd_nft *n);
 
-/* Element builders; return 0 or -EINVAL when a field does not fit. */
+/* Element builders.  They cannot fail: an interface name is cut to 15
+ * bytes, and @alen is 4 or 16. */
 void nd_nft_elem_ifname(nd_nft_elem *e, nd_nft_set set, const char *ifname);
 void nd_nft_elem_ifname2(nd_nft_elem *e, nd_nft_set set, const char *a, const char *b);
 /* ifname . address (GW4 / GW6) */
@@ -99,7 +103,8 @@ bool nd_nft_elem_equal(const nd_nft_elem *a, const nd_nft_elem *b);
 
 /* ---- change notifications ---- */
 
-/* A socket subscribed to nf_tables events (non-blocking). */
+/* A socket subscribed to nf_tables events (non-blocking): the caller owns
+ * the returned fd; -errno on failure. */
 int nd_nft_monitor_open(void);
 /* Read all pending events.  *foreign is set when one touched our tables and
  * came from another socket than @own_portid; @who receives the last

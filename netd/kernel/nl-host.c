@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "grow.h"
 #include "macro.h"
 #include "nl-host.h"
 
@@ -61,15 +62,10 @@ static void push(struct collect *c, const struct nl_addr *a, unsigned len) {
         memcpy(p.addr.b, nl_addr_get_binary_addr(a), fam == AF_INET ? 4 : 16);
         p.len = len;
         nd_prefix_canon(&p);
-        if (c->n == c->cap) {
-                size_t cap = c->cap ? c->cap * 2 : 32;
-                nd_prefix *np = realloc(c->p, cap * sizeof(*np));
-                if (!np) {
-                        c->err = -ENOMEM;
-                        return;
-                }
-                c->p = np;
-                c->cap = cap;
+        int r = ND_GROW(c->p, c->n, c->cap, 1);
+        if (r < 0) {
+                c->err = r;
+                return;
         }
         c->p[c->n++] = p;
 }

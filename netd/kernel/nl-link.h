@@ -16,9 +16,10 @@
 struct nl_sock;
 
 /* Create bridge @name (or accept an existing bridge of that name), set
- * @mtu (0: leave) and bring it up.  Returns its ifindex. */
+ * @mtu (0: leave) and bring it up.  Returns its ifindex; -ENOTUNIQ when a
+ * link that is no bridge has the name. */
 int nd_nl_bridge_ensure(struct nl_sock *sk, const char *name, unsigned mtu);
-/* 0, or -ENODEV when no such link. */
+/* The ifindex of link @name, or -ENODEV when there is no such link. */
 int nd_nl_link_ifindex(struct nl_sock *sk, const char *name);
 /* Delete a link by name; 0 if it does not exist. */
 int nd_nl_link_delete(struct nl_sock *sk, const char *name);

@@ -8,6 +8,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "grow.h"
 #include "unix-get.h"
 
 #define MAX_ANSWER (8u << 20)
@@ -76,14 +77,11 @@ static void on_io(struct ev_loop *loop, ev_io *w, int revents) {
                 return;
         }
         if (g->cap - g->len < 4096) {
-                size_t cap = g->cap ? g->cap * 2 : 16384;
-                if (cap > MAX_ANSWER + 1)
+                if (g->len + 4096 > MAX_ANSWER)
                         return finish(g, -EFBIG);
-                char *b = realloc(g->buf, cap);
-                if (!b)
-                        return finish(g, -ENOMEM);
-                g->buf = b;
-                g->cap = cap;
+                int r = ND_GROW(g->buf, g->len, g->cap, 4096);
+                if (r < 0)
+                        return finish(g, r);
         }
         ssize_t k = read(w->fd, g->buf + g->len, g->cap - g->len - 1);
         if (k < 0 && (errno == EAGAIN || errno == EINTR))

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "grow.h"
 #include "metrics.h"
 
 const double nd_hist_latency_bounds[] = { 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01,
@@ -38,16 +39,12 @@ static void put(nd_expo *e, const char *fmt, ...) {
                         e->n += (size_t) k;
                         return;
                 }
-                size_t cap = e->cap ? e->cap * 2 : 16384;
-                while (k >= 0 && cap - e->n <= (size_t) k)
-                        cap *= 2;
-                char *q = realloc(e->p, cap);
-                if (!q) {
+                /* room for what vsnprintf() asked for; without that
+                 * (no buffer yet, or an error) at least double */
+                if (ND_GROW(e->p, e->n, e->cap, k >= 0 ? (size_t) k + 1 : room + 1) < 0) {
                         e->oom = true;
                         return;
                 }
-                e->p = q;
-                e->cap = cap;
         }
 }
 

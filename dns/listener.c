@@ -1,0 +1,332 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * A sandbox's listeners at 127.0.0.11:53 and the query path: datagrams
+ * in batches, TCP clients with their idle timers, each query answered
+ * from the name table or handed to forward.c, and the cheap SERVFAIL for
+ * a sandbox over its forwarding bound.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "answer.h"
+#include "macro.h"
+#include "server-internal.h"
+
+#define MAX_TCP_CONNS 16     /* per sandbox */
+#define TCP_IDLE 10.         /* seconds */
+#define OVER_REPLIES 1000.0  /* SERVFAILs per second for a sandbox over its bound;
+                              * beyond that its queries are dropped unanswered */
+
+/* ---- replies to clients ---------------------------------------------------------- */
+
+static void conn_close(nd_dns_conn *c);
+
+void nd_dns_reply_tcp(nd_dns_conn *c, const uint8_t *msg, size_t len) {
+        uint8_t hdr[2] = { (uint8_t) (len >> 8), (uint8_t) len };
+        struct iovec iov[2] = { { hdr, 2 }, { (void *) msg, len } };
+        struct msghdr mh = { .msg_iov = iov, .msg_iovlen = 2 };
+        /* a reply is at most 64 KiB: the socket buffer takes it; a client
+         * that does not read loses its connection */
+        ssize_t k = sendmsg(c->fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (k != (ssize_t) (len + 2))
+                conn_close(c);
+}
+
+void nd_dns_reply_udp(nd_dns_sandbox *sb, const struct sockaddr_in *to, const uint8_t *msg, size_t len) {
+        (void) sendto(sb->ufd, msg, len, MSG_DONTWAIT, (const struct sockaddr *) to, sizeof(*to));
+}
+
+void nd_dns_reply_to(nd_dns_sandbox *sb, nd_dns_conn *c, const struct sockaddr_in *client, uint8_t *msg,
+                     size_t n) {
+        nd_dns_count_rcode(sb, msg, n);
+        if (c)
+                nd_dns_reply_tcp(c, msg, n);
+        else
+                nd_dns_reply_udp(sb, client, msg, n);
+        free(msg);
+}
+
+/* ---- one query ------------------------------------------------------------------- */
+
+static void handle(nd_dns_sandbox *sb, nd_dns_conn *c, const struct sockaddr_in *client, const uint8_t *q, size_t len) {
+        nd_dns_view v = { .names = sb->d->names, .nets = (const char *const *) sb->nets, .n_nets = sb->n_nets,
+                          .ttl = sb->ttl, .rotate = sb->d->rotate++, .can_forward = sb->can_forward };
+        uint8_t *out;
+        size_t n;
+
+        if (sb->ctr)
+                sb->ctr->queries++;
+        switch (nd_dns_answer(&v, q, len, c != NULL, &out, &n, NULL)) {
+        case ND_DNS_REPLY:
+                nd_dns_reply_to(sb, c, client, out, n);
+                break;
+        case ND_DNS_FORWARD:
+                nd_dns_forward(sb, c, client, q, len);
+                break;
+        case ND_DNS_DROP:
+                break;
+        }
+}
+
+static void on_udp(struct ev_loop *loop, ev_io *w, int revents) {
+        nd_dns_sandbox *sb = container_of(w, nd_dns_sandbox, uio);
+        static uint8_t bufs[UDP_BATCH][MSG_MAX];
+        struct mmsghdr in[UDP_BATCH], out[UDP_BATCH];
+        struct iovec iov[UDP_BATCH], oiov[UDP_BATCH];
+        struct sockaddr_in from[UDP_BATCH];
+        unsigned n_out = 0;
+
+        for (unsigned i = 0; i < UDP_BATCH; i++) {
+                iov[i] = (struct iovec) { bufs[i], MSG_MAX };
+                in[i] = (struct mmsghdr) { .msg_hdr = { .msg_name = &from[i], .msg_namelen = sizeof(from[i]),
+                                                         .msg_iov = &iov[i], .msg_iovlen = 1 } };
+        }
+        int got = recvmmsg(sb->ufd, in, UDP_BATCH, MSG_DONTWAIT, NULL);
+        for (int i = 0; i < got; i++) {
+                size_t len = in[i].msg_len;
+                if (sb->inflight < sb->d->fwd_max_sandbox && sb->d->inflight < sb->d->fwd_max) {
+                        handle(sb, NULL, &from[i], bufs[i], len);
+                        continue;
+                }
+                /* Over the forwarding bound (a flood): SERVFAIL for every
+                 * query of this sandbox until its forwards drain, made in
+                 * place without parsing the query and sent in one batch,
+                 * so the flood costs its neighbours little. */
+                if (sb->ctr)
+                        sb->ctr->queries++;
+                double now = ev_now(loop);
+                sb->tokens += (now - sb->refilled) * OVER_REPLIES;
+                if (sb->tokens > OVER_REPLIES)
+                        sb->tokens = OVER_REPLIES;
+                sb->refilled = now;
+                if (sb->tokens < 1) {
+                        /* a client that floods on: silence slows it down */
+                        sb->d->flood_dropped++;
+                        continue;
+                }
+                sb->tokens--;
+                sb->d->fwd_refused++;
+                size_t n = nd_dns_servfail_inplace(bufs[i], len);
+                if (!n)
+                        continue;
+                nd_dns_count_rcode(sb, bufs[i], n);
+                oiov[n_out] = (struct iovec) { bufs[i], n };
+                out[n_out] = (struct mmsghdr) { .msg_hdr = { .msg_name = &from[i], .msg_namelen = sizeof(from[i]),
+                                                             .msg_iov = &oiov[n_out], .msg_iovlen = 1 } };
+                n_out++;
+        }
+        if (n_out)
+                (void) sendmmsg(sb->ufd, out, n_out, MSG_DONTWAIT);
+}
+
+static void conn_close(nd_dns_conn *c) {
+        nd_dns_sandbox *sb = c->sb;
+        struct ev_loop *loop = sb->d->loop;
+        /* forwards for this client: their answers have nowhere to go */
+        for (nd_dns_fwd *f = sb->fwds, *next; f; f = next) {
+                next = f->next;
+                if (f->c == c)
+                        nd_dns_fwd_free(f);
+        }
+        ev_io_stop(loop, &c->io);
+        ev_timer_stop(loop, &c->idle);
+        close(c->fd);
+        if (c->prev)
+                c->prev->next = c->next;
+        else
+                sb->conns = c->next;
+        if (c->next)
+                c->next->prev = c->prev;
+        sb->n_conns--;
+        free(c);
+}
+
+static void on_conn_idle(struct ev_loop *loop, ev_timer *w, int revents) {
+        conn_close(container_of(w, nd_dns_conn, idle));
+}
+
+static void on_conn(struct ev_loop *loop, ev_io *w, int revents) {
+        nd_dns_conn *c = container_of(w, nd_dns_conn, io);
+        ssize_t k = recv(c->fd, c->buf + c->len, sizeof(c->buf) - c->len, MSG_DONTWAIT);
+        if (k < 0 && (errno == EAGAIN || errno == EINTR))
+                return;
+        if (k <= 0) {
+                conn_close(c);
+                return;
+        }
+        c->len += (size_t) k;
+        ev_timer_again(loop, &c->idle);
+        /* every complete length-prefixed message in the buffer */
+        while (c->len >= 2) {
+                size_t m = (size_t) ((c->buf[0] << 8) | c->buf[1]);
+                if (c->len < 2 + m)
+                        return;
+                uint8_t msg[MSG_MAX];
+                memcpy(msg, c->buf + 2, m);
+                memmove(c->buf, c->buf + 2 + m, c->len - 2 - m);
+                c->len -= 2 + m;
+                nd_dns_sandbox *sb = c->sb;
+                size_t before = sb->n_conns;
+                handle(sb, c, NULL, msg, m);
+                if (sb->n_conns != before)
+                        return; /* the reply failed and closed @c */
+        }
+}
+
+static void on_accept_retry(struct ev_loop *loop, ev_timer *w, int revents) {
+        nd_dns_sandbox *sb = container_of(w, nd_dns_sandbox, accept_retry);
+        ev_io_start(loop, &sb->tio);
+}
+
+static void on_accept(struct ev_loop *loop, ev_io *w, int revents) {
+        nd_dns_sandbox *sb = container_of(w, nd_dns_sandbox, tio);
+        int fd = accept4(sb->tfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd < 0) {
+                if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+                        /* the pending connection stays queued and the socket
+                         * readable: pause, or this loop spins until
+                         * descriptors are free again */
+                        sb->backoff = sb->backoff ? (sb->backoff * 2 > 1.0 ? 1.0 : sb->backoff * 2) : 0.05;
+                        ev_io_stop(loop, &sb->tio);
+                        ev_timer_set(&sb->accept_retry, sb->backoff, 0.);
+                        ev_timer_start(loop, &sb->accept_retry);
+                }
+                return;
+        }
+        sb->backoff = 0;
+        if (sb->n_conns >= MAX_TCP_CONNS) {
+                /* the oldest idle client goes first, as resolvers do */
+                nd_dns_conn *old = sb->conns;
+                while (old && old->next)
+                        old = old->next;
+                if (old)
+                        conn_close(old);
+        }
+        nd_dns_conn *c = calloc(1, sizeof(*c));
+        if (!c) {
+                close(fd);
+                return;
+        }
+        c->sb = sb;
+        c->fd = fd;
+        ev_io_init(&c->io, on_conn, fd, EV_READ);
+        ev_io_start(loop, &c->io);
+        ev_init(&c->idle, on_conn_idle);
+        c->idle.repeat = TCP_IDLE;
+        ev_timer_again(loop, &c->idle);
+        c->next = sb->conns;
+        if (sb->conns)
+                sb->conns->prev = c;
+        sb->conns = c;
+        sb->n_conns++;
+}
+
+/* ---- sandboxes -------------------------------------------------------------------- */
+
+static int listen_in(int ns_fd, int type) {
+        int self = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC), fd = -1, r = 0, one = 1;
+        struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(53) };
+        if (self < 0)
+                return -errno;
+        inet_pton(AF_INET, "127.0.0.11", &sa.sin_addr);
+        if (setns(ns_fd, CLONE_NEWNET) < 0) {
+                r = -errno;
+                close(self);
+                return r;
+        }
+        fd = socket(AF_INET, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+        if (fd < 0)
+                r = -errno;
+        else {
+                (void) setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+                if (bind(fd, (struct sockaddr *) &sa, sizeof(sa)) < 0 ||
+                    (type == SOCK_STREAM && listen(fd, 64) < 0)) {
+                        r = -errno;
+                        close(fd);
+                }
+        }
+        /* back home; failing that nothing netd does afterwards is right */
+        if (setns(self, CLONE_NEWNET) < 0)
+                abort();
+        close(self);
+        return r < 0 ? r : fd;
+}
+
+int nd_dns_sandbox_open(nd_dns *d, int ns_fd, nd_dns_sandbox **ret) {
+        nd_dns_sandbox *sb = calloc(1, sizeof(*sb));
+        if (!sb)
+                return -ENOMEM;
+        sb->d = d;
+        sb->ttl = ND_DNS_DEFAULT_TTL;
+        sb->ufd = listen_in(ns_fd, SOCK_DGRAM);
+        sb->tfd = sb->ufd >= 0 ? listen_in(ns_fd, SOCK_STREAM) : -1;
+        if (sb->ufd < 0 || sb->tfd < 0) {
+                int r = sb->ufd < 0 ? sb->ufd : sb->tfd;
+                if (sb->ufd >= 0)
+                        close(sb->ufd);
+                free(sb);
+                return r;
+        }
+        ev_io_init(&sb->uio, on_udp, sb->ufd, EV_READ);
+        ev_io_start(d->loop, &sb->uio);
+        ev_io_init(&sb->tio, on_accept, sb->tfd, EV_READ);
+        ev_io_start(d->loop, &sb->tio);
+        ev_init(&sb->accept_retry, on_accept_retry);
+        *ret = sb;
+        return 0;
+}
+
+static void free_nets(nd_dns_sandbox *sb) {
+        for (size_t i = 0; i < sb->n_nets; i++)
+                free(sb->nets[i]);
+        free(sb->nets);
+        sb->nets = NULL;
+        sb->n_nets = 0;
+}
+
+void nd_dns_sandbox_close(nd_dns_sandbox *sb) {
+        if (!sb)
+                return;
+        struct ev_loop *loop = sb->d->loop;
+        while (sb->conns)
+                conn_close(sb->conns);
+        while (sb->fwds)
+                nd_dns_fwd_free(sb->fwds);
+        ev_io_stop(loop, &sb->uio);
+        ev_io_stop(loop, &sb->tio);
+        ev_timer_stop(loop, &sb->accept_retry);
+        close(sb->ufd);
+        close(sb->tfd);
+        free_nets(sb);
+        free(sb);
+}
+
+int nd_dns_sandbox_configure(nd_dns_sandbox *sb, const char *const *nets, size_t n_nets, bool can_forward,
+                             const nd_addr *servers, size_t n_servers, uint32_t ttl) {
+        char **v = calloc(n_nets + 1, sizeof(*v));
+        if (!v)
+                return -ENOMEM;
+        for (size_t i = 0; i < n_nets; i++)
+                if (!(v[i] = strdup(nets[i]))) {
+                        while (i--)
+                                free(v[i]);
+                        free(v);
+                        return -ENOMEM;
+                }
+        free_nets(sb);
+        sb->nets = v;
+        sb->n_nets = n_nets;
+        sb->can_forward = can_forward;
+        sb->n_servers = n_servers < ND_DNS_MAX_UPSTREAMS ? n_servers : ND_DNS_MAX_UPSTREAMS;
+        if (sb->n_servers)
+                memcpy(sb->servers, servers, sb->n_servers * sizeof(*sb->servers));
+        sb->ttl = ttl;
+        sb->ctr = n_nets ? nd_dns_ctr_get(sb->d, nets[0]) : NULL;
+        return 0;
+}

@@ -1,0 +1,155 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * \file server-internal.h
+ * What the parts of the DNS service (server.h) share, and nothing outside
+ * dns/ includes: the service object and its per-network counters
+ * (server.c), a sandbox's listeners and its TCP clients (listener.c),
+ * forwarded queries and the shared upstream sockets (forward.c), and the
+ * upstream list from --dns or resolv.conf (resolv.c).
+ *
+ * Ownership: nd_dns owns the counters and the upstream sockets; a sandbox
+ * owns its TCP clients and its forwards; closing a client or a sandbox
+ * frees the forwards that would answer it.  Teardown of every watcher is
+ * stop, close, free.
+ */
+#pragma once
+
+#include <ev.h>
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "metrics.h"
+#include "server.h"
+
+#define UDP_BATCH 16         /* datagrams per sandbox per wake-up: a flooding
+                              * sandbox delays its neighbours by one batch */
+#define MSG_MAX 65535
+#define IDTAB 4096           /* in-flight queries by ID */
+
+typedef struct nd_dns_ctr {
+        struct nd_dns_ctr *next;
+        char net[65];
+        uint64_t queries, rcode[16], forwarded, timeouts;
+} nd_dns_ctr;
+
+struct nd_dns {
+        struct ev_loop *loop;
+        nd_dns_names *names;
+        nd_addr fixed[ND_DNS_MAX_UPSTREAMS];   /* --dns */
+        size_t n_fixed;
+        nd_addr ups[ND_DNS_MAX_UPSTREAMS];     /* in use */
+        size_t n_ups;
+        char *resolv;
+        ev_stat st;
+        double timeout;
+        nd_dns_ctr *ctrs;
+        unsigned rotate;
+        struct nd_dns_upsock *socks;
+        size_t n_socks;
+        struct nd_dns_fwd *idtab[IDTAB];
+        unsigned fwd_max, fwd_max_sandbox, inflight;
+        uint64_t fwd_refused, forged, flood_dropped;
+        nd_hist fwd_lat;          /* forwarded query to relayed answer */
+};
+
+typedef struct nd_dns_upsock {
+        struct nd_dns_upsock *next;
+        nd_dns *d;
+        nd_addr addr;
+        int fd;
+        ev_io io;
+        unsigned uses, inflight;
+        bool retiring, busy;
+} nd_dns_upsock;
+
+struct nd_dns_conn;
+struct nd_dns_fwd;
+
+struct nd_dns_sandbox {
+        nd_dns *d;
+        int ufd, tfd;
+        ev_io uio, tio;
+        char **nets;
+        size_t n_nets;
+        bool can_forward;
+        nd_addr servers[ND_DNS_MAX_UPSTREAMS];
+        size_t n_servers;
+        uint32_t ttl;
+        nd_dns_ctr *ctr;
+        struct nd_dns_fwd *fwds;
+        struct nd_dns_conn *conns;
+        size_t n_conns;
+        unsigned inflight;
+        double tokens, refilled;  /* SERVFAILs it may still get while over its bound */
+        ev_timer accept_retry;  /* TCP accept paused (no descriptors) */
+        double backoff;
+};
+
+typedef struct nd_dns_conn {
+        struct nd_dns_conn *prev, *next;
+        nd_dns_sandbox *sb;
+        int fd;
+        ev_io io;
+        ev_timer idle;
+        size_t len;
+        uint8_t buf[2 + MSG_MAX];
+} nd_dns_conn;
+
+typedef struct nd_dns_fwd {
+        struct nd_dns_fwd *prev, *next;
+        nd_dns *d;
+        nd_dns_sandbox *sb;       /* the asking sandbox; its close frees its forwards */
+        nd_dns_conn *c;           /* a TCP client (its close frees its forwards); NULL for UDP */
+        struct sockaddr_in client;
+        uint16_t client_id, up_id;
+        uint8_t *q;
+        size_t qlen;
+        nd_addr ups[ND_DNS_MAX_UPSTREAMS];
+        size_t n_ups, next_up;
+        int fd;
+        ev_io io;
+        ev_timer timer;
+        bool tcp;
+        uint8_t *tbuf;            /* TCP: the exchange in both directions */
+        size_t tlen, toff;
+        bool reading;
+        nd_dns_upsock *us;        /* UDP: the shared socket of this try */
+        double t0;                /* forwarded at */
+        struct nd_dns_fwd *idnext; /* in d->idtab */
+} nd_dns_fwd;
+
+/* server.c: the counters of network @net, made on first use (NULL when
+ * out of memory). */
+nd_dns_ctr *nd_dns_ctr_get(nd_dns *d, const char *net);
+
+static inline void nd_dns_count_rcode(nd_dns_sandbox *sb, const uint8_t *reply, size_t len) {
+        if (sb && sb->ctr && len >= 4)
+                sb->ctr->rcode[reply[3] & 0xf]++;
+}
+
+/* resolv.c: the upstreams from --dns, else from resolv.conf, which is
+ * then watched for changes. */
+void nd_dns_upstreams_start(nd_dns *d);
+
+/* listener.c: answers to a client, over TCP (@c) or UDP.  A TCP client
+ * that does not take its reply is closed (and freed). */
+void nd_dns_reply_tcp(nd_dns_conn *c, const uint8_t *msg, size_t len);
+void nd_dns_reply_udp(nd_dns_sandbox *sb, const struct sockaddr_in *to, const uint8_t *msg, size_t len);
+/* Counted, then to the client over TCP (@c) or UDP; takes @msg. */
+void nd_dns_reply_to(nd_dns_sandbox *sb, nd_dns_conn *c, const struct sockaddr_in *client, uint8_t *msg,
+                     size_t n);
+
+/* forward.c: send query @q[0..len) of @sb's client upstream; the answer,
+ * or SERVFAIL, comes back later through the reply functions above (at
+ * once when over the forwarding bounds). */
+void nd_dns_forward(nd_dns_sandbox *sb, nd_dns_conn *c, const struct sockaddr_in *client, const uint8_t *q,
+                    size_t len);
+/* Drop a forward without an answer. */
+void nd_dns_fwd_free(nd_dns_fwd *f);
+/* Let every upstream socket go once its queries are answered (the
+ * upstreams changed). */
+void nd_dns_upsocks_retire_all(nd_dns *d);
+/* Close every upstream socket (nd_dns_free). */
+void nd_dns_upsocks_free(nd_dns *d);

@@ -1,0 +1,43 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * \file nft-internal.h
+ * What the parts of nft.h share, and nothing outside netd/kernel/nft*.c
+ * includes: one batch under construction (nft.c owns the socket and the
+ * batch; it begins, commits and aborts it), and the pieces the other parts
+ * append to it: the sets and their elements (nft-sets.c) and the fixed
+ * chains and rules (nft-rules.c).
+ *
+ * Appending never sends: a batch reaches the kernel only whole, from
+ * nft.c, so one logical change stays one transaction.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "nft.h"
+
+struct nlmsghdr;
+
+/* One nfnetlink batch being built; lives on the stack of an nft.c call. */
+typedef struct nd_nft_batch nd_nft_batch;
+
+/* The header of one more message of @type in @bt (its payload is the
+ * caller's to build), then nd_nft_batch_msg_done() to account for it. */
+struct nlmsghdr *nd_nft_batch_msg(nd_nft_batch *bt, int type, uint16_t family, uint16_t flags);
+void nd_nft_batch_msg_done(nd_nft_batch *bt);
+
+/* nft-sets.c: the set definitions, by nd_nft_set.  In a batch, set @s
+ * also goes by the ID @s + 1, which is how a rule of the same batch
+ * refers to a set the batch creates. */
+const char *nd_nft_set_name(nd_nft_set s);
+uint16_t nd_nft_set_family(nd_nft_set s);
+/* NEWSET for every set, with its key and data types and flags. */
+int nd_nft_batch_put_sets(nd_nft_batch *bt);
+/* The elements of @set among @elems as @type (NFT_MSG_NEWSETELEM or
+ * NFT_MSG_DELSETELEM) messages; elements of other sets are skipped. */
+int nd_nft_batch_put_elems(nd_nft_batch *bt, int type, nd_nft_set set, const nd_nft_elem *const *elems, size_t n);
+
+/* nft-rules.c: every fixed chain, then every rule, in order. */
+int nd_nft_batch_put_chains(nd_nft_batch *bt);
