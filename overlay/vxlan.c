@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * Kernel side of overlay networks: the vxlan device, static FDB entries and
- * permanent neighbour entries, programmed over rtnetlink.
+ * The VXLAN tunnel kind, all in the kernel: per network a vxlan device,
+ * and per peer a static FDB entry and permanent neighbour entries on it,
+ * programmed over rtnetlink.  Also the kernel helpers the GRE kind shares
+ * (enslaving its TAP) and the underlay MTU lookup of overlay.h.
  *
  * FDB and neighbour messages are built by hand (struct ndmsg + NDA_LLADDR
  * + NDA_DST): libnl's neighbour object fills the family from the
@@ -23,7 +25,8 @@
 
 #include "macro.h"
 #include "nl-host.h"
-#include "overlay.h"
+#include "nl-link.h"
+#include "tunnel.h"
 
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct rtnl_link *, rtnl_link_put);
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct nl_addr *, nl_addr_put);
@@ -146,3 +149,68 @@ int nd_nl_addr_mtu(struct nl_sock *sk, const nd_addr *a) {
                 return nd_nl_errno(r);
         return (int) rtnl_link_get_mtu(l);
 }
+
+/* ---- the kind ---- */
+
+static void vxlan_peer_program(nd_ovl_net *n, const nd_overlay_peer *p) {
+        nd_nl_fdb(n->o->nl, n->ifindex, p->mac, &p->vtep, true);
+        if (p->ip4.family)
+                nd_nl_neigh(n->o->nl, n->ifindex, &p->ip4, p->mac, true);
+        if (p->ip6.family)
+                nd_nl_neigh(n->o->nl, n->ifindex, &p->ip6, p->mac, true);
+}
+
+static int vxlan_net_up(nd_ovl_net *n, const char *bridge, unsigned mtu) {
+        nd_overlay *o = n->o;
+        int master, r;
+
+        master = nd_nl_link_ifindex(o->nl, bridge);
+        if (master < 0)
+                return master;
+        r = nd_vxlan_ensure(o->nl, n->dev, n->vni, &o->local, o->port, master, mtu);
+        if (r < 0)
+                return r;
+        r = n->ifindex = nd_nl_link_ifindex(o->nl, n->dev);
+        if (r < 0)
+                return r;
+        /* a repaired device lost its entries: program them again */
+        for (size_t i = 0; i < n->n_peers; i++)
+                vxlan_peer_program(n, &n->peers[i]);
+        return 0;
+}
+
+static void vxlan_net_down(nd_ovl_net *n) {
+        nd_nl_link_delete(n->o->nl, n->dev);
+}
+
+static int vxlan_peer_add(nd_ovl_net *n, const nd_overlay_peer *p) {
+        int r = nd_nl_fdb(n->o->nl, n->ifindex, p->mac, &p->vtep, true);
+        if (r == 0 && p->ip4.family)
+                r = nd_nl_neigh(n->o->nl, n->ifindex, &p->ip4, p->mac, true);
+        if (r == 0 && p->ip6.family)
+                r = nd_nl_neigh(n->o->nl, n->ifindex, &p->ip6, p->mac, true);
+        return r;
+}
+
+static int vxlan_peer_del(nd_ovl_net *n, const nd_overlay_peer *p) {
+        int r = nd_nl_fdb(n->o->nl, n->ifindex, p->mac, &p->vtep, false);
+        if (p->ip4.family)
+                nd_nl_neigh(n->o->nl, n->ifindex, &p->ip4, p->mac, false);
+        if (p->ip6.family)
+                nd_nl_neigh(n->o->nl, n->ifindex, &p->ip6, p->mac, false);
+        return r;
+}
+
+/* The devices outlive netd (net_free has nothing to release): endpoints
+ * keep working while it restarts, and net_up adopts them again. */
+const nd_tunnel_ops nd_tunnel_vxlan = {
+        .kind = "vxlan",
+        .encap = "vxlan",
+        .prefix = "vx",
+        .overhead = ND_VXLAN_OVERHEAD,
+        .net_size = sizeof(nd_ovl_net),
+        .net_up = vxlan_net_up,
+        .net_down = vxlan_net_down,
+        .peer_add = vxlan_peer_add,
+        .peer_del = vxlan_peer_del,
+};
