@@ -15,7 +15,7 @@
 #include "api.h"
 #include "container.h"
 #include "diag.h"
-#include "docker-plugin.h"
+#include "docker.h"
 #include "http.h"
 #include "json-util.h"
 #include "manager.h"
@@ -573,7 +573,7 @@ void nd_api_handle(nd_http_request *req, void *userdata) {
         if (ns == 2 && strcmp(seg[1], "docker") == 0) {
                 if (strcmp(method, "GET") != 0)
                         return method_not_allowed(req, "GET");
-                return nd_http_reply_json(req, 200, nd_docker_plugin_status(m));
+                return nd_http_reply_json(req, 200, nd_docker_status(m));
         }
         if (strcmp(seg[1], "containers") == 0)
                 return route_containers(m, req, seg, ns);

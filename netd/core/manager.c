@@ -21,6 +21,7 @@
 #include "cluster.h"
 #include "container.h"
 #include "diag.h"
+#include "docker.h"
 #include "link-reaper.h"
 #include "firewall.h"
 #include "server.h"
@@ -131,7 +132,7 @@ nd_manager *nd_manager_free(nd_manager *m) {
         nd_manager_metrics_done(m);
         m->reaper = nd_reaper_free(m->reaper); /* before what its callbacks touch */
         nd_manager_containers_free(m);
-        nd_docker_plugin_free(m);
+        nd_docker_free(m);
         nd_manager_sandboxes_free(m);
         m->cluster = nd_cluster_free(m->cluster);
         m->store = nd_store_free(m->store);
@@ -237,7 +238,7 @@ void nd_manager_ready(nd_manager *m) {
 }
 
 static void on_sandboxes_loaded(nd_manager *m) {
-        int r = nd_docker_plugin_load(m, on_containers_ready);
+        int r = nd_docker_load(m, on_containers_ready);
         if (r < 0)
                 start_failed(m, nd_log_errno(LOG_ERR, r, "loading Docker plugin state failed"));
 }

@@ -3,7 +3,7 @@
  * Published ports: choosing host ports, holding them (hostport.h), and the
  * owner's nftables map elements (firewall.h).  An owner is a netd
  * container, a CNI attachment (sandboxes.c) or an endpoint of a Docker
- * network (docker-plugin.c); each keeps an nd_published, and a host port
+ * network (core/docker-endpoints.c); each keeps an nd_published, and a host port
  * is given to one owner only.
  *
  * Container ports are bound while the container runs: chosen and held at

@@ -2,7 +2,7 @@
 /*
  * \file unix-get.h
  * One HTTP/1.0 GET over a unix socket, on the event loop: for asking
- * dockerd's API a question (docker-plugin.c).  HTTP/1.0 makes the server
+ * dockerd's API a question (core/docker-names.c).  HTTP/1.0 makes the server
  * close after the answer and send it unchunked; the answer is capped at
  * 8 MiB.  Non-blocking throughout; the callback runs exactly once (unless
  * the request is cancelled), on the loop, never from inside

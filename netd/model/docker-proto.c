@@ -74,6 +74,41 @@ json_t *nd_docker_portmap_to_json(const nd_published *p) {
         return a;
 }
 
+int nd_docker_ipdata_parse(const json_t *arr, nd_docker_ipdata **ret, size_t *n) {
+        size_t k = json_array_size(arr);
+        json_t *e;
+        size_t i;
+        *ret = NULL;
+        *n = 0;
+        if (k == 0)
+                return 0;
+        nd_docker_ipdata *v = calloc(k, sizeof(*v));
+        if (!v)
+                return -ENOMEM;
+        json_array_foreach(arr, i, e)
+                v[i] = (nd_docker_ipdata) { .pool = json_string_value(json_object_get(e, "Pool")),
+                                            .gateway = json_string_value(json_object_get(e, "Gateway")) };
+        *ret = v;
+        *n = k;
+        return 0;
+}
+
+int nd_docker_mac_parse(const char *s, uint8_t mac[6]) {
+        unsigned b[6];
+        char tail;
+        if (sscanf(s, "%2x:%2x:%2x:%2x:%2x:%2x%c", &b[0], &b[1], &b[2], &b[3], &b[4], &b[5], &tail) != 6 ||
+            (b[0] & 1))
+                return -EINVAL;
+        for (int i = 0; i < 6; i++)
+                mac[i] = (uint8_t) b[i];
+        return 0;
+}
+
+const char *nd_docker_mac_fmt(const uint8_t mac[6], char buf[static 18]) {
+        snprintf(buf, 18, "%02x:%02x:%02x:%02x:%02x:%02x", mac[0], mac[1], mac[2], mac[3], mac[4], mac[5]);
+        return buf;
+}
+
 int nd_docker_cidr_parse(const char *s, nd_addr *a, unsigned *plen) {
         char buf[ND_PREFIX_STRLEN];
         if (!s)
@@ -113,7 +148,7 @@ static const struct {
         { "mtu", "mtu" },
         { "bridge.name", "bridge.name" },
         { "dns.ttl", "dns.ttl" },
-        { "netd.network", NULL },  /* which network: docker-plugin.c */
+        { "netd.network", NULL },  /* which network: core/docker-ipam.c */
 };
 
 size_t nd_docker_driver_opts(const json_t *generic, json_t *out, const char **first_ignored) {

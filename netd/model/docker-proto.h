@@ -2,13 +2,14 @@
 /*
  * \file docker-proto.h
  * The shapes of Docker's plugin protocol that docker-plugin.c reads and
- * writes: port maps, addresses in CIDR form, driver options.  Pure
+ * writes: port maps, IP data, MACs, addresses in CIDR form, driver options.  Pure
  * translation, no I/O, so that what dockerd sends is tested without it.
  */
 #pragma once
 
 #include <jansson.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "ports.h"
 #include "prefix.h"
@@ -22,6 +23,19 @@ struct nd_diag;
 int nd_docker_portmap_parse(const json_t *pm, nd_port_spec **ret, size_t *n, struct nd_diag *d);
 /* The bindings in the same shape, for EndpointOperInfo. */
 json_t *nd_docker_portmap_to_json(const nd_published *p);
+
+/* IPv4Data/IPv6Data: [{"AddressSpace", "Pool", "Gateway": "a/len",
+ * "AuxAddresses"}, ...] -> each entry's Pool and Gateway, borrowed from
+ * @arr (NULL where missing or not a string).  Not an array: none.
+ * *@ret is malloc'd (NULL when none); 0 or -ENOMEM. */
+typedef struct nd_docker_ipdata {
+        const char *pool, *gateway;
+} nd_docker_ipdata;
+int nd_docker_ipdata_parse(const json_t *arr, nd_docker_ipdata **ret, size_t *n);
+
+/* "02:42:0a:01:02:03" (a unicast MAC); the same, formatted. */
+int nd_docker_mac_parse(const char *s, uint8_t mac[6]);
+const char *nd_docker_mac_fmt(const uint8_t mac[6], char buf[static 18]);
 
 /* "10.1.2.3/24", or a bare address (@plen then 0). */
 int nd_docker_cidr_parse(const char *s, nd_addr *a, unsigned *plen);

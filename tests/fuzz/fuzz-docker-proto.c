@@ -2,7 +2,8 @@
 /* What dockerd sends the plugin: port maps, CIDR addresses, driver
  * options.  Invariants: no crash; an accepted port map has one spec per
  * entry with ports in range; bindings made from it survive
- * to_json -> parse; an accepted CIDR formats back to itself.  A JSON
+ * to_json -> parse; an accepted CIDR or MAC formats back to itself; IP
+ * data has one entry per array element.  A JSON
  * object is also taken as a plugin request body (CreateNetwork,
  * CreateEndpoint, Join, RequestPool, RequestAddress,
  * ProgramExternalConnectivity) and its fields go through the same
@@ -30,6 +31,30 @@ static void cidr(const json_t *v) {
         }
 }
 
+static void mac(const json_t *v) {
+        const char *s = json_string_value(v);
+        uint8_t a[6], b[6];
+        char buf[18];
+        if (s && nd_docker_mac_parse(s, a) == 0) {
+                assert(!(a[0] & 1));
+                assert(nd_docker_mac_parse(nd_docker_mac_fmt(a, buf), b) == 0 && memcmp(a, b, 6) == 0);
+        }
+}
+
+static void ipdata(const json_t *arr) {
+        nd_docker_ipdata *v = NULL;
+        size_t n = 0;
+        if (nd_docker_ipdata_parse(arr, &v, &n) == 0) {
+                assert(n == json_array_size(arr) && (n == 0) == (v == NULL));
+                for (size_t i = 0; i < n; i++) {
+                        cidr(json_object_get(json_array_get(arr, i), "Pool"));
+                        cidr(json_object_get(json_array_get(arr, i), "Gateway"));
+                        assert(v[i].pool == json_string_value(json_object_get(json_array_get(arr, i), "Pool")));
+                }
+        }
+        free(v);
+}
+
 static void portmap(const json_t *pm) {
         nd_port_spec *v = NULL;
         size_t n = 0;
@@ -41,9 +66,8 @@ static void portmap(const json_t *pm) {
 
 /* the fields of a plugin request body, where docker-plugin.c reads them */
 static void plugin_body(const json_t *j) {
-        const json_t *opts = json_object_get(j, "Options"), *iface = json_object_get(j, "Interface"), *e;
+        const json_t *opts = json_object_get(j, "Options"), *iface = json_object_get(j, "Interface");
         const char *first;
-        size_t i;
         json_t *out = json_object();
         (void) nd_docker_driver_opts(json_object_get(opts, "com.docker.network.generic"), out, &first);
         json_decref(out);
@@ -52,14 +76,9 @@ static void plugin_body(const json_t *j) {
         cidr(json_object_get(iface, "AddressIPv6"));
         cidr(json_object_get(j, "Address"));
         cidr(json_object_get(j, "Gateway"));
-        json_array_foreach(json_object_get(j, "IPv4Data"), i, e) {
-                cidr(json_object_get(e, "Pool"));
-                cidr(json_object_get(e, "Gateway"));
-        }
-        json_array_foreach(json_object_get(j, "IPv6Data"), i, e) {
-                cidr(json_object_get(e, "Pool"));
-                cidr(json_object_get(e, "Gateway"));
-        }
+        mac(json_object_get(iface, "MacAddress"));
+        ipdata(json_object_get(j, "IPv4Data"));
+        ipdata(json_object_get(j, "IPv6Data"));
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {

@@ -72,7 +72,7 @@ struct nd_manager {
         struct nd_hist *attach_lat[3]; /* attach latency by owner kind */
         char *plugin_socket;         /* --docker-plugin-socket, for the status */
         char *docker_host;           /* dockerd's API socket, for container names */
-        struct nd_dplug *dplug;      /* Docker's plugins (docker-plugin.c) */
+        struct nd_dplug *dplug;      /* Docker's plugins (core/docker.c) */
         struct nd_reaper *reaper;    /* link deletes off the loop (link-reaper.h) */
         struct nd_fw *fw;          /* NULL: no nftables (or --firewall=off) */
         struct nd_dns *dns;        /* NULL: no embedded DNS (--dns-server off) */
@@ -159,11 +159,6 @@ uint32_t nd_resolver_ttl(nd_manager *m, const nd_network *n);
 /* metrics.c: the attach histograms. */
 int nd_manager_metrics_init(nd_manager *m);
 void nd_manager_metrics_done(nd_manager *m);
-
-/* The Docker bindings: read back at start-up, then @done; forgotten (not
- * undone) at exit. */
-int nd_docker_plugin_load(nd_manager *m, void (*done)(nd_manager *m));
-void nd_docker_plugin_free(nd_manager *m);
 
 /* networks.c, for the start-up in manager.c */
 void nd_sysctl_on(const char *path);

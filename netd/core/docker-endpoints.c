@@ -1,0 +1,409 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Docker's endpoints (docker.h).  CreateEndpoint reserves the addresses
+ * (Docker's own IPAM: the address Docker chose, owned "docker:<EndpointID>",
+ * so netd's IPAM never hands it out twice).  Join makes a veth pair in
+ * netd's namespace (host end on the bridge) and returns the other end for
+ * dockerd to move into the sandbox, as its bridge driver does; Leave
+ * deletes it.  ProgramExternalConnectivity holds and programs the
+ * endpoint's published ports in netd's nftables maps like a netd
+ * container's (publish.c); a port is given to one owner only.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "bridge.h"
+#include "diag.h"
+#include "docker-internal.h"
+#include "docker-proto.h"
+#include "firewall.h"
+#include "link-reaper.h"
+#include "log.h"
+#include "manager-internal.h"
+#include "nl-link.h"
+#include "subnet.h"
+
+static void ep_forget(struct nd_docker_call *c) {
+        nd_manager *m = c->m;
+        nd_network *n = NULL;
+        nd_fw_port_clear(m->fw, c->ep->host_if);
+        nd_docker_ep_publish(m, c->ep, false);
+        nd_docker_ep_names(m, c->ep, false);
+        if (nd_manager_network_find(m, c->ep->net_id, &n) == 0) {
+                if (c->ep->own4)
+                        nd_subnet_release(nd_network_subnet_for(n, &c->ep->a4), &c->ep->a4);
+                if (c->ep->own6)
+                        nd_subnet_release(nd_network_subnet_for(n, &c->ep->a6), &c->ep->a6);
+        }
+        nd_publish_release(m, &c->ep->pub);
+        nd_docker_vec_drop((void **) m->dplug->eps, &m->dplug->n_eps, c->ep);
+        nd_docker_ep_free(c->ep);
+        c->ep = NULL;
+}
+
+/* Take @want (a/len, or "" for the next free one when @alloc) on @n. */
+static int ep_addr(nd_network *n, bool pooled, int family, const char *want, bool alloc, nd_addr *a,
+                   unsigned *plen, bool *own, nd_diag *d) {
+        char s[ND_ADDR_STRLEN];
+        nd_subnet *sub;
+        int r;
+        *own = false;
+        if (want && *want) {
+                if (nd_docker_cidr_parse(want, a, plen) < 0 || a->family != family)
+                        return nd_diag_set(d, -EINVAL, "invalid address '%.64s'", want);
+                sub = nd_network_subnet_for(n, a);
+                if (!sub)
+                        return nd_diag_set(d, -EINVAL, "address %s is not in a subnet of network '%s'",
+                                           nd_addr_fmt(a, s), n->spec.name);
+                if (pooled && nd_subnet_is_allocated(sub, a))
+                        return 0; /* netd's IPAM driver gave it out for this endpoint */
+                if (nd_network_is_global(n))
+                        return nd_diag_set(d, -EINVAL, "address %s was not given out by netd's IPAM driver: on an "
+                                           "overlay network every address comes from it", nd_addr_fmt(a, s));
+                r = nd_subnet_reserve(sub, a);
+                if (r < 0)
+                        return nd_diag_set(d, -EADDRINUSE, "address %s is %s on network '%s'", nd_addr_fmt(a, s),
+                                           r == -EEXIST ? "already in use" : "not usable", n->spec.name);
+                *own = true;
+                return 0;
+        }
+        if (!alloc || !(sub = nd_network_subnet_family(n, family))) {
+                *a = (nd_addr) { 0 };
+                return 0;
+        }
+        if (nd_network_is_global(n))
+                return nd_diag_set(d, -EINVAL, "an endpoint on overlay network '%s' needs an address from netd's "
+                                   "IPAM driver", n->spec.name);
+        if (nd_subnet_alloc(sub, a) < 0)
+                return nd_diag_set(d, -ENOSPC, "no free address on network '%s'", n->spec.name);
+        for (size_t k = 0; k < n->spec.n_ipam; k++)
+                if (nd_prefix_contains(&n->spec.ipam[k].subnet, a))
+                        *plen = n->spec.ipam[k].subnet.len;
+        *own = true;
+        return 0;
+}
+
+void nd_docker_endpoint_create(nd_manager *m, const nd_docker_ep_req *rq, nd_docker_done_fn done, void *userdata) {
+        const char *id = rq->id, *dnet = rq->network, *a4 = rq->address, *a6 = rq->address6, *mac = rq->mac;
+        struct nd_dplug *dp = nd_docker_state(m);
+        nd_diag d = {0};
+        int r;
+
+        if (!nd_docker_id_valid(id) || !nd_docker_id_valid(dnet))
+                return nd_docker_err(done, userdata, -EINVAL,
+                                     &(nd_diag) { "CreateEndpoint: valid NetworkID and EndpointID required" });
+        if (nd_docker_ep_find(m, id))
+                return nd_docker_err(done, userdata, -EEXIST, &(nd_diag) { "endpoint exists" });
+        nd_network *n = nd_docker_dnet_find(m, dnet);
+        if (!n)
+                return nd_docker_err(done, userdata, -ENOENT, &(nd_diag) { "network not found in netd" });
+        bool pooled = nd_docker_pool_of_net(m, n) != NULL;
+        nd_docker_ep *e = calloc(1, sizeof(*e));
+        struct nd_docker_call *c = nd_docker_call_new(m, done, userdata);
+        if (!dp || !e || !c) {
+                free(e);
+                free(c);
+                return nd_docker_err(done, userdata, -ENOMEM, NULL);
+        }
+        snprintf(e->id, sizeof(e->id), "%s", id);
+        snprintf(e->dnet, sizeof(e->dnet), "%s", dnet);
+        snprintf(e->net_id, sizeof(e->net_id), "%s", n->id);
+        r = ep_addr(n, pooled, AF_INET, a4, true, &e->a4, &e->plen4, &e->own4, &d);
+        if (r == 0 && (r = ep_addr(n, pooled, AF_INET6, a6, false, &e->a6, &e->plen6, &e->own6, &d)) < 0 && e->own4)
+                nd_subnet_release(nd_network_subnet_for(n, &e->a4), &e->a4);
+        if (r < 0) {
+                free(e);
+                free(c);
+                return nd_docker_err(done, userdata, r, &d);
+        }
+        nd_docker_result *res = &c->res;
+        if (mac && *mac)
+                r = nd_docker_mac_parse(mac, e->mac);
+        else {
+                nd_endpoint tmp = { .addr4 = e->a4 };
+                nd_bridge_mac(&tmp, e->mac);
+                res->mac_chosen = true;
+                memcpy(res->mac, e->mac, 6);
+        }
+        if (!(a4 && *a4) && e->a4.family) {
+                res->addr = e->a4;
+                res->plen = e->plen4;
+        }
+        /* host-side names: a part of the endpoint id, unique on this host */
+        for (size_t off = 0; r == 0; off += 8) {
+                if (off + 8 > strlen(id)) {
+                        r = -EEXIST;
+                        break;
+                }
+                snprintf(e->host_if, sizeof(e->host_if), "vdk%.8s", id + off);
+                snprintf(e->peer_if, sizeof(e->peer_if), "tdk%.8s", id + off);
+                bool taken = false;
+                for (size_t i = 0; i < dp->n_eps; i++)
+                        taken |= strcmp(dp->eps[i]->host_if, e->host_if) == 0;
+                if (!taken)
+                        break;
+        }
+        c->ep = e;
+        c->undo = ep_forget;
+        snprintf(c->what, sizeof(c->what), "CreateEndpoint %.12s on %s", id, n->spec.name);
+        if (r < 0 || ND_DOCKER_PUSH(dp->eps, dp->n_eps, dp->cap_eps, e) < 0) {
+                if (e->own4)
+                        nd_subnet_release(nd_network_subnet_for(n, &e->a4), &e->a4);
+                if (e->own6)
+                        nd_subnet_release(nd_network_subnet_for(n, &e->a6), &e->a6);
+                free(e);
+                c->ep = NULL;
+                c->undo = NULL;
+                nd_diag_set(&d, r < 0 ? r : -ENOMEM,
+                            r == -EINVAL ? "invalid MacAddress" : "cannot name the endpoint's interfaces");
+                nd_docker_err(done, userdata, r < 0 ? r : -ENOMEM, &d);
+                return nd_docker_call_free(c);
+        }
+        /* the record and the addresses it reserved, in one transaction */
+        char key[256], owner[256], created[32];
+        snprintf(key, sizeof(key), KEY_EPS "%s", id);
+        snprintf(owner, sizeof(owner), "docker:%s", id);
+        snprintf(created, sizeof(created), "%" PRId64, now_us() / 1000000);
+        c->strs[0] = strdup(key);
+        c->strs[1] = nd_docker_dump(nd_docker_ep_record(e));
+        c->strs[2] = nd_docker_dump(json_pack("{s:s, s:s}", "Owner", owner, "Created", created));
+        nd_store_op ops[3] = { { .type = ND_STORE_PUT, .key = c->strs[0], .value = c->strs[1] } };
+        size_t n_ops = 1;
+        const nd_addr *as[2] = { e->own4 ? &e->a4 : NULL, e->own6 ? &e->a6 : NULL };
+        for (int f = 0; f < 2; f++) {
+                if (!as[f])
+                        continue;
+                addr_key(n, as[f], key, sizeof(key));
+                c->strs[3 + f] = strdup(key);
+                ops[n_ops++] = (nd_store_op) { .type = ND_STORE_PUT, .key = c->strs[3 + f], .value = c->strs[2] };
+        }
+        bool oom = false;
+        for (size_t i = 0; i < n_ops; i++)
+                oom |= !ops[i].key || !ops[i].value;
+        if (oom)
+                return nd_docker_call_stored(c, -ENOMEM, 0);
+        nd_store_cmp cmp = { .key = c->strs[0] };
+        nd_docker_call_submit(c, &cmp, 1, ops, n_ops);
+}
+
+void nd_docker_endpoint_delete(nd_manager *m, const char *id, nd_docker_done_fn done, void *userdata) {
+        nd_docker_ep *e = nd_docker_ep_find(m, id);
+        nd_network *n = NULL;
+        if (!e)
+                return nd_docker_ok(done, userdata);
+        if (e->busy)
+                return nd_docker_err(done, userdata, -EBUSY, &(nd_diag) { "the endpoint is busy, retry" });
+        struct nd_docker_call *c = nd_docker_call_new(m, done, userdata);
+        char key[256];
+        if (!c)
+                return nd_docker_err(done, userdata, -ENOMEM, NULL);
+        /* the kernel side first: it is ours alone (a pair dockerd never
+         * moved goes with its host end, off the loop) */
+        int ifindex = nd_nl_link_ifindex(m->nl, e->host_if);
+        if (ifindex >= 0)
+                (void) nd_reaper_delete(m->reaper, m->nl, ifindex, NULL, NULL);
+        else
+                (void) nd_nl_link_delete(m->nl, e->peer_if);
+        /* (after a Leave, the usual order, the pair is gone already) */
+        nd_fw_port_clear(m->fw, e->host_if);
+        e->joined = false;
+        nd_publish_release(m, &e->pub);
+        c->ep = e;
+        c->commit = ep_forget;
+        snprintf(c->what, sizeof(c->what), "DeleteEndpoint %.12s", e->id);
+        snprintf(key, sizeof(key), KEY_EPS "%s", e->id);
+        c->strs[0] = strdup(key);
+        nd_store_op ops[3] = { { .type = ND_STORE_DELETE, .key = c->strs[0] } };
+        size_t n_ops = 1;
+        if (nd_manager_network_find(m, e->net_id, &n) == 0) {
+                const nd_addr *as[2] = { e->own4 ? &e->a4 : NULL, e->own6 ? &e->a6 : NULL };
+                for (int f = 0; f < 2; f++)
+                        if (as[f]) {
+                                addr_key(n, as[f], key, sizeof(key));
+                                c->strs[1 + f] = strdup(key);
+                                ops[n_ops++] = (nd_store_op) { .type = ND_STORE_DELETE, .key = c->strs[1 + f] };
+                        }
+        }
+        bool oom = false;
+        for (size_t i = 0; i < n_ops; i++)
+                oom |= !ops[i].key;
+        if (oom)
+                return nd_docker_call_stored(c, -ENOMEM, 0);
+        nd_docker_call_submit(c, NULL, 0, ops, n_ops);
+}
+
+int nd_docker_endpoint_info(nd_manager *m, const char *id, nd_docker_ep_info *ret) {
+        const nd_docker_ep *e = nd_docker_ep_find(m, id);
+        if (!e)
+                return -ENOENT;
+        *ret = (nd_docker_ep_info) { .host_if = e->host_if, .net_id = e->net_id, .pub = &e->pub };
+        memcpy(ret->mac, e->mac, 6);
+        return 0;
+}
+
+int nd_docker_endpoint_ready(nd_manager *m, const char *id, nd_diag *d) {
+        const nd_docker_ep *e = nd_docker_ep_find(m, id);
+        if (!e)
+                return nd_diag_set(d, -ENOENT, "endpoint not found");
+        if (e->busy)
+                return nd_diag_set(d, -EBUSY, "the endpoint is busy, retry");
+        return 0;
+}
+
+static void join_done(struct nd_docker_call *c) {
+        nd_docker_ep_publish(c->m, c->ep, true);
+        if (c->ep->name[0])
+                nd_docker_ep_names(c->m, c->ep, true);
+        else
+                nd_docker_lookup_start(c->m, c->ep);
+}
+
+static void join_undo(struct nd_docker_call *c) {
+        (void) nd_nl_link_delete(c->m->nl, c->ep->host_if);
+        nd_fw_port_clear(c->m->fw, c->ep->host_if);
+        c->ep->joined = false;
+}
+
+void nd_docker_endpoint_join(nd_manager *m, const char *id, nd_docker_done_fn done, void *userdata) {
+        nd_docker_ep *e = nd_docker_ep_find(m, id);
+        nd_network *n = NULL;
+        nd_diag d = {0};
+        char g4[ND_ADDR_STRLEN] = "", g6[ND_ADDR_STRLEN] = "";
+        int r;
+
+        if ((r = nd_docker_endpoint_ready(m, id, &d)) < 0)
+                return nd_docker_err(done, userdata, r, &d);
+        if (nd_manager_network_find(m, e->net_id, &n) < 0)
+                return nd_docker_err(done, userdata, -ENOENT,
+                                     &(nd_diag) { "the endpoint's network is gone from netd" });
+        /* a pair left over (a Join not followed by a move) goes first */
+        (void) nd_nl_link_delete(m->nl, e->host_if);
+        (void) nd_nl_link_delete(m->nl, e->peer_if);
+        r = nd_docker_ep_guard(m, e);
+        double t0 = ev_time();
+        if (r == 0)
+                r = nd_bridge_attach_host(m->nl, n, e->host_if, e->peer_if, e->mac);
+        if (r == 0)
+                nd_manager_attach_observe(m, 2, ev_time() - t0);
+        if (r < 0) {
+                nd_fw_port_clear(m->fw, e->host_if);
+                nd_diag_set(&d, r, "creating the veth pair %s/%s failed: %s", e->host_if, e->peer_if, strerror(-r));
+                return nd_docker_err(done, userdata, r, &d);
+        }
+        for (size_t i = 0; i < n->spec.n_ipam && !n->spec.internal; i++) {
+                const nd_ipam_config *c = &n->spec.ipam[i];
+                if (e->a4.family && nd_prefix_contains(&c->subnet, &e->a4) && !g4[0])
+                        nd_addr_fmt(&c->gateway, g4);
+                if (e->a6.family && nd_prefix_contains(&c->subnet, &e->a6) && !g6[0])
+                        nd_addr_fmt(&c->gateway, g6);
+        }
+        struct nd_docker_call *c = nd_docker_call_new(m, done, userdata);
+        if (!c) {
+                (void) nd_nl_link_delete(m->nl, e->host_if);
+                nd_fw_port_clear(m->fw, e->host_if);
+                return nd_docker_err(done, userdata, -ENOMEM, NULL);
+        }
+        e->joined = true;
+        c->ep = e;
+        c->commit = join_done;
+        c->undo = join_undo;
+        /* no gateway on an internal network: no default route through it */
+        snprintf(c->res.peer_if, sizeof(c->res.peer_if), "%s", e->peer_if);
+        memcpy(c->res.gw4, g4, sizeof(g4));
+        memcpy(c->res.gw6, g6, sizeof(g6));
+        snprintf(c->what, sizeof(c->what), "Join %.12s via %s", e->id, e->host_if);
+        nd_docker_ep_store(c);
+}
+
+/* The pair goes off the loop (link-reaper.h); the record after it. */
+static void on_leave_reaped(void *userdata, int r) {
+        struct nd_docker_call *c = userdata;
+        if (r == -ECANCELED)
+                return nd_docker_call_free(c); /* netd is stopping */
+        if (r < 0 && r != -ENODEV)
+                nd_log_errno(LOG_WARNING, r, "deleting an endpoint's veth failed", "ifname=%s", c->ep->host_if);
+        else
+                nd_fw_port_clear(c->m->fw, c->ep->host_if);
+        c->ep->busy = false;
+        nd_docker_ep_store(c);
+}
+
+void nd_docker_endpoint_leave(nd_manager *m, const char *id, nd_docker_done_fn done, void *userdata) {
+        nd_docker_ep *e = nd_docker_ep_find(m, id);
+        nd_diag d = {0};
+        int r;
+        if ((r = nd_docker_endpoint_ready(m, id, &d)) < 0)
+                return nd_docker_err(done, userdata, r, &d);
+        struct nd_docker_call *c = nd_docker_call_new(m, done, userdata);
+        if (!c)
+                return nd_docker_err(done, userdata, -ENOMEM, NULL);
+        nd_docker_ep_publish(m, e, false);
+        nd_docker_ep_names(m, e, false);
+        nd_docker_lookup_stop(e);
+        e->joined = false;
+        c->ep = e;
+        snprintf(c->what, sizeof(c->what), "Leave %.12s", e->id);
+        /* deleting one end deletes the pair, wherever the other end is */
+        int ifindex = nd_nl_link_ifindex(m->nl, e->host_if);
+        if (ifindex < 0) {
+                nd_fw_port_clear(m->fw, e->host_if);
+                return nd_docker_ep_store(c);
+        }
+        e->busy = true; /* before: without a reaper the callback runs at once */
+        if (nd_reaper_delete(m->reaper, m->nl, ifindex, on_leave_reaped, c) < 0) {
+                e->busy = false;
+                nd_docker_ep_store(c);
+        }
+}
+
+static void ports_undo(struct nd_docker_call *c) {
+        nd_publish_release(c->m, &c->ep->pub);
+}
+
+void nd_docker_endpoint_publish(nd_manager *m, const char *id, const nd_port_spec *specs, size_t n_specs,
+                                nd_docker_done_fn done, void *userdata) {
+        nd_docker_ep *e = nd_docker_ep_find(m, id);
+        nd_network *n = NULL;
+        nd_diag d = {0};
+        char what[64];
+        int r;
+
+        if ((r = nd_docker_endpoint_ready(m, id, &d)) < 0)
+                return nd_docker_err(done, userdata, r, &d);
+        if (n_specs && (nd_manager_network_find(m, e->net_id, &n) < 0 || n->spec.internal))
+                return nd_docker_err(done, userdata, -EINVAL,
+                                     &(nd_diag) { "ports cannot be published on an internal network" });
+        nd_docker_ep_what(e, what, sizeof(what));
+        r = nd_publish(m, &e->pub, what, specs, n_specs, &e->a4, &e->a6, true, &d);
+        if (r < 0)
+                return nd_docker_err(done, userdata, r, &d);
+        struct nd_docker_call *c = nd_docker_call_new(m, done, userdata);
+        if (!c) {
+                nd_publish_release(m, &e->pub);
+                return nd_docker_err(done, userdata, -ENOMEM, NULL);
+        }
+        c->ep = e;
+        c->undo = ports_undo;
+        snprintf(c->what, sizeof(c->what), "ProgramExternalConnectivity %.12s ports=%zu", e->id, e->pub.n_bindings);
+        nd_docker_ep_store(c);
+}
+
+void nd_docker_endpoint_unpublish(nd_manager *m, const char *id, nd_docker_done_fn done, void *userdata) {
+        nd_docker_ep *e = nd_docker_ep_find(m, id);
+        if (!e)
+                return nd_docker_ok(done, userdata);
+        if (e->busy)
+                return nd_docker_err(done, userdata, -EBUSY, &(nd_diag) { "the endpoint is busy, retry" });
+        struct nd_docker_call *c = nd_docker_call_new(m, done, userdata);
+        if (!c)
+                return nd_docker_err(done, userdata, -ENOMEM, NULL);
+        nd_publish_release(m, &e->pub);
+        c->ep = e;
+        snprintf(c->what, sizeof(c->what), "RevokeExternalConnectivity %.12s", e->id);
+        nd_docker_ep_store(c);
+}
+

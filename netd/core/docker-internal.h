@@ -1,0 +1,158 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * \file docker-internal.h
+ * The state of docker.h shared by its parts: docker.c (tables, records,
+ * store calls, registries, load), docker-ipam.c (pools, addresses,
+ * networks), docker-endpoints.c (endpoints) and docker-names.c (the
+ * container names asked of dockerd).  Not for other modules.
+ *
+ * The tables (struct nd_dplug, m->dplug) own their pools, bindings and
+ * endpoints; an endpoint owns its name lookup.  A call (struct
+ * nd_docker_call) borrows the objects it is about while their store write
+ * is in flight, marking them busy.
+ */
+#pragma once
+
+#include <ev.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "container.h"
+#include "docker.h"
+#include "grow.h"
+#include "network.h"
+#include "store.h"
+
+#define KEY_DOCKER "/netd/v1/docker/"
+#define KEY_POOLS KEY_DOCKER "pools/"
+#define KEY_EPS KEY_DOCKER "endpoints/"
+#define KEY_BINDS KEY_DOCKER "networks/"
+#define LABEL_NETWORK "com.docker.network.id"
+#define DOCKER_ID_MAX 128
+
+typedef struct nd_docker_pool {
+        char id[ND_DOCKER_POOL_ID_LEN + 1];
+        nd_prefix pool, sub;      /* sub.addr.family 0: the whole pool */
+        nd_addr gateway;          /* family 0: not requested yet */
+        char net_id[ND_ID_LEN + 1];/* "": a pool of its own; else an existing
+                                   * netd network's subnet (--ipam-opt netd.network) */
+        bool busy;
+} nd_docker_pool;
+
+/* A Docker network on an existing netd network (-o netd.network=NAME). */
+typedef struct nd_docker_bind {
+        char dnet[DOCKER_ID_MAX + 1];
+        char net_id[ND_ID_LEN + 1];
+} nd_docker_bind;
+
+typedef struct nd_docker_ep {
+        char id[DOCKER_ID_MAX + 1];
+        char dnet[DOCKER_ID_MAX + 1];
+        char net_id[ND_ID_LEN + 1];
+        nd_addr a4, a6;
+        unsigned plen4, plen6;
+        bool own4, own6;          /* reserved by CreateEndpoint, released with it */
+        uint8_t mac[6];
+        char host_if[16], peer_if[16];
+        bool joined;
+        nd_published pub;
+        bool busy;
+        /* the container's name and aliases, learnt from dockerd's API
+         * (--docker-host) after Join: the protocol does not carry them */
+        char name[ND_NAME_MAX + 1];
+        char aliases[ND_MAX_ALIASES][ND_NAME_MAX + 1];
+        size_t n_aliases;
+        struct nd_docker_lookup *lookup;
+} nd_docker_ep;
+
+struct nd_dplug {
+        nd_docker_pool **pools;
+        size_t n_pools, cap_pools;
+        nd_docker_ep **eps;
+        size_t n_eps, cap_eps;
+        nd_docker_bind **binds;
+        size_t n_binds, cap_binds;
+        void (*done)(nd_manager *m);
+};
+
+/* One store write per request. */
+struct nd_docker_call {
+        nd_manager *m;
+        nd_docker_done_fn done;
+        void *userdata;
+        nd_docker_result res;          /* reported on success */
+        nd_docker_pool *pool;
+        nd_docker_ep *ep;
+        nd_docker_bind *bind;
+        void (*commit)(struct nd_docker_call *c);
+        void (*undo)(struct nd_docker_call *c);
+        char *strs[8];
+        nd_addr addr;                  /* an address the call is about */
+        char what[96];                 /* for the log */
+};
+
+static inline void nd_docker_err(nd_docker_done_fn done, void *userdata, int r, const nd_diag *d) {
+        done(userdata, r, d, NULL);
+}
+
+static inline void nd_docker_ok(nd_docker_done_fn done, void *userdata) {
+        nd_docker_result res = {0};
+        done(userdata, 0, NULL, &res);
+}
+
+/* Append @p to the table (@v, @n, @cap): 0 or -ENOMEM. */
+#define ND_DOCKER_PUSH(v, n, cap, p)                                                           \
+        ({                                                                                     \
+                int _nd_pr = ND_GROW(v, n, cap, 1);                                            \
+                if (_nd_pr == 0)                                                               \
+                        (v)[(n)++] = (p);                                                      \
+                _nd_pr;                                                                        \
+        })
+
+/* The tables (created on first use; NULL: out of memory). */
+struct nd_dplug *nd_docker_state(nd_manager *m);
+void nd_docker_vec_drop(void **v, size_t *n, const void *p);
+bool nd_docker_id_valid(const char *s);
+nd_docker_pool *nd_docker_pool_find(nd_manager *m, const char *id);
+nd_docker_ep *nd_docker_ep_find(nd_manager *m, const char *id);
+nd_docker_bind *nd_docker_bind_find(nd_manager *m, const char *dnet);
+nd_network *nd_docker_net_by_id(nd_manager *m, const char *id);
+/* The netd network of Docker network @dnet: one it was bound to, or the
+ * one made for it. */
+nd_network *nd_docker_dnet_find(nd_manager *m, const char *dnet);
+/* The network of @p: the one it was taken from, or the Docker network
+ * made on its subnet; or NULL. */
+nd_network *nd_docker_pool_net(nd_manager *m, const nd_docker_pool *p);
+nd_docker_pool *nd_docker_pool_of_net(nd_manager *m, const nd_network *n);
+/* Another pool overlapping @p that @spec may not take (prefix registry). */
+const char *nd_docker_pools_clash(void *userdata, const nd_network_spec *spec, const nd_prefix *p,
+                                  nd_prefix *ret_with);
+
+/* Records.  nd_docker_dump() takes @j and returns its compact text. */
+json_t *nd_docker_pool_to_json(const nd_docker_pool *p);
+json_t *nd_docker_ep_record(const nd_docker_ep *e);
+char *nd_docker_dump(json_t *j);
+
+void nd_docker_ep_free(nd_docker_ep *e);
+void nd_docker_ep_what(const nd_docker_ep *e, char *buf, size_t size);
+/* The endpoint to the cluster (overlay peers) and to netd's DNS. */
+void nd_docker_ep_publish(nd_manager *m, const nd_docker_ep *e, bool on);
+void nd_docker_ep_names(nd_manager *m, const nd_docker_ep *e, bool on);
+/* The port takes only the endpoint's MAC and addresses (firewall.h). */
+int nd_docker_ep_guard(nd_manager *m, const nd_docker_ep *e);
+
+/* Calls: new (NULL: out of memory); submit takes @c and reports through
+ * it (at once on failure); stored is the store's callback (also called
+ * directly, to fail a call before submitting it). */
+struct nd_docker_call *nd_docker_call_new(nd_manager *m, nd_docker_done_fn done, void *userdata);
+void nd_docker_call_free(struct nd_docker_call *c);
+void nd_docker_call_stored(void *userdata, int r, int64_t rev);
+void nd_docker_call_submit(struct nd_docker_call *c, const nd_store_cmp *cmps, size_t n_cmps, const nd_store_op *ops,
+                           size_t n_ops);
+/* Write the call's endpoint's record (strs[0..1]) and report. */
+void nd_docker_ep_store(struct nd_docker_call *c);
+
+/* docker-names.c: learn the container's name from dockerd after Join
+ * (--docker-host); stop asking. */
+void nd_docker_lookup_start(nd_manager *m, nd_docker_ep *e);
+void nd_docker_lookup_stop(nd_docker_ep *e);
