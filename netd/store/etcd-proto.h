@@ -3,9 +3,9 @@
  * \file etcd-proto.h
  * What etcd's JSON gateway sends back, parsed without I/O: unary replies
  * (range, txn, lease keep-alive, errors) and the watch stream, one
- * newline-terminated JSON message at a time.  store-etcd.c owns the
- * transfers and the watch state; everything here is a pure function of
- * its input, so it is fuzzed (tests/fuzz/fuzz-etcd-proto.c).
+ * newline-terminated JSON message at a time.  store-etcd-http.c owns the
+ * transfers and store-etcd-watch.c the watch state; everything here is a
+ * pure function of its input, so it is fuzzed (tests/fuzz/fuzz-etcd-proto.c).
  *
  * Invariants: keys and values are base64 in the wire format and come out
  * NUL-terminated; a revision or lease accepted from the wire lies in

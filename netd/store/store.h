@@ -6,8 +6,9 @@
  * with compare conditions, ranges by prefix, watches by prefix from a
  * revision, and leases whose expiry deletes the keys attached to them.
  *
- * Backends: "local" (embedded, crash-safe, store-local.c) and "etcd"
- * (store-etcd.c) behind the same ops table.
+ * Backends: "local" (embedded, crash-safe, store-local*.c) and "etcd"
+ * (store-etcd*.c) behind the same ops table.  txn.h builds a transaction
+ * that owns its keys and values; keys.h lists the key prefixes.
  *
  * Contract:
  *  - Every operation is asynchronous.  Callbacks are always invoked later

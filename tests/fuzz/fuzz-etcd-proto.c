@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* What etcd's JSON gateway sends: unary replies (range, txn, lease
  * keep-alive, errors) and the newline-delimited watch stream, run through
- * the watcher's revision bookkeeping as store-etcd.c does it.
+ * the watcher's revision bookkeeping as store-etcd-watch.c does it.
  * Invariants: no crash or leak; parsed kvs have keys and NUL-terminated
  * values of their length; revisions are in [0, INT64_MAX - 1] so the next
  * revision never overflows; the watcher's revision never goes back. */
