@@ -1,0 +1,101 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * \file container-internal.h
+ * What the container service's files share (not for other modules):
+ *   containers.c        the table, the record, endpoints' addresses, and
+ *                       requests that wait for an address block;
+ *   container-files.c   what goes into a bundle (hosts, resolv.conf,
+ *                       config.json), written through runtime/bundle.h;
+ *   container-net.c     the sandbox (namespace, veths, default route) and
+ *                       connect / disconnect;
+ *   container-run.c     run / create / start and the monitor's reports;
+ *   container-remove.c  stop, remove, and the requests waiting for either;
+ *   container-load.c    start-up: records, adoption, strays and orphans.
+ *
+ * A container is in the manager's table from the moment its record is
+ * being written until it is removed; every address of its endpoints is
+ * reserved in memory while it is in the table.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "container-spec.h"
+#include "container.h"
+#include "diag.h"
+#include "log.h"
+#include "manager-internal.h"
+#include "store.h"
+
+typedef struct nd_ct_waiter {
+        nd_manager_ct_fn cb;
+        void *userdata;
+        bool then_remove;
+        struct nd_ct_waiter *next;
+} nd_ct_waiter;
+
+void nd_ct_log(int level, const nd_container *c, const char *msg, const char *fmt, ...) _printf_(4, 5);
+#define log_ct(level, c, msg, ...) nd_ct_log(level, c, msg, "" __VA_ARGS__)
+
+/* ---- containers.c ---- */
+int nd_cts_add(nd_manager *m, nd_container *c);
+/* Out of the table, its watchers stopped, its waiters forgotten, freed. */
+void nd_cts_drop(nd_manager *m, nd_container *c);
+void nd_ct_stop_watchers(nd_container *c);
+void nd_ct_forget_waiters(nd_container *c);
+void nd_ct_bundle_path(nd_manager *m, const char *id, char *buf, size_t size);
+nd_network *nd_ct_net_by_id(nd_manager *m, const char *id);
+
+typedef void (*nd_ct_persist_fn)(nd_container *c, int r, void *userdata);
+/* Write the record (and @extra ops) in one transaction; @fn later. */
+int nd_ct_persist(nd_container *c, const nd_store_cmp *cmps, size_t n_cmps, const nd_store_op *extra,
+                  size_t n_extra, nd_ct_persist_fn fn, void *userdata);
+
+/* Fill @e for network @n from the parsed request @rq and reserve its
+ * addresses in memory. */
+int nd_ct_endpoint_prepare(nd_manager *m, nd_container *c, nd_network *n, const nd_endpoint_req *rq,
+                           nd_endpoint *e, nd_diag *d);
+/* Its addresses go back. */
+void nd_ct_release_endpoint(nd_manager *m, const nd_endpoint *e);
+/* Store ops for the address records of @e: put (owner = container) or
+ * delete.  Keys/values are allocated into @strs (freed by the caller). */
+size_t nd_ct_endpoint_ipam_ops(const nd_container *c, nd_network *n, const nd_endpoint *e, bool put,
+                               nd_store_op *ops, char **strs);
+
+/* ---- container-files.c ---- */
+/* The container whose namespace, and so whose hosts, resolv.conf and
+ * hostname, @c shares: @c itself unless it is in container: mode. */
+const nd_container *nd_ct_net_owner(nd_manager *m, const nd_container *c);
+/* One --add-host of @c with host-gateway resolved to the gateway of its
+ * first network.  0 or -EINVAL with @d filled. */
+int nd_ct_extra_host_resolve(const nd_container *c, const char *s, char name[static ND_NAME_MAX + 1],
+                             char ip[static ND_ADDR_STRLEN], nd_diag *d);
+/* @c's hosts, and the hosts and resolv.conf of the running containers
+ * sharing its namespace. */
+int nd_ct_write_hosts(nd_manager *m, const nd_container *c);
+int nd_ct_write_bundle(nd_manager *m, const nd_container *c);
+void nd_ct_remove_bundle(nd_manager *m, const nd_container *c);
+
+/* ---- container-net.c ---- */
+int nd_ct_sandbox_create(nd_manager *m, nd_container *c);
+/* Make the kernel match the record; the number of repairs or -errno. */
+int nd_ct_sandbox_repair(nd_manager *m, nd_container *c);
+void nd_ct_sandbox_destroy(nd_manager *m, nd_container *c);
+/* The endpoint for the default route, -1 if none. */
+int nd_ct_gateway_endpoint(nd_manager *m, const nd_container *c);
+void nd_ct_gateway_mark(nd_container *c, int gw);
+int nd_ct_connect_once(nd_manager *m, nd_network *n, nd_container *c, const json_t *req, nd_manager_ct_fn cb,
+                       void *userdata, nd_diag *d);
+
+/* ---- container-run.c ---- */
+int nd_ct_run_once(nd_manager *m, const json_t *req, bool start, nd_manager_ct_fn cb, void *userdata, nd_diag *d);
+/* The monitor is gone: record what it left in the bundle. */
+void nd_ct_exited(nd_container *c);
+int nd_ct_watch_monitor(nd_container *c);
+
+/* ---- container-remove.c ---- */
+void nd_ct_notify_waiters(nd_container *c, int r, const nd_diag *d);
+/* Kernel and files first, then the store; @c is freed once the store
+ * answered.  0 or -errno (then nothing was started). */
+int nd_ct_teardown_and_forget(nd_container *c, nd_manager_ct_fn cb, void *userdata);

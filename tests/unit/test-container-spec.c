@@ -1,0 +1,196 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Run/create requests -> nd_container_spec: what a good request yields,
+ * and the messages of bad ones (the API returns them verbatim). */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <cmocka.h>
+
+#include "container-spec.h"
+#include "diag.h"
+#include "json-util.h"
+
+static int parse(const char *text, nd_container_spec *s, nd_diag *d) {
+        json_t *j = NULL;
+        int r = nd_json_parse_object(text, strlen(text), &j, d);
+        assert_int_equal(r, 0);
+        r = nd_container_spec_parse(j, s, d);
+        json_decref(j); /* the spec keeps its own reference */
+        return r;
+}
+
+static void test_minimal(void **state) {
+        nd_container_spec s;
+        nd_diag d = {0};
+
+        assert_int_equal(parse("{\"Cmd\": [\"/bin/sh\"]}", &s, &d), 0);
+        assert_null(s.name);
+        assert_null(s.rootfs);
+        assert_int_equal(s.mode, ND_NET_MODE_BRIDGE);
+        assert_int_equal(json_array_size(s.args), 1);
+        assert_string_equal(json_string_value(json_array_get(s.args, 0)), "/bin/sh");
+        assert_null(s.env);
+        assert_int_equal(s.n_nets, 0);
+        assert_int_equal(s.n_ports, 0);
+        assert_null(s.dns);
+        assert_null(s.extra_hosts);
+        assert_false(s.auto_remove);
+        nd_container_spec_done(&s);
+}
+
+static void test_full(void **state) {
+        nd_container_spec s;
+        nd_diag d = {0};
+        const char *req =
+                "{\"Name\": \"web1\", \"Hostname\": \"web\", \"Cmd\": [\"httpd\", \"-f\"], \"Env\": [\"A=1\", \"A=2\"],"
+                " \"Rootfs\": \"/srv/root\", \"Memory\": 67108864, \"PidsLimit\": 100, \"AutoRemove\": true,"
+                " \"Networks\": [{\"Network\": \"front\", \"IPv4Address\": \"10.1.0.5\", \"Aliases\": [\"www\"],"
+                "   \"MacAddress\": \"02:42:ac:11:00:02\", \"GwPriority\": 10}, {\"Network\": \"back\", \"IPv6Address\": \"\"}],"
+                " \"Ports\": [\"8080:80/tcp\", \"53:53/udp\"], \"Dns\": [\"10.0.0.1\"], \"DnsSearch\": [],"
+                " \"Links\": [\"db\", \"cache:c\"], \"ExtraHosts\": [\"gw:host-gateway\", \"v6:[fd00::9]\"],"
+                " \"CapAdd\": [\"NET_ADMIN\"]}";
+
+        assert_int_equal(parse(req, &s, &d), 0);
+        assert_string_equal(s.name, "web1");
+        assert_string_equal(s.hostname, "web");
+        assert_string_equal(s.rootfs, "/srv/root");
+        assert_int_equal(s.memory, 67108864);
+        assert_int_equal(s.pids_limit, 100);
+        assert_true(s.auto_remove);
+        assert_int_equal(json_array_size(s.env), 2);
+        assert_int_equal(s.n_nets, 2);
+        assert_string_equal(s.nets[0].network, "front");
+        assert_string_equal(s.nets[0].ip4, "10.1.0.5");
+        assert_int_equal(s.nets[0].addr4.family, AF_INET);
+        assert_int_equal(s.nets[0].n_aliases, 1);
+        assert_string_equal(s.nets[0].aliases[0], "www");
+        assert_true(s.nets[0].has_mac);
+        assert_int_equal(s.nets[0].mac[5], 2);
+        assert_int_equal(s.nets[0].gw_priority, 10);
+        assert_string_equal(s.nets[1].network, "back");
+        assert_null(s.nets[1].ip6); /* "" reads as not given */
+        assert_int_equal(s.n_ports, 2);
+        assert_int_equal(json_array_size(s.dns), 1);
+        assert_null(s.dns_search); /* empty: none */
+        assert_int_equal(s.n_links, 2);
+        assert_string_equal(s.links[0].name, "db");
+        assert_string_equal(s.links[0].alias, "db");
+        assert_string_equal(s.links[1].name, "cache");
+        assert_string_equal(s.links[1].alias, "c");
+        assert_int_equal(json_array_size(s.extra_hosts), 2);
+        assert_non_null(s.sec.cap_add);
+        nd_container_spec_done(&s);
+}
+
+static void test_modes(void **state) {
+        nd_container_spec s;
+        nd_diag d = {0};
+
+        assert_int_equal(parse("{\"Cmd\": [\"x\"], \"NetworkMode\": \"container:web1\"}", &s, &d), 0);
+        assert_int_equal(s.mode, ND_NET_MODE_CONTAINER);
+        assert_string_equal(s.mode_target, "web1");
+        nd_container_spec_done(&s);
+        assert_int_equal(parse("{\"Cmd\": [\"x\"], \"NetworkMode\": \"host\"}", &s, &d), 0);
+        assert_int_equal(s.mode, ND_NET_MODE_HOST);
+        nd_container_spec_done(&s);
+        assert_int_equal(parse("{\"Cmd\": [\"x\"], \"NetworkMode\": \"default\"}", &s, &d), 0);
+        assert_int_equal(s.mode, ND_NET_MODE_BRIDGE);
+        nd_container_spec_done(&s);
+        assert_int_equal(parse("{\"Cmd\": [\"x\"], \"NetworkMode\": \"none\"}", &s, &d), 0);
+        assert_int_equal(s.mode, ND_NET_MODE_NONE);
+        nd_container_spec_done(&s);
+}
+
+static void test_bad_requests(void **state) {
+        static const struct { const char *json, *msg; } cases[] = {
+                { "{\"Cmd\": [\"x\"], \"Bogus\": 1}", "container: unknown field 'Bogus'" },
+                { "{}", "container: 'Cmd' must be a non-empty array of strings" },
+                { "{\"Cmd\": []}", "container: 'Cmd' must be a non-empty array of strings" },
+                { "{\"Cmd\": [1]}", "container: 'Cmd' must hold strings" },
+                { "{\"Cmd\": [\"x\"], \"Name\": \"-x\"}", "invalid container name '-x': use 1-64 characters of "
+                  "[a-zA-Z0-9_.-], starting with a letter or digit" },
+                { "{\"Cmd\": [\"x\"], \"Hostname\": \"a b\"}", "invalid hostname 'a b'" },
+                { "{\"Cmd\": [\"x\"], \"Env\": [\"NOEQUALS\"]}", "container: Env entry 'NOEQUALS' is not KEY=VALUE" },
+                { "{\"Cmd\": [\"x\"], \"Env\": \"A=1\"}", "container: 'Env' must be an array of at most 256 strings" },
+                { "{\"Cmd\": [\"x\"], \"Memory\": 1024}", "container: 'Memory' must be 0 or at least 4 MiB (bytes)" },
+                { "{\"Cmd\": [\"x\"], \"PidsLimit\": -1}", "container: 'PidsLimit' must be a non-negative integer" },
+                { "{\"Cmd\": [\"x\"], \"Rootfs\": \"rel\"}", "rootfs 'rel' must be an absolute path" },
+                { "{\"Cmd\": [\"x\"], \"NetworkMode\": \"macvlan\"}",
+                  "invalid network mode 'macvlan' (bridge, none, host, container:NAME)" },
+                { "{\"Cmd\": [\"x\"], \"NetworkMode\": \"host\", \"Networks\": [{\"Network\": \"a\"}]}",
+                  "networks cannot be combined with network mode 'host'" },
+                { "{\"Cmd\": [\"x\"], \"Networks\": [{}]}", "container: Networks[0] needs a 'Network'" },
+                { "{\"Cmd\": [\"x\"], \"Networks\": [{\"Network\": \"a\", \"IPv4Address\": \"fd00::1\"}]}",
+                  "invalid IPv4 address 'fd00::1'" },
+                { "{\"Cmd\": [\"x\"], \"Networks\": [{\"Network\": \"a\", \"MacAddress\": \"01:00:5e:00:00:01\"}]}",
+                  "invalid MAC address '01:00:5e:00:00:01'" },
+                { "{\"Cmd\": [\"x\"], \"Networks\": [{\"Network\": \"a\", \"GwPriority\": \"hi\"}]}",
+                  "endpoint: 'GwPriority' must be an integer" },
+                { "{\"Cmd\": [\"x\"], \"Networks\": [{\"Network\": \"a\", \"Aliases\": [\"-bad\"]}]}",
+                  "invalid alias '-bad'" },
+                { "{\"Cmd\": [\"x\"], \"Dns\": [\"example.com\"]}", "container: invalid Dns entry 'example.com'" },
+                { "{\"Cmd\": [\"x\"], \"DnsSearch\": \"a\"}", "container: 'DnsSearch' must be an array of at most 6 strings" },
+                { "{\"Cmd\": [\"x\"], \"Links\": [\"\"]}", "invalid link '': want NAME[:ALIAS]" },
+                { "{\"Cmd\": [\"x\"], \"Links\": [\"db:-a\"]}", "invalid link alias '-a'" },
+                { "{\"Cmd\": [\"x\"], \"ExtraHosts\": [\"nocolon\"]}", "invalid --add-host 'nocolon': want NAME:IP" },
+                { "{\"Cmd\": [\"x\"], \"ExtraHosts\": [\"a!b:1.2.3.4\"]}", "invalid --add-host 'a!b:1.2.3.4': bad host name" },
+                { "{\"Cmd\": [\"x\"], \"ExtraHosts\": [\"h:1.2.3\"]}",
+                  "invalid --add-host 'h:1.2.3': '1.2.3' is not an IP address" },
+                { "{\"Cmd\": [\"x\"], \"ExtraHosts\": [7]}", "container: 'ExtraHosts' must hold strings" },
+                { "{\"Cmd\": [\"x\"], \"Ports\": \"80\"}",
+                  "container: 'Ports' must be an array of strings like \"8080:80/tcp\"" },
+                { "{\"Cmd\": [\"x\"], \"CapAdd\": [\"CAP_FLY\"]}", "CapAdd: unknown capability 'CAP_FLY'" },
+        };
+        for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+                nd_container_spec s;
+                nd_diag d = {0};
+                int r = parse(cases[i].json, &s, &d);
+                nd_container_spec_done(&s);
+                if (r != -EINVAL || strcmp(d.msg, cases[i].msg) != 0)
+                        fail_msg("case %zu: %s -> %d '%s', want '%s'", i, cases[i].json, r, d.msg, cases[i].msg);
+        }
+}
+
+static void test_extra_host(void **state) {
+        char name[ND_NAME_MAX + 1], ip[ND_ADDR_STRLEN];
+        nd_diag d = {0};
+        bool hg;
+
+        assert_int_equal(nd_extra_host_parse("db:[fd00::0009]", name, ip, &hg, &d), 0);
+        assert_string_equal(name, "db");
+        assert_string_equal(ip, "fd00::9");
+        assert_false(hg);
+        assert_int_equal(nd_extra_host_parse("gw:host-gateway", name, ip, &hg, &d), 0);
+        assert_true(hg);
+        assert_string_equal(ip, "");
+        assert_int_equal(nd_extra_host_parse(":1.2.3.4", name, ip, &hg, &d), -EINVAL);
+        assert_string_equal(d.msg, "invalid --add-host ':1.2.3.4': want NAME:IP");
+}
+
+static void test_endpoint_req(void **state) {
+        nd_endpoint_req e;
+        nd_diag d = {0};
+        json_t *j = json_pack("{s:s, s:s, s:b}", "Container", "web1", "IPv6Address", "fd00::7", "Force", 0);
+
+        assert_int_equal(nd_endpoint_req_parse(NULL, &e, &d), 0);
+        assert_null(e.ip4);
+        assert_false(e.has_mac);
+        assert_int_equal(nd_endpoint_req_parse(j, &e, &d), 0);
+        assert_int_equal(e.addr6.family, AF_INET6);
+        json_object_set_new(j, "Extra", json_true());
+        assert_int_equal(nd_endpoint_req_parse(j, &e, &d), -EINVAL);
+        assert_string_equal(d.msg, "endpoint: unknown field 'Extra'");
+        json_decref(j);
+}
+
+int main(void) {
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_minimal),     cmocka_unit_test(test_full),
+                cmocka_unit_test(test_modes),       cmocka_unit_test(test_bad_requests),
+                cmocka_unit_test(test_extra_host),  cmocka_unit_test(test_endpoint_req),
+        };
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}
