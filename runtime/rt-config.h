@@ -2,7 +2,8 @@
 /*
  * \file rt-config.h
  * The contract between netd and netd-monitor: BUNDLE/config.json, written
- * by the daemon (write_bundle() in netd/core/containers.c, the security
+ * by the daemon (nd_rt_bundle_write_config() in runtime/bundle.c, called
+ * from netd/core/container-files.c; the security
  * fields by nd_ct_security_to_config() in netd/model/container.h) and read
  * by the monitor (runtime/monitor.c, through nd_rt_config_load()).  Both
  * sides validate it.

@@ -127,7 +127,7 @@ int nd_manager_sandbox_check(nd_manager *m, const nd_sbx *s, nd_diag *d);
 size_t nd_manager_sandboxes(nd_manager *m, nd_sbx ***ret);
 json_t *nd_sandbox_to_json(const nd_sbx *s);
 
-/* ---- containers (containers.c) ---- */
+/* ---- containers (containers.c, container-*.c) ---- */
 typedef struct nd_container nd_container;
 typedef void (*nd_manager_ct_fn)(void *userdata, int r, nd_container *c, const nd_diag *d);
 
