@@ -13,6 +13,7 @@
 
 #include "bridge.h"
 #include "container-internal.h"
+#include "endpoint.h"
 #include "firewall.h"
 #include "netns.h"
 #include "nl-host.h"
@@ -20,44 +21,23 @@
 
 /* ---- sandbox ------------------------------------------------------------------------- */
 
+/* The pipeline's WIRE stage (endpoint.h): the port guarded, the veth
+ * pair into the container's namespace with addresses and routes. */
 static int sandbox_attach(nd_manager *m, nd_container *c, nd_endpoint *e, bool default_route) {
         char ns[PATH_MAX];
-        struct nl_sock *ns_sk = NULL;
         nd_network *n = nd_ct_net_by_id(m, e->net_id);
-        int fd, r;
 
         if (!n)
                 return -ENOENT;
         nd_container_netns_path(m->run_dir, c->id, ns, sizeof(ns));
-        fd = nd_netns_open(ns);
-        if (fd < 0)
-                return fd;
-        /* the port takes only the endpoint's own MAC and addresses
-         * (firewall.h) from its first frame: guarded before it exists,
-         * and not made when it cannot be guarded */
-        r = nd_fw_port_set(m->fw, e->host_ifname, e->mac, &e->addr4, &e->addr6);
-        if (r == 0)
-                r = nd_netns_nl_socket(fd, &ns_sk);
-        if (r == 0) {
-                double t0 = ev_time();
-                r = nd_bridge_attach(m->nl, n, e, fd, ns_sk, default_route);
-                if (r == 0)
-                        nd_manager_attach_observe(m, 0, ev_time() - t0);
-                nl_socket_free(ns_sk);
-        }
-        close(fd);
-        if (r < 0 && nd_nl_link_ifindex(m->nl, e->host_ifname) == -ENODEV)
-                nd_fw_port_clear(m->fw, e->host_ifname);
-        return r;
+        nd_ep_spec sp = { .kind = ND_EP_CONTAINER, .net = n, .ep = e, .netns = ns, .default_route = default_route };
+        return nd_endpoint_attach(m, &sp, ND_EP_WIRE, NULL);
 }
 
 /* The veth goes, then its port's elements (not while it may still carry
  * frames). */
 static int sandbox_detach(nd_manager *m, const nd_endpoint *e) {
-        int r = nd_bridge_detach(m->nl, e);
-        if (r >= 0 || r == -ENODEV)
-                nd_fw_port_clear(m->fw, e->host_ifname);
-        return r;
+        return nd_endpoint_unwire(m, e);
 }
 
 /* The endpoint for the default route, -1 if none: among those on

@@ -24,12 +24,11 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include "bridge.h"
 #include "bundle.h"
 #include "cluster.h"
 #include "container-internal.h"
+#include "endpoint.h"
 #include "grow.h"
-#include "subnet.h"
 
 void nd_ct_log(int level, const nd_container *c, const char *msg, const char *fmt, ...) {
         char fields[512] = "";
@@ -170,22 +169,12 @@ nd_network *nd_ct_net_by_id(nd_manager *m, const char *id) {
         return NULL;
 }
 
-/* An address reserved in memory goes back (and, on an overlay network,
- * counts out of its block). */
-static void addr_unreserve(nd_manager *m, nd_network *n, const nd_addr *a) {
-        nd_subnet_release(nd_network_subnet_for(n, a), a);
-        if (nd_network_is_global(n))
-                nd_cluster_address_note(m->cluster, n, a, -1);
-}
-
 void nd_ct_release_endpoint(nd_manager *m, const nd_endpoint *e) {
         nd_network *n = nd_ct_net_by_id(m, e->net_id);
         if (!n)
                 return;
-        if (e->addr4.family)
-                addr_unreserve(m, n, &e->addr4);
-        if (e->addr6.family)
-                addr_unreserve(m, n, &e->addr6);
+        nd_ep_spec sp = { .kind = ND_EP_CONTAINER, .net = n, .ep = (nd_endpoint *) e };
+        nd_endpoint_detach(m, &sp, ND_EP_RESERVE);
 }
 
 /* ---- endpoints ------------------------------------------------------------------ */
@@ -207,7 +196,6 @@ static int next_ifname(const nd_container *c, char ifname[16], unsigned *ret_ind
 int nd_ct_endpoint_prepare(nd_manager *m, nd_container *c, nd_network *n, const nd_endpoint_req *rq,
                            nd_endpoint *e, nd_diag *d) {
         unsigned idx;
-        nd_subnet *sub;
         int r;
 
         memset(e, 0, sizeof(*e));
@@ -221,68 +209,13 @@ int nd_ct_endpoint_prepare(nd_manager *m, nd_container *c, nd_network *n, const 
                 return nd_diag_set(d, r, "too many interfaces");
         snprintf(e->host_ifname, sizeof(e->host_ifname), "vnd%.8s-%u", c->id, idx);
 
-        for (int fam = 0; fam < 2; fam++) {
-                int family = fam == 0 ? AF_INET : AF_INET6;
-                const char *want = fam == 0 ? rq->ip4 : rq->ip6;
-                nd_addr *a = fam == 0 ? &e->addr4 : &e->addr6;
-                nd_addr wa = fam == 0 ? rq->addr4 : rq->addr6;
-
-                if (nd_network_is_global(n)) {
-                        /* from this host's address blocks (cluster.h);
-                         * -EAGAIN: a block is being claimed, try again */
-                        if (!want && !nd_network_subnet_family(n, family))
-                                continue;
-                        r = nd_cluster_address_pick(m->cluster, n, family, want ? &wa : NULL, a, NULL, NULL, d);
-                        if (r < 0) {
-                                if (fam == 1 && e->addr4.family)
-                                        addr_unreserve(m, n, &e->addr4);
-                                return r;
-                        }
-                } else if (want) {
-                        sub = nd_network_subnet_for(n, &wa);
-                        if (!sub)
-                                r = nd_diag_set(d, -EINVAL, "address %s is not in any subnet of network '%s'",
-                                                want, n->spec.name);
-                        else if ((r = nd_subnet_reserve(sub, &wa)) == -EEXIST)
-                                r = nd_diag_set(d, -EADDRINUSE, "address %s is already in use on network '%s'",
-                                                want, n->spec.name);
-                        else if (r < 0)
-                                r = nd_diag_set(d, -EINVAL, "address %s cannot be used: %s", want,
-                                                r == -EADDRNOTAVAIL ? "network or broadcast address" : strerror(-r));
-                        if (r < 0) {
-                                if (fam == 1 && e->addr4.family)
-                                        addr_unreserve(m, n, &e->addr4);
-                                return r;
-                        }
-                        *a = wa;
-                } else {
-                        sub = nd_network_subnet_family(n, family);
-                        if (!sub)
-                                continue;
-                        r = nd_subnet_alloc(sub, a);
-                        if (r < 0) {
-                                if (fam == 1 && e->addr4.family)
-                                        nd_subnet_release(nd_network_subnet_for(n, &e->addr4), &e->addr4);
-                                return nd_diag_set(d, r == -ENOSPC ? -ENOSPC : r, "no free %s address on network '%s'",
-                                                   fam == 0 ? "IPv4" : "IPv6", n->spec.name);
-                        }
-                }
-                for (size_t k = 0; k < n->spec.n_ipam; k++)
-                        if (nd_prefix_contains(&n->spec.ipam[k].subnet, a)) {
-                                if (fam == 0) {
-                                        e->plen4 = n->spec.ipam[k].subnet.len;
-                                        e->gw4 = n->spec.ipam[k].gateway;
-                                } else {
-                                        e->plen6 = n->spec.ipam[k].subnet.len;
-                                        e->gw6 = n->spec.ipam[k].gateway;
-                                }
-                        }
-        }
+        /* the pipeline's first stage (endpoint.h); -EAGAIN: an overlay
+         * block is being claimed, try again */
+        nd_ep_spec sp = { .kind = ND_EP_CONTAINER, .net = n, .ep = e, .want4 = rq->ip4 ? &rq->addr4 : NULL,
+                          .want6 = rq->ip6 ? &rq->addr6 : NULL, .has_mac = rq->has_mac };
         if (rq->has_mac)
                 memcpy(e->mac, rq->mac, sizeof(e->mac));
-        else
-                nd_bridge_mac(e, e->mac);
-        return 0;
+        return nd_endpoint_attach(m, &sp, ND_EP_RESERVE, d);
 }
 
 size_t nd_ct_endpoint_ipam_ops(const nd_container *c, nd_network *n, const nd_endpoint *e, bool put,
@@ -296,9 +229,7 @@ size_t nd_ct_endpoint_ipam_ops(const nd_container *c, nd_network *n, const nd_en
                 addr_key(n, as[i], key, sizeof(key));
                 strs[2 * k] = strdup(key);
                 if (put) {
-                        if (asprintf(&strs[2 * k + 1], "{\"Owner\":\"%s\",\"Created\":\"%" PRId64 "\"}", c->id,
-                                     now_us() / 1000000) < 0)
-                                strs[2 * k + 1] = NULL;
+                        strs[2 * k + 1] = nd_endpoint_record_value(c->id);
                         ops[k] = (nd_store_op) { .type = ND_STORE_PUT, .key = strs[2 * k], .value = strs[2 * k + 1] };
                 } else
                         ops[k] = (nd_store_op) { .type = ND_STORE_DELETE, .key = strs[2 * k] };

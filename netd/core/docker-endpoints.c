@@ -283,17 +283,12 @@ void nd_docker_endpoint_join(nd_manager *m, const char *id, nd_docker_done_fn do
         /* a pair left over (a Join not followed by a move) goes first */
         (void) nd_nl_link_delete(m->nl, e->host_if);
         (void) nd_nl_link_delete(m->nl, e->peer_if);
-        r = nd_docker_ep_guard(m, e);
-        double t0 = ev_time();
-        if (r == 0)
-                r = nd_bridge_attach_host(m->nl, n, e->host_if, e->peer_if, e->mac);
-        if (r == 0)
-                nd_manager_attach_observe(m, 2, ev_time() - t0);
-        if (r < 0) {
-                nd_fw_port_clear(m->fw, e->host_if);
-                nd_diag_set(&d, r, "creating the veth pair %s/%s failed: %s", e->host_if, e->peer_if, strerror(-r));
+        /* the pipeline's WIRE stage, the peer left for dockerd to move */
+        nd_docker_spec b;
+        nd_docker_ep_spec(e, n, &b);
+        r = nd_endpoint_attach(m, &b.sp, ND_EP_WIRE, &d);
+        if (r < 0)
                 return nd_docker_err(done, userdata, r, &d);
-        }
         for (size_t i = 0; i < n->spec.n_ipam && !n->spec.internal; i++) {
                 const nd_ipam_config *c = &n->spec.ipam[i];
                 if (e->a4.family && nd_prefix_contains(&c->subnet, &e->a4) && !g4[0])
@@ -326,8 +321,6 @@ static void on_leave_reaped(void *userdata, int r) {
                 return nd_docker_call_free(c); /* netd is stopping */
         if (r < 0 && r != -ENODEV)
                 nd_log_errno(LOG_WARNING, r, "deleting an endpoint's veth failed", "ifname=%s", c->ep->host_if);
-        else
-                nd_fw_port_clear(c->m->fw, c->ep->host_if);
         c->ep->busy = false;
         nd_docker_ep_store(c);
 }
@@ -354,10 +347,9 @@ void nd_docker_endpoint_leave(nd_manager *m, const char *id, nd_docker_done_fn d
                 return nd_docker_ep_store(c);
         }
         e->busy = true; /* before: without a reaper the callback runs at once */
-        if (nd_reaper_delete(m->reaper, m->nl, ifindex, on_leave_reaped, c) < 0) {
-                e->busy = false;
-                nd_docker_ep_store(c);
-        }
+        nd_docker_spec b;
+        nd_docker_ep_spec(e, NULL, &b);
+        nd_endpoint_unwire_async(m, &b.ep, on_leave_reaped, c);
 }
 
 static void ports_undo(struct nd_docker_call *c) {

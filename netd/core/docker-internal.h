@@ -19,6 +19,7 @@
 
 #include "container.h"
 #include "docker.h"
+#include "endpoint.h"
 #include "grow.h"
 #include "network.h"
 #include "store.h"
@@ -136,6 +137,16 @@ char *nd_docker_dump(json_t *j);
 void nd_docker_ep_free(nd_docker_ep *e);
 void nd_docker_ep_what(const nd_docker_ep *e, char *buf, size_t size);
 /* The endpoint to the cluster (overlay peers) and to netd's DNS. */
+/* The pipeline's view of @e (endpoint.h): a Docker endpoint keeps its own
+ * record shape, so each stage runs on an nd_endpoint built from it.  Its
+ * DNS key is "docker:ID"; its cluster owner an id derived from that. */
+typedef struct nd_docker_spec {
+        nd_ep_spec sp;
+        nd_endpoint ep;
+        char key[DOCKER_ID_MAX + 16], owner_id[ND_ID_LEN + 1];
+        const char *names[1];
+} nd_docker_spec;
+void nd_docker_ep_spec(const nd_docker_ep *e, nd_network *n, nd_docker_spec *b);
 void nd_docker_ep_publish(nd_manager *m, const nd_docker_ep *e, bool on);
 void nd_docker_ep_names(nd_manager *m, const nd_docker_ep *e, bool on);
 /* The port takes only the endpoint's MAC and addresses (firewall.h). */

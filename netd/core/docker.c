@@ -209,40 +209,48 @@ void nd_docker_ep_free(nd_docker_ep *e) {
         free(e);
 }
 
+void nd_docker_ep_spec(const nd_docker_ep *e, nd_network *n, nd_docker_spec *b) {
+        memset(b, 0, sizeof(*b));
+        snprintf(b->key, sizeof(b->key), "docker:%s", e->id);
+        nd_id_derive(b->key, b->owner_id);
+        b->ep = (nd_endpoint) { .addr4 = e->a4, .addr6 = e->a6, .plen4 = e->plen4, .plen6 = e->plen6,
+                                .n_aliases = e->n_aliases };
+        snprintf(b->ep.net_id, sizeof(b->ep.net_id), "%s", e->net_id);
+        if (n)
+                snprintf(b->ep.net_name, sizeof(b->ep.net_name), "%s", n->spec.name);
+        snprintf(b->ep.host_ifname, sizeof(b->ep.host_ifname), "%s", e->host_if);
+        memcpy(b->ep.mac, e->mac, 6);
+        memcpy(b->ep.aliases, e->aliases, sizeof(b->ep.aliases));
+        b->names[0] = e->name;
+        b->sp = (nd_ep_spec) { .kind = ND_EP_DOCKER, .net = n, .ep = &b->ep, .has_mac = true,
+                               .peer_ifname = e->peer_if, .dns_key = b->key, .names = b->names, .n_names = 1,
+                               .cluster_owner = b->owner_id, .name = e->name, .hostname = e->name };
+}
+
 /* On an overlay network, peers learn the endpoint from the cluster (no
- * name: dockerd does not tell drivers its containers' names). */
+ * name until dockerd's API told it: the plugin protocol carries none). */
 void nd_docker_ep_publish(nd_manager *m, const nd_docker_ep *e, bool on) {
-        char owner[DOCKER_ID_MAX + 16], id[ND_ID_LEN + 1];
-        snprintf(owner, sizeof(owner), "docker:%s", e->id);
-        nd_id_derive(owner, id);
-        if (!on) {
-                nd_cluster_withdraw_owner(m->cluster, id);
-                return;
-        }
-        nd_endpoint ep = { .addr4 = e->a4, .addr6 = e->a6, .n_aliases = e->n_aliases };
-        snprintf(ep.net_id, sizeof(ep.net_id), "%s", e->net_id);
-        memcpy(ep.mac, e->mac, 6);
-        memcpy(ep.aliases, e->aliases, sizeof(ep.aliases));
-        nd_cluster_publish_endpoint(m->cluster, id, &ep, e->name, e->name);
+        nd_network *n = NULL;
+        nd_docker_spec b;
+        (void) nd_manager_network_find(m, e->net_id, &n);
+        nd_docker_ep_spec(e, n, &b);
+        if (on && n)
+                (void) nd_endpoint_attach(m, &b.sp, ND_EP_ANNOUNCE, NULL);
+        else
+                nd_endpoint_detach(m, &b.sp, ND_EP_ANNOUNCE);
 }
 
 /* The container's names in netd's DNS on the endpoint's network, as a
  * netd container's: name, aliases, PTR NAME.NETWORK. */
 void nd_docker_ep_names(nd_manager *m, const nd_docker_ep *e, bool on) {
-        char key[DOCKER_ID_MAX + 16];
         nd_network *n = NULL;
-        if (!m->dns)
-                return;
-        snprintf(key, sizeof(key), "docker:%s", e->id);
-        nd_dns_names *t = nd_dns_table(m->dns);
-        nd_dns_names_drop(t, key);
-        if (!on || !e->name[0] || nd_manager_network_find(m, e->net_id, &n) < 0)
-                return;
-        const char *names[1 + ND_MAX_ALIASES] = { e->name };
-        size_t k = 1;
-        for (size_t i = 0; i < e->n_aliases; i++)
-                names[k++] = e->aliases[i];
-        (void) nd_dns_names_add_endpoint(t, n->spec.name, names, k, &e->a4, &e->a6, key);
+        nd_docker_spec b;
+        (void) nd_manager_network_find(m, e->net_id, &n);
+        nd_docker_ep_spec(e, n, &b);
+        if (on && n && e->name[0])
+                (void) nd_endpoint_attach(m, &b.sp, ND_EP_NAMES, NULL);
+        else
+                nd_endpoint_detach(m, &b.sp, ND_EP_NAMES);
 }
 
 void nd_docker_ep_what(const nd_docker_ep *e, char *buf, size_t size) {

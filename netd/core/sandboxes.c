@@ -8,6 +8,9 @@
  * with the record in one transaction), the default route, its name and
  * aliases in the embedded DNS, and a resolver at 127.0.0.11 inside it.
  *
+ * Each goes through the endpoint pipeline (endpoint.h): reserve, wire,
+ * ports before its record is written; names and announce once it is.
+ *
  * Records: /netd/v1/sandboxes/<container-id>/<ifname>; address records
  * are ordinary IPAM records owned by "cni:<container-id>/<ifname>".  At
  * start-up the records are read back: names registered again, resolvers
@@ -36,6 +39,7 @@
 #include "bridge.h"
 #include "cluster.h"
 #include "diag.h"
+#include "endpoint.h"
 #include "firewall.h"
 #include "json-util.h"
 #include "link-reaper.h"
@@ -48,6 +52,7 @@
 #include "server.h"
 #include "store.h"
 #include "subnet.h"
+#include "txn.h"
 
 #define KEY_SANDBOXES "/netd/v1/sandboxes/"
 #define CID_MAX 128
@@ -81,15 +86,36 @@ static void owner_of(const nd_sbx *s, char *buf, size_t size) {
         snprintf(buf, size, "cni:%s/%s", s->cid, s->ep.ifname);
 }
 
-/* Published to the cluster (overlay networks) under an id of its own. */
-static void publish(nd_manager *m, const nd_sbx *s, bool on) {
-        char owner[256], id[ND_ID_LEN + 1];
-        owner_of(s, owner, sizeof(owner));
-        nd_id_derive(owner, id);
-        if (on)
-                nd_cluster_publish_endpoint(m->cluster, id, &s->ep, s->name, s->name);
-        else
-                nd_cluster_withdraw_owner(m->cluster, id);
+static void what_of(const nd_sbx *s, char *buf, size_t size);
+
+/* The pipeline's view of @s (endpoint.h): DNS names under its record key,
+ * announced to the cluster under an id derived from its owner. */
+struct sbx_spec {
+        nd_ep_spec sp;
+        char key[512], owner[256], owner_id[ND_ID_LEN + 1], what[ND_NAME_MAX + 64];
+        const char *names[1];
+};
+
+static void spec_of(nd_sbx *s, nd_network *n, struct sbx_spec *b) {
+        sbx_key(s, b->key, sizeof(b->key));
+        owner_of(s, b->owner, sizeof(b->owner));
+        nd_id_derive(b->owner, b->owner_id);
+        what_of(s, b->what, sizeof(b->what));
+        b->names[0] = s->name;
+        b->sp = (nd_ep_spec) { .kind = ND_EP_CNI, .net = n, .ep = &s->ep, .has_mac = true, .netns = s->netns,
+                               .default_route = !n->spec.internal, .new_ifname = true, .dns_key = b->key,
+                               .names = b->names, .n_names = 1, .cluster_owner = b->owner_id, .name = s->name,
+                               .hostname = s->name, .pub = &s->pub, .what = b->what };
+}
+
+/* Stages of @s undone (its network may be gone: then nothing). */
+static void sbx_undo(nd_manager *m, nd_sbx *s, unsigned stages) {
+        struct sbx_spec b;
+        nd_network *n = NULL;
+        if (nd_manager_network_find(m, s->ep.net_id, &n) < 0)
+                return;
+        spec_of(s, n, &b);
+        nd_endpoint_detach(m, &b.sp, stages);
 }
 
 json_t *nd_sandbox_to_json(const nd_sbx *s) {
@@ -157,7 +183,6 @@ static int sbx_from_json(const json_t *j, nd_sbx *s) {
         return 0;
 }
 
-static void what_of(const nd_sbx *s, char *buf, size_t size);
 static const nd_port_owner_ops sandbox_ports;
 
 /* ---- the table ---- */
@@ -209,20 +234,18 @@ size_t nd_manager_sandboxes(nd_manager *m, nd_sbx ***ret) {
 
 /* ---- DNS: names and the resolver in the namespace ---- */
 
+/* Its names and cluster record (pipeline), and a resolver in its
+ * namespace (the resolver is the sandbox's, as resolver.c's is a
+ * container's). */
 static void dns_up(nd_manager *m, nd_sbx *s) {
-        char key[512];
+        struct sbx_spec b;
         nd_network *n = NULL;
+        if (nd_manager_network_find(m, s->ep.net_id, &n) < 0)
+                return;
+        spec_of(s, n, &b);
+        (void) nd_endpoint_attach(m, &b.sp, ND_EP_NAMES | ND_EP_ANNOUNCE, NULL);
         if (!m->dns)
                 return;
-        sbx_key(s, key, sizeof(key));
-        nd_dns_names *t = nd_dns_table(m->dns);
-        nd_dns_names_drop(t, key);
-        const nd_endpoint *e = &s->ep;
-        const char *names[1 + ND_MAX_ALIASES] = { s->name[0] ? s->name : NULL };
-        size_t k = 1;
-        for (size_t i = 0; i < e->n_aliases; i++)
-                names[k++] = e->aliases[i];
-        (void) nd_dns_names_add_endpoint(t, e->net_name, names, k, &e->addr4, &e->addr6, key);
         if (!s->dns_sb) {
                 int fd = nd_netns_open(s->netns);
                 if (fd < 0)
@@ -242,17 +265,12 @@ static void dns_up(nd_manager *m, nd_sbx *s) {
                         return;
                 }
         }
-        (void) nd_manager_network_find(m, e->net_id, &n);
-        const char *nets[1] = { e->net_name };
-        nd_dns_sandbox_configure(s->dns_sb, nets, 1, n && !n->spec.internal, NULL, 0, nd_resolver_ttl(m, n));
+        const char *nets[1] = { s->ep.net_name };
+        nd_dns_sandbox_configure(s->dns_sb, nets, 1, !n->spec.internal, NULL, 0, nd_resolver_ttl(m, n));
 }
 
 static void dns_down(nd_manager *m, nd_sbx *s) {
-        char key[512];
-        if (!m->dns)
-                return;
-        sbx_key(s, key, sizeof(key));
-        nd_dns_names_drop(nd_dns_table(m->dns), key);
+        sbx_undo(m, s, ND_EP_NAMES | ND_EP_ANNOUNCE);
         nd_dns_sandbox_close(s->dns_sb);
         s->dns_sb = NULL;
 }
@@ -264,28 +282,7 @@ struct sbx_op {
         nd_sbx *s;
         nd_manager_sbx_fn cb;
         void *userdata;
-        char *strs[8];
 };
-
-static void release_addrs(nd_manager *m, const nd_sbx *s) {
-        nd_network *n = NULL;
-        if (nd_manager_network_find(m, s->ep.net_id, &n) < 0)
-                return;
-        const nd_addr *as[2] = { &s->ep.addr4, &s->ep.addr6 };
-        for (int f = 0; f < 2; f++) {
-                if (!as[f]->family)
-                        continue;
-                nd_subnet_release(nd_network_subnet_for(n, as[f]), as[f]);
-                if (nd_network_is_global(n))
-                        nd_cluster_address_note(m->cluster, n, as[f], -1);
-        }
-}
-
-static void op_free(struct sbx_op *op) {
-        for (size_t i = 0; i < ELEMENTSOF(op->strs); i++)
-                free(op->strs[i]);
-        free(op);
-}
 
 static void on_added(void *userdata, int r, int64_t rev) {
         struct sbx_op *op = userdata;
@@ -295,72 +292,19 @@ static void on_added(void *userdata, int r, int64_t rev) {
         if (r < 0) {
                 nd_diag_set(&d, r == -ECANCELED ? -EEXIST : r, "sandbox %.32s/%s: %s", s->cid, s->ep.ifname,
                             r == -ECANCELED ? "already attached (store)" : strerror(-r));
-                nd_bridge_detach(m->nl, &s->ep);
-                release_addrs(m, s);
+                sbx_undo(m, s, ND_EP_PORTS | ND_EP_WIRE | ND_EP_RESERVE);
                 op->cb(op->userdata, r == -ECANCELED ? -EEXIST : r, NULL, &d);
                 sbxs_drop(m, s);
         } else {
                 char a[ND_ADDR_STRLEN];
                 s->committed = true;
                 dns_up(m, s);
-                publish(m, s, true);
                 nd_log(LOG_INFO, "sandbox attached", "cid=%.32s ifname=%s net=%s addr=%s netns=%s", s->cid,
                        s->ep.ifname, s->ep.net_name, s->ep.addr4.family ? nd_addr_fmt(&s->ep.addr4, a) : "-",
                        s->netns);
                 op->cb(op->userdata, 0, s, NULL);
         }
-        op_free(op);
-}
-
-static int take_addr(nd_manager *m, nd_network *n, int family, const char *want, nd_addr *a, unsigned *plen,
-                     nd_addr *gw, nd_diag *d) {
-        nd_subnet *sub;
-        int r;
-        if (nd_network_is_global(n)) {
-                /* from this host's address blocks; -EAGAIN: one is being
-                 * claimed */
-                nd_addr wa;
-                if (want && *want && (nd_addr_parse(want, &wa) < 0 || wa.family != family))
-                        return nd_diag_set(d, -EINVAL, "invalid %s address '%.64s'",
-                                           family == AF_INET ? "IPv4" : "IPv6", want);
-                if (!(want && *want) && !nd_network_subnet_family(n, family)) {
-                        a->family = 0;
-                        return 0;
-                }
-                r = nd_cluster_address_pick(m->cluster, n, family, want && *want ? &wa : NULL, a, NULL, NULL, d);
-                if (r < 0)
-                        return r;
-        } else if (want && *want) {
-                if (nd_addr_parse(want, a) < 0 || a->family != family)
-                        return nd_diag_set(d, -EINVAL, "invalid %s address '%.64s'", family == AF_INET ? "IPv4" : "IPv6",
-                                           want);
-                sub = nd_network_subnet_for(n, a);
-                if (!sub)
-                        return nd_diag_set(d, -EINVAL, "address %s is not in any subnet of network '%s'", want,
-                                           n->spec.name);
-                r = nd_subnet_reserve(sub, a);
-                if (r == -EEXIST)
-                        return nd_diag_set(d, -EADDRINUSE, "address %s is already in use on network '%s'", want,
-                                           n->spec.name);
-                if (r < 0)
-                        return nd_diag_set(d, -EINVAL, "address %s cannot be used", want);
-        } else {
-                sub = nd_network_subnet_family(n, family);
-                if (!sub) {
-                        a->family = 0;
-                        return 0;
-                }
-                r = nd_subnet_alloc(sub, a);
-                if (r < 0)
-                        return nd_diag_set(d, -ENOSPC, "no free %s address on network '%s'",
-                                           family == AF_INET ? "IPv4" : "IPv6", n->spec.name);
-        }
-        for (size_t k = 0; k < n->spec.n_ipam; k++)
-                if (nd_prefix_contains(&n->spec.ipam[k].subnet, a)) {
-                        *plen = n->spec.ipam[k].subnet.len;
-                        *gw = n->spec.ipam[k].gateway;
-                }
-        return 0;
+        free(op);
 }
 
 static uint32_t fnv(const char *a, const char *b, uint32_t seed) {
@@ -460,108 +404,71 @@ static int sandbox_add_once(nd_manager *m, const json_t *req, nd_manager_sbx_fn 
                         goto fail;
                 }
         }
-        if ((r = take_addr(m, n, AF_INET, ip4, &e->addr4, &e->plen4, &e->gw4, d)) < 0)
-                goto fail;
-        if ((r = take_addr(m, n, AF_INET6, ip6, &e->addr6, &e->plen6, &e->gw6, d)) < 0) {
-                release_addrs(m, s);
+        nd_addr w4, w6;
+        if (ip4 && *ip4 && (nd_addr_parse(ip4, &w4) < 0 || w4.family != AF_INET)) {
+                r = nd_diag_set(d, -EINVAL, "invalid IPv4 address '%.64s'", ip4);
                 goto fail;
         }
-        if (mac && *mac) {
+        if (ip6 && *ip6 && (nd_addr_parse(ip6, &w6) < 0 || w6.family != AF_INET6)) {
+                r = nd_diag_set(d, -EINVAL, "invalid IPv6 address '%.64s'", ip6);
+                goto fail;
+        }
+        bool has_mac = mac && *mac;
+        if (has_mac) {
                 unsigned b[6];
                 char tail;
                 if (sscanf(mac, "%2x:%2x:%2x:%2x:%2x:%2x%c", &b[0], &b[1], &b[2], &b[3], &b[4], &b[5], &tail) != 6 ||
                     (b[0] & 1)) {
-                        release_addrs(m, s);
                         r = nd_diag_set(d, -EINVAL, "invalid MAC address '%.32s'", mac);
                         goto fail;
                 }
                 for (int k = 0; k < 6; k++)
                         e->mac[k] = (uint8_t) b[k];
-        } else
-                nd_bridge_mac(e, e->mac);
-
-        /* the kernel first; the record after (undone if it fails) */
-        int fd = nd_netns_open(ns);
-        struct nl_sock *ns_sk = NULL;
-        r = fd < 0 ? fd : nd_netns_nl_socket(fd, &ns_sk);
-        /* guarded before the veth exists: its first frame is checked */
-        if (r == 0 && (r = guard(m, s)) < 0)
-                nl_socket_free(ns_sk);
-        if (r == 0) {
-                if (nd_nl_link_ifindex(ns_sk, ifn) >= 0)
-                        r = -EEXIST;
-                else {
-                        double t0 = ev_time();
-                        r = nd_bridge_attach(m->nl, n, e, fd, ns_sk, !n->spec.internal);
-                        if (r == 0)
-                                nd_manager_attach_observe(m, 1, ev_time() - t0);
-                }
-                nl_socket_free(ns_sk);
         }
-        if (fd >= 0)
-                close(fd);
-        if (r < 0) {
-                nd_fw_port_clear(m->fw, e->host_ifname);
-                release_addrs(m, s);
-                r = nd_diag_set(d, r, "wiring %s in %.128s failed: %s", ifn, ns,
-                                r == -EEXIST ? "the namespace already has an interface of that name" : strerror(-r));
+
+        /* reserve, wire, ports: the kernel first, the record after (all
+         * undone if it fails); names and announce once it is written */
+        struct sbx_spec b;
+        spec_of(s, n, &b);
+        b.sp.want4 = ip4 && *ip4 ? &w4 : NULL;
+        b.sp.want6 = ip6 && *ip6 ? &w6 : NULL;
+        b.sp.has_mac = has_mac;
+        b.sp.ports = specs;
+        b.sp.n_ports = n_specs;
+        b.sp.hold = false;
+        const unsigned stages = ND_EP_RESERVE | ND_EP_WIRE | ND_EP_PORTS;
+        r = nd_endpoint_attach(m, &b.sp, stages, d);
+        if (r < 0)
                 goto fail;
-        }
-        if (n_specs) {
-                char what[ND_NAME_MAX + 64];
-                what_of(s, what, sizeof(what));
-                r = nd_publish(m, &s->pub, what, specs, n_specs, &e->addr4, &e->addr6, false, d);
-                if (r < 0) {
-                        nd_bridge_detach(m->nl, e);
-                        nd_fw_port_clear(m->fw, e->host_ifname);
-                        release_addrs(m, s);
-                        goto fail;
-                }
-        }
 
-        char key[512], owner[256];
-        sbx_key(s, key, sizeof(key));
-        owner_of(s, owner, sizeof(owner));
-        json_t *j = nd_sandbox_to_json(s);
-        op->strs[0] = j ? json_dumps(j, JSON_COMPACT) : NULL;
-        json_decref(j);
-        nd_store_op ops[3] = { { .type = ND_STORE_PUT, .key = key, .value = op->strs[0] } };
-        size_t n_ops = 1;
+        nd_store_txn_builder *t = NULL;
+        (void) nd_store_txn_new(&t);
+        (void) nd_store_txn_cmp_absent(t, b.key);
+        (void) nd_store_txn_put_json_new(t, b.key, nd_sandbox_to_json(s));
         const nd_addr *as[2] = { &e->addr4, &e->addr6 };
         for (int f = 0; f < 2; f++) {
                 char ak[256];
                 if (!as[f]->family)
                         continue;
                 addr_key(n, as[f], ak, sizeof(ak));
-                op->strs[1 + 2 * f] = strdup(ak);
-                char created[32];
-                snprintf(created, sizeof(created), "%" PRId64, now_us() / 1000000);
-                json_t *rec = json_pack("{s:s, s:s}", "Owner", owner, "Created", created);
-                op->strs[2 + 2 * f] = rec ? json_dumps(rec, JSON_COMPACT) : NULL;
-                json_decref(rec);
-                ops[n_ops++] = (nd_store_op) { .type = ND_STORE_PUT, .key = op->strs[1 + 2 * f],
-                                               .value = op->strs[2 + 2 * f] };
+                _cleanup_free_ char *rec = nd_endpoint_record_value(b.owner);
+                (void) nd_store_txn_put(t, ak, rec);
         }
-        nd_store_cmp cmp = { .key = key };
-        op->m = m;
-        op->s = s;
-        op->cb = cb;
-        op->userdata = userdata;
-        bool oom = !op->strs[0];
-        for (size_t k = 1; k < n_ops; k++)
-                oom |= !ops[k].key || !ops[k].value;
-        r = oom ? -ENOMEM : sbxs_add(m, s);
+        *op = (struct sbx_op) { .m = m, .s = s, .cb = cb, .userdata = userdata };
+        r = nd_store_txn_error(t);
         if (r == 0)
-                r = nd_store_txn(m->store, &cmp, 1, ops, n_ops, on_added, op);
+                r = sbxs_add(m, s);
+        if (r == 0) {
+                r = nd_store_txn_submit(TAKE_PTR(t), m->store, on_added, op);
+                if (r < 0)
+                        for (size_t k = 0; k < m->n_sbxs; k++)
+                                if (m->sbxs[k] == s)
+                                        m->sbxs[k] = m->sbxs[--m->n_sbxs];
+        }
+        nd_store_txn_free(t);
         if (r < 0) {
-                nd_bridge_detach(m->nl, e);
-                nd_fw_port_clear(m->fw, e->host_ifname);
-                release_addrs(m, s);
-                nd_publish_release(m, &s->pub);
-                for (size_t k = 0; k < m->n_sbxs; k++)
-                        if (m->sbxs[k] == s)
-                                m->sbxs[k] = m->sbxs[--m->n_sbxs];
-                op_free(op);
+                nd_endpoint_detach(m, &b.sp, stages);
+                free(op);
                 free(s);
                 return nd_diag_set(d, r, "store: %s", strerror(-r));
         }
@@ -625,16 +532,16 @@ static void on_sbx_reaped(void *userdata, int r) {
         nd_manager *m = op->m;
         nd_sbx *s = op->s;
         if (r == -ECANCELED) {
-                op_free(op); /* netd is stopping; s goes with the table */
+                free(op); /* netd is stopping; s goes with the table */
                 return;
         }
         if (r < 0 && r != -ENODEV)
                 nd_log_errno(LOG_WARNING, r, "removing the sandbox's veth failed", "cid=%.32s", s->cid);
-        release_addrs(m, s);
+        sbx_undo(m, s, ND_EP_RESERVE);
         nd_log(LOG_INFO, "sandbox detached", "cid=%.32s ifname=%s net=%s", s->cid, s->ep.ifname, s->ep.net_name);
         op->cb(op->userdata, 0, NULL, NULL);
         sbxs_drop(m, s);
-        op_free(op);
+        free(op);
 }
 
 static void on_deleted(void *userdata, int r, int64_t rev) {
@@ -646,27 +553,25 @@ static void on_deleted(void *userdata, int r, int64_t rev) {
                 s->committed = true;
                 nd_diag_set(&d, r, "sandbox %.32s/%s: store: %s", s->cid, s->ep.ifname, strerror(-r));
                 op->cb(op->userdata, r, s, &d);
-                op_free(op);
+                free(op);
                 return;
         }
         dns_down(m, s);
-        publish(m, s, false);
-        nd_publish_release(m, &s->pub);
-        int ifindex = nd_nl_link_ifindex(m->nl, s->ep.host_ifname);
-        if (ifindex < 0 || nd_reaper_delete(m->reaper, m->nl, ifindex, on_sbx_reaped, op) < 0)
-                on_sbx_reaped(op, ifindex < 0 ? -ENODEV : nd_bridge_detach(m->nl, &s->ep));
+        sbx_undo(m, s, ND_EP_PORTS);
+        nd_endpoint_unwire_async(m, &s->ep, on_sbx_reaped, op);
 }
 
 int nd_manager_sandbox_del(nd_manager *m, nd_sbx *s, nd_manager_sbx_fn cb, void *userdata, nd_diag *d) {
         char key[512];
         nd_network *n = NULL;
+        nd_store_txn_builder *t = NULL;
         struct sbx_op *op = calloc(1, sizeof(*op));
         if (!op)
                 return nd_diag_set(d, -ENOMEM, "out of memory");
         *op = (struct sbx_op) { .m = m, .s = s, .cb = cb, .userdata = userdata };
         sbx_key(s, key, sizeof(key));
-        nd_store_op ops[3] = { { .type = ND_STORE_DELETE, .key = key } };
-        size_t n_ops = 1;
+        (void) nd_store_txn_new(&t);
+        (void) nd_store_txn_del(t, key);
         if (nd_manager_network_find(m, s->ep.net_id, &n) == 0) {
                 const nd_addr *as[2] = { &s->ep.addr4, &s->ep.addr6 };
                 for (int f = 0; f < 2; f++) {
@@ -674,18 +579,13 @@ int nd_manager_sandbox_del(nd_manager *m, nd_sbx *s, nd_manager_sbx_fn cb, void 
                         if (!as[f]->family)
                                 continue;
                         addr_key(n, as[f], ak, sizeof(ak));
-                        op->strs[f] = strdup(ak);
-                        if (!op->strs[f]) {
-                                op_free(op);
-                                return nd_diag_set(d, -ENOMEM, "out of memory");
-                        }
-                        ops[n_ops++] = (nd_store_op) { .type = ND_STORE_DELETE, .key = op->strs[f] };
+                        (void) nd_store_txn_del(t, ak);
                 }
         }
-        int r = nd_store_txn(m->store, NULL, 0, ops, n_ops, on_deleted, op);
+        int r = nd_store_txn_submit(t, m->store, on_deleted, op);
         if (r < 0) {
-                op_free(op);
-                return nd_diag_set(d, r, "store: %s", strerror(-r));
+                free(op);
+                return r == -ENOMEM ? nd_diag_set(d, r, "out of memory") : nd_diag_set(d, r, "store: %s", strerror(-r));
         }
         s->committed = false; /* hidden while it goes */
         return 0;
@@ -737,7 +637,6 @@ static void on_sbxs_loaded(void *userdata, int r, const nd_store_kv *kvs, size_t
                         r = 0;
                 }
                 dns_up(m, s);
-                publish(m, s, true);
                 loaded++;
         }
         nd_log(LOG_INFO, "external sandboxes loaded", "count=%zu", loaded);

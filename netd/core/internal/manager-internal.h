@@ -73,6 +73,7 @@ struct nd_manager {
         char *plugin_socket;         /* --docker-plugin-socket, for the status */
         char *docker_host;           /* dockerd's API socket, for container names */
         struct nd_dplug *dplug;      /* Docker's plugins (core/docker.c) */
+        const struct nd_ep_kernel_ops *ep_kernel; /* NULL: the real kernel (endpoint.h) */
         struct nd_reaper *reaper;    /* link deletes off the loop (link-reaper.h) */
         struct nd_fw *fw;          /* NULL: no nftables (or --firewall=off) */
         struct nd_dns *dns;        /* NULL: no embedded DNS (--dns-server off) */
