@@ -38,19 +38,12 @@
 #include "cluster.h"
 #include "grow.h"
 #include "hmap.h"
+#include "keys.h"
 #include "network.h"
 #include "overlay.h"
 #include "prefix.h"
 #include "store.h"
 
-#define G "/netd/v1/global/"
-#define K_NODES G "nodes/"
-#define K_LIVE G "live/"
-#define K_NETS G "networks/"
-#define K_NAMES G "network-names/"
-#define K_VNIS G "vnis/"
-#define K_BLOCKS G "blocks/"
-#define K_EPS G "endpoints/"
 #define NODE_MAX 64
 #define ETCD_ADDRS_MAX 8
 

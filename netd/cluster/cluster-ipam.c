@@ -37,7 +37,7 @@ static void block_name(const char *netid, const nd_prefix *p, char *buf, size_t 
 void nd_cl_block_key(const char *netid, const nd_prefix *p, char *buf, size_t size) {
         char name[ND_ID_LEN + 1 + ND_PREFIX_STRLEN];
         block_name(netid, p, name, sizeof(name));
-        snprintf(buf, size, K_BLOCKS "%s", name);
+        snprintf(buf, size, ND_KEY_GLOBAL_BLOCKS "%s", name);
 }
 
 static struct gblock *block_find(nd_cluster *cl, const char *netid, const nd_prefix *p) {
@@ -104,7 +104,7 @@ void nd_cl_block_drop(nd_cluster *cl, struct gblock *b) {
 /* ---- blocks ---- */
 
 void nd_cl_block_put(nd_cluster *cl, const char *key, const char *value, int64_t rev) {
-        const char *rest = key + strlen(K_BLOCKS);
+        const char *rest = key + strlen(ND_KEY_GLOBAL_BLOCKS);
         char netid[ND_ID_LEN + 1], pfx[ND_PREFIX_STRLEN];
         json_error_t err;
         _cleanup_json_ json_t *j = json_loads(value, 0, &err);

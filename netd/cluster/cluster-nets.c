@@ -48,7 +48,7 @@ void nd_cl_net_put(nd_cluster *cl, const char *key, const char *value) {
         nd_diag d = {0};
         nd_network *n = NULL;
         _cleanup_json_ json_t *j = json_loads(value, 0, &err);
-        const char *id = key + strlen(K_NETS);
+        const char *id = key + strlen(ND_KEY_GLOBAL_NETWORKS);
 
         if (nd_cl_net_by_id(cl, id))
                 return;
@@ -173,7 +173,7 @@ static int create_send(struct net_create *op) {
         json_decref(j);
         if (!op->value)
                 return -ENOMEM;
-        snprintf(op->k_vni, sizeof(op->k_vni), K_VNIS "%u", nd_network_vni(op->n));
+        snprintf(op->k_vni, sizeof(op->k_vni), ND_KEY_GLOBAL_VNIS "%u", nd_network_vni(op->n));
         nd_store_cmp cmps[] = { { .key = op->k_net }, { .key = op->k_name }, { .key = op->k_vni } };
         nd_store_op ops[] = {
                 { .type = ND_STORE_PUT, .key = op->k_net, .value = op->value },
@@ -231,8 +231,8 @@ int nd_cluster_network_create(nd_cluster *cl, nd_network *n, void (*cb)(void *u,
                 snprintf(mtu, sizeof(mtu), "%u", n->spec.mtu);
                 json_object_set_new(n->spec.options, "mtu", json_string(mtu));
         }
-        snprintf(op->k_net, sizeof(op->k_net), K_NETS "%s", n->id);
-        snprintf(op->k_name, sizeof(op->k_name), K_NAMES "%s", n->spec.name);
+        snprintf(op->k_net, sizeof(op->k_net), ND_KEY_GLOBAL_NETWORKS "%s", n->id);
+        snprintf(op->k_name, sizeof(op->k_name), ND_KEY_GLOBAL_NETWORK_NAMES "%s", n->spec.name);
         r = create_send(op);
         if (r < 0) {
                 create_free(op);
@@ -300,16 +300,16 @@ int nd_cluster_network_remove(nd_cluster *cl, nd_network *n, void (*cb)(void *u,
                 return nd_diag_set(d, -EBUSY, "network '%s' has active endpoints or addresses on %s %s",
                                    n->spec.name, nu > 1 ? "nodes" : "node", users);
         for (size_t i = 0; i < cl->n_leps; i++)
-                if (strncmp(cl->leps[i].key + strlen(K_EPS), n->id, ND_ID_LEN) == 0 && cl->leps[i].value)
+                if (strncmp(cl->leps[i].key + strlen(ND_KEY_GLOBAL_ENDPOINTS), n->id, ND_ID_LEN) == 0 && cl->leps[i].value)
                         return nd_diag_set(d, -EBUSY, "network '%s' has endpoints on this node", n->spec.name);
         struct net_remove *op = calloc(1, sizeof(*op));
         if (!op)
                 return nd_diag_set(d, -ENOMEM, "out of memory");
         *op = (struct net_remove) { .cl = cl, .n = n, .cb = cb, .userdata = userdata };
-        snprintf(k_net, sizeof(k_net), K_NETS "%s", n->id);
-        snprintf(k_name, sizeof(k_name), K_NAMES "%s", n->spec.name);
-        snprintf(k_vni, sizeof(k_vni), K_VNIS "%u", nd_network_vni(n));
-        snprintf(k_blocks, sizeof(k_blocks), K_BLOCKS "%s/", n->id);
+        snprintf(k_net, sizeof(k_net), ND_KEY_GLOBAL_NETWORKS "%s", n->id);
+        snprintf(k_name, sizeof(k_name), ND_KEY_GLOBAL_NETWORK_NAMES "%s", n->spec.name);
+        snprintf(k_vni, sizeof(k_vni), ND_KEY_GLOBAL_VNIS "%u", nd_network_vni(n));
+        snprintf(k_blocks, sizeof(k_blocks), ND_KEY_GLOBAL_BLOCKS "%s/", n->id);
         nd_store_op ops[] = {
                 { .type = ND_STORE_DELETE, .key = k_net },
                 { .type = ND_STORE_DELETE, .key = k_name },

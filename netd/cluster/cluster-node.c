@@ -126,7 +126,7 @@ static void on_registered(void *userdata, int r, int64_t rev) {
         if (!ev_is_active(&cl->keepalive))
                 ev_timer_again(cl->loop, &cl->keepalive);
         if (!cl->started) {
-                r = nd_store_list(cl->st, G, nd_cl_on_listed, cl);
+                r = nd_store_list(cl->st, ND_KEY_GLOBAL, nd_cl_on_listed, cl);
                 if (r < 0)
                         start_failed(cl, r);
         } else {
@@ -141,8 +141,8 @@ static void on_registered(void *userdata, int r, int64_t rev) {
 static void register_node(nd_cluster *cl, int64_t live_rev) {
         char k_live[128], k_node[128];
         _cleanup_free_ char *lv = node_value(cl, true), *nv = node_value(cl, false);
-        snprintf(k_live, sizeof(k_live), K_LIVE "%s", cl->id);
-        snprintf(k_node, sizeof(k_node), K_NODES "%s", cl->id);
+        snprintf(k_live, sizeof(k_live), ND_KEY_GLOBAL_LIVE "%s", cl->id);
+        snprintf(k_node, sizeof(k_node), ND_KEY_GLOBAL_NODES "%s", cl->id);
         nd_store_cmp cmp = { .key = k_live, .mod_rev = live_rev };
         nd_store_op ops[] = {
                 { .type = ND_STORE_PUT, .key = k_live, .value = lv, .lease = cl->lease },
@@ -243,7 +243,7 @@ void nd_cl_renew(nd_cluster *cl) {
                 return;
         cl->renewing = true;
         cl->lease = 0;
-        snprintf(key, sizeof(key), K_LIVE "%s", cl->id);
+        snprintf(key, sizeof(key), ND_KEY_GLOBAL_LIVE "%s", cl->id);
         if (nd_store_get(cl->st, key, on_live_read, cl) < 0)
                 cl->renewing = false;
 }
@@ -314,7 +314,7 @@ static void on_reclaimed(void *userdata, int r, int64_t rev) {
         /* gone from etcd: drop our copies now, not when the watch says so,
          * so the next batch does not send them again */
         for (size_t i = 0; i < rc->nb; i++) {
-                struct gblock *b = nd_hmap_get(cl->block_index, rc->keys[i] + strlen(K_BLOCKS));
+                struct gblock *b = nd_hmap_get(cl->block_index, rc->keys[i] + strlen(ND_KEY_GLOBAL_BLOCKS));
                 if (b && strcmp(b->node, rc->id) == 0)
                         nd_cl_block_drop(cl, b);
         }
@@ -345,8 +345,8 @@ static int reclaim_send(struct reclaim *rc) {
 
         if (!keys)
                 return -ENOMEM;
-        snprintf(k_live, sizeof(k_live), K_LIVE "%s", rc->id);
-        snprintf(k_node, sizeof(k_node), K_NODES "%s", rc->id);
+        snprintf(k_live, sizeof(k_live), ND_KEY_GLOBAL_LIVE "%s", rc->id);
+        snprintf(k_node, sizeof(k_node), ND_KEY_GLOBAL_NODES "%s", rc->id);
         cmps[nc++] = (nd_store_cmp) { .key = k_live, .mod_rev = 0 };
         for (size_t i = 0; i < cl->n_blocks; i++) {
                 struct gblock *b = cl->blocks[i];

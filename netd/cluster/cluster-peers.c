@@ -139,7 +139,7 @@ static void rep_reject(nd_cluster *cl, const char *key, const char *why) {
 
 /* endpoints/NODE/NET/OWNER */
 void nd_cl_rep_put(nd_cluster *cl, const nd_store_kv *kv) {
-        const char *key = kv->key, *rest = key + strlen(K_EPS);
+        const char *key = kv->key, *rest = key + strlen(ND_KEY_GLOBAL_ENDPOINTS);
         char node[ND_NODE_ID_LEN + 1], netid[ND_ID_LEN + 1];
         json_error_t err;
         struct rep e = {0};
@@ -212,7 +212,7 @@ static void reps_drop_node(nd_cluster *cl, const char *id) {
 /* ---- nodes ---- */
 
 void nd_cl_node_put(nd_cluster *cl, const nd_store_kv *kv) {
-        const char *id = kv->key + strlen(K_NODES);
+        const char *id = kv->key + strlen(ND_KEY_GLOBAL_NODES);
         json_error_t err;
         _cleanup_json_ json_t *j = json_loads(kv->value, 0, &err);
         struct gnode *g = nd_cl_node_get(cl, id, true);
@@ -239,7 +239,7 @@ void nd_cl_node_del(nd_cluster *cl, const char *id) {
 }
 
 void nd_cl_live_put(nd_cluster *cl, const nd_store_kv *kv) {
-        const char *id = kv->key + strlen(K_LIVE);
+        const char *id = kv->key + strlen(ND_KEY_GLOBAL_LIVE);
         json_error_t err;
         _cleanup_json_ json_t *j = json_loads(kv->value, 0, &err);
         struct gnode *g = nd_cl_node_get(cl, id, true);

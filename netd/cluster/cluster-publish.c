@@ -173,7 +173,7 @@ void nd_cluster_publish(nd_cluster *cl, const nd_container *c) {
                 char *v = ep_value(cl, e, c->name, c->hostname);
                 if (!v)
                         continue;
-                snprintf(key, sizeof(key), K_EPS "%s/%s/%s", cl->id, n->id, c->id);
+                snprintf(key, sizeof(key), ND_KEY_GLOBAL_ENDPOINTS "%s/%s/%s", cl->id, n->id, c->id);
                 lep_set(cl, key, c->id, v);
                 want[i] = true;
         }
@@ -184,7 +184,7 @@ void nd_cluster_publish(nd_cluster *cl, const nd_container *c) {
                         continue;
                 bool keep = false;
                 for (size_t k = 0; k < c->n_eps && !keep; k++)
-                        keep = want[k] && strncmp(e->key + strlen(K_EPS) + ND_NODE_ID_LEN + 1, c->eps[k].net_id, ND_ID_LEN) == 0;
+                        keep = want[k] && strncmp(e->key + strlen(ND_KEY_GLOBAL_ENDPOINTS) + ND_NODE_ID_LEN + 1, c->eps[k].net_id, ND_ID_LEN) == 0;
                 if (!keep)
                         lep_set(cl, e->key, c->id, NULL);
         }
@@ -204,7 +204,7 @@ void nd_cluster_publish_endpoint(nd_cluster *cl, const char *owner, const nd_end
         char *v = ep_value(cl, e, name, hostname);
         if (!v)
                 return;
-        snprintf(key, sizeof(key), K_EPS "%s/%s/%s", cl->id, n->id, owner);
+        snprintf(key, sizeof(key), ND_KEY_GLOBAL_ENDPOINTS "%s/%s/%s", cl->id, n->id, owner);
         lep_set(cl, key, owner, v);
         nd_cl_sync_leps(cl);
 }

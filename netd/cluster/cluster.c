@@ -64,33 +64,33 @@ void nd_cl_fmt_mac(const uint8_t *m, char *buf) {
 
 static void apply(nd_cluster *cl, bool del, const nd_store_kv *kv) {
         const char *k = kv->key;
-        if (IS(k, K_NETS)) {
-                nd_network *n = nd_cl_net_by_id(cl, k + strlen(K_NETS));
+        if (IS(k, ND_KEY_GLOBAL_NETWORKS)) {
+                nd_network *n = nd_cl_net_by_id(cl, k + strlen(ND_KEY_GLOBAL_NETWORKS));
                 if (!del)
                         nd_cl_net_put(cl, k, kv->value);
                 else if (n)
                         nd_cl_net_forget(cl, n);
-        } else if (IS(k, K_BLOCKS)) {
-                struct gblock *b = nd_hmap_get(cl->block_index, k + strlen(K_BLOCKS));
+        } else if (IS(k, ND_KEY_GLOBAL_BLOCKS)) {
+                struct gblock *b = nd_hmap_get(cl->block_index, k + strlen(ND_KEY_GLOBAL_BLOCKS));
                 if (!del)
                         nd_cl_block_put(cl, k, kv->value, kv->mod_rev);
                 else if (b && !b->claiming)
                         nd_cl_block_drop(cl, b);
-        } else if (IS(k, K_EPS)) {
+        } else if (IS(k, ND_KEY_GLOBAL_ENDPOINTS)) {
                 if (!del)
                         nd_cl_rep_put(cl, kv);
                 else
                         nd_cl_rep_remove_key(cl, k);
-        } else if (IS(k, K_LIVE)) {
+        } else if (IS(k, ND_KEY_GLOBAL_LIVE)) {
                 if (!del)
                         nd_cl_live_put(cl, kv);
                 else
-                        nd_cl_live_del(cl, k + strlen(K_LIVE));
-        } else if (IS(k, K_NODES)) {
+                        nd_cl_live_del(cl, k + strlen(ND_KEY_GLOBAL_LIVE));
+        } else if (IS(k, ND_KEY_GLOBAL_NODES)) {
                 if (!del)
                         nd_cl_node_put(cl, kv);
                 else
-                        nd_cl_node_del(cl, k + strlen(K_NODES));
+                        nd_cl_node_del(cl, k + strlen(ND_KEY_GLOBAL_NODES));
         }
 }
 
@@ -100,7 +100,7 @@ static void relist(nd_cluster *cl);
  * comes before it (networks, then nodes and their liveness, then blocks,
  * then endpoints). */
 static int rank(const char *k) {
-        return IS(k, K_NETS) ? 0 : IS(k, K_NODES) || IS(k, K_LIVE) ? 1 : IS(k, K_BLOCKS) ? 2 : 3;
+        return IS(k, ND_KEY_GLOBAL_NETWORKS) ? 0 : IS(k, ND_KEY_GLOBAL_NODES) || IS(k, ND_KEY_GLOBAL_LIVE) ? 1 : IS(k, ND_KEY_GLOBAL_BLOCKS) ? 2 : 3;
 }
 
 void nd_cl_on_listed(void *userdata, int r, const nd_store_kv *kvs, size_t n, int64_t rev) {
@@ -134,7 +134,7 @@ void nd_cl_on_listed(void *userdata, int r, const nd_store_kv *kvs, size_t n, in
                 /* our own endpoint records from before a restart: those not
                  * published again soon are withdrawn (nd_cluster_ready) */
                 char own[128];
-                snprintf(own, sizeof(own), K_EPS "%s/", cl->id);
+                snprintf(own, sizeof(own), ND_KEY_GLOBAL_ENDPOINTS "%s/", cl->id);
                 for (size_t i = 0; i < n; i++) {
                         if (!IS(kvs[i].key, own) || ND_GROW(cl->stale, cl->n_stale, cl->cap_stale, 1) < 0)
                                 continue;
@@ -166,7 +166,7 @@ void nd_cl_on_listed(void *userdata, int r, const nd_store_kv *kvs, size_t n, in
                         if (!nd_network_is_global(nets[i]))
                                 continue;
                         for (size_t k = 0; k < n && !found; k++)
-                                found = IS(kvs[k].key, K_NETS) && strcmp(kvs[k].key + strlen(K_NETS), nets[i]->id) == 0;
+                                found = IS(kvs[k].key, ND_KEY_GLOBAL_NETWORKS) && strcmp(kvs[k].key + strlen(ND_KEY_GLOBAL_NETWORKS), nets[i]->id) == 0;
                         if (!found)
                                 nd_cl_net_forget(cl, nets[i]);
                 }
@@ -179,7 +179,7 @@ void nd_cl_on_listed(void *userdata, int r, const nd_store_kv *kvs, size_t n, in
         cl->rev = rev;
         nd_store_watch_cancel(cl->watch);
         cl->watch = NULL;
-        r = nd_store_watch_start(cl->st, G, rev, on_event, cl, &cl->watch);
+        r = nd_store_watch_start(cl->st, ND_KEY_GLOBAL, rev, on_event, cl, &cl->watch);
         if (r < 0)
                 nd_log_errno(LOG_ERR, r, "watching etcd failed");
         nd_cl_fw_update(cl);
@@ -200,7 +200,7 @@ void nd_cl_on_listed(void *userdata, int r, const nd_store_kv *kvs, size_t n, in
 
 static void relist(nd_cluster *cl) {
         cl->resyncs++;
-        int r = nd_store_list(cl->st, G, nd_cl_on_listed, cl);
+        int r = nd_store_list(cl->st, ND_KEY_GLOBAL, nd_cl_on_listed, cl);
         if (r < 0)
                 nd_log_errno(LOG_ERR, r, "re-reading the cluster state failed");
 }

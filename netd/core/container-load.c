@@ -149,7 +149,7 @@ int nd_manager_containers_load(nd_manager *m, void (*done)(nd_manager *m)) {
         r = nd_netns_dir_prepare(m->netns_dir);
         if (r < 0)
                 nd_log_errno(LOG_WARNING, r, "preparing the namespace directory failed", "dir=%s", m->netns_dir);
-        r = nd_store_list(m->store, KEY_CONTAINERS, on_containers_loaded, op);
+        r = nd_store_list(m->store, ND_KEY_CONTAINERS, on_containers_loaded, op);
         if (r < 0)
                 free(op);
         return r;

@@ -145,8 +145,8 @@ int nd_ct_teardown_and_forget(nd_container *c, nd_manager_ct_fn cb, void *userda
         nd_ct_sandbox_destroy(m, c);
         nd_rt_cgroups_remove(c->id);
         nd_ct_remove_bundle(m, c);
-        snprintf(k1, sizeof(k1), KEY_CONTAINERS "%s", c->id);
-        snprintf(k2, sizeof(k2), KEY_CTNAMES "%s", c->name);
+        snprintf(k1, sizeof(k1), ND_KEY_CONTAINERS "%s", c->id);
+        snprintf(k2, sizeof(k2), ND_KEY_CONTAINER_NAMES "%s", c->name);
         ops[n++] = (nd_store_op) { .type = ND_STORE_DELETE, .key = k1 };
         ops[n++] = (nd_store_op) { .type = ND_STORE_DELETE, .key = k2 };
         for (size_t i = 0; i < c->n_eps; i++)

@@ -519,7 +519,7 @@ int nd_ct_run_once(nd_manager *m, const json_t *req, bool start, nd_manager_ct_f
         nd_store_op ops[1 + 2 * ND_MAX_ENDPOINTS];
         char *strs[4 * ND_MAX_ENDPOINTS] = {0};
         size_t n_ops = 0;
-        snprintf(name_key, sizeof(name_key), KEY_CTNAMES "%s", c->name);
+        snprintf(name_key, sizeof(name_key), ND_KEY_CONTAINER_NAMES "%s", c->name);
         ops[n_ops++] = (nd_store_op) { .type = ND_STORE_PUT, .key = name_key, .value = c->id };
         for (size_t k = 0; k < c->n_eps; k++)
                 n_ops += nd_ct_endpoint_ipam_ops(c, nd_ct_net_by_id(m, c->eps[k].net_id), &c->eps[k], true, ops + n_ops,

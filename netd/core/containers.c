@@ -149,7 +149,7 @@ int nd_ct_persist(nd_container *c, const nd_store_cmp *cmps, size_t n_cmps, cons
         if (!op)
                 return -ENOMEM;
         *op = (struct persist_op) { .c = c, .fn = fn, .userdata = userdata };
-        snprintf(key, sizeof(key), KEY_CONTAINERS "%s", c->id);
+        snprintf(key, sizeof(key), ND_KEY_CONTAINERS "%s", c->id);
         ops[0] = (nd_store_op) { .type = ND_STORE_PUT, .key = key, .value = value };
         if (n_extra)
                 memcpy(ops + 1, extra, n_extra * sizeof(*extra));

@@ -165,7 +165,7 @@ void nd_docker_endpoint_create(nd_manager *m, const nd_docker_ep_req *rq, nd_doc
         }
         /* the record and the addresses it reserved, in one transaction */
         char key[256], owner[256], created[32];
-        snprintf(key, sizeof(key), KEY_EPS "%s", id);
+        snprintf(key, sizeof(key), ND_KEY_DOCKER_ENDPOINTS "%s", id);
         snprintf(owner, sizeof(owner), "docker:%s", id);
         snprintf(created, sizeof(created), "%" PRId64, now_us() / 1000000);
         c->strs[0] = strdup(key);
@@ -215,7 +215,7 @@ void nd_docker_endpoint_delete(nd_manager *m, const char *id, nd_docker_done_fn 
         c->ep = e;
         c->commit = ep_forget;
         snprintf(c->what, sizeof(c->what), "DeleteEndpoint %.12s", e->id);
-        snprintf(key, sizeof(key), KEY_EPS "%s", e->id);
+        snprintf(key, sizeof(key), ND_KEY_DOCKER_ENDPOINTS "%s", e->id);
         c->strs[0] = strdup(key);
         nd_store_op ops[3] = { { .type = ND_STORE_DELETE, .key = c->strs[0] } };
         size_t n_ops = 1;

@@ -24,10 +24,6 @@
 #include "network.h"
 #include "store.h"
 
-#define KEY_DOCKER "/netd/v1/docker/"
-#define KEY_POOLS KEY_DOCKER "pools/"
-#define KEY_EPS KEY_DOCKER "endpoints/"
-#define KEY_BINDS KEY_DOCKER "networks/"
 #define LABEL_NETWORK "com.docker.network.id"
 #define DOCKER_ID_MAX 128
 

@@ -134,7 +134,7 @@ void nd_docker_pool_request(nd_manager *m, const nd_docker_pool_req *rq, nd_dock
         snprintf(c->what, sizeof(c->what), "RequestPool %s %s%s%s", np->id, a, bound ? " of " : "",
                  bound ? bound->spec.name : "");
         char key[128];
-        snprintf(key, sizeof(key), KEY_POOLS "%s", np->id);
+        snprintf(key, sizeof(key), ND_KEY_DOCKER_POOLS "%s", np->id);
         c->strs[0] = strdup(key);
         c->strs[1] = nd_docker_dump(nd_docker_pool_to_json(np));
         if (!c->strs[0] || !c->strs[1])
@@ -154,7 +154,7 @@ void nd_docker_pool_release(nd_manager *m, const char *id, nd_docker_done_fn don
          * network holds the subnet from here on, until it goes */
         struct nd_docker_call *c = nd_docker_call_new(m, done, userdata);
         char key[128];
-        snprintf(key, sizeof(key), KEY_POOLS "%s", p->id);
+        snprintf(key, sizeof(key), ND_KEY_DOCKER_POOLS "%s", p->id);
         if (!c || !(c->strs[0] = strdup(key))) {
                 free(c);
                 return nd_docker_err(done, userdata, -ENOMEM, NULL);
@@ -267,7 +267,7 @@ void nd_docker_address_request(nd_manager *m, const char *id, const char *want, 
         p->gateway = a;
         c->strs[1] = nd_docker_dump(nd_docker_pool_to_json(p));
         *p = saved;
-        snprintf(key, sizeof(key), KEY_POOLS "%s", p->id);
+        snprintf(key, sizeof(key), ND_KEY_DOCKER_POOLS "%s", p->id);
         c->strs[0] = strdup(key);
         c->pool = p;
         c->addr = a;
@@ -326,7 +326,7 @@ void nd_docker_address_release(nd_manager *m, const char *id, const char *addr, 
         p->gateway = (nd_addr) { 0 };
         c->strs[1] = nd_docker_dump(nd_docker_pool_to_json(p));
         *p = saved;
-        snprintf(key, sizeof(key), KEY_POOLS "%s", p->id);
+        snprintf(key, sizeof(key), ND_KEY_DOCKER_POOLS "%s", p->id);
         c->strs[0] = strdup(key);
         c->pool = p;
         c->commit = gateway_clear;
@@ -444,7 +444,7 @@ static void bind_network(nd_manager *m, const char *dnet, nd_network *n, nd_dock
         snprintf(c->what, sizeof(c->what), "bind %.12s to %s", dnet, n->spec.name);
         c->bind = b;
         c->undo = bind_drop;
-        snprintf(key, sizeof(key), KEY_BINDS "%s", dnet);
+        snprintf(key, sizeof(key), ND_KEY_DOCKER_NETWORKS "%s", dnet);
         c->strs[0] = strdup(key);
         c->strs[1] = nd_docker_dump(json_pack("{s:s, s:s}", "NetworkID", dnet, "NetdNetwork", n->id));
         if (!c->strs[0] || !c->strs[1])
@@ -536,7 +536,7 @@ void nd_docker_network_delete(nd_manager *m, const char *id, nd_docker_done_fn d
                 snprintf(c->what, sizeof(c->what), "unbind %.12s", id);
                 c->bind = b;
                 c->commit = bind_drop;
-                snprintf(key, sizeof(key), KEY_BINDS "%s", id);
+                snprintf(key, sizeof(key), ND_KEY_DOCKER_NETWORKS "%s", id);
                 if (!(c->strs[0] = strdup(key)))
                         return nd_docker_call_stored(c, -ENOMEM, 0);
                 nd_store_op op = { .type = ND_STORE_DELETE, .key = c->strs[0] };

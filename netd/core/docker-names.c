@@ -66,7 +66,7 @@ static void named(struct nd_docker_lookup *l) {
         nd_log(LOG_INFO, "docker plugin: container named", "endpoint=%.12s name=%s aliases=%zu", e->id, e->name,
                e->n_aliases);
         char key[256], *id = strdup(e->id), *v = nd_docker_dump(nd_docker_ep_record(e));
-        snprintf(key, sizeof(key), KEY_EPS "%s", e->id);
+        snprintf(key, sizeof(key), ND_KEY_DOCKER_ENDPOINTS "%s", e->id);
         if (!id || !v || nd_store_put(m->store, key, v, 0, on_name_stored, id) < 0)
                 free(id);
         free(v);

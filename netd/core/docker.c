@@ -320,7 +320,7 @@ char *nd_docker_dump(json_t *j) {
 /* Write @e's record (the call's strs[0..1]) and report. */
 void nd_docker_ep_store(struct nd_docker_call *c) {
         char key[256];
-        snprintf(key, sizeof(key), KEY_EPS "%s", c->ep->id);
+        snprintf(key, sizeof(key), ND_KEY_DOCKER_ENDPOINTS "%s", c->ep->id);
         c->strs[0] = strdup(key);
         c->strs[1] = nd_docker_dump(nd_docker_ep_record(c->ep));
         if (!c->strs[0] || !c->strs[1]) {
@@ -445,14 +445,14 @@ static void on_loaded(void *userdata, int r, const nd_store_kv *kvs, size_t n, i
                 json_error_t err;
                 _cleanup_json_ json_t *j = json_loadb(kvs[i].value, kvs[i].value_len, 0, &err);
                 bool ok = false;
-                if (strncmp(kvs[i].key, KEY_POOLS, strlen(KEY_POOLS)) == 0) {
+                if (strncmp(kvs[i].key, ND_KEY_DOCKER_POOLS, strlen(ND_KEY_DOCKER_POOLS)) == 0) {
                         nd_docker_pool *p = calloc(1, sizeof(*p));
                         ok = p && j && pool_from_json(j, p) == 0 &&
                              ND_DOCKER_PUSH(dp->pools, dp->n_pools, dp->cap_pools, p) == 0;
                         if (!ok)
                                 free(p);
                         pools += ok;
-                } else if (strncmp(kvs[i].key, KEY_BINDS, strlen(KEY_BINDS)) == 0) {
+                } else if (strncmp(kvs[i].key, ND_KEY_DOCKER_NETWORKS, strlen(ND_KEY_DOCKER_NETWORKS)) == 0) {
                         nd_docker_bind *b = calloc(1, sizeof(*b));
                         const char *dn = json_string_value(json_object_get(j, "NetworkID"));
                         const char *ni = json_string_value(json_object_get(j, "NetdNetwork"));
@@ -463,7 +463,7 @@ static void on_loaded(void *userdata, int r, const nd_store_kv *kvs, size_t n, i
                                 snprintf(b->net_id, sizeof(b->net_id), "%s", ni);
                         } else
                                 free(b);
-                } else if (strncmp(kvs[i].key, KEY_EPS, strlen(KEY_EPS)) == 0) {
+                } else if (strncmp(kvs[i].key, ND_KEY_DOCKER_ENDPOINTS, strlen(ND_KEY_DOCKER_ENDPOINTS)) == 0) {
                         nd_docker_ep *e = calloc(1, sizeof(*e));
                         nd_network *net = NULL;
                         ok = e && j && ep_from_json(j, e) == 0 && nd_manager_network_find(m, e->net_id, &net) == 0 &&
@@ -503,7 +503,7 @@ int nd_docker_load(nd_manager *m, void (*done)(nd_manager *m)) {
         if (r < 0)
                 return r;
         dp->done = done;
-        return nd_store_list(m->store, KEY_DOCKER, on_loaded, m);
+        return nd_store_list(m->store, ND_KEY_DOCKER, on_loaded, m);
 }
 
 void nd_docker_free(nd_manager *m) {

@@ -275,7 +275,7 @@ static void on_ipam_loaded(void *userdata, int r, const nd_store_kv *kvs, size_t
         if (!dels)
                 return start_failed(m, -ENOMEM);
         for (size_t i = 0; i < n; i++) {
-                const char *rest = kvs[i].key + strlen(KEY_IPAM), *slash = strchr(rest, '/');
+                const char *rest = kvs[i].key + strlen(ND_KEY_IPAM), *slash = strchr(rest, '/');
                 nd_network *net = NULL;
                 char id[ND_ID_LEN + 1];
                 nd_addr a;
@@ -342,7 +342,7 @@ static void on_networks_loaded(void *userdata, int r, const nd_store_kv *kvs, si
         nd_log(LOG_INFO, "networks loaded", "count=%zu revision=%" PRId64, m->n_nets, rev);
         /* overlay networks came from the cluster; the local store only
          * holds this host's address records for them */
-        r = nd_store_list(m->store, KEY_IPAM, on_ipam_loaded, m);
+        r = nd_store_list(m->store, ND_KEY_IPAM, on_ipam_loaded, m);
         if (r < 0)
                 start_failed(m, r);
 }
@@ -377,7 +377,7 @@ static void on_cluster_ready(void *userdata, int r) {
         if (r < 0)
                 return start_failed(m, nd_log_errno(LOG_ERR, r, "joining the cluster failed", "store=%s",
                                                     m->cluster_url));
-        r = nd_store_list(m->store, KEY_NETWORKS, on_networks_loaded, m);
+        r = nd_store_list(m->store, ND_KEY_NETWORKS, on_networks_loaded, m);
         if (r < 0)
                 start_failed(m, r);
 }
@@ -465,6 +465,6 @@ int nd_manager_start(nd_manager *m, void (*ready)(void *userdata, int r), void *
                 if (r >= 0)
                         r = nd_cluster_start(m->cluster);
         } else
-                r = nd_store_list(m->store, KEY_NETWORKS, on_networks_loaded, m);
+                r = nd_store_list(m->store, ND_KEY_NETWORKS, on_networks_loaded, m);
         return r < 0 ? r : 0;
 }

@@ -192,15 +192,15 @@ struct net_op {
 };
 
 static void net_key(const nd_network *n, char *buf, size_t size) {
-        snprintf(buf, size, KEY_NETWORKS "%s", n->id);
+        snprintf(buf, size, ND_KEY_NETWORKS "%s", n->id);
 }
 
 static void name_key(const char *name, char *buf, size_t size) {
-        snprintf(buf, size, KEY_NETNAMES "%s", name);
+        snprintf(buf, size, ND_KEY_NETWORK_NAMES "%s", name);
 }
 
 void nd_manager_address_prefix(const nd_network *n, char *buf, size_t size) {
-        snprintf(buf, size, KEY_IPAM "%s/", n->id);
+        snprintf(buf, size, ND_KEY_IPAM "%s/", n->id);
 }
 
 int nd_manager_prefix_owner_add(nd_manager *m, const nd_prefix_owner_ops *ops, void *userdata) {
@@ -561,7 +561,7 @@ struct addr_op {
 
 void addr_key(const nd_network *n, const nd_addr *a, char *buf, size_t size) {
         char s[ND_ADDR_STRLEN];
-        snprintf(buf, size, KEY_IPAM "%s/%s", n->id, nd_addr_fmt(a, s));
+        snprintf(buf, size, ND_KEY_IPAM "%s/%s", n->id, nd_addr_fmt(a, s));
 }
 
 static void on_addr_done(void *userdata, int r, int64_t rev) {

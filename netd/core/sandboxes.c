@@ -54,7 +54,6 @@
 #include "subnet.h"
 #include "txn.h"
 
-#define KEY_SANDBOXES "/netd/v1/sandboxes/"
 #define CID_MAX 128
 
 struct nd_sbx {
@@ -79,7 +78,7 @@ static bool ifname_valid(const char *s) {
 }
 
 static void sbx_key(const nd_sbx *s, char *buf, size_t size) {
-        snprintf(buf, size, KEY_SANDBOXES "%s/%s", s->cid, s->ep.ifname);
+        snprintf(buf, size, ND_KEY_SANDBOXES "%s/%s", s->cid, s->ep.ifname);
 }
 
 static void owner_of(const nd_sbx *s, char *buf, size_t size) {
@@ -650,7 +649,7 @@ int nd_manager_sandboxes_load(nd_manager *m, void (*done)(nd_manager *m)) {
         if (r < 0)
                 return r;
         m->sbx_done = done;
-        return nd_store_list(m->store, KEY_SANDBOXES, on_sbxs_loaded, m);
+        return nd_store_list(m->store, ND_KEY_SANDBOXES, on_sbxs_loaded, m);
 }
 
 void nd_manager_sandboxes_free(nd_manager *m) {

@@ -13,14 +13,10 @@
 #include <stdint.h>
 
 #include "container.h"
+#include "keys.h"
 #include "manager.h"
 
-#define KEY_NETWORKS "/netd/v1/networks/"
-#define KEY_NETNAMES "/netd/v1/network-names/"
-#define KEY_IPAM "/netd/v1/ipam/"
 #define OWNER_MAX 256
-#define KEY_CONTAINERS "/netd/v1/containers/"
-#define KEY_CTNAMES "/netd/v1/container-names/"
 
 /* Owners of published ports register with publish.c; it asks them who
  * holds a port and has them re-hold their ports after a restart. */
