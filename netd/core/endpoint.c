@@ -44,17 +44,14 @@ static int real_wire(nd_manager *m, const nd_network *n, const nd_endpoint *e, c
 
         if (!netns)
                 return nd_bridge_attach_host(m->nl, n, e->host_ifname, peer_ifname, e->mac);
-        fd = nd_netns_open(netns);
-        if (fd < 0)
-                return fd;
-        r = nd_netns_nl_socket(fd, &ns_sk);
-        if (r == 0) {
-                if (new_ifname && nd_nl_link_ifindex(ns_sk, e->ifname) >= 0)
-                        r = -EEXIST;
-                else
-                        r = nd_bridge_attach(m->nl, n, e, fd, ns_sk, default_route);
-                nl_socket_free(ns_sk);
-        }
+        r = nd_netns_nl_open(netns, &fd, &ns_sk);
+        if (r < 0)
+                return r;
+        if (new_ifname && nd_nl_link_ifindex(ns_sk, e->ifname) >= 0)
+                r = -EEXIST;
+        else
+                r = nd_bridge_attach(m->nl, n, e, fd, ns_sk, default_route);
+        nl_socket_free(ns_sk);
         close(fd);
         return r;
 }

@@ -147,3 +147,15 @@ int nd_netns_nl_socket(int ns_fd, struct nl_sock **ret) {
                 abort();
         return r;
 }
+
+int nd_netns_nl_open(const char *path, int *ret_fd, struct nl_sock **ret_sk) {
+        int fd = nd_netns_open(path), r;
+        if (fd < 0)
+                return fd;
+        r = nd_netns_nl_socket(fd, ret_sk);
+        if (r < 0 || !ret_fd)
+                close(fd);
+        else
+                *ret_fd = fd;
+        return r;
+}

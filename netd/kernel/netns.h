@@ -28,3 +28,7 @@ int nd_netns_remove(const char *path);
 int nd_netns_open(const char *path);
 /* A NETLINK_ROUTE socket inside the namespace @ns_fd. */
 int nd_netns_nl_socket(int ns_fd, struct nl_sock **ret);
+/* Both at once for the namespace at @path: a netlink socket inside it,
+ * and (@ret_fd non-NULL) its fd, which the caller closes; nothing is left
+ * open on failure. */
+int nd_netns_nl_open(const char *path, int *ret_fd, struct nl_sock **ret_sk);
