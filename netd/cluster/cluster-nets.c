@@ -22,6 +22,7 @@
 #include "network.h"
 #include "overlay.h"
 #include "store.h"
+#include "txn.h"
 
 #define VNI_MIN 4096
 
@@ -93,15 +94,13 @@ struct net_create {
         void *userdata;
         bool vni_given;
         int tries;
-        char k_net[256], k_name[256], k_vni[64];
-        char *value;
+        char k_net[256], k_name[256];
 };
 
 static int create_send(struct net_create *op);
 
 static void create_free(struct net_create *op) {
         nd_network_free(op->n);
-        free(op->value);
         free(op);
 }
 
@@ -167,20 +166,16 @@ static void on_net_created(void *userdata, int r, int64_t rev) {
 }
 
 static int create_send(struct net_create *op) {
-        json_t *j = nd_network_to_json(op->n);
-        free(op->value);
-        op->value = j ? json_dumps(j, JSON_COMPACT) : NULL;
-        json_decref(j);
-        if (!op->value)
-                return -ENOMEM;
-        snprintf(op->k_vni, sizeof(op->k_vni), ND_KEY_GLOBAL_VNIS "%u", nd_network_vni(op->n));
-        nd_store_cmp cmps[] = { { .key = op->k_net }, { .key = op->k_name }, { .key = op->k_vni } };
-        nd_store_op ops[] = {
-                { .type = ND_STORE_PUT, .key = op->k_net, .value = op->value },
-                { .type = ND_STORE_PUT, .key = op->k_name, .value = op->n->id },
-                { .type = ND_STORE_PUT, .key = op->k_vni, .value = op->n->id },
-        };
-        return nd_store_txn(op->cl->st, cmps, ELEMENTSOF(cmps), ops, ELEMENTSOF(ops), on_net_created, op);
+        nd_store_txn_builder *t = NULL;
+        (void) nd_store_txn_new(&t);
+        const char *k_vni = nd_store_txn_keyf(t, ND_KEY_GLOBAL_VNIS "%u", nd_network_vni(op->n));
+        (void) nd_store_txn_cmp_absent(t, op->k_net);
+        (void) nd_store_txn_cmp_absent(t, op->k_name);
+        (void) nd_store_txn_cmp_absent(t, k_vni);
+        (void) nd_store_txn_put_json_new(t, op->k_net, nd_network_to_json(op->n));
+        (void) nd_store_txn_put(t, op->k_name, op->n->id);
+        (void) nd_store_txn_put(t, k_vni, op->n->id);
+        return nd_store_txn_submit(t, op->cl->st, on_net_created, op);
 }
 
 unsigned nd_cluster_default_mtu(nd_cluster *cl, bool gre) {
@@ -292,7 +287,7 @@ size_t nd_cluster_network_users(nd_cluster *cl, const nd_network *n, char *buf, 
 
 int nd_cluster_network_remove(nd_cluster *cl, nd_network *n, void (*cb)(void *u, int r, const nd_diag *d),
                               void *userdata, nd_diag *d) {
-        char k_net[256], k_name[256], k_vni[64], k_blocks[256], users[160];
+        char users[160];
         if (!cl)
                 return nd_diag_set(d, -EOPNOTSUPP, "no cluster store");
         size_t nu = nd_cluster_network_users(cl, n, users, sizeof(users));
@@ -306,17 +301,13 @@ int nd_cluster_network_remove(nd_cluster *cl, nd_network *n, void (*cb)(void *u,
         if (!op)
                 return nd_diag_set(d, -ENOMEM, "out of memory");
         *op = (struct net_remove) { .cl = cl, .n = n, .cb = cb, .userdata = userdata };
-        snprintf(k_net, sizeof(k_net), ND_KEY_GLOBAL_NETWORKS "%s", n->id);
-        snprintf(k_name, sizeof(k_name), ND_KEY_GLOBAL_NETWORK_NAMES "%s", n->spec.name);
-        snprintf(k_vni, sizeof(k_vni), ND_KEY_GLOBAL_VNIS "%u", nd_network_vni(n));
-        snprintf(k_blocks, sizeof(k_blocks), ND_KEY_GLOBAL_BLOCKS "%s/", n->id);
-        nd_store_op ops[] = {
-                { .type = ND_STORE_DELETE, .key = k_net },
-                { .type = ND_STORE_DELETE, .key = k_name },
-                { .type = ND_STORE_DELETE, .key = k_vni },
-                { .type = ND_STORE_DELETE_PREFIX, .key = k_blocks },
-        };
-        int r = nd_store_txn(cl->st, NULL, 0, ops, ELEMENTSOF(ops), on_net_removed, op);
+        nd_store_txn_builder *t = NULL;
+        (void) nd_store_txn_new(&t);
+        (void) nd_store_txn_del(t, nd_store_txn_keyf(t, ND_KEY_GLOBAL_NETWORKS "%s", n->id));
+        (void) nd_store_txn_del(t, nd_store_txn_keyf(t, ND_KEY_GLOBAL_NETWORK_NAMES "%s", n->spec.name));
+        (void) nd_store_txn_del(t, nd_store_txn_keyf(t, ND_KEY_GLOBAL_VNIS "%u", nd_network_vni(n)));
+        (void) nd_store_txn_del_prefix(t, nd_store_txn_keyf(t, ND_KEY_GLOBAL_BLOCKS "%s/", n->id));
+        int r = nd_store_txn_submit(t, cl->st, on_net_removed, op);
         if (r < 0) {
                 free(op);
                 return nd_diag_set(d, r, "etcd: %s", strerror(-r));

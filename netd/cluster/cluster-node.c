@@ -24,6 +24,7 @@
 #include "json-util.h"
 #include "log.h"
 #include "store.h"
+#include "txn.h"
 
 /* blocks reclaimed per transaction (etcd's default --max-txn-ops is 128,
  * and each block takes a compare and a delete) */
@@ -94,14 +95,11 @@ static int64_t now_s(void) {
         return (int64_t) ts.tv_sec;
 }
 
-static char *node_value(nd_cluster *cl, bool live) {
+static json_t *node_json(nd_cluster *cl, bool live) {
         char a[ND_ADDR_STRLEN];
-        json_t *j = json_pack("{s:s, s:s, s:s, s:s, s:I}", "Id", cl->id, "Name", cl->node, "Addr",
-                              nd_addr_fmt(&cl->addr, a), "Version", ND_VERSION, live ? "Started" : "Registered",
-                              (json_int_t) now_s());
-        char *v = j ? json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
-        json_decref(j);
-        return v;
+        return json_pack("{s:s, s:s, s:s, s:s, s:I}", "Id", cl->id, "Name", cl->node, "Addr",
+                         nd_addr_fmt(&cl->addr, a), "Version", ND_VERSION, live ? "Started" : "Registered",
+                         (json_int_t) now_s());
 }
 
 static void on_registered(void *userdata, int r, int64_t rev) {
@@ -139,16 +137,15 @@ static void on_registered(void *userdata, int r, int64_t rev) {
 /* Register on @cl->lease: create live/ID (only if absent, or exactly the
  * revision we read: ours from before a restart) and write nodes/ID. */
 static void register_node(nd_cluster *cl, int64_t live_rev) {
-        char k_live[128], k_node[128];
-        _cleanup_free_ char *lv = node_value(cl, true), *nv = node_value(cl, false);
-        snprintf(k_live, sizeof(k_live), ND_KEY_GLOBAL_LIVE "%s", cl->id);
-        snprintf(k_node, sizeof(k_node), ND_KEY_GLOBAL_NODES "%s", cl->id);
-        nd_store_cmp cmp = { .key = k_live, .mod_rev = live_rev };
-        nd_store_op ops[] = {
-                { .type = ND_STORE_PUT, .key = k_live, .value = lv, .lease = cl->lease },
-                { .type = ND_STORE_PUT, .key = k_node, .value = nv },
-        };
-        int r = lv && nv ? nd_store_txn(cl->st, &cmp, 1, ops, ELEMENTSOF(ops), on_registered, cl) : -ENOMEM;
+        _cleanup_json_ json_t *lv = node_json(cl, true), *nv = node_json(cl, false);
+        nd_store_txn_builder *t = NULL;
+        (void) nd_store_txn_new(&t);
+        const char *k_live = nd_store_txn_keyf(t, ND_KEY_GLOBAL_LIVE "%s", cl->id);
+        (void) nd_store_txn_cmp_rev(t, k_live, live_rev);
+        (void) nd_store_txn_put_json_full(t, k_live, lv, JSON_COMPACT | JSON_SORT_KEYS, cl->lease);
+        (void) nd_store_txn_put_json_full(t, nd_store_txn_keyf(t, ND_KEY_GLOBAL_NODES "%s", cl->id), nv,
+                                          JSON_COMPACT | JSON_SORT_KEYS, 0);
+        int r = nd_store_txn_submit(t, cl->st, on_registered, cl);
         if (r < 0) {
                 cl->renewing = false;
                 start_failed(cl, r);
@@ -336,18 +333,15 @@ static void on_reclaimed(void *userdata, int r, int64_t rev) {
  * when there is nothing left. */
 static int reclaim_send(struct reclaim *rc) {
         nd_cluster *cl = rc->cl;
-        char k_live[128], k_node[128];
         char (*keys)[300] = rc->keys ? rc->keys : (rc->keys = calloc(RECLAIM_BATCH, sizeof(*keys)));
-        nd_store_cmp cmps[RECLAIM_BATCH + 2];
-        nd_store_op ops[RECLAIM_BATCH + 2];
-        size_t nc = 0, no = 0, nb = 0, total = 0;
+        nd_store_txn_builder *t = NULL;
+        size_t nb = 0, total = 0;
         struct gnode *g = nd_hmap_get(cl->nodes, rc->id);
 
         if (!keys)
                 return -ENOMEM;
-        snprintf(k_live, sizeof(k_live), ND_KEY_GLOBAL_LIVE "%s", rc->id);
-        snprintf(k_node, sizeof(k_node), ND_KEY_GLOBAL_NODES "%s", rc->id);
-        cmps[nc++] = (nd_store_cmp) { .key = k_live, .mod_rev = 0 };
+        (void) nd_store_txn_new(&t);
+        (void) nd_store_txn_cmp_absent(t, nd_store_txn_keyf(t, ND_KEY_GLOBAL_LIVE "%s", rc->id));
         for (size_t i = 0; i < cl->n_blocks; i++) {
                 struct gblock *b = cl->blocks[i];
                 if (strcmp(b->node, rc->id) != 0 || b->rev <= 0)
@@ -356,28 +350,29 @@ static int reclaim_send(struct reclaim *rc) {
                 if (nb == RECLAIM_BATCH)
                         continue;
                 nd_cl_block_key(b->netid, &b->p, keys[nb], sizeof(keys[nb]));
-                cmps[nc++] = (nd_store_cmp) { .key = keys[nb], .mod_rev = b->rev };
-                ops[no++] = (nd_store_op) { .type = ND_STORE_DELETE, .key = keys[nb] };
+                (void) nd_store_txn_cmp_rev(t, keys[nb], b->rev);
+                (void) nd_store_txn_del(t, keys[nb]);
                 nb++;
         }
         rc->nb = nb;
         rc->final = total == nb;
         if (rc->final) {
+                const char *k_node = nd_store_txn_keyf(t, ND_KEY_GLOBAL_NODES "%s", rc->id);
                 if (g && g->registered)
-                        cmps[nc++] = (nd_store_cmp) { .key = k_node, .mod_rev = g->reg_rev };
+                        (void) nd_store_txn_cmp_rev(t, k_node, g->reg_rev);
                 /* (its endpoint records are on its lease and went with it; a
                  * host's etcd role need not allow deleting another's) */
-                ops[no++] = (nd_store_op) { .type = ND_STORE_DELETE, .key = k_node };
+                (void) nd_store_txn_del(t, k_node);
         }
-        int r = 0;
-        if (nb > 0 || (g && g->registered)) {
-                r = nd_store_txn(cl->st, cmps, nc, ops, no, on_reclaimed, rc);
-                if (r == 0) {
-                        rc->blocks += nb;
-                        r = 1;
-                }
+        if (nb == 0 && !(g && g->registered)) {
+                nd_store_txn_free(t);
+                return 0;
         }
-        return r;
+        int r = nd_store_txn_submit(t, cl->st, on_reclaimed, rc);
+        if (r < 0)
+                return r;
+        rc->blocks += nb;
+        return 1;
 }
 
 static int reclaim(nd_cluster *cl, struct gnode *g, void (*cb)(void *u, int r, const nd_diag *d), void *userdata) {

@@ -27,6 +27,7 @@
 #include "log.h"
 #include "manager-internal.h"
 #include "store.h"
+#include "txn.h"
 
 typedef struct nd_ct_waiter {
         nd_manager_ct_fn cb;
@@ -48,9 +49,13 @@ void nd_ct_bundle_path(nd_manager *m, const char *id, char *buf, size_t size);
 nd_network *nd_ct_net_by_id(nd_manager *m, const char *id);
 
 typedef void (*nd_ct_persist_fn)(nd_container *c, int r, void *userdata);
-/* Write the record (and @extra ops) in one transaction; @fn later. */
-int nd_ct_persist(nd_container *c, const nd_store_cmp *cmps, size_t n_cmps, const nd_store_op *extra,
-                  size_t n_extra, nd_ct_persist_fn fn, void *userdata);
+/* A transaction whose first operation writes @c's record as it is now;
+ * the caller adds its compares and operations, then persists it.  NULL
+ * (out of memory) is a builder with -ENOMEM latched (txn.h). */
+nd_store_txn_builder *nd_ct_txn_new(const nd_container *c);
+/* Submit @t (always taken, also on failure): 0 and @fn later, or -errno
+ * (the builder's latched error, or the store's) and @fn never. */
+int nd_ct_persist(nd_container *c, nd_store_txn_builder *t, nd_ct_persist_fn fn, void *userdata);
 
 /* Fill @e for network @n from the parsed request @rq and reserve its
  * addresses in memory. */
@@ -58,10 +63,10 @@ int nd_ct_endpoint_prepare(nd_manager *m, nd_container *c, nd_network *n, const 
                            nd_endpoint *e, nd_diag *d);
 /* Its addresses go back. */
 void nd_ct_release_endpoint(nd_manager *m, const nd_endpoint *e);
-/* Store ops for the address records of @e: put (owner = container) or
- * delete.  Keys/values are allocated into @strs (freed by the caller). */
-size_t nd_ct_endpoint_ipam_ops(const nd_container *c, nd_network *n, const nd_endpoint *e, bool put,
-                               nd_store_op *ops, char **strs);
+/* Add to @t the address records of @e: put (owner = container) or
+ * delete; @t's latched error (txn.h). */
+int nd_ct_endpoint_ipam_ops(const nd_container *c, nd_network *n, const nd_endpoint *e, bool put,
+                            nd_store_txn_builder *t);
 
 /* ---- container-files.c ---- */
 /* The container whose namespace, and so whose hosts, resolv.conf and

@@ -51,7 +51,7 @@ static bool adopt_monitor(nd_manager *m, nd_container *c) {
         c->error[0] = 0;
         log_ct(LOG_WARNING, c, "adopted a running container whose start netd did not see finish",
                "monitor=%d pid=%d", mon, pid);
-        if (nd_ct_persist(c, NULL, 0, NULL, 0, NULL, NULL) < 0)
+        if (nd_ct_persist(c, nd_ct_txn_new(c), NULL, NULL) < 0)
                 log_ct(LOG_ERR, c, "recording the adopted container failed");
         return true;
 }

@@ -204,7 +204,6 @@ struct conn_op {
         bool disconnect;
         nd_manager_ct_fn cb;
         void *userdata;
-        char *strs[4];
 };
 
 /* The gateway's endpoint went: the default route moves to its successor. */
@@ -243,8 +242,6 @@ static void connect_undo(nd_container *c, const char *net_id) {
 static void on_conn_persisted(nd_container *c, int r, void *userdata) {
         struct conn_op *op = userdata;
         nd_diag d = {0};
-        for (size_t i = 0; i < ELEMENTSOF(op->strs); i++)
-                free(op->strs[i]);
         if (r < 0) {
                 nd_diag_set(&d, r, "recording the change failed: %s", strerror(-r));
                 if (!op->disconnect)
@@ -261,12 +258,10 @@ static void on_conn_persisted(nd_container *c, int r, void *userdata) {
 /* Write the record with @ep's address records put or deleted; on failure
  * frees @op and fills @d. */
 static int conn_persist(nd_container *c, nd_network *n, struct conn_op *op, bool put, nd_diag *d) {
-        nd_store_op ops[2];
-        size_t k = nd_ct_endpoint_ipam_ops(c, n, &op->ep, put, ops, op->strs);
-        int r = nd_ct_persist(c, NULL, 0, ops, k, on_conn_persisted, op);
+        nd_store_txn_builder *t = nd_ct_txn_new(c);
+        (void) nd_ct_endpoint_ipam_ops(c, n, &op->ep, put, t);
+        int r = nd_ct_persist(c, t, on_conn_persisted, op);
         if (r < 0) {
-                for (size_t i = 0; i < ELEMENTSOF(op->strs); i++)
-                        free(op->strs[i]);
                 free(op);
                 return nd_diag_set(d, r, "store: %s", strerror(-r));
         }

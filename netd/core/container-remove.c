@@ -94,7 +94,6 @@ struct rm_op {
         nd_container *c;
         nd_manager_ct_fn cb;
         void *userdata;
-        char *strs[4 * ND_MAX_ENDPOINTS + 2];
 };
 
 static void on_removed(void *userdata, int r, int64_t rev) {
@@ -103,8 +102,6 @@ static void on_removed(void *userdata, int r, int64_t rev) {
         nd_manager *m = c->manager;
         nd_diag d = {0};
 
-        for (size_t i = 0; i < ELEMENTSOF(op->strs); i++)
-                free(op->strs[i]);
         if (r < 0) {
                 c->removing = false;
                 nd_diag_set(&d, r, "removing container '%s' from the store failed: %s", c->name, strerror(-r));
@@ -128,9 +125,6 @@ static void on_removed(void *userdata, int r, int64_t rev) {
 int nd_ct_teardown_and_forget(nd_container *c, nd_manager_ct_fn cb, void *userdata) {
         nd_manager *m = c->manager;
         struct rm_op *op = calloc(1, sizeof(*op));
-        nd_store_op ops[3 + 2 * ND_MAX_ENDPOINTS];
-        size_t n = 0;
-        char k1[256], k2[256];
         int r;
 
         if (!op)
@@ -145,16 +139,14 @@ int nd_ct_teardown_and_forget(nd_container *c, nd_manager_ct_fn cb, void *userda
         nd_ct_sandbox_destroy(m, c);
         nd_rt_cgroups_remove(c->id);
         nd_ct_remove_bundle(m, c);
-        snprintf(k1, sizeof(k1), ND_KEY_CONTAINERS "%s", c->id);
-        snprintf(k2, sizeof(k2), ND_KEY_CONTAINER_NAMES "%s", c->name);
-        ops[n++] = (nd_store_op) { .type = ND_STORE_DELETE, .key = k1 };
-        ops[n++] = (nd_store_op) { .type = ND_STORE_DELETE, .key = k2 };
+        nd_store_txn_builder *t = NULL;
+        (void) nd_store_txn_new(&t);
+        (void) nd_store_txn_del(t, nd_store_txn_keyf(t, ND_KEY_CONTAINERS "%s", c->id));
+        (void) nd_store_txn_del(t, nd_store_txn_keyf(t, ND_KEY_CONTAINER_NAMES "%s", c->name));
         for (size_t i = 0; i < c->n_eps; i++)
-                n += nd_ct_endpoint_ipam_ops(c, nd_ct_net_by_id(m, c->eps[i].net_id), &c->eps[i], false, ops + n, op->strs + 4 * i);
-        r = nd_store_txn(m->store, NULL, 0, ops, n, on_removed, op);
+                (void) nd_ct_endpoint_ipam_ops(c, nd_ct_net_by_id(m, c->eps[i].net_id), &c->eps[i], false, t);
+        r = nd_store_txn_submit(t, m->store, on_removed, op);
         if (r < 0) {
-                for (size_t i = 0; i < ELEMENTSOF(op->strs); i++)
-                        free(op->strs[i]);
                 free(op);
                 c->removing = false;
         }

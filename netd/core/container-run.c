@@ -65,7 +65,7 @@ void nd_ct_exited(nd_container *c) {
                         log_ct(LOG_ERR, c, "auto-remove failed", "err=%d", r);
                 return;
         }
-        if (nd_ct_persist(c, NULL, 0, NULL, 0, on_exit_persisted, NULL) < 0)
+        if (nd_ct_persist(c, nd_ct_txn_new(c), on_exit_persisted, NULL) < 0)
                 nd_ct_notify_waiters(c, 0, NULL);
 }
 
@@ -146,7 +146,7 @@ static void on_report(struct ev_loop *loop, ev_io *w, int revents) {
                 /* the monitor died between its report and now */
                 nd_ct_exited(c);
         }
-        if (nd_ct_persist(c, NULL, 0, NULL, 0, on_run_answered, op) < 0)
+        if (nd_ct_persist(c, nd_ct_txn_new(c), on_run_answered, op) < 0)
                 on_run_answered(c, -ENOMEM, op);
 }
 
@@ -515,26 +515,20 @@ int nd_ct_run_once(nd_manager *m, const json_t *req, bool start, nd_manager_ct_f
         c->status = ND_CT_CREATED;
 
         /* one transaction: record, name, addresses */
-        char name_key[256];
-        nd_store_op ops[1 + 2 * ND_MAX_ENDPOINTS];
-        char *strs[4 * ND_MAX_ENDPOINTS] = {0};
-        size_t n_ops = 0;
-        snprintf(name_key, sizeof(name_key), ND_KEY_CONTAINER_NAMES "%s", c->name);
-        ops[n_ops++] = (nd_store_op) { .type = ND_STORE_PUT, .key = name_key, .value = c->id };
-        for (size_t k = 0; k < c->n_eps; k++)
-                n_ops += nd_ct_endpoint_ipam_ops(c, nd_ct_net_by_id(m, c->eps[k].net_id), &c->eps[k], true, ops + n_ops,
-                                           strs + 4 * k);
-        nd_store_cmp cmp = { .key = name_key };
         struct run_op *op = calloc(1, sizeof(*op));
         if (!op || (r = nd_cts_add(m, c)) < 0) {
                 free(op);
                 r = nd_diag_set(d, -ENOMEM, "out of memory");
-                goto unwind_strs;
+                goto unwind;
         }
         *op = (struct run_op) { .c = c, .cb = cb, .userdata = userdata, .start = start };
-        r = nd_ct_persist(c, &cmp, 1, ops, n_ops, on_run_recorded, op);
-        for (size_t k = 0; k < ELEMENTSOF(strs); k++)
-                free(strs[k]);
+        nd_store_txn_builder *t = nd_ct_txn_new(c);
+        const char *name_key = nd_store_txn_keyf(t, ND_KEY_CONTAINER_NAMES "%s", c->name);
+        (void) nd_store_txn_cmp_absent(t, name_key);
+        (void) nd_store_txn_put(t, name_key, c->id);
+        for (size_t k = 0; k < c->n_eps; k++)
+                (void) nd_ct_endpoint_ipam_ops(c, nd_ct_net_by_id(m, c->eps[k].net_id), &c->eps[k], true, t);
+        r = nd_ct_persist(c, t, on_run_recorded, op);
         if (r < 0) {
                 free(op);
                 m->n_cts--;
@@ -543,9 +537,6 @@ int nd_ct_run_once(nd_manager *m, const json_t *req, bool start, nd_manager_ct_f
         }
         TAKE_PTR(c);
         return 0;
-unwind_strs:
-        for (size_t k = 0; k < ELEMENTSOF(strs); k++)
-                free(strs[k]);
 unwind:
         for (size_t k = 0; k < c->n_eps; k++)
                 nd_ct_release_endpoint(m, &c->eps[k]);

@@ -130,30 +130,24 @@ static void on_persisted(void *userdata, int r, int64_t rev) {
         free(op);
 }
 
-/* Write the record (and @extra ops) in one transaction. */
-int nd_ct_persist(nd_container *c, const nd_store_cmp *cmps, size_t n_cmps, const nd_store_op *extra,
-                  size_t n_extra, nd_ct_persist_fn fn, void *userdata) {
-        nd_manager *m = c->manager;
-        char key[256];
-        nd_store_op ops[ND_STORE_MAX_TXN_OPS];
-        _cleanup_free_ char *value = NULL;
-        json_t *j = nd_container_to_json(c);
-        struct persist_op *op;
+nd_store_txn_builder *nd_ct_txn_new(const nd_container *c) {
+        nd_store_txn_builder *t = NULL;
+        (void) nd_store_txn_new(&t);
+        (void) nd_store_txn_put_json_new(t, nd_store_txn_keyf(t, ND_KEY_CONTAINERS "%s", c->id),
+                                         nd_container_to_json(c));
+        return t;
+}
+
+int nd_ct_persist(nd_container *c, nd_store_txn_builder *t, nd_ct_persist_fn fn, void *userdata) {
+        struct persist_op *op = calloc(1, sizeof(*op));
         int r;
 
-        if (n_extra + 1 > ELEMENTSOF(ops))
-                return -E2BIG;
-        value = j ? json_dumps(j, JSON_COMPACT) : NULL;
-        json_decref(j);
-        op = value ? calloc(1, sizeof(*op)) : NULL;
-        if (!op)
+        if (!op) {
+                nd_store_txn_free(t);
                 return -ENOMEM;
+        }
         *op = (struct persist_op) { .c = c, .fn = fn, .userdata = userdata };
-        snprintf(key, sizeof(key), ND_KEY_CONTAINERS "%s", c->id);
-        ops[0] = (nd_store_op) { .type = ND_STORE_PUT, .key = key, .value = value };
-        if (n_extra)
-                memcpy(ops + 1, extra, n_extra * sizeof(*extra));
-        r = nd_store_txn(m->store, cmps, n_cmps, ops, n_extra + 1, on_persisted, op);
+        r = nd_store_txn_submit(t, c->manager->store, on_persisted, op);
         if (r < 0) {
                 free(op);
                 return r;
@@ -218,24 +212,21 @@ int nd_ct_endpoint_prepare(nd_manager *m, nd_container *c, nd_network *n, const 
         return nd_endpoint_attach(m, &sp, ND_EP_RESERVE, d);
 }
 
-size_t nd_ct_endpoint_ipam_ops(const nd_container *c, nd_network *n, const nd_endpoint *e, bool put,
-                               nd_store_op *ops, char **strs) {
-        size_t k = 0;
+int nd_ct_endpoint_ipam_ops(const nd_container *c, nd_network *n, const nd_endpoint *e, bool put,
+                            nd_store_txn_builder *t) {
         const nd_addr *as[2] = { &e->addr4, &e->addr6 };
         for (int i = 0; i < 2; i++) {
                 char key[256];
                 if (!as[i]->family || !n)
                         continue;
                 addr_key(n, as[i], key, sizeof(key));
-                strs[2 * k] = strdup(key);
                 if (put) {
-                        strs[2 * k + 1] = nd_endpoint_record_value(c->id);
-                        ops[k] = (nd_store_op) { .type = ND_STORE_PUT, .key = strs[2 * k], .value = strs[2 * k + 1] };
+                        _cleanup_free_ char *rec = nd_endpoint_record_value(c->id);
+                        (void) nd_store_txn_put(t, key, rec);
                 } else
-                        ops[k] = (nd_store_op) { .type = ND_STORE_DELETE, .key = strs[2 * k] };
-                k++;
+                        (void) nd_store_txn_del(t, key);
         }
-        return k;
+        return nd_store_txn_error(t);
 }
 
 /* ---- requests that wait for an address block (overlay networks) ---------------- */

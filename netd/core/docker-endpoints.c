@@ -21,6 +21,7 @@
 #include "docker-internal.h"
 #include "docker-proto.h"
 #include "firewall.h"
+#include "json-util.h"
 #include "link-reaper.h"
 #include "log.h"
 #include "manager-internal.h"
@@ -165,29 +166,22 @@ void nd_docker_endpoint_create(nd_manager *m, const nd_docker_ep_req *rq, nd_doc
         }
         /* the record and the addresses it reserved, in one transaction */
         char key[256], owner[256], created[32];
-        snprintf(key, sizeof(key), ND_KEY_DOCKER_ENDPOINTS "%s", id);
         snprintf(owner, sizeof(owner), "docker:%s", id);
         snprintf(created, sizeof(created), "%" PRId64, now_us() / 1000000);
-        c->strs[0] = strdup(key);
-        c->strs[1] = nd_docker_dump(nd_docker_ep_record(e));
-        c->strs[2] = nd_docker_dump(json_pack("{s:s, s:s}", "Owner", owner, "Created", created));
-        nd_store_op ops[3] = { { .type = ND_STORE_PUT, .key = c->strs[0], .value = c->strs[1] } };
-        size_t n_ops = 1;
+        nd_store_txn_builder *t = NULL;
+        (void) nd_store_txn_new(&t);
+        const char *k_ep = nd_store_txn_keyf(t, ND_KEY_DOCKER_ENDPOINTS "%s", id);
+        (void) nd_store_txn_cmp_absent(t, k_ep);
+        (void) nd_store_txn_put_json_new(t, k_ep, nd_docker_ep_record(e));
+        _cleanup_json_ json_t *rec = json_pack("{s:s, s:s}", "Owner", owner, "Created", created);
         const nd_addr *as[2] = { e->own4 ? &e->a4 : NULL, e->own6 ? &e->a6 : NULL };
         for (int f = 0; f < 2; f++) {
                 if (!as[f])
                         continue;
                 addr_key(n, as[f], key, sizeof(key));
-                c->strs[3 + f] = strdup(key);
-                ops[n_ops++] = (nd_store_op) { .type = ND_STORE_PUT, .key = c->strs[3 + f], .value = c->strs[2] };
+                (void) nd_store_txn_put_json(t, key, rec);
         }
-        bool oom = false;
-        for (size_t i = 0; i < n_ops; i++)
-                oom |= !ops[i].key || !ops[i].value;
-        if (oom)
-                return nd_docker_call_stored(c, -ENOMEM, 0);
-        nd_store_cmp cmp = { .key = c->strs[0] };
-        nd_docker_call_submit(c, &cmp, 1, ops, n_ops);
+        nd_docker_call_submit(c, t);
 }
 
 void nd_docker_endpoint_delete(nd_manager *m, const char *id, nd_docker_done_fn done, void *userdata) {
@@ -215,25 +209,18 @@ void nd_docker_endpoint_delete(nd_manager *m, const char *id, nd_docker_done_fn 
         c->ep = e;
         c->commit = ep_forget;
         snprintf(c->what, sizeof(c->what), "DeleteEndpoint %.12s", e->id);
-        snprintf(key, sizeof(key), ND_KEY_DOCKER_ENDPOINTS "%s", e->id);
-        c->strs[0] = strdup(key);
-        nd_store_op ops[3] = { { .type = ND_STORE_DELETE, .key = c->strs[0] } };
-        size_t n_ops = 1;
+        nd_store_txn_builder *t = NULL;
+        (void) nd_store_txn_new(&t);
+        (void) nd_store_txn_del(t, nd_store_txn_keyf(t, ND_KEY_DOCKER_ENDPOINTS "%s", e->id));
         if (nd_manager_network_find(m, e->net_id, &n) == 0) {
                 const nd_addr *as[2] = { e->own4 ? &e->a4 : NULL, e->own6 ? &e->a6 : NULL };
                 for (int f = 0; f < 2; f++)
                         if (as[f]) {
                                 addr_key(n, as[f], key, sizeof(key));
-                                c->strs[1 + f] = strdup(key);
-                                ops[n_ops++] = (nd_store_op) { .type = ND_STORE_DELETE, .key = c->strs[1 + f] };
+                                (void) nd_store_txn_del(t, key);
                         }
         }
-        bool oom = false;
-        for (size_t i = 0; i < n_ops; i++)
-                oom |= !ops[i].key;
-        if (oom)
-                return nd_docker_call_stored(c, -ENOMEM, 0);
-        nd_docker_call_submit(c, NULL, 0, ops, n_ops);
+        nd_docker_call_submit(c, t);
 }
 
 int nd_docker_endpoint_info(nd_manager *m, const char *id, nd_docker_ep_info *ret) {

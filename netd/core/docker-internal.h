@@ -23,6 +23,7 @@
 #include "grow.h"
 #include "network.h"
 #include "store.h"
+#include "txn.h"
 
 #define LABEL_NETWORK "com.docker.network.id"
 #define DOCKER_ID_MAX 128
@@ -83,7 +84,6 @@ struct nd_docker_call {
         nd_docker_bind *bind;
         void (*commit)(struct nd_docker_call *c);
         void (*undo)(struct nd_docker_call *c);
-        char *strs[8];
         nd_addr addr;                  /* an address the call is about */
         char what[96];                 /* for the log */
 };
@@ -148,15 +148,15 @@ void nd_docker_ep_names(nd_manager *m, const nd_docker_ep *e, bool on);
 /* The port takes only the endpoint's MAC and addresses (firewall.h). */
 int nd_docker_ep_guard(nd_manager *m, const nd_docker_ep *e);
 
-/* Calls: new (NULL: out of memory); submit takes @c and reports through
- * it (at once on failure); stored is the store's callback (also called
+/* Calls: new (NULL: out of memory); submit takes @c and its transaction
+ * @t and reports through @c (at once on failure, @t's latched error
+ * too); stored is the store's callback (also called
  * directly, to fail a call before submitting it). */
 struct nd_docker_call *nd_docker_call_new(nd_manager *m, nd_docker_done_fn done, void *userdata);
 void nd_docker_call_free(struct nd_docker_call *c);
 void nd_docker_call_stored(void *userdata, int r, int64_t rev);
-void nd_docker_call_submit(struct nd_docker_call *c, const nd_store_cmp *cmps, size_t n_cmps, const nd_store_op *ops,
-                           size_t n_ops);
-/* Write the call's endpoint's record (strs[0..1]) and report. */
+void nd_docker_call_submit(struct nd_docker_call *c, nd_store_txn_builder *t);
+/* Write the call's endpoint's record and report. */
 void nd_docker_ep_store(struct nd_docker_call *c);
 
 /* docker-names.c: learn the container's name from dockerd after Join

@@ -133,15 +133,12 @@ void nd_docker_pool_request(nd_manager *m, const nd_docker_pool_req *rq, nd_dock
         nd_prefix_fmt(&p, a);
         snprintf(c->what, sizeof(c->what), "RequestPool %s %s%s%s", np->id, a, bound ? " of " : "",
                  bound ? bound->spec.name : "");
-        char key[128];
-        snprintf(key, sizeof(key), ND_KEY_DOCKER_POOLS "%s", np->id);
-        c->strs[0] = strdup(key);
-        c->strs[1] = nd_docker_dump(nd_docker_pool_to_json(np));
-        if (!c->strs[0] || !c->strs[1])
-                return nd_docker_call_stored(c, -ENOMEM, 0);
-        nd_store_cmp cmp = { .key = c->strs[0] };
-        nd_store_op op = { .type = ND_STORE_PUT, .key = c->strs[0], .value = c->strs[1] };
-        nd_docker_call_submit(c, &cmp, 1, &op, 1);
+        nd_store_txn_builder *t = NULL;
+        (void) nd_store_txn_new(&t);
+        const char *key = nd_store_txn_keyf(t, ND_KEY_DOCKER_POOLS "%s", np->id);
+        (void) nd_store_txn_cmp_absent(t, key);
+        (void) nd_store_txn_put_json_new(t, key, nd_docker_pool_to_json(np));
+        nd_docker_call_submit(c, t);
 }
 
 void nd_docker_pool_release(nd_manager *m, const char *id, nd_docker_done_fn done, void *userdata) {
@@ -153,17 +150,18 @@ void nd_docker_pool_release(nd_manager *m, const char *id, nd_docker_done_fn don
         /* dockerd releases the pool before it deletes the network: the
          * network holds the subnet from here on, until it goes */
         struct nd_docker_call *c = nd_docker_call_new(m, done, userdata);
-        char key[128];
-        snprintf(key, sizeof(key), ND_KEY_DOCKER_POOLS "%s", p->id);
-        if (!c || !(c->strs[0] = strdup(key))) {
+        nd_store_txn_builder *t = NULL;
+        (void) nd_store_txn_new(&t);
+        (void) nd_store_txn_del(t, nd_store_txn_keyf(t, ND_KEY_DOCKER_POOLS "%s", p->id));
+        if (!c || nd_store_txn_error(t) < 0) {
+                nd_store_txn_free(t);
                 free(c);
                 return nd_docker_err(done, userdata, -ENOMEM, NULL);
         }
         c->pool = p;
         c->commit = pool_drop;
         snprintf(c->what, sizeof(c->what), "ReleasePool %s", p->id);
-        nd_store_op op = { .type = ND_STORE_DELETE, .key = c->strs[0] };
-        nd_docker_call_submit(c, NULL, 0, &op, 1);
+        nd_docker_call_submit(c, t);
 }
 
 /* A request handed to the manager (addresses, networks): whom to tell. */
@@ -260,15 +258,15 @@ void nd_docker_address_request(nd_manager *m, const char *id, const char *want, 
                 nd_subnet_free(tmp);
         }
         struct nd_docker_call *c = nd_docker_call_new(m, done, userdata);
-        char key[128];
         if (!c)
                 return nd_docker_err(done, userdata, -ENOMEM, NULL);
+        nd_store_txn_builder *t = NULL;
+        (void) nd_store_txn_new(&t);
+        const char *key = nd_store_txn_keyf(t, ND_KEY_DOCKER_POOLS "%s", p->id);
         nd_docker_pool saved = *p;
         p->gateway = a;
-        c->strs[1] = nd_docker_dump(nd_docker_pool_to_json(p));
+        (void) nd_store_txn_put_json_new(t, key, nd_docker_pool_to_json(p));
         *p = saved;
-        snprintf(key, sizeof(key), ND_KEY_DOCKER_POOLS "%s", p->id);
-        c->strs[0] = strdup(key);
         c->pool = p;
         c->addr = a;
         c->commit = gateway_set;
@@ -276,10 +274,7 @@ void nd_docker_address_request(nd_manager *m, const char *id, const char *want, 
         c->res.plen = p->pool.len;
         nd_docker_cidr_fmt(&a, p->pool.len, s);
         snprintf(c->what, sizeof(c->what), "RequestAddress %s gateway %s", p->id, s);
-        if (!c->strs[0] || !c->strs[1])
-                return nd_docker_call_stored(c, -ENOMEM, 0);
-        nd_store_op op = { .type = ND_STORE_PUT, .key = c->strs[0], .value = c->strs[1] };
-        nd_docker_call_submit(c, NULL, 0, &op, 1);
+        nd_docker_call_submit(c, t);
 }
 
 static void gateway_clear(struct nd_docker_call *c) {
@@ -319,22 +314,19 @@ void nd_docker_address_release(nd_manager *m, const char *id, const char *addr, 
         if (p->busy)
                 return nd_docker_err(done, userdata, -EBUSY, &(nd_diag) { "the pool is busy, retry" });
         struct nd_docker_call *c = nd_docker_call_new(m, done, userdata);
-        char key[128];
         if (!c)
                 return nd_docker_err(done, userdata, -ENOMEM, NULL);
+        nd_store_txn_builder *t = NULL;
+        (void) nd_store_txn_new(&t);
+        const char *key = nd_store_txn_keyf(t, ND_KEY_DOCKER_POOLS "%s", p->id);
         nd_docker_pool saved = *p;
         p->gateway = (nd_addr) { 0 };
-        c->strs[1] = nd_docker_dump(nd_docker_pool_to_json(p));
+        (void) nd_store_txn_put_json_new(t, key, nd_docker_pool_to_json(p));
         *p = saved;
-        snprintf(key, sizeof(key), ND_KEY_DOCKER_POOLS "%s", p->id);
-        c->strs[0] = strdup(key);
         c->pool = p;
         c->commit = gateway_clear;
         snprintf(c->what, sizeof(c->what), "ReleaseAddress %s gateway", p->id);
-        if (!c->strs[0] || !c->strs[1])
-                return nd_docker_call_stored(c, -ENOMEM, 0);
-        nd_store_op op = { .type = ND_STORE_PUT, .key = c->strs[0], .value = c->strs[1] };
-        nd_docker_call_submit(c, NULL, 0, &op, 1);
+        nd_docker_call_submit(c, t);
 }
 
 /* ---- networks ---- */
@@ -433,7 +425,6 @@ static void bind_network(nd_manager *m, const char *dnet, nd_network *n, nd_dock
         struct nd_dplug *dp = nd_docker_state(m);
         nd_docker_bind *b = calloc(1, sizeof(*b));
         struct nd_docker_call *c = nd_docker_call_new(m, done, userdata);
-        char key[256];
         if (!dp || !b || !c || ND_DOCKER_PUSH(dp->binds, dp->n_binds, dp->cap_binds, b) < 0) {
                 free(b);
                 free(c);
@@ -444,16 +435,19 @@ static void bind_network(nd_manager *m, const char *dnet, nd_network *n, nd_dock
         snprintf(c->what, sizeof(c->what), "bind %.12s to %s", dnet, n->spec.name);
         c->bind = b;
         c->undo = bind_drop;
-        snprintf(key, sizeof(key), ND_KEY_DOCKER_NETWORKS "%s", dnet);
-        c->strs[0] = strdup(key);
-        c->strs[1] = nd_docker_dump(json_pack("{s:s, s:s}", "NetworkID", dnet, "NetdNetwork", n->id));
-        if (!c->strs[0] || !c->strs[1])
-                return nd_docker_call_stored(c, -ENOMEM, 0);
+        nd_store_txn_builder *t = NULL;
+        (void) nd_store_txn_new(&t);
+        const char *key = nd_store_txn_keyf(t, ND_KEY_DOCKER_NETWORKS "%s", dnet);
+        (void) nd_store_txn_cmp_absent(t, key);
+        (void) nd_store_txn_put_json_new(t, key, json_pack("{s:s, s:s}", "NetworkID", dnet, "NetdNetwork", n->id));
+        int r = nd_store_txn_error(t);
+        if (r < 0) {
+                nd_store_txn_free(t);
+                return nd_docker_call_stored(c, r, 0);
+        }
         nd_log(LOG_INFO, "docker plugin: network on an existing netd network", "docker_id=%.12s net=%s", dnet,
                n->spec.name);
-        nd_store_cmp cmp = { .key = c->strs[0] };
-        nd_store_op op = { .type = ND_STORE_PUT, .key = c->strs[0], .value = c->strs[1] };
-        nd_docker_call_submit(c, &cmp, 1, &op, 1);
+        nd_docker_call_submit(c, t);
 }
 
 void nd_docker_network_create(nd_manager *m, const nd_docker_net_req *rq, nd_docker_done_fn done, void *userdata) {
@@ -530,17 +524,15 @@ void nd_docker_network_delete(nd_manager *m, const char *id, nd_docker_done_fn d
         if (b) {
                 /* the netd network is not Docker's: only the binding goes */
                 struct nd_docker_call *c = nd_docker_call_new(m, done, userdata);
-                char key[256];
                 if (!c)
                         return nd_docker_err(done, userdata, -ENOMEM, NULL);
                 snprintf(c->what, sizeof(c->what), "unbind %.12s", id);
                 c->bind = b;
                 c->commit = bind_drop;
-                snprintf(key, sizeof(key), ND_KEY_DOCKER_NETWORKS "%s", id);
-                if (!(c->strs[0] = strdup(key)))
-                        return nd_docker_call_stored(c, -ENOMEM, 0);
-                nd_store_op op = { .type = ND_STORE_DELETE, .key = c->strs[0] };
-                return nd_docker_call_submit(c, NULL, 0, &op, 1);
+                nd_store_txn_builder *t = NULL;
+                (void) nd_store_txn_new(&t);
+                (void) nd_store_txn_del(t, nd_store_txn_keyf(t, ND_KEY_DOCKER_NETWORKS "%s", id));
+                return nd_docker_call_submit(c, t);
         }
         struct dk_wait *w = wait_new(done, userdata, 0);
         if (!w)

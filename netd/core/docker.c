@@ -270,8 +270,6 @@ struct nd_docker_call *nd_docker_call_new(nd_manager *m, nd_docker_done_fn done,
 }
 
 void nd_docker_call_free(struct nd_docker_call *c) {
-        for (size_t i = 0; i < ELEMENTSOF(c->strs); i++)
-                free(c->strs[i]);
         free(c);
 }
 
@@ -297,10 +295,9 @@ void nd_docker_call_stored(void *userdata, int r, int64_t rev) {
         nd_docker_call_free(c);
 }
 
-/* Submit @ops; on failure at once, undo and report.  Takes @c. */
-void nd_docker_call_submit(struct nd_docker_call *c, const nd_store_cmp *cmps, size_t n_cmps, const nd_store_op *ops,
-                           size_t n_ops) {
-        int r = nd_store_txn(c->m->store, cmps, n_cmps, ops, n_ops, nd_docker_call_stored, c);
+/* Submit @t; on failure at once, undo and report.  Takes @c and @t. */
+void nd_docker_call_submit(struct nd_docker_call *c, nd_store_txn_builder *t) {
+        int r = nd_store_txn_submit(t, c->m->store, nd_docker_call_stored, c);
         if (r < 0)
                 nd_docker_call_stored(c, r, 0);
         else {
@@ -317,18 +314,13 @@ char *nd_docker_dump(json_t *j) {
         return s;
 }
 
-/* Write @e's record (the call's strs[0..1]) and report. */
+/* Write @e's record and report. */
 void nd_docker_ep_store(struct nd_docker_call *c) {
-        char key[256];
-        snprintf(key, sizeof(key), ND_KEY_DOCKER_ENDPOINTS "%s", c->ep->id);
-        c->strs[0] = strdup(key);
-        c->strs[1] = nd_docker_dump(nd_docker_ep_record(c->ep));
-        if (!c->strs[0] || !c->strs[1]) {
-                nd_docker_call_stored(c, -ENOMEM, 0);
-                return;
-        }
-        nd_store_op op = { .type = ND_STORE_PUT, .key = c->strs[0], .value = c->strs[1] };
-        nd_docker_call_submit(c, NULL, 0, &op, 1);
+        nd_store_txn_builder *t = NULL;
+        (void) nd_store_txn_new(&t);
+        (void) nd_store_txn_put_json_new(t, nd_store_txn_keyf(t, ND_KEY_DOCKER_ENDPOINTS "%s", c->ep->id),
+                                         nd_docker_ep_record(c->ep));
+        nd_docker_call_submit(c, t);
 }
 
 /* The port takes only the endpoint's MAC and addresses (firewall.h), from

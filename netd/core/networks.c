@@ -30,6 +30,7 @@
 #include "diag.h"
 #include "link-reaper.h"
 #include "firewall.h"
+#include "grow.h"
 #include "server.h"
 #include "json-util.h"
 #include "log.h"
@@ -39,6 +40,7 @@
 #include "pool.h"
 #include "store.h"
 #include "subnet.h"
+#include "txn.h"
 
 #include "manager-internal.h"
 
@@ -95,18 +97,10 @@ static void net_fw_apply(nd_manager *m, struct net_slot *s) {
 }
 
 int nd_manager_nets_add(nd_manager *m, nd_network *n) {
-        if (m->n_nets == m->cap_nets) {
-                size_t cap = m->cap_nets ? m->cap_nets * 2 : 16;
-                struct net_slot *s = realloc(m->nets, cap * sizeof(*s));
-                nd_network **v = realloc(m->view, cap * sizeof(*v));
-                if (s)
-                        m->nets = s;
-                if (v)
-                        m->view = v;
-                if (!s || !v)
-                        return -ENOMEM;
-                m->cap_nets = cap;
-        }
+        /* the view has the capacity of the table */
+        size_t cap_view = m->cap_nets;
+        if (ND_GROW(m->view, m->n_nets, cap_view, 1) < 0 || ND_GROW(m->nets, m->n_nets, m->cap_nets, 1) < 0)
+                return -ENOMEM;
         m->nets[m->n_nets++] = (struct net_slot) { .net = n };
         net_fw_apply(m, &m->nets[m->n_nets - 1]);
         return 0;
@@ -314,9 +308,8 @@ int nd_manager_subnet_pick(nd_manager *m, nd_prefix *ret, nd_diag *d) {
 int nd_manager_network_create(nd_manager *m, nd_network_spec *spec, nd_manager_net_fn cb, void *userdata,
                               nd_diag *d) {
         _cleanup_(nd_network_freep) nd_network *n = NULL;
+        _cleanup_(nd_store_txn_freep) nd_store_txn_builder *t = NULL;
         char id[ND_ID_LEN + 1], k_net[256], k_name[256], a[ND_PREFIX_STRLEN], b[ND_PREFIX_STRLEN];
-        _cleanup_free_ char *value = NULL;
-        json_t *j;
         bool has4 = false;
         int r;
 
@@ -384,13 +377,15 @@ int nd_manager_network_create(nd_manager *m, nd_network_spec *spec, nd_manager_n
                  * too) then gives it a bridge and a tunnel port */
                 return nd_cluster_network_create(m->cluster, TAKE_PTR(n), cb, userdata, d);
 
-        j = nd_network_to_json(n);
-        value = j ? json_dumps(j, JSON_COMPACT) : NULL;
-        json_decref(j);
-        if (!value)
-                return nd_diag_set(d, -ENOMEM, "out of memory");
         net_key(n, k_net, sizeof(k_net));
         name_key(n->spec.name, k_name, sizeof(k_name));
+        (void) nd_store_txn_new(&t);
+        (void) nd_store_txn_cmp_absent(t, k_net);
+        (void) nd_store_txn_cmp_absent(t, k_name);
+        (void) nd_store_txn_put_json_new(t, k_net, nd_network_to_json(n));
+        (void) nd_store_txn_put(t, k_name, n->id);
+        if (nd_store_txn_error(t) < 0)
+                return nd_diag_set(d, -ENOMEM, "out of memory");
 
         /* The kernel side first: a network is only recorded once its bridge
          * exists; if the record then fails, the bridge goes again. */
@@ -413,11 +408,6 @@ int nd_manager_network_create(nd_manager *m, nd_network_spec *spec, nd_manager_n
         if (!op)
                 return nd_diag_set(d, -ENOMEM, "out of memory");
         *op = (struct net_op) { .m = m, .net = n, .cb = cb, .userdata = userdata };
-        nd_store_cmp cmps[] = { { .key = k_net }, { .key = k_name } };
-        nd_store_op ops[] = {
-                { .type = ND_STORE_PUT, .key = k_net, .value = value },
-                { .type = ND_STORE_PUT, .key = k_name, .value = n->id },
-        };
         r = nd_manager_nets_add(m, n);
         if (r == 0)
                 nd_manager_net_sysctls(m, n);
@@ -426,7 +416,7 @@ int nd_manager_network_create(nd_manager *m, nd_network_spec *spec, nd_manager_n
                 free(op);
                 return nd_diag_set(d, r, "out of memory");
         }
-        r = nd_store_txn(m->store, cmps, ELEMENTSOF(cmps), ops, ELEMENTSOF(ops), on_created, op);
+        r = nd_store_txn_submit(TAKE_PTR(t), m->store, on_created, op);
         if (r < 0) {
                 nd_bridge_teardown(m->nl, n);
                 nd_fw_owner_free(m->fw, m->nets[m->n_nets - 1].fw);
@@ -534,12 +524,12 @@ int nd_manager_network_remove(nd_manager *m, nd_network *n, nd_manager_net_fn cb
         net_key(n, k_net, sizeof(k_net));
         name_key(n->spec.name, k_name, sizeof(k_name));
         nd_manager_address_prefix(n, k_ipam, sizeof(k_ipam));
-        nd_store_op ops[] = {
-                { .type = ND_STORE_DELETE, .key = k_net },
-                { .type = ND_STORE_DELETE, .key = k_name },
-                { .type = ND_STORE_DELETE_PREFIX, .key = k_ipam },
-        };
-        r = nd_store_txn(m->store, NULL, 0, ops, ELEMENTSOF(ops), on_removed, op);
+        nd_store_txn_builder *t = NULL;
+        (void) nd_store_txn_new(&t);
+        (void) nd_store_txn_del(t, k_net);
+        (void) nd_store_txn_del(t, k_name);
+        (void) nd_store_txn_del_prefix(t, k_ipam);
+        r = nd_store_txn_submit(t, m->store, on_removed, op);
         if (r < 0) {
                 free(op);
                 return nd_diag_set(d, r, "store: %s", strerror(-r));
@@ -627,7 +617,6 @@ static void on_block_ready(void *userdata, int r, const nd_diag *d) {
 int nd_manager_address_request(nd_manager *m, nd_network *n, int family, const nd_addr *want, const char *owner,
                                nd_manager_addr_fn cb, void *userdata, nd_diag *d) {
         char key[256], s[ND_ADDR_STRLEN], created[32];
-        _cleanup_free_ char *value = NULL;
         nd_subnet *sub;
         nd_addr a;
         int r;
@@ -682,21 +671,22 @@ int nd_manager_address_request(nd_manager *m, nd_network *n, int family, const n
 
         int64_t us = now_us();
         snprintf(created, sizeof(created), "%" PRId64, us / 1000000);
-        json_t *j = json_pack("{s:s, s:s}", "Owner", owner ? owner : "", "Created", created);
-        value = j ? json_dumps(j, JSON_COMPACT) : NULL;
-        json_decref(j);
-        struct addr_op *op = value ? calloc(1, sizeof(*op)) : NULL;
+        addr_key(n, &a, key, sizeof(key));
+        nd_store_txn_builder *t = NULL;
+        (void) nd_store_txn_new(&t);
+        (void) nd_store_txn_cmp_absent(t, key);
+        (void) nd_store_txn_put_json_new(t, key, json_pack("{s:s, s:s}", "Owner", owner ? owner : "", "Created",
+                                                           created));
+        struct addr_op *op = nd_store_txn_error(t) == 0 ? calloc(1, sizeof(*op)) : NULL;
         if (!op) {
+                nd_store_txn_free(t);
                 nd_subnet_release(sub, &a);
                 if (nd_network_is_global(n))
                         nd_cluster_address_note(m->cluster, n, &a, -1);
                 return nd_diag_set(d, -ENOMEM, "out of memory");
         }
         *op = (struct addr_op) { .m = m, .net = n, .addr = a, .cb = cb, .userdata = userdata };
-        addr_key(n, &a, key, sizeof(key));
-        nd_store_cmp cmp = { .key = key };
-        nd_store_op put = { .type = ND_STORE_PUT, .key = key, .value = value };
-        r = nd_store_txn(m->store, &cmp, 1, &put, 1, on_addr_done, op);
+        r = nd_store_txn_submit(t, m->store, on_addr_done, op);
         if (r < 0) {
                 nd_subnet_release(sub, &a);
                 if (nd_network_is_global(n))

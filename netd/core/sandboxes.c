@@ -41,6 +41,7 @@
 #include "diag.h"
 #include "endpoint.h"
 #include "firewall.h"
+#include "grow.h"
 #include "json-util.h"
 #include "link-reaper.h"
 #include "log.h"
@@ -187,14 +188,8 @@ static const nd_port_owner_ops sandbox_ports;
 /* ---- the table ---- */
 
 static int sbxs_add(nd_manager *m, nd_sbx *s) {
-        if (m->n_sbxs == m->cap_sbxs) {
-                size_t cap = m->cap_sbxs ? m->cap_sbxs * 2 : 16;
-                nd_sbx **v = realloc(m->sbxs, cap * sizeof(*v));
-                if (!v)
-                        return -ENOMEM;
-                m->sbxs = v;
-                m->cap_sbxs = cap;
-        }
+        if (ND_GROW(m->sbxs, m->n_sbxs, m->cap_sbxs, 1) < 0)
+                return -ENOMEM;
         m->sbxs[m->n_sbxs++] = s;
         return 0;
 }
