@@ -75,16 +75,12 @@ static int sandbox_set_gateway(nd_manager *m, nd_container *c, const nd_endpoint
         char ns[PATH_MAX];
         struct nl_sock *ns_sk = NULL;
         nd_network *n = nd_ct_net_by_id(m, e->net_id);
-        int fd, r;
+        int r;
 
         if (!n)
                 return -ENOENT;
         nd_container_netns_path(m->run_dir, c->id, ns, sizeof(ns));
-        fd = nd_netns_open(ns);
-        if (fd < 0)
-                return fd;
-        r = nd_netns_nl_socket(fd, &ns_sk);
-        close(fd);
+        r = nd_netns_nl_open(ns, NULL, &ns_sk);
         if (r < 0)
                 return r;
         r = nd_bridge_default_route(ns_sk, n, e);
@@ -95,7 +91,7 @@ static int sandbox_set_gateway(nd_manager *m, nd_container *c, const nd_endpoint
 int nd_ct_sandbox_create(nd_manager *m, nd_container *c) {
         char ns[PATH_MAX];
         struct nl_sock *ns_sk = NULL;
-        int fd, r;
+        int r;
 
         if (c->mode != ND_NET_MODE_BRIDGE && c->mode != ND_NET_MODE_NONE)
                 return 0;
@@ -105,11 +101,7 @@ int nd_ct_sandbox_create(nd_manager *m, nd_container *c) {
         if (r < 0 && r != -EEXIST)
                 return r;
         double t1 = ev_time();
-        fd = nd_netns_open(ns);
-        if (fd < 0)
-                return fd;
-        r = nd_netns_nl_socket(fd, &ns_sk);
-        close(fd);
+        r = nd_netns_nl_open(ns, NULL, &ns_sk);
         if (r < 0)
                 return r;
         r = nd_nl_link_up(ns_sk, "lo");

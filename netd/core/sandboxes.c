@@ -589,11 +589,9 @@ int nd_manager_sandbox_del(nd_manager *m, nd_sbx *s, nd_manager_sbx_fn cb, void 
 
 int nd_manager_sandbox_check(nd_manager *m, const nd_sbx *s, nd_diag *d) {
         struct nl_sock *ns_sk = NULL;
-        int fd = nd_netns_open(s->netns), r;
-        if (fd < 0)
+        int r = nd_netns_nl_open(s->netns, NULL, &ns_sk);
+        if (r == -ENOENT)
                 return nd_diag_set(d, -ENOENT, "the namespace %.128s is gone", s->netns);
-        r = nd_netns_nl_socket(fd, &ns_sk);
-        close(fd);
         if (r < 0)
                 return nd_diag_set(d, r, "cannot enter %.128s: %s", s->netns, strerror(-r));
         r = nd_nl_link_ifindex(ns_sk, s->ep.ifname);
