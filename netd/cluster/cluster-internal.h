@@ -143,6 +143,8 @@ void nd_cl_fmt_mac(const uint8_t *m, char *buf);
 /* the list callback: a snapshot of the global prefix, then the watch */
 void nd_cl_on_listed(void *userdata, int r, const nd_store_kv *kvs, size_t n, int64_t rev);
 void nd_cl_fw_update(nd_cluster *cl);
+/* etcd's endpoint in use, else the store's backend name: for logs */
+const char *nd_cl_store_name(const nd_cluster *cl);
 
 /* cluster-node.c */
 void nd_cl_renew(nd_cluster *cl);

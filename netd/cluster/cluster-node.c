@@ -156,7 +156,7 @@ static void on_granted(void *userdata, int r, int64_t lease) {
         nd_cluster *cl = userdata;
         if (r < 0) {
                 cl->renewing = false;
-                nd_log_errno(LOG_ERR, r, "etcd: granting the node lease failed", "store=%s", nd_store_etcd_endpoint(cl->st));
+                nd_log_errno(LOG_ERR, r, "etcd: granting the node lease failed", "store=%s", nd_cl_store_name(cl));
                 start_failed(cl, r);
                 return;
         }
@@ -192,7 +192,7 @@ static void on_live_read(void *userdata, int r, const nd_store_kv *kvs, size_t n
                 nd_log_errno(LOG_ERR, r, r == -EACCES ? "etcd refused to read this node's record: permission denied "
                                                        "(check this host's etcd user and role)"
                                                      : "etcd: reading this node's record failed",
-                             "store=%s", nd_store_etcd_endpoint(cl->st));
+                             "store=%s", nd_cl_store_name(cl));
                 start_failed(cl, r);
                 return;
         }

@@ -357,7 +357,8 @@ void nd_cluster_metrics(nd_cluster *cl, nd_expo *e) {
                 nd_expo_family(e, c[i].name, "counter", c[i].help);
                 nd_expo_sample(e, c[i].name, NULL, (double) *(const uint64_t *) ((const char *) cl + c[i].off));
         }
-        nd_store_etcd_metrics(cl->st, e);
+        if (cl->st->ops == &nd_store_etcd_ops)
+                nd_store_etcd_metrics(cl->st, e);
 }
 
 /* ---- status ---- */
@@ -368,7 +369,7 @@ json_t *nd_cluster_status(nd_cluster *cl) {
                 return json_pack("{s:b}", "Enabled", 0);
         return json_pack("{s:b, s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:s, s:I, s:I}", "Enabled",
                          1, "Node", cl->node, "NodeId", cl->id, "AdvertiseAddr", nd_addr_fmt(&cl->addr, a), "Store",
-                         nd_store_etcd_endpoint(cl->st), "Nodes", (json_int_t) nd_hmap_size(cl->nodes),
+                         nd_cl_store_name(cl), "Nodes", (json_int_t) nd_hmap_size(cl->nodes),
                          "RemoteEndpoints", (json_int_t) nd_hmap_size(cl->reps), "Revision", (json_int_t) cl->rev,
                          "Events", (json_int_t) cl->events, "Resyncs", (json_int_t) cl->resyncs, "LeaseLosses",
                          (json_int_t) cl->lease_losses, "PublishFailures", (json_int_t) cl->sync_failures,
@@ -453,9 +454,11 @@ static int advertise_addr(const char *spec, nd_addr *ret) {
         return r;
 }
 
-int nd_cluster_new(struct ev_loop *loop, struct nl_sock *nl, const char *state_dir, nd_dns *dns, nd_fw *fw,
-                   const nd_cluster_config *cfg, const nd_cluster_nets_ops *nets, void (*done)(void *userdata, int r),
-                   void *userdata, nd_cluster **ret) {
+/* What both constructors share: @cfg checked, the cluster allocated, the
+ * advertise address found; no store and no overlay yet. */
+static int cluster_make(struct ev_loop *loop, struct nl_sock *nl, const char *state_dir, nd_dns *dns, nd_fw *fw,
+                        const nd_cluster_config *cfg, const nd_cluster_nets_ops *nets,
+                        void (*done)(void *userdata, int r), void *userdata, nd_cluster **ret) {
         nd_cluster *cl;
         int r;
 
@@ -500,6 +503,19 @@ int nd_cluster_new(struct ev_loop *loop, struct nl_sock *nl, const char *state_d
                 return nd_log_errno(LOG_ERR, r, "--advertise-addr: not an IPv4 address or an interface with one",
                                     "value=%s", cfg->advertise);
         }
+        *ret = cl;
+        return 0;
+}
+
+int nd_cluster_new(struct ev_loop *loop, struct nl_sock *nl, const char *state_dir, nd_dns *dns, nd_fw *fw,
+                   const nd_cluster_config *cfg, const nd_cluster_nets_ops *nets, void (*done)(void *userdata, int r),
+                   void *userdata, nd_cluster **ret) {
+        nd_cluster *cl;
+        int r;
+
+        r = cluster_make(loop, nl, state_dir, dns, fw, cfg, nets, done, userdata, &cl);
+        if (r < 0)
+                return r;
         r = nd_store_open(loop, cfg->url, NULL, &cl->st);
         if (r < 0) {
                 nd_cluster_free(cl);
@@ -514,6 +530,28 @@ int nd_cluster_new(struct ev_loop *loop, struct nl_sock *nl, const char *state_d
         }
         *ret = cl;
         return 0;
+}
+
+int nd_cluster_new_with(struct ev_loop *loop, struct nl_sock *nl, const char *state_dir, nd_dns *dns, nd_fw *fw,
+                        const nd_cluster_config *cfg, const nd_cluster_nets_ops *nets, nd_store *st, nd_overlay *ov,
+                        void (*done)(void *userdata, int r), void *userdata, nd_cluster **ret) {
+        nd_cluster *cl;
+        int r = cluster_make(loop, nl, state_dir, dns, fw, cfg, nets, done, userdata, &cl);
+        if (r < 0) {
+                nd_store_free(st);
+                nd_overlay_free(ov);
+                return r;
+        }
+        cl->st = st;
+        cl->ov = ov;
+        *ret = cl;
+        return 0;
+}
+
+/* The store's name for logs and the status: etcd's endpoint in use, else
+ * the backend's name (a store handed to nd_cluster_new_with()). */
+const char *nd_cl_store_name(const nd_cluster *cl) {
+        return cl->st->ops == &nd_store_etcd_ops ? nd_store_etcd_endpoint(cl->st) : nd_store_backend(cl->st);
 }
 
 int nd_cluster_start(nd_cluster *cl) {

@@ -124,6 +124,16 @@ typedef struct nd_cluster_nets_ops {
 int nd_cluster_new(struct ev_loop *loop, struct nl_sock *nl, const char *state_dir, struct nd_dns *dns,
                    struct nd_fw *fw, const nd_cluster_config *cfg, const nd_cluster_nets_ops *nets,
                    void (*done)(void *userdata, int r), void *userdata, nd_cluster **ret);
+/* The same over a store and an overlay that are already open (the local
+ * store standing in for etcd, an overlay with fake tunnel kinds: unit
+ * tests), both taken, also on failure; @cfg->url is not read and no
+ * etcd address joins the firewall's view. */
+struct nd_store;
+struct nd_overlay;
+int nd_cluster_new_with(struct ev_loop *loop, struct nl_sock *nl, const char *state_dir, struct nd_dns *dns,
+                        struct nd_fw *fw, const nd_cluster_config *cfg, const nd_cluster_nets_ops *nets,
+                        struct nd_store *st, struct nd_overlay *ov, void (*done)(void *userdata, int r),
+                        void *userdata, nd_cluster **ret);
 /* Registers the node, loads the global state (networks join the table
  * through nets->adopt) and starts watching; then calls @done with
  * @userdata (r<0: start-up failed, logged). */
