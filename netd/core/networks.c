@@ -198,13 +198,7 @@ void nd_manager_address_prefix(const nd_network *n, char *buf, size_t size) {
 }
 
 int nd_manager_prefix_owner_add(nd_manager *m, const nd_prefix_owner_ops *ops, void *userdata) {
-        for (size_t i = 0; i < m->n_prefix_owners; i++)
-                if (m->prefix_owners[i].ops == ops && m->prefix_owners[i].userdata == userdata)
-                        return 0;
-        if (m->n_prefix_owners >= ND_OWNERS_MAX)
-                return -ENOSPC;
-        m->prefix_owners[m->n_prefix_owners++] = (struct nd_owner_slot) { ops, userdata };
-        return 1;
+        return nd_owner_slot_add(m->prefix_owners, &m->n_prefix_owners, ops, userdata);
 }
 
 int64_t now_us(void) {

@@ -63,13 +63,7 @@ int nd_publish_program(nd_manager *m, nd_published *p, const char *what, const n
 }
 
 int nd_publish_owner_add(nd_manager *m, const nd_port_owner_ops *ops, void *userdata) {
-        for (size_t i = 0; i < m->n_port_owners; i++)
-                if (m->port_owners[i].ops == ops && m->port_owners[i].userdata == userdata)
-                        return 0;
-        if (m->n_port_owners >= ND_OWNERS_MAX)
-                return -ENOSPC;
-        m->port_owners[m->n_port_owners++] = (struct nd_owner_slot) { ops, userdata };
-        return 1;
+        return nd_owner_slot_add(m->port_owners, &m->n_port_owners, ops, userdata);
 }
 
 /* Who else holds @b, asking every registered owner?  NULL: nobody. */

@@ -8,6 +8,7 @@
  */
 #pragma once
 
+#include <errno.h>
 #include <ev.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -45,6 +46,18 @@ struct nd_owner_slot {
         const void *ops;
         void *userdata;
 };
+
+/* Register (@ops, @userdata) in a registry of ND_OWNERS_MAX slots: 1,
+ * 0 if it was there, -ENOSPC when full. */
+static inline int nd_owner_slot_add(struct nd_owner_slot *slots, size_t *n, const void *ops, void *userdata) {
+        for (size_t i = 0; i < *n; i++)
+                if (slots[i].ops == ops && slots[i].userdata == userdata)
+                        return 0;
+        if (*n >= ND_OWNERS_MAX)
+                return -ENOSPC;
+        slots[(*n)++] = (struct nd_owner_slot) { ops, userdata };
+        return 1;
+}
 
 struct net_slot {
         nd_network *net;
