@@ -23,6 +23,8 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "test-dir.h"
+
 #include "cluster.h"
 #include "diag.h"
 #include "json-util.h"
@@ -298,17 +300,6 @@ static int setup(void **state) {
         return 0;
 }
 
-static void rm_rf(const char *dir) {
-        DIR *d = opendir(dir);
-        struct dirent *de;
-        assert_non_null(d);
-        while ((de = readdir(d)))
-                if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
-                        assert_int_equal(unlinkat(dirfd(d), de->d_name, 0), 0);
-        closedir(d);
-        assert_int_equal(rmdir(dir), 0);
-}
-
 static int teardown(void **state) {
         if (f.cl)
                 nd_cluster_free(f.cl); /* and the store and the overlay */
@@ -317,7 +308,7 @@ static int teardown(void **state) {
         nd_dns_free(f.dns);
         while (n_nets)
                 nd_network_free(nets[--n_nets]);
-        rm_rf(f.dir);
+        nd_test_rm_rf(f.dir);
         ev_loop_destroy(loop);
         return 0;
 }

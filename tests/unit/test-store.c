@@ -19,6 +19,8 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "test-dir.h"
+
 #include "log.h"
 #include "store.h"
 
@@ -39,17 +41,6 @@ static char *mkdir_tmp(void) {
                                                        : "/tmp/nd-test-store-XXXXXX");
         assert_non_null(mkdtemp(d));
         return d;
-}
-
-static void rm_rf(const char *dir) {
-        DIR *d = opendir(dir);
-        struct dirent *de;
-        assert_non_null(d);
-        while ((de = readdir(d)))
-                if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
-                        assert_int_equal(unlinkat(dirfd(d), de->d_name, 0), 0);
-        closedir(d);
-        assert_int_equal(rmdir(dir), 0);
 }
 
 static nd_store *open_at(const char *dir) {
@@ -168,7 +159,7 @@ static void test_txn_basic(void **state) {
         assert_string_equal(get(s, "/b").value, "bee");
         assert_int_equal(list(s, "/a/").n, 0);
         nd_store_free(s);
-        rm_rf(dir);
+        nd_test_rm_rf(dir);
         free(dir);
 }
 
@@ -239,7 +230,7 @@ static void test_watch(void **state) {
         spin();
         assert_int_equal(d.err, -ESTALE);
         nd_store_free(s);
-        rm_rf(dir);
+        nd_test_rm_rf(dir);
         free(dir);
 }
 
@@ -294,7 +285,7 @@ static void test_lease(void **state) {
         s = open_at(dir);
         assert_int_equal(get(s, "/n/host1").n, 0);
         nd_store_free(s);
-        rm_rf(dir);
+        nd_test_rm_rf(dir);
         free(dir);
 }
 
@@ -303,7 +294,7 @@ static void test_lock(void **state) {
         nd_store *s = open_at(dir), *t = NULL;
         assert_int_equal(nd_store_local_open_at(loop, dir, &t), -EBUSY);
         nd_store_free(s);
-        rm_rf(dir);
+        nd_test_rm_rf(dir);
         free(dir);
 }
 
@@ -378,7 +369,7 @@ static void test_torn_writes(void **state) {
                 ref[f] = calloc(1, 4096);
                 state_string(t, ref[f], 4096);
                 nd_store_free(t);
-                rm_rf(d2);
+                nd_test_rm_rf(d2);
                 free(d2);
         }
         assert_string_equal(ref[0], "");
@@ -402,7 +393,7 @@ static void test_torn_writes(void **state) {
                 t = open_at(d2);
                 assert_string_equal(get(t, "/t/after").value, "crash");
                 nd_store_free(t);
-                rm_rf(d2);
+                nd_test_rm_rf(d2);
                 free(d2);
         }
         /* a flipped byte inside frame 10 ends replay before it */
@@ -415,12 +406,12 @@ static void test_torn_writes(void **state) {
         state_string(t, got, sizeof(got));
         assert_string_equal(got, ref[10]);
         nd_store_free(t);
-        rm_rf(d2);
+        nd_test_rm_rf(d2);
         free(d2);
         for (size_t f = 0; f <= F; f++)
                 free(ref[f]);
         free(log);
-        rm_rf(dir);
+        nd_test_rm_rf(dir);
         free(dir);
 }
 
@@ -471,7 +462,7 @@ static void test_snapshot(void **state) {
         free(both);
         free(old_log);
         free(new_log);
-        rm_rf(dir);
+        nd_test_rm_rf(dir);
         free(dir);
 }
 
@@ -526,7 +517,7 @@ static void test_write_failure(void **state) {
         assert_string_equal(get(s, "/f/a").value, "before");
         assert_string_equal(get(s, "/f/b").value, "new");
         nd_store_free(s);
-        rm_rf(dir);
+        nd_test_rm_rf(dir);
         free(dir);
 }
 

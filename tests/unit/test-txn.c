@@ -21,6 +21,8 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "test-dir.h"
+
 #include "keys.h"
 #include "log.h"
 #include "macro.h"
@@ -48,17 +50,6 @@ static char *mkdir_tmp(void) {
         return d;
 }
 
-static void rm_rf(const char *dir) {
-        DIR *d = opendir(dir);
-        struct dirent *de;
-        assert_non_null(d);
-        while ((de = readdir(d)))
-                if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
-                        assert_int_equal(unlinkat(dirfd(d), de->d_name, 0), 0);
-        closedir(d);
-        assert_int_equal(rmdir(dir), 0);
-}
-
 struct fixture {
         char *dir;
         nd_store *s;
@@ -78,7 +69,7 @@ static int fx_setup(void **state) {
 static int fx_teardown(void **state) {
         struct fixture *f = *state;
         nd_store_free(f->s);
-        rm_rf(f->dir);
+        nd_test_rm_rf(f->dir);
         free(f->dir);
         free(f);
         dumps_fail = false;
