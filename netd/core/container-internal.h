@@ -86,7 +86,15 @@ void nd_ct_remove_bundle(nd_manager *m, const nd_container *c);
 int nd_ct_sandbox_create(nd_manager *m, nd_container *c);
 /* Make the kernel match the record; the number of repairs or -errno. */
 int nd_ct_sandbox_repair(nd_manager *m, nd_container *c);
-void nd_ct_sandbox_destroy(nd_manager *m, nd_container *c);
+/* The sandbox of a container being removed, off the loop: each veth pair
+ * goes through the link reaper (batched in the kernel), the namespace
+ * bind at once.  Its addresses are given back once every pair is gone and
+ * the store confirmed the removal (nd_ct_reap_store_done), so no new
+ * endpoint meets the old one on the bridge; then @finish(@userdata) runs
+ * (not after a failed removal).  NULL (out of memory): the pairs were
+ * deleted here and then, and the caller gives the addresses back. */
+struct nd_ct_reap *nd_ct_sandbox_destroy(nd_manager *m, nd_container *c);
+void nd_ct_reap_store_done(struct nd_ct_reap *op, int r, void (*finish)(void *userdata), void *userdata);
 /* The endpoint for the default route, -1 if none. */
 int nd_ct_gateway_endpoint(nd_manager *m, const nd_container *c);
 void nd_ct_gateway_mark(nd_container *c, int gw);

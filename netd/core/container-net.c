@@ -172,9 +172,61 @@ int nd_ct_sandbox_repair(nd_manager *m, nd_container *c) {
         return repaired;
 }
 
-void nd_ct_sandbox_destroy(nd_manager *m, nd_container *c) {
+struct nd_ct_reap {
+        nd_manager *m;
+        unsigned pending;   /* pairs not yet gone */
+        int store;          /* 0: the removal not confirmed yet, 1: it was, <0: it failed */
+        void (*finish)(void *userdata);
+        void *userdata;
+        bool cancelled;     /* netd is stopping: answer nobody */
+        size_t n_eps;
+        nd_endpoint eps[];
+};
+
+static void reap_settle(struct nd_ct_reap *op) {
+        if (op->pending > 0 || op->store == 0)
+                return;
+        if (op->cancelled) {
+                free(op);
+                return;
+        }
+        if (op->store > 0)
+                for (size_t i = 0; i < op->n_eps; i++)
+                        nd_ct_release_endpoint(op->m, &op->eps[i]);
+        if (op->store > 0 && op->finish)
+                op->finish(op->userdata);
+        free(op);
+}
+
+static void on_pair_reaped(void *userdata, int r) {
+        struct nd_ct_reap *op = userdata;
+        if (r < 0 && r != -ENODEV && r != -ECANCELED)
+                nd_log_errno(LOG_WARNING, r, "removing an endpoint failed, ignoring");
+        op->cancelled |= r == -ECANCELED;
+        op->pending--;
+        reap_settle(op);
+}
+
+void nd_ct_reap_store_done(struct nd_ct_reap *op, int r, void (*finish)(void *userdata), void *userdata) {
+        op->store = r < 0 ? r : 1;
+        op->finish = finish;
+        op->userdata = userdata;
+        reap_settle(op);
+}
+
+struct nd_ct_reap *nd_ct_sandbox_destroy(nd_manager *m, nd_container *c) {
         char ns[PATH_MAX];
+        struct nd_ct_reap *op = calloc(1, sizeof(*op) + c->n_eps * sizeof(nd_endpoint));
+
+        if (op) {
+                *op = (struct nd_ct_reap) { .m = m, .pending = (unsigned) c->n_eps + 1, .n_eps = c->n_eps };
+                memcpy(op->eps, c->eps, c->n_eps * sizeof(nd_endpoint));
+        }
         for (size_t i = 0; i < c->n_eps; i++) {
+                if (op) {
+                        nd_endpoint_unwire_async(m, &c->eps[i], on_pair_reaped, op);
+                        continue;
+                }
                 int r = sandbox_detach(m, &c->eps[i]);
                 if (r < 0)
                         log_ct(LOG_WARNING, c, "removing an endpoint failed, ignoring", "if=%s err=%d",
@@ -186,6 +238,13 @@ void nd_ct_sandbox_destroy(nd_manager *m, nd_container *c) {
                 if (r < 0)
                         log_ct(LOG_WARNING, c, "removing the sandbox failed, ignoring", "err=%d", r);
         }
+        if (op) {
+                /* the extra count kept callbacks that run at once (no
+                 * reaper) from settling before every pair was queued */
+                op->pending--;
+                reap_settle(op);
+        }
+        return op;
 }
 
 /* ---- connect / disconnect ------------------------------------------------------------ */

@@ -92,25 +92,19 @@ int nd_manager_container_stop(nd_manager *m, nd_container *c, double timeout, nd
 
 struct rm_op {
         nd_container *c;
+        struct nd_ct_reap *reap; /* its pairs going off the loop, or NULL */
         nd_manager_ct_fn cb;
         void *userdata;
 };
 
-static void on_removed(void *userdata, int r, int64_t rev) {
+/* Removed from the store and, with a reap, its pairs gone and addresses
+ * given back: answer and forget it. */
+static void removed(void *userdata) {
         struct rm_op *op = userdata;
         nd_container *c = op->c;
         nd_manager *m = c->manager;
-        nd_diag d = {0};
 
-        if (r < 0) {
-                c->removing = false;
-                nd_diag_set(&d, r, "removing container '%s' from the store failed: %s", c->name, strerror(-r));
-                if (op->cb)
-                        op->cb(op->userdata, r, NULL, &d);
-                free(op);
-                return;
-        }
-        for (size_t i = 0; i < c->n_eps; i++)
+        for (size_t i = 0; !op->reap && i < c->n_eps; i++)
                 nd_ct_release_endpoint(m, &c->eps[i]);
         log_ct(LOG_INFO, c, "container removed");
         if (op->cb)
@@ -118,6 +112,28 @@ static void on_removed(void *userdata, int r, int64_t rev) {
         nd_ct_notify_waiters(c, 0, NULL);
         nd_cts_drop(m, c);
         free(op);
+}
+
+static void on_removed(void *userdata, int r, int64_t rev) {
+        struct rm_op *op = userdata;
+        nd_container *c = op->c;
+        nd_diag d = {0};
+
+        if (r < 0) {
+                if (op->reap)
+                        nd_ct_reap_store_done(op->reap, r, NULL, NULL);
+                c->removing = false;
+                nd_diag_set(&d, r, "removing container '%s' from the store failed: %s", c->name, strerror(-r));
+                if (op->cb)
+                        op->cb(op->userdata, r, NULL, &d);
+                free(op);
+                return;
+        }
+        /* the answer waits for the pairs too (off the loop): an rm that
+         * returned left no veth behind */
+        if (op->reap)
+                return nd_ct_reap_store_done(op->reap, 0, removed, op);
+        removed(op);
 }
 
 /* Kernel and files first (idempotent, so a failed store write can be
@@ -136,7 +152,7 @@ int nd_ct_teardown_and_forget(nd_container *c, nd_manager_ct_fn cb, void *userda
         nd_ct_stop_watchers(c);
         nd_ports_release(m, c);
         nd_resolver_detach(m, c);
-        nd_ct_sandbox_destroy(m, c);
+        op->reap = nd_ct_sandbox_destroy(m, c);
         nd_rt_cgroups_remove(c->id);
         nd_ct_remove_bundle(m, c);
         nd_store_txn_builder *t = NULL;
@@ -147,6 +163,8 @@ int nd_ct_teardown_and_forget(nd_container *c, nd_manager_ct_fn cb, void *userda
                 (void) nd_ct_endpoint_ipam_ops(c, nd_ct_net_by_id(m, c->eps[i].net_id), &c->eps[i], false, t);
         r = nd_store_txn_submit(t, m->store, on_removed, op);
         if (r < 0) {
+                if (op->reap)
+                        nd_ct_reap_store_done(op->reap, r, NULL, NULL);
                 free(op);
                 c->removing = false;
         }
