@@ -465,7 +465,46 @@ static void on_global_removed(void *userdata, int r, const nd_diag *d) {
         free(op);
 }
 
+/* A removal that waits for the link reaper: endpoints that were just
+ * detached (a CNI DEL answers before the kernel's grace period) give
+ * their addresses back once their veth pairs are gone. */
+struct net_wait {
+        nd_manager *m;
+        char id[ND_ID_LEN + 1];
+        nd_manager_net_fn cb;
+        void *userdata;
+        ev_timer timer;
+        int tries;
+};
+
+static int network_remove(nd_manager *m, nd_network *n, nd_manager_net_fn cb, void *userdata, bool may_wait,
+                          nd_diag *d);
+
+static void on_net_wait(struct ev_loop *loop, ev_timer *w, int revents) {
+        struct net_wait *t = container_of(w, struct net_wait, timer);
+        nd_network *n = NULL;
+        nd_diag d = {0};
+        int r;
+
+        if (nd_reaper_pending(t->m->reaper) > 0 && ++t->tries < 200)
+                return; /* again in 10 ms, for at most 2 s */
+        ev_timer_stop(loop, w);
+        r = nd_manager_network_find(t->m, t->id, &n);
+        if (r < 0)
+                r = nd_diag_set(&d, -ENOENT, "network not found");
+        else
+                r = network_remove(t->m, n, t->cb, t->userdata, false, &d);
+        if (r < 0)
+                t->cb(t->userdata, r, NULL, &d);
+        free(t);
+}
+
 int nd_manager_network_remove(nd_manager *m, nd_network *n, nd_manager_net_fn cb, void *userdata, nd_diag *d) {
+        return network_remove(m, n, cb, userdata, true, d);
+}
+
+static int network_remove(nd_manager *m, nd_network *n, nd_manager_net_fn cb, void *userdata, bool may_wait,
+                          nd_diag *d) {
         struct net_slot *s = nets_slot(m, n);
         char k_net[256], k_name[256], k_ipam[256];
         uint64_t used;
@@ -474,6 +513,16 @@ int nd_manager_network_remove(nd_manager *m, nd_network *n, nd_manager_net_fn cb
         if (!s || !visible(s))
                 return nd_diag_set(d, -ENOENT, "network not found");
         used = nd_network_addresses_in_use(n);
+        if (used > 0 && may_wait && m->reaper && nd_reaper_pending(m->reaper) > 0) {
+                struct net_wait *t = calloc(1, sizeof(*t));
+                if (!t)
+                        return nd_diag_set(d, -ENOMEM, "out of memory");
+                *t = (struct net_wait) { .m = m, .cb = cb, .userdata = userdata };
+                snprintf(t->id, sizeof(t->id), "%s", n->id);
+                ev_timer_init(&t->timer, on_net_wait, 0.01, 0.01);
+                ev_timer_start(m->loop, &t->timer);
+                return 0;
+        }
         if (used > 0) {
                 /* name the containers holding them, as Docker does */
                 char who[160];

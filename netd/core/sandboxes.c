@@ -65,6 +65,8 @@ struct nd_sbx {
         struct nd_dns_sandbox *dns_sb;
         nd_published pub;
         bool committed;
+        bool going;                   /* deleted: its veth on the reaper */
+        struct sbx_retry *waiters;    /* ADDs of the same key, after it */
 };
 
 static bool cid_valid(const char *s) {
@@ -482,6 +484,7 @@ struct sbx_retry {
         nd_manager_sbx_fn cb;
         void *userdata;
         int tries;
+        struct sbx_retry *next;
 };
 
 static void on_block_claimed(void *userdata, int r, const nd_diag *d) {
@@ -501,14 +504,33 @@ static void on_block_claimed(void *userdata, int r, const nd_diag *d) {
         free(t);
 }
 
+/* The sandbox of that key whose veth is still going (DEL answered before
+ * the kernel's grace period), or NULL. */
+static nd_sbx *going_of(nd_manager *m, const json_t *req) {
+        const char *cid = json_string_value(json_object_get(req, "ContainerID"));
+        const char *ifn = json_string_value(json_object_get(req, "IfName"));
+        for (size_t i = 0; cid && ifn && i < m->n_sbxs; i++)
+                if (m->sbxs[i]->going && strcmp(m->sbxs[i]->cid, cid) == 0 && strcmp(m->sbxs[i]->ep.ifname, ifn) == 0)
+                        return m->sbxs[i];
+        return NULL;
+}
+
 int nd_manager_sandbox_add(nd_manager *m, const json_t *req, nd_manager_sbx_fn cb, void *userdata, nd_diag *d) {
-        int r = sandbox_add_once(m, req, cb, userdata, d);
+        nd_sbx *prev = going_of(m, req);
+        int r = prev ? -EAGAIN : sandbox_add_once(m, req, cb, userdata, d);
         if (r != -EAGAIN)
                 return r;
         struct sbx_retry *t = calloc(1, sizeof(*t));
         if (!t)
                 return nd_diag_set(d, -ENOMEM, "out of memory");
         *t = (struct sbx_retry) { .m = m, .req = json_deep_copy(req), .cb = cb, .userdata = userdata };
+        if (t->req && prev) {
+                /* its interface name is still taken in the namespace: the
+                 * ADD runs once the old pair is gone */
+                t->next = prev->waiters;
+                prev->waiters = t;
+                return 0;
+        }
         if (!t->req || nd_cluster_wait(m->cluster, on_block_claimed, t) < 0) {
                 json_decref(t->req);
                 free(t);
@@ -519,8 +541,9 @@ int nd_manager_sandbox_add(nd_manager *m, const json_t *req, nd_manager_sbx_fn c
 
 /* ---- delete ---- */
 
-/* The veth is gone (off the loop, link-reaper.h): the rest, and the
- * answer, which the runtime may follow with an ADD of the same name. */
+/* The veth is gone (off the loop, link-reaper.h): its addresses go back
+ * (no new endpoint meets the old one on the bridge), and ADDs of the same
+ * key that came meanwhile run. */
 static void on_sbx_reaped(void *userdata, int r) {
         struct sbx_op *op = userdata;
         nd_manager *m = op->m;
@@ -533,9 +556,20 @@ static void on_sbx_reaped(void *userdata, int r) {
                 nd_log_errno(LOG_WARNING, r, "removing the sandbox's veth failed", "cid=%.32s", s->cid);
         sbx_undo(m, s, ND_EP_RESERVE);
         nd_log(LOG_INFO, "sandbox detached", "cid=%.32s ifname=%s net=%s", s->cid, s->ep.ifname, s->ep.net_name);
-        op->cb(op->userdata, 0, NULL, NULL);
+        struct sbx_retry *w = s->waiters;
+        s->waiters = NULL;
         sbxs_drop(m, s);
         free(op);
+        while (w) {
+                struct sbx_retry *next = w->next;
+                nd_diag d = {0};
+                int q = nd_manager_sandbox_add(m, w->req, w->cb, w->userdata, &d);
+                if (q < 0)
+                        w->cb(w->userdata, q, NULL, &d);
+                json_decref(w->req);
+                free(w);
+                w = next;
+        }
 }
 
 static void on_deleted(void *userdata, int r, int64_t rev) {
@@ -552,6 +586,11 @@ static void on_deleted(void *userdata, int r, int64_t rev) {
         }
         dns_down(m, s);
         sbx_undo(m, s, ND_EP_PORTS);
+        /* the answer does not wait for the kernel's grace period: the
+         * record, names and ports are gone; an ADD of the same key waits
+         * for the pair (nd_manager_sandbox_add) */
+        s->going = true;
+        op->cb(op->userdata, 0, NULL, NULL);
         nd_endpoint_unwire_async(m, &s->ep, on_sbx_reaped, op);
 }
 
@@ -650,6 +689,12 @@ void nd_manager_sandboxes_free(nd_manager *m) {
         for (size_t i = 0; i < m->n_sbxs; i++) {
                 nd_dns_sandbox_close(m->sbxs[i]->dns_sb);
                 nd_published_done(&m->sbxs[i]->pub);
+                /* ADDs still waiting for a pair: their requests are gone */
+                for (struct sbx_retry *w = m->sbxs[i]->waiters, *next; w; w = next) {
+                        next = w->next;
+                        json_decref(w->req);
+                        free(w);
+                }
                 free(m->sbxs[i]);
         }
         free(m->sbxs);

@@ -125,11 +125,18 @@ t_ok "DEL web3" cni DEL web3 "nd-$$-q"
 fails=0
 for i in $(seq 1 $N); do cni DEL "ctr$i" "nd-$$-c$i" >/dev/null || fails=$((fails + 1)); done
 t_eq "DEL on $N namespaces" "$fails" "0"
-t_err "the interfaces are gone" ip -n "nd-$$-c1" link show eth0
+# DEL answers before the kernel's grace period: the pairs go just after
+t_ok "the interfaces are gone" nd_eventually 3 sh -c "! ip -n nd-$$-c1 link show eth0"
+nd_eventually 3 sh -c "[ \$(ip -n nd-$$-h -o link show | grep -c ' vnc') = 1 ]"
 t_eq "no veth is left on the host" "$(ip -n "nd-$$-h" -o link show | grep -c ' vnc')" "1"
 t_ok "DEL again succeeds (idempotent)" cni DEL ctr1 "nd-$$-c1"
 t_ok "DEL of an attachment netd never made succeeds" cni DEL neverseen ""
 t_err "CHECK of a deleted attachment fails" cni CHECK ctr1 "nd-$$-c1"
+# an ADD right behind the DEL of the same attachment waits for the old
+# pair (its eth0 is still in the namespace for a grace period) and takes
+# the same static address again
+out=$(cni DEL static "nd-$$-s" >/dev/null && cni ADD static "nd-$$-s" static "$C4")
+t_eq "ADD right after DEL of the same attachment" "$(jq -r '.ips[0].address' <<<"$out")" "10.80.0.200/24"
 t_ok "DEL the static one" cni DEL static "nd-$$-s"
 t_ok "with every attachment gone the network can be removed" nd_ctl h network rm cninet
 t_ok "netd stops cleanly" nd_stop "$NDPID"
