@@ -1,23 +1,45 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include <errno.h>
 #include <ev.h>
+#include <linux/if_link.h>
+#include <linux/rtnetlink.h>
+#include <netlink/attr.h>
+#include <netlink/errno.h>
+#include <netlink/msg.h>
 #include <netlink/netlink.h>
 #include <netlink/route/link.h>
 #include <netlink/socket.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
 
 #include "link-reaper.h"
+#include "macro.h"
+#include "metrics.h"
 #include "nl-host.h"
+
+/* Jobs the worker takes at once: one group delete, one grace period. */
+#define BATCH_MAX 512
+/* netd's link groups: "nd" in the high half, a per-batch number below. */
+#define GROUP_BASE 0x6e640000u
+#define GROUP_SPAN 0x10000u
+/* A dump that a concurrent change interrupted is read again, this often. */
+#define DUMP_TRIES 3
 
 struct job {
         struct job *next;
         int ifindex, result;
+        bool moved;      /* in the batch's group */
+        bool settled;    /* result final */
         nd_reaper_fn cb;
         void *userdata;
 };
+
+static const double batch_bounds[] = { 1, 2, 4, 8, 16, 32, 64, 128, 256, 512 };
 
 struct nd_reaper {
         struct ev_loop *loop;
@@ -29,8 +51,17 @@ struct nd_reaper {
         struct job *done, **done_tail;   /* guarded by lock */
         unsigned pending;                /* guarded by lock */
         bool stop;                       /* guarded by lock */
+        /* guarded by lock: what the worker did, for /metrics */
+        uint64_t by_index, by_group, group_deletes, group_fallbacks;
+        nd_hist batch_links;
         struct nl_sock *sk;              /* the worker's */
+        uint32_t next_group;             /* the worker's: offset from GROUP_BASE */
+        uint64_t used[GROUP_SPAN / 64];  /* the worker's: netd's groups seen in the last dump */
 };
+
+static int nl_result(int r) {
+        return r == -NLE_OBJ_NOTFOUND || r == -NLE_NODEV ? -ENODEV : nd_nl_errno(r);
+}
 
 static int delete_by_index(struct nl_sock *sk, int ifindex) {
         struct rtnl_link *l = rtnl_link_alloc();
@@ -39,7 +70,135 @@ static int delete_by_index(struct nl_sock *sk, int ifindex) {
         rtnl_link_set_ifindex(l, ifindex);
         int r = rtnl_link_delete(sk, l);
         rtnl_link_put(l);
-        return r == -NLE_OBJ_NOTFOUND || r == -NLE_NODEV ? -ENODEV : nd_nl_errno(r);
+        return nl_result(r);
+}
+
+/* One RTM_SETLINK or RTM_DELLINK carrying IFLA_GROUP, acknowledged.
+ * @ifindex 0 with RTM_DELLINK deletes every link of @group
+ * (rtnl_group_dellink: all checked first, then one unregister_netdevice_many,
+ * so either nothing is deleted or all are, after one grace period). */
+static int link_group_request(struct nl_sock *sk, int type, int ifindex, uint32_t group) {
+        struct ifinfomsg ifi = { .ifi_family = AF_UNSPEC, .ifi_index = ifindex };
+        struct nl_msg *msg = nlmsg_alloc_simple(type, 0);
+        if (!msg)
+                return -ENOMEM;
+        if (nlmsg_append(msg, &ifi, sizeof(ifi), NLMSG_ALIGNTO) < 0 || nla_put_u32(msg, IFLA_GROUP, group) < 0) {
+                nlmsg_free(msg);
+                return -ENOMEM;
+        }
+        return nl_result(nl_send_sync(sk, msg)); /* frees msg */
+}
+
+static int on_link(struct nl_msg *msg, void *arg) {
+        nd_reaper *r = arg;
+        struct nlmsghdr *h = nlmsg_hdr(msg);
+        if (h->nlmsg_type != RTM_NEWLINK || !nlmsg_valid_hdr(h, sizeof(struct ifinfomsg)))
+                return NL_OK;
+        struct nlattr *a = nlmsg_find_attr(h, sizeof(struct ifinfomsg), IFLA_GROUP);
+        if (!a || nla_len(a) < (int) sizeof(uint32_t))
+                return NL_OK;
+        uint32_t g = nla_get_u32(a) - GROUP_BASE;
+        if (g < GROUP_SPAN)
+                r->used[g / 64] |= UINT64_C(1) << (g % 64);
+        return NL_OK;
+}
+
+/* Reads which of netd's groups some link of the namespace is in. */
+static int groups_dump(nd_reaper *r) {
+        struct nl_cb *cb = nl_cb_alloc(NL_CB_DEFAULT);
+        int e = -NLE_DUMP_INTR;
+        if (!cb)
+                return -ENOMEM;
+        nl_cb_set(cb, NL_CB_VALID, NL_CB_CUSTOM, on_link, r);
+        for (int t = 0; t < DUMP_TRIES && e == -NLE_DUMP_INTR; t++) {
+                struct ifinfomsg ifi = { .ifi_family = AF_UNSPEC };
+                memset(r->used, 0, sizeof(r->used));
+                e = nl_send_simple(r->sk, RTM_GETLINK, NLM_F_DUMP, &ifi, sizeof(ifi));
+                if (e >= 0)
+                        e = nl_recvmsgs(r->sk, cb);
+        }
+        nl_cb_put(cb);
+        return e < 0 ? nd_nl_errno(e) : 0;
+}
+
+/* A group of netd's that no link is in: a group delete removes every
+ * member, so one some other link uses (a stale one, or not netd's) is
+ * never taken. */
+static int group_pick(nd_reaper *r, uint32_t *ret) {
+        int e = groups_dump(r);
+        if (e < 0)
+                return e;
+        for (uint32_t k = 0; k < GROUP_SPAN; k++) {
+                uint32_t g = (r->next_group + k) % GROUP_SPAN;
+                if (!(r->used[g / 64] & (UINT64_C(1) << (g % 64)))) {
+                        r->next_group = (g + 1) % GROUP_SPAN;
+                        *ret = GROUP_BASE + g;
+                        return 0;
+                }
+        }
+        return -EBUSY;
+}
+
+static bool queued_before(const struct job *batch, const struct job *j) {
+        for (const struct job *k = batch; k != j; k = k->next)
+                if (k->ifindex == j->ifindex)
+                        return true;
+        return false;
+}
+
+/* Moves the batch into a free group of netd's and deletes that group.
+ * Moving costs no grace period; the group delete one for all.  A link
+ * gone when moved is settled -ENODEV; a link that could not be moved is
+ * left to the one-by-one pass.  Returns <0 when the group delete failed
+ * (nothing was deleted): the moved jobs are then left unsettled too. */
+static int batch_delete(nd_reaper *r, struct job *batch) {
+        uint32_t group;
+        unsigned moved = 0;
+        int e = group_pick(r, &group);
+        if (e < 0)
+                return e;
+        for (struct job *j = batch; j; j = j->next) {
+                if (queued_before(batch, j))
+                        continue; /* one by one after the first: -ENODEV, as ever */
+                e = link_group_request(r->sk, RTM_SETLINK, j->ifindex, group);
+                if (e == 0) {
+                        j->moved = true;
+                        moved++;
+                } else if (e == -ENODEV) {
+                        j->result = -ENODEV;
+                        j->settled = true;
+                }
+        }
+        if (moved == 0)
+                return 0;
+        e = link_group_request(r->sk, RTM_DELLINK, 0, group);
+        if (e < 0)
+                return e;
+        for (struct job *j = batch; j; j = j->next)
+                if (j->moved) {
+                        j->result = 0;
+                        j->settled = true;
+                }
+        return (int) moved;
+}
+
+/* Every job of @batch gets its result.  Returns the links deleted as a
+ * group (0 when none), or <0 when no group could be used or the kernel
+ * refused the group delete (a link without dellink, such as lo; -ENODEV
+ * when every moved link vanished meanwhile) and the batch went one by
+ * one, each job then getting exactly what it got before batching. */
+static int reap(nd_reaper *r, struct job *batch, unsigned n) {
+        int grouped = n > 1 ? batch_delete(r, batch) : 0;
+        for (struct job *j = batch; j; j = j->next) {
+                if (j->settled)
+                        continue;
+                j->result = delete_by_index(r->sk, j->ifindex);
+                /* a link left behind does not stay in netd's group, where
+                 * a later batch's group delete would take it */
+                if (j->moved && j->result < 0 && j->result != -ENODEV)
+                        (void) link_group_request(r->sk, RTM_SETLINK, j->ifindex, 0);
+        }
+        return grouped;
 }
 
 static void *worker(void *arg) {
@@ -50,24 +209,37 @@ static void *worker(void *arg) {
                         pthread_cond_wait(&r->wake, &r->lock);
                 if (r->stop)
                         break;
-                struct job *j = r->todo;
-                r->todo = j->next;
+                /* every job queued, up to BATCH_MAX, in queue order */
+                struct job *batch = r->todo, *last = batch;
+                unsigned n = 1;
+                while (last->next && n < BATCH_MAX) {
+                        last = last->next;
+                        n++;
+                }
+                r->todo = last->next;
                 if (!r->todo)
                         r->todo_tail = &r->todo;
+                last->next = NULL;
                 pthread_mutex_unlock(&r->lock);
 
-                j->result = delete_by_index(r->sk, j->ifindex);
+                int grouped = reap(r, batch, n);
 
                 pthread_mutex_lock(&r->lock);
-                j->next = NULL;
-                *r->done_tail = j;
-                r->done_tail = &j->next;
+                nd_hist_observe(&r->batch_links, n);
+                if (grouped > 0) {
+                        r->group_deletes++;
+                        r->by_group += (unsigned) grouped;
+                } else if (grouped < 0) {
+                        r->group_fallbacks++;
+                }
+                r->by_index += n - (unsigned) (grouped > 0 ? grouped : 0);
+                *r->done_tail = batch;
+                r->done_tail = &last->next;
                 ev_async_send(r->loop, &r->done_w);
         }
         pthread_mutex_unlock(&r->lock);
         return NULL;
 }
-
 static void on_done(struct ev_loop *loop, ev_async *w, int revents) {
         nd_reaper *r = w->data;
         pthread_mutex_lock(&r->lock);
@@ -95,6 +267,7 @@ int nd_reaper_new(struct ev_loop *loop, nd_reaper **ret) {
         r->loop = loop;
         r->todo_tail = &r->todo;
         r->done_tail = &r->done;
+        nd_hist_init(&r->batch_links, batch_bounds, ELEMENTSOF(batch_bounds));
         r->sk = nl_socket_alloc();
         if (!r->sk || nl_connect(r->sk, NETLINK_ROUTE) < 0) {
                 if (r->sk)
@@ -180,4 +353,30 @@ unsigned nd_reaper_pending(const nd_reaper *r) {
         unsigned n = r->pending;
         pthread_mutex_unlock((pthread_mutex_t *) &r->lock);
         return n;
+}
+
+void nd_reaper_metrics(const nd_reaper *r, struct nd_expo *e) {
+        pthread_mutex_t *lock = r ? (pthread_mutex_t *) &r->lock : NULL;
+        char l[64];
+
+        if (lock)
+                pthread_mutex_lock(lock);
+        nd_expo_family(e, "netd_reaper_pending", "gauge", "Link deletes queued or running off the loop.");
+        nd_expo_sample(e, "netd_reaper_pending", NULL, r ? r->pending : 0);
+        nd_expo_family(e, "netd_reaper_links_total", "counter",
+                       "Links the reaper deleted or found gone, by how: one by one, or in a group delete.");
+        nd_expo_sample(e, "netd_reaper_links_total", nd_expo_labels(l, sizeof(l), 1, "how", "single"),
+                       r ? (double) r->by_index : 0);
+        nd_expo_sample(e, "netd_reaper_links_total", nd_expo_labels(l, sizeof(l), 1, "how", "group"),
+                       r ? (double) r->by_group : 0);
+        nd_expo_family(e, "netd_reaper_group_deletes_total", "counter", "Group deletes: many links, one grace period.");
+        nd_expo_sample(e, "netd_reaper_group_deletes_total", NULL, r ? (double) r->group_deletes : 0);
+        nd_expo_family(e, "netd_reaper_group_fallbacks_total", "counter",
+                       "Batches deleted one by one: no free group, or the kernel refused the group delete.");
+        nd_expo_sample(e, "netd_reaper_group_fallbacks_total", NULL, r ? (double) r->group_fallbacks : 0);
+        nd_expo_family(e, "netd_reaper_batch_links", "histogram", "Deletes the reaper's worker took at once.");
+        if (r)
+                nd_expo_hist(e, "netd_reaper_batch_links", NULL, &r->batch_links);
+        if (lock)
+                pthread_mutex_unlock(lock);
 }
