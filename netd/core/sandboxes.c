@@ -504,14 +504,19 @@ static void on_block_claimed(void *userdata, int r, const nd_diag *d) {
         free(t);
 }
 
-/* The sandbox of that key whose veth is still going (DEL answered before
- * the kernel's grace period), or NULL. */
+/* A sandbox whose veth is still going (DEL answered before the kernel's
+ * grace period) and whose interface name the request would take: the
+ * same attachment, or the same name in the same namespace.  NULL: none. */
 static nd_sbx *going_of(nd_manager *m, const json_t *req) {
         const char *cid = json_string_value(json_object_get(req, "ContainerID"));
         const char *ifn = json_string_value(json_object_get(req, "IfName"));
-        for (size_t i = 0; cid && ifn && i < m->n_sbxs; i++)
-                if (m->sbxs[i]->going && strcmp(m->sbxs[i]->cid, cid) == 0 && strcmp(m->sbxs[i]->ep.ifname, ifn) == 0)
+        const char *ns = json_string_value(json_object_get(req, "Netns"));
+        for (size_t i = 0; ifn && i < m->n_sbxs; i++) {
+                const nd_sbx *s = m->sbxs[i];
+                if (s->going && strcmp(s->ep.ifname, ifn) == 0 &&
+                    ((cid && strcmp(s->cid, cid) == 0) || (ns && strcmp(s->netns, ns) == 0)))
                         return m->sbxs[i];
+        }
         return NULL;
 }
 

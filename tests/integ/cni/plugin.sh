@@ -137,6 +137,12 @@ t_err "CHECK of a deleted attachment fails" cni CHECK ctr1 "nd-$$-c1"
 # the same static address again
 out=$(cni DEL static "nd-$$-s" >/dev/null && cni ADD static "nd-$$-s" static "$C4")
 t_eq "ADD right after DEL of the same attachment" "$(jq -r '.ips[0].address' <<<"$out")" "10.80.0.200/24"
+# and a new container's ADD into the same namespace, right behind the DEL
+out=$(cni DEL static "nd-$$-s" >/dev/null && cni ADD static2 "nd-$$-s" static2 "$C4")
+t_eq "ADD of another container into the namespace right after DEL" "$(jq -r '.ips[0].address' <<<"$out")" \
+        "10.80.0.200/24"
+t_ok "DEL it" cni DEL static2 "nd-$$-s"
+t_ok "ADD the static one again" cni ADD static "nd-$$-s" static "$C4"
 t_ok "DEL the static one" cni DEL static "nd-$$-s"
 t_ok "with every attachment gone the network can be removed" nd_ctl h network rm cninet
 t_ok "netd stops cleanly" nd_stop "$NDPID"
