@@ -448,6 +448,11 @@ static void get_info(const nd_api_hooks *h, nd_http_request *req) {
                 json_object_set_new(j, "Api", api);
         if (j && dns)
                 json_object_set_new(j, "Dns", dns);
+        json_t *loop = h->loop_status ? h->loop_status(h->userdata) : NULL;
+        if (j && loop)
+                json_object_set_new(j, "Loop", loop);
+        else
+                json_decref(loop);
         nd_http_reply_json(req, 200, j);
 }
 

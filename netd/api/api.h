@@ -18,6 +18,9 @@ typedef struct nd_api_hooks {
         char *(*metrics)(void *userdata, size_t *ret_len);
         /* "Api" in /v1/info: the API server's counters and fd limit. */
         json_t *(*server_status)(void *userdata);
+        /* "Loop" in /v1/info: the event loop's lag, last and recent max;
+         * NULL: no "Loop". */
+        json_t *(*loop_status)(void *userdata);
         void *userdata;
 } nd_api_hooks;
 

@@ -8,12 +8,16 @@
 #pragma once
 
 #include <ev.h>
+#include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
 
 #include "api.h"
 #include "daemon.h"
 #include "http.h"
+
+/* Seconds over which /v1/info's "Loop.LagMaxSeconds" is the maximum. */
+#define ND_DAEMON_LAG_WINDOW 60
 
 struct nd_daemon {
         struct ev_loop *loop;
@@ -28,6 +32,9 @@ struct nd_daemon {
         ev_timer lag_timer;           /* event-loop lag, for the metrics */
         double lag_due;
         struct nd_hist *lag;
+        double lag_last;                        /* the latest lag, for /v1/info */
+        double lag_max[ND_DAEMON_LAG_WINDOW];   /* the worst lag of each second, a ring */
+        long long lag_sec[ND_DAEMON_LAG_WINDOW]; /* the second each slot holds */
         ev_signal sig_term, sig_int;
         ev_timer drain;
         double drain_start;
@@ -40,3 +47,6 @@ int nd_daemon_metrics_start(nd_daemon *d);
 void nd_daemon_metrics_stop(nd_daemon *d);
 /* nd_api_hooks.metrics: @userdata is the nd_daemon. */
 char *nd_daemon_metrics(void *userdata, size_t *ret_len);
+/* nd_api_hooks.loop_status: {"LagSeconds", "LagMaxSeconds",
+ * "WindowSeconds"}; @userdata is the nd_daemon. */
+json_t *nd_daemon_loop_status(void *userdata);

@@ -212,7 +212,7 @@ int nd_daemon_new(const nd_manager_config *cfg, nd_daemon **ret) {
                 return r;
         }
         d->api = (nd_api_hooks) { .m = d->m, .metrics = nd_daemon_metrics, .server_status = server_status,
-                                  .userdata = d };
+                                  .loop_status = nd_daemon_loop_status, .userdata = d };
         *ret = d;
         return 0;
 }

@@ -3,11 +3,13 @@
  * GET /metrics: every module's families in one exposition: the process,
  * the event loop and the API servers here, the rest from the core.  See
  * docs/observability.md for the list.  Collected on request; the only
- * state kept here is the loop-lag histogram.
+ * state kept here is the loop lag: its histogram, and its latest value
+ * and per-second maxima for /v1/info's "Loop".
  */
 #include <dirent.h>
 #include <errno.h>
 #include <ev.h>
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,12 +24,40 @@
 
 #define LAG_PERIOD 0.5
 
+/* One lag into the ring of per-second maxima (slot: the second modulo
+ * the window; a slot still holding an older second starts over). */
+static void lag_note(nd_daemon *d, double now, double lag) {
+        long long sec = (long long) now;
+        size_t i = (size_t) (sec % ND_DAEMON_LAG_WINDOW);
+        if (d->lag_sec[i] != sec) {
+                d->lag_sec[i] = sec;
+                d->lag_max[i] = 0;
+        }
+        if (lag > d->lag_max[i])
+                d->lag_max[i] = lag;
+        d->lag_last = lag;
+}
+
 static void on_lag(struct ev_loop *loop, ev_timer *w, int revents) {
         nd_daemon *d = container_of(w, nd_daemon, lag_timer);
         double now = ev_time();
-        if (d->lag_due > 0 && d->lag)
-                nd_hist_observe(d->lag, now > d->lag_due ? now - d->lag_due : 0);
+        if (d->lag_due > 0 && d->lag) {
+                double lag = now > d->lag_due ? now - d->lag_due : 0;
+                nd_hist_observe(d->lag, lag);
+                lag_note(d, now, lag);
+        }
         d->lag_due = ev_now(loop) + LAG_PERIOD;
+}
+
+json_t *nd_daemon_loop_status(void *userdata) {
+        nd_daemon *d = userdata;
+        long long sec = (long long) ev_time();
+        double max = 0;
+        for (size_t i = 0; i < ND_DAEMON_LAG_WINDOW; i++)
+                if (d->lag_sec[i] > sec - ND_DAEMON_LAG_WINDOW && d->lag_sec[i] <= sec && d->lag_max[i] > max)
+                        max = d->lag_max[i];
+        return json_pack("{s:f, s:f, s:i}", "LagSeconds", d->lag_last, "LagMaxSeconds", max, "WindowSeconds",
+                         ND_DAEMON_LAG_WINDOW);
 }
 
 int nd_daemon_metrics_start(nd_daemon *d) {

@@ -32,6 +32,11 @@ t_match "nftables batches and their latency" "$(val netd_nft_batch_duration_seco
 t_match "store commits with fsync latency" "$(val netd_store_commit_duration_seconds_count)" '^[1-9]'
 t_match "event-loop lag" "$(val netd_event_loop_lag_seconds_count)" '^[1-9]'
 t_match "open descriptors" "$(val process_open_fds)" '^[1-9]'
+info() { curl -s --unix-socket "$(nd_sock h)" http://netd/v1/info; }
+t_eq "/v1/info has the loop lag, numbers >= 0" \
+        "$(info | jq '.Loop | [.LagSeconds, .LagMaxSeconds] | all(type == "number" and . >= 0)')" "true"
+t_eq "the lag's window" "$(info | jq '.Loop.WindowSeconds')" "60"
+t_eq "the max is at least the latest" "$(info | jq '.Loop.LagMaxSeconds >= .Loop.LagSeconds')" "true"
 t_ok "--metrics-addr serves the same over TCP" sh -c "ip netns exec nd-$$-h curl -sf http://127.0.0.1:9465/metrics | promtool check metrics"
 t_eq "and nothing else there" "$(nd_on h curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1:9465/v1/networks)" "404"
 

@@ -1,0 +1,125 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# bench/stall.sh BUILD_DIR [N] [M]: does netd's event loop stall under
+# churn?  Inside a throwaway host namespace, bench-stall-probe sends an A
+# query for another container's name to the embedded DNS (127.0.0.11) every
+# 10 ms from inside a long-running container, on schedule whether or not
+# the last one was answered, and times every answer (monotonic clock; 1 s
+# without an answer counts as lost and as 1000 ms).  First a quiet window
+# of the same probe with nothing else going on (the reference), then a
+# churn window: N containers (default 1000) created one after the other
+# with `netctl run -d`, then removed with `netctl rm -f`, while M (default
+# 200) CNI ADD/DEL pairs run through netd-cni beside them.  Prints the p99
+# and worst answer time of each window, and how long the creations and
+# the removals took.  Needs root and busybox (for `netctl rootfs init`).
+set -u
+export LC_ALL=C # EPOCHREALTIME with a '.'
+build=${1:?build dir}
+n=${2:-1000}
+m=${3:-200}
+quiet_secs=10
+[ "$(id -u)" = 0 ] || { echo "bench/stall: needs root"; exit 77; }
+for t in busybox curl jq nsenter; do
+        command -v $t >/dev/null || { echo "bench/stall: $t not installed"; exit 77; }
+done
+netctl=$build/netd/netctl
+cni=$build/netd/netd-cni
+probe=$build/bench/bench-stall-probe
+host="nd-stall-$$"
+tmp=$(mktemp -d /tmp/nd-stall.XXXXXX)
+sock=$tmp/run/netd.sock
+pid="" probe_pid="" cni_pid=""
+cleanup() {
+        for p in $probe_pid $cni_pid; do
+                kill -TERM "$p" 2>/dev/null && wait "$p" 2>/dev/null
+        done
+        if [ -n "$pid" ]; then
+                NETD_SOCKET=$sock "$netctl" rm -f $(NETD_SOCKET=$sock "$netctl" ps -a -q) >/dev/null 2>&1
+                kill -TERM "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
+        fi
+        grep " $tmp/" /proc/mounts | awk '{print $2}' | sort -r | xargs -r umount -l 2>/dev/null
+        for d in "$tmp"/state/containers/*/; do
+                [ -d "$d" ] || continue
+                d=$(basename "$d")
+                rmdir /sys/fs/cgroup/netd/"$d" /sys/fs/cgroup/memory/netd/"$d" /sys/fs/cgroup/pids/netd/"$d" 2>/dev/null
+        done
+        ip netns del "$host" 2>/dev/null
+        ip netns del "$host-cni" 2>/dev/null
+        rm -rf "$tmp"
+}
+trap cleanup EXIT
+# a timeout sends SIGTERM: exit through the EXIT trap
+trap 'exit 143' TERM INT
+ip netns add "$host" && ip netns add "$host-cni" || exit 1
+ip -n "$host" link set lo up
+# no upstream: every query is an in-network name
+echo >"$tmp/empty-resolv.conf"
+nsenter --net="/run/netns/$host" "$build/netd/netd" --state-dir "$tmp/state" --run-dir "$tmp/run" \
+        --resolv-conf "$tmp/empty-resolv.conf" --log-level warning 2>"$tmp/netd.log" &
+pid=$!
+for _ in $(seq 1 100); do
+        [ -S "$sock" ] && break
+        sleep 0.05
+done
+export NETD_SOCKET=$sock
+ctl() { "$netctl" "$@"; }
+ctl version >/dev/null || { echo "bench/stall: netd did not start"; cat "$tmp/netd.log"; exit 1; }
+ctl rootfs init >/dev/null || exit 1
+ctl network create --subnet 10.94.0.0/16 st >/dev/null || exit 1
+ctl run -d --name target --network st sleep 100000 >/dev/null || exit 1
+ctl run -d --name probe --network st sleep 100000 >/dev/null || exit 1
+probe_ns=$tmp/run/netns/$(ctl inspect probe | jq -r '.[0].Id')
+nsenter --net="$probe_ns" "$probe" 127.0.0.11 target 10 1 | grep -q ' errors=0 ' ||
+        { echo "bench/stall: the probe gets no answer for 'target'"; exit 1; }
+
+now_us() { local t=$EPOCHREALTIME; echo "${t/./}"; }
+secs() { awk -v u="$1" 'BEGIN {printf "%.1f", u / 1e6}'; }
+field() { tr ' ' '\n' <"$1" | sed -n "s/^$2=//p"; } # FILE KEY: a value of the probe's line
+
+# ---- the reference: the same probe, nothing else going on ------------------
+nsenter --net="$probe_ns" "$probe" 127.0.0.11 target 10 "$quiet_secs" >"$tmp/quiet" || exit 1
+
+# ---- churn -------------------------------------------------------------------
+nsenter --net="$probe_ns" "$probe" 127.0.0.11 target 10 >"$tmp/churn" &
+probe_pid=$!
+NCONF='{"cniVersion":"1.0.0","name":"st","type":"netd","socket":"'"$sock"'"}'
+(
+        for i in $(seq 1 "$m"); do
+                for cmd in ADD DEL; do
+                        CNI_COMMAND=$cmd CNI_CONTAINERID="cni$i" CNI_NETNS="/run/netns/$host-cni" CNI_IFNAME=eth0 \
+                                CNI_PATH=/usr/lib/cni nsenter --net="/run/netns/$host" "$cni" <<<"$NCONF" >/dev/null ||
+                                { echo "bench/stall: netd-cni $cmd cni$i failed"; exit 1; }
+                done
+        done
+        now_us >"$tmp/cni-end"
+) &
+cni_pid=$!
+t0=$(now_us)
+for i in $(seq 1 "$n"); do
+        ctl run -d --name "c$i" --network st sleep 100000 >/dev/null || { echo "bench/stall: run c$i failed"; exit 1; }
+done
+t1=$(now_us)
+for i in $(seq 1 "$n"); do
+        ctl rm -f "c$i" >/dev/null || { echo "bench/stall: rm c$i failed"; exit 1; }
+done
+t2=$(now_us)
+wait "$cni_pid" || exit 1
+cni_pid=""
+kill -TERM "$probe_pid"
+wait "$probe_pid" || exit 1
+probe_pid=""
+loop=$(curl -s --unix-socket "$sock" http://netd/v1/info |
+        jq -r '.Loop | "\(.LagMaxSeconds * 1000 | . * 100 | round / 100) ms over its last \(.WindowSeconds) s"')
+
+cni_secs=$(secs $(( $(cat "$tmp/cni-end") - t0 )))
+printf 'stall: N=%d M=%d DNS answer during churn: p99 %s ms, worst %s ms; quiet: p99 %s ms, worst %s ms\n' \
+        "$n" "$m" "$(field "$tmp/churn" p99_ms)" "$(field "$tmp/churn" worst_ms)" \
+        "$(field "$tmp/quiet" p99_ms)" "$(field "$tmp/quiet" worst_ms)"
+printf 'stall: queries (answered, lost, errors): churn %s (%s, %s, %s), quiet %s (%s, %s, %s); medians: churn %s ms, quiet %s ms\n' \
+        "$(field "$tmp/churn" queries)" "$(field "$tmp/churn" answered)" "$(field "$tmp/churn" lost)" \
+        "$(field "$tmp/churn" errors)" "$(field "$tmp/quiet" queries)" "$(field "$tmp/quiet" answered)" \
+        "$(field "$tmp/quiet" lost)" "$(field "$tmp/quiet" errors)" "$(field "$tmp/churn" p50_ms)" \
+        "$(field "$tmp/quiet" p50_ms)"
+printf 'stall: %d creations took %s s, %d removals %s s; the %d CNI ADD/DEL pairs beside them %s s\n' \
+        "$n" "$(secs $(( t1 - t0 )))" "$n" "$(secs $(( t2 - t1 )))" "$m" "$cni_secs"
+printf "stall: netd's own loop-lag gauge (/v1/info Loop.LagMaxSeconds, a 0.5 s timer): worst %s\n" "$loop"
