@@ -210,21 +210,21 @@ static void on_reaped(void *userdata, int r) {
 
 void nd_endpoint_unwire_async(nd_manager *m, const nd_endpoint *e, void (*cb)(void *userdata, int r),
                               void *userdata) {
-        struct unwire_op *op = calloc(1, sizeof(*op));
-        int ifindex = m->ep_kernel ? -ENOSYS : nd_nl_link_ifindex(m->nl, e->host_ifname);
+        struct unwire_op *op = m->ep_kernel ? NULL : calloc(1, sizeof(*op));
 
-        if (!op || ifindex < 0) {
-                /* out of memory, a fake kernel, or gone already: at once */
+        if (!op) {
+                /* out of memory or a fake kernel: at once */
                 int r = nd_endpoint_unwire(m, e);
-                free(op);
                 if (cb)
-                        cb(userdata, ifindex == -ENODEV ? -ENODEV : r);
+                        cb(userdata, r);
                 return;
         }
         *op = (struct unwire_op) { .m = m, .cb = cb, .userdata = userdata };
         snprintf(op->host_ifname, sizeof(op->host_ifname), "%s", e->host_ifname);
-        if (nd_reaper_delete(m->reaper, m->nl, ifindex, on_reaped, op) < 0)
-                on_reaped(op, real_unwire(m, e));
+        /* by name: the worker looks it up, not the loop (a lookup waits
+         * for the RTNL lock that a delete holds through its grace period) */
+        if (nd_reaper_delete_name(m->reaper, m->nl, e->host_ifname, on_reaped, op) < 0)
+                on_reaped(op, nd_bridge_detach(m->nl, e));
 }
 
 /* ---- NAMES ---- */

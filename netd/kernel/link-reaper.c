@@ -33,6 +33,9 @@
 struct job {
         struct job *next;
         int ifindex, result;
+        char name[16];   /* a link by name: resolved on the worker */
+        int (*fn)(void *arg); /* not a link: work run on the worker */
+        void *arg;
         bool moved;      /* in the batch's group */
         bool settled;    /* result final */
         nd_reaper_fn cb;
@@ -141,9 +144,28 @@ static int group_pick(nd_reaper *r, uint32_t *ret) {
 
 static bool queued_before(const struct job *batch, const struct job *j) {
         for (const struct job *k = batch; k != j; k = k->next)
-                if (k->ifindex == j->ifindex)
+                if (!k->fn && k->ifindex == j->ifindex)
                         return true;
         return false;
+}
+
+/* Jobs by name get their ifindex here, off the loop (an RTM_GETLINK
+ * takes the RTNL lock, which a delete holds through its grace period);
+ * a name that is gone settles -ENODEV.  Work jobs run after the links. */
+static void resolve_names(nd_reaper *r, struct job *batch) {
+        for (struct job *j = batch; j; j = j->next) {
+                if (j->fn || !j->name[0] || j->settled)
+                        continue;
+                struct rtnl_link *l = NULL;
+                int e = rtnl_link_get_kernel(r->sk, 0, j->name, &l);
+                if (e < 0) {
+                        j->result = nl_result(e);
+                        j->settled = true;
+                        continue;
+                }
+                j->ifindex = rtnl_link_get_ifindex(l);
+                rtnl_link_put(l);
+        }
 }
 
 /* Moves the batch into a free group of netd's and deletes that group.
@@ -158,6 +180,8 @@ static int batch_delete(nd_reaper *r, struct job *batch) {
         if (e < 0)
                 return e;
         for (struct job *j = batch; j; j = j->next) {
+                if (j->fn || j->settled)
+                        continue;
                 if (queued_before(batch, j))
                         continue; /* one by one after the first: -ENODEV, as ever */
                 e = link_group_request(r->sk, RTM_SETLINK, j->ifindex, group);
@@ -187,10 +211,17 @@ static int batch_delete(nd_reaper *r, struct job *batch) {
  * refused the group delete (a link without dellink, such as lo; -ENODEV
  * when every moved link vanished meanwhile) and the batch went one by
  * one, each job then getting exactly what it got before batching. */
-static int reap(nd_reaper *r, struct job *batch, unsigned n) {
-        int grouped = n > 1 ? batch_delete(r, batch) : 0;
+static int reap(nd_reaper *r, struct job *batch, unsigned *ret_links) {
+        resolve_names(r, batch);
+        unsigned links = 0;
+        for (struct job *j = batch; j; j = j->next)
+                links += !j->fn && !j->settled;
+        *ret_links = 0;
+        for (struct job *j = batch; j; j = j->next)
+                *ret_links += !j->fn;
+        int grouped = links > 1 ? batch_delete(r, batch) : 0;
         for (struct job *j = batch; j; j = j->next) {
-                if (j->settled)
+                if (j->settled || j->fn)
                         continue;
                 j->result = delete_by_index(r->sk, j->ifindex);
                 /* a link left behind does not stay in netd's group, where
@@ -198,6 +229,9 @@ static int reap(nd_reaper *r, struct job *batch, unsigned n) {
                 if (j->moved && j->result < 0 && j->result != -ENODEV)
                         (void) link_group_request(r->sk, RTM_SETLINK, j->ifindex, 0);
         }
+        for (struct job *j = batch; j; j = j->next)
+                if (j->fn)
+                        j->result = j->fn(j->arg);
         return grouped;
 }
 
@@ -222,17 +256,19 @@ static void *worker(void *arg) {
                 last->next = NULL;
                 pthread_mutex_unlock(&r->lock);
 
-                int grouped = reap(r, batch, n);
+                unsigned links;
+                int grouped = reap(r, batch, &links);
 
                 pthread_mutex_lock(&r->lock);
-                nd_hist_observe(&r->batch_links, n);
+                if (links)
+                        nd_hist_observe(&r->batch_links, links);
                 if (grouped > 0) {
                         r->group_deletes++;
                         r->by_group += (unsigned) grouped;
                 } else if (grouped < 0) {
                         r->group_fallbacks++;
                 }
-                r->by_index += n - (unsigned) (grouped > 0 ? grouped : 0);
+                r->by_index += links - (unsigned) (grouped > 0 ? grouped : 0);
                 *r->done_tail = batch;
                 r->done_tail = &last->next;
                 ev_async_send(r->loop, &r->done_w);
@@ -326,6 +362,15 @@ nd_reaper *nd_reaper_free(nd_reaper *r) {
         return NULL;
 }
 
+static void queue(nd_reaper *r, struct job *j) {
+        pthread_mutex_lock(&r->lock);
+        *r->todo_tail = j;
+        r->todo_tail = &j->next;
+        r->pending++;
+        pthread_cond_signal(&r->wake);
+        pthread_mutex_unlock(&r->lock);
+}
+
 int nd_reaper_delete(nd_reaper *r, struct nl_sock *fallback, int ifindex, nd_reaper_fn cb, void *userdata) {
         if (!r) {
                 int res = delete_by_index(fallback, ifindex);
@@ -337,12 +382,46 @@ int nd_reaper_delete(nd_reaper *r, struct nl_sock *fallback, int ifindex, nd_rea
         if (!j)
                 return -ENOMEM;
         *j = (struct job) { .ifindex = ifindex, .cb = cb, .userdata = userdata };
-        pthread_mutex_lock(&r->lock);
-        *r->todo_tail = j;
-        r->todo_tail = &j->next;
-        r->pending++;
-        pthread_cond_signal(&r->wake);
-        pthread_mutex_unlock(&r->lock);
+        queue(r, j);
+        return 0;
+}
+
+int nd_reaper_delete_name(nd_reaper *r, struct nl_sock *fallback, const char *name, nd_reaper_fn cb,
+                          void *userdata) {
+        if (!name || !*name || strlen(name) >= IFNAMSIZ)
+                return -EINVAL;
+        if (!r) {
+                struct rtnl_link *l = NULL;
+                int res = nl_result(rtnl_link_get_kernel(fallback, 0, name, &l));
+                if (res == 0) {
+                        res = delete_by_index(fallback, rtnl_link_get_ifindex(l));
+                        rtnl_link_put(l);
+                }
+                if (cb)
+                        cb(userdata, res);
+                return 0;
+        }
+        struct job *j = calloc(1, sizeof(*j));
+        if (!j)
+                return -ENOMEM;
+        *j = (struct job) { .cb = cb, .userdata = userdata };
+        memcpy(j->name, name, strlen(name) + 1);
+        queue(r, j);
+        return 0;
+}
+
+int nd_reaper_run(nd_reaper *r, int (*fn)(void *arg), void *arg, nd_reaper_fn cb, void *userdata) {
+        if (!r) {
+                int res = fn(arg);
+                if (cb)
+                        cb(userdata, res);
+                return 0;
+        }
+        struct job *j = calloc(1, sizeof(*j));
+        if (!j)
+                return -ENOMEM;
+        *j = (struct job) { .fn = fn, .arg = arg, .cb = cb, .userdata = userdata };
+        queue(r, j);
         return 0;
 }
 
