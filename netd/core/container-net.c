@@ -339,8 +339,10 @@ int nd_ct_connect_once(nd_manager *m, nd_network *n, nd_container *c, const json
         if (r < 0)
                 return r;
         struct conn_op *op = calloc(1, sizeof(*op));
-        if (!op)
+        if (!op || nd_container_endpoint_room(c) < 0) {
+                free(op);
                 return nd_diag_set(d, -ENOMEM, "out of memory");
+        }
         nd_endpoint *e = &c->eps[c->n_eps];
         r = nd_ct_endpoint_prepare(m, c, n, &rq, e, d);
         if (r < 0) {

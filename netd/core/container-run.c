@@ -93,6 +93,8 @@ struct run_op {
         int r;
         bool start;
         nd_diag d;
+        size_t report_len;
+        char report[1024];   /* the monitor's report, while it starts */
 };
 
 static void on_run_answered(nd_container *c, int r, void *userdata) {
@@ -110,11 +112,11 @@ static void on_report(struct ev_loop *loop, ev_io *w, int revents) {
         struct run_op *op = w->data;
         ssize_t k;
 
-        k = read(c->report_fd, c->report_buf + c->report_len, sizeof(c->report_buf) - 1 - c->report_len);
+        k = read(c->report_fd, op->report + op->report_len, sizeof(op->report) - 1 - op->report_len);
         if (k < 0 && (errno == EAGAIN || errno == EINTR))
                 return;
-        if (k > 0 && c->report_len + (size_t) k < sizeof(c->report_buf) - 1) {
-                c->report_len += (size_t) k;
+        if (k > 0 && op->report_len + (size_t) k < sizeof(op->report) - 1) {
+                op->report_len += (size_t) k;
                 return;
         }
         /* EOF (or error, or an oversized report): the monitor is done
@@ -122,8 +124,8 @@ static void on_report(struct ev_loop *loop, ev_io *w, int revents) {
         ev_io_stop(loop, w);
         close(c->report_fd);
         c->report_fd = -1;
-        c->report_buf[c->report_len] = 0;
-        json_t *j = json_loads(c->report_buf, 0, NULL);
+        op->report[op->report_len] = 0;
+        json_t *j = json_loads(op->report, 0, NULL);
         json_t *pid = json_object_get(j, "Pid"), *err = json_object_get(j, "Error");
         if (json_is_integer(pid) && json_integer_value(pid) > 0) {
                 c->pid = (pid_t) json_integer_value(pid);
@@ -161,7 +163,7 @@ static int spawn_monitor(nd_manager *m, nd_container *c, struct run_op *op) {
                 return r;
         c->monitor_pid = pid;
         c->report_fd = fd;
-        c->report_len = 0;
+        op->report_len = 0;
         ev_io_init(&c->report_io, on_report, fd, EV_READ);
         c->report_io.data = op;
         ev_io_start(m->loop, &c->report_io);
@@ -455,7 +457,8 @@ int nd_ct_run_once(nd_manager *m, const json_t *req, bool start, nd_manager_ct_f
         if (!c->args || env_build(&s, c) < 0)
                 return nd_diag_set(d, -ENOMEM, "out of memory");
 
-        snprintf(c->rootfs, sizeof(c->rootfs), "%s", s.rootfs && *s.rootfs ? s.rootfs : m->default_rootfs);
+        if (nd_container_set_rootfs(c, s.rootfs && *s.rootfs ? s.rootfs : m->default_rootfs) < 0)
+                return nd_diag_set(d, -ENOMEM, "out of memory");
         if (c->rootfs[0] != '/')
                 return nd_diag_set(d, -EINVAL, "rootfs '%s' must be an absolute path", c->rootfs);
         if (stat(c->rootfs, &st) < 0 || !S_ISDIR(st.st_mode))
@@ -476,6 +479,10 @@ int nd_ct_run_once(nd_manager *m, const json_t *req, bool start, nd_manager_ct_f
                 }
                 if (nd_container_endpoint(c, n->id)) {
                         r = nd_diag_set(d, -EINVAL, "network '%s' given twice", n->spec.name);
+                        goto unwind;
+                }
+                if (nd_container_endpoint_room(c) < 0) {
+                        r = nd_diag_set(d, -ENOMEM, "out of memory");
                         goto unwind;
                 }
                 r = nd_ct_endpoint_prepare(m, c, n, &s.nets[i], &c->eps[c->n_eps], d);

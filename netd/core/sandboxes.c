@@ -59,7 +59,6 @@
 
 struct nd_sbx {
         char cid[CID_MAX + 1];
-        char netns[PATH_MAX];
         char name[ND_NAME_MAX + 1];
         nd_endpoint ep;
         struct nd_dns_sandbox *dns_sb;
@@ -67,6 +66,7 @@ struct nd_sbx {
         bool committed;
         bool going;                   /* deleted: its veth on the reaper */
         struct sbx_retry *waiters;    /* ADDs of the same key, after it */
+        char netns[];                 /* shorter than PATH_MAX; allocated with it */
 };
 
 static bool cid_valid(const char *s) {
@@ -140,7 +140,8 @@ json_t *nd_sandbox_to_json(const nd_sbx *s) {
         return j;
 }
 
-static int sbx_from_json(const json_t *j, nd_sbx *s) {
+/* A sandbox read back from its record, or -EINVAL (-ENOMEM). */
+static int sbx_from_json(const json_t *j, nd_sbx **ret) {
         const char *cid = json_string_value(json_object_get(j, "ContainerID"));
         const char *ifn = json_string_value(json_object_get(j, "IfName"));
         const char *ns = json_string_value(json_object_get(j, "Netns"));
@@ -150,14 +151,16 @@ static int sbx_from_json(const json_t *j, nd_sbx *s) {
         const char *mac = json_string_value(json_object_get(j, "MacAddress"));
         const char *name = json_string_value(json_object_get(j, "Name"));
         unsigned b[6];
-        if (!cid_valid(cid) || !ifname_valid(ifn) || !ns || strlen(ns) >= sizeof(s->netns) || !nd_id_valid(net) ||
+        if (!cid_valid(cid) || !ifname_valid(ifn) || !ns || strlen(ns) >= PATH_MAX || !nd_id_valid(net) ||
             !nn || strlen(nn) > ND_NAME_MAX || !ifname_valid(hi) || !mac ||
             sscanf(mac, "%2x:%2x:%2x:%2x:%2x:%2x", &b[0], &b[1], &b[2], &b[3], &b[4], &b[5]) != 6 ||
             (name && strlen(name) > ND_NAME_MAX))
                 return -EINVAL;
-        memset(s, 0, sizeof(*s));
+        _cleanup_free_ nd_sbx *s = calloc(1, sizeof(*s) + strlen(ns) + 1);
+        if (!s)
+                return -ENOMEM;
         snprintf(s->cid, sizeof(s->cid), "%s", cid);
-        snprintf(s->netns, sizeof(s->netns), "%s", ns);
+        strcpy(s->netns, ns);
         snprintf(s->name, sizeof(s->name), "%s", name ? name : "");
         nd_endpoint *e = &s->ep;
         snprintf(e->ifname, sizeof(e->ifname), "%s", ifn);
@@ -182,6 +185,7 @@ static int sbx_from_json(const json_t *j, nd_sbx *s) {
         json_array_foreach(al, i, v)
                 if (e->n_aliases < ND_MAX_ALIASES && json_is_string(v) && nd_name_valid(json_string_value(v)) == 0)
                         snprintf(e->aliases[e->n_aliases++], sizeof(e->aliases[0]), "%s", json_string_value(v));
+        *ret = TAKE_PTR(s);
         return 0;
 }
 
@@ -362,7 +366,7 @@ static int sandbox_add_once(nd_manager *m, const json_t *req, nd_manager_sbx_fn 
                 if (strcmp(m->sbxs[i]->cid, cid) == 0 && strcmp(m->sbxs[i]->ep.ifname, ifn) == 0)
                         return nd_diag_set(d, -EEXIST, "container %.32s already has interface %s from netd", cid, ifn);
 
-        have = calloc(1, sizeof(*have));
+        have = calloc(1, sizeof(*have) + strlen(ns) + 1);
         struct sbx_op *op = calloc(1, sizeof(*op));
         if (!have || !op) {
                 free(have);
@@ -372,7 +376,7 @@ static int sandbox_add_once(nd_manager *m, const json_t *req, nd_manager_sbx_fn 
         nd_sbx *s = have;
         nd_endpoint *e = &s->ep;
         snprintf(s->cid, sizeof(s->cid), "%s", cid);
-        snprintf(s->netns, sizeof(s->netns), "%s", ns);
+        strcpy(s->netns, ns);
         snprintf(s->name, sizeof(s->name), "%s", name ? name : "");
         snprintf(e->ifname, sizeof(e->ifname), "%s", ifn);
         snprintf(e->net_id, sizeof(e->net_id), "%s", n->id);
@@ -657,9 +661,9 @@ static void on_sbxs_loaded(void *userdata, int r, const nd_store_kv *kvs, size_t
         for (size_t i = 0; r == 0 && i < n; i++) {
                 json_error_t err;
                 _cleanup_json_ json_t *j = json_loadb(kvs[i].value, kvs[i].value_len, 0, &err);
-                nd_sbx *s = calloc(1, sizeof(*s));
+                nd_sbx *s = NULL;
                 nd_network *net = NULL;
-                if (!s || !j || sbx_from_json(j, s) < 0 || nd_manager_network_find(m, s->ep.net_id, &net) < 0 ||
+                if (!j || sbx_from_json(j, &s) < 0 || nd_manager_network_find(m, s->ep.net_id, &net) < 0 ||
                     sbxs_add(m, s) < 0) {
                         nd_log(LOG_WARNING, "skipping an unreadable sandbox record", "key=%s", kvs[i].key);
                         free(s);

@@ -62,6 +62,8 @@ nd_container *nd_container_free(nd_container *c) {
         json_decref(c->extra_hosts);
         nd_ct_security_done(&c->sec);
         free(c->ports);
+        free(c->eps);
+        free(c->rootfs);
         free(c);
         return NULL;
 }
@@ -260,6 +262,26 @@ nd_endpoint *nd_container_endpoint(nd_container *c, const char *net_id) {
         return NULL;
 }
 
+int nd_container_endpoint_room(nd_container *c) {
+        if (c->n_eps < c->cap_eps)
+                return 0;
+        nd_endpoint *p = reallocarray(c->eps, c->n_eps + 1, sizeof(*p));
+        if (!p)
+                return -ENOMEM;
+        c->eps = p;
+        c->cap_eps = c->n_eps + 1;
+        return 0;
+}
+
+int nd_container_set_rootfs(nd_container *c, const char *path) {
+        char *p = strndup(path, PATH_MAX - 1);
+        if (!p)
+                return -ENOMEM;
+        free(c->rootfs);
+        c->rootfs = p;
+        return 0;
+}
+
 void nd_container_netns_path(const char *run_dir, const char *id, char *buf, size_t size) {
         snprintf(buf, size, "%s/netns/%s", run_dir, id);
 }
@@ -338,7 +360,8 @@ json_t *nd_container_to_json(const nd_container *c) {
         return json_pack("{s:s, s:s, s:I, s:{s:s, s:s, s:O, s:O, s:I, s:I, s:b, s:s, s:o, s:o, s:o, s:o, s:o, s:o},"
                          " s:{s:s, s:i, s:i, s:i, s:I, s:I, s:s}, s:o, s:o, s:o}",
                          "Id", c->id, "Name", c->name, "Created", (json_int_t) c->created_us,
-                         "Config", "Hostname", c->hostname, "Rootfs", c->rootfs, "Cmd", c->args, "Env", c->env,
+                         "Config", "Hostname", c->hostname, "Rootfs", c->rootfs ? c->rootfs : "", "Cmd", c->args,
+                         "Env", c->env,
                          "Memory", (json_int_t) c->memory, "PidsLimit", (json_int_t) c->pids_limit, "AutoRemove",
                          c->auto_remove, "NetworkMode", mode_string(c, mode, sizeof(mode)), "Ports", ports,
                          "Dns", dns, "DnsSearch", search, "DnsOptions", opts, "Links", links,
@@ -420,7 +443,11 @@ int nd_container_from_json(const json_t *j, nd_container **ret, nd_diag *d) {
                 return nd_diag_set(d, -EINVAL, "container record: bad Id or Name");
         c->created_us = json_integer_value(json_object_get(j, "Created"));
         STR(cfg, "Hostname", c->hostname);
-        STR(cfg, "Rootfs", c->rootfs);
+        json_t *rootfs = json_object_get(cfg, "Rootfs");
+        if (!json_is_string(rootfs) || json_string_length(rootfs) >= PATH_MAX)
+                return nd_diag_set(d, -EINVAL, "container record: bad '%s'", "Rootfs");
+        if (nd_container_set_rootfs(c, json_string_value(rootfs)) < 0)
+                return nd_diag_set(d, -ENOMEM, "out of memory");
         STR(cfg, "NetworkMode", mode);
         c->args = json_incref(json_object_get(cfg, "Cmd"));
         c->env = json_incref(json_object_get(cfg, "Env"));
@@ -485,6 +512,9 @@ int nd_container_from_json(const json_t *j, nd_container **ret, nd_diag *d) {
         eps = json_object_get(j, "Endpoints");
         if (!json_is_array(eps) || json_array_size(eps) > ND_MAX_ENDPOINTS)
                 return nd_diag_set(d, -EINVAL, "container record: bad Endpoints");
+        if (json_array_size(eps) > 0 && !(c->eps = calloc(json_array_size(eps), sizeof(*c->eps))))
+                return nd_diag_set(d, -ENOMEM, "out of memory");
+        c->cap_eps = json_array_size(eps);
         json_array_foreach(eps, i, e) {
                 int r = endpoint_from_json(e, &c->eps[i], d);
                 if (r < 0)

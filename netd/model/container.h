@@ -90,7 +90,7 @@ typedef struct nd_container {
         char hostname[ND_NAME_MAX + 1];
         int64_t created_us;
         /* config */
-        char rootfs[PATH_MAX];
+        char *rootfs;             /* owned, shorter than PATH_MAX (nd_container_set_rootfs) */
         json_t *args;             /* owned array of strings */
         json_t *env;              /* owned array of "K=V" */
         long long memory, pids_limit;
@@ -111,8 +111,8 @@ typedef struct nd_container {
         int exit_code;
         int64_t started_us, finished_us;
         char error[256];
-        nd_endpoint eps[ND_MAX_ENDPOINTS];
-        size_t n_eps;
+        nd_endpoint *eps;         /* owned, sized to what it held at most (nd_container_endpoint_room) */
+        size_t n_eps, cap_eps;    /* n_eps <= ND_MAX_ENDPOINTS */
         nd_published pub;         /* bindings published while running (the
                                    * bindings are in the record) */
 
@@ -121,8 +121,6 @@ typedef struct nd_container {
         int report_fd, monitor_fd, pid_fd;
         ev_io report_io, monitor_io;
         ev_timer stop_timer;
-        char report_buf[1024];
-        size_t report_len;
         struct nd_ct_waiter *waiters; /* requests waiting for it to exit */
         bool removing;
         bool persisting;
@@ -140,6 +138,15 @@ json_t *nd_container_to_json(const nd_container *c);
 int nd_container_from_json(const json_t *j, nd_container **ret, struct nd_diag *d);
 
 nd_endpoint *nd_container_endpoint(nd_container *c, const char *net_id);
+/* Room for one endpoint more at c->eps[c->n_eps], counted once the caller
+ * increments n_eps.  The array grows by one, not by doubling: a container
+ * holds at most ND_MAX_ENDPOINTS, and most hold one.  It may move, so a
+ * pointer into it is stale after.  0, or -ENOMEM with the array kept. */
+int nd_container_endpoint_room(nd_container *c);
+/* Replace the root filesystem path with a copy of @path, cut at
+ * PATH_MAX - 1 bytes as a fixed buffer did.  0, or -ENOMEM with the old
+ * one kept. */
+int nd_container_set_rootfs(nd_container *c, const char *path);
 /* Docker's network inspect "Containers" map over @cts: container id ->
  * {Name, EndpointID, MacAddress, IPv4Address, IPv6Address} of those with
  * an endpoint on network @net_id (EndpointID: stable, derived from the
