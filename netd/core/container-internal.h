@@ -95,6 +95,9 @@ int nd_ct_sandbox_repair(nd_manager *m, nd_container *c);
  * deleted here and then, and the caller gives the addresses back. */
 struct nd_ct_reap *nd_ct_sandbox_destroy(nd_manager *m, nd_container *c);
 void nd_ct_reap_store_done(struct nd_ct_reap *op, int r, void (*finish)(void *userdata), void *userdata);
+/* Slow file work of the removal (@fn(@a, @b): the bundle, the cgroups)
+ * on the reaper's thread too; the answer waits for it as for the pairs. */
+void nd_ct_reap_work(struct nd_ct_reap *op, int (*fn)(const char *a, const char *b), const char *a, const char *b);
 /* The endpoint for the default route, -1 if none. */
 int nd_ct_gateway_endpoint(nd_manager *m, const nd_container *c);
 void nd_ct_gateway_mark(nd_container *c, int gw);

@@ -15,6 +15,7 @@
 #include "container-internal.h"
 #include "endpoint.h"
 #include "firewall.h"
+#include "link-reaper.h"
 #include "netns.h"
 #include "nl-host.h"
 #include "nl-link.h"
@@ -207,6 +208,51 @@ static void on_pair_reaped(void *userdata, int r) {
         reap_settle(op);
 }
 
+struct reap_work {
+        struct nd_ct_reap *op;
+        int (*fn)(const char *a, const char *b);
+        char *a, *b;
+};
+
+static int work_run(void *arg) {
+        struct reap_work *w = arg;
+        return w->fn(w->a, w->b);
+}
+
+static void on_work_done(void *userdata, int r) {
+        struct reap_work *w = userdata;
+        struct nd_ct_reap *op = w->op;
+        if (r < 0 && r != -ECANCELED)
+                nd_log_errno(LOG_WARNING, r, "removing a container's files failed, ignoring", "path=%s", w->a);
+        op->cancelled |= r == -ECANCELED;
+        free(w->a);
+        free(w->b);
+        free(w);
+        op->pending--;
+        reap_settle(op);
+}
+
+void nd_ct_reap_work(struct nd_ct_reap *op, int (*fn)(const char *a, const char *b), const char *a, const char *b) {
+        struct reap_work *w = calloc(1, sizeof(*w));
+        if (w) {
+                *w = (struct reap_work) { .op = op, .fn = fn, .a = strdup(a), .b = b ? strdup(b) : NULL };
+                if (w->a && (!b || w->b)) {
+                        op->pending++;
+                        if (nd_reaper_run(op->m->reaper, work_run, w, on_work_done, w) == 0)
+                                return;
+                        op->pending--;
+                }
+                free(w->a);
+                free(w->b);
+                free(w);
+        }
+        (void) fn(a, b); /* out of memory: here and now */
+}
+
+static int netns_remove(const char *path, const char *unused) {
+        return nd_netns_remove(path);
+}
+
 void nd_ct_reap_store_done(struct nd_ct_reap *op, int r, void (*finish)(void *userdata), void *userdata) {
         op->store = r < 0 ? r : 1;
         op->finish = finish;
@@ -234,9 +280,15 @@ struct nd_ct_reap *nd_ct_sandbox_destroy(nd_manager *m, nd_container *c) {
         }
         if (c->mode == ND_NET_MODE_BRIDGE || c->mode == ND_NET_MODE_NONE) {
                 nd_container_netns_path(m->run_dir, c->id, ns, sizeof(ns));
-                int r = nd_netns_remove(ns);
-                if (r < 0)
-                        log_ct(LOG_WARNING, c, "removing the sandbox failed, ignoring", "err=%d", r);
+                /* the unmount waits for a grace period too: off the loop
+                 * (the worker never changes namespace; this needs none) */
+                if (op)
+                        nd_ct_reap_work(op, netns_remove, ns, NULL);
+                else {
+                        int r = nd_netns_remove(ns);
+                        if (r < 0)
+                                log_ct(LOG_WARNING, c, "removing the sandbox failed, ignoring", "err=%d", r);
+                }
         }
         if (op) {
                 /* the extra count kept callbacks that run at once (no

@@ -136,6 +136,15 @@ static void on_removed(void *userdata, int r, int64_t rev) {
         removed(op);
 }
 
+static int cgroups_remove(const char *id, const char *unused) {
+        nd_rt_cgroups_remove(id);
+        return 0;
+}
+
+static int bundle_remove(const char *state_dir, const char *id) {
+        return nd_rt_bundle_remove(state_dir, id);
+}
+
 /* Kernel and files first (idempotent, so a failed store write can be
  * retried), then the store. */
 int nd_ct_teardown_and_forget(nd_container *c, nd_manager_ct_fn cb, void *userdata) {
@@ -153,8 +162,14 @@ int nd_ct_teardown_and_forget(nd_container *c, nd_manager_ct_fn cb, void *userda
         nd_ports_release(m, c);
         nd_resolver_detach(m, c);
         op->reap = nd_ct_sandbox_destroy(m, c);
-        nd_rt_cgroups_remove(c->id);
-        nd_ct_remove_bundle(m, c);
+        if (op->reap) {
+                /* rmdir and unlink wait on the disk (discard): off the loop */
+                nd_ct_reap_work(op->reap, cgroups_remove, c->id, NULL);
+                nd_ct_reap_work(op->reap, bundle_remove, m->state_dir, c->id);
+        } else {
+                nd_rt_cgroups_remove(c->id);
+                nd_ct_remove_bundle(m, c);
+        }
         nd_store_txn_builder *t = NULL;
         (void) nd_store_txn_new(&t);
         (void) nd_store_txn_del(t, nd_store_txn_keyf(t, ND_KEY_CONTAINERS "%s", c->id));
