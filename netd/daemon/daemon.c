@@ -6,6 +6,7 @@
  * them on SIGTERM/SIGINT.  Nothing includes it but main.c.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <ev.h>
 #include <jansson.h>
 #include <netinet/in.h>
@@ -241,8 +242,28 @@ nd_daemon *nd_daemon_free(nd_daemon *d) {
         return NULL;
 }
 
+/* The kernel grows a process's fd table by doubling, and once a second
+ * thread exists (the link reaper) every doubling waits for an RCU grace
+ * period, on the loop, in whatever call opened the descriptor.  Size it
+ * once now, while netd has one thread: up to 4096 descriptors (or the
+ * limit). */
+static void fd_table_reserve(void) {
+        struct rlimit rl;
+        int want = 4095, fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+                return;
+        if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur <= (rlim_t) want)
+                want = rl.rlim_cur > 1 ? (int) rl.rlim_cur - 1 : 0;
+        int high = want > fd ? fcntl(fd, F_DUPFD_CLOEXEC, want) : -1;
+        if (high >= 0)
+                close(high);
+        close(fd);
+}
+
 int nd_daemon_run(nd_daemon *d) {
         int r;
+
+        fd_table_reserve();
 
         ev_signal_init(&d->sig_term, on_signal, SIGTERM);
         ev_signal_init(&d->sig_int, on_signal, SIGINT);
