@@ -250,6 +250,17 @@ static void container_main(const nd_rt_config *c, int err_fd, int go_fd, int log
         TRY(dup2(log_fd, 2), "stderr");
         setsid();
         prctl(PR_SET_PDEATHSIG, 0);
+        /* an ignored signal survives exec: the monitor ignores SIGPIPE (a
+         * report to a gone netd must not kill it), and netd may have been
+         * started with SIGQUIT or SIGINT ignored (a shell's background
+         * job).  A container starts with every signal at its default and
+         * none blocked, as with Docker. */
+        for (int sig = 1; sig < NSIG; sig++)
+                if (sig != SIGKILL && sig != SIGSTOP)
+                        (void) signal(sig, SIG_DFL);
+        sigset_t none;
+        sigemptyset(&none);
+        (void) sigprocmask(SIG_SETMASK, &none, NULL);
 
         /* Capabilities after the last mount, seccomp last: the filter may
          * refuse what comes before it.  Without no_new_privs, loading a

@@ -13,7 +13,7 @@
 
 #include "bundle.h"
 #include "container-internal.h"
-#include "spawn.h"
+#include "rt-spawn.h"
 
 void nd_ct_notify_waiters(nd_container *c, int r, const nd_diag *d) {
         nd_ct_waiter *w = c->waiters;

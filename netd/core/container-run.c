@@ -18,7 +18,7 @@
 
 #include "bundle.h"
 #include "container-internal.h"
-#include "spawn.h"
+#include "rt-spawn.h"
 
 #define DEFAULT_PATH "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 

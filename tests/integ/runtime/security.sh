@@ -24,6 +24,12 @@ status() { run "$@" sh -c 'grep -E "^(CapInh|CapPrm|CapEff|CapBnd|CapAmb|NoNewPr
 t_eq "default: Docker's capability set in every set, ambient empty, no_new_privs, seccomp filter" "$(status)" \
         "CapInh:00000000a80425fb CapPrm:00000000a80425fb CapEff:00000000a80425fb CapBnd:00000000a80425fb CapAmb:0000000000000000 NoNewPrivs:1 Seccomp:2 "
 
+# no signal ignored or blocked in the container (the monitor ignores SIGPIPE
+# for itself; `yes | head` must end by SIGPIPE, as with Docker)
+t_eq "no signal ignored or blocked at the container's start" \
+        "$(run cat /proc/self/status | awk '/^Sig(Ign|Blk):/ {printf "%s%s ", $1, $2}')" \
+        "SigBlk:0000000000000000 SigIgn:0000000000000000 "
+
 # the host's disk: its major:minor, a node made for it, then read and mount
 read -r maj min < <(stat -c '%t %T' "$(findmnt -n -o SOURCE / 2>/dev/null || echo /dev/vda)" 2>/dev/null)
 maj=$((16#${maj:-fe})) min=$((16#${min:-0}))

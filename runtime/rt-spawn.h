@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * \file spawn.h
+ * \file rt-spawn.h
  * Starting a container's monitor (netd-monitor BUNDLE) and the pidfds the
  * daemon watches it and signals its container with.
  *
@@ -13,7 +13,8 @@
 
 #include <sys/types.h>
 
-/* Fork and exec @monitor_path for @bundle.  0 with the monitor's pid and
+/* Start @monitor_path for @bundle (posix_spawn; fork only after a failed
+ * start, runtime/spawn.c).  0 with the monitor's pid and
  * the read end of its report pipe (non-blocking, close-on-exec; the
  * caller owns it), or -errno. */
 int nd_rt_monitor_spawn(const char *monitor_path, const char *bundle, pid_t *ret_pid, int *ret_report_fd);
