@@ -184,11 +184,31 @@ void nd_docker_endpoint_create(nd_manager *m, const nd_docker_ep_req *rq, nd_doc
         nd_docker_call_submit(c, t);
 }
 
+/* Queue @run for after the Leave in progress on @e; false: none is. */
+static bool after_leave(nd_docker_ep *e, void (*run)(nd_manager *m, const char *id, nd_docker_done_fn done,
+                                                     void *userdata),
+                        nd_docker_done_fn done, void *userdata) {
+        if (!e || !e->leaving)
+                return false;
+        struct nd_docker_later *l = calloc(1, sizeof(*l)), **tail = &e->later;
+        if (!l) {
+                nd_docker_err(done, userdata, -ENOMEM, NULL);
+                return true;
+        }
+        *l = (struct nd_docker_later) { .run = run, .done = done, .userdata = userdata };
+        while (*tail)
+                tail = &(*tail)->next;
+        *tail = l;
+        return true;
+}
+
 void nd_docker_endpoint_delete(nd_manager *m, const char *id, nd_docker_done_fn done, void *userdata) {
         nd_docker_ep *e = nd_docker_ep_find(m, id);
         nd_network *n = NULL;
         if (!e)
                 return nd_docker_ok(done, userdata);
+        if (after_leave(e, nd_docker_endpoint_delete, done, userdata))
+                return;
         if (e->busy)
                 return nd_docker_err(done, userdata, -EBUSY, &(nd_diag) { "the endpoint is busy, retry" });
         struct nd_docker_call *c = nd_docker_call_new(m, done, userdata);
@@ -262,6 +282,8 @@ void nd_docker_endpoint_join(nd_manager *m, const char *id, nd_docker_done_fn do
         char g4[ND_ADDR_STRLEN] = "", g6[ND_ADDR_STRLEN] = "";
         int r;
 
+        if (after_leave(e, nd_docker_endpoint_join, done, userdata))
+                return;
         if ((r = nd_docker_endpoint_ready(m, id, &d)) < 0)
                 return nd_docker_err(done, userdata, r, &d);
         if (nd_manager_network_find(m, e->net_id, &n) < 0)
@@ -301,6 +323,31 @@ void nd_docker_endpoint_join(nd_manager *m, const char *id, nd_docker_done_fn do
         nd_docker_ep_store(c);
 }
 
+/* The Leave was answered already; its record's result is only logged. */
+static void leave_answered(void *userdata, int r, const nd_diag *d, const nd_docker_result *res) {
+        if (r < 0)
+                nd_log(LOG_WARNING, "recording a Docker Leave failed", "reason=\"%s\"", d ? d->msg : "");
+}
+
+/* The Leave is recorded (or failed to be): what waited for it runs, in
+ * the order it came. */
+static void leave_finished(struct nd_docker_call *c) {
+        nd_docker_ep *e = c->ep;
+        nd_manager *m = c->m;
+        struct nd_docker_later *l = e->later;
+        char id[sizeof(e->id)];
+        e->later = NULL;
+        e->leaving = false;
+        snprintf(id, sizeof(id), "%s", e->id);
+        while (l) {
+                struct nd_docker_later *next = l->next;
+                /* @e may go with the first of them (DeleteEndpoint) */
+                l->run(m, id, l->done, l->userdata);
+                free(l);
+                l = next;
+        }
+}
+
 /* The pair goes off the loop (link-reaper.h); the record after it. */
 static void on_leave_reaped(void *userdata, int r) {
         struct nd_docker_call *c = userdata;
@@ -334,6 +381,14 @@ void nd_docker_endpoint_leave(nd_manager *m, const char *id, nd_docker_done_fn d
                 return nd_docker_ep_store(c);
         }
         e->busy = true; /* before: without a reaper the callback runs at once */
+        /* the answer does not wait for the kernel's grace period: dockerd
+         * moves on, and what it sends for this endpoint next (Join,
+         * DeleteEndpoint) waits for the Leave to be recorded */
+        e->leaving = true;
+        c->done = leave_answered;
+        c->commit = leave_finished;
+        c->undo = leave_finished;
+        nd_docker_ok(done, userdata);
         nd_docker_spec b;
         nd_docker_ep_spec(e, NULL, &b);
         nd_endpoint_unwire_async(m, &b.ep, on_leave_reaped, c);

@@ -61,7 +61,19 @@ typedef struct nd_docker_ep {
         char aliases[ND_MAX_ALIASES][ND_NAME_MAX + 1];
         size_t n_aliases;
         struct nd_docker_lookup *lookup;
+        /* Leave answered before its pair was gone: Join and DeleteEndpoint
+         * of the endpoint wait in @later until the Leave is recorded */
+        bool leaving;
+        struct nd_docker_later *later;
 } nd_docker_ep;
+
+/* A Join or DeleteEndpoint that waits for a Leave to finish. */
+struct nd_docker_later {
+        void (*run)(nd_manager *m, const char *id, nd_docker_done_fn done, void *userdata);
+        nd_docker_done_fn done;
+        void *userdata;
+        struct nd_docker_later *next;
+};
 
 struct nd_dplug {
         nd_docker_pool **pools;

@@ -204,6 +204,12 @@ static int ep_from_json(const json_t *j, nd_docker_ep *e) {
 void nd_docker_ep_free(nd_docker_ep *e) {
         if (!e)
                 return;
+        /* requests still waiting for a Leave: netd is stopping, their
+         * connections are gone */
+        for (struct nd_docker_later *l = e->later, *next; l; l = next) {
+                next = l->next;
+                free(l);
+        }
         nd_docker_lookup_stop(e);
         nd_published_done(&e->pub);
         free(e);
