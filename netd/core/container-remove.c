@@ -207,6 +207,15 @@ int nd_manager_container_remove(nd_manager *m, nd_container *c, bool force, nd_m
                 ct_signal(c, SIGKILL);
                 return 0;
         }
+        if (c->exit_persisting) {
+                /* it exited and the record says so once durable: the
+                 * removal follows then, as for a running one */
+                r = add_waiter(c, cb, userdata, true);
+                if (r < 0)
+                        return nd_diag_set(d, r, "out of memory");
+                c->removing = true;
+                return 0;
+        }
         if (c->persisting || c->report_fd >= 0)
                 return nd_diag_set(d, -EBUSY, "container '%s' is starting", c->name);
         r = nd_ct_teardown_and_forget(c, cb, userdata);

@@ -25,6 +25,7 @@
 /* ---- the monitor -------------------------------------------------------------------- */
 
 static void on_exit_persisted(nd_container *c, int r, void *userdata) {
+        c->exit_persisting = false;
         nd_ct_notify_waiters(c, 0, NULL);
 }
 
@@ -65,8 +66,11 @@ void nd_ct_exited(nd_container *c) {
                         log_ct(LOG_ERR, c, "auto-remove failed", "err=%d", r);
                 return;
         }
-        if (nd_ct_persist(c, nd_ct_txn_new(c), on_exit_persisted, NULL) < 0)
+        c->exit_persisting = true;
+        if (nd_ct_persist(c, nd_ct_txn_new(c), on_exit_persisted, NULL) < 0) {
+                c->exit_persisting = false;
                 nd_ct_notify_waiters(c, 0, NULL);
+        }
 }
 
 static void on_monitor(struct ev_loop *loop, ev_io *w, int revents) {

@@ -124,6 +124,7 @@ typedef struct nd_container {
         struct nd_ct_waiter *waiters; /* requests waiting for it to exit */
         bool removing;
         bool persisting;
+        bool exit_persisting;  /* its exit being written: waiters answered once durable */
         struct nd_dns_sandbox *dns_sb; /* its resolver while it runs */
 } nd_container;
 

@@ -8,6 +8,8 @@
  *                        ring, watch delivery and the group commit
  *   store-local-log.c    the files: frame format, replay, snapshot and
  *                        compaction
+ *   store-local-commit.c the group commit: the writer thread, completion,
+ *                        dispatch of callbacks
  *
  * The store is an in-memory sorted key table, made durable by an
  * append-only log of checksummed records plus a periodic snapshot.
@@ -25,11 +27,19 @@
  * state of some prefix of acknowledged transactions, and every transaction
  * whose callback ran is in that prefix (callbacks run after fdatasync).
  *
- * Group commit: transactions queued during one loop iteration are applied
- * in memory, appended to one buffer and made durable with a single write +
- * fdatasync from an ev_prepare watcher; then all callbacks run in order.  If
- * the write fails, the batch is undone in memory and the log truncated back,
- * and its callbacks get -EIO: a failed write changes nothing.
+ * Group commit: a transaction is applied in memory at once (reads and
+ * compares see it) and its record appended to the batch being built.  At
+ * the loop's ev_prepare, when no batch is in flight, the batch is handed to
+ * the store's writer thread, which does the one write + fdatasync (and, once
+ * the log is long, writes the snapshot after it) while the loop goes on;
+ * the thread reports through an ev_async, and only then, on the loop, do
+ * the batch's callbacks run in order, followed by its watch events.  One
+ * batch is in flight at a time, so the log holds batches in commit order;
+ * what is queued meanwhile (writes, reads, every callback) waits behind it
+ * and forms the next batch.  If the write fails, the batch in flight and
+ * the one built on top of it are undone in memory, the log is truncated
+ * back, and their callbacks (and those of reads that saw them) get -EIO: a
+ * failed write changes nothing.
  *
  * Replay runs with the store's loop unset: no events, no undo records, no
  * lease timers armed (open arms them afterwards).
@@ -37,6 +47,7 @@
 #pragma once
 
 #include <ev.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
@@ -87,6 +98,7 @@ struct watch {
         size_t prefix_len;
         nd_store_watch_fn cb;  /* NULL once cancelled */
         void *userdata;
+        uint64_t flight;       /* the batch in flight when it started, 0: none */
         struct watch *next;
 };
 
@@ -108,6 +120,11 @@ struct cmpl {
         struct cmpl *next;
 };
 
+/* A completion queue, in order. */
+struct cq {
+        struct cmpl *head, **tail;
+};
+
 /* Undo record: the key's previous content (NULL: it was absent). */
 struct undo {
         char *key;
@@ -120,6 +137,25 @@ struct undo {
 struct buf {
         uint8_t *p;
         size_t n, cap;
+};
+
+/* The batch handed to the writer thread.  While it is out (busy), the
+ * thread reads wbuf, snap, log_size and writes the results; the loop
+ * touches none of them until it has seen w_done. */
+struct flight {
+        bool busy;             /* the loop's: handed over, not yet finished */
+        struct buf wbuf;       /* its framed records */
+        struct buf snap;       /* a snapshot file to write after them, or empty */
+        uint64_t log_size;     /* the log's size before it */
+        struct undo *undo;
+        struct event **events;
+        size_t n_events, cap_events;
+        int64_t rev0;
+        uint64_t seq0;
+        struct cq q;           /* completions queued up to the hand-over */
+        /* results, from the thread */
+        int r, r_trunc, r_snap; /* -errno; r_trunc a positive errno */
+        double secs;           /* write and fdatasync */
 };
 
 typedef struct local {
@@ -149,12 +185,22 @@ typedef struct local {
         uint64_t batch_seq0;
         bool batch_writes;
 
-        struct cmpl *q_head, **q_tail;
+        struct cq q;           /* completions not yet handed over */
         ev_prepare flush;
         ev_idle spin;
 
+        /* the group commit (store-local-commit.c) */
+        struct flight fly;
+        uint64_t flight_no;    /* batches handed over so far */
+        ev_async written;
+        pthread_t writer;
+        bool writer_started;
+        pthread_mutex_t w_lock;
+        pthread_cond_t w_wake, w_idle;
+        bool w_post, w_done, w_stop;   /* guarded by w_lock */
+
         uint64_t commits, commit_errors, bytes;
-        nd_hist commit_lat;    /* one group commit: write and fdatasync */
+        nd_hist commit_lat;    /* one group commit: write and fdatasync, timed on the thread */
 } local;
 
 /* ---- the byte buffer records are encoded into ---------------------------- */
@@ -195,17 +241,36 @@ int nd_local_table_reserve(local *s, size_t more);
 struct lease *nd_local_lease_find(local *s, int64_t id);
 struct lease *nd_local_lease_add(local *s, int64_t id, int64_t ttl);
 void nd_local_lease_unlink(local *s, struct lease *l);
+void nd_local_cq_push(struct cq *q, struct cmpl *c);
 /* Queue a completion behind everything queued before it. */
 void nd_local_queue_push(local *s, struct cmpl *c);
 int nd_local_apply_put(local *s, const char *key, const char *value, size_t vlen, int64_t lease,
                        int64_t rev);
 int nd_local_apply_del(local *s, const char *key, int64_t rev);
 void nd_local_batch_begin(local *s);
-void nd_local_batch_undo(local *s);
+/* Undo @list (newest first) in memory, emptying it. */
+void nd_local_undo_run(local *s, struct undo **list);
+void nd_local_undo_forget(struct undo **list);
+/* Undo the batch being built: memory, revision, its records and events;
+ * its queued writes (and what was queued after them) get @e. */
+void nd_local_batch_drop(local *s, int e);
+void nd_local_history_add(local *s, struct event *e);
 bool nd_local_watch_matches(const struct watch *w, const char *key);
-void nd_local_queue_watch_event(local *s, struct watch *w, struct event *e);
-/* Make the current batch durable.  0, or -errno after undoing it. */
-int nd_local_flush(local *s);
+/* Queue @e for @w on @q (&s->q, or a batch's queue). */
+void nd_local_queue_watch_event(local *s, struct cq *q, struct watch *w, struct event *e);
+
+/* ---- store-local-commit.c ------------------------------------------------ */
+
+int nd_local_writer_start(local *s);
+/* Wait for the batch in flight and finish it; its callbacks stay queued.
+ * @s has no batch in flight afterwards.  Returns its result. */
+int nd_local_commit_wait(local *s);
+/* nd_local_commit_wait(), then make the batch being built durable the
+ * same way.  0, or -errno after undoing what failed. */
+int nd_local_commit_sync(local *s);
+/* Make pending writes durable (callbacks not run), stop the thread, free
+ * what the commit holds. */
+void nd_local_writer_stop(local *s);
 void nd_local_on_prepare(struct ev_loop *loop, ev_prepare *w, int revents);
 void nd_local_on_spin(struct ev_loop *loop, ev_idle *w, int revents);
 
@@ -221,3 +286,9 @@ int nd_local_write_all(int fd, const uint8_t *p, size_t n);
  * which has no loop yet; open the log for appending and cut off a torn or
  * corrupt tail.  0, or -errno (a corrupt snapshot: -EBADMSG). */
 int nd_local_log_load(local *s, int dfd);
+/* The whole table as a framed snapshot file, into @file. */
+int nd_local_snapshot_encode(const local *s, struct buf *file);
+/* Write @file as the snapshot (temp file, fsync, rename, directory fsync),
+ * then truncate the log.  Touches only its arguments: the writer thread
+ * runs it.  0, or -errno. */
+int nd_local_snapshot_write(const char *dir, int log_fd, const struct buf *file);

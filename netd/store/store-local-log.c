@@ -266,18 +266,12 @@ out:
         return r;
 }
 
-int nd_store_local_compact(nd_store *st) {
-        local *s = (local *) st;
-        struct buf payload = {0}, file = {0};
-        char tmp[PATH_MAX], dst[PATH_MAX];
+int nd_local_snapshot_encode(const local *s, struct buf *file) {
+        struct buf payload = {0};
         size_t nl = 0;
         int r;
 
-        if (s->batch_writes) {
-                r = nd_local_flush(s);
-                if (r < 0)
-                        return r;
-        }
+        file->n = 0;
         for (struct lease *l = s->leases; l; l = l->next)
                 nl++;
         if ((r = buf_i64(&payload, (int64_t) s->seq)) < 0 || (r = buf_i64(&payload, s->rev)) < 0 ||
@@ -296,41 +290,53 @@ int nd_store_local_compact(nd_store *st) {
                     (r = buf_i64(&payload, kv->mod_rev)) < 0 || (r = buf_i64(&payload, kv->lease)) < 0)
                         goto out;
         }
-        if ((r = nd_local_frame_append(&file, &payload, SNAP_MAGIC)) < 0)
-                goto out;
-
-        snprintf(tmp, sizeof(tmp), "%s/store.snap.tmp", s->dir);
-        snprintf(dst, sizeof(dst), "%s/store.snap", s->dir);
-        {
-                _cleanup_close_ int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-                if (fd < 0) {
-                        r = -errno;
-                        goto out;
-                }
-                if ((r = nd_local_write_all(fd, file.p, file.n)) < 0)
-                        goto out;
-                if (fsync(fd) < 0) {
-                        r = -errno;
-                        goto out;
-                }
-        }
-        if (rename(tmp, dst) < 0) {
-                r = -errno;
-                goto out;
-        }
-        if ((r = fsync_dir(s->dir)) < 0)
-                goto out;
-        /* The snapshot now holds everything up to s->seq; records in the log
-         * are skipped by sequence number, so truncating is only a space
-         * saving and may be lost in a crash without harm. */
-        if (ftruncate(s->log_fd, 0) < 0 || fdatasync(s->log_fd) < 0) {
-                r = -errno;
-                goto out;
-        }
-        s->log_size = 0;
-        r = 0;
+        r = nd_local_frame_append(file, &payload, SNAP_MAGIC);
 out:
         free(payload.p);
+        return r;
+}
+
+int nd_local_snapshot_write(const char *dir, int log_fd, const struct buf *file) {
+        char tmp[PATH_MAX], dst[PATH_MAX];
+        int r;
+
+        snprintf(tmp, sizeof(tmp), "%s/store.snap.tmp", dir);
+        snprintf(dst, sizeof(dst), "%s/store.snap", dir);
+        {
+                _cleanup_close_ int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+                if (fd < 0)
+                        return -errno;
+                if ((r = nd_local_write_all(fd, file->p, file->n)) < 0)
+                        return r;
+                if (fsync(fd) < 0)
+                        return -errno;
+        }
+        if (rename(tmp, dst) < 0)
+                return -errno;
+        if ((r = fsync_dir(dir)) < 0)
+                return r;
+        /* The snapshot now holds everything up to its sequence number;
+         * records in the log are skipped by sequence number, so truncating
+         * is only a space saving and may be lost in a crash without harm. */
+        if (ftruncate(log_fd, 0) < 0 || fdatasync(log_fd) < 0)
+                return -errno;
+        return 0;
+}
+
+int nd_store_local_compact(nd_store *st) {
+        local *s = (local *) st;
+        struct buf file = {0};
+        int r;
+
+        /* nothing in flight, nothing pending: the table is what is durable */
+        r = nd_local_commit_sync(s);
+        if (r < 0)
+                return r;
+        r = nd_local_snapshot_encode(s, &file);
+        if (r == 0)
+                r = nd_local_snapshot_write(s->dir, s->log_fd, &file);
+        if (r == 0)
+                s->log_size = 0;
         free(file.p);
         return r;
 }

@@ -1,15 +1,14 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The embedded store in memory: the sorted key table, leases, the batch
- * of this loop iteration with its undo records, the history ring watches
- * replay from, the completion queue, and the group commit that makes a
- * batch durable and then runs its callbacks in order.
+ * being built with its undo records, the history ring watches replay
+ * from, and the completion queue.  store-local-commit.c makes batches
+ * durable and runs the callbacks.
  */
 #include <errno.h>
 #include <ev.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "log.h"
 #include "macro.h"
@@ -105,12 +104,18 @@ struct lease *nd_local_lease_find(local *s, int64_t id) {
         return NULL;
 }
 
+void nd_local_cq_push(struct cq *q, struct cmpl *c) {
+        c->next = NULL;
+        *q->tail = c;
+        q->tail = &c->next;
+}
+
 void nd_local_queue_push(local *s, struct cmpl *c) {
         c->after_write = s->batch_writes;
-        c->next = NULL;
-        *s->q_tail = c;
-        s->q_tail = &c->next;
-        ev_idle_start(s->loop, &s->spin);
+        nd_local_cq_push(&s->q, c);
+        /* while a batch is in flight, its completion wakes the loop */
+        if (!s->fly.busy)
+                ev_idle_start(s->loop, &s->spin);
 }
 
 struct lease *nd_local_lease_add(local *s, int64_t id, int64_t ttl) {
@@ -236,12 +241,12 @@ void nd_local_batch_begin(local *s) {
         s->batch_seq0 = s->seq;
 }
 
-/* ---- batch commit -------------------------------------------------------- */
+/* ---- undo, history ------------------------------------------------------ */
 
-void nd_local_batch_undo(local *s) {
-        while (s->undo) {
-                struct undo *u = s->undo;
-                s->undo = u->next;
+void nd_local_undo_run(local *s, struct undo **list) {
+        while (*list) {
+                struct undo *u = *list;
+                *list = u->next;
                 if (u->lease_granted) {
                         struct lease *l = nd_local_lease_find(s, u->lease_granted);
                         if (l) {
@@ -261,14 +266,12 @@ void nd_local_batch_undo(local *s) {
                 free(u->key);
                 free(u);
         }
-        s->rev = s->batch_rev0;
-        s->seq = s->batch_seq0;
 }
 
-static void batch_forget_undo(local *s) {
-        while (s->undo) {
-                struct undo *u = s->undo;
-                s->undo = u->next;
+void nd_local_undo_forget(struct undo **list) {
+        while (*list) {
+                struct undo *u = *list;
+                *list = u->next;
                 nd_local_kv_free(u->old);
                 free(u->lease_revoked);
                 free(u->key);
@@ -276,7 +279,23 @@ static void batch_forget_undo(local *s) {
         }
 }
 
-static void history_add(local *s, struct event *e) {
+void nd_local_batch_drop(local *s, int e) {
+        nd_local_undo_run(s, &s->undo);
+        s->rev = s->batch_rev0;
+        s->seq = s->batch_seq0;
+        for (struct cmpl *c = s->q.head; c; c = c->next) {
+                if (c->after_write && c->kind != C_WATCH)
+                        c->r = e;
+                c->after_write = false;
+        }
+        for (size_t i = 0; i < s->n_batch_events; i++)
+                nd_local_event_unref(s->batch_events[i]);
+        s->n_batch_events = 0;
+        s->wbuf.n = 0;
+        s->batch_writes = false;
+}
+
+void nd_local_history_add(local *s, struct event *e) {
         if (s->hist_n == HISTORY_MAX) {
                 nd_local_event_unref(s->history[s->hist_start]);
                 s->hist_start = (s->hist_start + 1) % HISTORY_MAX;
@@ -291,7 +310,7 @@ bool nd_local_watch_matches(const struct watch *w, const char *key) {
         return strncmp(key, w->prefix, w->prefix_len) == 0;
 }
 
-void nd_local_queue_watch_event(local *s, struct watch *w, struct event *e) {
+void nd_local_queue_watch_event(local *s, struct cq *q, struct watch *w, struct event *e) {
         struct cmpl *c = calloc(1, sizeof(*c));
         if (!c) {
                 nd_log(LOG_ERR, "store: out of memory queueing a watch event; watch dropped",
@@ -304,151 +323,8 @@ void nd_local_queue_watch_event(local *s, struct watch *w, struct event *e) {
         w->ref++;
         c->event = e;
         e->ref++;
-        nd_local_queue_push(s, c);
-}
-
-/* Make the current batch durable.  0, or -errno after undoing it. */
-int nd_local_flush(local *s) {
-        int r = 0;
-
-        if (!s->batch_writes)
-                return 0;
-        if (s->wbuf.n > 0) {
-                double t0 = ev_time();
-                r = nd_local_write_all(s->log_fd, s->wbuf.p, s->wbuf.n);
-                if (r == 0 && fdatasync(s->log_fd) < 0)
-                        r = -errno;
-                nd_hist_observe(&s->commit_lat, ev_time() - t0);
-                s->commits++;
-                s->commit_errors += r < 0;
-                s->bytes += r < 0 ? 0 : s->wbuf.n;
-        }
-        if (r < 0) {
-                nd_log_errno(LOG_ERR, r, "store: writing the log failed, batch rolled back",
-                             "dir=%s bytes=%zu", s->dir, s->wbuf.n);
-                if (ftruncate(s->log_fd, (off_t) s->log_size) < 0)
-                        nd_log_errno(LOG_ERR, errno, "store: truncating the log failed, ignoring");
-                nd_local_batch_undo(s);
-                /* a full disk or quota says so ("No space left on
-                 * device", "Disk quota exceeded"); other failures are I/O */
-                int e = r == -ENOSPC || r == -EDQUOT ? r : -EIO;
-                for (struct cmpl *c = s->q_head; c; c = c->next)
-                        if (c->after_write && c->kind != C_WATCH)
-                                c->r = e;
-                for (size_t i = 0; i < s->n_batch_events; i++)
-                        nd_local_event_unref(s->batch_events[i]);
-        } else {
-                s->log_size += s->wbuf.n;
-                batch_forget_undo(s);
-                for (size_t i = 0; i < s->n_batch_events; i++) {
-                        struct event *e = s->batch_events[i];
-                        history_add(s, e);
-                        for (struct watch *w = s->watches; w; w = w->next)
-                                if (w->cb && nd_local_watch_matches(w, e->kv.key))
-                                        nd_local_queue_watch_event(s, w, e);
-                        nd_local_event_unref(e);
-                }
-        }
-        s->n_batch_events = 0;
-        s->wbuf.n = 0;
-        s->batch_writes = false;
-        for (struct cmpl *c = s->q_head; c; c = c->next)
-                c->after_write = false;
-        return r;
-}
-
-static void dispatch(local *s) {
-        struct cmpl *c = s->q_head;
-        s->q_head = NULL;
-        s->q_tail = &s->q_head;
-
-        while (c) {
-                struct cmpl *next = c->next;
-                switch (c->kind) {
-                case C_TXN:
-                        if (c->txn_cb)
-                                c->txn_cb(c->userdata, c->r, c->rev);
-                        break;
-                case C_RANGE: {
-                        nd_store_kv *out = NULL;
-                        if (c->n_kvs) {
-                                out = calloc(c->n_kvs, sizeof(*out));
-                                if (!out && c->r == 0)
-                                        c->r = -ENOMEM;
-                        }
-                        for (size_t i = 0; out && i < c->n_kvs; i++)
-                                out[i] = (nd_store_kv) {
-                                        .key = c->kvs[i].key, .value = c->kvs[i].value,
-                                        .value_len = c->kvs[i].value_len,
-                                        .create_rev = c->kvs[i].create_rev,
-                                        .mod_rev = c->kvs[i].mod_rev, .lease = c->kvs[i].lease,
-                                };
-                        c->range_cb(c->userdata, c->r, c->r < 0 ? NULL : out, c->r < 0 ? 0 : c->n_kvs,
-                                    c->rev);
-                        free(out);
-                        for (size_t i = 0; i < c->n_kvs; i++) {
-                                free(c->kvs[i].key);
-                                free(c->kvs[i].value);
-                        }
-                        free(c->kvs);
-                        break;
-                }
-                case C_LEASE:
-                        if (c->lease_cb)
-                                c->lease_cb(c->userdata, c->r, c->lease);
-                        break;
-                case C_WATCH:
-                        if (c->watch->cb) {
-                                nd_store_event ev = {
-                                        .type = c->event->type,
-                                        .kv = {
-                                                .key = c->event->kv.key,
-                                                .value = c->event->kv.value,
-                                                .value_len = c->event->kv.value_len,
-                                                .create_rev = c->event->kv.create_rev,
-                                                .mod_rev = c->event->kv.mod_rev,
-                                                .lease = c->event->kv.lease,
-                                        },
-                                };
-                                c->watch->cb(c->watch->userdata, 0, &ev);
-                        }
-                        nd_local_event_unref(c->event);
-                        nd_local_watch_unref(c->watch);
-                        break;
-                case C_WATCH_ERR:
-                        if (c->watch->cb) {
-                                nd_store_watch_fn cb = c->watch->cb;
-                                c->watch->cb = NULL;
-                                cb(c->watch->userdata, c->r, NULL);
-                        }
-                        nd_local_watch_unref(c->watch);
-                        break;
-                }
-                free(c);
-                c = next;
-        }
-}
-
-void nd_local_on_prepare(struct ev_loop *loop, ev_prepare *w, int revents) {
-        local *s = container_of(w, local, flush);
-
-        /* Bounded: one batch per loop iteration.  Callbacks that queue more
-         * work get it flushed on the next iteration; the idle watcher keeps
-         * the loop from sleeping meanwhile. */
-        ev_idle_stop(loop, &s->spin);
-        if (!s->q_head && !s->batch_writes)
-                return;
-        nd_local_flush(s);
-        dispatch(s);
-        if (s->log_size > COMPACT_LOG_BYTES) {
-                int r = nd_store_local_compact(&s->head);
-                if (r < 0)
-                        nd_log_errno(LOG_WARNING, r, "store: compaction failed, ignoring", "dir=%s", s->dir);
-        }
-        if (s->q_head || s->batch_writes)
-                ev_idle_start(loop, &s->spin);
-}
-
-void nd_local_on_spin(struct ev_loop *loop, ev_idle *w, int revents) {
-        ev_idle_stop(loop, w);
+        if (q == &s->q)
+                nd_local_queue_push(s, c);
+        else
+                nd_local_cq_push(q, c);
 }

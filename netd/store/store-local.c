@@ -132,15 +132,7 @@ fail:
          * write of it.  Rare enough that simplicity wins. */
         free(rec.p);
         free(c);
-        s->wbuf.n = 0;
-        nd_local_batch_undo(s);
-        for (struct cmpl *q = s->q_head; q; q = q->next)
-                if (q->after_write && q->kind != C_WATCH)
-                        q->r = -EIO;
-        for (size_t i = 0; i < s->n_batch_events; i++)
-                nd_local_event_unref(s->batch_events[i]);
-        s->n_batch_events = 0;
-        s->batch_writes = false;
+        nd_local_batch_drop(s, -EIO);
         return r;
 }
 
@@ -206,6 +198,7 @@ static int local_watch(nd_store *st, const char *prefix, int64_t from_rev, nd_st
         w->prefix_len = strlen(prefix);
         w->cb = cb;
         w->userdata = userdata;
+        w->flight = s->fly.busy ? s->flight_no : 0;
 
         if (from_rev > 0 && from_rev < s->rev) {
                 /* Replay history newer than from_rev, if we still have it. */
@@ -225,7 +218,7 @@ static int local_watch(nd_store *st, const char *prefix, int64_t from_rev, nd_st
                         for (size_t i = 0; i < s->hist_n; i++) {
                                 struct event *e = s->history[(s->hist_start + i) % HISTORY_MAX];
                                 if (e->kv.mod_rev > from_rev && nd_local_watch_matches(w, e->kv.key))
-                                        nd_local_queue_watch_event(s, w, e);
+                                        nd_local_queue_watch_event(s, &s->q, w, e);
                         }
         }
         w->next = s->watches;
@@ -389,14 +382,13 @@ static void local_free(nd_store *st) {
                 return;
         if (s->loop) {
                 /* Make pending writes durable; run nothing further. */
-                if (s->batch_writes)
-                        nd_local_flush(s);
+                nd_local_writer_stop(s);
                 ev_prepare_stop(s->loop, &s->flush);
                 ev_idle_stop(s->loop, &s->spin);
         }
-        while (s->q_head) {
-                struct cmpl *c = s->q_head;
-                s->q_head = c->next;
+        while (s->q.head) {
+                struct cmpl *c = s->q.head;
+                s->q.head = c->next;
                 if (c->kind == C_RANGE) {
                         for (size_t i = 0; i < c->n_kvs; i++) {
                                 free(c->kvs[i].key);
@@ -446,7 +438,7 @@ int nd_store_local_open_at(struct ev_loop *loop, const char *dir, nd_store **ret
         s->head.ops = &nd_store_local_ops;
         s->log_fd = s->lock_fd = -1;
         nd_hist_init(&s->commit_lat, nd_hist_latency_bounds, nd_hist_latency_n);
-        s->q_tail = &s->q_head;
+        s->q.tail = &s->q.head;
         s->next_lease = 1;
         s->dir = strdup(dir);
         if (!s->dir) {
@@ -483,6 +475,9 @@ int nd_store_local_open_at(struct ev_loop *loop, const char *dir, nd_store **ret
         ev_prepare_init(&s->flush, nd_local_on_prepare);
         ev_idle_init(&s->spin, nd_local_on_spin);
         if (loop) {
+                r = nd_local_writer_start(s);
+                if (r < 0)
+                        goto fail;
                 ev_prepare_start(loop, &s->flush);
                 /* Lease deadlines restart on open, as etcd does on a leader
                  * change: a TTL never expires while nobody could renew it. */

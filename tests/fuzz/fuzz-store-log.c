@@ -41,8 +41,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         close(fd);
         assert(nd_store_local_open_at(loop, dir, &s) == 0);
         assert(nd_store_put(s, "/fuzz/k", "v", 0, on_done, &r) == 0);
-        for (int i = 0; i < 4 && r == 1; i++)
-                ev_run(loop, EVRUN_NOWAIT);
+        /* the put is handed to the store's writer thread at the first
+         * iteration; the iteration sleeps until it is durable */
+        while (r == 1)
+                ev_run(loop, EVRUN_ONCE);
         assert(r == 0);
         nd_store_free(s);
         unlink(path);

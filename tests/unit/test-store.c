@@ -2,13 +2,16 @@
 /*
  * The local store: transactions, ordering, watches, leases, and crash
  * safety by simulated torn writes (every truncation point of a real log)
- * and by a failing disk (the log fd replaced with /dev/full).
+ * and by a failing disk (the log fd replaced with /dev/full).  fdatasync is
+ * interposed (defined here for the whole process): a test holds the writer
+ * thread in it or makes it fail; callbacks wait for it, the loop does not.
  */
 #include <dirent.h>
 #include <errno.h>
 #include <ev.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -16,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -25,11 +29,78 @@
 #include "store.h"
 
 static struct ev_loop *loop;
-static char tmpl[PATH_MAX];
+static ev_timer tick; /* bounds a blocking iteration of the loop */
 
-/* Completions run from the loop's prepare phase: one iteration flushes and
- * dispatches a batch; a few more cover callbacks that queue more. */
-static void spin(void) {
+/* ---- fdatasync, interposed ------------------------------------------------ */
+
+static pthread_mutex_t gate_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t gate_cond = PTHREAD_COND_INITIALIZER;
+static pthread_t loop_thread;
+/* guarded by gate_lock */
+static bool gate_closed, sync_fail, sync_on_loop;
+static int syncs_entered, syncs_done;
+
+int fdatasync(int fd) {
+        pthread_mutex_lock(&gate_lock);
+        syncs_entered++;
+        sync_on_loop |= pthread_equal(pthread_self(), loop_thread) != 0;
+        pthread_cond_broadcast(&gate_cond);
+        while (gate_closed)
+                pthread_cond_wait(&gate_cond, &gate_lock);
+        bool fail = sync_fail;
+        sync_fail = false;
+        pthread_mutex_unlock(&gate_lock);
+        long r = fail ? (errno = EIO, -1) : syscall(SYS_fdatasync, fd);
+        pthread_mutex_lock(&gate_lock);
+        syncs_done++;
+        pthread_mutex_unlock(&gate_lock);
+        return (int) r;
+}
+
+/* Hold fdatasync (counting afresh), or let it go; @fail: the one held fails. */
+static void gate_set(bool closed, bool fail) {
+        pthread_mutex_lock(&gate_lock);
+        if (closed && !gate_closed)
+                syncs_entered = syncs_done = 0, sync_on_loop = false;
+        gate_closed = closed;
+        sync_fail = fail;
+        pthread_cond_broadcast(&gate_cond);
+        pthread_mutex_unlock(&gate_lock);
+}
+
+static int syncs(int *done) {
+        pthread_mutex_lock(&gate_lock);
+        int n = syncs_entered;
+        if (done)
+                *done = syncs_done;
+        pthread_mutex_unlock(&gate_lock);
+        return n;
+}
+
+static void on_marker(void *ud, int r, const nd_store_kv *kvs, size_t n, int64_t rev) {
+        *(int *) ud = 1;
+}
+
+/* Run the loop until @flag is set: an iteration that does not block (its
+ * prepare dispatches what is ready), then one that sleeps until something
+ * happens (the writer thread done, or the tick). */
+static void run_until(const int *flag) {
+        for (ev_tstamp end = ev_time() + 30; ev_time() < end;) {
+                ev_run(loop, EVRUN_NOWAIT);
+                if (*flag)
+                        break;
+                ev_run(loop, EVRUN_ONCE);
+        }
+        assert_true(*flag);
+}
+
+/* Completions run on the loop, in queue order, once their batch is
+ * durable (the writer thread's fdatasync): run it until a read queued now
+ * has completed, then a few more iterations for callbacks that queue more. */
+static void spin(nd_store *s) {
+        int done = 0;
+        assert_int_equal(nd_store_get(s, "/", on_marker, &done), 0);
+        run_until(&done);
         for (int i = 0; i < 4; i++)
                 ev_run(loop, EVRUN_NOWAIT);
 }
@@ -82,7 +153,7 @@ static void on_range(void *ud, int r, const nd_store_kv *kvs, size_t n, int64_t 
 static int put(nd_store *s, const char *k, const char *v) {
         struct res x = {0};
         assert_int_equal(nd_store_put(s, k, v, 0, on_txn, &x), 0);
-        spin();
+        spin(s);
         assert_int_equal(x.calls, 1);
         return x.r;
 }
@@ -90,7 +161,7 @@ static int put(nd_store *s, const char *k, const char *v) {
 static struct res get(nd_store *s, const char *k) {
         struct res x = {0};
         assert_int_equal(nd_store_get(s, k, on_range, &x), 0);
-        spin();
+        spin(s);
         assert_int_equal(x.calls, 1);
         return x;
 }
@@ -98,7 +169,7 @@ static struct res get(nd_store *s, const char *k) {
 static struct res list(nd_store *s, const char *p) {
         struct res x = {0};
         assert_int_equal(nd_store_list(s, p, on_range, &x), 0);
-        spin();
+        spin(s);
         assert_int_equal(x.calls, 1);
         return x;
 }
@@ -120,17 +191,17 @@ static void test_txn_basic(void **state) {
         struct res y = {0};
         assert_int_equal(nd_store_cas(s, "/a/1", rev1 + 100, "bad", on_txn, &y), 0);
         assert_int_equal(y.calls, 0);
-        spin();
+        spin(s);
         assert_int_equal(y.r, -ECANCELED);
         memset(&y, 0, sizeof(y));
         assert_int_equal(nd_store_cas(s, "/a/1", rev1, "uno", on_txn, &y), 0);
-        spin();
+        spin(s);
         assert_int_equal(y.r, 0);
         assert_string_equal(get(s, "/a/1").value, "uno");
         /* create-only cas */
         memset(&y, 0, sizeof(y));
         assert_int_equal(nd_store_cas(s, "/a/1", 0, "x", on_txn, &y), 0);
-        spin();
+        spin(s);
         assert_int_equal(y.r, -ECANCELED);
 
         x = list(s, "/a/");
@@ -141,7 +212,7 @@ static void test_txn_basic(void **state) {
         nd_store_op ops[] = { { .type = ND_STORE_DELETE_PREFIX, .key = "/a/" } };
         memset(&y, 0, sizeof(y));
         assert_int_equal(nd_store_txn(s, NULL, 0, ops, 1, on_txn, &y), 0);
-        spin();
+        spin(s);
         assert_int_equal(y.r, 0);
         assert_int_equal(list(s, "/a/").n, 0);
         assert_int_equal(list(s, "/").n, 1);
@@ -199,7 +270,7 @@ static void test_watch(void **state) {
         nd_store_put(s, "/w/1", "one", 0, on_txn, &r1);
         nd_store_put(s, "/w/2", "two", 0, on_txn, &r2);
         nd_store_delete(s, "/w/1", on_txn, &r3);
-        spin();
+        spin(s);
         assert_true(r1.rev < r2.rev && r2.rev < r3.rev);
         assert_int_equal(a.n, 3);
         assert_string_equal(a.keys[0], "/w/1");
@@ -211,7 +282,7 @@ static void test_watch(void **state) {
 
         /* resume from a revision: history replays exactly what came after */
         assert_int_equal(nd_store_watch_start(s, "/w/", rev0, on_watch, &c, NULL), 0);
-        spin();
+        spin(s);
         assert_int_equal(c.n, 3);
         assert_int_equal(c.revs[0], r1.rev);
 
@@ -227,7 +298,7 @@ static void test_watch(void **state) {
         s = open_at(dir);
         struct evlog d = {0};
         assert_int_equal(nd_store_watch_start(s, "/w/", 1, on_watch, &d, NULL), 0);
-        spin();
+        spin(s);
         assert_int_equal(d.err, -ESTALE);
         nd_store_free(s);
         nd_test_rm_rf(dir);
@@ -248,21 +319,21 @@ static void test_lease(void **state) {
         struct evlog ev = {0};
 
         assert_int_equal(nd_store_lease_grant(s, 60, on_lease, &l), 0);
-        spin();
+        spin(s);
         assert_int_equal(l.r, 0);
         assert_true(l.rev > 0);
         assert_int_equal(nd_store_put(s, "/n/host1", "alive", l.rev, on_txn, &x), 0);
-        spin();
+        spin(s);
         assert_int_equal(x.r, 0);
         memset(&x, 0, sizeof(x));
         assert_int_equal(nd_store_put(s, "/n/host2", "alive", l.rev + 99, on_txn, &x), 0);
-        spin();
+        spin(s);
         assert_int_equal(x.r, -ENOENT);
         assert_int_equal(nd_store_watch_start(s, "/n/", 0, on_watch, &ev, NULL), 0);
 
         struct res k = {0};
         assert_int_equal(nd_store_lease_keepalive(s, l.rev, on_lease, &k), 0);
-        spin();
+        spin(s);
         assert_int_equal(k.r, 0);
         /* leases survive a restart */
         nd_store_free(s);
@@ -271,14 +342,14 @@ static void test_lease(void **state) {
         assert_int_equal(get(s, "/n/host1").n, 1);
         memset(&k, 0, sizeof(k));
         assert_int_equal(nd_store_lease_revoke(s, l.rev, on_lease, &k), 0);
-        spin();
+        spin(s);
         assert_int_equal(k.r, 0);
         assert_int_equal(get(s, "/n/host1").n, 0);
         assert_int_equal(ev.n, 1);
         assert_int_equal(ev.types[0], ND_STORE_EVENT_DELETE);
         memset(&k, 0, sizeof(k));
         assert_int_equal(nd_store_lease_keepalive(s, l.rev, on_lease, &k), 0);
-        spin();
+        spin(s);
         assert_int_equal(k.r, -ENOENT);
         nd_store_free(s);
         /* and the revoke was durable */
@@ -338,7 +409,7 @@ static void test_torn_writes(void **state) {
                 if (i % 5 == 4) {
                         struct res y = {0};
                         nd_store_delete(s, k, on_txn, &y);
-                        spin();
+                        spin(s);
                 } else
                         assert_int_equal(put(s, k, v), 0);
         }
@@ -435,7 +506,7 @@ static void test_snapshot(void **state) {
         assert_int_equal(put(s, "/s/000", "v2"), 0);
         struct res y = {0};
         nd_store_delete(s, "/s/001", on_txn, &y);
-        spin();
+        spin(s);
         int64_t rev = nd_store_local_revision(s);
         nd_store_free(s);
 
@@ -498,7 +569,7 @@ static void test_write_failure(void **state) {
         struct res x = {0}, y = {0};
         nd_store_put(s, "/f/a", "after", 0, on_txn, &x);
         nd_store_put(s, "/f/b", "new", 0, on_txn, &y);
-        spin();
+        spin(s);
         assert_int_equal(x.r, -ENOSPC);
         assert_int_equal(y.r, -ENOSPC);
         assert_string_equal(get(s, "/f/a").value, "before");
@@ -521,14 +592,193 @@ static void test_write_failure(void **state) {
         free(dir);
 }
 
+/* ---- the commit off the loop ---------------------------------------------- */
+
+struct ordered {
+        int calls, r, seq, synced;
+        int64_t rev;
+        char value[32];
+};
+static int order_seq;
+
+static void on_ordered(void *ud, int r, int64_t rev) {
+        struct ordered *o = ud;
+        o->calls++;
+        o->r = r;
+        o->rev = rev;
+        o->seq = ++order_seq;
+        syncs(&o->synced);
+}
+
+static void on_ordered_range(void *ud, int r, const nd_store_kv *kvs, size_t n, int64_t rev) {
+        struct ordered *o = ud;
+        on_ordered(ud, r, rev);
+        if (n == 1)
+                snprintf(o->value, sizeof(o->value), "%s", kvs[0].value);
+}
+
+/* Until the writer thread has entered fdatasync @n times; the loop runs. */
+static void wait_entered(int n) {
+        for (ev_tstamp end = ev_time() + 10; syncs(NULL) < n && ev_time() < end;) {
+                ev_run(loop, EVRUN_NOWAIT);
+                usleep(200);
+        }
+        assert_int_equal(syncs(NULL), n);
+}
+
+/* A callback runs only after its batch's fdatasync returned, on the loop;
+ * everything issued while a batch is in flight waits, forms one batch, and
+ * completes in order.  Memory sees every transaction at once. */
+static void test_commit_off_loop(void **state) {
+        enum { N = 40 };
+        char *dir = mkdir_tmp(), k[32];
+        nd_store *s = open_at(dir);
+        struct ordered first = {0}, cas = {0}, puts[N] = {{0}}, rd = {0};
+        struct evlog ev = {0};
+        int done;
+
+        assert_int_equal(put(s, "/o/base", "x"), 0);
+        assert_int_equal(nd_store_watch_start(s, "/o/", 0, on_watch, &ev, NULL), 0);
+        int64_t rev0 = nd_store_local_revision(s);
+        order_seq = 0;
+        gate_set(true, false);
+        assert_int_equal(nd_store_put(s, "/o/a", "one", 0, on_ordered, &first), 0);
+        wait_entered(1);
+        /* in memory at once: the revision and a compare see it */
+        assert_int_equal(nd_store_local_revision(s), rev0 + 1);
+        assert_int_equal(nd_store_cas(s, "/o/a", rev0 + 1, "two", on_ordered, &cas), 0);
+        for (int i = 0; i < N; i++) {
+                snprintf(k, sizeof(k), "/o/k%02d", i);
+                assert_int_equal(nd_store_put(s, k, "v", 0, on_ordered, &puts[i]), 0);
+        }
+        assert_int_equal(nd_store_get(s, "/o/a", on_ordered_range, &rd), 0);
+        for (int i = 0; i < 30; i++, usleep(1000)) /* the loop runs on; nothing completes */
+                ev_run(loop, EVRUN_NOWAIT);
+        assert_int_equal(first.calls + cas.calls + puts[N - 1].calls + rd.calls, 0);
+        assert_int_equal(ev.n, 0);
+        assert_int_equal(syncs(&done), 1); /* one fdatasync in flight */
+        assert_int_equal(done, 0);
+
+        gate_set(false, false);
+        run_until(&rd.calls);
+        assert_int_equal(first.r, 0);
+        assert_int_equal(first.seq, 1);
+        assert_true(first.synced >= 1);
+        assert_int_equal(cas.r, 0);
+        assert_int_equal(cas.seq, 2);
+        assert_int_equal(cas.rev, rev0 + 2);
+        assert_true(cas.synced >= 2);
+        for (int i = 0; i < N; i++) {
+                assert_int_equal(puts[i].r, 0);
+                assert_int_equal(puts[i].seq, 3 + i);
+                assert_int_equal(puts[i].rev, rev0 + 3 + i);
+                assert_true(puts[i].synced >= 2);
+        }
+        assert_int_equal(rd.seq, N + 3);
+        assert_string_equal(rd.value, "two");
+        /* the second batch was one fdatasync, and none ran on the loop */
+        assert_int_equal(syncs(NULL), 2);
+        assert_false(sync_on_loop); /* written before the thread's last unlock */
+        /* watch events: each once, in revision order, after durability */
+        assert_int_equal(ev.n, N + 2);
+        for (int i = 0; i < ev.n; i++)
+                assert_int_equal(ev.revs[i], rev0 + 1 + i);
+        nd_store_free(s);
+
+        s = open_at(dir);
+        assert_string_equal(get(s, "/o/a").value, "two");
+        assert_int_equal(list(s, "/o/").n, N + 2);
+        nd_store_free(s);
+        nd_test_rm_rf(dir);
+        free(dir);
+}
+
+/* The batch in flight fails: it and the batch built on it are undone, and
+ * everything queued behind it (a read that saw it too) gets the error. */
+static void test_commit_fail_in_flight(void **state) {
+        char *dir = mkdir_tmp();
+        nd_store *s = open_at(dir);
+        struct ordered x = {0}, y = {0}, z = {0};
+        struct evlog ev = {0};
+
+        assert_int_equal(put(s, "/p/a", "before"), 0);
+        assert_int_equal(nd_store_watch_start(s, "/p/", 0, on_watch, &ev, NULL), 0);
+        int64_t rev0 = nd_store_local_revision(s);
+        gate_set(true, false);
+        assert_int_equal(nd_store_put(s, "/p/a", "one", 0, on_ordered, &x), 0);
+        wait_entered(1);
+        gate_set(true, true);
+        assert_int_equal(nd_store_cas(s, "/p/a", rev0 + 1, "two", on_ordered, &y), 0);
+        assert_int_equal(nd_store_get(s, "/p/a", on_ordered_range, &z), 0);
+        gate_set(false, true);
+        run_until(&z.calls);
+        assert_int_equal(x.r, -EIO);
+        assert_int_equal(y.r, -EIO);
+        assert_int_equal(z.r, -EIO);
+        assert_string_equal(get(s, "/p/a").value, "before");
+        assert_int_equal(nd_store_local_revision(s), rev0);
+        assert_int_equal(ev.n, 0);
+        assert_int_equal(put(s, "/p/b", "new"), 0);
+        assert_int_equal(ev.n, 1);
+        nd_store_free(s);
+
+        s = open_at(dir);
+        assert_string_equal(get(s, "/p/a").value, "before");
+        assert_string_equal(get(s, "/p/b").value, "new");
+        assert_int_equal(nd_store_local_revision(s), rev0 + 1);
+        nd_store_free(s);
+        nd_test_rm_rf(dir);
+        free(dir);
+}
+
+static void *gate_open_later(void *arg) {
+        usleep(50 * 1000);
+        gate_set(false, false);
+        return NULL;
+}
+
+/* Freeing the store waits for the batch in flight and makes the one being
+ * built durable too; no callback runs. */
+static void test_free_in_flight(void **state) {
+        char *dir = mkdir_tmp();
+        nd_store *s = open_at(dir);
+        struct ordered x = {0}, y = {0};
+        pthread_t t;
+
+        gate_set(true, false);
+        assert_int_equal(nd_store_put(s, "/q/a", "1", 0, on_ordered, &x), 0);
+        wait_entered(1);
+        assert_int_equal(nd_store_put(s, "/q/b", "2", 0, on_ordered, &y), 0);
+        assert_int_equal(pthread_create(&t, NULL, gate_open_later, NULL), 0);
+        nd_store_free(s);
+        pthread_join(t, NULL);
+        assert_int_equal(x.calls + y.calls, 0);
+        assert_int_equal(syncs(NULL), 2);
+
+        s = open_at(dir);
+        assert_string_equal(get(s, "/q/a").value, "1");
+        assert_string_equal(get(s, "/q/b").value, "2");
+        nd_store_free(s);
+        nd_test_rm_rf(dir);
+        free(dir);
+}
+
+static void on_tick(struct ev_loop *l, ev_timer *w, int revents) {
+}
+
 static int setup(void **state) {
         loop = ev_loop_new(EVFLAG_AUTO);
+        if (!loop)
+                return -1;
+        ev_timer_init(&tick, on_tick, 0.001, 0.001);
+        ev_timer_start(loop, &tick);
+        loop_thread = pthread_self();
         nd_log_max_level = LOG_ERR - 1; /* quiet: tests provoke errors */
-        (void) tmpl;
-        return loop ? 0 : -1;
+        return 0;
 }
 
 static int teardown(void **state) {
+        ev_timer_stop(loop, &tick);
         ev_loop_destroy(loop);
         return 0;
 }
@@ -538,7 +788,8 @@ int main(void) {
                 cmocka_unit_test(test_txn_basic),  cmocka_unit_test(test_watch),
                 cmocka_unit_test(test_lease),      cmocka_unit_test(test_lock),
                 cmocka_unit_test(test_torn_writes), cmocka_unit_test(test_snapshot),
-                cmocka_unit_test(test_write_failure),
+                cmocka_unit_test(test_write_failure), cmocka_unit_test(test_commit_off_loop),
+                cmocka_unit_test(test_commit_fail_in_flight), cmocka_unit_test(test_free_in_flight),
         };
         return cmocka_run_group_tests(tests, setup, teardown);
 }

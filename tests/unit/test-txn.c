@@ -30,6 +30,7 @@
 #include "txn.h"
 
 static struct ev_loop *loop;
+static ev_timer tick; /* bounds a blocking iteration of the loop */
 static bool dumps_fail;
 
 char *__real_json_dumps(const json_t *json, size_t flags);
@@ -39,7 +40,30 @@ char *__wrap_json_dumps(const json_t *json, size_t flags) {
         return dumps_fail ? NULL : __real_json_dumps(json, flags);
 }
 
-static void spin(void) {
+static void on_marker(void *ud, int r, const nd_store_kv *kvs, size_t n, int64_t rev) {
+        *(int *) ud = 1;
+}
+
+/* Run the loop until @flag is set: an iteration that does not block (its
+ * prepare dispatches what is ready), then one that sleeps until something
+ * happens (the writer thread done, or the tick). */
+static void run_until(const int *flag) {
+        for (ev_tstamp end = ev_time() + 30; ev_time() < end;) {
+                ev_run(loop, EVRUN_NOWAIT);
+                if (*flag)
+                        break;
+                ev_run(loop, EVRUN_ONCE);
+        }
+        assert_true(*flag);
+}
+
+/* Completions run on the loop, in queue order, once their batch is
+ * durable (the writer thread's fdatasync): run it until a read queued now
+ * has completed, then a few more iterations for callbacks that queue more. */
+static void spin(nd_store *s) {
+        int done = 0;
+        assert_int_equal(nd_store_get(s, "/", on_marker, &done), 0);
+        run_until(&done);
         for (int i = 0; i < 4; i++)
                 ev_run(loop, EVRUN_NOWAIT);
 }
@@ -117,7 +141,7 @@ static void on_lease(void *ud, int r, int64_t lease) {
 static struct res get(nd_store *s, const char *k) {
         struct res x = {0};
         assert_int_equal(nd_store_get(s, k, on_range, &x), 0);
-        spin();
+        spin(s);
         assert_int_equal(x.calls, 1);
         return x;
 }
@@ -125,7 +149,7 @@ static struct res get(nd_store *s, const char *k) {
 static struct res list(nd_store *s, const char *p) {
         struct res x = {0};
         assert_int_equal(nd_store_list(s, p, on_range, &x), 0);
-        spin();
+        spin(s);
         assert_int_equal(x.calls, 1);
         return x;
 }
@@ -137,7 +161,7 @@ static int submit(nd_store_txn_builder *t, nd_store *s) {
         if (r < 0)
                 return r;
         assert_int_equal(x.calls, 0); /* never from inside the call */
-        spin();
+        spin(s);
         assert_int_equal(x.calls, 1);
         return x.r;
 }
@@ -236,7 +260,7 @@ static void test_lease(void **state) {
         struct res l = {0};
 
         assert_int_equal(nd_store_lease_grant(f->s, 60, on_lease, &l), 0);
-        spin();
+        spin(f->s);
         assert_int_equal(l.r, 0);
         assert_true(l.lease > 0);
 
@@ -252,7 +276,7 @@ static void test_lease(void **state) {
 
         struct res rv = {0};
         assert_int_equal(nd_store_lease_revoke(f->s, l.lease, on_lease, &rv), 0);
-        spin();
+        spin(f->s);
         assert_int_equal(rv.r, 0);
         struct res x = list(f->s, "/l/");
         assert_int_equal(x.n, 1);
@@ -280,7 +304,7 @@ static void test_latched_enomem(void **state) {
         assert_int_equal(nd_store_txn_size(t), 1);
         assert_int_equal(nd_store_txn_error(t), -ENOMEM);
         assert_int_equal(nd_store_txn_submit(t, f->s, on_txn, &x), -ENOMEM);
-        spin();
+        spin(f->s);
         assert_int_equal(x.calls, 0);
         assert_int_equal(get(f->s, "/m/a").n, 0);
 
@@ -291,7 +315,7 @@ static void test_latched_enomem(void **state) {
         dumps_fail = false;
         assert_int_equal(nd_store_txn_put(t, "/m/d", "d"), -ENOMEM);
         assert_int_equal(nd_store_txn_submit(t, f->s, on_txn, &x), -ENOMEM);
-        spin();
+        spin(f->s);
         assert_int_equal(x.calls, 0);
         assert_int_equal(list(f->s, "/m/").n, 0);
 
@@ -305,7 +329,7 @@ static void test_latched_enomem(void **state) {
         assert_int_equal(nd_store_txn_size(t), 0);
         assert_int_equal(nd_store_txn_error(t), -ENOMEM);
         assert_int_equal(nd_store_txn_submit(t, f->s, on_txn, &x), -ENOMEM);
-        spin();
+        spin(f->s);
         assert_int_equal(x.calls, 0);
 }
 
@@ -335,7 +359,7 @@ static void test_invalid(void **state) {
         assert_int_equal(nd_store_txn_cmp_absent(t, "/i/x"), -E2BIG);
         assert_int_equal(nd_store_txn_size(t), ND_STORE_MAX_TXN_OPS);
         assert_int_equal(nd_store_txn_submit(t, f->s, on_txn, &x), -E2BIG);
-        spin();
+        spin(f->s);
         assert_int_equal(x.calls, 0);
 
         /* an empty transaction commits, as nd_store_txn() with no ops does */
@@ -370,13 +394,21 @@ static void test_keys(void **state) {
         assert_string_equal(ND_KEY_GLOBAL_ENDPOINTS, "/netd/v1/global/endpoints/");
 }
 
+static void on_tick(struct ev_loop *l, ev_timer *w, int revents) {
+}
+
 static int setup(void **state) {
         loop = ev_loop_new(EVFLAG_AUTO);
+        if (!loop)
+                return -1;
+        ev_timer_init(&tick, on_tick, 0.001, 0.001);
+        ev_timer_start(loop, &tick);
         nd_log_max_level = LOG_ERR - 1;
-        return loop ? 0 : -1;
+        return 0;
 }
 
 static int teardown(void **state) {
+        ev_timer_stop(loop, &tick);
         ev_loop_destroy(loop);
         return 0;
 }
