@@ -111,7 +111,10 @@ int nd_pool_pick(const nd_pool *p, int family, const nd_prefix *busy, size_t n_b
 
                 if (e->base.addr.family != family)
                         continue;
-                step = e->size >= bits ? 1 : ((nd_u128) 1) << (bits - e->size);
+                /* a /0 of IPv6 in one piece: 2^128 does not fit, and
+                 * there is no next candidate anyway */
+                bool whole = bits - e->size >= 128;
+                step = e->size >= bits ? 1 : whole ? 0 : ((nd_u128) 1) << (bits - e->size);
                 c = nd_prefix_first(&e->base);
                 last = nd_prefix_last(&e->base);
                 for (;;) {
@@ -134,7 +137,7 @@ int nd_pool_pick(const nd_pool *p, int family, const nd_prefix *busy, size_t n_b
                         /* Jump past the furthest busy prefix this candidate
                          * hits, aligned to the candidate size: a /8 route does
                          * not cost 65536 iterations. */
-                        if (skip_to >= last)
+                        if (skip_to >= last || whole)
                                 break;
                         nd_u128 next = ((skip_to / step) + 1) * step;
                         if (next <= c || next > last)

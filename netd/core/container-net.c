@@ -266,7 +266,8 @@ struct nd_ct_reap *nd_ct_sandbox_destroy(nd_manager *m, nd_container *c) {
 
         if (op) {
                 *op = (struct nd_ct_reap) { .m = m, .pending = (unsigned) c->n_eps + 1, .n_eps = c->n_eps };
-                memcpy(op->eps, c->eps, c->n_eps * sizeof(nd_endpoint));
+                if (c->n_eps)
+                        memcpy(op->eps, c->eps, c->n_eps * sizeof(nd_endpoint));
         }
         for (size_t i = 0; i < c->n_eps; i++) {
                 if (op) {
