@@ -28,16 +28,23 @@ cni=$build/netd/netd-cni
 host="nd-clients-$$"
 tmp=$(mktemp -d /tmp/nd-clients.XXXXXX)
 pid=""
+pods=()
 cleanup() {
         [ -n "$pid" ] && kill -TERM "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
         grep " $tmp/" /proc/mounts | awk '{print $2}' | sort -r | xargs -r umount -l 2>/dev/null
-        for n in "$host" "$host-a" "$host-b"; do
+        for n in "$host" "$host-a" "$host-b" "${pods[@]}"; do
                 ip netns del "$n" 2>/dev/null
         done
         rm -rf "$tmp"
 }
 trap cleanup EXIT
 ip netns add "$host" && ip netns add "$host-a" && ip netns add "$host-b" || exit 1
+# each pod gets a namespace of its own, as runtimes make them: 8 for each
+# plugin, taken in turn, so a namespace comes back only after 8 pods
+for k in $(seq 0 7); do
+        ip netns add "$host-a$k" && ip netns add "$host-b$k" || exit 1
+        pods+=("$host-a$k" "$host-b$k")
+done
 ip -n "$host" link set lo up
 nsenter --net="/run/netns/$host" "$build/netd/netd" --state-dir "$tmp/state" --run-dir "$tmp/run" \
         --log-level warning 2>"$tmp/netd.log" &
@@ -109,18 +116,35 @@ for i in $(seq 1 "$count"); do
         timed /bin/true ADD "w$i" "/run/netns/$host-a" "$NCONF" >>"$tmp/wrap" || exit 1
         # who goes first alternates, so neither always follows the other
         if (( i % 2 )); then
-                timed "$cni" ADD "n$i" "/run/netns/$host-a" "$NCONF" >>"$tmp/nadd" || { echo "netd-cni ADD failed"; exit 1; }
-                timed /usr/lib/cni/bridge ADD "b$i" "/run/netns/$host-b" "$BCONF" >>"$tmp/badd" || { echo "bridge ADD failed"; exit 1; }
-                timed "$cni" DEL "n$i" "/run/netns/$host-a" "$NCONF" >>"$tmp/ndel" || { echo "netd-cni DEL failed"; exit 1; }
-                timed /usr/lib/cni/bridge DEL "b$i" "/run/netns/$host-b" "$BCONF" >>"$tmp/bdel" || { echo "bridge DEL failed"; exit 1; }
+                timed "$cni" ADD "n$i" "/run/netns/$host-a$((i % 8))" "$NCONF" >>"$tmp/nadd" || { echo "netd-cni ADD failed"; exit 1; }
+                timed /usr/lib/cni/bridge ADD "b$i" "/run/netns/$host-b$((i % 8))" "$BCONF" >>"$tmp/badd" || { echo "bridge ADD failed"; exit 1; }
+                timed "$cni" DEL "n$i" "/run/netns/$host-a$((i % 8))" "$NCONF" >>"$tmp/ndel" || { echo "netd-cni DEL failed"; exit 1; }
+                timed /usr/lib/cni/bridge DEL "b$i" "/run/netns/$host-b$((i % 8))" "$BCONF" >>"$tmp/bdel" || { echo "bridge DEL failed"; exit 1; }
         else
-                timed /usr/lib/cni/bridge ADD "b$i" "/run/netns/$host-b" "$BCONF" >>"$tmp/badd" || { echo "bridge ADD failed"; exit 1; }
-                timed "$cni" ADD "n$i" "/run/netns/$host-a" "$NCONF" >>"$tmp/nadd" || { echo "netd-cni ADD failed"; exit 1; }
-                timed /usr/lib/cni/bridge DEL "b$i" "/run/netns/$host-b" "$BCONF" >>"$tmp/bdel" || { echo "bridge DEL failed"; exit 1; }
-                timed "$cni" DEL "n$i" "/run/netns/$host-a" "$NCONF" >>"$tmp/ndel" || { echo "netd-cni DEL failed"; exit 1; }
+                timed /usr/lib/cni/bridge ADD "b$i" "/run/netns/$host-b$((i % 8))" "$BCONF" >>"$tmp/badd" || { echo "bridge ADD failed"; exit 1; }
+                timed "$cni" ADD "n$i" "/run/netns/$host-a$((i % 8))" "$NCONF" >>"$tmp/nadd" || { echo "netd-cni ADD failed"; exit 1; }
+                timed /usr/lib/cni/bridge DEL "b$i" "/run/netns/$host-b$((i % 8))" "$BCONF" >>"$tmp/bdel" || { echo "bridge DEL failed"; exit 1; }
+                timed "$cni" DEL "n$i" "/run/netns/$host-a$((i % 8))" "$NCONF" >>"$tmp/ndel" || { echo "netd-cni DEL failed"; exit 1; }
         fi
 done
+# the worst case for a DEL that answers early: the next ADD into the very
+# namespace (and interface name) the DEL left, right behind it; netd's ADD
+# waits for the old pair to be gone
+: >"$tmp/nre" && : >"$tmp/bre"
+for i in $(seq 1 $(( count / 10 + 1 ))); do
+        timed "$cni" ADD "r$i" "/run/netns/$host-a" "$NCONF" >/dev/null || exit 1
+        timed "$cni" DEL "r$i" "/run/netns/$host-a" "$NCONF" >/dev/null || exit 1
+        timed "$cni" ADD "s$i" "/run/netns/$host-a" "$NCONF" >>"$tmp/nre" || { echo "netd-cni re-ADD failed"; exit 1; }
+        timed "$cni" DEL "s$i" "/run/netns/$host-a" "$NCONF" >/dev/null || exit 1
+        timed /usr/lib/cni/bridge ADD "r$i" "/run/netns/$host-b" "$BCONF" >/dev/null || exit 1
+        timed /usr/lib/cni/bridge DEL "r$i" "/run/netns/$host-b" "$BCONF" >/dev/null || exit 1
+        timed /usr/lib/cni/bridge ADD "s$i" "/run/netns/$host-b" "$BCONF" >>"$tmp/bre" || exit 1
+        timed /usr/lib/cni/bridge DEL "s$i" "/run/netns/$host-b" "$BCONF" >/dev/null || exit 1
+done
 w=$(median <"$tmp/wrap")
+n=$(( $(median <"$tmp/nre") - w )) b=$(( $(median <"$tmp/bre") - w ))
+printf 'CNI ADD right behind a DEL in the same namespace (n=%d, medians): netd-cni %s ms (waits for the old pair)   bridge+host-local %s ms   ratio %sx\n' \
+        "$(( count / 10 + 1 ))" "$(ms "$n")" "$(ms "$b")" "$(ratio "$n" "$b")"
 for op in add del; do
         n=$(( $(median <"$tmp/n$op") - w ))
         b=$(( $(median <"$tmp/b$op") - w ))
