@@ -371,6 +371,16 @@ static void queue(nd_reaper *r, struct job *j) {
         pthread_mutex_unlock(&r->lock);
 }
 
+/* A copy of @tmpl on the queue. */
+static int submit(nd_reaper *r, const struct job *tmpl) {
+        struct job *j = malloc(sizeof(*j));
+        if (!j)
+                return -ENOMEM;
+        *j = *tmpl;
+        queue(r, j);
+        return 0;
+}
+
 int nd_reaper_delete(nd_reaper *r, struct nl_sock *fallback, int ifindex, nd_reaper_fn cb, void *userdata) {
         if (!r) {
                 int res = delete_by_index(fallback, ifindex);
@@ -378,12 +388,7 @@ int nd_reaper_delete(nd_reaper *r, struct nl_sock *fallback, int ifindex, nd_rea
                         cb(userdata, res);
                 return 0;
         }
-        struct job *j = calloc(1, sizeof(*j));
-        if (!j)
-                return -ENOMEM;
-        *j = (struct job) { .ifindex = ifindex, .cb = cb, .userdata = userdata };
-        queue(r, j);
-        return 0;
+        return submit(r, &(struct job) { .ifindex = ifindex, .cb = cb, .userdata = userdata });
 }
 
 int nd_reaper_delete_name(nd_reaper *r, struct nl_sock *fallback, const char *name, nd_reaper_fn cb,
@@ -401,13 +406,9 @@ int nd_reaper_delete_name(nd_reaper *r, struct nl_sock *fallback, const char *na
                         cb(userdata, res);
                 return 0;
         }
-        struct job *j = calloc(1, sizeof(*j));
-        if (!j)
-                return -ENOMEM;
-        *j = (struct job) { .cb = cb, .userdata = userdata };
-        memcpy(j->name, name, strlen(name) + 1);
-        queue(r, j);
-        return 0;
+        struct job j = { .cb = cb, .userdata = userdata };
+        memcpy(j.name, name, strlen(name) + 1);
+        return submit(r, &j);
 }
 
 int nd_reaper_run(nd_reaper *r, int (*fn)(void *arg), void *arg, nd_reaper_fn cb, void *userdata) {
@@ -417,12 +418,7 @@ int nd_reaper_run(nd_reaper *r, int (*fn)(void *arg), void *arg, nd_reaper_fn cb
                         cb(userdata, res);
                 return 0;
         }
-        struct job *j = calloc(1, sizeof(*j));
-        if (!j)
-                return -ENOMEM;
-        *j = (struct job) { .fn = fn, .arg = arg, .cb = cb, .userdata = userdata };
-        queue(r, j);
-        return 0;
+        return submit(r, &(struct job) { .fn = fn, .arg = arg, .cb = cb, .userdata = userdata });
 }
 
 unsigned nd_reaper_pending(const nd_reaper *r) {
