@@ -202,6 +202,19 @@ static bool after_leave(nd_docker_ep *e, void (*run)(nd_manager *m, const char *
         return true;
 }
 
+/* DeleteEndpoint's host end is gone: a peer left without it goes too. */
+struct peer_gone {
+        nd_manager *m;
+        char peer[16];
+};
+
+static void on_host_end_gone(void *userdata, int r) {
+        struct peer_gone *pg = userdata;
+        if (pg && r == -ENODEV && pg->peer[0])
+                (void) nd_reaper_delete_name(pg->m->reaper, pg->m->nl, pg->peer, NULL, NULL);
+        free(pg);
+}
+
 void nd_docker_endpoint_delete(nd_manager *m, const char *id, nd_docker_done_fn done, void *userdata) {
         nd_docker_ep *e = nd_docker_ep_find(m, id);
         nd_network *n = NULL;
@@ -215,15 +228,18 @@ void nd_docker_endpoint_delete(nd_manager *m, const char *id, nd_docker_done_fn 
         char key[256];
         if (!c)
                 return nd_docker_err(done, userdata, -ENOMEM, NULL);
-        /* the kernel side first: it is ours alone (a pair dockerd never
-         * moved goes with its host end, off the loop) */
-        int ifindex = nd_nl_link_ifindex(m->nl, e->host_if);
-        if (ifindex >= 0)
-                (void) nd_reaper_delete(m->reaper, m->nl, ifindex, NULL, NULL);
-        else
-                (void) nd_nl_link_delete(m->nl, e->peer_if);
-        /* (after a Leave, the usual order, the pair is gone already) */
-        nd_fw_port_clear(m->fw, e->host_if);
+        /* the kernel side first: it is ours alone.  A pair dockerd never
+         * moved goes with its host end, a lone peer by its own name, both
+         * off the loop; after a Leave, the usual order, both are gone and
+         * the reaper says -ENODEV.  The port's elements go with the pair. */
+        struct peer_gone *pg = calloc(1, sizeof(*pg));
+        nd_docker_spec b;
+        nd_docker_ep_spec(e, NULL, &b);
+        if (pg) {
+                pg->m = m;
+                snprintf(pg->peer, sizeof(pg->peer), "%s", e->peer_if);
+        }
+        nd_endpoint_unwire_async(m, &b.ep, on_host_end_gone, pg);
         e->joined = false;
         nd_publish_release(m, &e->pub);
         c->ep = e;
@@ -374,12 +390,9 @@ void nd_docker_endpoint_leave(nd_manager *m, const char *id, nd_docker_done_fn d
         e->joined = false;
         c->ep = e;
         snprintf(c->what, sizeof(c->what), "Leave %.12s", e->id);
-        /* deleting one end deletes the pair, wherever the other end is */
-        int ifindex = nd_nl_link_ifindex(m->nl, e->host_if);
-        if (ifindex < 0) {
-                nd_fw_port_clear(m->fw, e->host_if);
-                return nd_docker_ep_store(c);
-        }
+        /* deleting one end deletes the pair, wherever the other end is;
+         * the reaper looks it up (a lookup on the loop waits for the RTNL
+         * lock a delete holds through its grace period), -ENODEV if gone */
         e->busy = true; /* before: without a reaper the callback runs at once */
         /* the answer does not wait for the kernel's grace period: dockerd
          * moves on, and what it sends for this endpoint next (Join,

@@ -269,8 +269,9 @@ static void dns_up(nd_manager *m, nd_sbx *s) {
         nd_dns_sandbox_configure(s->dns_sb, nets, 1, !n->spec.internal, NULL, 0, nd_resolver_ttl(m, n));
 }
 
-static void dns_down(nd_manager *m, nd_sbx *s) {
-        sbx_undo(m, s, ND_EP_NAMES | ND_EP_ANNOUNCE);
+/* Names, cluster record and (@stages) more undone; its resolver closed. */
+static void dns_down(nd_manager *m, nd_sbx *s, unsigned stages) {
+        sbx_undo(m, s, ND_EP_NAMES | ND_EP_ANNOUNCE | stages);
         nd_dns_sandbox_close(s->dns_sb);
         s->dns_sb = NULL;
 }
@@ -593,8 +594,7 @@ static void on_deleted(void *userdata, int r, int64_t rev) {
                 free(op);
                 return;
         }
-        dns_down(m, s);
-        sbx_undo(m, s, ND_EP_PORTS);
+        dns_down(m, s, ND_EP_PORTS);
         /* the answer does not wait for the kernel's grace period: the
          * record, names and ports are gone; an ADD of the same key waits
          * for the pair (nd_manager_sandbox_add) */
