@@ -6,6 +6,7 @@
 # Prints queries per second (a saturating run) and latency percentiles (a
 # run at a fixed 2000 q/s with dnsperf -v), and the ratio netd/dnsmasq.
 set -u
+. "$(dirname "$0")/lib.sh"
 build=${1:?build dir}
 secs=${2:-10}
 [ "$(id -u)" = 0 ] || { echo "bench/dns: needs root"; exit 77; }
@@ -17,16 +18,7 @@ tmp=$(mktemp -d /tmp/nd-bench-dns.XXXXXX)
 pid="" dmpid=""
 cleanup() {
         [ -n "$dmpid" ] && kill "$dmpid" 2>/dev/null && wait "$dmpid" 2>/dev/null
-        if [ -n "$pid" ]; then
-                NETD_SOCKET=$tmp/run/netd.sock "$build/netd/netctl" rm -f $(NETD_SOCKET=$tmp/run/netd.sock "$build/netd/netctl" ps -a -q) >/dev/null 2>&1
-                kill -TERM "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
-        fi
-        grep " $tmp/" /proc/mounts | awk '{print $2}' | sort -r | xargs -r umount -l 2>/dev/null
-        for d in "$tmp"/state/containers/*/; do
-                [ -d "$d" ] || continue
-                d=$(basename "$d")
-                rmdir /sys/fs/cgroup/netd/"$d" /sys/fs/cgroup/memory/netd/"$d" /sys/fs/cgroup/pids/netd/"$d" 2>/dev/null
-        done
+        nd_bench_stop_netd "$build" "$tmp" "$pid" rm
         ip netns del "$ns" 2>/dev/null
         ip netns del "$dm" 2>/dev/null
         rm -rf "$tmp"

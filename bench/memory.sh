@@ -10,6 +10,7 @@
 # endpoint of each kind.  N is at most 1023: each kind has a network (a
 # bridge) of its own.  Needs root and busybox (for `netctl rootfs init`).
 set -u
+. "$(dirname "$0")/lib.sh"
 build=${1:?build dir}
 n=${2:-1000}
 [ "$(id -u)" = 0 ] || { echo "bench/memory: needs root"; exit 77; }
@@ -23,13 +24,7 @@ tmp=$(mktemp -d /tmp/nd-mem.XXXXXX)
 sock=$tmp/run/netd.sock
 pid=""
 cleanup() {
-        [ -n "$pid" ] && kill -TERM "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
-        grep " $tmp/" /proc/mounts | awk '{print $2}' | sort -r | xargs -r umount -l 2>/dev/null
-        for d in "$tmp"/state/containers/*/; do
-                [ -d "$d" ] || continue
-                d=$(basename "$d")
-                rmdir /sys/fs/cgroup/netd/"$d" /sys/fs/cgroup/memory/netd/"$d" /sys/fs/cgroup/pids/netd/"$d" 2>/dev/null
-        done
+        nd_bench_stop_netd "$build" "$tmp" "$pid"
         ip netns del "$host" 2>/dev/null
         rm -rf "$tmp"
 }

@@ -13,6 +13,7 @@
 # and worst answer time of each window, and how long the creations and
 # the removals took.  Needs root and busybox (for `netctl rootfs init`).
 set -u
+. "$(dirname "$0")/lib.sh"
 export LC_ALL=C # EPOCHREALTIME with a '.'
 build=${1:?build dir}
 n=${2:-1000}
@@ -33,16 +34,7 @@ cleanup() {
         for p in $probe_pid $cni_pid; do
                 kill -TERM "$p" 2>/dev/null && wait "$p" 2>/dev/null
         done
-        if [ -n "$pid" ]; then
-                NETD_SOCKET=$sock "$netctl" rm -f $(NETD_SOCKET=$sock "$netctl" ps -a -q) >/dev/null 2>&1
-                kill -TERM "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
-        fi
-        grep " $tmp/" /proc/mounts | awk '{print $2}' | sort -r | xargs -r umount -l 2>/dev/null
-        for d in "$tmp"/state/containers/*/; do
-                [ -d "$d" ] || continue
-                d=$(basename "$d")
-                rmdir /sys/fs/cgroup/netd/"$d" /sys/fs/cgroup/memory/netd/"$d" /sys/fs/cgroup/pids/netd/"$d" 2>/dev/null
-        done
+        nd_bench_stop_netd "$build" "$tmp" "$pid" rm
         ip netns del "$host" 2>/dev/null
         ip netns del "$host-cni" 2>/dev/null
         rm -rf "$tmp"
