@@ -54,6 +54,9 @@ static const char run_usage[] =
         "      --network-alias NAME   extra DNS name on the first network (repeatable)\n"
         "      --gw-priority N        default-route priority of the first network (default 0;\n"
         "                             the highest carries the default route)\n"
+        "      --service NAME         make it a task of service NAME (see 'netctl service'):\n"
+        "                             behind its virtual IPs and in tasks.NAME; not with\n"
+        "                             --network none, host or container:NAME\n"
         "      --add-host NAME:IP     a line in /etc/hosts (repeatable); IP may be\n"
         "                             host-gateway, the gateway of the first network\n"
         "  -p, --publish SPEC         publish a container port on the host (repeatable):\n"
@@ -145,10 +148,11 @@ int ctl_run(int argc, char **argv) {
                 { "privileged", no_argument, NULL, 'X' },     { "security-opt", required_argument, NULL, 's' },
                 { "read-only", no_argument, NULL, 'W' },
                 { "gw-priority", required_argument, NULL, 'G' }, { "add-host", required_argument, NULL, 'A' },
+                { "service", required_argument, NULL, 'V' },
                 { "help", no_argument, NULL, 'h' },           {},
         };
         const char *nets[CTL_MAX_LIST], *name = NULL, *hostname = NULL, *ip4 = NULL, *ip6 = NULL, *mac = NULL,
-                   *rootfs = NULL, *mode = NULL, *gw_prio = NULL;
+                   *rootfs = NULL, *mode = NULL, *gw_prio = NULL, *service = NULL;
         size_t n_nets = 0;
         bool detach = false, auto_rm = false, privileged = false, read_only = false;
         long long memory = 0, pids = 0;
@@ -210,6 +214,7 @@ int ctl_run(int argc, char **argv) {
                 case 'L': json_array_append_new(links, json_string(optarg)); break;
                 case 'A': json_array_append_new(extra_hosts, json_string(optarg)); break;
                 case 'G': gw_prio = optarg; break;
+                case 'V': service = optarg; break;
                 case 'P': {
                         char *end;
                         pids = strtoll(optarg, &end, 10);
@@ -237,6 +242,10 @@ int ctl_run(int argc, char **argv) {
         }
         if (mode && n_nets) {
                 fprintf(stderr, "netctl: --network %s cannot be combined with named networks\n", mode);
+                return 2;
+        }
+        if (mode && service) {
+                fprintf(stderr, "netctl: --service cannot be combined with --network %s\n", mode);
                 return 2;
         }
         if ((ip4 || ip6 || mac || gw_prio || json_array_size(aliases)) && !n_nets) {
@@ -279,6 +288,8 @@ int ctl_run(int argc, char **argv) {
         }
         if (mode)
                 json_object_set_new(req, "NetworkMode", json_string(mode));
+        if (service)
+                json_object_set_new(req, "Service", json_string(service));
         if (json_array_size(ports))
                 json_object_set(req, "Ports", ports);
         if (json_array_size(dns))

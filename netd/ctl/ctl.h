@@ -11,6 +11,7 @@
  *                   network connect/disconnect
  *   ctl-exec.c      exec
  *   ctl-rootfs.c    rootfs init
+ *   ctl-service.c   service create, ls, inspect, rm
  *
  * An entry point takes the command's own argc/argv (argv[0] is the command
  * name) with optind reset to 1, and returns the exit code: 0 ok, 1 error
@@ -67,3 +68,4 @@ int ctl_rootfs(int argc, char **argv);
 int ctl_port(int argc, char **argv);
 int ctl_network_connect(int argc, char **argv);
 int ctl_network_disconnect(int argc, char **argv);
+int ctl_service(int argc, char **argv);

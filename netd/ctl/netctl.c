@@ -593,6 +593,8 @@ static const char main_usage[] =
         "  port      list a container's published ports\n"
         "  rootfs    build the default root filesystem (rootfs init)\n"
         "  ipam      allocate and release addresses of a network\n"
+        "  service   create, list, inspect and remove services (a virtual IP per\n"
+        "            network in front of containers, DNS names, published ports)\n"
         "  node      the hosts of the cluster (node ls, node rm)\n"
         "  version   client and daemon versions\n"
         "\n"
@@ -641,7 +643,7 @@ int main(int argc, char **argv) {
                         { "ps", ctl_ps },     { "stop", ctl_stop },
                         { "rm", ctl_rm },     { "logs", ctl_logs }, { "exec", ctl_exec },
                         { "inspect", ctl_inspect }, { "rootfs", ctl_rootfs },
-                        { "port", ctl_port },
+                        { "port", ctl_port }, { "service", ctl_service },
                 };
                 r = -1;
                 for (size_t k = 0; k < ELEMENTSOF(cmds); k++)

@@ -10,6 +10,7 @@
 #include "container-spec.h"
 #include "diag.h"
 #include "json-util.h"
+#include "service.h"
 
 int nd_endpoint_req_parse(const json_t *req, nd_endpoint_req *e, nd_diag *d) {
         static const char *const keys[] = { "Network", "IPv4Address", "IPv6Address", "Aliases", "MacAddress",
@@ -273,11 +274,29 @@ static int ports_parse(const json_t *req, nd_container_spec *s, nd_diag *d) {
         return 0;
 }
 
+/* "Service": a task gets the service's names and sits behind its VIPs
+ * through its endpoints, so it needs named networks of its own. */
+static int service_parse(const json_t *req, nd_container_spec *s, nd_diag *d) {
+        int r = nd_json_string(req, "Service", "container", &s->service, d);
+        if (r < 0)
+                return r;
+        if (s->service && !*s->service)
+                s->service = NULL;
+        if (!s->service)
+                return 0;
+        if (!nd_service_name_valid(s->service))
+                return nd_diag_set(d, -EINVAL, "container: service name '%.64s' is not a valid DNS label", s->service);
+        if (s->mode != ND_NET_MODE_BRIDGE)
+                return nd_diag_set(d, -EINVAL, "container: a task of service '%s' cannot use network mode '%.64s'",
+                                   s->service, s->mode_name);
+        return 0;
+}
+
 int nd_container_spec_parse(const json_t *req, nd_container_spec *s, nd_diag *d) {
         static const char *const keys[] = { "Name", "Hostname", "Cmd", "Env", "Rootfs", "Memory", "PidsLimit",
                                             "AutoRemove", "NetworkMode", "Networks", "Ports", "Dns", "DnsSearch",
                                             "DnsOptions", "Links", "CapAdd", "CapDrop", "Privileged", "SecurityOpt",
-                                            "ReadonlyRootfs", "ExtraHosts", NULL };
+                                            "ReadonlyRootfs", "ExtraHosts", "Service", NULL };
         int r;
 
         memset(s, 0, sizeof(*s));
@@ -304,7 +323,8 @@ int nd_container_spec_parse(const json_t *req, nd_container_spec *s, nd_diag *d)
         if (s->rootfs && *s->rootfs && s->rootfs[0] != '/')
                 return nd_diag_set(d, -EINVAL, "rootfs '%s' must be an absolute path", s->rootfs);
         if ((r = networks_parse(req, s, d)) < 0 || (r = dns_parse(req, s, d)) < 0 || (r = links_parse(req, s, d)) < 0 ||
-            (r = extra_hosts_parse(req, s, d)) < 0 || (r = ports_parse(req, s, d)) < 0)
+            (r = extra_hosts_parse(req, s, d)) < 0 || (r = ports_parse(req, s, d)) < 0 ||
+            (r = service_parse(req, s, d)) < 0)
                 return r;
         return 0;
 }

@@ -69,6 +69,8 @@ typedef struct nd_container_spec {
         json_t *extra_hosts;      /* non-empty array of "NAME:IP", NULL: none */
         nd_port_spec *ports;      /* owned */
         size_t n_ports;
+        const char *service;      /* "Service": the service it is a task of (a valid
+                                   * service name, not checked to exist), NULL: none */
 } nd_container_spec;
 
 /* Parse the request @req into @ret, which the caller releases with

@@ -10,6 +10,7 @@
 #include "container.h"
 #include "diag.h"
 #include "json-util.h"
+#include "service.h"
 
 #include "caps.h"
 #include "seccomp-profile.h"
@@ -357,7 +358,7 @@ json_t *nd_container_to_json(const nd_container *c) {
                 json_decref(extra);
                 return NULL;
         }
-        return json_pack("{s:s, s:s, s:I, s:{s:s, s:s, s:O, s:O, s:I, s:I, s:b, s:s, s:o, s:o, s:o, s:o, s:o, s:o},"
+        return json_pack("{s:s, s:s, s:I, s:{s:s, s:s, s:O, s:O, s:I, s:I, s:b, s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:s},"
                          " s:{s:s, s:i, s:i, s:i, s:I, s:I, s:s}, s:o, s:o, s:o}",
                          "Id", c->id, "Name", c->name, "Created", (json_int_t) c->created_us,
                          "Config", "Hostname", c->hostname, "Rootfs", c->rootfs ? c->rootfs : "", "Cmd", c->args,
@@ -365,7 +366,7 @@ json_t *nd_container_to_json(const nd_container *c) {
                          "Memory", (json_int_t) c->memory, "PidsLimit", (json_int_t) c->pids_limit, "AutoRemove",
                          c->auto_remove, "NetworkMode", mode_string(c, mode, sizeof(mode)), "Ports", ports,
                          "Dns", dns, "DnsSearch", search, "DnsOptions", opts, "Links", links,
-                         "ExtraHosts", extra,
+                         "ExtraHosts", extra, "Service", c->service,
                          "State", "Status", nd_ct_status_to_string(c->status), "Pid", (int) c->pid, "MonitorPid",
                          (int) c->monitor_pid, "ExitCode", c->exit_code, "StartedAt", (json_int_t) c->started_us,
                          "FinishedAt", (json_int_t) c->finished_us, "Error", c->error,
@@ -499,6 +500,13 @@ int nd_container_from_json(const json_t *j, nd_container **ret, nd_diag *d) {
                         return nd_diag_set(d, -EINVAL, "container record: bad ExtraHosts");
         if (json_array_size(extra))
                 c->extra_hosts = json_incref(extra);
+        /* Service: absent in records older than services */
+        json_t *svc = json_object_get(cfg, "Service");
+        if (svc && (!json_is_string(svc) || strlen(json_string_value(svc)) != json_string_length(svc) ||
+                    (json_string_length(svc) && !nd_service_name_valid(json_string_value(svc)))))
+                return nd_diag_set(d, -EINVAL, "container record: bad Service");
+        if (svc)
+                strcpy(c->service, json_string_value(svc));
         /* Ports and PortBindings: absent in records older than them */
         json_t *ports = json_object_get(cfg, "Ports"), *bindings = json_object_get(j, "PortBindings");
         json_array_foreach(ports, i, e) {

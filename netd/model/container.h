@@ -104,6 +104,7 @@ typedef struct nd_container {
         json_t *dns_options;
         json_t *links;            /* --link: [{"Name","Alias","IP"}], NULL: none */
         json_t *extra_hosts;      /* --add-host: ["NAME:IP"], IP may be "host-gateway"; NULL: none */
+        char service[ND_NAME_MAX + 1]; /* the service it is a task of (nd_service_name_valid), "": none */
         nd_ct_security sec;
         /* state */
         nd_ct_status status;

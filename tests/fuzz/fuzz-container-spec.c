@@ -2,7 +2,8 @@
 /* Run/create requests -> nd_container_spec.  Invariants: no crash, no
  * leak, a refusal always says why, and an accepted spec holds only what
  * the service relies on (a non-empty Cmd, bounded lists, valid aliases,
- * absolute root filesystem, extra hosts that parse again). */
+ * absolute root filesystem, extra hosts that parse again, a valid service
+ * name only with named networks). */
 #include <assert.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -11,6 +12,7 @@
 #include "container-spec.h"
 #include "diag.h"
 #include "json-util.h"
+#include "service.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -30,6 +32,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                 assert(!s.rootfs || !*s.rootfs || s.rootfs[0] == '/');
                 assert(s.mode != ND_NET_MODE_CONTAINER || s.mode_target);
                 assert(s.n_nets == 0 || s.mode == ND_NET_MODE_BRIDGE);
+                assert(!s.service || (nd_service_name_valid(s.service) && s.mode == ND_NET_MODE_BRIDGE));
                 for (i = 0; i < s.n_nets; i++)
                         assert(s.nets[i].network && s.nets[i].n_aliases <= ND_MAX_ALIASES);
                 for (i = 0; i < s.n_links; i++)

@@ -2,7 +2,9 @@
 /* netctl's --format templates (netd/ctl-format.h): the input is a
  * template, a newline, then the JSON value it renders (a network when that
  * part is not JSON).  Invariants: a refused template yields no object and a
- * message; a render yields either output or a message, never both. */
+ * message; a render yields either output or a message, never both.  The
+ * JSON also goes through `netctl service ls`'s table (ctl-table.h), which
+ * takes any array: one line per object and the header. */
 #include <assert.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -10,6 +12,7 @@
 #include <string.h>
 
 #include "ctl-format.h"
+#include "ctl-table.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -44,6 +47,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                 free(out);
                 nd_fmt_free(t);
         }
+        if (nd_table_services(v, &out) == 0) {
+                size_t lines = 0, objects = 0, i;
+                json_t *e;
+                for (const char *p = out; *p; p++)
+                        lines += *p == '\n';
+                json_array_foreach(v, i, e)
+                        objects += json_is_object(e);
+                assert(lines == objects + 1);
+                free(out);
+        } else
+                assert(!json_is_array(v) && !out);
         json_decref(v);
         free(s);
         return 0;

@@ -143,6 +143,15 @@ static void test_bad_requests(void **state) {
                 { "{\"Cmd\": [\"x\"], \"Ports\": \"80\"}",
                   "container: 'Ports' must be an array of strings like \"8080:80/tcp\"" },
                 { "{\"Cmd\": [\"x\"], \"CapAdd\": [\"CAP_FLY\"]}", "CapAdd: unknown capability 'CAP_FLY'" },
+                { "{\"Cmd\": [\"x\"], \"Service\": \"we_b\"}",
+                  "container: service name 'we_b' is not a valid DNS label" },
+                { "{\"Cmd\": [\"x\"], \"Service\": \"tasks\"}",
+                  "container: service name 'tasks' is not a valid DNS label" },
+                { "{\"Cmd\": [\"x\"], \"Service\": 1}", "container: field 'Service' must be a string" },
+                { "{\"Cmd\": [\"x\"], \"NetworkMode\": \"host\", \"Service\": \"web\"}",
+                  "container: a task of service 'web' cannot use network mode 'host'" },
+                { "{\"Cmd\": [\"x\"], \"NetworkMode\": \"container:db\", \"Service\": \"web\"}",
+                  "container: a task of service 'web' cannot use network mode 'container:db'" },
         };
         for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
                 nd_container_spec s;
@@ -152,6 +161,61 @@ static void test_bad_requests(void **state) {
                 if (r != -EINVAL || strcmp(d.msg, cases[i].msg) != 0)
                         fail_msg("case %zu: %s -> %d '%s', want '%s'", i, cases[i].json, r, d.msg, cases[i].msg);
         }
+}
+
+static void test_service(void **state) {
+        nd_container_spec s;
+        nd_diag d = {0};
+
+        assert_int_equal(parse("{\"Cmd\": [\"x\"], \"Networks\": [{\"Network\": \"front\"}], \"Service\": \"web\"}",
+                               &s, &d), 0);
+        assert_string_equal(s.service, "web");
+        nd_container_spec_done(&s);
+        /* "" or null: not a task, as absent */
+        assert_int_equal(parse("{\"Cmd\": [\"x\"], \"Service\": \"\"}", &s, &d), 0);
+        assert_null(s.service);
+        nd_container_spec_done(&s);
+        assert_int_equal(parse("{\"Cmd\": [\"x\"], \"Service\": null}", &s, &d), 0);
+        assert_null(s.service);
+        nd_container_spec_done(&s);
+}
+
+/* The stored record keeps the service: written, read back, written again. */
+static void test_record_service(void **state) {
+        static const char rec[] =
+                "{\"Id\": \"673e0c0bb045cba291b95f689a586ae4de431d026c12bba2cbf3cae20d74cb9c\", \"Name\": \"web.1\","
+                " \"Created\": 1, \"Config\": {\"Hostname\": \"web\", \"Rootfs\": \"/r\", \"Cmd\": [\"x\"], \"Env\": [],"
+                " \"NetworkMode\": \"bridge\", \"Service\": \"web\"}, \"State\": {\"Status\": \"created\", \"Error\": \"\"},"
+                " \"Endpoints\": []}";
+        nd_container *c = NULL, *k = NULL;
+        nd_diag d = {0};
+        json_t *j = NULL, *a, *b;
+
+        assert_int_equal(nd_json_parse_object(rec, strlen(rec), &j, &d), 0);
+        assert_int_equal(nd_container_from_json(j, &c, &d), 0);
+        assert_string_equal(c->service, "web");
+        a = nd_container_to_json(c);
+        assert_string_equal(json_string_value(json_object_get(json_object_get(a, "Config"), "Service")), "web");
+        assert_int_equal(nd_container_from_json(a, &k, &d), 0);
+        b = nd_container_to_json(k);
+        assert_true(json_equal(a, b));
+        json_decref(a);
+        json_decref(b);
+        c = nd_container_free(c);
+        k = nd_container_free(k);
+
+        /* a record from before services: not a task */
+        json_object_del(json_object_get(j, "Config"), "Service");
+        assert_int_equal(nd_container_from_json(j, &c, &d), 0);
+        assert_string_equal(c->service, "");
+        c = nd_container_free(c);
+        /* a damaged one is refused */
+        json_object_set_new(json_object_get(j, "Config"), "Service", json_string("-x"));
+        assert_int_equal(nd_container_from_json(j, &c, &d), -EINVAL);
+        assert_string_equal(d.msg, "container record: bad Service");
+        json_object_set_new(json_object_get(j, "Config"), "Service", json_integer(1));
+        assert_int_equal(nd_container_from_json(j, &c, &d), -EINVAL);
+        json_decref(j);
 }
 
 static void test_extra_host(void **state) {
@@ -191,6 +255,7 @@ int main(void) {
                 cmocka_unit_test(test_minimal),     cmocka_unit_test(test_full),
                 cmocka_unit_test(test_modes),       cmocka_unit_test(test_bad_requests),
                 cmocka_unit_test(test_extra_host),  cmocka_unit_test(test_endpoint_req),
+                cmocka_unit_test(test_service),     cmocka_unit_test(test_record_service),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -11,6 +11,7 @@
 #include <cmocka.h>
 
 #include "ctl-format.h"
+#include "ctl-table.h"
 
 static const char net[] =
         "{\"Name\": \"front\", \"Id\": \"8fe093dffe9d\", \"Driver\": \"bridge\", \"Internal\": false,"
@@ -125,10 +126,68 @@ static void test_limits(void **state) {
         check_err(big, "longer than", -E2BIG);
 }
 
+/* ---- netctl service ls (ctl-table.h) ---- */
+
+#define NET_F "0a132da5d46067e3c1e3fec5c02578bc0e39a2c9d70cc26e49f0b5e537fe5623"
+#define NET_B "bb132da5d46067e3c1e3fec5c02578bc0e39a2c9d70cc26e49f0b5e537fe5623"
+
+static char *services_table(const char *text) {
+        json_t *v = json_loads(text, 0, NULL);
+        char *out = NULL;
+        assert_non_null(v);
+        assert_int_equal(nd_table_services(v, &out), 0);
+        json_decref(v);
+        return out;
+}
+
+static void test_services_table(void **state) {
+        static const char services[] =
+                "[{\"Id\": \"f00dfeed0123456789\", \"Name\": \"web\", \"EndpointMode\": \"vip\","
+                "  \"Networks\": [{\"Network\": \"" NET_F "\", \"VIP\": \"10.1.0.5\"}, {\"Network\": \"" NET_B "\"}],"
+                "  \"Ports\": [\"mode=ingress,8080:80/tcp\", \"mode=host,53:53/udp\"],"
+                "  \"VirtualIPs\": [{\"Network\": \"front\", \"NetworkId\": \"" NET_F "\", \"Addr\": \"10.1.0.5\"},"
+                "                  {\"Network\": \"back\", \"NetworkId\": \"" NET_B "\", \"Addr\": \"10.2.0.9\"}],"
+                "  \"Tasks\": [{\"Health\": \"healthy\"}, {\"Health\": \"starting\"}, {\"Health\": \"unhealthy\"}]},"
+                " {\"Id\": \"0123456789abcdef\", \"Name\": \"db\", \"EndpointMode\": \"dnsrr\","
+                "  \"Networks\": [{\"Network\": \"" NET_B "\"}], \"Ports\": [], \"VirtualIPs\": [],"
+                "  \"Tasks\": [{\"Health\": \"none\"}, {\"Health\": \"none\"}]},"
+                " 7]";
+        char *out = services_table(services);
+        /* sorted by name; a dnsrr service's network by its short id (no
+         * VirtualIPs entry to name it); tasks without a check are ready */
+        assert_string_equal(out,
+                "NAME  ID            MODE   NETWORKS      VIPS               PORTS                           TASKS\n"
+                "db    0123456789ab  dnsrr  bb132da5d460  -                  -                               2/2\n"
+                "web   f00dfeed0123  vip    front,back    10.1.0.5,10.2.0.9  *:8080->80/tcp,host:53->53/udp  1/3\n");
+        free(out);
+}
+
+static void test_services_table_sparse(void **state) {
+        char *out;
+
+        /* no services: the header alone */
+        out = services_table("[]");
+        assert_string_equal(out, "NAME  ID  MODE  NETWORKS  VIPS  PORTS  TASKS\n");
+        free(out);
+        /* a bare record: VIPs from Networks, ports not in normal form as
+         * they are, control characters neutralised, missing fields "-" */
+        out = services_table("[{\"Name\": \"a\\nb\", \"Networks\": [{\"Network\": \"front\", \"VIP\": \"10.0.0.2\"}],"
+                             " \"Ports\": [\"8080:80\", \"mode=host,1:2/udp/x\"]}]");
+        assert_string_equal(out,
+                "NAME  ID  MODE  NETWORKS  VIPS      PORTS                        TASKS\n"
+                "a?b   -   -     front     10.0.0.2  8080:80,mode=host,1:2/udp/x  0/0\n");
+        free(out);
+        json_t *o = json_object();
+        assert_int_equal(nd_table_services(o, &out), -EINVAL);
+        assert_null(out);
+        json_decref(o);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_fields), cmocka_unit_test(test_json), cmocka_unit_test(test_range),
                 cmocka_unit_test(test_refused), cmocka_unit_test(test_limits),
+                cmocka_unit_test(test_services_table), cmocka_unit_test(test_services_table_sparse),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
