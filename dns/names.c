@@ -130,7 +130,7 @@ static void grow(nd_dns_names *t) {
 
 int nd_dns_names_add(nd_dns_names *t, const char *net, const char *name, const nd_addr *a, const char *ptr_name,
                      const char *owner) {
-        if (!name_ok(name) || !*net || (a->family != AF_INET && a->family != AF_INET6))
+        if (!name_ok(name) || !*net || (a && a->family != AF_INET && a->family != AF_INET6))
                 return -EINVAL;
         rec *r = calloc(1, sizeof(*r));
         if (!r)
@@ -145,7 +145,8 @@ int nd_dns_names_add(nd_dns_names *t, const char *net, const char *name, const n
         }
         for (char *p = r->name; *p; p++)
                 *p = (char) tolower((unsigned char) *p);
-        r->addr = *a;
+        if (a)
+                r->addr = *a; /* else family 0: never collected, never equal */
         if (t->n >= t->n_buckets)
                 grow(t);
         size_t k = bucket_of(t, net, r->name);

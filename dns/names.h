@@ -23,8 +23,10 @@ nd_dns_names *nd_dns_names_new(void);
 nd_dns_names *nd_dns_names_free(nd_dns_names *t);
 
 /* @name resolves to @a on network @net; @ptr_name (e.g. "web.front")
- * answers reverse lookups of @a (NULL: none from this record).  -EINVAL
- * for a name that is not a valid DNS name. */
+ * answers reverse lookups of @a (NULL: none from this record).  @a NULL:
+ * the name exists here without an address (NODATA, not forwarded), e.g.
+ * a service's tasks.NAME while it has no task.  -EINVAL for a name that
+ * is not a valid DNS name. */
 int nd_dns_names_add(nd_dns_names *t, const char *net, const char *name, const nd_addr *a, const char *ptr_name,
                      const char *owner);
 /* The names of one endpoint on @net (a container, a CNI pod, a Docker

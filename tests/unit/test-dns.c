@@ -62,6 +62,31 @@ static void test_lookup(void **state) {
         nd_dns_names_free(t);
 }
 
+/* A name without an address (a service's tasks.NAME with no task): it
+ * exists (NODATA, answered here) for both families, and answers no
+ * reverse lookup. */
+static void test_name_without_address(void **state) {
+        nd_dns_names *t = nd_dns_names_new();
+        const char *front[] = { "front" };
+        nd_addr out[4], zero = {0}, a = A("10.1.0.9");
+        bool exists;
+
+        assert_non_null(t);
+        assert_int_equal(nd_dns_names_add(t, "front", "tasks.web", NULL, NULL, "svc"), 0);
+        assert_int_equal(nd_dns_names_lookup(t, front, 1, "tasks.web", AF_INET, 0, out, 4, &exists), 0);
+        assert_true(exists);
+        assert_int_equal(nd_dns_names_lookup(t, front, 1, "tasks.web.front", AF_INET6, 0, out, 4, &exists), 0);
+        assert_true(exists);
+        assert_null(nd_dns_names_reverse(t, front, 1, &zero));
+        assert_int_equal(nd_dns_names_add(t, "front", "tasks.web", &a, NULL, "svc"), 0);
+        assert_int_equal(nd_dns_names_lookup(t, front, 1, "tasks.web", AF_INET, 0, out, 4, &exists), 1);
+        assert_true(nd_addr_equal(&out[0], &a));
+        nd_dns_names_drop(t, "svc");
+        assert_int_equal(nd_dns_names_lookup(t, front, 1, "tasks.web", AF_INET, 0, out, 4, &exists), 0);
+        assert_false(exists);
+        nd_dns_names_free(t);
+}
+
 /* ask: build a query, run the handler, parse the reply */
 static nd_dns_verdict ask(const nd_dns_view *v, const char *name, ldns_rr_type type, bool edns, bool tcp,
                           ldns_pkt **reply) {
@@ -266,6 +291,7 @@ static void test_drop_many(void **state) {
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_lookup),
+                cmocka_unit_test(test_name_without_address),
                 cmocka_unit_test(test_drop_many),
                 cmocka_unit_test(test_endpoint_names),
                 cmocka_unit_test(test_answers),
