@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include <errno.h>
+#include <sys/random.h>
 #include <linux/if.h>
 #include <linux/if_link.h>
 #include <linux/rtnetlink.h>
@@ -54,6 +55,19 @@ int nd_nl_bridge_ensure(struct nl_sock *sk, const char *name, unsigned mtu) {
         if (mtu)
                 rtnl_link_set_mtu(l, mtu);
         rtnl_link_set_flags(l, IFF_UP);
+        /* A bridge without an address of its own takes the lowest of its
+         * ports' and changes it whenever that port goes: every neighbour
+         * entry a container holds for the gateway (and a service VIP)
+         * then points at a MAC nobody answers to, until the entry ages
+         * out, tens of seconds later.  A random one of its own stays. */
+        uint8_t mac[6];
+        _cleanup_(nl_addr_putp) struct nl_addr *hw = NULL;
+        if (getrandom(mac, sizeof(mac), 0) == (ssize_t) sizeof(mac)) {
+                mac[0] = (uint8_t) ((mac[0] & 0xfe) | 0x02); /* unicast, locally administered */
+                hw = nl_addr_build(AF_LLC, mac, sizeof(mac));
+                if (hw)
+                        rtnl_link_set_addr(l, hw);
+        }
         r = rtnl_link_add(sk, l, NLM_F_CREATE | NLM_F_EXCL);
         if (r < 0 && r != -NLE_EXIST)
                 return nd_nl_errno(r);
