@@ -152,11 +152,69 @@ void nd_fw_owner_free(nd_fw *fw, nd_fw_owner *o) {
         free(o);
 }
 
-static bool contains(const nd_nft_elem *v, size_t n, const nd_nft_elem *e) {
-        for (size_t i = 0; i < n; i++)
-                if (nd_nft_elem_equal(&v[i], e))
-                        return true;
-        return false;
+/* A total order on elements that agrees with nd_nft_elem_equal(). */
+static int elem_cmp(const nd_nft_elem *a, const nd_nft_elem *b) {
+        if (a->set != b->set)
+                return a->set < b->set ? -1 : 1;
+        if (a->interval_end != b->interval_end)
+                return a->interval_end < b->interval_end ? -1 : 1;
+        if (a->klen != b->klen)
+                return a->klen < b->klen ? -1 : 1;
+        if (a->dlen != b->dlen)
+                return a->dlen < b->dlen ? -1 : 1;
+        int c = memcmp(a->key, b->key, a->klen);
+        return c ? c : memcmp(a->data, b->data, a->dlen);
+}
+
+static int elem_ptr_cmp(const void *a, const void *b) {
+        return elem_cmp(*(const nd_nft_elem *const *) a, *(const nd_nft_elem *const *) b);
+}
+
+/* @v sorted, @i at one element: the index past it and its duplicates */
+static size_t skip_equal(const nd_nft_elem **v, size_t n, size_t i) {
+        size_t j = i + 1;
+        while (j < n && elem_cmp(v[j], v[i]) == 0)
+                j++;
+        return j;
+}
+
+int nd_fw_elems_diff(const nd_nft_elem *old, size_t n_old, const nd_nft_elem *want, size_t n_want,
+                     const nd_nft_elem ***ret_del, size_t *ret_n_del, const nd_nft_elem ***ret_add,
+                     size_t *ret_n_add) {
+        const nd_nft_elem **a = malloc((n_old + 1) * sizeof(*a)), **b = malloc((n_want + 1) * sizeof(*b));
+        size_t i = 0, j = 0, n_del = 0, n_add = 0;
+
+        if (!a || !b) {
+                free(a);
+                free(b);
+                return -ENOMEM;
+        }
+        for (size_t k = 0; k < n_old; k++)
+                a[k] = &old[k];
+        for (size_t k = 0; k < n_want; k++)
+                b[k] = &want[k];
+        qsort(a, n_old, sizeof(*a), elem_ptr_cmp);
+        qsort(b, n_want, sizeof(*b), elem_ptr_cmp);
+        /* merge; what only one side has is compacted in place (the write
+         * index never passes the read index) */
+        while (i < n_old || j < n_want) {
+                int c = i == n_old ? 1 : j == n_want ? -1 : elem_cmp(a[i], b[j]);
+                if (c < 0) {
+                        a[n_del++] = a[i];
+                        i = skip_equal(a, n_old, i);
+                } else if (c > 0) {
+                        b[n_add++] = b[j];
+                        j = skip_equal(b, n_want, j);
+                } else {
+                        i = skip_equal(a, n_old, i);
+                        j = skip_equal(b, n_want, j);
+                }
+        }
+        *ret_del = a;
+        *ret_n_del = n_del;
+        *ret_add = b;
+        *ret_n_add = n_add;
+        return 0;
 }
 
 int nd_fw_owner_set(nd_fw *fw, nd_fw_owner *o, const nd_nft_elem *elems, size_t n) {
@@ -171,20 +229,13 @@ int nd_fw_owner_set(nd_fw *fw, nd_fw_owner *o, const nd_nft_elem *elems, size_t 
                 memcpy(copy, elems, n * sizeof(*copy));
         }
         if (fw->synced) {
-                const nd_nft_elem **del = malloc((n_old + 1) * sizeof(*del)), **add = malloc((n + 1) * sizeof(*add));
-                size_t n_del = 0, n_add = 0;
-                if (!del || !add) {
-                        free(del);
-                        free(add);
+                const nd_nft_elem **del, **add;
+                size_t n_del, n_add;
+                r = nd_fw_elems_diff(old, n_old, copy, n, &del, &n_del, &add, &n_add);
+                if (r < 0) {
                         free(copy);
-                        return -ENOMEM;
+                        return r;
                 }
-                for (size_t i = 0; i < n_old; i++)
-                        if (!contains(copy, n, &old[i]))
-                                del[n_del++] = &old[i];
-                for (size_t i = 0; i < n; i++)
-                        if (!contains(old, n_old, &copy[i]))
-                                add[n_add++] = &copy[i];
                 r = nd_nft_update(fw->nft, del, n_del, add, n_add);
                 free(del);
                 free(add);
@@ -222,7 +273,8 @@ int nd_fw_sync(nd_fw *fw) {
         if (!all)
                 return -ENOMEM;
         for (nd_fw_owner *o = fw->owners; o; o = o->next) {
-                memcpy(all + k, o->elems, o->n * sizeof(*all));
+                if (o->n) /* an owner holding nothing may have no array */
+                        memcpy(all + k, o->elems, o->n * sizeof(*all));
                 k += o->n;
         }
         int r = nd_nft_replace(fw->nft, all, total);
@@ -355,4 +407,53 @@ size_t nd_fw_binding_elems(const nd_port_binding *b, const nd_addr *a4, const nd
                 nd_nft_elem_pub(&out[k++], any ? ND_SET_PUB6 : ND_SET_PUB6A, any ? NULL : b->host_ip.b, b->proto,
                                 b->host_port, a6->b, 16, b->ctr_port);
         return k;
+}
+
+/* The IPv4 addresses among @backends, at most ND_SVC_SLOTS (more could
+ * get no slot). */
+static size_t backends4(const nd_addr *backends, size_t n, const nd_addr **out) {
+        size_t k = 0;
+        for (size_t i = 0; i < n && k < ND_SVC_SLOTS; i++)
+                if (backends[i].family == AF_INET)
+                        out[k++] = &backends[i];
+        return k;
+}
+
+size_t nd_fw_vip_elems(const char *ifname, const nd_addr *vip, const nd_addr *backends, size_t n, nd_nft_elem *out) {
+        const nd_addr *v4[ND_SVC_SLOTS];
+        size_t k = 0;
+
+        if (!vip || vip->family != AF_INET)
+                return 0;
+        nd_nft_elem_ifaddr(&out[k++], ND_SET_SVC_VIPS4, ifname, vip->b, 4);
+        n = backends4(backends, n, v4);
+        for (uint32_t s = 0; n > 0 && s < ND_SVC_SLOTS; s++)
+                nd_nft_elem_vip_slot(&out[k++], vip->b, s, v4[s % n]->b);
+        return k;
+}
+
+size_t nd_fw_mesh_elems(uint8_t proto, uint16_t port, const nd_addr *backends, size_t n, uint16_t target,
+                        nd_nft_elem *out) {
+        const nd_addr *v4[ND_SVC_SLOTS];
+
+        n = backends4(backends, n, v4);
+        if (n == 0)
+                return 0;
+        for (uint32_t s = 0; s < ND_SVC_SLOTS; s++)
+                nd_nft_elem_mesh_slot(&out[s], proto, port, s, v4[s % n]->b, target);
+        return ND_SVC_SLOTS;
+}
+
+size_t nd_fw_remote_elem(const nd_addr *a, nd_nft_elem *out) {
+        if (!a || a->family != AF_INET)
+                return 0;
+        nd_nft_elem_addr(out, ND_SET_SVC_REMOTE4, a->b, 4, false);
+        return 1;
+}
+
+size_t nd_fw_snat_elem(const char *ifname, const nd_addr *a, nd_nft_elem *out) {
+        if (!a || a->family != AF_INET)
+                return 0;
+        nd_nft_elem_ifname_addr4(out, ND_SET_SVC_SNAT4, ifname, a->b);
+        return 1;
 }

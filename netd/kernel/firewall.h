@@ -43,6 +43,16 @@ void nd_fw_owner_free(nd_fw *fw, nd_fw_owner *o);
  * only records.  On failure the owner keeps what it had. */
 int nd_fw_owner_set(nd_fw *fw, nd_fw_owner *o, const nd_nft_elem *elems, size_t n);
 
+/* What changes from @old to @want: the elements only @old has (*ret_del)
+ * and only @want has (*ret_add), as pointers into them, each without
+ * duplicates.  A slot pointed elsewhere is in both (same key, other data):
+ * nd_nft_update() deletes before it adds.  O((n + m) log(n + m)): a
+ * service holds 257 elements per VIP.  The caller frees both arrays;
+ * -ENOMEM. */
+int nd_fw_elems_diff(const nd_nft_elem *old, size_t n_old, const nd_nft_elem *want, size_t n_want,
+                     const nd_nft_elem ***ret_del, size_t *ret_n_del, const nd_nft_elem ***ret_add,
+                     size_t *ret_n_add);
+
 /* Replace the table with every owner's elements; then follow changes. */
 int nd_fw_sync(nd_fw *fw);
 /* Delete the table (netd --cleanup). */
@@ -82,3 +92,30 @@ size_t nd_fw_network_elems(const nd_network *n, nd_nft_elem *out);
  * publishing network are @a4 / @a6 (family 0: none).  Returns the count
  * (0, 1 or 2). */
 size_t nd_fw_binding_elems(const nd_port_binding *b, const nd_addr *a4, const nd_addr *a6, nd_nft_elem out[2]);
+
+/* Services (docs/firewall.md, "Services"), IPv4 only: an address that is
+ * not IPv4 (a VIP, a backend, the SNAT address) yields no element and a
+ * non-IPv4 backend counts as absent.  A VIP or mesh port has ND_SVC_SLOTS
+ * slots; the kernel picks one at random per new connection and slot s
+ * goes to backends[s % n], so each backend takes about 1/n of the slots
+ * and of the new connections (256 over 3: 86/85/85). */
+#define ND_SVC_SLOTS ND_NFT_SLOTS
+
+/* The elements of one VIP served on bridge @ifname: its svc_vips4 element
+ * and, when @n > 0, ND_SVC_SLOTS slot elements vip.slot -> backends[slot %
+ * n] (the VIP with no backend refuses connections).  Returns the count;
+ * @out must hold ND_FW_VIP_ELEMS_MAX. */
+#define ND_FW_VIP_ELEMS_MAX (1 + ND_SVC_SLOTS)
+size_t nd_fw_vip_elems(const char *ifname, const nd_addr *vip, const nd_addr *backends, size_t n, nd_nft_elem *out);
+/* Routing mesh for @proto (IPPROTO_TCP, _UDP, ...) port @port on every
+ * host address: slot -> backends[slot % n] . @target; 0 when n == 0.
+ * @out must hold ND_SVC_SLOTS. */
+size_t nd_fw_mesh_elems(uint8_t proto, uint16_t port, const nd_addr *backends, size_t n, uint16_t target,
+                        nd_nft_elem *out);
+/* svc_remote4: backend @a lives on another host (its connections are
+ * SNATed to this host's address on the outgoing bridge).  Returns 1, or 0
+ * when @a is not IPv4. */
+size_t nd_fw_remote_elem(const nd_addr *a, nd_nft_elem *out);
+/* svc_snat4: @a is this host's address on overlay bridge @ifname.
+ * Returns 1, or 0 when @a is not IPv4. */
+size_t nd_fw_snat_elem(const char *ifname, const nd_addr *a, nd_nft_elem *out);

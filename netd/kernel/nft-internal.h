@@ -20,6 +20,10 @@
 
 struct nlmsghdr;
 
+/* The largest message an append builds: a set element message
+ * (nft-sets.c checks its elements fit). */
+#define ND_NFT_MSG_MAX (32 * 1024)
+
 /* One nfnetlink batch being built; lives on the stack of an nft.c call. */
 typedef struct nd_nft_batch nd_nft_batch;
 

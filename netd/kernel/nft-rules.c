@@ -17,6 +17,7 @@
 #include <linux/netfilter_bridge.h>
 #include <linux/rtnetlink.h>
 #include <netinet/icmp6.h>
+#include <netinet/ip_icmp.h>
 #include <netinet/in.h>
 
 #include "macro.h"
@@ -135,14 +136,58 @@ static void verdict(struct nftnl_rule *r, int v, const char *chain) {
                 nftnl_expr_set_str(e, NFTNL_EXPR_IMM_CHAIN, chain);
 }
 
-static void dnat(struct nftnl_rule *r, uint32_t family, uint32_t reg_proto) {
+/* [ds]nat to the address in reg 1 and (@reg_proto != 0) the port in
+ * @reg_proto */
+static void nat(struct nftnl_rule *r, uint32_t type, uint32_t family, uint32_t reg_proto) {
         struct nftnl_expr *e = ex(r, "nat");
         if (!e)
                 return;
-        nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_TYPE, NFT_NAT_DNAT);
+        nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_TYPE, type);
         nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_FAMILY, family);
         nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_REG_ADDR_MIN, NFT_REG_1);
-        nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_REG_PROTO_MIN, reg_proto);
+        if (reg_proto)
+                nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_REG_PROTO_MIN, reg_proto);
+}
+
+static void dnat(struct nftnl_rule *r, uint32_t family, uint32_t reg_proto) {
+        nat(r, NFT_NAT_DNAT, family, reg_proto);
+}
+
+/* numgen random mod ND_NFT_SLOTS => @dreg: a slot of a service */
+static void slot(struct nftnl_rule *r, uint32_t dreg) {
+        struct nftnl_expr *e = ex(r, "numgen");
+        if (!e)
+                return;
+        nftnl_expr_set_u32(e, NFTNL_EXPR_NG_DREG, dreg);
+        nftnl_expr_set_u32(e, NFTNL_EXPR_NG_MODULUS, ND_NFT_SLOTS);
+        nftnl_expr_set_u32(e, NFTNL_EXPR_NG_TYPE, NFT_NG_RANDOM);
+}
+
+/* dnat ip to ip daddr . numgen random mod 256 map @svc_backends4: one
+ * of the VIP's backends, a slot at random; no backend, no match (after
+ * meta nfproto ipv4) */
+static void vip_dnat(struct nftnl_rule *r) {
+        payload(r, NFT_PAYLOAD_NETWORK_HEADER, 16, 4, NFT_REG_1);
+        slot(r, NFT_REG32_01);
+        lookup(r, ND_SET_SVC_BE4, NFT_REG_1, false);
+        dnat(r, NFPROTO_IPV4, 0);
+}
+
+/* meta nfproto ipv4 iifname . ip daddr @svc_vips4: a VIP, arriving on a
+ * bridge that serves it */
+static void vip_on_bridge(struct nftnl_rule *r) {
+        nfproto(r, NFPROTO_IPV4);
+        meta(r, NFT_META_IIFNAME, NFT_REG_1);
+        payload(r, NFT_PAYLOAD_NETWORK_HEADER, 16, 4, NFT_REG_2);
+        lookup(r, ND_SET_SVC_VIPS4, -1, false);
+}
+
+static void reject(struct nftnl_rule *r, uint32_t type, uint8_t code) {
+        struct nftnl_expr *e = ex(r, "reject");
+        if (!e)
+                return;
+        nftnl_expr_set_u32(e, NFTNL_EXPR_REJECT_TYPE, type);
+        nftnl_expr_set_u8(e, NFTNL_EXPR_REJECT_CODE, code);
 }
 
 static void masq(struct nftnl_rule *r) {
@@ -268,21 +313,61 @@ static uint16_t chain_family(int c) {
 /* The fixed rules, in order: rule k of chain c is built by build_rule(c, k)
  * and returns false past the chain's last rule. */
 static bool build_rule(int c, int k, struct nftnl_rule *r) {
-        static const uint8_t lo_net = 127;
+        static const uint8_t lo_net = 127, tcp = IPPROTO_TCP;
         switch (c * 16 + k) {
-        /* publish: DNAT through the port maps, address-specific first */
+        /* publish: DNAT through the port maps, address-specific first,
+         * then the services' routing mesh, then any-address ports */
         case R_PUBLISH * 16 + 0: publish_rule(r, false, true); return true;
-        case R_PUBLISH * 16 + 1: publish_rule(r, false, false); return true;
-        case R_PUBLISH * 16 + 2: publish_rule(r, true, true); return true;
-        case R_PUBLISH * 16 + 3: publish_rule(r, true, false); return true;
-        /* fib daddr type local jump publish */
+        /* meta nfproto ipv4 dnat ip to meta l4proto . th dport . numgen
+         * random mod 256 map @mesh4 */
+        case R_PUBLISH * 16 + 1:
+                nfproto(r, NFPROTO_IPV4);
+                meta(r, NFT_META_L4PROTO, NFT_REG_1);
+                payload(r, NFT_PAYLOAD_TRANSPORT_HEADER, 2, 2, NFT_REG32_01);
+                slot(r, NFT_REG32_02);
+                lookup(r, ND_SET_MESH4, NFT_REG_1, false);
+                dnat(r, NFPROTO_IPV4, NFT_REG32_01);
+                return true;
+        case R_PUBLISH * 16 + 2: publish_rule(r, false, false); return true;
+        case R_PUBLISH * 16 + 3: publish_rule(r, true, true); return true;
+        case R_PUBLISH * 16 + 4: publish_rule(r, true, false); return true;
+        /* A service VIP, before the published ports: the VIP is a local
+         * address of the bridge (the host answers ARP for it).
+         * iifname . ip daddr @svc_vips4 dnat ip to ip daddr . numgen
+         * random mod 256 map @svc_backends4 */
         case R_PREROUTING * 16 + 0:
+                vip_on_bridge(r);
+                vip_dnat(r);
+                return true;
+        /* meta nfproto ipv4 dnat ip to ip daddr . numgen random mod 256 map
+         * @svc_backends4: the host's own processes reach every VIP */
         case R_OUTPUT * 16 + 0:
+                nfproto(r, NFPROTO_IPV4);
+                vip_dnat(r);
+                return true;
+        /* fib daddr type local jump publish */
+        case R_PREROUTING * 16 + 1:
+        case R_OUTPUT * 16 + 1:
                 daddr_local(r);
                 verdict(r, NFT_JUMP, "publish");
                 return true;
-        /* ct status dnat ip saddr 127.0.0.0/8 masquerade (host localhost) */
+        /* A connection to a service whose backend is on another host
+         * leaves through the overlay bridge from this host's address on
+         * it, so that the reply comes back here to be un-DNATed.  A bridge
+         * without an address in the map: no match, the rules below apply.
+         * ct status dnat ip daddr @svc_remote4 snat ip to oifname map
+         * @svc_snat4 */
         case R_POSTROUTING * 16 + 0:
+                ct_dnat(r);
+                nfproto(r, NFPROTO_IPV4);
+                payload(r, NFT_PAYLOAD_NETWORK_HEADER, 16, 4, NFT_REG_1);
+                lookup(r, ND_SET_SVC_REMOTE4, -1, false);
+                meta(r, NFT_META_OIFNAME, NFT_REG_1);
+                lookup(r, ND_SET_SVC_SNAT4, NFT_REG_1, false);
+                nat(r, NFT_NAT_SNAT, NFPROTO_IPV4, 0);
+                return true;
+        /* ct status dnat ip saddr 127.0.0.0/8 masquerade (host localhost) */
+        case R_POSTROUTING * 16 + 1:
                 ct_dnat(r);
                 nfproto(r, NFPROTO_IPV4);
                 payload(r, NFT_PAYLOAD_NETWORK_HEADER, 12, 1, NFT_REG_1);
@@ -291,18 +376,18 @@ static bool build_rule(int c, int k, struct nftnl_rule *r) {
                 return true;
         /* ct status dnat oifname @bridges ip[6] saddr @subnets masquerade
          * (a container reaching a published port: hairpin) */
-        case R_POSTROUTING * 16 + 1:
         case R_POSTROUTING * 16 + 2:
+        case R_POSTROUTING * 16 + 3:
                 ct_dnat(r);
                 ifname_in(r, NFT_META_OIFNAME, ND_SET_BRIDGES, false);
-                saddr(r, k == 2);
+                saddr(r, k == 3);
                 masq(r);
                 return true;
         /* oifname != @bridges ip[6] saddr @subnets masquerade (egress) */
-        case R_POSTROUTING * 16 + 3:
         case R_POSTROUTING * 16 + 4:
+        case R_POSTROUTING * 16 + 5:
                 ifname_in(r, NFT_META_OIFNAME, ND_SET_BRIDGES, true);
-                saddr(r, k == 4);
+                saddr(r, k == 5);
                 masq(r);
                 return true;
         /* The cluster's control plane (empty sets without a cluster).
@@ -386,28 +471,40 @@ static bool build_rule(int c, int k, struct nftnl_rule *r) {
                 ifname_in(r, NFT_META_IIFNAME, ND_SET_BRIDGES, true);
                 verdict(r, NF_ACCEPT, NULL);
                 return true;
-        case R_INPUT * 16 + 4: /* iifname . ip[6] daddr @gateways accept */
+        /* A new connection to a VIP that reached input has no backend
+         * (else prerouting DNATed it): refuse at once rather than let the
+         * client time out.  After the established accept: the replies to
+         * the host's own connections to a VIP (their source is the VIP,
+         * the output hook DNATs) come back to it.
+         * iifname . ip daddr @svc_vips4 meta l4proto tcp reject with tcp reset */
+        case R_INPUT * 16 + 4:
+                vip_on_bridge(r);
+                meta(r, NFT_META_L4PROTO, NFT_REG_1);
+                cmp(r, NFT_CMP_EQ, &tcp, 1);
+                reject(r, NFT_REJECT_TCP_RST, 0);
+                return true;
+        /* iifname . ip daddr @svc_vips4 reject with icmp port-unreachable */
         case R_INPUT * 16 + 5:
-                nfproto(r, k == 5 ? NFPROTO_IPV6 : NFPROTO_IPV4);
+                vip_on_bridge(r);
+                reject(r, NFT_REJECT_ICMP_UNREACH, ICMP_PORT_UNREACH);
+                return true;
+        case R_INPUT * 16 + 6: /* iifname . ip[6] daddr @gateways accept */
+        case R_INPUT * 16 + 7:
+                nfproto(r, k == 7 ? NFPROTO_IPV6 : NFPROTO_IPV4);
                 meta(r, NFT_META_IIFNAME, NFT_REG_1);
-                payload(r, NFT_PAYLOAD_NETWORK_HEADER, k == 5 ? 24 : 16, k == 5 ? 16 : 4, NFT_REG_2);
-                lookup(r, k == 5 ? ND_SET_GW6 : ND_SET_GW4, -1, false);
+                payload(r, NFT_PAYLOAD_NETWORK_HEADER, k == 7 ? 24 : 16, k == 7 ? 16 : 4, NFT_REG_2);
+                lookup(r, k == 7 ? ND_SET_GW6 : ND_SET_GW4, -1, false);
                 verdict(r, NF_ACCEPT, NULL);
                 return true;
-        case R_INPUT * 16 + 6: /* ip6 daddr fe80::/10 accept (neighbour discovery) */
+        case R_INPUT * 16 + 8: /* ip6 daddr fe80::/10 accept (neighbour discovery) */
                 nfproto(r, NFPROTO_IPV6);
                 ip6_linklocal(r, NFT_PAYLOAD_NETWORK_HEADER, 24, true);
                 verdict(r, NF_ACCEPT, NULL);
                 return true;
-        case R_INPUT * 16 + 7: { /* fib daddr type local reject with icmpx admin-prohibited */
+        case R_INPUT * 16 + 9: /* fib daddr type local reject with icmpx admin-prohibited */
                 daddr_local(r);
-                struct nftnl_expr *e = ex(r, "reject");
-                if (e) {
-                        nftnl_expr_set_u32(e, NFTNL_EXPR_REJECT_TYPE, NFT_REJECT_ICMPX_UNREACH);
-                        nftnl_expr_set_u8(e, NFTNL_EXPR_REJECT_CODE, NFT_REJECT_ICMPX_ADMIN_PROHIBITED);
-                }
+                reject(r, NFT_REJECT_ICMPX_UNREACH, NFT_REJECT_ICMPX_ADMIN_PROHIBITED);
                 return true;
-        }
         /* Reverse-path filter on netd's bridges (the nft form of
          * rp_filter=1, for IPv6 too): a source must be routed back out of
          * the bridge it came in on.  Ports with a registered endpoint are

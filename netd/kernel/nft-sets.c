@@ -16,8 +16,15 @@
 #include "nft-internal.h"
 
 /* nft's datatype numbers (nftables src/datatype.h); concatenations are
- * the types shifted by 6 bits each. */
-enum { T_IPADDR = 7, T_IP6ADDR = 8, T_ETHERADDR = 9, T_PROTO = 12, T_SERVICE = 13, T_IFNAME = 41 };
+ * the types shifted by 6 bits each.  Each field of a concatenation takes
+ * whole 32-bit registers, so the lengths below count a protocol or a port
+ * as 4 bytes.
+ * A service slot is what `numgen` writes, a host-order u32.  nft calls
+ * that "integer" but can list a concatenation with it only from typeof
+ * user data (without, nft 1.0.6 aborts on its length of 0); "mark" is the
+ * plain type of the same shape, so `nft list` shows a slot as a mark. */
+enum { T_IPADDR = 7, T_IP6ADDR = 8, T_ETHERADDR = 9, T_PROTO = 12, T_SERVICE = 13, T_SLOT = 19 /* mark */,
+       T_IFNAME = 41 };
 #define CAT2(a, b) (((a) << 6) | (b))
 #define CAT3(a, b, c) (((((a) << 6) | (b)) << 6) | (c))
 
@@ -43,6 +50,11 @@ static const struct set_def {
         [ND_SET_PEERS4] = SET("peers4", T_IPADDR, 4),
         [ND_SET_CTRL4] = SET("control4", CAT3(T_IPADDR, T_PROTO, T_SERVICE), 12),
         [ND_SET_CTRLPORT] = SET("control_ports", CAT2(T_PROTO, T_SERVICE), 8),
+        [ND_SET_SVC_VIPS4] = SET("svc_vips4", CAT2(T_IFNAME, T_IPADDR), 20),
+        [ND_SET_SVC_BE4] = MAP("svc_backends4", CAT2(T_IPADDR, T_SLOT), 8, T_IPADDR, 4),
+        [ND_SET_SVC_REMOTE4] = SET("svc_remote4", T_IPADDR, 4),
+        [ND_SET_SVC_SNAT4] = MAP("svc_snat4", T_IFNAME, 16, T_IPADDR, 4),
+        [ND_SET_MESH4] = MAP("mesh4", CAT3(T_PROTO, T_SERVICE, T_SLOT), 12, CAT2(T_IPADDR, T_SERVICE), 8),
 #define BSET(n, kt, kl) { .name = n, .key_type = kt, .key_len = kl, .family = NFPROTO_BRIDGE }
         [ND_SET_PORTS] = BSET("ports", T_IFNAME, 16),
         /* a MAC is 6 bytes in an 8-byte register slot */
@@ -54,7 +66,12 @@ static const struct set_def {
 #undef MAP
 };
 
+/* One element in a message: its nest, flags, key and data, each attribute
+ * with its 4-byte header (the value padded to 4). */
+#define ELEM_BYTES_MAX (4 + 8 + (4 + 4 + ND_NFT_KEY_MAX) + (4 + 4 + ND_NFT_DATA_MAX))
 #define ELEMS_PER_MSG 256
+/* what precedes the elements (headers, table and set names, set id) */
+_Static_assert(ELEMS_PER_MSG * ELEM_BYTES_MAX + 512 <= ND_NFT_MSG_MAX, "a set element message outgrows a batch page");
 
 /* ---- elements ---- */
 
@@ -120,6 +137,32 @@ void nd_nft_elem_service(nd_nft_elem *e, nd_nft_set set, const uint8_t *host, si
                 memcpy(e->key, host, alen);
         e->key[k] = proto;
         memcpy(e->key + k + 4, &be, 2);
+}
+
+void nd_nft_elem_ifname_addr4(nd_nft_elem *e, nd_nft_set set, const char *ifname, const uint8_t addr[4]) {
+        *e = (nd_nft_elem) { .set = (uint8_t) set, .klen = 16, .dlen = 4 };
+        put_ifname(e->key, ifname);
+        memcpy(e->data, addr, 4);
+}
+
+/* A slot is compared with what numgen left in its register: a u32 in host
+ * byte order, unlike the network-order fields beside it. */
+void nd_nft_elem_vip_slot(nd_nft_elem *e, const uint8_t vip[4], uint32_t slot, const uint8_t backend[4]) {
+        *e = (nd_nft_elem) { .set = ND_SET_SVC_BE4, .klen = 8, .dlen = 4 };
+        memcpy(e->key, vip, 4);
+        memcpy(e->key + 4, &slot, 4);
+        memcpy(e->data, backend, 4);
+}
+
+void nd_nft_elem_mesh_slot(nd_nft_elem *e, uint8_t proto, uint16_t port, uint32_t slot, const uint8_t addr[4],
+                           uint16_t target) {
+        uint16_t be = htons(port), tbe = htons(target);
+        *e = (nd_nft_elem) { .set = ND_SET_MESH4, .klen = 12, .dlen = 8 };
+        e->key[0] = proto;
+        memcpy(e->key + 4, &be, 2);
+        memcpy(e->key + 8, &slot, 4);
+        memcpy(e->data, addr, 4);
+        memcpy(e->data + 4, &tbe, 2);
 }
 
 bool nd_nft_elem_equal(const nd_nft_elem *a, const nd_nft_elem *b) {

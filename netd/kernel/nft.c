@@ -38,8 +38,12 @@ int nd_nft_open(nd_nft **ret) {
                 return r;
         }
         /* a table replace with thousands of elements is one sendmsg() */
-        int sz = 8 << 20;
+        int sz = 8 << 20, one = 1;
         (void) setsockopt(mnl_socket_get_fd(n->nl), SOL_SOCKET, SO_SNDBUFFORCE, &sz, sizeof(sz));
+        /* An error carries only the header of the message it refuses, not
+         * the message: a refused set element message is up to
+         * ND_NFT_MSG_MAX, and an error cut by recv() could not be read. */
+        (void) setsockopt(mnl_socket_get_fd(n->nl), SOL_NETLINK, NETLINK_CAP_ACK, &one, sizeof(one));
         n->portid = mnl_socket_get_portid(n->nl);
         n->seq = (uint32_t) time(NULL);
         nd_hist_init(&n->lat, nd_hist_latency_bounds, nd_hist_latency_n);
@@ -68,9 +72,14 @@ struct nd_nft_batch {
         int err;
 };
 
+#define BATCH_PAGE (64 * 1024)
+
 static int batch_begin(nd_nft_batch *bt, nd_nft *n) {
         *bt = (nd_nft_batch) { .n = n };
-        bt->b = nftnl_batch_alloc(MNL_SOCKET_BUFFER_SIZE * 2, MNL_SOCKET_BUFFER_SIZE);
+        /* libnftnl builds each message where the page has reached and
+         * moves on to a new page only after it: a page needs room for the
+         * largest message past its limit */
+        bt->b = nftnl_batch_alloc(BATCH_PAGE, ND_NFT_MSG_MAX);
         if (!bt->b)
                 return -ENOMEM;
         nftnl_batch_begin(nftnl_batch_buffer(bt->b), n->seq++);
@@ -118,13 +127,22 @@ static int batch_send(nd_nft_batch *bt) {
         if (r < 0)
                 return -errno;
         for (;;) {
-                ssize_t len = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
+                ssize_t len = recv(fd, buf, sizeof(buf), MSG_DONTWAIT | MSG_TRUNC);
                 if (len < 0) {
                         if (errno == EINTR)
                                 continue;
                         if (errno == EAGAIN || errno == EWOULDBLOCK)
                                 break;
                         return first ? first : -errno;
+                }
+                if ((size_t) len > sizeof(buf)) {
+                        /* cut (without NETLINK_CAP_ACK, before Linux
+                         * 4.3): the error heads the message, whole */
+                        const struct nlmsghdr *h = (const struct nlmsghdr *) buf;
+                        const struct nlmsgerr *e = mnl_nlmsg_get_payload(h);
+                        if (!first)
+                                first = h->nlmsg_type == NLMSG_ERROR && e->error ? e->error : -EMSGSIZE;
+                        continue;
                 }
                 for (struct nlmsghdr *h = (struct nlmsghdr *) buf; mnl_nlmsg_ok(h, (int) len);
                      h = mnl_nlmsg_next(h, (int *) &len)) {

@@ -8,8 +8,8 @@
  * replaced and deleted together, in the same batch.
  *
  * The rule set is constant; everything that varies (bridges, subnets,
- * gateways, published ports) is a set or map element, so adding the
- * 1000th mapping costs what the first did.  Every call is one atomic
+ * gateways, published ports, service VIPs and their backends) is a set or
+ * map element, so adding the 1000th mapping costs what the first did.  Every call is one atomic
  * nfnetlink batch; the kernel applies it before sendmsg() returns, so a
  * call never waits on anything but the kernel.
  *
@@ -39,6 +39,13 @@ typedef enum nd_nft_set {
         ND_SET_PEERS4,    /* ipv4_addr: live peer hosts, the only senders the tunnel ports accept */
         ND_SET_CTRL4,     /* ipv4_addr . inet_proto . inet_service: the cluster store (etcd) */
         ND_SET_CTRLPORT,  /* inet_proto . inet_service: the same ports, at any address of this host */
+        /* services (docs/firewall.md, "Services"); a slot is a host-order
+         * u32, what `numgen random mod ND_NFT_SLOTS` writes */
+        ND_SET_SVC_VIPS4, /* ifname . ipv4_addr: a bridge and a service VIP it serves */
+        ND_SET_SVC_BE4,   /* ipv4_addr . slot : ipv4_addr: a VIP's slot -> a backend */
+        ND_SET_SVC_REMOTE4, /* ipv4_addr: backends on another host */
+        ND_SET_SVC_SNAT4, /* ifname : ipv4_addr: this host's address on an overlay bridge */
+        ND_SET_MESH4,     /* inet_proto . inet_service . slot : ipv4_addr . inet_service */
         /* bridge netd: anti-spoofing, keyed by the host-side veth of an endpoint */
         ND_SET_PORTS,     /* ifname: every guarded port */
         ND_SET_PORT_MAC,  /* ifname . ether_addr: the MAC the port's frames must carry */
@@ -47,8 +54,14 @@ typedef enum nd_nft_set {
         _ND_SET_MAX,
 } nd_nft_set;
 
+/* The longest key is ifname . ipv6_addr (32), the longest data ipv6_addr
+ * . inet_service (20). */
 #define ND_NFT_KEY_MAX 32
 #define ND_NFT_DATA_MAX 20
+
+/* The slots of a service VIP or routing-mesh port: the rules pick one with
+ * `numgen random mod ND_NFT_SLOTS`. */
+#define ND_NFT_SLOTS 256
 
 typedef struct nd_nft_elem {
         uint8_t set;              /* nd_nft_set */
@@ -99,6 +112,13 @@ void nd_nft_elem_pub(nd_nft_elem *e, nd_nft_set set, const uint8_t *host, uint8_
 /* A set element [host address .] proto . port (no data). */
 void nd_nft_elem_service(nd_nft_elem *e, nd_nft_set set, const uint8_t *host, size_t alen, uint8_t proto,
                          uint16_t port);
+/* A map element ifname : IPv4 address (SVC_SNAT4) */
+void nd_nft_elem_ifname_addr4(nd_nft_elem *e, nd_nft_set set, const char *ifname, const uint8_t addr[4]);
+/* SVC_BE4: @vip . @slot : @backend */
+void nd_nft_elem_vip_slot(nd_nft_elem *e, const uint8_t vip[4], uint32_t slot, const uint8_t backend[4]);
+/* MESH4: @proto . @port . @slot : @addr . @target */
+void nd_nft_elem_mesh_slot(nd_nft_elem *e, uint8_t proto, uint16_t port, uint32_t slot, const uint8_t addr[4],
+                           uint16_t target);
 bool nd_nft_elem_equal(const nd_nft_elem *a, const nd_nft_elem *b);
 
 /* ---- change notifications ---- */

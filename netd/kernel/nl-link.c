@@ -164,6 +164,22 @@ int nd_nl_addr_add(struct nl_sock *sk, int ifindex, const nd_addr *a, unsigned p
         return nd_nl_errno(r);
 }
 
+int nd_nl_addr_del(struct nl_sock *sk, int ifindex, const nd_addr *a, unsigned prefixlen) {
+        _cleanup_(rtnl_addr_putp) struct rtnl_addr *ra = rtnl_addr_alloc();
+        _cleanup_(nl_addr_putp) struct nl_addr *local = to_nl(a, prefixlen);
+        int r;
+        if (!ra || !local)
+                return -ENOMEM;
+        rtnl_addr_set_ifindex(ra, ifindex);
+        rtnl_addr_set_family(ra, a->family);
+        r = rtnl_addr_set_local(ra, local);
+        if (r < 0)
+                return nd_nl_errno(r);
+        rtnl_addr_set_prefixlen(ra, (int) prefixlen);
+        r = nd_nl_errno(rtnl_addr_delete(sk, ra, 0));
+        return r == -EADDRNOTAVAIL || r == -ENODEV ? 0 : r;
+}
+
 int nd_nl_route_default(struct nl_sock *sk, int ifindex, const nd_addr *gw) {
         _cleanup_(rtnl_route_putp) struct rtnl_route *rt = rtnl_route_alloc();
         _cleanup_(nl_addr_putp) struct nl_addr *dst = NULL, *via = to_nl(gw, gw->family == AF_INET ? 32 : 128);

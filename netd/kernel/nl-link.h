@@ -35,5 +35,8 @@ int nd_nl_veth_create(struct nl_sock *sk, const char *host_name, int master_ifin
                       int peer_ns_fd, const uint8_t *peer_mac, unsigned mtu);
 /* Address @a/@prefixlen on @ifindex; -EEXIST counts as success. */
 int nd_nl_addr_add(struct nl_sock *sk, int ifindex, const nd_addr *a, unsigned prefixlen);
+/* Remove address @a/@prefixlen from @ifindex; 0 also when it was not there
+ * (a service VIP withdrawn twice, or the bridge already gone: -ENODEV). */
+int nd_nl_addr_del(struct nl_sock *sk, int ifindex, const nd_addr *a, unsigned prefixlen);
 /* Default route via @gw on @ifindex. */
 int nd_nl_route_default(struct nl_sock *sk, int ifindex, const nd_addr *gw);
