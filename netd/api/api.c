@@ -19,6 +19,7 @@
 #include "http.h"
 #include "json-util.h"
 #include "manager.h"
+#include "services.h"
 #include "network.h"
 #include "store.h"
 #include "subnet.h"
@@ -252,10 +253,12 @@ static void release_address(nd_manager *m, nd_http_request *req, nd_network *n, 
                 reply_diag(req, r, &d);
 }
 
-static void method_not_allowed(nd_http_request *req, const char *allow) {
+void nd_api_method_not_allowed(nd_http_request *req, const char *allow) {
         nd_http_reply_error(req, 405, "method %s not allowed here (allowed: %s)", nd_http_request_method(req),
                             allow);
 }
+
+#define method_not_allowed nd_api_method_not_allowed
 
 
 /* ---- /v1/containers --------------------------------------------------------------- */
@@ -266,6 +269,11 @@ static json_t *container_view(nd_manager *m, nd_container *c) {
         nd_manager_container_log_path(m, c, log, sizeof(log));
         if (j)
                 json_object_set_new(j, "LogPath", json_string(log));
+        json_t *health = nd_manager_container_health(m, c), *state = json_object_get(j, "State");
+        if (health && json_is_object(state))
+                json_object_set_new(state, "Health", health);
+        else
+                json_decref(health);
         return j;
 }
 
@@ -584,6 +592,8 @@ void nd_api_handle(nd_http_request *req, void *userdata) {
                 return route_containers(m, req, seg, ns);
         if (strcmp(seg[1], "sandboxes") == 0)
                 return route_sandboxes(m, req, seg, ns);
+        if (strcmp(seg[1], "services") == 0)
+                return nd_api_route_services(m, req, seg, ns);
         if (strcmp(seg[1], "networks") != 0)
                 return nd_http_reply_error(req, 404, "no such route: %.128s", path);
         if (ns == 2) {

@@ -35,3 +35,7 @@ void nd_docker_api_handle(nd_http_request *req, void *userdata);
 void nd_api_reply_diag(nd_http_request *req, int r, const struct nd_diag *d);
 /* -errno -> HTTP status: 400 bad input, 404 unknown, 409 conflict, 500. */
 unsigned nd_api_status(int r);
+/* 405 naming the methods @allow-ed. */
+void nd_api_method_not_allowed(nd_http_request *req, const char *allow);
+/* /v1/services[/REF] (api-services.c); @seg are the path's @ns segments. */
+void nd_api_route_services(nd_manager *m, nd_http_request *req, char **seg, size_t ns);

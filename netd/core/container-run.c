@@ -511,6 +511,8 @@ int nd_ct_run_once(nd_manager *m, const json_t *req, bool start, nd_manager_ct_f
                         goto unwind;
         }
         c->extra_hosts = json_incref(s.extra_hosts);
+        if (s.service)
+                snprintf(c->service, sizeof(c->service), "%s", s.service);
         c->ports = TAKE_PTR(s.ports);
         c->n_ports = s.n_ports;
         s.n_ports = 0;
@@ -520,6 +522,16 @@ int nd_ct_run_once(nd_manager *m, const json_t *req, bool start, nd_manager_ct_f
                                 "container uses the host's ports directly" : c->mode == ND_NET_MODE_NONE ?
                                 "none" : "container:");
                 goto unwind;
+        }
+        if (c->service[0]) {
+                const char *ids[ND_MAX_ENDPOINTS];
+                char what[ND_NAME_MAX + 16];
+                for (i = 0; i < c->n_eps; i++)
+                        ids[i] = c->eps[i].net_id;
+                snprintf(what, sizeof(what), "container '%s'", c->name);
+                r = nd_services_task_check(m, c->service, ids, c->n_eps, what, d);
+                if (r < 0)
+                        goto unwind;
         }
 
         c->created_us = now_us();

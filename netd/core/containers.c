@@ -295,6 +295,15 @@ int nd_manager_container_run(nd_manager *m, const json_t *req, bool start, nd_ma
 
 int nd_manager_container_connect(nd_manager *m, nd_network *n, nd_container *c, const json_t *req,
                                  nd_manager_ct_fn cb, void *userdata, nd_diag *d) {
+        if (c->service[0]) {
+                const char *id = n->id;
+                char what[ND_NAME_MAX + 16];
+                snprintf(what, sizeof(what), "container '%s'", c->name);
+                /* a task of a service that is gone is a plain container */
+                int k = nd_services_task_check(m, c->service, &id, 1, what, d);
+                if (k < 0 && k != -ENOENT)
+                        return k;
+        }
         int r = nd_ct_connect_once(m, n, c, req, cb, userdata, d);
         return r == -EAGAIN ? defer(m, req, false, n, c, cb, userdata, d) : r;
 }

@@ -85,6 +85,8 @@ int nd_manager_new(const nd_manager_config *cfg, struct ev_loop *loop, nd_manage
                         m->n_dns_servers++;
         m->dns = NULL;
         m->dns_off = cfg->no_dns;
+        if (cfg->socket_path)
+                m->socket_path = strdup(cfg->socket_path);
         if (cfg->monitor_path)
                 m->monitor_path = strdup(cfg->monitor_path);
         else {
@@ -131,7 +133,9 @@ nd_manager *nd_manager_free(nd_manager *m) {
          * running their callbacks. */
         nd_manager_metrics_done(m);
         m->reaper = nd_reaper_free(m->reaper); /* before what its callbacks touch */
+        nd_health_free_all(m);
         nd_manager_containers_free(m);
+        nd_services_free(m);
         nd_docker_free(m);
         nd_manager_sandboxes_free(m);
         m->cluster = nd_cluster_free(m->cluster);
@@ -160,6 +164,7 @@ nd_manager *nd_manager_free(nd_manager *m) {
         free(m->node_name);
         free(m->advertise);
         free(m->monitor_path);
+        free(m->socket_path);
         free(m->default_rootfs);
         free(m->netns_dir);
         free(m);
@@ -228,6 +233,7 @@ static void firewall_start(nd_manager *m) {
 
 static void on_containers_ready(nd_manager *m) {
         nd_manager_bridges_reconcile(m);
+        nd_services_restore(m);
         firewall_start(m);
         start_failed(m, 0);
 }
@@ -249,12 +255,20 @@ static void on_containers_loaded(nd_manager *m) {
                 start_failed(m, nd_log_errno(LOG_ERR, r, "loading external sandboxes failed"));
 }
 
-static void load_containers(nd_manager *m) {
+static void on_services_loaded(nd_manager *m) {
         int r = nd_ports_register(m);
         if (r >= 0)
                 r = nd_manager_containers_load(m, on_containers_loaded);
         if (r < 0)
                 start_failed(m, nd_log_errno(LOG_ERR, r, "loading containers failed"));
+}
+
+/* Services before containers: a running container registers as a task
+ * of its service as it is read back. */
+static void load_containers(nd_manager *m) {
+        int r = nd_services_load(m, on_services_loaded);
+        if (r < 0)
+                start_failed(m, nd_log_errno(LOG_ERR, r, "loading services failed"));
 }
 
 static void on_orphans_deleted(void *userdata, int r, int64_t rev) {

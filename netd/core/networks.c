@@ -512,6 +512,9 @@ static int network_remove(nd_manager *m, nd_network *n, nd_manager_net_fn cb, vo
 
         if (!s || !visible(s))
                 return nd_diag_set(d, -ENOENT, "network not found");
+        const char *svc = nd_services_on_network(m, n);
+        if (svc)
+                return nd_diag_set(d, -EBUSY, "network '%s' is in use by service '%s'", n->spec.name, svc);
         used = nd_network_addresses_in_use(n);
         if (used > 0 && may_wait && m->reaper && nd_reaper_pending(m->reaper) > 0) {
                 struct net_wait *t = calloc(1, sizeof(*t));

@@ -91,6 +91,7 @@ int nd_resolver_attach(nd_manager *m, nd_container *c, nd_diag *d) {
          * moments the local DNS learns its names */
         if (c->mode == ND_NET_MODE_BRIDGE)
                 nd_cluster_publish(m->cluster, c);
+        nd_services_container_sync(m, c, true);
         if (!m->dns || !uses_resolver(c) || c->dns_sb)
                 return 0;
         nd_container_netns_path(m->run_dir, c->id, path, sizeof(path));
@@ -115,6 +116,7 @@ int nd_resolver_attach(nd_manager *m, nd_container *c, nd_diag *d) {
 
 void nd_resolver_detach(nd_manager *m, nd_container *c) {
         nd_cluster_withdraw(m->cluster, c);
+        nd_services_container_sync(m, c, false);
         if (!m->dns)
                 return;
         nd_dns_names_drop(nd_dns_table(m->dns), c->id);
@@ -126,6 +128,7 @@ void nd_resolver_refresh(nd_manager *m, nd_container *c) {
         nd_diag d = {0};
         if (c->mode == ND_NET_MODE_BRIDGE && (c->status == ND_CT_RUNNING || c->dns_sb))
                 nd_cluster_publish(m->cluster, c);
+        nd_services_container_sync(m, c, c->status == ND_CT_RUNNING || c->dns_sb);
         if (!m->dns)
                 return;
         if (!c->dns_sb) {

@@ -41,6 +41,12 @@
 /* sandboxes/CID/IFNAME: an external sandbox (a CNI attachment) netd
  * wired, with its addresses and ports.  Owner: core/sandboxes.c. */
 #define ND_KEY_SANDBOXES "/netd/v1/sandboxes/"
+/* services/ID: a service record (model/service.h), its VIPs included;
+ * the VIPs are also address records under ND_KEY_IPAM with owner
+ * "service:ID".  Owner: core/services.c. */
+#define ND_KEY_SERVICES "/netd/v1/services/"
+/* service-names/NAME: the service's id, created only if absent. */
+#define ND_KEY_SERVICE_NAMES "/netd/v1/service-names/"
 
 /* docker/: everything of the Docker network and IPAM plugin, listed
  * together at start-up.  Owner: api/docker-plugin.c. */

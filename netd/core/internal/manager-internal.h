@@ -16,6 +16,7 @@
 #include "container.h"
 #include "keys.h"
 #include "manager.h"
+#include "services.h"
 
 #define OWNER_MAX 256
 
@@ -107,6 +108,14 @@ struct nd_manager {
 
         nd_container **cts;
         size_t n_cts, cap_cts;
+
+        struct nd_svc **svcs;      /* services (services.c) */
+        size_t n_svcs, cap_svcs;
+        struct nd_svc_task *tasks; /* every service's tasks, local and remote */
+        size_t n_tasks, cap_tasks;
+        struct nd_health **checks; /* health checks of local tasks (health.c) */
+        size_t n_checks, cap_checks;
+        char *socket_path;         /* the API's, for the checks' netctl */
         char *monitor_path, *default_rootfs, *netns_dir;
 
         void (*ready)(void *userdata, int r); /* nd_manager_start's */
@@ -165,6 +174,40 @@ void nd_resolver_detach(nd_manager *m, nd_container *c);
 void nd_resolver_refresh(nd_manager *m, nd_container *c);
 char *nd_resolver_conf(nd_manager *m, const nd_container *c);
 uint32_t nd_resolver_ttl(nd_manager *m, const nd_network *n);
+
+/* Services (services.c): read back at start-up, then @done; their VIPs
+ * put back on the bridges and their elements programmed (restore, once
+ * the bridges are reconciled); forgotten at exit. */
+int nd_services_load(nd_manager *m, void (*done)(nd_manager *m));
+void nd_services_restore(nd_manager *m);
+void nd_services_free(nd_manager *m);
+/* The name of a service on @n, or NULL. */
+const char *nd_services_on_network(nd_manager *m, const nd_network *n);
+/* May an endpoint owner (@what: "container 'x'") on networks @net_ids be
+ * a task of @service?  0, or -ENOENT / -EINVAL with @d's message. */
+int nd_services_task_check(nd_manager *m, const char *service, const char *const *net_ids, size_t n_nets,
+                           const char *what, nd_diag *d);
+/* The task table: @owner's endpoint on @net_id is a task of @service
+ * (replacing what @owner had there), or all of @owner's go; health.  A
+ * change takes effect (elements, names) at nd_services_flush(). */
+int nd_services_task_set(nd_manager *m, const char *owner, const char *service, const char *net_id,
+                         const nd_addr *a4, const char *name, const char *node, nd_task_health health);
+void nd_services_task_drop(nd_manager *m, const char *owner);
+void nd_services_task_health_set(nd_manager *m, const char *owner, nd_task_health health);
+nd_task_health nd_services_task_health(nd_manager *m, const char *owner);
+void nd_services_flush(nd_manager *m);
+/* A container's endpoints as tasks of its service while it runs
+ * (@running; from the resolver, whenever its names change); flushes. */
+void nd_services_container_sync(nd_manager *m, const nd_container *c, bool running);
+
+/* Health checks (health.c): run @hc's command in container @ctid every
+ * interval, setting its tasks' health; stop; stop all (exit).  Its
+ * state for inspect ({"Status","FailingStreak",...}), NULL: unchecked. */
+struct nd_svc_health;
+int nd_health_watch(nd_manager *m, const char *ctid, const char *name, const struct nd_svc_health *hc);
+void nd_health_unwatch(nd_manager *m, const char *ctid);
+void nd_health_free_all(nd_manager *m);
+json_t *nd_health_status(nd_manager *m, const char *ctid);
 
 /* metrics.c: the attach histograms. */
 int nd_manager_metrics_init(nd_manager *m);

@@ -1,0 +1,754 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Services (services.h, docs/services.md).
+ *
+ * A service is a record (model/service.h) in the host's store under
+ * ND_KEY_SERVICES, its name claimed under ND_KEY_SERVICE_NAMES, and in
+ * "vip" mode one address per network taken through the network's IPAM
+ * (an ordinary address record, owner "service:ID").  The VIP is put on
+ * the network's bridge as a /32, so the host answers ARP for it and the
+ * nat rules see it; the rules DNAT it to a slot's backend (firewall.h).
+ *
+ * Tasks are kept apart from services, keyed by their owner (a container
+ * id, "cni:…", "docker:…") and network, and name their service by name:
+ * a task may be registered before its service is read back at start-up.
+ * A change marks the service dirty; nd_services_flush() then rewrites
+ * the dirty services' elements and names once.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "bridge.h"
+#include "diag.h"
+#include "endpoint.h"
+#include "firewall.h"
+#include "grow.h"
+#include "json-util.h"
+#include "log.h"
+#include "macro.h"
+#include "manager-internal.h"
+#include "names.h"
+#include "network.h"
+#include "nl-link.h"
+#include "server.h"
+#include "service.h"
+#include "services.h"
+#include "store.h"
+#include "subnet.h"
+#include "txn.h"
+
+#define SVC_OWNER_PREFIX "service:"
+
+struct nd_svc {
+        nd_service *rec;
+        struct nd_fw_owner *fw;
+        bool committed;  /* its create is durable */
+        bool removing;   /* its delete is in flight */
+        bool dirty;      /* its tasks changed since the last flush */
+};
+
+struct nd_svc_task {
+        char owner[128];
+        char net_id[ND_ID_LEN + 1];
+        char service[ND_NAME_MAX + 1];
+        char name[ND_NAME_MAX + 1];
+        char node[40];        /* "" : this host */
+        nd_addr addr4;
+        nd_task_health health;
+};
+
+static const char *const health_names[_ND_TASK_HEALTH_MAX] = {
+        [ND_TASK_NONE] = "none",
+        [ND_TASK_STARTING] = "starting",
+        [ND_TASK_HEALTHY] = "healthy",
+        [ND_TASK_UNHEALTHY] = "unhealthy",
+};
+
+const char *nd_task_health_to_string(nd_task_health h) {
+        return h < _ND_TASK_HEALTH_MAX ? health_names[h] : "none";
+}
+
+nd_task_health nd_task_health_from_string(const char *s) {
+        for (size_t i = 0; s && i < _ND_TASK_HEALTH_MAX; i++)
+                if (strcmp(s, health_names[i]) == 0)
+                        return (nd_task_health) i;
+        return ND_TASK_NONE;
+}
+
+static bool task_is_backend(const struct nd_svc_task *t) {
+        return t->addr4.family == AF_INET && (t->health == ND_TASK_NONE || t->health == ND_TASK_HEALTHY);
+}
+
+/* ---- lookup ---- */
+
+static bool svc_ref(const void *objs, size_t i, const char **name, const char **id) {
+        struct nd_svc *const *v = objs;
+        if (!v[i]->committed || v[i]->removing)
+                return false;
+        *name = v[i]->rec->name;
+        *id = v[i]->rec->id;
+        return true;
+}
+
+static int svc_find(nd_manager *m, const char *ref, struct nd_svc **ret) {
+        int i = nd_ref_resolve(ref, m->svcs, m->n_svcs, svc_ref);
+        if (i < 0)
+                return i;
+        *ret = m->svcs[i];
+        return 0;
+}
+
+/* By exact name, committed or not (names are unique either way). */
+static struct nd_svc *svc_by_name(nd_manager *m, const char *name) {
+        for (size_t i = 0; i < m->n_svcs; i++)
+                if (strcmp(m->svcs[i]->rec->name, name) == 0)
+                        return m->svcs[i];
+        return NULL;
+}
+
+static nd_network *net_by_id(nd_manager *m, const char *id) {
+        for (size_t i = 0; i < m->n_nets; i++)
+                if (strcmp(m->nets[i].net->id, id) == 0)
+                        return m->nets[i].net;
+        return NULL;
+}
+
+static void svc_free(nd_manager *m, struct nd_svc *s) {
+        if (!s)
+                return;
+        if (m->dns)
+                nd_dns_names_drop(nd_dns_table(m->dns), s->rec->id);
+        nd_fw_owner_free(m->fw, s->fw);
+        nd_service_free(s->rec);
+        free(s);
+}
+
+static void svc_unlink(nd_manager *m, struct nd_svc *s) {
+        for (size_t i = 0; i < m->n_svcs; i++)
+                if (m->svcs[i] == s) {
+                        memmove(m->svcs + i, m->svcs + i + 1, (m->n_svcs - i - 1) * sizeof(*m->svcs));
+                        m->n_svcs--;
+                        return;
+                }
+}
+
+static int svc_add(nd_manager *m, nd_service *rec, struct nd_svc **ret) {
+        struct nd_svc *s = calloc(1, sizeof(*s));
+        char what[ND_NAME_MAX + 16];
+
+        if (!s || ND_GROW(m->svcs, m->n_svcs, m->cap_svcs, 1) < 0) {
+                free(s);
+                return -ENOMEM;
+        }
+        s->rec = rec;
+        if (m->fw) {
+                snprintf(what, sizeof(what), "service %s", rec->name);
+                s->fw = nd_fw_owner_new(m->fw, what);
+                if (!s->fw) {
+                        free(s);
+                        return -ENOMEM;
+                }
+        }
+        m->svcs[m->n_svcs++] = s;
+        *ret = s;
+        return 0;
+}
+
+/* ---- the kernel and the DNS: derived from the task table ---- */
+
+/* The VIP as a /32 on the network's bridge (@on) or not. */
+static void vip_link(nd_manager *m, const nd_network *n, const nd_addr *vip, bool on) {
+        char br[16];
+        int r, ifindex;
+
+        if (!m->nl || vip->family != AF_INET)
+                return;
+        nd_bridge_name(n, br, sizeof(br));
+        ifindex = nd_nl_link_ifindex(m->nl, br);
+        if (ifindex < 0)
+                return;
+        r = on ? nd_nl_addr_add(m->nl, ifindex, vip, 32) : nd_nl_addr_del(m->nl, ifindex, vip, 32);
+        if (r < 0 && !(r == -EADDRNOTAVAIL && !on))
+                nd_log_errno(LOG_WARNING, r, on ? "adding a service VIP to its bridge failed"
+                                                : "removing a service VIP from its bridge failed",
+                             "bridge=%s", br);
+}
+
+static void svc_links(nd_manager *m, const struct nd_svc *s, bool on) {
+        for (size_t i = 0; i < s->rec->n_nets; i++) {
+                const nd_network *n = net_by_id(m, s->rec->nets[i].net);
+                if (n)
+                        vip_link(m, n, &s->rec->nets[i].vip4, on);
+        }
+}
+
+/* The backends of @s on network @net_id, in task-table order (stable, so
+ * that a change moves as few slots as it can). */
+static size_t backends(nd_manager *m, const struct nd_svc *s, const char *net_id, nd_addr *out, size_t max) {
+        size_t n = 0;
+        for (size_t i = 0; i < m->n_tasks && n < max; i++) {
+                const struct nd_svc_task *t = &m->tasks[i];
+                if (strcmp(t->service, s->rec->name) == 0 && strcmp(t->net_id, net_id) == 0 && task_is_backend(t))
+                        out[n++] = t->addr4;
+        }
+        return n;
+}
+
+static void svc_names(nd_manager *m, const struct nd_svc *s, const nd_network *n, const nd_addr *be, size_t n_be,
+                      const nd_addr *vip) {
+        nd_dns_names *t = nd_dns_table(m->dns);
+        char tasks[ND_DNS_NAME_MAX + 1], ptr[ND_DNS_NAME_MAX + 1];
+        int r = 0;
+
+        snprintf(tasks, sizeof(tasks), "tasks.%s", s->rec->name);
+        snprintf(ptr, sizeof(ptr), "%s.%s", s->rec->name, n->spec.name);
+        /* the names exist while the service does, tasks or not: a
+         * question about them is answered here, never forwarded */
+        r = nd_dns_names_add(t, n->spec.name, tasks, NULL, NULL, s->rec->id);
+        if (r >= 0)
+                r = s->rec->mode == ND_SVC_VIP && vip->family
+                            ? nd_dns_names_add(t, n->spec.name, s->rec->name, vip, ptr, s->rec->id)
+                            : nd_dns_names_add(t, n->spec.name, s->rec->name, NULL, NULL, s->rec->id);
+        for (size_t i = 0; i < n_be && r >= 0; i++) {
+                r = nd_dns_names_add(t, n->spec.name, tasks, &be[i], NULL, s->rec->id);
+                if (r >= 0 && s->rec->mode == ND_SVC_DNSRR)
+                        r = nd_dns_names_add(t, n->spec.name, s->rec->name, &be[i], NULL, s->rec->id);
+        }
+        if (r < 0)
+                nd_log_errno(LOG_WARNING, r, "adding a service's DNS names failed", "service=%s net=%s",
+                             s->rec->name, n->spec.name);
+}
+
+/* Rewrite @s's elements and names from the task table. */
+static void svc_apply(nd_manager *m, struct nd_svc *s) {
+        _cleanup_free_ nd_nft_elem *elems = NULL;
+        _cleanup_free_ nd_addr *be = NULL;
+        size_t n_elems = 0, max_be = m->n_tasks ? m->n_tasks : 1;
+
+        s->dirty = false;
+        be = calloc(max_be, sizeof(*be));
+        elems = calloc(s->rec->n_nets * ND_FW_VIP_ELEMS_MAX + 1, sizeof(*elems));
+        if (!be || !elems) {
+                nd_log(LOG_ERR, "out of memory applying a service", "service=%s", s->rec->name);
+                return;
+        }
+        if (m->dns)
+                nd_dns_names_drop(nd_dns_table(m->dns), s->rec->id);
+        for (size_t i = 0; i < s->rec->n_nets; i++) {
+                const nd_svc_net *sn = &s->rec->nets[i];
+                const nd_network *n = net_by_id(m, sn->net);
+                char br[16];
+                size_t n_be;
+
+                if (!n)
+                        continue;
+                n_be = backends(m, s, sn->net, be, max_be);
+                if (m->dns)
+                        svc_names(m, s, n, be, n_be, &sn->vip4);
+                if (s->rec->mode != ND_SVC_VIP || sn->vip4.family != AF_INET)
+                        continue;
+                nd_bridge_name(n, br, sizeof(br));
+                n_elems += nd_fw_vip_elems(br, &sn->vip4, be, n_be, elems + n_elems);
+        }
+        if (s->fw) {
+                int r = nd_fw_owner_set(m->fw, s->fw, elems, n_elems);
+                if (r < 0)
+                        nd_log_errno(LOG_ERR, r, "programming a service's elements failed", "service=%s",
+                                     s->rec->name);
+        }
+}
+
+void nd_services_flush(nd_manager *m) {
+        for (size_t i = 0; i < m->n_svcs; i++)
+                if (m->svcs[i]->dirty && m->svcs[i]->committed && !m->svcs[i]->removing)
+                        svc_apply(m, m->svcs[i]);
+}
+
+static void mark_dirty(nd_manager *m, const char *service) {
+        struct nd_svc *s = svc_by_name(m, service);
+        if (s)
+                s->dirty = true;
+}
+
+/* ---- the task table ---- */
+
+void nd_services_task_drop(nd_manager *m, const char *owner) {
+        size_t k = 0;
+        for (size_t i = 0; i < m->n_tasks; i++) {
+                if (strcmp(m->tasks[i].owner, owner) == 0) {
+                        mark_dirty(m, m->tasks[i].service);
+                        continue;
+                }
+                m->tasks[k++] = m->tasks[i];
+        }
+        m->n_tasks = k;
+}
+
+int nd_services_task_set(nd_manager *m, const char *owner, const char *service, const char *net_id, const nd_addr *a4,
+                         const char *name, const char *node, nd_task_health health) {
+        struct nd_svc_task *t = NULL;
+
+        for (size_t i = 0; i < m->n_tasks && !t; i++)
+                if (strcmp(m->tasks[i].owner, owner) == 0 && strcmp(m->tasks[i].net_id, net_id) == 0)
+                        t = &m->tasks[i];
+        if (t) {
+                if (strcmp(t->service, service) != 0)
+                        mark_dirty(m, t->service);
+        } else {
+                if (ND_GROW(m->tasks, m->n_tasks, m->cap_tasks, 1) < 0)
+                        return -ENOMEM;
+                t = &m->tasks[m->n_tasks++];
+        }
+        *t = (struct nd_svc_task) { .health = health };
+        snprintf(t->owner, sizeof(t->owner), "%s", owner);
+        snprintf(t->net_id, sizeof(t->net_id), "%s", net_id);
+        snprintf(t->service, sizeof(t->service), "%s", service);
+        snprintf(t->name, sizeof(t->name), "%s", name ? name : "");
+        snprintf(t->node, sizeof(t->node), "%s", node ? node : "");
+        if (a4 && a4->family == AF_INET)
+                t->addr4 = *a4;
+        mark_dirty(m, service);
+        return 0;
+}
+
+void nd_services_task_health_set(nd_manager *m, const char *owner, nd_task_health health) {
+        for (size_t i = 0; i < m->n_tasks; i++)
+                if (strcmp(m->tasks[i].owner, owner) == 0 && m->tasks[i].health != health) {
+                        m->tasks[i].health = health;
+                        mark_dirty(m, m->tasks[i].service);
+                }
+}
+
+nd_task_health nd_services_task_health(nd_manager *m, const char *owner) {
+        for (size_t i = 0; i < m->n_tasks; i++)
+                if (strcmp(m->tasks[i].owner, owner) == 0)
+                        return m->tasks[i].health;
+        return ND_TASK_NONE;
+}
+
+/* A container's endpoints as tasks of its service, while it runs. */
+void nd_services_container_sync(nd_manager *m, const nd_container *c, bool running) {
+        nd_task_health h;
+        struct nd_svc *s;
+
+        if (!c->service[0])
+                return;
+        h = nd_services_task_health(m, c->id);
+        nd_services_task_drop(m, c->id);
+        s = svc_by_name(m, c->service);
+        if (!running || !s || !s->rec->health.cmd)
+                nd_health_unwatch(m, c->id);
+        if (running && s) {
+                if (h == ND_TASK_NONE && s->rec->health.cmd)
+                        h = ND_TASK_STARTING;
+                if (s->rec->health.cmd && nd_health_watch(m, c->id, c->name, &s->rec->health) < 0)
+                        nd_log(LOG_ERR, "out of memory starting a health check", "ct=%s", c->name);
+                for (size_t i = 0; i < c->n_eps; i++)
+                        (void) nd_services_task_set(m, c->id, c->service, c->eps[i].net_id, &c->eps[i].addr4, c->name,
+                                                    NULL, h);
+        }
+        nd_services_flush(m);
+}
+
+/* ---- checks the rest of the core asks ---- */
+
+const char *nd_services_on_network(nd_manager *m, const nd_network *n) {
+        for (size_t i = 0; i < m->n_svcs; i++)
+                for (size_t k = 0; k < m->svcs[i]->rec->n_nets; k++)
+                        if (strcmp(m->svcs[i]->rec->nets[k].net, n->id) == 0)
+                                return m->svcs[i]->rec->name;
+        return NULL;
+}
+
+int nd_services_task_check(nd_manager *m, const char *service, const char *const *net_ids, size_t n_nets,
+                           const char *what, nd_diag *d) {
+        struct nd_svc *s = svc_by_name(m, service);
+
+        if (!s || !s->committed || s->removing)
+                return nd_diag_set(d, -ENOENT, "service '%s' not found", service);
+        if (n_nets == 0)
+                return nd_diag_set(d, -EINVAL, "%s is on no network; service '%s' is on network '%s'", what,
+                                   service, net_by_id(m, s->rec->nets[0].net)
+                                                    ? net_by_id(m, s->rec->nets[0].net)->spec.name
+                                                    : s->rec->nets[0].net);
+        for (size_t i = 0; i < n_nets; i++) {
+                bool on = false;
+                for (size_t k = 0; k < s->rec->n_nets && !on; k++)
+                        on = strcmp(s->rec->nets[k].net, net_ids[i]) == 0;
+                if (!on) {
+                        const nd_network *n = net_by_id(m, net_ids[i]);
+                        return nd_diag_set(d, -EINVAL, "%s is on network '%s', which service '%s' is not on", what,
+                                           n ? n->spec.name : net_ids[i], service);
+                }
+        }
+        return 0;
+}
+
+/* ---- views ---- */
+
+static json_t *svc_view(nd_manager *m, const struct nd_svc *s) {
+        json_t *j = nd_service_to_json(s->rec), *vips = json_array(), *tasks = json_array();
+        char a[ND_ADDR_STRLEN];
+        size_t healthy = 0, total = 0;
+
+        if (!j || !vips || !tasks) {
+                json_decref(j);
+                json_decref(vips);
+                json_decref(tasks);
+                return NULL;
+        }
+        for (size_t i = 0; i < s->rec->n_nets; i++) {
+                const nd_svc_net *sn = &s->rec->nets[i];
+                const nd_network *n = net_by_id(m, sn->net);
+                if (!sn->vip4.family)
+                        continue;
+                json_array_append_new(vips, json_pack("{s:s, s:s, s:s}", "Network", n ? n->spec.name : "",
+                                                      "NetworkId", sn->net, "Addr", nd_addr_fmt(&sn->vip4, a)));
+        }
+        for (size_t i = 0; i < m->n_tasks; i++) {
+                const struct nd_svc_task *t = &m->tasks[i];
+                const nd_network *n;
+                if (strcmp(t->service, s->rec->name) != 0)
+                        continue;
+                n = net_by_id(m, t->net_id);
+                total++;
+                healthy += task_is_backend(t);
+                json_array_append_new(tasks, json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "Id", t->owner, "Name",
+                                                       t->name, "Node", t->node, "Network", n ? n->spec.name : "",
+                                                       "Addr", t->addr4.family ? nd_addr_fmt(&t->addr4, a) : "",
+                                                       "Health", nd_task_health_to_string(t->health)));
+        }
+        json_object_set_new(j, "VirtualIPs", vips);
+        json_object_set_new(j, "Tasks", tasks);
+        json_object_set_new(j, "TasksHealthy", json_integer((json_int_t) healthy));
+        json_object_set_new(j, "TasksTotal", json_integer((json_int_t) total));
+        return j;
+}
+
+json_t *nd_manager_container_health(nd_manager *m, const nd_container *c) {
+        return nd_health_status(m, c->id);
+}
+
+json_t *nd_manager_services_view(nd_manager *m) {
+        json_t *a = json_array();
+        for (size_t i = 0; a && i < m->n_svcs; i++)
+                if (m->svcs[i]->committed && !m->svcs[i]->removing)
+                        json_array_append_new(a, svc_view(m, m->svcs[i]));
+        return a;
+}
+
+int nd_manager_service_view(nd_manager *m, const char *ref, json_t **ret, nd_diag *d) {
+        struct nd_svc *s;
+        int r = svc_find(m, ref, &s);
+        if (r == -ENOTUNIQ)
+                return nd_diag_set(d, r, "service id prefix '%.64s' is ambiguous", ref);
+        if (r < 0)
+                return nd_diag_set(d, -ENOENT, "service '%.64s' not found", ref);
+        *ret = svc_view(m, s);
+        return *ret ? 0 : nd_diag_set(d, -ENOMEM, "out of memory");
+}
+
+/* ---- create ---- */
+
+struct svc_op {
+        nd_manager *m;
+        struct nd_svc *s;
+        nd_manager_svc_fn cb;
+        void *userdata;
+};
+
+static void vips_give_back(nd_manager *m, const nd_service *rec) {
+        for (size_t i = 0; i < rec->n_nets; i++) {
+                nd_network *n = net_by_id(m, rec->nets[i].net);
+                nd_endpoint ep = { .addr4 = rec->nets[i].vip4 };
+                nd_ep_spec es = { .net = n, .ep = &ep };
+                if (n && ep.addr4.family)
+                        nd_endpoint_detach(m, &es, ND_EP_RESERVE);
+        }
+}
+
+static void on_created(void *userdata, int r, int64_t rev) {
+        _cleanup_free_ struct svc_op *op = userdata;
+        nd_manager *m = op->m;
+        struct nd_svc *s = op->s;
+        nd_diag d = {0};
+
+        if (r < 0) {
+                nd_log_errno(LOG_ERR, r, "writing a service failed", "service=%s", s->rec->name);
+                vips_give_back(m, s->rec);
+                svc_unlink(m, s);
+                svc_free(m, s);
+                nd_diag_set(&d, r, "writing the service failed: %s", strerror(-r));
+                return op->cb(op->userdata, r, NULL, &d);
+        }
+        s->committed = true;
+        svc_links(m, s, true);
+        svc_apply(m, s);
+        nd_log(LOG_INFO, "service created", "service=%s id=%.12s", s->rec->name, s->rec->id);
+        op->cb(op->userdata, 0, svc_view(m, s), NULL);
+}
+
+/* Resolve the request's network references to ids and take the VIPs. */
+static int svc_networks(nd_manager *m, nd_service *rec, nd_diag *d) {
+        for (size_t i = 0; i < rec->n_nets; i++) {
+                nd_network *n;
+                int r = nd_manager_network_find(m, rec->nets[i].net, &n);
+                if (r == -ENOTUNIQ)
+                        return nd_diag_set(d, -EINVAL, "network id prefix '%.64s' is ambiguous", rec->nets[i].net);
+                if (r < 0)
+                        return nd_diag_set(d, -ENOENT, "network '%.64s' not found", rec->nets[i].net);
+                if (nd_network_is_global(n))
+                        return nd_diag_set(d, -EOPNOTSUPP,
+                                           "network '%s' is an overlay network; services on overlay networks are "
+                                           "not supported yet",
+                                           n->spec.name);
+                for (size_t k = 0; k < i; k++)
+                        if (strcmp(rec->nets[k].net, n->id) == 0)
+                                return nd_diag_set(d, -EINVAL, "network '%s' is given twice", n->spec.name);
+                free(rec->nets[i].net);
+                rec->nets[i].net = strdup(n->id);
+                if (!rec->nets[i].net)
+                        return nd_diag_set(d, -ENOMEM, "out of memory");
+        }
+        if (rec->mode != ND_SVC_VIP)
+                return 0;
+        for (size_t i = 0; i < rec->n_nets; i++) {
+                nd_network *n = net_by_id(m, rec->nets[i].net);
+                nd_endpoint ep = {0};
+                nd_ep_spec es = { .net = n, .ep = &ep, .has_mac = true };
+                int r;
+
+                if (!nd_network_subnet_family(n, AF_INET)) {
+                        rec->n_nets = i; /* give back only what was taken */
+                        return nd_diag_set(d, -EINVAL, "network '%s' has no IPv4 subnet for a virtual IP",
+                                           n->spec.name);
+                }
+                r = nd_endpoint_attach(m, &es, ND_EP_RESERVE, d);
+                if (r < 0) {
+                        rec->n_nets = i;
+                        return r;
+                }
+                rec->nets[i].vip4 = ep.addr4;
+                if (ep.addr6.family)
+                        nd_subnet_release(nd_network_subnet_for(n, &ep.addr6), &ep.addr6);
+        }
+        return 0;
+}
+
+int nd_manager_service_create(nd_manager *m, const json_t *req, nd_manager_svc_fn cb, void *userdata, nd_diag *d) {
+        _cleanup_(nd_store_txn_freep) nd_store_txn_builder *t = NULL;
+        _cleanup_free_ char *owner_val = NULL;
+        nd_service *rec = NULL;
+        struct nd_svc *s = NULL;
+        struct svc_op *op = NULL;
+        char owner[sizeof(SVC_OWNER_PREFIX) + ND_ID_LEN], key[512];
+        size_t n_nets_asked;
+        int r;
+
+        r = nd_service_spec_parse(req, &rec, d);
+        if (r < 0)
+                return r;
+        if (svc_by_name(m, rec->name)) {
+                nd_diag_set(d, -EEXIST, "service name '%s' is already in use", rec->name);
+                nd_service_free(rec);
+                return -EEXIST;
+        }
+        if (rec->n_ports) {
+                nd_service_free(rec);
+                return nd_diag_set(d, -EOPNOTSUPP, "publishing ports of a service is not supported yet");
+        }
+        r = nd_id_new(rec->id);
+        if (r < 0) {
+                nd_service_free(rec);
+                return nd_diag_set(d, r, "no random id: %s", strerror(-r));
+        }
+        rec->created = now_us() / 1000000;
+        n_nets_asked = rec->n_nets;
+        r = svc_networks(m, rec, d);
+        if (r < 0) {
+                vips_give_back(m, rec);
+                rec->n_nets = n_nets_asked;
+                nd_service_free(rec);
+                return r;
+        }
+        snprintf(owner, sizeof(owner), SVC_OWNER_PREFIX "%s", rec->id);
+        owner_val = nd_endpoint_record_value(owner);
+        if (!owner_val || nd_store_txn_new(&t) < 0)
+                goto oom;
+        snprintf(key, sizeof(key), ND_KEY_SERVICE_NAMES "%s", rec->name);
+        nd_store_txn_cmp_absent(t, key);
+        nd_store_txn_put(t, key, rec->id);
+        snprintf(key, sizeof(key), ND_KEY_SERVICES "%s", rec->id);
+        nd_store_txn_put_json_new(t, key, nd_service_to_json(rec));
+        for (size_t i = 0; i < rec->n_nets; i++)
+                if (rec->nets[i].vip4.family) {
+                        addr_key(net_by_id(m, rec->nets[i].net), &rec->nets[i].vip4, key, sizeof(key));
+                        nd_store_txn_put(t, key, owner_val);
+                }
+        if (nd_store_txn_error(t) < 0)
+                goto oom;
+        op = calloc(1, sizeof(*op));
+        if (!op || svc_add(m, rec, &s) < 0)
+                goto oom;
+        /* from here @s owns @rec */
+        *op = (struct svc_op) { .m = m, .s = s, .cb = cb, .userdata = userdata };
+        r = nd_store_txn_submit(TAKE_PTR(t), m->store, on_created, op);
+        if (r < 0) {
+                svc_unlink(m, s);
+                vips_give_back(m, rec);
+                svc_free(m, s);
+                free(op);
+                return nd_diag_set(d, r, "writing the service failed: %s", strerror(-r));
+        }
+        return 0;
+oom:
+        free(op);
+        vips_give_back(m, rec);
+        nd_service_free(rec);
+        return nd_diag_set(d, -ENOMEM, "out of memory");
+}
+
+/* ---- remove ---- */
+
+static void on_removed(void *userdata, int r, int64_t rev) {
+        _cleanup_free_ struct svc_op *op = userdata;
+        nd_manager *m = op->m;
+        struct nd_svc *s = op->s;
+        nd_diag d = {0};
+
+        if (r < 0) {
+                s->removing = false;
+                nd_diag_set(&d, r, "removing the service failed: %s", strerror(-r));
+                return op->cb(op->userdata, r, NULL, &d);
+        }
+        svc_links(m, s, false);
+        vips_give_back(m, s->rec);
+        nd_log(LOG_INFO, "service removed", "service=%s id=%.12s", s->rec->name, s->rec->id);
+        svc_unlink(m, s);
+        svc_free(m, s);
+        op->cb(op->userdata, 0, NULL, NULL);
+}
+
+int nd_manager_service_remove(nd_manager *m, const char *ref, nd_manager_svc_fn cb, void *userdata, nd_diag *d) {
+        _cleanup_(nd_store_txn_freep) nd_store_txn_builder *t = NULL;
+        struct nd_svc *s;
+        struct svc_op *op;
+        char key[512];
+        int r;
+
+        r = svc_find(m, ref, &s);
+        if (r == -ENOTUNIQ)
+                return nd_diag_set(d, r, "service id prefix '%.64s' is ambiguous", ref);
+        if (r < 0)
+                return nd_diag_set(d, -ENOENT, "service '%.64s' not found", ref);
+        if (nd_store_txn_new(&t) < 0)
+                return nd_diag_set(d, -ENOMEM, "out of memory");
+        snprintf(key, sizeof(key), ND_KEY_SERVICE_NAMES "%s", s->rec->name);
+        nd_store_txn_del(t, key);
+        snprintf(key, sizeof(key), ND_KEY_SERVICES "%s", s->rec->id);
+        nd_store_txn_del(t, key);
+        for (size_t i = 0; i < s->rec->n_nets; i++) {
+                const nd_network *n = net_by_id(m, s->rec->nets[i].net);
+                if (n && s->rec->nets[i].vip4.family) {
+                        addr_key(n, &s->rec->nets[i].vip4, key, sizeof(key));
+                        nd_store_txn_del(t, key);
+                }
+        }
+        op = calloc(1, sizeof(*op));
+        if (!op || nd_store_txn_error(t) < 0) {
+                free(op);
+                return nd_diag_set(d, -ENOMEM, "out of memory");
+        }
+        *op = (struct svc_op) { .m = m, .s = s, .cb = cb, .userdata = userdata };
+        r = nd_store_txn_submit(TAKE_PTR(t), m->store, on_removed, op);
+        if (r < 0) {
+                free(op);
+                return nd_diag_set(d, r, "removing the service failed: %s", strerror(-r));
+        }
+        s->removing = true;
+        return 0;
+}
+
+/* ---- start-up and exit ---- */
+
+struct load_op {
+        nd_manager *m;
+        void (*done)(nd_manager *m);
+};
+
+static void on_loaded(void *userdata, int r, const nd_store_kv *kvs, size_t n, int64_t rev) {
+        _cleanup_free_ struct load_op *op = userdata;
+        nd_manager *m = op->m;
+        size_t loaded = 0;
+
+        if (r < 0)
+                nd_log_errno(LOG_ERR, r, "loading services failed; continuing without them");
+        for (size_t i = 0; r >= 0 && i < n; i++) {
+                json_error_t jerr;
+                nd_diag d = {0};
+                nd_service *rec = NULL;
+                struct nd_svc *s;
+                bool nets_ok = true;
+                _cleanup_json_ json_t *j = json_loadb(kvs[i].value, kvs[i].value_len, 0, &jerr);
+
+                if (!j || nd_service_from_json(j, &rec, &d) < 0) {
+                        nd_log(LOG_ERR, "skipping unreadable service record", "key=%s reason=\"%s\"", kvs[i].key,
+                               j ? d.msg : jerr.text);
+                        continue;
+                }
+                for (size_t k = 0; k < rec->n_nets; k++)
+                        nets_ok = nets_ok && net_by_id(m, rec->nets[k].net);
+                if (!nets_ok)
+                        nd_log(LOG_WARNING, "a service's network is gone; its names there are not served",
+                               "service=%s", rec->name);
+                if (svc_add(m, rec, &s) < 0) {
+                        nd_service_free(rec);
+                        continue;
+                }
+                s->committed = true;
+                s->dirty = true;
+                loaded++;
+        }
+        nd_log(LOG_INFO, "services loaded", "count=%zu", loaded);
+        op->done(m);
+}
+
+int nd_services_load(nd_manager *m, void (*done)(nd_manager *m)) {
+        struct load_op *op = calloc(1, sizeof(*op));
+        int r;
+
+        if (!op)
+                return -ENOMEM;
+        *op = (struct load_op) { .m = m, .done = done };
+        r = nd_store_list(m->store, ND_KEY_SERVICES, on_loaded, op);
+        if (r < 0)
+                free(op);
+        return r;
+}
+
+void nd_services_restore(nd_manager *m) {
+        for (size_t i = 0; i < m->n_svcs; i++) {
+                svc_links(m, m->svcs[i], true);
+                m->svcs[i]->dirty = true;
+        }
+        nd_services_flush(m);
+}
+
+/* Before the firewall and the DNS go: the elements stay in the kernel
+ * across a restart (nd_fw_free frees the owners). */
+void nd_services_free(nd_manager *m) {
+        for (size_t i = 0; i < m->n_svcs; i++) {
+                nd_service_free(m->svcs[i]->rec);
+                free(m->svcs[i]);
+        }
+        free(m->svcs);
+        m->svcs = NULL;
+        m->n_svcs = m->cap_svcs = 0;
+        free(m->tasks);
+        m->tasks = NULL;
+        m->n_tasks = m->cap_tasks = 0;
+}
