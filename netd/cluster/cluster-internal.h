@@ -30,6 +30,7 @@
 #pragma once
 
 #include <ev.h>
+#include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -89,6 +90,11 @@ struct gnode {
         bool reclaiming, seen;
 };
 
+struct gsvc {                   /* a global service record we delivered */
+        char id[ND_ID_LEN + 1];
+        bool seen;
+};
+
 struct waiter {
         void (*cb)(void *u, int r, const nd_diag *d);
         void *userdata;
@@ -130,12 +136,29 @@ struct nd_cluster {
         size_t n_stale, cap_stale;
         struct waiter *waiters;
         struct nd_fw_owner *fw_owner; /* our elements in the firewall's sets */
+        /* services (cluster-services.c) */
+        nd_cluster_svc_ops svc;
+        void *svc_userdata;
+        struct gsvc *svc_ids;   /* global services seen, for a relist */
+        size_t n_svc_ids, cap_svc_ids;
         nd_addr etcd_addrs[ETCD_ADDRS_MAX];
         uint16_t etcd_ports[ETCD_ADDRS_MAX];
         size_t n_etcd;
         uint64_t events, resyncs, lease_losses, sync_failures, rejected, reclaimed, renewals;
         char last_rejected[256];
 };
+
+/* cluster-services.c: a global service record put or deleted; at a
+ * relist, mark all unseen first and drop the unseen after; the service
+ * and health fields of an endpoint record; a trusted remote endpoint's
+ * task, and its going. */
+void nd_cl_svc_put(nd_cluster *cl, const nd_store_kv *kv);
+void nd_cl_svc_del(nd_cluster *cl, const char *key);
+void nd_cl_svc_unsee(nd_cluster *cl);
+void nd_cl_svc_drop_unseen(nd_cluster *cl);
+void nd_cl_svc_ep_fields(nd_cluster *cl, json_t *j, const char *owner, const char *service);
+void nd_cl_svc_task(nd_cluster *cl, const struct rep *e, const json_t *j);
+void nd_cl_svc_task_gone(nd_cluster *cl, const struct rep *e);
 
 /* cluster.c */
 nd_network *nd_cl_net_by_id(nd_cluster *cl, const char *id);

@@ -88,6 +88,7 @@ static void rep_dns(nd_cluster *cl, const struct rep *e, const json_t *j, const 
 }
 
 void nd_cl_rep_remove(nd_cluster *cl, struct rep *e) {
+        nd_cl_svc_task_gone(cl, e);
         if (cl->dns)
                 nd_dns_names_drop(nd_dns_table(cl->dns), e->key);
         nd_overlay_peer_del(cl->ov, e->netid, &e->peer);
@@ -196,6 +197,7 @@ void nd_cl_rep_put(nd_cluster *cl, const nd_store_kv *kv) {
                 nd_log_errno(LOG_WARNING, r, "programming a remote endpoint failed", "net=%s ct=%.12s node=%s",
                              n->spec.name, e.ctid, nd_cl_node_label(cl, node));
         rep_dns(cl, have, j, n);
+        nd_cl_svc_task(cl, have, j);
         nd_log(LOG_DEBUG, "remote endpoint", "net=%s ct=%.12s node=%s ip=%s", n->spec.name, e.ctid,
                nd_cl_node_label(cl, node), ip4 ? ip4 : ip6 ? ip6 : "");
 }

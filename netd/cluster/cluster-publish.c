@@ -141,7 +141,8 @@ void nd_cluster_ready(nd_cluster *cl) {
                 ev_timer_start(cl->loop, &cl->prune_timer);
 }
 /* The record of endpoint @e: where peers send its frames, and its names. */
-static char *ep_value(nd_cluster *cl, const nd_endpoint *e, const char *name, const char *hostname) {
+static char *ep_value(nd_cluster *cl, const nd_endpoint *e, const char *name, const char *hostname, const char *owner,
+                      const char *service) {
         char a4[ND_ADDR_STRLEN], a6[ND_ADDR_STRLEN], mac[18], vtep[ND_ADDR_STRLEN];
         json_t *al = json_array();
         for (size_t k = 0; k < e->n_aliases; k++)
@@ -154,6 +155,7 @@ static char *ep_value(nd_cluster *cl, const nd_endpoint *e, const char *name, co
                 json_object_set_new(j, "IPv4", json_string(nd_addr_fmt(&e->addr4, a4)));
         if (j && e->addr6.family)
                 json_object_set_new(j, "IPv6", json_string(nd_addr_fmt(&e->addr6, a6)));
+        nd_cl_svc_ep_fields(cl, j, owner, service);
         char *v = j ? json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
         json_decref(j);
         return v;
@@ -170,7 +172,7 @@ void nd_cluster_publish(nd_cluster *cl, const nd_container *c) {
                 nd_network *n = nd_cl_net_by_id(cl, e->net_id);
                 if (!n || !nd_network_is_global(n))
                         continue;
-                char *v = ep_value(cl, e, c->name, c->hostname);
+                char *v = ep_value(cl, e, c->name, c->hostname, c->id, c->service);
                 if (!v)
                         continue;
                 snprintf(key, sizeof(key), ND_KEY_GLOBAL_ENDPOINTS "%s/%s/%s", cl->id, n->id, c->id);
@@ -201,7 +203,7 @@ void nd_cluster_publish_endpoint(nd_cluster *cl, const char *owner, const nd_end
         nd_network *n;
         if (!cl || !nd_id_valid(owner) || !(n = nd_cl_net_by_id(cl, e->net_id)) || !nd_network_is_global(n))
                 return;
-        char *v = ep_value(cl, e, name, hostname);
+        char *v = ep_value(cl, e, name, hostname, owner, NULL);
         if (!v)
                 return;
         snprintf(key, sizeof(key), ND_KEY_GLOBAL_ENDPOINTS "%s/%s/%s", cl->id, n->id, owner);

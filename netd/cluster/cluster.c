@@ -81,6 +81,11 @@ static void apply(nd_cluster *cl, bool del, const nd_store_kv *kv) {
                         nd_cl_rep_put(cl, kv);
                 else
                         nd_cl_rep_remove_key(cl, k);
+        } else if (IS(k, ND_KEY_GLOBAL_SERVICES)) {
+                if (!del)
+                        nd_cl_svc_put(cl, kv);
+                else
+                        nd_cl_svc_del(cl, k);
         } else if (IS(k, ND_KEY_GLOBAL_LIVE)) {
                 if (!del)
                         nd_cl_live_put(cl, kv);
@@ -98,9 +103,12 @@ static void relist(nd_cluster *cl);
 
 /* The order a snapshot is applied in: what a record is checked against
  * comes before it (networks, then nodes and their liveness, then blocks,
- * then endpoints). */
+ * then endpoints, which may be tasks of the services). */
 static int rank(const char *k) {
-        return IS(k, ND_KEY_GLOBAL_NETWORKS) ? 0 : IS(k, ND_KEY_GLOBAL_NODES) || IS(k, ND_KEY_GLOBAL_LIVE) ? 1 : IS(k, ND_KEY_GLOBAL_BLOCKS) ? 2 : 3;
+        return IS(k, ND_KEY_GLOBAL_NETWORKS) ? 0
+               : IS(k, ND_KEY_GLOBAL_NODES) || IS(k, ND_KEY_GLOBAL_LIVE) || IS(k, ND_KEY_GLOBAL_SERVICES) ? 1
+               : IS(k, ND_KEY_GLOBAL_BLOCKS) ? 2
+                                             : 3;
 }
 
 void nd_cl_on_listed(void *userdata, int r, const nd_store_kv *kvs, size_t n, int64_t rev) {
@@ -126,6 +134,7 @@ void nd_cl_on_listed(void *userdata, int r, const nd_store_kv *kvs, size_t n, in
         it = (nd_hmap_iter) {0};
         while ((g = nd_hmap_next(cl->nodes, &it)))
                 g->seen = false;
+        nd_cl_svc_unsee(cl);
         for (int k = 0; k < 4; k++)
                 for (size_t i = 0; i < n; i++)
                         if (rank(kvs[i].key) == k)
@@ -147,6 +156,7 @@ void nd_cl_on_listed(void *userdata, int r, const nd_store_kv *kvs, size_t n, in
                 while ((e = nd_hmap_next(cl->reps, &it)))
                         if (!e->seen)
                                 nd_cl_rep_remove(cl, e);
+                nd_cl_svc_drop_unseen(cl);
                 for (size_t i = cl->n_blocks; i-- > 0;)
                         if (!cl->blocks[i]->seen && !cl->blocks[i]->claiming)
                                 nd_cl_block_drop(cl, cl->blocks[i]);
@@ -586,6 +596,7 @@ nd_cluster *nd_cluster_free(nd_cluster *cl) {
         for (size_t i = 0; i < cl->n_stale; i++)
                 free(cl->stale[i]);
         free(cl->stale);
+        free(cl->svc_ids);
         nd_hmap_iter it = {0};
         void *v;
         while ((v = nd_hmap_next(cl->reps, &it)))

@@ -117,6 +117,28 @@ typedef struct nd_cluster_nets_ops {
         void (*forget)(void *userdata, nd_network *n);
 } nd_cluster_nets_ops;
 
+/* Services (docs/services.md) through the cluster, each call with the
+ * userdata given to nd_cluster_set_svc_ops():
+ *   service    a global service record appeared or changed (@value, the
+ *              record's JSON) or went (@value NULL)
+ *   task       a trusted remote endpoint that names a service (its record
+ *              has "Service"), again whenever it changes
+ *   task_gone  that endpoint went (record deleted, node down, distrust)
+ *   health     the health to publish with one of ours (@owner: a
+ *              container id, or the owner id of nd_cluster_publish_endpoint),
+ *              NULL: none */
+typedef struct nd_cluster_task {
+        const char *key;          /* the endpoint record's key: unique */
+        const char *service, *net_id, *name, *node, *health;
+        const nd_addr *a4;        /* family 0: none */
+} nd_cluster_task;
+typedef struct nd_cluster_svc_ops {
+        void (*service)(void *userdata, const char *id, const char *value);
+        void (*task)(void *userdata, const nd_cluster_task *t);
+        void (*task_gone)(void *userdata, const char *key);
+        const char *(*health)(void *userdata, const char *owner);
+} nd_cluster_svc_ops;
+
 /* Checks @cfg and makes the cluster: the store client and the overlay,
  * nothing sent yet.  @loop, @nl, @dns and @fw (either of the last two may
  * be NULL) are borrowed until nd_cluster_free(); @cfg, @state_dir and
@@ -134,6 +156,18 @@ int nd_cluster_new_with(struct ev_loop *loop, struct nl_sock *nl, const char *st
                         struct nd_fw *fw, const nd_cluster_config *cfg, const nd_cluster_nets_ops *nets,
                         struct nd_store *st, struct nd_overlay *ov, void (*done)(void *userdata, int r),
                         void *userdata, nd_cluster **ret);
+/* Set before nd_cluster_start() (the snapshot delivers services). */
+void nd_cluster_set_svc_ops(nd_cluster *cl, const nd_cluster_svc_ops *ops, void *userdata);
+/* A global service: its record under services/ID and its name claimed
+ * under service-names/NAME (create-only: -EEXIST to @cb when taken);
+ * remove deletes both.  @cb(@userdata, 0 or -errno) once committed. */
+int nd_cluster_service_create(nd_cluster *cl, const char *id, const char *name, const char *value,
+                              void (*cb)(void *u, int r), void *userdata);
+int nd_cluster_service_remove(nd_cluster *cl, const char *id, const char *name, void (*cb)(void *u, int r),
+                              void *userdata);
+/* This node's id (NULL without a cluster). */
+const char *nd_cluster_node_id(const nd_cluster *cl);
+
 /* Registers the node, loads the global state (networks join the table
  * through nets->adopt) and starts watching; then calls @done with
  * @userdata (r<0: start-up failed, logged). */

@@ -21,6 +21,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "cluster.h"
 #include "grow.h"
 #include "log.h"
 #include "macro.h"
@@ -62,6 +63,10 @@ static void set_health(struct nd_health *h, nd_task_health health) {
         h->health = health;
         nd_services_task_health_set(h->m, h->ctid, health);
         nd_services_flush(h->m);
+        /* remote hosts learn it from the task's endpoint records */
+        nd_container *c;
+        if (nd_manager_container_find(h->m, h->ctid, &c) == 0)
+                nd_cluster_publish(h->m->cluster, c);
 }
 
 static void check_done(struct nd_health *h, int status) {

@@ -35,6 +35,7 @@
 #include "subnet.h"
 
 #include "manager-internal.h"
+#include "services-internal.h"
 
 /* ---- lifecycle ---------------------------------------------------------- */
 
@@ -476,8 +477,10 @@ int nd_manager_start(nd_manager *m, void (*ready)(void *userdata, int r), void *
                                          .vxlan_port = m->vxlan_port };
                 r = nd_cluster_new(m->loop, m->nl, m->state_dir, m->dns, m->fw, &cc, &cluster_nets_ops,
                                    on_cluster_ready, m, &m->cluster);
-                if (r >= 0)
+                if (r >= 0) {
+                        nd_svc_cluster_init(m);
                         r = nd_cluster_start(m->cluster);
+                }
         } else
                 r = nd_store_list(m->store, ND_KEY_NETWORKS, on_networks_loaded, m);
         return r < 0 ? r : 0;

@@ -23,6 +23,7 @@
 #include <sys/socket.h>
 
 #include "bridge.h"
+#include "cluster.h"
 #include "diag.h"
 #include "endpoint.h"
 #include "firewall.h"
@@ -37,29 +38,12 @@
 #include "server.h"
 #include "service.h"
 #include "services.h"
+#include "services-internal.h"
 #include "store.h"
 #include "subnet.h"
 #include "txn.h"
 
 #define SVC_OWNER_PREFIX "service:"
-
-struct nd_svc {
-        nd_service *rec;
-        struct nd_fw_owner *fw;
-        bool committed;  /* its create is durable */
-        bool removing;   /* its delete is in flight */
-        bool dirty;      /* its tasks changed since the last flush */
-};
-
-struct nd_svc_task {
-        char owner[128];
-        char net_id[ND_ID_LEN + 1];
-        char service[ND_NAME_MAX + 1];
-        char name[ND_NAME_MAX + 1];
-        char node[40];        /* "" : this host */
-        nd_addr addr4;
-        nd_task_health health;
-};
 
 static const char *const health_names[_ND_TASK_HEALTH_MAX] = {
         [ND_TASK_NONE] = "none",
@@ -103,21 +87,21 @@ static int svc_find(nd_manager *m, const char *ref, struct nd_svc **ret) {
 }
 
 /* By exact name, committed or not (names are unique either way). */
-static struct nd_svc *svc_by_name(nd_manager *m, const char *name) {
+struct nd_svc *nd_svc_by_name(nd_manager *m, const char *name) {
         for (size_t i = 0; i < m->n_svcs; i++)
                 if (strcmp(m->svcs[i]->rec->name, name) == 0)
                         return m->svcs[i];
         return NULL;
 }
 
-static nd_network *net_by_id(nd_manager *m, const char *id) {
+nd_network *nd_net_by_id(nd_manager *m, const char *id) {
         for (size_t i = 0; i < m->n_nets; i++)
                 if (strcmp(m->nets[i].net->id, id) == 0)
                         return m->nets[i].net;
         return NULL;
 }
 
-static void svc_free(nd_manager *m, struct nd_svc *s) {
+void nd_svc_free(nd_manager *m, struct nd_svc *s) {
         if (!s)
                 return;
         if (m->dns)
@@ -127,7 +111,7 @@ static void svc_free(nd_manager *m, struct nd_svc *s) {
         free(s);
 }
 
-static void svc_unlink(nd_manager *m, struct nd_svc *s) {
+void nd_svc_unlink(nd_manager *m, struct nd_svc *s) {
         for (size_t i = 0; i < m->n_svcs; i++)
                 if (m->svcs[i] == s) {
                         memmove(m->svcs + i, m->svcs + i + 1, (m->n_svcs - i - 1) * sizeof(*m->svcs));
@@ -136,7 +120,7 @@ static void svc_unlink(nd_manager *m, struct nd_svc *s) {
                 }
 }
 
-static int svc_add(nd_manager *m, nd_service *rec, struct nd_svc **ret) {
+int nd_svc_add(nd_manager *m, nd_service *rec, struct nd_svc **ret) {
         struct nd_svc *s = calloc(1, sizeof(*s));
         char what[ND_NAME_MAX + 16];
 
@@ -178,9 +162,9 @@ static void vip_link(nd_manager *m, const nd_network *n, const nd_addr *vip, boo
                              "bridge=%s", br);
 }
 
-static void svc_links(nd_manager *m, const struct nd_svc *s, bool on) {
+void nd_svc_links(nd_manager *m, const struct nd_svc *s, bool on) {
         for (size_t i = 0; i < s->rec->n_nets; i++) {
-                const nd_network *n = net_by_id(m, s->rec->nets[i].net);
+                const nd_network *n = nd_net_by_id(m, s->rec->nets[i].net);
                 if (n)
                         vip_link(m, n, &s->rec->nets[i].vip4, on);
         }
@@ -224,7 +208,7 @@ static void svc_names(nd_manager *m, const struct nd_svc *s, const nd_network *n
 }
 
 /* Rewrite @s's elements and names from the task table. */
-static void svc_apply(nd_manager *m, struct nd_svc *s) {
+void nd_svc_apply(nd_manager *m, struct nd_svc *s) {
         _cleanup_free_ nd_nft_elem *elems = NULL;
         _cleanup_free_ nd_addr *be = NULL;
         size_t n_elems = 0, max_be = m->n_tasks ? m->n_tasks : 1;
@@ -240,7 +224,7 @@ static void svc_apply(nd_manager *m, struct nd_svc *s) {
                 nd_dns_names_drop(nd_dns_table(m->dns), s->rec->id);
         for (size_t i = 0; i < s->rec->n_nets; i++) {
                 const nd_svc_net *sn = &s->rec->nets[i];
-                const nd_network *n = net_by_id(m, sn->net);
+                const nd_network *n = nd_net_by_id(m, sn->net);
                 char br[16];
                 size_t n_be;
 
@@ -265,11 +249,12 @@ static void svc_apply(nd_manager *m, struct nd_svc *s) {
 void nd_services_flush(nd_manager *m) {
         for (size_t i = 0; i < m->n_svcs; i++)
                 if (m->svcs[i]->dirty && m->svcs[i]->committed && !m->svcs[i]->removing)
-                        svc_apply(m, m->svcs[i]);
+                        nd_svc_apply(m, m->svcs[i]);
+        nd_svc_cluster_shared(m);
 }
 
 static void mark_dirty(nd_manager *m, const char *service) {
-        struct nd_svc *s = svc_by_name(m, service);
+        struct nd_svc *s = nd_svc_by_name(m, service);
         if (s)
                 s->dirty = true;
 }
@@ -339,7 +324,7 @@ void nd_services_container_sync(nd_manager *m, const nd_container *c, bool runni
                 return;
         h = nd_services_task_health(m, c->id);
         nd_services_task_drop(m, c->id);
-        s = svc_by_name(m, c->service);
+        s = nd_svc_by_name(m, c->service);
         if (!running || !s || !s->rec->health.cmd)
                 nd_health_unwatch(m, c->id);
         if (running && s) {
@@ -366,21 +351,21 @@ const char *nd_services_on_network(nd_manager *m, const nd_network *n) {
 
 int nd_services_task_check(nd_manager *m, const char *service, const char *const *net_ids, size_t n_nets,
                            const char *what, nd_diag *d) {
-        struct nd_svc *s = svc_by_name(m, service);
+        struct nd_svc *s = nd_svc_by_name(m, service);
 
         if (!s || !s->committed || s->removing)
                 return nd_diag_set(d, -ENOENT, "service '%s' not found", service);
         if (n_nets == 0)
                 return nd_diag_set(d, -EINVAL, "%s is on no network; service '%s' is on network '%s'", what,
-                                   service, net_by_id(m, s->rec->nets[0].net)
-                                                    ? net_by_id(m, s->rec->nets[0].net)->spec.name
+                                   service, nd_net_by_id(m, s->rec->nets[0].net)
+                                                    ? nd_net_by_id(m, s->rec->nets[0].net)->spec.name
                                                     : s->rec->nets[0].net);
         for (size_t i = 0; i < n_nets; i++) {
                 bool on = false;
                 for (size_t k = 0; k < s->rec->n_nets && !on; k++)
                         on = strcmp(s->rec->nets[k].net, net_ids[i]) == 0;
                 if (!on) {
-                        const nd_network *n = net_by_id(m, net_ids[i]);
+                        const nd_network *n = nd_net_by_id(m, net_ids[i]);
                         return nd_diag_set(d, -EINVAL, "%s is on network '%s', which service '%s' is not on", what,
                                            n ? n->spec.name : net_ids[i], service);
                 }
@@ -390,7 +375,7 @@ int nd_services_task_check(nd_manager *m, const char *service, const char *const
 
 /* ---- views ---- */
 
-static json_t *svc_view(nd_manager *m, const struct nd_svc *s) {
+json_t *nd_svc_view(nd_manager *m, const struct nd_svc *s) {
         json_t *j = nd_service_to_json(s->rec), *vips = json_array(), *tasks = json_array();
         char a[ND_ADDR_STRLEN];
         size_t healthy = 0, total = 0;
@@ -403,7 +388,7 @@ static json_t *svc_view(nd_manager *m, const struct nd_svc *s) {
         }
         for (size_t i = 0; i < s->rec->n_nets; i++) {
                 const nd_svc_net *sn = &s->rec->nets[i];
-                const nd_network *n = net_by_id(m, sn->net);
+                const nd_network *n = nd_net_by_id(m, sn->net);
                 if (!sn->vip4.family)
                         continue;
                 json_array_append_new(vips, json_pack("{s:s, s:s, s:s}", "Network", n ? n->spec.name : "",
@@ -414,7 +399,7 @@ static json_t *svc_view(nd_manager *m, const struct nd_svc *s) {
                 const nd_network *n;
                 if (strcmp(t->service, s->rec->name) != 0)
                         continue;
-                n = net_by_id(m, t->net_id);
+                n = nd_net_by_id(m, t->net_id);
                 total++;
                 healthy += task_is_backend(t);
                 json_array_append_new(tasks, json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "Id", t->owner, "Name",
@@ -437,7 +422,7 @@ json_t *nd_manager_services_view(nd_manager *m) {
         json_t *a = json_array();
         for (size_t i = 0; a && i < m->n_svcs; i++)
                 if (m->svcs[i]->committed && !m->svcs[i]->removing)
-                        json_array_append_new(a, svc_view(m, m->svcs[i]));
+                        json_array_append_new(a, nd_svc_view(m, m->svcs[i]));
         return a;
 }
 
@@ -448,7 +433,7 @@ int nd_manager_service_view(nd_manager *m, const char *ref, json_t **ret, nd_dia
                 return nd_diag_set(d, r, "service id prefix '%.64s' is ambiguous", ref);
         if (r < 0)
                 return nd_diag_set(d, -ENOENT, "service '%.64s' not found", ref);
-        *ret = svc_view(m, s);
+        *ret = nd_svc_view(m, s);
         return *ret ? 0 : nd_diag_set(d, -ENOMEM, "out of memory");
 }
 
@@ -461,9 +446,9 @@ struct svc_op {
         void *userdata;
 };
 
-static void vips_give_back(nd_manager *m, const nd_service *rec) {
+void nd_vips_give_back(nd_manager *m, const nd_service *rec) {
         for (size_t i = 0; i < rec->n_nets; i++) {
-                nd_network *n = net_by_id(m, rec->nets[i].net);
+                nd_network *n = nd_net_by_id(m, rec->nets[i].net);
                 nd_endpoint ep = { .addr4 = rec->nets[i].vip4 };
                 nd_ep_spec es = { .net = n, .ep = &ep };
                 if (n && ep.addr4.family)
@@ -479,17 +464,17 @@ static void on_created(void *userdata, int r, int64_t rev) {
 
         if (r < 0) {
                 nd_log_errno(LOG_ERR, r, "writing a service failed", "service=%s", s->rec->name);
-                vips_give_back(m, s->rec);
-                svc_unlink(m, s);
-                svc_free(m, s);
+                nd_vips_give_back(m, s->rec);
+                nd_svc_unlink(m, s);
+                nd_svc_free(m, s);
                 nd_diag_set(&d, r, "writing the service failed: %s", strerror(-r));
                 return op->cb(op->userdata, r, NULL, &d);
         }
         s->committed = true;
-        svc_links(m, s, true);
-        svc_apply(m, s);
+        nd_svc_links(m, s, true);
+        nd_svc_apply(m, s);
         nd_log(LOG_INFO, "service created", "service=%s id=%.12s", s->rec->name, s->rec->id);
-        op->cb(op->userdata, 0, svc_view(m, s), NULL);
+        op->cb(op->userdata, 0, nd_svc_view(m, s), NULL);
 }
 
 /* Resolve the request's network references to ids and take the VIPs. */
@@ -501,11 +486,13 @@ static int svc_networks(nd_manager *m, nd_service *rec, nd_diag *d) {
                         return nd_diag_set(d, -EINVAL, "network id prefix '%.64s' is ambiguous", rec->nets[i].net);
                 if (r < 0)
                         return nd_diag_set(d, -ENOENT, "network '%.64s' not found", rec->nets[i].net);
-                if (nd_network_is_global(n))
-                        return nd_diag_set(d, -EOPNOTSUPP,
-                                           "network '%s' is an overlay network; services on overlay networks are "
-                                           "not supported yet",
-                                           n->spec.name);
+                if (i > 0 && nd_network_is_global(n) != nd_network_is_global(nd_net_by_id(m, rec->nets[0].net)))
+                        return nd_diag_set(d, -EINVAL,
+                                           "network '%s' is %s overlay network and '%s' is %s: a service's networks "
+                                           "are all overlay networks (the service is cluster-wide) or all local",
+                                           n->spec.name, nd_network_is_global(n) ? "an" : "not an",
+                                           nd_net_by_id(m, rec->nets[0].net)->spec.name,
+                                           nd_network_is_global(n) ? "not" : "one");
                 for (size_t k = 0; k < i; k++)
                         if (strcmp(rec->nets[k].net, n->id) == 0)
                                 return nd_diag_set(d, -EINVAL, "network '%s' is given twice", n->spec.name);
@@ -517,7 +504,7 @@ static int svc_networks(nd_manager *m, nd_service *rec, nd_diag *d) {
         if (rec->mode != ND_SVC_VIP)
                 return 0;
         for (size_t i = 0; i < rec->n_nets; i++) {
-                nd_network *n = net_by_id(m, rec->nets[i].net);
+                nd_network *n = nd_net_by_id(m, rec->nets[i].net);
                 nd_endpoint ep = {0};
                 nd_ep_spec es = { .net = n, .ep = &ep, .has_mac = true };
                 int r;
@@ -533,8 +520,51 @@ static int svc_networks(nd_manager *m, nd_service *rec, nd_diag *d) {
                         return r;
                 }
                 rec->nets[i].vip4 = ep.addr4;
-                if (ep.addr6.family)
-                        nd_subnet_release(nd_network_subnet_for(n, &ep.addr6), &ep.addr6);
+                if (ep.addr6.family) {
+                        /* IPv4 only: the IPv6 address RESERVE took goes back */
+                        nd_endpoint v6 = { .addr6 = ep.addr6 };
+                        nd_endpoint_detach(m, &(nd_ep_spec) { .net = n, .ep = &v6 }, ND_EP_RESERVE);
+                }
+        }
+        return 0;
+}
+
+struct later {
+        nd_manager *m;
+        json_t *req;
+        nd_manager_svc_fn cb;
+        void *userdata;
+};
+
+static void on_block_claimed(void *userdata, int r, const nd_diag *dd) {
+        struct later *l = userdata;
+        nd_diag d = {0};
+
+        if (r >= 0)
+                r = nd_manager_service_create(l->m, l->req, l->cb, l->userdata, &d);
+        else if (dd)
+                d = *dd;
+        if (r < 0)
+                l->cb(l->userdata, r, NULL, &d);
+        json_decref(l->req);
+        free(l);
+}
+
+static int create_later(nd_manager *m, const json_t *req, nd_manager_svc_fn cb, void *userdata, nd_diag *d) {
+        struct later *l = calloc(1, sizeof(*l));
+        int r;
+        if (!l || !(l->req = json_deep_copy(req))) {
+                free(l);
+                return nd_diag_set(d, -ENOMEM, "out of memory");
+        }
+        l->m = m;
+        l->cb = cb;
+        l->userdata = userdata;
+        r = nd_cluster_wait(m->cluster, on_block_claimed, l);
+        if (r < 0) {
+                json_decref(l->req);
+                free(l);
+                return nd_diag_set(d, r, "waiting for an address block failed: %s", strerror(-r));
         }
         return 0;
 }
@@ -552,7 +582,7 @@ int nd_manager_service_create(nd_manager *m, const json_t *req, nd_manager_svc_f
         r = nd_service_spec_parse(req, &rec, d);
         if (r < 0)
                 return r;
-        if (svc_by_name(m, rec->name)) {
+        if (nd_svc_by_name(m, rec->name)) {
                 nd_diag_set(d, -EEXIST, "service name '%s' is already in use", rec->name);
                 nd_service_free(rec);
                 return -EEXIST;
@@ -570,9 +600,18 @@ int nd_manager_service_create(nd_manager *m, const json_t *req, nd_manager_svc_f
         n_nets_asked = rec->n_nets;
         r = svc_networks(m, rec, d);
         if (r < 0) {
-                vips_give_back(m, rec);
+                nd_vips_give_back(m, rec);
                 rec->n_nets = n_nets_asked;
                 nd_service_free(rec);
+                /* an overlay VIP waits for this host's next address block */
+                return r == -EAGAIN ? create_later(m, req, cb, userdata, d) : r;
+        }
+        if (nd_network_is_global(nd_net_by_id(m, rec->nets[0].net))) {
+                r = nd_svc_cluster_create(m, rec, cb, userdata, d);
+                if (r < 0) {
+                        nd_vips_give_back(m, rec);
+                        nd_service_free(rec);
+                }
                 return r;
         }
         snprintf(owner, sizeof(owner), SVC_OWNER_PREFIX "%s", rec->id);
@@ -586,28 +625,28 @@ int nd_manager_service_create(nd_manager *m, const json_t *req, nd_manager_svc_f
         nd_store_txn_put_json_new(t, key, nd_service_to_json(rec));
         for (size_t i = 0; i < rec->n_nets; i++)
                 if (rec->nets[i].vip4.family) {
-                        addr_key(net_by_id(m, rec->nets[i].net), &rec->nets[i].vip4, key, sizeof(key));
+                        addr_key(nd_net_by_id(m, rec->nets[i].net), &rec->nets[i].vip4, key, sizeof(key));
                         nd_store_txn_put(t, key, owner_val);
                 }
         if (nd_store_txn_error(t) < 0)
                 goto oom;
         op = calloc(1, sizeof(*op));
-        if (!op || svc_add(m, rec, &s) < 0)
+        if (!op || nd_svc_add(m, rec, &s) < 0)
                 goto oom;
         /* from here @s owns @rec */
         *op = (struct svc_op) { .m = m, .s = s, .cb = cb, .userdata = userdata };
         r = nd_store_txn_submit(TAKE_PTR(t), m->store, on_created, op);
         if (r < 0) {
-                svc_unlink(m, s);
-                vips_give_back(m, rec);
-                svc_free(m, s);
+                nd_svc_unlink(m, s);
+                nd_vips_give_back(m, rec);
+                nd_svc_free(m, s);
                 free(op);
                 return nd_diag_set(d, r, "writing the service failed: %s", strerror(-r));
         }
         return 0;
 oom:
         free(op);
-        vips_give_back(m, rec);
+        nd_vips_give_back(m, rec);
         nd_service_free(rec);
         return nd_diag_set(d, -ENOMEM, "out of memory");
 }
@@ -625,11 +664,11 @@ static void on_removed(void *userdata, int r, int64_t rev) {
                 nd_diag_set(&d, r, "removing the service failed: %s", strerror(-r));
                 return op->cb(op->userdata, r, NULL, &d);
         }
-        svc_links(m, s, false);
-        vips_give_back(m, s->rec);
+        nd_svc_links(m, s, false);
+        nd_vips_give_back(m, s->rec);
         nd_log(LOG_INFO, "service removed", "service=%s id=%.12s", s->rec->name, s->rec->id);
-        svc_unlink(m, s);
-        svc_free(m, s);
+        nd_svc_unlink(m, s);
+        nd_svc_free(m, s);
         op->cb(op->userdata, 0, NULL, NULL);
 }
 
@@ -645,6 +684,8 @@ int nd_manager_service_remove(nd_manager *m, const char *ref, nd_manager_svc_fn 
                 return nd_diag_set(d, r, "service id prefix '%.64s' is ambiguous", ref);
         if (r < 0)
                 return nd_diag_set(d, -ENOENT, "service '%.64s' not found", ref);
+        if (s->global)
+                return nd_svc_cluster_remove(m, s, cb, userdata, d);
         if (nd_store_txn_new(&t) < 0)
                 return nd_diag_set(d, -ENOMEM, "out of memory");
         snprintf(key, sizeof(key), ND_KEY_SERVICE_NAMES "%s", s->rec->name);
@@ -652,7 +693,7 @@ int nd_manager_service_remove(nd_manager *m, const char *ref, nd_manager_svc_fn 
         snprintf(key, sizeof(key), ND_KEY_SERVICES "%s", s->rec->id);
         nd_store_txn_del(t, key);
         for (size_t i = 0; i < s->rec->n_nets; i++) {
-                const nd_network *n = net_by_id(m, s->rec->nets[i].net);
+                const nd_network *n = nd_net_by_id(m, s->rec->nets[i].net);
                 if (n && s->rec->nets[i].vip4.family) {
                         addr_key(n, &s->rec->nets[i].vip4, key, sizeof(key));
                         nd_store_txn_del(t, key);
@@ -701,11 +742,11 @@ static void on_loaded(void *userdata, int r, const nd_store_kv *kvs, size_t n, i
                         continue;
                 }
                 for (size_t k = 0; k < rec->n_nets; k++)
-                        nets_ok = nets_ok && net_by_id(m, rec->nets[k].net);
+                        nets_ok = nets_ok && nd_net_by_id(m, rec->nets[k].net);
                 if (!nets_ok)
                         nd_log(LOG_WARNING, "a service's network is gone; its names there are not served",
                                "service=%s", rec->name);
-                if (svc_add(m, rec, &s) < 0) {
+                if (nd_svc_add(m, rec, &s) < 0) {
                         nd_service_free(rec);
                         continue;
                 }
@@ -714,7 +755,11 @@ static void on_loaded(void *userdata, int r, const nd_store_kv *kvs, size_t n, i
                 loaded++;
         }
         nd_log(LOG_INFO, "services loaded", "count=%zu", loaded);
-        op->done(m);
+        r = nd_svc_lbs_load(m, op->done);
+        if (r < 0) {
+                nd_log_errno(LOG_ERR, r, "loading this host's service addresses failed");
+                op->done(m);
+        }
 }
 
 int nd_services_load(nd_manager *m, void (*done)(nd_manager *m)) {
@@ -732,9 +777,11 @@ int nd_services_load(nd_manager *m, void (*done)(nd_manager *m)) {
 
 void nd_services_restore(nd_manager *m) {
         for (size_t i = 0; i < m->n_svcs; i++) {
-                svc_links(m, m->svcs[i], true);
+                nd_svc_links(m, m->svcs[i], true);
                 m->svcs[i]->dirty = true;
         }
+        m->svcs_ready = true;
+        nd_svc_cluster_lbs(m);
         nd_services_flush(m);
 }
 
@@ -751,4 +798,5 @@ void nd_services_free(nd_manager *m) {
         free(m->tasks);
         m->tasks = NULL;
         m->n_tasks = m->cap_tasks = 0;
+        nd_svc_cluster_free(m);
 }

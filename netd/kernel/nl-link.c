@@ -33,6 +33,19 @@ int nd_nl_link_ifindex(struct nl_sock *sk, const char *name) {
         return rtnl_link_get_ifindex(l);
 }
 
+int nd_nl_link_mac(struct nl_sock *sk, const char *name, uint8_t mac[6]) {
+        _cleanup_(rtnl_link_putp) struct rtnl_link *l = NULL;
+        struct nl_addr *a;
+        int r = rtnl_link_get_kernel(sk, 0, name, &l);
+        if (r < 0)
+                return r == -NLE_OBJ_NOTFOUND || r == -NLE_NODEV ? -ENODEV : nd_nl_errno(r);
+        a = rtnl_link_get_addr(l);
+        if (!a || nl_addr_get_len(a) != 6)
+                return -EADDRNOTAVAIL;
+        memcpy(mac, nl_addr_get_binary_addr(a), 6);
+        return 0;
+}
+
 int nd_nl_link_up(struct nl_sock *sk, const char *name) {
         _cleanup_(rtnl_link_putp) struct rtnl_link *cur = NULL, *chg = rtnl_link_alloc();
         int r;

@@ -21,6 +21,8 @@ struct nl_sock;
 int nd_nl_bridge_ensure(struct nl_sock *sk, const char *name, unsigned mtu);
 /* The ifindex of link @name, or -ENODEV when there is no such link. */
 int nd_nl_link_ifindex(struct nl_sock *sk, const char *name);
+/* The MAC of link @name; -ENODEV when there is no such link. */
+int nd_nl_link_mac(struct nl_sock *sk, const char *name, uint8_t mac[6]);
 /* Delete a link by name; 0 if it does not exist. */
 int nd_nl_link_delete(struct nl_sock *sk, const char *name);
 int nd_nl_link_up(struct nl_sock *sk, const char *name);

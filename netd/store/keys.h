@@ -47,6 +47,10 @@
 #define ND_KEY_SERVICES "/netd/v1/services/"
 /* service-names/NAME: the service's id, created only if absent. */
 #define ND_KEY_SERVICE_NAMES "/netd/v1/service-names/"
+/* service-lbs/NETWORK-ID: "ADDR", this host's address on an overlay
+ * network that traffic to remote tasks is SNATed to (its IPAM record has
+ * owner "service-lb:NETWORK-ID").  Owner: core/services.c. */
+#define ND_KEY_SERVICE_LBS "/netd/v1/service-lbs/"
 
 /* docker/: everything of the Docker network and IPAM plugin, listed
  * together at start-up.  Owner: api/docker-plugin.c. */
@@ -86,3 +90,9 @@
  * on the node's lease, one endpoint peers tunnel to
  * (cluster/cluster-publish.c; read by cluster/cluster-peers.c). */
 #define ND_KEY_GLOBAL_ENDPOINTS ND_KEY_GLOBAL "endpoints/"
+/* global/services/ID: a service on overlay networks (model/service.h),
+ * its VIPs taken from the creating node's blocks; any node may create
+ * or remove one (cluster/cluster-services.c). */
+#define ND_KEY_GLOBAL_SERVICES ND_KEY_GLOBAL "services/"
+/* global/service-names/NAME: the service's id, created only if absent. */
+#define ND_KEY_GLOBAL_SERVICE_NAMES ND_KEY_GLOBAL "service-names/"

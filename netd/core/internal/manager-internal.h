@@ -113,6 +113,10 @@ struct nd_manager {
         size_t n_svcs, cap_svcs;
         struct nd_svc_task *tasks; /* every service's tasks, local and remote */
         size_t n_tasks, cap_tasks;
+        struct nd_svc_lb *svc_lbs; /* this host's SNAT address per overlay network */
+        size_t n_svc_lbs, cap_svc_lbs;
+        struct nd_fw_owner *svc_shared_fw; /* remote backends and SNAT addresses */
+        bool svcs_ready;           /* services restored after start-up */
         struct nd_health **checks; /* health checks of local tasks (health.c) */
         size_t n_checks, cap_checks;
         char *socket_path;         /* the API's, for the checks' netctl */

@@ -1,0 +1,62 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * \file services-internal.h
+ * The services' state, shared by services.c (the table, tasks, the
+ * kernel and DNS view, local records), service-cluster.c (services on
+ * overlay networks and remote tasks) and health.c.  Private to core/.
+ */
+#pragma once
+
+#include <stdbool.h>
+
+#include "manager-internal.h"
+#include "service.h"
+
+struct nd_svc {
+        nd_service *rec;
+        struct nd_fw_owner *fw;
+        bool committed;  /* its create is durable */
+        bool removing;   /* its delete is in flight */
+        bool dirty;      /* its tasks changed since the last flush */
+        bool global;     /* on overlay networks: the record is in etcd */
+};
+
+struct nd_svc_task {
+        char owner[240];      /* a container id, "cni:…", "docker:…", "remote:KEY" */
+        char net_id[ND_ID_LEN + 1];
+        char service[ND_NAME_MAX + 1];
+        char name[ND_NAME_MAX + 1];
+        char node[40];        /* "": this host, else the node id */
+        nd_addr addr4;
+        nd_task_health health;
+};
+
+struct nd_svc *nd_svc_by_name(nd_manager *m, const char *name);
+nd_network *nd_net_by_id(nd_manager *m, const char *id);
+/* Takes @rec into the table (and a firewall owner); -ENOMEM. */
+int nd_svc_add(nd_manager *m, nd_service *rec, struct nd_svc **ret);
+void nd_svc_unlink(nd_manager *m, struct nd_svc *s);
+void nd_svc_free(nd_manager *m, struct nd_svc *s);
+/* Its VIPs on their bridges (@on) or off. */
+void nd_svc_links(nd_manager *m, const struct nd_svc *s, bool on);
+/* Rewrite its elements and names from the task table. */
+void nd_svc_apply(nd_manager *m, struct nd_svc *s);
+/* Give its VIPs back to their networks' allocators. */
+void nd_vips_give_back(nd_manager *m, const nd_service *rec);
+json_t *nd_svc_view(nd_manager *m, const struct nd_svc *s);
+
+/* service-cluster.c */
+/* Register with the cluster (before it starts). */
+void nd_svc_cluster_init(nd_manager *m);
+/* Create a service on overlay networks (@rec with its VIPs taken): the
+ * record in etcd, then @cb with the view. */
+int nd_svc_cluster_create(nd_manager *m, nd_service *rec, nd_manager_svc_fn cb, void *userdata, nd_diag *d);
+int nd_svc_cluster_remove(nd_manager *m, struct nd_svc *s, nd_manager_svc_fn cb, void *userdata, nd_diag *d);
+/* After start-up and whenever a global VIP service appears: this host's
+ * SNAT address on each overlay network that has one. */
+void nd_svc_cluster_lbs(nd_manager *m);
+/* The elements shared by all services (remote backends, SNAT
+ * addresses), rewritten at each flush. */
+void nd_svc_cluster_shared(nd_manager *m);
+int nd_svc_lbs_load(nd_manager *m, void (*done)(nd_manager *m));
+void nd_svc_cluster_free(nd_manager *m);
