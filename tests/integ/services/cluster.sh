@@ -54,6 +54,16 @@ t_ok "rm -f a on h1" nd_ctl h1 rm -f a
 t_ok "h3: only b is left (within 2 s)" nd_eventually 2 sh -c "[ \"\$(NETD_SOCKET=$(nd_sock h3) $NETCTL service inspect web | jq -r '[.[0].Tasks[].Name] | join(\",\")')\" = b ]"
 t_eq "h3: 30 connections all reach b" "$(nd_ctns h3 cl sh -c "for i in \$(seq 30); do curl -s --max-time 2 http://$vip/; done" | sort | uniq -c | awk '{print $2"="$1}')" "b=30"
 
+# kill -9 of h3's netd: its slots stay in the kernel; a restart reads it all back
+h3pid=$ND_PID
+clns=$ND_TMP/h3/run/netns/$(nd_ctl h3 inspect cl | jq -r '.[0].Id')
+kill -9 "$h3pid"; wait "$h3pid" 2>/dev/null
+t_eq "h3's netd is down: the VIP still reaches b" "$(nsenter --net="$clns" curl -s --max-time 2 "http://$vip/")" "b"
+nd_start_node h3 3 || exit 1
+t_eq "h3 restarted: the VIP reaches b" "$(nd_ctns h3 cl curl -s --max-time 2 "http://$vip/")" "b"
+t_eq "h3 restarted: b is a healthy task" "$(healthy h3)" "b"
+t_eq "h3 restarted: web resolves" "$(dig3 +short web)" "$vip"
+
 # an unhealthy remote task leaves too
 t_ok "make b fail its check" nd_in h2 b rm /tmp/w/index.html
 t_ok "h3: b unhealthy" nd_eventually 5 sh -c "NETD_SOCKET=$(nd_sock h3) $NETCTL service inspect web | jq -e '.[0].Tasks[0].Health == \"unhealthy\"'"
