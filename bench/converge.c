@@ -11,6 +11,12 @@
  * Polling runs in this one process (no process start per poll), each try
  * with a 20 ms timeout.  Prints one line per container (µs) and the
  * median / p95 / max.
+ *
+ * With --service SVC the containers are tasks of SVC (`run --service`):
+ * after each run returns on A, it polls tasks.SVC on B until it answers
+ * one address more; then it removes them one by one (`rm -f` on A) and
+ * polls until tasks.SVC answers one fewer.  The same figures, for
+ * joining and for leaving.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -35,13 +41,17 @@ static int64_t now_us(void) {
         return (int64_t) ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
-static int run_netctl(const char *netctl, const char *sock, const char *net, const char *name) {
+static int run_netctl(const char *netctl, const char *sock, const char *net, const char *name, const char *svc) {
         pid_t p = fork();
         if (p == 0) {
                 int devnull = open("/dev/null", O_WRONLY);
                 dup2(devnull, 1);
-                execl(netctl, netctl, "--socket", sock, "run", "-d", "--name", name, "--network", net, "sleep", "3600",
-                      (char *) NULL);
+                if (svc)
+                        execl(netctl, netctl, "--socket", sock, "run", "-d", "--name", name, "--network", net,
+                              "--service", svc, "sleep", "3600", (char *) NULL);
+                else
+                        execl(netctl, netctl, "--socket", sock, "run", "-d", "--name", name, "--network", net, "sleep",
+                              "3600", (char *) NULL);
                 _exit(127);
         }
         int st = 0;
@@ -49,15 +59,30 @@ static int run_netctl(const char *netctl, const char *sock, const char *net, con
         return WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : -1;
 }
 
-/* One A query for @name at 127.0.0.11; the first address, or 0. */
-static int resolve(int fd, const char *name, struct in_addr *ret) {
+static int rm_netctl(const char *netctl, const char *sock, const char *name) {
+        pid_t p = fork();
+        if (p == 0) {
+                int devnull = open("/dev/null", O_WRONLY);
+                dup2(devnull, 1);
+                execl(netctl, netctl, "--socket", sock, "rm", "-f", name, (char *) NULL);
+                _exit(127);
+        }
+        int st = 0;
+        waitpid(p, &st, 0);
+        return WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : -1;
+}
+
+/* One A query for @name at 127.0.0.11: how many addresses it answered
+ * (@ret: the first), or -1 without an answer. */
+static int resolve_n(int fd, const char *name, struct in_addr *ret) {
         ldns_pkt *q = NULL, *a = NULL;
-        uint8_t *wire = NULL, buf[1500];
+        uint8_t *wire = NULL, buf[4096];
         size_t len = 0;
-        int ok = 0;
+        int ok = -1;
         if (ldns_pkt_query_new_frm_str(&q, name, LDNS_RR_TYPE_A, LDNS_RR_CLASS_IN, LDNS_RD) != LDNS_STATUS_OK)
-                return 0;
+                return -1;
         ldns_pkt_set_id(q, (uint16_t) rand());
+        ldns_pkt_set_edns_udp_size(q, 4096); /* tasks.SVC may list many */
         if (ldns_pkt2wire(&wire, q, &len) == LDNS_STATUS_OK && send(fd, wire, len, 0) == (ssize_t) len) {
                 struct pollfd p = { .fd = fd, .events = POLLIN };
                 if (poll(&p, 1, 20) == 1) {
@@ -65,11 +90,13 @@ static int resolve(int fd, const char *name, struct in_addr *ret) {
                         if (k > 0 && ldns_wire2pkt(&a, buf, (size_t) k) == LDNS_STATUS_OK &&
                             ldns_pkt_id(a) == ldns_pkt_id(q)) {
                                 ldns_rr_list *an = ldns_pkt_answer(a);
-                                for (size_t i = 0; an && i < ldns_rr_list_rr_count(an) && !ok; i++) {
+                                ok = 0;
+                                for (size_t i = 0; an && i < ldns_rr_list_rr_count(an); i++) {
                                         ldns_rr *rr = ldns_rr_list_rr(an, i);
                                         if (ldns_rr_get_type(rr) == LDNS_RR_TYPE_A && ldns_rr_rd_count(rr) == 1) {
-                                                memcpy(ret, ldns_rdf_data(ldns_rr_rdf(rr, 0)), 4);
-                                                ok = 1;
+                                                if (ok == 0)
+                                                        memcpy(ret, ldns_rdf_data(ldns_rr_rdf(rr, 0)), 4);
+                                                ok++;
                                         }
                                 }
                         }
@@ -79,6 +106,10 @@ static int resolve(int fd, const char *name, struct in_addr *ret) {
         ldns_pkt_free(q);
         ldns_pkt_free(a);
         return ok;
+}
+
+static int resolve(int fd, const char *name, struct in_addr *ret) {
+        return resolve_n(fd, name, ret) > 0;
 }
 
 static uint16_t csum(const void *p, size_t n) {
@@ -123,13 +154,71 @@ static int cmp64(const void *a, const void *b) {
         return x < y ? -1 : x > y;
 }
 
+static void report(const char *what, int64_t *t, int count) {
+        qsort(t, (size_t) count, sizeof(*t), cmp64);
+        printf("%-14s median %8.2f ms   p95 %8.2f ms   max %8.2f ms   (n=%d)\n", what, t[(count - 1) / 2] / 1000.0,
+               t[(count * 95 + 99) / 100 - 1] / 1000.0, t[count - 1] / 1000.0, count);
+}
+
+/* tasks.SVC on B answers @want addresses (within 10 s): 0, or -1. */
+static int await_tasks(int dns, const char *tasks, int want) {
+        int64_t deadline = now_us() + 10000000;
+        struct in_addr a;
+        while (resolve_n(dns, tasks, &a) != want)
+                if (now_us() > deadline)
+                        return -1;
+        return 0;
+}
+
+static int converge_service(int dns, const char *netctl, const char *sock, const char *net, const char *prefix,
+                            const char *svc, int count, int64_t *t) {
+        char tasks[128], name[64];
+        int base;
+        struct in_addr a;
+
+        snprintf(tasks, sizeof(tasks), "tasks.%s", svc);
+        base = resolve_n(dns, tasks, &a);
+        if (base < 0)
+                base = 0;
+        for (int i = 0; i < count; i++) {
+                snprintf(name, sizeof(name), "%s%d", prefix, i + 1);
+                if (run_netctl(netctl, sock, net, name, svc) < 0) {
+                        fprintf(stderr, "bench-converge: netctl run %s failed\n", name);
+                        return 1;
+                }
+                int64_t t0 = now_us();
+                if (await_tasks(dns, tasks, base + i + 1) < 0) {
+                        fprintf(stderr, "bench-converge: %s never joined %s\n", name, tasks);
+                        return 1;
+                }
+                t[i] = now_us() - t0;
+        }
+        report("task joins", t, count);
+        for (int i = 0; i < count; i++) {
+                snprintf(name, sizeof(name), "%s%d", prefix, i + 1);
+                if (rm_netctl(netctl, sock, name) < 0) {
+                        fprintf(stderr, "bench-converge: netctl rm %s failed\n", name);
+                        return 1;
+                }
+                int64_t t0 = now_us();
+                if (await_tasks(dns, tasks, base + count - i - 1) < 0) {
+                        fprintf(stderr, "bench-converge: %s never left %s\n", name, tasks);
+                        return 1;
+                }
+                t[i] = now_us() - t0;
+        }
+        report("task leaves", t, count);
+        free(t);
+        return 0;
+}
+
 int main(int argc, char **argv) {
-        const char *netns = NULL, *netctl = NULL, *sock = NULL, *net = NULL, *prefix = "conv";
+        const char *netns = NULL, *netctl = NULL, *sock = NULL, *net = NULL, *prefix = "conv", *svc = NULL;
         int count = 50, c;
         static const struct option opts[] = { { "netns", 1, NULL, 'n' },   { "netctl", 1, NULL, 'c' },
                                               { "socket", 1, NULL, 's' },  { "network", 1, NULL, 'w' },
                                               { "count", 1, NULL, 'k' },   { "prefix", 1, NULL, 'p' },
-                                              {} };
+                                              { "service", 1, NULL, 'S' }, {} };
         while ((c = getopt_long(argc, argv, "", opts, NULL)) >= 0)
                 switch (c) {
                 case 'n': netns = optarg; break;
@@ -138,6 +227,7 @@ int main(int argc, char **argv) {
                 case 'w': net = optarg; break;
                 case 'k': count = atoi(optarg); break;
                 case 'p': prefix = optarg; break;
+                case 'S': svc = optarg; break;
                 default: return 2;
                 }
         if (!netns || !netctl || !sock || !net || count < 1) {
@@ -158,11 +248,13 @@ int main(int argc, char **argv) {
                 return 1;
         }
         int64_t *t = calloc((size_t) count, sizeof(*t));
+        if (svc)
+                return converge_service(dns, netctl, sock, net, prefix, svc, count, t);
         for (int i = 0; i < count; i++) {
                 char name[64];
                 struct in_addr a;
                 snprintf(name, sizeof(name), "%s%d", prefix, i + 1);
-                if (run_netctl(netctl, sock, net, name) < 0) {
+                if (run_netctl(netctl, sock, net, name, NULL) < 0) {
                         fprintf(stderr, "bench-converge: netctl run %s failed\n", name);
                         return 1;
                 }

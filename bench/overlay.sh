@@ -4,7 +4,8 @@
 # switch with etcd, netd on each.
 #  1. convergence: from `netctl run` returning on host A to the container
 #     being resolvable by name and answering ping from a container on host
-#     B; median and p95 over COUNT (default 50) containers;
+#     B; median and p95 over COUNT (default 50) containers; the same for
+#     tasks of a service joining and leaving tasks.SVC on B;
 #  2. iperf3 TCP throughput container to container across the VXLAN
 #     overlay, and in the same run across a VXLAN pair made by hand with
 #     `ip link` between the two hosts (the kernel's own ceiling): the ratio;
@@ -40,6 +41,14 @@ pns="$ND_TMP/h2/run/netns/$probe"
 echo "bench/overlay: convergence over $count containers (run returns on A -> resolvable and pingable on B):"
 "$build/bench/bench-converge" --netns "$pns" --netctl "$NETCTL" --socket "$(nd_sock h1)" --network ov \
         --count "$count" || exit 1
+
+# 1b. a service's tasks across hosts: a task started on A is in tasks.SVC on
+# B (and so in B's VIP slots, rewritten in the same flush), and leaves them
+# when it is removed on A
+nd_ctl h1 service create --name svc --network ov >/dev/null || exit 1
+echo "bench/overlay: service task convergence over $count tasks (run/rm returns on A -> tasks.svc on B; goal p95 <= 100 ms):"
+"$build/bench/bench-converge" --netns "$pns" --netctl "$NETCTL" --socket "$(nd_sock h1)" --network ov \
+        --count "$count" --service svc --prefix task || exit 1
 
 # 2. throughput: the overlay, then a VXLAN pair by hand
 iperf() { # iperf NETNS-OF-SERVER NETNS-OF-CLIENT ADDR -> Gbit/s
