@@ -58,7 +58,6 @@ nd_cleanup() {
         for d in "${ND_DOCKERDS[@]}"; do
                 nd_dockerd_stop "$d"
         done
-        [ -z "$ND_MADE_RUN_DOCKER" ] || rmdir /run/docker/plugins /run/docker 2>/dev/null
         for p in "${ND_PIDS[@]}"; do
                 kill -9 "$p" 2>/dev/null
         done
@@ -82,6 +81,15 @@ nd_cleanup() {
                 rm -rf "$d"
         done
         rm -rf "$ND_TMP"
+        # /run/docker is shared by the tests that run a dockerd at the same
+        # time (each mounts its own tmpfs over /run/docker/plugins in a
+        # private mount namespace; removing the directory under another's
+        # mount detaches it): the last one out removes it, once every
+        # process that inherited the lock's descriptor is gone
+        if [ -n "$ND_MADE_RUN_DOCKER" ]; then
+                exec 9>&-
+                flock -xn /run/nd-integ-docker.lock rmdir /run/docker/plugins /run/docker 2>/dev/null
+        fi
 }
 trap nd_cleanup EXIT
 # a timeout sends SIGTERM: exit through the EXIT trap
@@ -351,7 +359,10 @@ nd_start_node() {
 nd_dockerd() {
         local role=$1 psock=$2 t=$ND_TMP/dk-$1
         mkdir -p "$t"
-        [ -d /run/docker ] || { mkdir /run/docker && ND_MADE_RUN_DOCKER=1; }
+        # held shared while this test runs a dockerd (nd_cleanup)
+        exec 9>/run/nd-integ-docker.lock
+        flock -s 9
+        mkdir -p /run/docker/plugins && ND_MADE_RUN_DOCKER=1
         {
                 echo '#!/bin/sh'
                 echo 'mkdir -p /run/docker/plugins'
