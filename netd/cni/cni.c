@@ -13,7 +13,10 @@
  * CNI_ARGS K8S_POD_NAME (Podman and Kubernetes set it), static addresses
  * from runtimeConfig.ips, aliases from runtimeConfig.aliases.{network},
  * published ports from runtimeConfig.portMappings (held and programmed in
- * netd's nftables maps, like a netd container's -p).
+ * netd's nftables maps, like a netd container's -p), the service the pod
+ * is a task of from CNI_ARGS NETD_SERVICE, the pod annotation
+ * netd.service (runtimeConfig's io.kubernetes.cri.pod-annotations) or the
+ * configuration's args.netd.service (docs/cni.md).
  * CHECK: GET /v1/sandboxes/ID/IFNAME?check=1.  DEL: DELETE, and success when
  * netd does not know the attachment (DEL is idempotent).  VERSION, STATUS
  * (is netd answering?) and GC (nothing to collect beyond what DEL does).

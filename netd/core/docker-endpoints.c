@@ -34,6 +34,7 @@ static void ep_forget(struct nd_docker_call *c) {
         nd_fw_port_clear(m->fw, c->ep->host_if);
         nd_docker_ep_publish(m, c->ep, false);
         nd_docker_ep_names(m, c->ep, false);
+        nd_docker_ep_task(m, c->ep, false);
         if (nd_manager_network_find(m, c->ep->net_id, &n) == 0) {
                 if (c->ep->own4)
                         nd_subnet_release(nd_network_subnet_for(n, &c->ep->a4), &c->ep->a4);
@@ -279,9 +280,10 @@ int nd_docker_endpoint_ready(nd_manager *m, const char *id, nd_diag *d) {
 
 static void join_done(struct nd_docker_call *c) {
         nd_docker_ep_publish(c->m, c->ep, true);
-        if (c->ep->name[0])
+        if (c->ep->name[0]) {
                 nd_docker_ep_names(c->m, c->ep, true);
-        else
+                nd_docker_ep_task(c->m, c->ep, true);
+        } else
                 nd_docker_lookup_start(c->m, c->ep);
 }
 
@@ -386,6 +388,7 @@ void nd_docker_endpoint_leave(nd_manager *m, const char *id, nd_docker_done_fn d
                 return nd_docker_err(done, userdata, -ENOMEM, NULL);
         nd_docker_ep_publish(m, e, false);
         nd_docker_ep_names(m, e, false);
+        nd_docker_ep_task(m, e, false);
         nd_docker_lookup_stop(e);
         e->joined = false;
         c->ep = e;

@@ -26,6 +26,8 @@
 #include "txn.h"
 
 #define LABEL_NETWORK "com.docker.network.id"
+/* the container label naming its service (docs/docker.md) */
+#define LABEL_SERVICE "netd.service"
 #define DOCKER_ID_MAX 128
 
 typedef struct nd_docker_pool {
@@ -60,6 +62,9 @@ typedef struct nd_docker_ep {
         char name[ND_NAME_MAX + 1];
         char aliases[ND_MAX_ALIASES][ND_NAME_MAX + 1];
         size_t n_aliases;
+        /* its label netd.service, learnt with the name: the service the
+         * endpoint is a task of while joined ("": none) */
+        char service[ND_NAME_MAX + 1];
         struct nd_docker_lookup *lookup;
         /* Leave answered before its pair was gone: Join and DeleteEndpoint
          * of the endpoint wait in @later until the Leave is recorded */
@@ -157,6 +162,11 @@ typedef struct nd_docker_spec {
 void nd_docker_ep_spec(const nd_docker_ep *e, nd_network *n, nd_docker_spec *b);
 void nd_docker_ep_publish(nd_manager *m, const nd_docker_ep *e, bool on);
 void nd_docker_ep_names(nd_manager *m, const nd_docker_ep *e, bool on);
+/* The endpoint as a task of the service its container's label names
+ * (@on, and joined with a label), or not (docs/docker.md).  A label
+ * naming an unknown service, or one not on the endpoint's network, is
+ * logged and the endpoint is no task. */
+void nd_docker_ep_task(nd_manager *m, const nd_docker_ep *e, bool on);
 /* The port takes only the endpoint's MAC and addresses (firewall.h). */
 int nd_docker_ep_guard(nd_manager *m, const nd_docker_ep *e);
 

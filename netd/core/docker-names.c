@@ -3,8 +3,9 @@
  * The container behind a Docker endpoint, asked of dockerd's API
  * (--docker-host): the plugin protocol does not carry names, so after
  * Join netd lists the network's containers, finds the one holding the
- * endpoint, reads its aliases, and puts the names in its DNS and the
- * cluster.  dockerd fills in the endpoint only after Join returns, so the
+ * endpoint, reads its aliases and its label netd.service, and puts the
+ * names in its DNS and the cluster and the endpoint among its service's
+ * tasks.  dockerd fills in the endpoint only after Join returns, so the
  * question is asked again a few times.
  */
 #include <errno.h>
@@ -16,6 +17,7 @@
 #include "docker-proto.h"
 #include "log.h"
 #include "manager-internal.h"
+#include "service.h"
 #include "unix-get.h"
 
 struct nd_docker_lookup {
@@ -63,13 +65,32 @@ static void named(struct nd_docker_lookup *l) {
         nd_docker_lookup_stop(e);
         nd_docker_ep_names(m, e, true);
         nd_docker_ep_publish(m, e, e->joined);
-        nd_log(LOG_INFO, "docker plugin: container named", "endpoint=%.12s name=%s aliases=%zu", e->id, e->name,
-               e->n_aliases);
+        nd_docker_ep_task(m, e, true);
+        nd_log(LOG_INFO, "docker plugin: container named", "endpoint=%.12s name=%s aliases=%zu service=%s", e->id,
+               e->name, e->n_aliases, e->service[0] ? e->service : "-");
         char key[256], *id = strdup(e->id), *v = nd_docker_dump(nd_docker_ep_record(e));
         snprintf(key, sizeof(key), ND_KEY_DOCKER_ENDPOINTS "%s", e->id);
         if (!id || !v || nd_store_put(m->store, key, v, 0, on_name_stored, id) < 0)
                 free(id);
         free(v);
+}
+
+/* Its label netd.service, from the list or inspect answer (both carry
+ * the labels).  One that is not a service name is logged and ignored. */
+static void service_learn(nd_docker_ep *e, const char *body, size_t len) {
+        char svc[ND_NAME_MAX + 1];
+        int r = nd_docker_container_label(body, len, e->id, LABEL_SERVICE, svc, sizeof(svc));
+        if (r == -ENOENT) {
+                e->service[0] = 0;
+                return;
+        }
+        if (r < 0 || !nd_service_name_valid(svc)) {
+                nd_log(LOG_WARNING, "docker plugin: the container's " LABEL_SERVICE " label is not a service name, "
+                       "ignoring", "endpoint=%.12s", e->id);
+                e->service[0] = 0;
+                return;
+        }
+        snprintf(e->service, sizeof(e->service), "%s", svc);
 }
 
 /* The container itself: its aliases on the network (the list has none). */
@@ -106,6 +127,7 @@ static void on_containers(void *userdata, int status, const char *body, size_t l
                                      "docker_host=%s", m->docker_host);
                 return lookup_again(l);
         }
+        service_learn(e, body, len);
         snprintf(path, sizeof(path), "/containers/%s/json", cid);
         if (nd_unix_get_start(m->loop, m->docker_host, path, 3.0, on_container, l, &l->get) < 0)
                 named(l);

@@ -21,6 +21,8 @@
 #include "log.h"
 #include "manager-internal.h"
 #include "server.h"
+#include "service.h"
+#include "services.h"
 
 void nd_docker_vec_drop(void **v, size_t *n, const void *p) {
         for (size_t i = 0; i < *n; i++)
@@ -160,6 +162,7 @@ json_t *nd_docker_ep_record(const nd_docker_ep *e) {
         if (j) {
                 json_object_set_new(j, "Name", json_string(e->name));
                 json_object_set_new(j, "Aliases", al ? al : json_array());
+                json_object_set_new(j, "Service", json_string(e->service));
         } else
                 json_decref(al);
         return j;
@@ -193,6 +196,9 @@ static int ep_from_json(const json_t *j, nd_docker_ep *e) {
         const char *name = json_string_value(json_object_get(j, "Name"));
         if (name && nd_name_valid(name) == 0)
                 snprintf(e->name, sizeof(e->name), "%s", name);
+        const char *svc = json_string_value(json_object_get(j, "Service"));
+        if (svc && nd_service_name_valid(svc))
+                snprintf(e->service, sizeof(e->service), "%s", svc);
         json_t *al = json_object_get(j, "Aliases"), *v;
         size_t i;
         json_array_foreach(al, i, v)
@@ -257,6 +263,38 @@ void nd_docker_ep_names(nd_manager *m, const nd_docker_ep *e, bool on) {
                 (void) nd_endpoint_attach(m, &b.sp, ND_EP_NAMES, NULL);
         else
                 nd_endpoint_detach(m, &b.sp, ND_EP_NAMES);
+}
+
+void nd_docker_ep_task(nd_manager *m, const nd_docker_ep *e, bool on) {
+        char owner[DOCKER_ID_MAX + 16], what[ND_NAME_MAX + 32];
+        const char *net = e->net_id;
+        nd_diag d = {0};
+        int r;
+
+        snprintf(owner, sizeof(owner), "docker:%s", e->id);
+        r = -ENOENT;
+        if (on && e->joined && e->service[0]) {
+                snprintf(what, sizeof(what), "Docker container '%s'", e->name[0] ? e->name : e->id);
+                /* the label is learnt after Join answered: too late to
+                 * refuse, so a wrong one is logged and ignored */
+                r = nd_services_task_check(m, e->service, &net, 1, what, &d);
+                if (r < 0)
+                        nd_log(LOG_WARNING, "docker plugin: the container's " LABEL_SERVICE " label is ignored",
+                               "endpoint=%.12s reason=\"%s\"", e->id, d.msg);
+                else {
+                        /* replaces what it had: its slots stay where they
+                         * are.  No health check runs in dockerd's
+                         * containers: a backend while joined. */
+                        r = nd_services_task_set(m, owner, e->service, e->net_id, &e->a4,
+                                                 e->name[0] ? e->name : NULL, NULL, ND_TASK_NONE);
+                        if (r < 0)
+                                nd_log_errno(LOG_ERR, r, "making a Docker endpoint a task failed",
+                                             "endpoint=%.12s service=%s", e->id, e->service);
+                }
+        }
+        if (r < 0)
+                nd_services_task_drop(m, owner);
+        nd_services_flush(m);
 }
 
 void nd_docker_ep_what(const nd_docker_ep *e, char *buf, size_t size) {
@@ -475,6 +513,7 @@ static void on_loaded(void *userdata, int r, const nd_store_kv *kvs, size_t n, i
                                                      "endpoint=%.12s ifname=%s", e->id, e->host_if);
                                 nd_docker_ep_publish(m, e, true);
                                 nd_docker_ep_names(m, e, true);
+                                nd_docker_ep_task(m, e, true);
                                 nd_docker_lookup_start(m, e); /* if netd stopped before it learnt the name */
                         }
                         eps += ok;

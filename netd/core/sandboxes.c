@@ -24,6 +24,13 @@
  * Published ports (CNI's portMappings capability, "Ports" in -p form) are
  * held and programmed like a netd container's (publish.c) for as long as
  * the attachment exists, and are part of its record.
+ *
+ * An attachment that names a service ("Service") is one of its tasks
+ * while it exists, under its address owner "cni:<container-id>/<ifname>".
+ * An ADD for a service that does not exist or is not on the network is
+ * refused before anything is taken.  No health check runs in another
+ * runtime's namespace: the task is a backend while it is attached
+ * (health "none"), also when the service has a health command.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -51,6 +58,8 @@
 #include "ports.h"
 #include "nl-link.h"
 #include "server.h"
+#include "service.h"
+#include "services.h"
 #include "store.h"
 #include "subnet.h"
 #include "txn.h"
@@ -60,6 +69,7 @@
 struct nd_sbx {
         char cid[CID_MAX + 1];
         char name[ND_NAME_MAX + 1];
+        char service[ND_NAME_MAX + 1]; /* the service it is a task of, "": none */
         nd_endpoint ep;
         struct nd_dns_sandbox *dns_sb;
         nd_published pub;
@@ -135,8 +145,10 @@ json_t *nd_sandbox_to_json(const nd_sbx *s) {
                          "IPv4Gateway", e->gw4.family ? nd_addr_fmt(&e->gw4, g4) : "", "IPv6Address",
                          e->addr6.family ? nd_addr_fmt(&e->addr6, a6) : "", "IPv6PrefixLen", (int) e->plen6,
                          "IPv6Gateway", e->gw6.family ? nd_addr_fmt(&e->gw6, g6) : "", "Name", s->name, "Aliases", al);
-        if (j)
+        if (j) {
                 json_object_set_new(j, "PortBindings", nd_published_to_json(&s->pub));
+                json_object_set_new(j, "Service", json_string(s->service));
+        }
         return j;
 }
 
@@ -150,11 +162,12 @@ static int sbx_from_json(const json_t *j, nd_sbx **ret) {
         const char *hi = json_string_value(json_object_get(j, "HostIfName"));
         const char *mac = json_string_value(json_object_get(j, "MacAddress"));
         const char *name = json_string_value(json_object_get(j, "Name"));
+        const char *svc = json_string_value(json_object_get(j, "Service"));
         unsigned b[6];
         if (!cid_valid(cid) || !ifname_valid(ifn) || !ns || strlen(ns) >= PATH_MAX || !nd_id_valid(net) ||
             !nn || strlen(nn) > ND_NAME_MAX || !ifname_valid(hi) || !mac ||
             sscanf(mac, "%2x:%2x:%2x:%2x:%2x:%2x", &b[0], &b[1], &b[2], &b[3], &b[4], &b[5]) != 6 ||
-            (name && strlen(name) > ND_NAME_MAX))
+            (name && strlen(name) > ND_NAME_MAX) || (svc && *svc && !nd_service_name_valid(svc)))
                 return -EINVAL;
         _cleanup_free_ nd_sbx *s = calloc(1, sizeof(*s) + strlen(ns) + 1);
         if (!s)
@@ -162,6 +175,7 @@ static int sbx_from_json(const json_t *j, nd_sbx **ret) {
         snprintf(s->cid, sizeof(s->cid), "%s", cid);
         strcpy(s->netns, ns);
         snprintf(s->name, sizeof(s->name), "%s", name ? name : "");
+        snprintf(s->service, sizeof(s->service), "%s", svc ? svc : "");
         nd_endpoint *e = &s->ep;
         snprintf(e->ifname, sizeof(e->ifname), "%s", ifn);
         snprintf(e->host_ifname, sizeof(e->host_ifname), "%s", hi);
@@ -276,6 +290,46 @@ static void dns_down(nd_manager *m, nd_sbx *s, unsigned stages) {
         s->dns_sb = NULL;
 }
 
+/* ---- a task of its service ---- */
+
+/* The service's backends and names include it (ADD, start-up).  The
+ * service was checked at ADD; at start-up it may be gone, or no longer on
+ * the network: then the attachment stays, as a plain one. */
+static void task_up(nd_manager *m, const nd_sbx *s) {
+        char owner[256], what[ND_NAME_MAX + 64], name[ND_NAME_MAX + 1];
+        const char *net = s->ep.net_id;
+        nd_diag d = {0};
+        int r;
+
+        if (!s->service[0])
+                return;
+        what_of(s, what, sizeof(what));
+        if (nd_services_task_check(m, s->service, &net, 1, what, &d) < 0) {
+                nd_log(LOG_WARNING, "the sandbox is not a task of its service", "cid=%.32s ifname=%s reason=\"%s\"",
+                       s->cid, s->ep.ifname, d.msg);
+                return;
+        }
+        owner_of(s, owner, sizeof(owner));
+        snprintf(name, sizeof(name), "%.12s", s->cid);
+        /* no health check runs in another runtime's namespace: a backend
+         * while attached (docs/cni.md) */
+        r = nd_services_task_set(m, owner, s->service, s->ep.net_id, &s->ep.addr4, s->name[0] ? s->name : name,
+                                 NULL, ND_TASK_NONE);
+        if (r < 0)
+                nd_log_errno(LOG_ERR, r, "making the sandbox a task of its service failed", "cid=%.32s service=%s",
+                             s->cid, s->service);
+        nd_services_flush(m);
+}
+
+static void task_down(nd_manager *m, const nd_sbx *s) {
+        char owner[256];
+        if (!s->service[0])
+                return;
+        owner_of(s, owner, sizeof(owner));
+        nd_services_task_drop(m, owner);
+        nd_services_flush(m);
+}
+
 /* ---- add ---- */
 
 struct sbx_op {
@@ -300,9 +354,10 @@ static void on_added(void *userdata, int r, int64_t rev) {
                 char a[ND_ADDR_STRLEN];
                 s->committed = true;
                 dns_up(m, s);
-                nd_log(LOG_INFO, "sandbox attached", "cid=%.32s ifname=%s net=%s addr=%s netns=%s", s->cid,
-                       s->ep.ifname, s->ep.net_name, s->ep.addr4.family ? nd_addr_fmt(&s->ep.addr4, a) : "-",
-                       s->netns);
+                task_up(m, s);
+                nd_log(LOG_INFO, "sandbox attached", "cid=%.32s ifname=%s net=%s addr=%s netns=%s service=%s",
+                       s->cid, s->ep.ifname, s->ep.net_name, s->ep.addr4.family ? nd_addr_fmt(&s->ep.addr4, a) : "-",
+                       s->netns, s->service[0] ? s->service : "-");
                 op->cb(op->userdata, 0, s, NULL);
         }
         free(op);
@@ -320,11 +375,11 @@ static uint32_t fnv(const char *a, const char *b, uint32_t seed) {
 
 static int sandbox_add_once(nd_manager *m, const json_t *req, nd_manager_sbx_fn cb, void *userdata, nd_diag *d) {
         static const char *const keys[] = { "ContainerID", "IfName", "Netns", "Network", "Name", "Aliases",
-                                             "IPv4Address", "IPv6Address", "MacAddress", "Ports", NULL };
+                                             "IPv4Address", "IPv6Address", "MacAddress", "Ports", "Service", NULL };
         _cleanup_free_ nd_port_spec *specs = NULL;
         size_t n_specs = 0;
         const char *cid = NULL, *ifn = NULL, *ns = NULL, *net = NULL, *name = NULL, *ip4 = NULL, *ip6 = NULL,
-                   *mac = NULL;
+                   *mac = NULL, *svc = NULL;
         nd_network *n = NULL;
         nd_sbx *have;
         struct stat st;
@@ -338,7 +393,8 @@ static int sandbox_add_once(nd_manager *m, const json_t *req, nd_manager_sbx_fn 
             (r = nd_json_string(req, "Name", "sandbox", &name, d)) < 0 ||
             (r = nd_json_string(req, "IPv4Address", "sandbox", &ip4, d)) < 0 ||
             (r = nd_json_string(req, "IPv6Address", "sandbox", &ip6, d)) < 0 ||
-            (r = nd_json_string(req, "MacAddress", "sandbox", &mac, d)) < 0)
+            (r = nd_json_string(req, "MacAddress", "sandbox", &mac, d)) < 0 ||
+            (r = nd_json_string(req, "Service", "sandbox", &svc, d)) < 0)
                 return r;
         if (!cid_valid(cid))
                 return nd_diag_set(d, -EINVAL, "ContainerID: 1-%d characters of [A-Za-z0-9_.-] required", CID_MAX);
@@ -350,6 +406,20 @@ static int sandbox_add_once(nd_manager *m, const json_t *req, nd_manager_sbx_fn 
                 return nd_diag_set(d, -EINVAL, "invalid name '%.64s'", name);
         if (!net || nd_manager_network_find(m, net, &n) < 0)
                 return nd_diag_set(d, -ENOENT, "network '%.64s' not found", net ? net : "");
+        if (svc && *svc) {
+                /* checked before anything is taken: a refused ADD leaves
+                 * nothing behind */
+                char what[ND_NAME_MAX + 64];
+                const char *id = n->id;
+                if (!nd_service_name_valid(svc))
+                        return nd_diag_set(d, -EINVAL, "service name '%.64s' is not a valid DNS label", svc);
+                if (name && *name)
+                        snprintf(what, sizeof(what), "pod '%s'", name);
+                else
+                        snprintf(what, sizeof(what), "CNI container %.12s", cid);
+                if ((r = nd_services_task_check(m, svc, &id, 1, what, d)) < 0)
+                        return r;
+        }
         json_t *pj = json_object_get(req, "Ports"), *pv;
         size_t pi;
         if (pj && !json_is_null(pj) && !json_is_array(pj))
@@ -379,6 +449,7 @@ static int sandbox_add_once(nd_manager *m, const json_t *req, nd_manager_sbx_fn 
         snprintf(s->cid, sizeof(s->cid), "%s", cid);
         strcpy(s->netns, ns);
         snprintf(s->name, sizeof(s->name), "%s", name ? name : "");
+        snprintf(s->service, sizeof(s->service), "%s", svc ? svc : "");
         snprintf(e->ifname, sizeof(e->ifname), "%s", ifn);
         snprintf(e->net_id, sizeof(e->net_id), "%s", n->id);
         snprintf(e->net_name, sizeof(e->net_name), "%s", n->spec.name);
@@ -594,6 +665,9 @@ static void on_deleted(void *userdata, int r, int64_t rev) {
                 free(op);
                 return;
         }
+        /* no longer a backend when DEL answers: the runtime tears the
+         * namespace down next */
+        task_down(m, s);
         dns_down(m, s, ND_EP_PORTS);
         /* the answer does not wait for the kernel's grace period: the
          * record, names and ports are gone; an ADD of the same key waits
@@ -677,6 +751,7 @@ static void on_sbxs_loaded(void *userdata, int r, const nd_store_kv *kvs, size_t
                         r = 0;
                 }
                 dns_up(m, s);
+                task_up(m, s);
                 loaded++;
         }
         nd_log(LOG_INFO, "external sandboxes loaded", "count=%zu", loaded);

@@ -277,6 +277,9 @@ int nd_services_task_set(nd_manager *m, const char *owner, const char *service, 
                          const char *name, const char *node, nd_task_health health) {
         struct nd_svc_task *t = NULL;
 
+        /* a cut owner would never be dropped again */
+        if (strlen(owner) >= sizeof(t->owner))
+                return -ENAMETOOLONG;
         for (size_t i = 0; i < m->n_tasks && !t; i++)
                 if (strcmp(m->tasks[i].owner, owner) == 0 && strcmp(m->tasks[i].net_id, net_id) == 0)
                         t = &m->tasks[i];

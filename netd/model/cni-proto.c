@@ -19,19 +19,29 @@ static const char *nz(const char *s) {
         return s && *s ? s : NULL;
 }
 
-/* K8S_POD_NAME=x from CNI_ARGS "K1=V1;K2=V2" */
-static bool cni_arg(const char *a, const char *key, char *out, size_t size) {
+/* The value of @key in CNI_ARGS "K1=V1;K2=V2" (not NUL-terminated: its
+ * length in *@ret_len), or NULL. */
+static const char *cni_arg_find(const char *a, const char *key, size_t *ret_len) {
         size_t kl = strlen(key);
         while (a && *a) {
                 const char *end = strchr(a, ';');
                 size_t len = end ? (size_t) (end - a) : strlen(a);
                 if (len > kl && strncmp(a, key, kl) == 0 && a[kl] == '=') {
-                        snprintf(out, size, "%.*s", (int) (len - kl - 1), a + kl + 1);
-                        return true;
+                        *ret_len = len - kl - 1;
+                        return a + kl + 1;
                 }
                 a = end ? end + 1 : NULL;
         }
-        return false;
+        return NULL;
+}
+
+/* K8S_POD_NAME=x from CNI_ARGS */
+static bool cni_arg(const char *a, const char *key, char *out, size_t size) {
+        size_t len;
+        const char *v = cni_arg_find(a, key, &len);
+        if (v)
+                snprintf(out, size, "%.*s", (int) len, v);
+        return v != NULL;
 }
 
 /* An interface name the kernel takes (dev_valid_name()) and that stays
@@ -59,8 +69,42 @@ static nd_cni_cmd cmd_from_string(const char *s) {
         return _ND_CNI_CMD_INVALID;
 }
 
+/* The service the pod is a task of, in the forms the runtimes let an
+ * operator set (docs/cni.md), the most specific first: CNI_ARGS
+ * NETD_SERVICE (Podman passes its own CNI_ARGS environment on), the pod
+ * annotation "netd.service" (containerd and CRI-O give a plugin that
+ * declares the io.kubernetes.cri.pod-annotations capability the pod's
+ * annotations in runtimeConfig), the configuration's
+ * "args": {"netd": {"service": NAME}} (every pod of that network).  Its
+ * name is checked by netd; here only that it is text.  NULL in *@ret:
+ * none. */
+static int service_of(const nd_cni_env *env, const json_t *conf, json_t **ret, nd_cni_error *err) {
+        const json_t *rc = json_object_get(conf, "runtimeConfig"), *v;
+        size_t len;
+        const char *a = cni_arg_find(nz(env->args), "NETD_SERVICE", &len);
+
+        *ret = NULL;
+        if (a) {
+                if (len == 0)
+                        return 0;
+                *ret = json_stringn(a, len);
+                return *ret ? 0 : fail(err, 4, "invalid CNI_ARGS NETD_SERVICE", "not UTF-8");
+        }
+        v = json_object_get(json_object_get(rc, "io.kubernetes.cri.pod-annotations"), "netd.service");
+        if (v && !json_is_string(v))
+                return fail(err, 7, "invalid pod annotation netd.service", "want a service name");
+        if (!v) {
+                v = json_object_get(json_object_get(json_object_get(conf, "args"), "netd"), "service");
+                if (v && !json_is_string(v))
+                        return fail(err, 7, "invalid network configuration", "args.netd.service: want a service name");
+        }
+        if (v && json_string_length(v))
+                *ret = json_incref((json_t *) v);
+        return 0;
+}
+
 /* The ADD body: runtimeConfig's ips, aliases and portMappings in netd's
- * terms. */
+ * terms, and the pod's service. */
 static int add_body(const nd_cni_env *env, const json_t *conf, const char *name, const char *net, json_t **ret,
                     nd_cni_error *err) {
         json_t *req = json_pack("{s:s, s:s, s:s, s:s}", "ContainerID", env->containerid, "IfName", env->ifname,
@@ -71,6 +115,14 @@ static int add_body(const nd_cni_env *env, const json_t *conf, const char *name,
         char pod[256];
         if (cni_arg(nz(env->args), "K8S_POD_NAME", pod, sizeof(pod)))
                 json_object_set_new(req, "Name", json_string(pod));
+        json_t *svc;
+        int r = service_of(env, conf, &svc, err);
+        if (r != 0) {
+                json_decref(req);
+                return r;
+        }
+        if (svc)
+                json_object_set_new(req, "Service", svc);
         json_t *rc = json_object_get(conf, "runtimeConfig"), *e;
         size_t i;
         json_array_foreach(json_object_get(rc, "ips"), i, e) {

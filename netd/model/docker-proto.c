@@ -222,3 +222,45 @@ out:
         json_decref(a);
         return r;
 }
+
+int nd_docker_container_label(const char *body, size_t len, const char *eid, const char *key, char *out,
+                              size_t size) {
+        json_error_t err;
+        json_t *a = json_loadb(body, len, 0, &err), *c, *net;
+        size_t i;
+        const char *k;
+        int r = -ENOENT;
+
+        if (json_is_object(a)) {
+                /* one container (inspect): as a list of one */
+                json_t *l = json_array();
+                json_array_append_new(l, a);
+                a = l;
+        }
+        if (!json_is_array(a)) {
+                json_decref(a);
+                return -EINVAL;
+        }
+        json_array_foreach(a, i, c) {
+                json_object_foreach(json_object_get(json_object_get(c, "NetworkSettings"), "Networks"), k, net) {
+                        const char *e = json_string_value(json_object_get(net, "EndpointID"));
+                        json_t *labels, *v;
+                        if (!e || strcmp(e, eid) != 0)
+                                continue;
+                        labels = json_object_get(c, "Labels");
+                        if (!labels)
+                                labels = json_object_get(json_object_get(c, "Config"), "Labels");
+                        v = json_object_get(labels, key);
+                        if (v && (!json_is_string(v) || json_string_length(v) >= size))
+                                r = -EINVAL;
+                        else if (v) {
+                                memcpy(out, json_string_value(v), json_string_length(v) + 1);
+                                r = 0;
+                        }
+                        goto out;
+                }
+        }
+out:
+        json_decref(a);
+        return r;
+}

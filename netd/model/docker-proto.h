@@ -57,3 +57,9 @@ size_t nd_docker_driver_opts(const json_t *generic, json_t *out, const char **fi
  * 0, -ENOENT (not there, yet), or -EINVAL (not such an answer). */
 int nd_docker_endpoint_name(const char *body, size_t len, const char *eid, char *name, size_t size, char *id,
                             char (*aliases)[65], size_t max, size_t *n_aliases);
+/* In the same answers, the label @key of the container holding endpoint
+ * @eid ("Labels" in the list, "Config.Labels" in inspect) in @out.  0,
+ * -ENOENT (no such container, or no such label), or -EINVAL (not such an
+ * answer, a label that is not text or does not fit @size). */
+int nd_docker_container_label(const char *body, size_t len, const char *eid, const char *key, char *out,
+                              size_t size);

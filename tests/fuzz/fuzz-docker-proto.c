@@ -109,6 +109,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                         assert(al[i][0] && strcmp(al[i], name) != 0);
         }
 
+        char svc[65];
+        if (nd_docker_container_label((const char *) data, size, "ed39", "netd.service", svc, sizeof(svc)) == 0)
+                assert(strlen(svc) < sizeof(svc));
+
         json_error_t err;
         json_t *j = json_loadb((const char *) data, size, JSON_DECODE_ANY, &err);
         if (!j)

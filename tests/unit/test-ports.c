@@ -362,6 +362,38 @@ static void test_docker_endpoint_name(void **state) {
         assert_int_equal(nd_docker_endpoint_name(noid, strlen(noid), "ed39", name, sizeof(name), id, al, 8, &n), -EINVAL);
 }
 
+/* The container's label netd.service, from the list ("Labels") or inspect
+ * ("Config.Labels"), of the container holding the endpoint only. */
+static void test_docker_container_label(void **state) {
+        char v[65];
+        static const char list[] =
+                "[{\"Id\":\"1\",\"Names\":[\"/other\"],\"Labels\":{\"netd.service\":\"db\"},"
+                "\"NetworkSettings\":{\"Networks\":{\"bn\":{\"EndpointID\":\"aa\"}}}},"
+                "{\"Id\":\"2\",\"Names\":[\"/web1\"],\"Labels\":{\"a\":\"b\",\"netd.service\":\"web\"},"
+                "\"NetworkSettings\":{\"Networks\":{\"bn\":{\"EndpointID\":\"ed39\"}}}},"
+                "{\"Id\":\"3\",\"Names\":[\"/plain\"],\"Labels\":{},"
+                "\"NetworkSettings\":{\"Networks\":{\"bn\":{\"EndpointID\":\"bb\"}}}}]";
+        assert_int_equal(nd_docker_container_label(list, strlen(list), "ed39", "netd.service", v, sizeof(v)), 0);
+        assert_string_equal(v, "web");
+        assert_int_equal(nd_docker_container_label(list, strlen(list), "aa", "netd.service", v, sizeof(v)), 0);
+        assert_string_equal(v, "db");
+        assert_int_equal(nd_docker_container_label(list, strlen(list), "bb", "netd.service", v, sizeof(v)), -ENOENT);
+        assert_int_equal(nd_docker_container_label(list, strlen(list), "zz", "netd.service", v, sizeof(v)), -ENOENT);
+        static const char one[] = "{\"Id\":\"2\",\"Name\":\"/web1\",\"Config\":{\"Labels\":{\"netd.service\":\"web\"}},"
+                                  "\"NetworkSettings\":{\"Networks\":{\"bn\":{\"EndpointID\":\"ed39\"}}}}";
+        assert_int_equal(nd_docker_container_label(one, strlen(one), "ed39", "netd.service", v, sizeof(v)), 0);
+        assert_string_equal(v, "web");
+        /* too long for the buffer, not text, not dockerd's answer */
+        assert_int_equal(nd_docker_container_label(one, strlen(one), "ed39", "netd.service", v, 3), -EINVAL);
+        static const char num[] = "[{\"Labels\":{\"netd.service\":7},"
+                                  "\"NetworkSettings\":{\"Networks\":{\"bn\":{\"EndpointID\":\"ed39\"}}}}]";
+        assert_int_equal(nd_docker_container_label(num, strlen(num), "ed39", "netd.service", v, sizeof(v)), -EINVAL);
+        static const char *const bad[] = { "", "nope", "42", "\"str\"" };
+        for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+                assert_int_equal(nd_docker_container_label(bad[i], strlen(bad[i]), "ed39", "netd.service", v,
+                                                           sizeof(v)), -EINVAL);
+}
+
 /* The map elements must match the registers the rules load: proto and
  * port each padded to 32 bits, ports big-endian. */
 static void test_elem_layout(void **state) {
@@ -452,6 +484,7 @@ int main(void) {
                 cmocka_unit_test(test_clash),     cmocka_unit_test(test_binding_json), cmocka_unit_test(test_elem_layout),
                 cmocka_unit_test(test_published_json), cmocka_unit_test(test_docker_portmap),
                 cmocka_unit_test(test_docker_cidr_opts), cmocka_unit_test(test_docker_endpoint_name),
+                cmocka_unit_test(test_docker_container_label),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -2,7 +2,8 @@
 # Podman (Debian's 4.3, CNI network backend) running its containers on a
 # netd network through netd-cni: an image imported from a local busybox
 # tarball, two containers that reach each other and resolve each other
-# through netd's DNS, and nothing left in netd after podman removes them.
+# through netd's DNS, a container made a task of a service by CNI_ARGS,
+# and nothing left in netd after podman removes them.
 . "$ND_SRC/tests/integ/lib/netns.sh"
 command -v podman >/dev/null || { echo "SKIP: podman not installed"; exit 77; }
 [ -x /bin/busybox ] || { echo "SKIP: busybox-static not installed"; exit 77; }
@@ -60,6 +61,22 @@ t_eq "podman's -p reaches a through netd's nftables" "$(nd_on h curl -sf -m 3 ht
         "hello from netd"
 t_match "netd holds the port for pod 'a'" "$(nd_api h GET /v1/sandboxes | cut -d' ' -f2- |
         jq -c '.[] | select(.Name == "a") | .PortBindings')" '"HostPort":8091,"ContainerPort":80'
+# a service's task from Podman: CNI_ARGS in podman's environment reaches
+# the plugin (docs/cni.md)
+t_ok "a service on pnet" nd_ctl h service create --name psvc --network pnet
+t_ok "CNI_ARGS=NETD_SERVICE=psvc podman run c" env CNI_ARGS=NETD_SERVICE=psvc CONTAINERS_CONF="$T/containers.conf" \
+        nsenter --net="/run/netns/nd-$$-h" podman --root "$T/storage" --runroot "$T/run" --storage-driver vfs \
+        "${RUN[@]}" --name c --network pnet localhost/busybox:test httpd -f -p 80 -h /var/www
+t_eq "c is a task of psvc" "$(nd_ctl h service inspect psvc | jq -r '[.[0].Tasks[].Name] | join(" ")')" "c"
+t_eq "b reaches c through the service's VIP, by name" "$(P exec b wget -q -O- http://psvc/index.html)" "hello from netd"
+t_match "podman run naming an unknown service fails with netd's message" \
+        "$(env CNI_ARGS=NETD_SERVICE=nosuch CONTAINERS_CONF="$T/containers.conf" nsenter --net="/run/netns/nd-$$-h" \
+        podman --root "$T/storage" --runroot "$T/run" --storage-driver vfs "${RUN[@]}" --name d --network pnet \
+        localhost/busybox:test sleep 60 2>&1)" "service 'nosuch' not found"
+P rm -f -t 0 d >/dev/null 2>&1
+t_ok "podman rm c" P rm -f -t 0 c
+t_eq "c is no task after podman rm" "$(nd_ctl h service inspect psvc | jq -r '.[0].TasksTotal')" "0"
+t_ok "service rm psvc" nd_ctl h service rm psvc
 t_ok "podman rm" P rm -f -t 0 a b
 t_eq "the port is released" "$(nd_on h nft list table inet netd | grep -c 8091)" "0"
 t_eq "netd let go of both (CNI DEL)" "$(nd_api h GET /v1/sandboxes | cut -d' ' -f2- | jq length)" "0"
