@@ -259,6 +259,8 @@ static void on_containers_loaded(nd_manager *m) {
 static void on_services_loaded(nd_manager *m) {
         int r = nd_ports_register(m);
         if (r >= 0)
+                r = nd_svc_ports_register(m);
+        if (r >= 0)
                 r = nd_manager_containers_load(m, on_containers_loaded);
         if (r < 0)
                 start_failed(m, nd_log_errno(LOG_ERR, r, "loading containers failed"));

@@ -66,9 +66,8 @@ int nd_publish_owner_add(nd_manager *m, const nd_port_owner_ops *ops, void *user
         return nd_owner_slot_add(m->port_owners, &m->n_port_owners, ops, userdata);
 }
 
-/* Who else holds @b, asking every registered owner?  NULL: nobody. */
-static const char *held_by(nd_manager *m, const nd_published *self, const nd_port_binding *b, char *buf,
-                           size_t size) {
+const char *nd_publish_holder(nd_manager *m, const nd_published *self, const nd_port_binding *b, char *buf,
+                              size_t size) {
         for (size_t i = 0; i < m->n_port_owners; i++) {
                 const nd_port_owner_ops *ops = m->port_owners[i].ops;
                 const char *who = ops->holder(m->port_owners[i].userdata, self, b, buf, size);
@@ -88,7 +87,7 @@ static int claim(nd_manager *m, const nd_published *self, nd_port_binding *mine,
                 if (nd_port_binding_clash(&mine[i], b))
                         return nd_diag_set(d, -EADDRINUSE, "host port %s:%u/%s is given twice", ip, b->host_port,
                                            nd_proto_name(b->proto));
-        if (held_by(m, self, b, who, sizeof(who)))
+        if (nd_publish_holder(m, self, b, who, sizeof(who)))
                 return nd_diag_set(d, -EADDRINUSE, "host port %s:%u/%s is already published by %s", ip,
                                    b->host_port, nd_proto_name(b->proto), who);
         return nd_hostport_reserve(b, fds, d);

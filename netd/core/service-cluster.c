@@ -92,7 +92,15 @@ static void on_service(void *userdata, const char *id, const char *value) {
                 nd_service_free(rec);
                 return;
         }
+        /* its published ports, held here too (the routing mesh opens them
+         * on every host); at start-up they are bound when the rest are */
+        if (m->svcs_ready ? nd_svc_ports_claim(m, rec, &d) : nd_svc_ports_adopt(m, rec)) {
+                nd_log(LOG_WARNING, "a cluster service's ports cannot be published on this host",
+                       "service=%s reason=\"%s\"", rec->name, d.msg[0] ? d.msg : "out of memory");
+                d = (nd_diag) {0};
+        }
         if (nd_svc_add(m, rec, &s) < 0) {
+                nd_svc_ports_drop(m, rec->id);
                 nd_service_free(rec);
                 return;
         }
@@ -177,6 +185,7 @@ static void on_cl_created(void *userdata, int r) {
 
         if (r < 0) {
                 nd_vips_give_back(m, op->rec);
+                nd_svc_ports_drop(m, op->rec->id);
                 if (r == -EEXIST)
                         nd_diag_set(&d, r, "service name '%s' is already in use in the cluster", op->rec->name);
                 else
@@ -193,6 +202,7 @@ static void on_cl_created(void *userdata, int r) {
         if (s) {
                 nd_service_free(op->rec);
         } else if (nd_svc_add(m, op->rec, &s) < 0) {
+                nd_svc_ports_drop(m, op->rec->id);
                 nd_service_free(op->rec);
                 nd_diag_set(&d, -ENOMEM, "out of memory");
                 return op->cb(op->userdata, -ENOMEM, NULL, &d);

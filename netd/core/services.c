@@ -107,6 +107,7 @@ void nd_svc_free(nd_manager *m, struct nd_svc *s) {
         if (m->dns)
                 nd_dns_names_drop(nd_dns_table(m->dns), s->rec->id);
         nd_fw_owner_free(m->fw, s->fw);
+        nd_svc_ports_drop(m, s->rec->id); /* after its slots: whoever takes the port next gets it clean */
         nd_service_free(s->rec);
         free(s);
 }
@@ -207,6 +208,40 @@ static void svc_names(nd_manager *m, const struct nd_svc *s, const nd_network *n
                              s->rec->name, n->spec.name);
 }
 
+/* ---- published ports: the routing mesh (service-ports.c holds them) ---- */
+
+/* The healthy tasks of @s on its first network, the mesh's backends; with
+ * @local only this host's (a remote task has its node's id). */
+static size_t mesh_backends(nd_manager *m, const struct nd_svc *s, bool local, nd_addr *out, size_t max) {
+        size_t n = 0;
+        for (size_t i = 0; i < m->n_tasks && n < max; i++) {
+                const struct nd_svc_task *t = &m->tasks[i];
+                if (strcmp(t->service, s->rec->name) == 0 && strcmp(t->net_id, s->rec->nets[0].net) == 0 &&
+                    task_is_backend(t) && (!local || !t->node[0]))
+                        out[n++] = t->addr4;
+        }
+        return n;
+}
+
+/* The mesh4 slots of @s's published ports; @out holds n_ports *
+ * ND_SVC_SLOTS. */
+static size_t svc_mesh_elems(nd_manager *m, const struct nd_svc *s, nd_nft_elem *out) {
+        _cleanup_free_ nd_addr *all = NULL, *local = NULL;
+        size_t max = m->n_tasks ? m->n_tasks : 1, n_all, n_local;
+
+        if (s->rec->n_ports == 0 || s->rec->n_nets == 0)
+                return 0;
+        all = calloc(max, sizeof(*all));
+        local = calloc(max, sizeof(*local));
+        if (!all || !local) {
+                nd_log(LOG_ERR, "out of memory applying a service's ports", "service=%s", s->rec->name);
+                return 0;
+        }
+        n_all = mesh_backends(m, s, false, all, max);
+        n_local = mesh_backends(m, s, true, local, max);
+        return nd_svc_ports_elems(s->rec, all, n_all, local, n_local, out);
+}
+
 /* Rewrite @s's elements and names from the task table. */
 void nd_svc_apply(nd_manager *m, struct nd_svc *s) {
         _cleanup_free_ nd_nft_elem *elems = NULL;
@@ -215,7 +250,7 @@ void nd_svc_apply(nd_manager *m, struct nd_svc *s) {
 
         s->dirty = false;
         be = calloc(max_be, sizeof(*be));
-        elems = calloc(s->rec->n_nets * ND_FW_VIP_ELEMS_MAX + 1, sizeof(*elems));
+        elems = calloc(s->rec->n_nets * ND_FW_VIP_ELEMS_MAX + s->rec->n_ports * ND_SVC_SLOTS + 1, sizeof(*elems));
         if (!be || !elems) {
                 nd_log(LOG_ERR, "out of memory applying a service", "service=%s", s->rec->name);
                 return;
@@ -238,6 +273,7 @@ void nd_svc_apply(nd_manager *m, struct nd_svc *s) {
                 nd_bridge_name(n, br, sizeof(br));
                 n_elems += nd_fw_vip_elems(br, &sn->vip4, be, n_be, elems + n_elems);
         }
+        n_elems += svc_mesh_elems(m, s, elems + n_elems);
         if (s->fw) {
                 int r = nd_fw_owner_set(m->fw, s->fw, elems, n_elems);
                 if (r < 0)
@@ -590,10 +626,6 @@ int nd_manager_service_create(nd_manager *m, const json_t *req, nd_manager_svc_f
                 nd_service_free(rec);
                 return -EEXIST;
         }
-        if (rec->n_ports) {
-                nd_service_free(rec);
-                return nd_diag_set(d, -EOPNOTSUPP, "publishing ports of a service is not supported yet");
-        }
         r = nd_id_new(rec->id);
         if (r < 0) {
                 nd_service_free(rec);
@@ -602,6 +634,8 @@ int nd_manager_service_create(nd_manager *m, const json_t *req, nd_manager_svc_f
         rec->created = now_us() / 1000000;
         n_nets_asked = rec->n_nets;
         r = svc_networks(m, rec, d);
+        if (r >= 0)
+                r = nd_svc_ports_claim(m, rec, d);
         if (r < 0) {
                 nd_vips_give_back(m, rec);
                 rec->n_nets = n_nets_asked;
@@ -613,6 +647,7 @@ int nd_manager_service_create(nd_manager *m, const json_t *req, nd_manager_svc_f
                 r = nd_svc_cluster_create(m, rec, cb, userdata, d);
                 if (r < 0) {
                         nd_vips_give_back(m, rec);
+                        nd_svc_ports_drop(m, rec->id);
                         nd_service_free(rec);
                 }
                 return r;
@@ -650,6 +685,7 @@ int nd_manager_service_create(nd_manager *m, const json_t *req, nd_manager_svc_f
 oom:
         free(op);
         nd_vips_give_back(m, rec);
+        nd_svc_ports_drop(m, rec->id);
         nd_service_free(rec);
         return nd_diag_set(d, -ENOMEM, "out of memory");
 }
@@ -755,6 +791,8 @@ static void on_loaded(void *userdata, int r, const nd_store_kv *kvs, size_t n, i
                 }
                 s->committed = true;
                 s->dirty = true;
+                if (nd_svc_ports_adopt(m, rec) < 0)
+                        nd_log(LOG_ERR, "out of memory holding a service's ports", "service=%s", rec->name);
                 loaded++;
         }
         nd_log(LOG_INFO, "services loaded", "count=%zu", loaded);
@@ -802,4 +840,5 @@ void nd_services_free(nd_manager *m) {
         m->tasks = NULL;
         m->n_tasks = m->cap_tasks = 0;
         nd_svc_cluster_free(m);
+        nd_svc_ports_free(m);
 }

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * Published ports (netd/core/publish.c) on a bare nd_manager: the owner
- * registry, choosing host ports, and holding them with real sockets on
- * loopback (high ports below the ephemeral range, no root needed).
+ * Published ports (netd/core/publish.c, netd/core/service-ports.c) on a
+ * bare nd_manager: the owner registry, choosing host ports, holding them
+ * with real sockets (high ports below the ephemeral range, no root
+ * needed), services as an owner, and their routing-mesh elements.
  *
  * The firewall is faked at link time: nd_fw_owner_new/_set/_free are
  * wrapped (-Wl,--wrap) to record what publish.c programs, so a manager
@@ -25,7 +26,10 @@
 
 #include "diag.h"
 #include "firewall.h"
+#include "json-util.h"
 #include "manager-internal.h"
+#include "network.h"
+#include "service.h"
 
 /* ports of this test: below the ephemeral range, so no connection of
  * this host takes one of them meanwhile */
@@ -468,6 +472,212 @@ static void test_no_firewall(void **state) {
         assert_int_equal(fw.news + fw.sets + fw.frees, 0);
 }
 
+/* ---- services (service-ports.c) ---- */
+
+struct svc_world {
+        nd_network *net;
+        struct net_slot slot;
+        nd_container *c;
+};
+
+static void svc_world_init(nd_manager *m, struct svc_world *w, bool internal) {
+        const char *text = internal ? "{\"Name\":\"front\",\"Internal\":true}" : "{\"Name\":\"front\"}";
+        json_t *j = NULL;
+        nd_network_spec spec;
+        nd_diag d = {0};
+        char id[ND_ID_LEN + 1];
+
+        assert_int_equal(nd_json_parse_object(text, strlen(text), &j, &d), 0);
+        assert_int_equal(nd_network_spec_from_json(j, &spec, &d), 0);
+        json_decref(j);
+        assert_int_equal(nd_id_new(id), 0);
+        assert_int_equal(nd_network_new(&spec, id, 1, &w->net, &d), 0);
+        w->net->committed = true;
+        w->slot = (struct net_slot) { .net = w->net };
+        m->nets = &w->slot;
+        m->n_nets = 1;
+        w->c = calloc(1, sizeof(*w->c));
+        assert_non_null(w->c);
+        snprintf(w->c->name, sizeof(w->c->name), "web");
+        m->cts = &w->c;
+        m->n_cts = 1;
+        assert_int_equal(nd_ports_register(m), 1);
+        assert_int_equal(nd_svc_ports_register(m), 1);
+        assert_int_equal(nd_svc_ports_register(m), 0);
+}
+
+static void svc_world_done(nd_manager *m, struct svc_world *w) {
+        nd_publish_release(m, &w->c->pub);
+        free(w->c);
+        nd_svc_ports_free(m);
+        nd_network_free(w->net);
+        m->nets = NULL;
+        m->n_nets = 0;
+        m->cts = NULL;
+        m->n_cts = 0;
+}
+
+/* A service named @name on the world's network publishing @ports. */
+static nd_service *svc(const struct svc_world *w, const char *name, const char *ports) {
+        char text[512];
+        json_t *j = NULL;
+        nd_service *rec = NULL;
+        nd_diag d = {0};
+
+        snprintf(text, sizeof(text), "{\"Name\":\"%s\",\"Networks\":[\"front\"],\"Ports\":[%s]}", name, ports);
+        assert_int_equal(nd_json_parse_object(text, strlen(text), &j, &d), 0);
+        assert_int_equal(nd_service_spec_parse(j, &rec, &d), 0);
+        json_decref(j);
+        assert_int_equal(nd_id_new(rec->id), 0);
+        free(rec->nets[0].net);
+        rec->nets[0].net = strdup(w->net->id);
+        assert_non_null(rec->nets[0].net);
+        return rec;
+}
+
+static bool udp_free(uint16_t port) {
+        struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(port) };
+        int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+        assert_true(fd >= 0);
+        bool ok = bind(fd, (struct sockaddr *) &a, sizeof(a)) == 0;
+        close(fd);
+        return ok;
+}
+
+/* A service holds its ports on every address; a container, another
+ * service or a host process holding one makes its claim fail naming
+ * the holder, and a container is refused a service's port. */
+static void test_service_ports(void **state) {
+        nd_manager *m = *state;
+        struct svc_world w;
+        nd_published p = {0};
+        nd_diag d = {0};
+        char ports[128], want[128];
+
+        svc_world_init(m, &w, false);
+        assert_int_equal(publish_one(m, &w.c->pub, fixed(P0 + 1, 80)), P0 + 1);
+
+        _cleanup_(nd_service_freep) nd_service *a = NULL, *b = NULL, *c = NULL, *e = NULL;
+        snprintf(ports, sizeof(ports), "\"%u:80\", \"mode=host,%u:53/udp\"", P0 + 2, P0 + 2);
+        a = svc(&w, "alpha", ports);
+        assert_int_equal(nd_svc_ports_claim(m, a, &d), 0);
+        assert_false(port_free(P0 + 2));       /* 0.0.0.0 and :: held */
+        assert_false(udp_free(P0 + 2));
+        assert_int_equal(m->n_svc_pubs, 1);
+        /* again: replaces what it had */
+        assert_int_equal(nd_svc_ports_claim(m, a, &d), 0);
+        assert_int_equal(m->n_svc_pubs, 1);
+
+        /* a container's port */
+        snprintf(ports, sizeof(ports), "\"%u:80\"", P0 + 1);
+        b = svc(&w, "beta", ports);
+        assert_int_equal(nd_svc_ports_claim(m, b, &d), -EADDRINUSE);
+        snprintf(want, sizeof(want), "port %u/tcp is already published by container 'web'", P0 + 1);
+        assert_string_equal(d.msg, want);
+        /* another service's, whatever the mode; what it took first is let go */
+        snprintf(ports, sizeof(ports), "\"%u:80\", \"mode=host,%u:81\"", P0 + 3, P0 + 2);
+        c = svc(&w, "gamma", ports);
+        assert_int_equal(nd_svc_ports_claim(m, c, &d), -EADDRINUSE);
+        snprintf(want, sizeof(want), "port %u/tcp is already published by service 'alpha'", P0 + 2);
+        assert_string_equal(d.msg, want);
+        assert_true(port_free(P0 + 3));
+        assert_int_equal(m->n_svc_pubs, 1);
+        /* a container asking for a service's port */
+        nd_port_spec s = fixed(P0 + 2, 80);
+        assert_int_equal(publish(m, &p, &s, 1, &d), -EADDRINUSE);
+        snprintf(want, sizeof(want), "host port 127.0.0.1:%u/tcp is already published by service 'alpha'", P0 + 2);
+        assert_string_equal(d.msg, want);
+
+        /* a host process */
+        struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(P0 + 3) };
+        int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        assert_true(fd >= 0);
+        inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
+        assert_int_equal(bind(fd, (struct sockaddr *) &sa, sizeof(sa)), 0);
+        snprintf(ports, sizeof(ports), "\"%u:80\"", P0 + 3);
+        e = svc(&w, "delta", ports);
+        assert_int_equal(nd_svc_ports_claim(m, e, &d), -EADDRINUSE);
+        snprintf(want, sizeof(want), "port %u/tcp is in use on this host by another process", P0 + 3);
+        assert_string_equal(d.msg, want);
+        close(fd);
+        assert_int_equal(nd_svc_ports_claim(m, e, &d), 0);
+        assert_int_equal(m->n_svc_pubs, 2);
+
+        /* rm: the ports are free again, for a container too */
+        nd_svc_ports_drop(m, a->id);
+        nd_svc_ports_drop(m, a->id);            /* twice: nothing */
+        assert_true(port_free(P0 + 2));
+        assert_true(udp_free(P0 + 2));
+        assert_int_equal(publish_one(m, &p, fixed(P0 + 2, 80)), P0 + 2);
+        nd_publish_release(m, &p);
+
+        /* read back at start-up: known at once, held at restore */
+        assert_int_equal(nd_svc_ports_adopt(m, a), 0);
+        assert_true(port_free(P0 + 2));
+        assert_int_equal(publish(m, &p, &s, 1, &d), -EADDRINUSE);
+        nd_manager_ports_restore(m);
+        assert_false(port_free(P0 + 2));
+        assert_false(udp_free(P0 + 2));
+        nd_svc_ports_free(m);
+        assert_true(port_free(P0 + 2));
+        assert_true(port_free(P0 + 3));
+        svc_world_done(m, &w);
+}
+
+/* Refused before anything is held: no firewall, an internal network. */
+static void test_service_ports_refused(void **state) {
+        nd_manager *m = *state;
+        struct svc_world w;
+        nd_diag d = {0};
+        char ports[64];
+
+        svc_world_init(m, &w, true);
+        snprintf(ports, sizeof(ports), "\"%u:80\"", P0 + 4);
+        _cleanup_(nd_service_freep) nd_service *a = svc(&w, "alpha", ports), *none = svc(&w, "none", "");
+        assert_int_equal(nd_svc_ports_claim(m, a, &d), -EINVAL);
+        assert_string_equal(d.msg, "service 'alpha' publishes ports, but its first network 'front' is internal");
+        assert_true(port_free(P0 + 4));
+        assert_int_equal(nd_svc_ports_claim(m, none, &d), 0);  /* no ports: nothing to refuse */
+        m->fw = NULL;
+        assert_int_equal(nd_svc_ports_claim(m, a, &d), -EOPNOTSUPP);
+        assert_string_equal(d.msg, "service 'alpha' publishes ports, but netd runs without nftables on this host "
+                                   "(see its log)");
+        assert_int_equal(m->n_svc_pubs, 0);
+        svc_world_done(m, &w);
+}
+
+/* The mesh: an ingress port leads to every task, a host port to this
+ * host's only, and to none without one. */
+static void test_service_mesh_elems(void **state) {
+        nd_network net = { .id = "00000000000000000000000000000000000000000000000000000000000000aa" };
+        struct svc_world w = { .net = &net };
+        nd_addr all[3], local[1];
+        nd_nft_elem *out = calloc(2 * ND_SVC_SLOTS, sizeof(*out)), want;
+        const char *a[] = { "10.9.0.2", "10.9.0.3", "10.9.0.4" };
+
+        (void) state;
+        assert_non_null(out);
+        for (size_t i = 0; i < 3; i++)
+                assert_int_equal(nd_addr_parse(a[i], &all[i]), 0);
+        local[0] = all[1];
+        _cleanup_(nd_service_freep) nd_service *rec = svc(&w, "web", "\"8080:80\", \"mode=host,53:5353/udp\"");
+
+        assert_int_equal(nd_svc_ports_elems(rec, all, 3, local, 1, out), 2 * ND_SVC_SLOTS);
+        for (uint32_t s = 0; s < ND_SVC_SLOTS; s++) {
+                nd_nft_elem_mesh_slot(&want, IPPROTO_TCP, 8080, s, all[s % 3].b, 80);
+                assert_true(nd_nft_elem_equal(&out[s], &want));
+                nd_nft_elem_mesh_slot(&want, IPPROTO_UDP, 53, s, local[0].b, 5353);
+                assert_true(nd_nft_elem_equal(&out[ND_SVC_SLOTS + s], &want));
+        }
+        /* no local task: the host port has no slots, the ingress port keeps its */
+        assert_int_equal(nd_svc_ports_elems(rec, all, 3, local, 0, out), ND_SVC_SLOTS);
+        nd_nft_elem_mesh_slot(&want, IPPROTO_TCP, 8080, 0, all[0].b, 80);
+        assert_true(nd_nft_elem_equal(&out[0], &want));
+        /* no task at all: nothing */
+        assert_int_equal(nd_svc_ports_elems(rec, all, 0, local, 0, out), 0);
+        free(out);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(test_owner_registry, setup, teardown),
@@ -480,6 +690,9 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_release_reclaim, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_program, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_no_firewall, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_service_ports, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_service_ports_refused, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_service_mesh_elems, setup, teardown),
         };
         return cmocka_run_group_tests(tests, group_setup, NULL);
 }

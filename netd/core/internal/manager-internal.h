@@ -117,6 +117,8 @@ struct nd_manager {
         size_t n_svc_lbs, cap_svc_lbs;
         struct nd_fw_owner *svc_shared_fw; /* remote backends and SNAT addresses */
         bool svcs_ready;           /* services restored after start-up */
+        struct nd_svc_pub *svc_pubs; /* services' held host ports (service-ports.c) */
+        size_t n_svc_pubs, cap_svc_pubs;
         struct nd_health **checks; /* health checks of local tasks (health.c) */
         size_t n_checks, cap_checks;
         char *socket_path;         /* the API's, for the checks' netctl */
@@ -166,6 +168,11 @@ void nd_manager_ports_restore(nd_manager *m);
 /* Containers as an owner of published ports (publish.c). */
 int nd_ports_register(nd_manager *m);
 int nd_publish_owner_add(nd_manager *m, const nd_port_owner_ops *ops, void *userdata);
+/* Who other than @self publishes a port clashing with @b, asking every
+ * registered owner in turn: its description in @buf ("container 'x'"),
+ * or NULL: nobody. */
+const char *nd_publish_holder(nd_manager *m, const nd_published *self, const nd_port_binding *b, char *buf,
+                              size_t size);
 int nd_manager_prefix_owner_add(nd_manager *m, const nd_prefix_owner_ops *ops, void *userdata);
 /* External sandboxes (sandboxes.c): read back at start-up, then @done;
  * forgotten (not undone) at exit. */
@@ -203,6 +210,34 @@ void nd_services_flush(nd_manager *m);
 /* A container's endpoints as tasks of its service while it runs
  * (@running; from the resolver, whenever its names change); flushes. */
 void nd_services_container_sync(nd_manager *m, const nd_container *c, bool running);
+
+/* Published ports of services (service-ports.c).  A service's ports are
+ * held on this host (sockets bound on every address, hostport.h) for as
+ * long as the service exists here, in ingress and host mode alike, in a
+ * table keyed by service id that is an owner in the port registry: a
+ * container, a CNI attachment or another service publishing one of them
+ * is refused, naming the service.
+ *   - claim: at create, refused when its first network is internal, or
+ *     when a port is held (-EADDRINUSE, @d naming the holder: another
+ *     owner, or "in use on this host" for a host process); replaces what
+ *     the service had.  Without a firewall, -EOPNOTSUPP.
+ *   - adopt: a service read back at start-up; its ports are held again
+ *     by the registry's restore (nd_manager_ports_restore).
+ *   - drop: at rm, or when its create fails.
+ * The routing-mesh elements are the service's own (services.c programs
+ * them with its VIPs): nd_svc_ports_elems() builds them for each port
+ * from the healthy tasks on the service's first network, @all of them
+ * for an ingress port, only this host's (@local) for a host port.
+ * @out must hold rec->n_ports * ND_SVC_SLOTS. */
+struct nd_service;
+struct nd_nft_elem;
+int nd_svc_ports_claim(nd_manager *m, const struct nd_service *rec, nd_diag *d);
+int nd_svc_ports_adopt(nd_manager *m, const struct nd_service *rec);
+void nd_svc_ports_drop(nd_manager *m, const char *id);
+size_t nd_svc_ports_elems(const struct nd_service *rec, const nd_addr *all, size_t n_all, const nd_addr *local,
+                          size_t n_local, struct nd_nft_elem *out);
+int nd_svc_ports_register(nd_manager *m);
+void nd_svc_ports_free(nd_manager *m);
 
 /* Health checks (health.c): run @hc's command in container @ctid every
  * interval, setting its tasks' health; stop; stop all (exit).  Its

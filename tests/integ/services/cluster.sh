@@ -69,6 +69,24 @@ t_ok "make b fail its check" nd_in h2 b rm /tmp/w/index.html
 t_ok "h3: b unhealthy" nd_eventually 5 sh -c "NETD_SOCKET=$(nd_sock h3) $NETCTL service inspect web | jq -e '.[0].Tasks[0].Health == \"unhealthy\"'"
 t_match "h3: the VIP refuses" "$(nd_ctns h3 cl curl -sS --max-time 3 "http://$vip/" 2>&1)" 'Connection refused|Couldn.t connect'
 
+# the routing mesh: a port published by a cluster service is open on every
+# host and reaches tasks on other hosts; mode=host only where a task runs
+t_ok "service front with -p 8080:80 and -p mode=host,8081:80" nd_ctl h1 service create --name front --network ov \
+        -p 8080:80 -p mode=host,8081:80
+web() { # HOST NAME
+        nd_ctl "$1" run -d --name "$2" --network ov --service front \
+                sh -c "mkdir -p /tmp/w && echo $2 >/tmp/w/index.html && exec httpd -f -p 80 -h /tmp/w"
+}
+t_ok "run f1 on h1" web h1 f1
+t_ok "run f2 on h2" web h2 f2
+t_ok "h3 knows both" nd_eventually 5 sh -c "[ \"\$(NETD_SOCKET=$(nd_sock h3) $NETCTL service inspect front | jq '.[0].Tasks | length')\" = 2 ]"
+mesh=$(nd_on sw sh -c 'for i in $(seq 40); do curl -s --max-time 2 http://10.99.0.3:8080/; done' | sort | uniq -c | awk '{print $2"="$1}' | tr '\n' ' ')
+t_match "from outside, h3 (no task) reaches the tasks on h1 and h2 ($mesh)" "$mesh" '^f1=[0-9]+ f2=[0-9]+ $'
+t_eq "mode=host: h1 publishes 8081 to its own task" "$(nd_on sw curl -s --max-time 2 http://10.99.0.1:8081/)" "f1"
+t_match "mode=host: h3 (no task) does not" "$(nd_on sw curl -sS --max-time 3 http://10.99.0.3:8081/ 2>&1)" 'refused|Couldn.t connect'
+t_ok "service rm front" nd_ctl h2 service rm front
+t_ok "h3 no longer publishes 8080" nd_eventually 3 sh -c "! ip netns exec nd-$$-sw curl -s --max-time 1 http://10.99.0.3:8080/"
+
 # service rm on h3 removes it everywhere and frees the VIP on h2 (its creator)
 inuse() { nd_ctl "$1" network inspect ov | jq -r '(if type == "array" then .[0] else . end).AddressesInUse'; }
 used_h2=$(inuse h2)
