@@ -197,13 +197,13 @@ void nd_cluster_withdraw(nd_cluster *cl, const nd_container *c) {
         nd_cluster_withdraw_owner(cl, c->id);
 }
 
-void nd_cluster_publish_endpoint(nd_cluster *cl, const char *owner, const nd_endpoint *e, const char *name,
-                                 const char *hostname) {
+void nd_cluster_publish_endpoint(nd_cluster *cl, const char *owner, const nd_endpoint *e, const char *service,
+                                 const char *name, const char *hostname) {
         char key[200];
         nd_network *n;
         if (!cl || !nd_id_valid(owner) || !(n = nd_cl_net_by_id(cl, e->net_id)) || !nd_network_is_global(n))
                 return;
-        char *v = ep_value(cl, e, name, hostname, owner, NULL);
+        char *v = ep_value(cl, e, name, hostname, owner, service);
         if (!v)
                 return;
         snprintf(key, sizeof(key), ND_KEY_GLOBAL_ENDPOINTS "%s/%s/%s", cl->id, n->id, owner);

@@ -203,10 +203,11 @@ void nd_cluster_publish(nd_cluster *cl, const struct nd_container *c);
 void nd_cluster_withdraw(nd_cluster *cl, const struct nd_container *c);
 /* The same for endpoints of other owners (a CNI sandbox, a Docker
  * endpoint): @owner is a 64-hex id of the owner (nd_owner_id()), @e on an
- * overlay network (others are ignored).  @name may be "" (no DNS name). */
+ * overlay network (others are ignored).  @service: the service it is a
+ * task of (NULL: none).  @name may be "" (no DNS name). */
 struct nd_endpoint;
-void nd_cluster_publish_endpoint(nd_cluster *cl, const char *owner, const struct nd_endpoint *e, const char *name,
-                                 const char *hostname);
+void nd_cluster_publish_endpoint(nd_cluster *cl, const char *owner, const struct nd_endpoint *e, const char *service,
+                                 const char *name, const char *hostname);
 void nd_cluster_withdraw_owner(nd_cluster *cl, const char *owner);
 
 /* The other nodes that hold endpoint records or blocks on @n: their

@@ -236,7 +236,8 @@ void nd_docker_ep_spec(const nd_docker_ep *e, nd_network *n, nd_docker_spec *b) 
         b->names[0] = e->name;
         b->sp = (nd_ep_spec) { .kind = ND_EP_DOCKER, .net = n, .ep = &b->ep, .has_mac = true,
                                .peer_ifname = e->peer_if, .dns_key = b->key, .names = b->names, .n_names = 1,
-                               .cluster_owner = b->owner_id, .name = e->name, .hostname = e->name };
+                               .cluster_owner = b->owner_id, .name = e->name, .hostname = e->name,
+                               .service = e->service };
 }
 
 /* On an overlay network, peers learn the endpoint from the cluster (no

@@ -260,7 +260,7 @@ static void announce(nd_manager *m, const nd_ep_spec *s, bool on) {
                 return;
         if (!on)
                 return nd_cluster_withdraw_owner(m->cluster, s->cluster_owner);
-        nd_cluster_publish_endpoint(m->cluster, s->cluster_owner, s->ep, s->name ? s->name : "",
+        nd_cluster_publish_endpoint(m->cluster, s->cluster_owner, s->ep, s->service, s->name ? s->name : "",
                                     s->hostname ? s->hostname : "");
 }
 

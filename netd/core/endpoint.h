@@ -76,6 +76,7 @@ typedef struct nd_ep_spec {
         /* ANNOUNCE */
         const char *cluster_owner;    /* 64 hex (nd_id_derive); NULL: not announced */
         const char *name, *hostname;  /* in the record ("" : none) */
+        const char *service;          /* the service it is a task of (NULL, "": none) */
         /* PORTS */
         nd_published *pub;
         const char *what;             /* "container 'x'", in messages */

@@ -117,7 +117,7 @@ static void spec_of(nd_sbx *s, nd_network *n, struct sbx_spec *b) {
         b->sp = (nd_ep_spec) { .kind = ND_EP_CNI, .net = n, .ep = &s->ep, .has_mac = true, .netns = s->netns,
                                .default_route = !n->spec.internal, .new_ifname = true, .dns_key = b->key,
                                .names = b->names, .n_names = 1, .cluster_owner = b->owner_id, .name = s->name,
-                               .hostname = s->name, .pub = &s->pub, .what = b->what };
+                               .hostname = s->name, .service = s->service, .pub = &s->pub, .what = b->what };
 }
 
 /* Stages of @s undone (its network may be gone: then nothing). */

@@ -329,7 +329,7 @@ static void lb_up(nd_manager *m, const nd_network *n, const struct nd_svc_lb *lb
         }
         snprintf(ep.net_id, sizeof(ep.net_id), "%s", n->id);
         lb_owner_id(n->id, owner);
-        nd_cluster_publish_endpoint(m->cluster, owner, &ep, "", "");
+        nd_cluster_publish_endpoint(m->cluster, owner, &ep, NULL, "", "");
 }
 
 static void lb_retry(void *userdata, int r, const nd_diag *d) {
