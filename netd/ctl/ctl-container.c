@@ -146,6 +146,10 @@ int ctl_ps(int argc, char **argv) {
                 if (strcmp(ctl_container_status(c), "exited") == 0)
                         snprintf(status, sizeof(status), "exited (%d)",
                                  (int) json_integer_value(json_object_get(state, "ExitCode")));
+                else if (json_string_value(json_object_get(json_object_get(state, "Health"), "Status")))
+                        /* a task under a health check, as docker ps shows it */
+                        snprintf(status, sizeof(status), "%s (%s)", ctl_container_status(c),
+                                 json_string_value(json_object_get(json_object_get(state, "Health"), "Status")));
                 else
                         snprintf(status, sizeof(status), "%s", ctl_container_status(c));
                 json_array_foreach(json_object_get(c, "Endpoints"), k, a) {
