@@ -316,6 +316,8 @@ int nd_uclient_exchange(int fd, const char *method, const char *target, const ch
                 }
                 for (int i = 0; i < 2; i++) {
                         size_t t = (size_t) k < iov[i].iov_len ? (size_t) k : iov[i].iov_len;
+                        if (t == 0)
+                                continue; /* an empty body's base may be NULL: no arithmetic on it */
                         iov[i].iov_base = (char *) iov[i].iov_base + t;
                         iov[i].iov_len -= t;
                         k -= (ssize_t) t;

@@ -224,6 +224,7 @@ static void firewall_start(nd_manager *m) {
                 m->fw = nd_fw_free(m->fw);
                 for (size_t i = 0; i < m->n_nets; i++)
                         m->nets[i].fw = NULL;
+                nd_services_fw_forget(m);
                 return;
         }
         nd_log(LOG_INFO, "nftables table in place", "table=inet/netd");

@@ -282,6 +282,12 @@ void nd_svc_apply(nd_manager *m, struct nd_svc *s) {
         }
 }
 
+void nd_services_fw_forget(nd_manager *m) {
+        for (size_t i = 0; i < m->n_svcs; i++)
+                m->svcs[i]->fw = NULL;
+        m->svc_shared_fw = NULL;
+}
+
 void nd_services_flush(nd_manager *m) {
         for (size_t i = 0; i < m->n_svcs; i++)
                 if (m->svcs[i]->dirty && m->svcs[i]->committed && !m->svcs[i]->removing)

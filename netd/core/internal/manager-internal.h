@@ -207,6 +207,9 @@ void nd_services_task_drop(nd_manager *m, const char *owner);
 void nd_services_task_health_set(nd_manager *m, const char *owner, nd_task_health health);
 nd_task_health nd_services_task_health(nd_manager *m, const char *owner);
 void nd_services_flush(nd_manager *m);
+/* The firewall went away (it failed at start-up and was freed with its
+ * owners): forget the services' owners. */
+void nd_services_fw_forget(nd_manager *m);
 /* A container's endpoints as tasks of its service while it runs
  * (@running; from the resolver, whenever its names change); flushes. */
 void nd_services_container_sync(nd_manager *m, const nd_container *c, bool running);
