@@ -67,6 +67,8 @@ void nd_manager_metrics_write(nd_manager *m, nd_expo *e) {
         nd_expo_sample(e, "netd_networks", nd_expo_labels(l, sizeof(l), 2, "driver", "bridge", "scope", "local"), (double) nb);
         nd_expo_sample(e, "netd_networks", nd_expo_labels(l, sizeof(l), 2, "driver", "overlay", "scope", "global"), (double) no);
 
+        nd_services_metrics(m, e);
+
         static const char *const kinds[3] = { "container", "cni", "docker" };
         nd_expo_family(e, "netd_attach_duration_seconds", "histogram",
                        "Wiring one endpoint (veth, addresses, routes), by owner kind.");

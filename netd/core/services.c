@@ -30,6 +30,7 @@
 #include "grow.h"
 #include "json-util.h"
 #include "log.h"
+#include "metrics.h"
 #include "macro.h"
 #include "manager-internal.h"
 #include "names.h"
@@ -847,4 +848,40 @@ void nd_services_free(nd_manager *m) {
         m->n_tasks = m->cap_tasks = 0;
         nd_svc_cluster_free(m);
         nd_svc_ports_free(m);
+}
+
+/* ---- metrics (docs/observability.md) ---- */
+
+void nd_services_metrics(nd_manager *m, struct nd_expo *e) {
+        size_t by_mode[2][2] = {{0}}, vips = 0, tasks[2][_ND_TASK_HEALTH_MAX] = {{0}};
+        char l[256];
+
+        for (size_t i = 0; i < m->n_svcs; i++) {
+                const struct nd_svc *s = m->svcs[i];
+                if (!s->committed || s->removing)
+                        continue;
+                by_mode[s->rec->mode == ND_SVC_DNSRR][s->global]++;
+                for (size_t k = 0; k < s->rec->n_nets; k++)
+                        vips += s->rec->nets[k].vip4.family != 0;
+        }
+        for (size_t i = 0; i < m->n_tasks; i++)
+                if (m->tasks[i].health < _ND_TASK_HEALTH_MAX)
+                        tasks[m->tasks[i].node[0] != 0][m->tasks[i].health]++;
+        nd_expo_family(e, "netd_services", "gauge", "Services by endpoint mode and scope.");
+        for (int mode = 0; mode < 2; mode++)
+                for (int g = 0; g < 2; g++)
+                        nd_expo_sample(e, "netd_services",
+                                       nd_expo_labels(l, sizeof(l), 2, "mode", mode ? "dnsrr" : "vip", "scope",
+                                                      g ? "global" : "local"),
+                                       (double) by_mode[mode][g]);
+        nd_expo_family(e, "netd_service_vips", "gauge", "Virtual IPs of services on this host's bridges.");
+        nd_expo_sample(e, "netd_service_vips", NULL, (double) vips);
+        nd_expo_family(e, "netd_service_tasks", "gauge", "Tasks of services by health and where they run.");
+        for (int r = 0; r < 2; r++)
+                for (int h = 0; h < _ND_TASK_HEALTH_MAX; h++)
+                        nd_expo_sample(e, "netd_service_tasks",
+                                       nd_expo_labels(l, sizeof(l), 2, "health",
+                                                      nd_task_health_to_string((nd_task_health) h), "host",
+                                                      r ? "remote" : "local"),
+                                       (double) tasks[r][h]);
 }

@@ -210,6 +210,9 @@ void nd_services_flush(nd_manager *m);
 /* The firewall went away (it failed at start-up and was freed with its
  * owners): forget the services' owners. */
 void nd_services_fw_forget(nd_manager *m);
+/* netd_services, netd_service_vips, netd_service_tasks into @e. */
+struct nd_expo;
+void nd_services_metrics(nd_manager *m, struct nd_expo *e);
 /* A container's endpoints as tasks of its service while it runs
  * (@running; from the resolver, whenever its names change); flushes. */
 void nd_services_container_sync(nd_manager *m, const nd_container *c, bool running);

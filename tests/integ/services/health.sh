@@ -31,6 +31,10 @@ t_eq "no slots while no task is healthy" "$(slots)" "0"
 t_match "tasks.hc: none healthy, answered here" "$(dig_in tasks.hc)" "status: NOERROR.*ANSWER: 0"
 t_ok "t1 becomes unhealthy after 2 failures" nd_eventually 5 sh -c "[ \"\$(NETD_SOCKET=$(nd_sock h) $NETCTL service inspect hc | jq -r '.[0].Tasks[] | select(.Name == \"t1\") | .Health')\" = unhealthy ]"
 t_eq "inspect shows the container's health" "$(nd_ctl h inspect t1 | jq -r '.[0].State.Health.Status')" "unhealthy"
+t_match "metrics count the unhealthy tasks" "$(curl -s --unix-socket "$(nd_sock h)" http://netd/metrics | grep '^netd_service_tasks{health="unhealthy",host="local"}')" ' 2$'
+if command -v promtool >/dev/null; then
+        t_ok "the exposition with services passes promtool" sh -c "curl -s --unix-socket '$(nd_sock h)' http://netd/metrics | promtool check metrics"
+fi
 t_match "ps shows it beside the status" "$(nd_ctl h ps | grep ' t1 ')" "running \(unhealthy\)"
 
 t_ok "make t1 pass" nd_in h t1 touch /tmp/ok
