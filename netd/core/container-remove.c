@@ -13,6 +13,7 @@
 
 #include "bundle.h"
 #include "container-internal.h"
+#include "replicas-internal.h"
 #include "rt-spawn.h"
 
 void nd_ct_notify_waiters(nd_container *c, int r, const nd_diag *d) {
@@ -186,8 +187,9 @@ int nd_ct_teardown_and_forget(nd_container *c, nd_manager_ct_fn cb, void *userda
         return r;
 }
 
-int nd_manager_container_remove(nd_manager *m, nd_container *c, bool force, nd_manager_ct_fn cb, void *userdata,
-                                nd_diag *d) {
+/* Also for a task the service runs (nd_ct_task_remove): forced. */
+static int container_remove(nd_manager *m, nd_container *c, bool force, nd_manager_ct_fn cb, void *userdata,
+                            nd_diag *d) {
         int r;
         if (c->removing)
                 return nd_diag_set(d, -EBUSY, "container '%s' is being removed", c->name);
@@ -224,3 +226,17 @@ int nd_manager_container_remove(nd_manager *m, nd_container *c, bool force, nd_m
         return 0;
 }
 
+int nd_manager_container_remove(nd_manager *m, nd_container *c, bool force, nd_manager_ct_fn cb, void *userdata,
+                                nd_diag *d) {
+        /* the service would only start it again: its tasks go with a
+         * scale or with the service */
+        if (c->managed && nd_replicas_holds(m, c))
+                return nd_diag_set(d, -EBUSY, "container '%s' is a task of service '%s', which runs it: scale the "
+                                   "service ('netctl service scale') or remove it ('netctl service rm')", c->name,
+                                   c->service);
+        return container_remove(m, c, force, cb, userdata, d);
+}
+
+int nd_ct_task_remove(nd_manager *m, nd_container *c, nd_manager_ct_fn cb, void *userdata, nd_diag *d) {
+        return container_remove(m, c, true, cb, userdata, d);
+}

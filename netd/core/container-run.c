@@ -18,6 +18,7 @@
 
 #include "bundle.h"
 #include "container-internal.h"
+#include "replicas-internal.h"
 #include "rt-spawn.h"
 
 #define DEFAULT_PATH "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -71,6 +72,9 @@ void nd_ct_exited(nd_container *c) {
                 c->exit_persisting = false;
                 nd_ct_notify_waiters(c, 0, NULL);
         }
+        /* a task of a replicated service: restarted per its policy */
+        if (c->managed)
+                nd_replicas_kick(m);
 }
 
 static void on_monitor(struct ev_loop *loop, ev_io *w, int revents) {
@@ -414,7 +418,8 @@ static int env_build(const nd_container_spec *s, nd_container *c) {
         return 0;
 }
 
-int nd_ct_run_once(nd_manager *m, const json_t *req, bool start, nd_manager_ct_fn cb, void *userdata, nd_diag *d) {
+static int run_once(nd_manager *m, const json_t *req, bool start, bool managed, nd_manager_ct_fn cb, void *userdata,
+                    nd_diag *d) {
         _cleanup_(nd_container_freep) nd_container *c = nd_container_new();
         _cleanup_(nd_container_spec_done) nd_container_spec s = {0};
         struct stat st;
@@ -434,6 +439,7 @@ int nd_ct_run_once(nd_manager *m, const json_t *req, bool start, nd_manager_ct_f
         memset(&s.sec, 0, sizeof(s.sec));
         c->memory = s.memory;
         c->pids_limit = s.pids_limit;
+        c->managed = managed;
         r = nd_id_new(c->id);
         if (r < 0)
                 return nd_diag_set(d, r, "cannot generate an id");
@@ -564,6 +570,16 @@ unwind:
         for (size_t k = 0; k < c->n_eps; k++)
                 nd_ct_release_endpoint(m, &c->eps[k]);
         return r;
+}
+
+int nd_ct_run_once(nd_manager *m, const json_t *req, bool start, nd_manager_ct_fn cb, void *userdata, nd_diag *d) {
+        return run_once(m, req, start, false, cb, userdata, d);
+}
+
+/* The flag is set here, not by the request: no API body can make a
+ * container that `rm` refuses. */
+int nd_ct_task_run(nd_manager *m, const json_t *req, nd_manager_ct_fn cb, void *userdata, nd_diag *d) {
+        return run_once(m, req, true, true, cb, userdata, d);
 }
 
 int nd_manager_container_start(nd_manager *m, nd_container *c, nd_manager_ct_fn cb, void *userdata, nd_diag *d) {

@@ -26,6 +26,7 @@
 #include "log.h"
 #include "macro.h"
 #include "manager-internal.h"
+#include "replicas-internal.h"
 #include "rt-spawn.h"
 #include "service.h"
 
@@ -63,6 +64,8 @@ static void set_health(struct nd_health *h, nd_task_health health) {
         h->health = health;
         nd_services_task_health_set(h->m, h->ctid, health);
         nd_services_flush(h->m);
+        /* a rolling update waits for its new tasks to be healthy */
+        nd_replicas_kick(h->m);
         /* remote hosts learn it from the task's endpoint records */
         nd_container *c;
         if (nd_manager_container_find(h->m, h->ctid, &c) == 0)

@@ -35,6 +35,7 @@
 #include "subnet.h"
 
 #include "manager-internal.h"
+#include "replicas-internal.h"
 #include "services-internal.h"
 
 /* ---- lifecycle ---------------------------------------------------------- */
@@ -135,6 +136,7 @@ nd_manager *nd_manager_free(nd_manager *m) {
         nd_manager_metrics_done(m);
         m->reaper = nd_reaper_free(m->reaper); /* before what its callbacks touch */
         nd_health_free_all(m);
+        nd_replicas_free(m);
         nd_manager_containers_free(m);
         nd_services_free(m);
         nd_docker_free(m);
@@ -233,11 +235,20 @@ static void firewall_start(nd_manager *m) {
                 nd_manager_net_sysctls(m, m->nets[i].net);
 }
 
-static void on_containers_ready(nd_manager *m) {
+static void on_slots_loaded(nd_manager *m) {
         nd_manager_bridges_reconcile(m);
         nd_services_restore(m);
         firewall_start(m);
+        nd_replicas_start(m);
         start_failed(m, 0);
+}
+
+/* The slots of services' tasks after the containers: running tasks are
+ * adopted, not started again. */
+static void on_containers_ready(nd_manager *m) {
+        int r = nd_replicas_load(m, on_slots_loaded);
+        if (r < 0)
+                start_failed(m, nd_log_errno(LOG_ERR, r, "loading the task slots of services failed"));
 }
 
 void nd_manager_ready(nd_manager *m) {

@@ -36,6 +36,7 @@
 #include "names.h"
 #include "network.h"
 #include "nl-link.h"
+#include "replicas-internal.h"
 #include "server.h"
 #include "service.h"
 #include "services.h"
@@ -79,7 +80,7 @@ static bool svc_ref(const void *objs, size_t i, const char **name, const char **
         return true;
 }
 
-static int svc_find(nd_manager *m, const char *ref, struct nd_svc **ret) {
+int nd_svc_find(nd_manager *m, const char *ref, struct nd_svc **ret) {
         int i = nd_ref_resolve(ref, m->svcs, m->n_svcs, svc_ref);
         if (i < 0)
                 return i;
@@ -368,6 +369,9 @@ void nd_services_container_sync(nd_manager *m, const nd_container *c, bool runni
 
         if (!c->service[0])
                 return;
+        /* a task leaving (update, scale-down) is no backend any more */
+        if (running && c->managed && nd_replicas_draining(m, c->id))
+                running = false;
         h = nd_services_task_health(m, c->id);
         nd_services_task_drop(m, c->id);
         s = nd_svc_by_name(m, c->service);
@@ -474,7 +478,7 @@ json_t *nd_manager_services_view(nd_manager *m) {
 
 int nd_manager_service_view(nd_manager *m, const char *ref, json_t **ret, nd_diag *d) {
         struct nd_svc *s;
-        int r = svc_find(m, ref, &s);
+        int r = nd_svc_find(m, ref, &s);
         if (r == -ENOTUNIQ)
                 return nd_diag_set(d, r, "service id prefix '%.64s' is ambiguous", ref);
         if (r < 0)
@@ -520,6 +524,7 @@ static void on_created(void *userdata, int r, int64_t rev) {
         nd_svc_links(m, s, true);
         nd_svc_apply(m, s);
         nd_log(LOG_INFO, "service created", "service=%s id=%.12s", s->rec->name, s->rec->id);
+        nd_replicas_kick(m); /* its tasks, if it runs any */
         op->cb(op->userdata, 0, nd_svc_view(m, s), NULL);
 }
 
@@ -642,6 +647,8 @@ int nd_manager_service_create(nd_manager *m, const json_t *req, nd_manager_svc_f
         n_nets_asked = rec->n_nets;
         r = svc_networks(m, rec, d);
         if (r >= 0)
+                r = nd_replicas_check(m, rec, d);
+        if (r >= 0)
                 r = nd_svc_ports_claim(m, rec, d);
         if (r < 0) {
                 nd_vips_give_back(m, rec);
@@ -725,11 +732,15 @@ int nd_manager_service_remove(nd_manager *m, const char *ref, nd_manager_svc_fn 
         char key[512];
         int r;
 
-        r = svc_find(m, ref, &s);
+        r = nd_svc_find(m, ref, &s);
         if (r == -ENOTUNIQ)
                 return nd_diag_set(d, r, "service id prefix '%.64s' is ambiguous", ref);
         if (r < 0)
                 return nd_diag_set(d, -ENOENT, "service '%.64s' not found", ref);
+        /* its tasks first: containers, addresses, names, elements */
+        r = nd_replicas_remove_tasks(m, s, cb, userdata, d);
+        if (r != 0)
+                return r < 0 ? r : 0;
         if (s->global)
                 return nd_svc_cluster_remove(m, s, cb, userdata, d);
         if (nd_store_txn_new(&t) < 0)

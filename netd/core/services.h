@@ -24,6 +24,20 @@ typedef void (*nd_manager_svc_fn)(void *userdata, int r, json_t *view, const nd_
 int nd_manager_service_create(nd_manager *m, const json_t *req, nd_manager_svc_fn cb, void *userdata, nd_diag *d);
 /* DELETE /v1/services/REF: @cb gets NULL. */
 int nd_manager_service_remove(nd_manager *m, const char *ref, nd_manager_svc_fn cb, void *userdata, nd_diag *d);
+/* Services whose tasks netd runs (replicas.c): change the count, the
+ * template (a rolling update) or go back to the previous one; @cb gets
+ * the view once the record is written (the tasks converge after).
+ * -ENOENT, -ENOTUNIQ, -EINVAL (no tasks, a bad body), -EBUSY (another
+ * change or a removal in flight). */
+int nd_manager_service_scale(nd_manager *m, const char *ref, const json_t *req, nd_manager_svc_fn cb, void *userdata,
+                             nd_diag *d);
+int nd_manager_service_update(nd_manager *m, const char *ref, const json_t *req, nd_manager_svc_fn cb, void *userdata,
+                              nd_diag *d);
+int nd_manager_service_rollback(nd_manager *m, const char *ref, nd_manager_svc_fn cb, void *userdata, nd_diag *d);
+/* GET /v1/services/REF/tasks: the slots and their state (an array,
+ * owned by the caller; empty for a network-only service). */
+int nd_manager_service_tasks(nd_manager *m, const char *ref, json_t **ret, nd_diag *d);
+
 /* The view of every service (an array), of one (-ENOENT, -ENOTUNIQ). */
 json_t *nd_manager_services_view(nd_manager *m);
 int nd_manager_service_view(nd_manager *m, const char *ref, json_t **ret, nd_diag *d);

@@ -18,7 +18,7 @@
 #include "seccomp-profile.h"
 
 /* -m/--memory: a byte count with an optional k, m or g suffix (1024-based). */
-static int parse_bytes(const char *s, long long *ret) {
+int ctl_bytes_parse(const char *s, long long *ret) {
         char *end;
         errno = 0;
         double v = strtod(s, &end);
@@ -202,7 +202,7 @@ int ctl_run(int argc, char **argv) {
                         break;
                 case 'r': rootfs = optarg; break;
                 case 'm':
-                        if (parse_bytes(optarg, &memory) < 0) {
+                        if (ctl_bytes_parse(optarg, &memory) < 0) {
                                 fprintf(stderr, "netctl: invalid --memory '%s'\n", optarg);
                                 return 2;
                         }

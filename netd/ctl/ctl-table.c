@@ -7,15 +7,17 @@
 
 #include "ctl-table.h"
 
+#define MAX_COLS 7
 #define SVC_COLS 7
+#define TASK_COLS 7
 
 typedef struct row {
-        char *cell[SVC_COLS];
+        char *cell[MAX_COLS];
 } row;
 
 static void rows_free(row *rows, size_t n) {
         for (size_t i = 0; rows && i < n; i++)
-                for (size_t c = 0; c < SVC_COLS; c++)
+                for (size_t c = 0; c < MAX_COLS; c++)
                         free(rows[i].cell[c]);
         free(rows);
 }
@@ -175,22 +177,49 @@ static int row_cmp(const void *a, const void *b) {
         return c ? c : strcmp(x->cell[1], y->cell[1]);
 }
 
-static void put_row(FILE *f, char *const *cells, const size_t *width) {
-        for (size_t c = 0; c < SVC_COLS; c++) {
-                if (c + 1 < SVC_COLS)
+static void put_row(FILE *f, char *const *cells, const size_t *width, size_t cols) {
+        for (size_t c = 0; c < cols; c++) {
+                if (c + 1 < cols)
                         fprintf(f, "%-*s  ", (int) width[c], cells[c]);
                 else
                         fprintf(f, "%s\n", cells[c]);
         }
 }
 
+/* @head and @rows (freed) as the table's text in *@ret. */
+static int table_render(char *const *head, size_t cols, row *rows, size_t n, char **ret) {
+        size_t width[MAX_COLS], len = 0;
+        char *buf = NULL;
+        FILE *f;
+
+        for (size_t c = 0; c < cols; c++) {
+                width[c] = strlen(head[c]);
+                for (size_t i = 0; i < n; i++)
+                        if (strlen(rows[i].cell[c]) > width[c])
+                                width[c] = strlen(rows[i].cell[c]);
+        }
+        f = open_memstream(&buf, &len);
+        if (!f) {
+                rows_free(rows, n);
+                return -ENOMEM;
+        }
+        put_row(f, head, width, cols);
+        for (size_t i = 0; i < n; i++)
+                put_row(f, rows[i].cell, width, cols);
+        rows_free(rows, n);
+        if (fclose(f) != 0) {
+                free(buf);
+                return -ENOMEM;
+        }
+        *ret = buf;
+        return 0;
+}
+
 int nd_table_services(const json_t *services, char **ret) {
         static char *const head[SVC_COLS] = { "NAME", "ID", "MODE", "NETWORKS", "VIPS", "PORTS", "TASKS" };
-        size_t width[SVC_COLS], n = 0, len = 0, i;
+        size_t n = 0, i;
         const json_t *svc;
-        char *buf = NULL;
         row *rows;
-        FILE *f;
 
         *ret = NULL;
         if (!json_is_array(services))
@@ -207,25 +236,89 @@ int nd_table_services(const json_t *services, char **ret) {
                 }
         }
         qsort(rows, n, sizeof(*rows), row_cmp);
-        for (size_t c = 0; c < SVC_COLS; c++) {
-                width[c] = strlen(head[c]);
-                for (i = 0; i < n; i++)
-                        if (strlen(rows[i].cell[c]) > width[c])
-                                width[c] = strlen(rows[i].cell[c]);
-        }
-        f = open_memstream(&buf, &len);
-        if (!f) {
-                rows_free(rows, n);
-                return -ENOMEM;
-        }
-        put_row(f, head, width);
-        for (i = 0; i < n; i++)
-                put_row(f, rows[i].cell, width);
-        rows_free(rows, n);
-        if (fclose(f) != 0) {
-                free(buf);
-                return -ENOMEM;
-        }
-        *ret = buf;
+        return table_render(head, SVC_COLS, rows, n, ret);
+}
+
+/* ---- service ps ---- */
+
+/* "12s", "3m", "2h", "4d": how long ago @t was. */
+static void put_age(FILE *f, long long secs) {
+        if (secs < 0)
+                secs = 0;
+        if (secs < 120)
+                fprintf(f, "%llds ago", secs);
+        else if (secs < 7200)
+                fprintf(f, "%lldm ago", secs / 60);
+        else if (secs < 172800)
+                fprintf(f, "%lldh ago", secs / 3600);
+        else
+                fprintf(f, "%lldd ago", secs / 86400);
+}
+
+static long long num(const json_t *obj, const char *key) {
+        return (long long) json_integer_value(json_object_get(obj, key));
+}
+
+static char *cell_state(const json_t *t, long long now) {
+        char *buf = NULL;
+        size_t len = 0;
+        FILE *f = open_memstream(&buf, &len);
+        const char *st = str(t, "State"), *h = str(t, "Health");
+        long long retry = num(t, "RetryAt");
+        if (!f)
+                return NULL;
+        fputs(st ? st : "", f);
+        if (h && *h && st && strcmp(st, "running") == 0)
+                fprintf(f, " (%s)", h);
+        if (retry > 0 && now >= 0 && retry >= now)
+                fprintf(f, " (retry in %llds)", retry - now);
+        return cell_close(f, &buf);
+}
+
+static char *cell_since(const json_t *t, long long now) {
+        char *buf = NULL;
+        size_t len = 0;
+        FILE *f = open_memstream(&buf, &len);
+        if (!f)
+                return NULL;
+        if (num(t, "Since") > 0 && now >= 0)
+                put_age(f, now - num(t, "Since"));
+        return cell_close(f, &buf);
+}
+
+static int task_row_fill(row *r, const json_t *t, long long now) {
+        r->cell[0] = cell_text(str(t, "Name"), 256);
+        r->cell[1] = cell_text(str(t, "Container"), 12);
+        r->cell[2] = cell_text(str(t, "Host"), 64);
+        r->cell[3] = cell_text(str(t, "DesiredState"), 16);
+        r->cell[4] = cell_state(t, now);
+        r->cell[5] = cell_since(t, now);
+        r->cell[6] = cell_text(str(t, "Error"), 256);
+        for (size_t c = 0; c < TASK_COLS; c++)
+                if (!r->cell[c])
+                        return -ENOMEM;
         return 0;
+}
+
+int nd_table_service_tasks(const json_t *tasks, long long now, char **ret) {
+        static char *const head[TASK_COLS] = { "NAME", "CONTAINER", "HOST", "DESIRED", "STATE", "SINCE", "ERROR" };
+        size_t n = 0, i;
+        const json_t *t;
+        row *rows;
+
+        *ret = NULL;
+        if (!json_is_array(tasks))
+                return -EINVAL;
+        rows = calloc(json_array_size(tasks) + 1, sizeof(*rows));
+        if (!rows)
+                return -ENOMEM;
+        json_array_foreach(tasks, i, t) {
+                if (!json_is_object(t))
+                        continue;
+                if (task_row_fill(&rows[n++], t, now) < 0) {
+                        rows_free(rows, n);
+                        return -ENOMEM;
+                }
+        }
+        return table_render(head, TASK_COLS, rows, n, ret);
 }

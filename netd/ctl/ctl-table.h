@@ -21,3 +21,12 @@
  * 0 and a malloc'd text in *@ret, -EINVAL when @services is not an array,
  * -ENOMEM. */
 int nd_table_services(const json_t *services, char **ret);
+
+/* `netctl service ps`: NAME, CONTAINER (12), HOST, DESIRED, STATE, SINCE,
+ * ERROR, one row per task object of @tasks (GET /v1/services/REF/tasks)
+ * in their order (the daemon's, by slot).  STATE adds the health of a
+ * running task with a health check ("running (healthy)") and, while a
+ * restart waits for its backoff, "(retry in 3s)"; SINCE is the age of
+ * the state at @now (unix seconds): "12s ago", "3m ago", "2h ago",
+ * "4d ago".  Same returns as nd_table_services(). */
+int nd_table_service_tasks(const json_t *tasks, long long now, char **ret);

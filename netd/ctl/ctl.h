@@ -11,7 +11,8 @@
  *                   network connect/disconnect
  *   ctl-exec.c      exec
  *   ctl-rootfs.c    rootfs init
- *   ctl-service.c   service create, ls, inspect, rm
+ *   ctl-service.c   service create, ls, inspect, ps, scale, update,
+ *                   rollback, logs, rm
  *
  * An entry point takes the command's own argc/argv (argv[0] is the command
  * name) with optind reset to 1, and returns the exit code: 0 ok, 1 error
@@ -43,6 +44,9 @@ bool segment_ok(const char *s);
 /* For each of @refs: METHOD PREFIX<ref>SUFFIX; prints the ref on success,
  * the daemon's message otherwise.  Returns 0 or 1. */
 int ctl_each(char **refs, int n, const char *method, const char *prefix, const char *suffix, const char *what);
+/* -m/--memory: a byte count with an optional k, m or g suffix (1024-based),
+ * in ctl-run.c; 0 or -EINVAL. */
+int ctl_bytes_parse(const char *s, long long *ret);
 /* --gw-priority: an integer within +-10^9; 0, or -1 after printing why. */
 int ctl_gw_priority_parse(const char *s, long long *ret);
 

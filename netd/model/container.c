@@ -358,7 +358,7 @@ json_t *nd_container_to_json(const nd_container *c) {
                 json_decref(extra);
                 return NULL;
         }
-        return json_pack("{s:s, s:s, s:I, s:{s:s, s:s, s:O, s:O, s:I, s:I, s:b, s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:s},"
+        return json_pack("{s:s, s:s, s:I, s:{s:s, s:s, s:O, s:O, s:I, s:I, s:b, s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:s, s:b},"
                          " s:{s:s, s:i, s:i, s:i, s:I, s:I, s:s}, s:o, s:o, s:o}",
                          "Id", c->id, "Name", c->name, "Created", (json_int_t) c->created_us,
                          "Config", "Hostname", c->hostname, "Rootfs", c->rootfs ? c->rootfs : "", "Cmd", c->args,
@@ -366,7 +366,7 @@ json_t *nd_container_to_json(const nd_container *c) {
                          "Memory", (json_int_t) c->memory, "PidsLimit", (json_int_t) c->pids_limit, "AutoRemove",
                          c->auto_remove, "NetworkMode", mode_string(c, mode, sizeof(mode)), "Ports", ports,
                          "Dns", dns, "DnsSearch", search, "DnsOptions", opts, "Links", links,
-                         "ExtraHosts", extra, "Service", c->service,
+                         "ExtraHosts", extra, "Service", c->service, "Managed", c->managed,
                          "State", "Status", nd_ct_status_to_string(c->status), "Pid", (int) c->pid, "MonitorPid",
                          (int) c->monitor_pid, "ExitCode", c->exit_code, "StartedAt", (json_int_t) c->started_us,
                          "FinishedAt", (json_int_t) c->finished_us, "Error", c->error,
@@ -457,6 +457,8 @@ int nd_container_from_json(const json_t *j, nd_container **ret, nd_diag *d) {
         c->memory = json_integer_value(json_object_get(cfg, "Memory"));
         c->pids_limit = json_integer_value(json_object_get(cfg, "PidsLimit"));
         c->auto_remove = json_is_true(json_object_get(cfg, "AutoRemove"));
+        /* Managed: absent in records older than replicated services */
+        c->managed = json_is_true(json_object_get(cfg, "Managed"));
         if (strcmp(mode, "bridge") == 0)
                 c->mode = ND_NET_MODE_BRIDGE;
         else if (strcmp(mode, "none") == 0)

@@ -105,6 +105,8 @@ typedef struct nd_container {
         json_t *links;            /* --link: [{"Name","Alias","IP"}], NULL: none */
         json_t *extra_hosts;      /* --add-host: ["NAME:IP"], IP may be "host-gateway"; NULL: none */
         char service[ND_NAME_MAX + 1]; /* the service it is a task of (nd_service_name_valid), "": none */
+        bool managed;             /* a task netd runs for @service (core/replicas.c): the service
+                                   * removes it, not `rm`; never set by a request */
         nd_ct_security sec;
         /* state */
         nd_ct_status status;

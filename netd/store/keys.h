@@ -47,6 +47,11 @@
 #define ND_KEY_SERVICES "/netd/v1/services/"
 /* service-names/NAME: the service's id, created only if absent. */
 #define ND_KEY_SERVICE_NAMES "/netd/v1/service-names/"
+/* service-slots/SERVICE-ID/SLOT: {"Node","Container","Desired","State",
+ * "Since","Error","Version"}, one task slot of a service that runs its
+ * tasks (SLOT: 1..N, or the host's name in global mode), written by the
+ * host that claimed it.  Owner: core/replicas.c. */
+#define ND_KEY_SERVICE_SLOTS "/netd/v1/service-slots/"
 /* service-lbs/NETWORK-ID: "ADDR", this host's address on an overlay
  * network that traffic to remote tasks is SNATed to (its IPAM record has
  * owner "service-lb:NETWORK-ID").  Owner: core/services.c. */

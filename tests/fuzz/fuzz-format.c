@@ -58,6 +58,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                 free(out);
         } else
                 assert(!json_is_array(v) && !out);
+        /* service ps: one line per task object too, whatever the times */
+        if (nd_table_service_tasks(v, (long long) size * 1000003 - 500000, &out) == 0) {
+                size_t lines = 0, objects = 0, i;
+                json_t *e;
+                for (const char *p = out; *p; p++)
+                        lines += *p == '\n';
+                json_array_foreach(v, i, e)
+                        objects += json_is_object(e);
+                assert(lines == objects + 1);
+                free(out);
+        } else
+                assert(!json_is_array(v) && !out);
         json_decref(v);
         free(s);
         return 0;

@@ -183,11 +183,48 @@ static void test_services_table_sparse(void **state) {
         json_decref(o);
 }
 
+/* ---- netctl service ps ---- */
+
+static void test_tasks_table(void **state) {
+        static const char tasks[] =
+                "[{\"Name\": \"web.1\", \"Container\": \"c1c1c1c1c1c1c1c1\", \"Host\": \"h1\","
+                "  \"DesiredState\": \"running\", \"State\": \"running\", \"Health\": \"healthy\","
+                "  \"Since\": 1000, \"Error\": \"\", \"RetryAt\": 0},"
+                " {\"Name\": \"web.10\", \"Container\": \"\", \"Host\": \"h1\", \"DesiredState\": \"running\","
+                "  \"State\": \"rejected\", \"Since\": 900, \"Error\": \"no rootfs\", \"RetryAt\": 1004},"
+                " {\"Name\": \"web.2\", \"Container\": \"c2\", \"Host\": \"h1\", \"DesiredState\": \"shutdown\","
+                "  \"State\": \"stopping\", \"Since\": -5, \"Error\": \"a\\tb\", \"RetryAt\": 990},"
+                " \"x\"]";
+        json_t *v = json_loads(tasks, 0, NULL);
+        char *out = NULL;
+
+        assert_non_null(v);
+        /* the daemon's order (web.10 between web.1 and web.2 here), the
+         * health of a running task, the wait of a retry still to come (not
+         * one past), ages in the largest unit, none for a bad time */
+        assert_int_equal(nd_table_service_tasks(v, 1000 + 7200, &out), 0);
+        assert_string_equal(out,
+                "NAME    CONTAINER     HOST  DESIRED   STATE              SINCE   ERROR\n"
+                "web.1   c1c1c1c1c1c1  h1    running   running (healthy)  2h ago  -\n"
+                "web.10  -             h1    running   rejected           2h ago  no rootfs\n"
+                "web.2   c2            h1    shutdown  stopping           -       a?b\n");
+        free(out);
+        assert_int_equal(nd_table_service_tasks(v, 1000, &out), 0);
+        assert_non_null(strstr(out, "rejected (retry in 4s)  100s ago"));
+        assert_non_null(strstr(out, "running (healthy)       0s ago"));
+        free(out);
+        json_decref(v);
+        v = json_object();
+        assert_int_equal(nd_table_service_tasks(v, 0, &out), -EINVAL);
+        json_decref(v);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_fields), cmocka_unit_test(test_json), cmocka_unit_test(test_range),
                 cmocka_unit_test(test_refused), cmocka_unit_test(test_limits),
                 cmocka_unit_test(test_services_table), cmocka_unit_test(test_services_table_sparse),
+                cmocka_unit_test(test_tasks_table),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -230,7 +230,7 @@ static void expect_bad(const char *json, const char *msg) {
 
 static void test_bad_requests(void **state) {
         static const struct { const char *json, *msg; } cases[] = {
-                { "{\"Name\": \"w\", \"Networks\": [\"n\"], \"Replicas\": 3}", "service: unknown field 'Replicas'" },
+                { "{\"Name\": \"w\", \"Networks\": [\"n\"], \"Image\": \"x\"}", "service: unknown field 'Image'" },
                 { "{\"Networks\": [\"n\"]}", "service: 'Name' is required" },
                 { "{\"Name\": null, \"Networks\": [\"n\"]}", "service: 'Name' is required" },
                 { "{\"Name\": 7, \"Networks\": [\"n\"]}", "service: field 'Name' must be a string" },
@@ -499,6 +499,290 @@ static void test_bad_records(void **state) {
         }
 }
 
+
+/* ---- tasks netd runs ---- */
+
+/* A request with a template, made into a record as the core does. */
+static nd_service *tasks_record(const char *req) {
+        nd_service *s = NULL;
+        nd_diag d = {0};
+        if (parse(req, &s, &d) != 0)
+                fail_msg("%s -> '%s'", req, d.msg);
+        strcpy(s->id, ID_S);
+        free(s->nets[0].net);
+        s->nets[0].net = strdup(ID_A);
+        assert_non_null(s->nets[0].net);
+        return s;
+}
+
+static void test_tasks(void **state) {
+        nd_service *s = NULL, *t = NULL;
+        nd_diag d = {0};
+        json_t *a, *b;
+
+        /* defaults: one replica, restart any, parallelism 1, no delay */
+        assert_int_equal(parse("{\"Name\": \"web\", \"Networks\": [\"front\"], \"Task\": {\"Args\": [\"httpd\"]}}", &s,
+                               &d), 0);
+        assert_non_null(s->task);
+        assert_int_equal(json_array_size(s->task->args), 1);
+        assert_int_equal(json_array_size(s->task->env), 0);
+        assert_null(s->task->rootfs);
+        assert_true(s->task->stop_grace == ND_SVC_STOP_GRACE_DEFAULT);
+        assert_int_equal(s->sched, ND_SVC_REPLICATED);
+        assert_int_equal(s->replicas, 1);
+        assert_int_equal(s->restart, ND_SVC_RESTART_ANY);
+        assert_int_equal(s->update_parallelism, 1);
+        assert_true(s->update_delay == 0);
+        assert_int_equal(s->version, 1);
+        assert_null(s->prev_task);
+        s = nd_service_free(s);
+
+        /* without a template: network-only, and nothing new in the record */
+        assert_int_equal(parse("{\"Name\": \"web\", \"Networks\": [\"front\"]}", &s, &d), 0);
+        assert_null(s->task);
+        assert_int_equal(s->replicas, 0);
+        a = nd_service_to_json(s);
+        assert_null(json_object_get(a, "Task"));
+        assert_null(json_object_get(a, "Mode"));
+        assert_null(json_object_get(a, "Version"));
+        json_decref(a);
+        s = nd_service_free(s);
+
+        /* everything, through the record and back */
+        s = tasks_record("{\"Name\": \"web\", \"Networks\": [\"front\"], \"Replicas\": 3,"
+                         " \"Task\": {\"Args\": [\"httpd\", \"-f\"], \"Env\": [\"A=1\", \"B=\"], \"Rootfs\": \"/srv/r\","
+                         "   \"Memory\": 8388608, \"PidsLimit\": 64, \"StopGracePeriod\": 1.5},"
+                         " \"Mode\": \"replicated\", \"RestartCondition\": \"on-failure\","
+                         " \"Update\": {\"Parallelism\": 2, \"Delay\": 3}}");
+        assert_int_equal(s->replicas, 3);
+        assert_string_equal(s->task->rootfs, "/srv/r");
+        assert_int_equal(s->task->memory, 8388608);
+        assert_int_equal(s->task->pids_limit, 64);
+        assert_int_equal(s->restart, ND_SVC_RESTART_ON_FAILURE);
+        assert_int_equal(s->update_parallelism, 2);
+        a = nd_service_to_json(s);
+        assert_string_equal(json_string_value(json_object_get(a, "Mode")), "replicated");
+        assert_int_equal(json_integer_value(json_object_get(a, "Replicas")), 3);
+        assert_int_equal(json_integer_value(json_object_get(a, "Version")), 1);
+        assert_int_equal(json_integer_value(json_object_get(json_object_get(a, "Update"), "Delay")), 3);
+        assert_int_equal(nd_service_from_json(a, &t, &d), 0);
+        b = nd_service_to_json(t);
+        assert_true(json_equal(a, b));
+        json_decref(a);
+        json_decref(b);
+        nd_service_free(s);
+        nd_service_free(t);
+
+        /* global: no Replicas in the record */
+        s = tasks_record("{\"Name\": \"agent\", \"Networks\": [\"front\"], \"Mode\": \"global\","
+                         " \"Task\": {\"Args\": [\"sleep\", \"1000\"]}, \"RestartCondition\": \"none\"}");
+        assert_int_equal(s->sched, ND_SVC_GLOBAL);
+        assert_int_equal(s->replicas, 0);
+        a = nd_service_to_json(s);
+        assert_null(json_object_get(a, "Replicas"));
+        assert_int_equal(nd_service_from_json(a, &t, &d), 0);
+        assert_int_equal(t->sched, ND_SVC_GLOBAL);
+        json_decref(a);
+        nd_service_free(s);
+        nd_service_free(t);
+}
+
+static void test_tasks_bad(void **state) {
+        static const struct { const char *json, *msg; } cases[] = {
+                { "{\"Name\": \"w\", \"Networks\": [\"n\"], \"Replicas\": 2}",
+                  "service: 'Replicas' needs a 'Task' (a command for netd to run); a service without one has only "
+                  "the containers that name it" },
+                { "{\"Name\": \"w\", \"Networks\": [\"n\"], \"Mode\": \"global\"}",
+                  "service: 'Mode' needs a 'Task' (a command for netd to run); a service without one has only "
+                  "the containers that name it" },
+                { "{\"Name\": \"w\", \"Networks\": [\"n\"], \"Task\": {\"Args\": [\"x\"]}, \"Replicas\": 0}",
+                  "service: 'Replicas' must be an integer from 1 to 256" },
+                { "{\"Name\": \"w\", \"Networks\": [\"n\"], \"Task\": {\"Args\": [\"x\"]}, \"Replicas\": -3}",
+                  "service: 'Replicas' must be an integer from 1 to 256" },
+                { "{\"Name\": \"w\", \"Networks\": [\"n\"], \"Task\": {\"Args\": [\"x\"]}, \"Replicas\": 257}",
+                  "service: 'Replicas' must be an integer from 1 to 256" },
+                { "{\"Name\": \"w\", \"Networks\": [\"n\"], \"Task\": {\"Args\": [\"x\"]}, \"Replicas\": \"3\"}",
+                  "service: 'Replicas' must be an integer from 1 to 256" },
+                { "{\"Name\": \"w\", \"Networks\": [\"n\"], \"Task\": {\"Args\": [\"x\"]}, \"Mode\": \"global\","
+                  " \"Replicas\": 2}", "service: 'Replicas' cannot be combined with mode global (one task per host)" },
+                { "{\"Name\": \"w\", \"Networks\": [\"n\"], \"Task\": {\"Args\": [\"x\"]}, \"Mode\": \"swarm\"}",
+                  "service: 'Mode' must be replicated or global, not 'swarm'" },
+                { "{\"Name\": \"w\", \"Networks\": [\"n\"], \"Task\": {\"Args\": []}}",
+                  "service: Task 'Args' must be an array of 1 to 256 strings, the command first" },
+                { "{\"Name\": \"w\", \"Networks\": [\"n\"], \"Task\": {\"Args\": [\"\"]}}",
+                  "service: Task Args[0] must be a non-empty string" },
+                { "{\"Name\": \"w\", \"Networks\": [\"n\"], \"Task\": {\"Args\": [\"a\", 1]}}",
+                  "service: Task Args[1] must be a string" },
+                { "{\"Name\": \"w\", \"Networks\": [\"n\"], \"Task\": [\"a\"]}",
+                  "service: 'Task' must be an object with 'Args' (the command) and 'Env', 'Rootfs', 'Memory', "
+                  "'PidsLimit', 'StopGracePeriod'" },
+                { "{\"Name\": \"w\", \"Networks\": [\"n\"], \"Task\": {\"Args\": [\"a\"], \"Image\": \"x\"}}",
+                  "Task: unknown field 'Image'" },
+                { "{\"Name\": \"w\", \"Networks\": [\"n\"], \"Task\": {\"Args\": [\"a\"], \"Env\": [\"=1\"]}}",
+                  "service: Task Env entry '=1' is not KEY=VALUE" },
+                { "{\"Name\": \"w\", \"Networks\": [\"n\"], \"Task\": {\"Args\": [\"a\"], \"Env\": [\"A\"]}}",
+                  "service: Task Env entry 'A' is not KEY=VALUE" },
+                { "{\"Name\": \"w\", \"Networks\": [\"n\"], \"Task\": {\"Args\": [\"a\"], \"Rootfs\": \"rel/dir\"}}",
+                  "service: Task rootfs 'rel/dir' must be an absolute path" },
+                { "{\"Name\": \"w\", \"Networks\": [\"n\"], \"Task\": {\"Args\": [\"a\"], \"Memory\": 1000}}",
+                  "service: Task 'Memory' must be 0 or at least 4 MiB (bytes)" },
+                { "{\"Name\": \"w\", \"Networks\": [\"n\"], \"Task\": {\"Args\": [\"a\"], \"PidsLimit\": -1}}",
+                  "Task: 'PidsLimit' must be an integer from 0 to 9223372036854775807" },
+                { "{\"Name\": \"w\", \"Networks\": [\"n\"], \"Task\": {\"Args\": [\"a\"], \"StopGracePeriod\": 4000}}",
+                  "Task: 'StopGracePeriod' must be a number of seconds from 0 to 3600" },
+                { "{\"Name\": \"w\", \"Networks\": [\"n\"], \"Task\": {\"Args\": [\"a\"]}, \"RestartCondition\": \"always\"}",
+                  "service: 'RestartCondition' must be any, on-failure or none, not 'always'" },
+                { "{\"Name\": \"w\", \"Networks\": [\"n\"], \"Task\": {\"Args\": [\"a\"]}, \"Update\": {\"Parallelism\": 0}}",
+                  "Update: 'Parallelism' must be an integer from 1 to 256" },
+                { "{\"Name\": \"w\", \"Networks\": [\"n\"], \"Task\": {\"Args\": [\"a\"]}, \"Update\": {\"Delay\": -1}}",
+                  "Update: 'Delay' must be a number of seconds from 0 to 3600" },
+                { "{\"Name\": \"w\", \"Networks\": [\"n\"], \"Task\": {\"Args\": [\"a\"]}, \"Update\": {\"Order\": 1}}",
+                  "Update: unknown field 'Order'" },
+                /* the generation and the previous template are the record's */
+                { "{\"Name\": \"w\", \"Networks\": [\"n\"], \"Task\": {\"Args\": [\"a\"]}, \"Version\": 3}",
+                  "service: unknown field 'Version'" },
+        };
+        for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+                expect_bad(cases[i].json, cases[i].msg);
+
+        /* records: a template needs its generation */
+        nd_service *s = NULL;
+        nd_diag d = {0};
+        assert_int_equal(record("{\"Id\": \"" ID_S "\", \"Name\": \"w\", \"Networks\": [{\"Network\": \"" ID_A "\"}],"
+                                " \"Created\": 0, \"Node\": \"\", \"Task\": {\"Args\": [\"a\"]}}", &s, &d), -EINVAL);
+        assert_string_equal(d.msg, "service record: bad 'Version'");
+        assert_int_equal(record("{\"Id\": \"" ID_S "\", \"Name\": \"w\", \"Networks\": [{\"Network\": \"" ID_A "\"}],"
+                                " \"Created\": 0, \"Node\": \"\", \"Task\": {\"Args\": [\"a\"]}, \"Version\": 2,"
+                                " \"Previous\": {\"Task\": {\"Args\": [\"b\"]}, \"Replicas\": 0, \"Version\": 1}}", &s,
+                                &d), -EINVAL);
+        assert_string_equal(d.msg, "service record: 'Replicas' must be an integer from 1 to 256");
+}
+
+static json_t *body(const char *text) {
+        json_t *j = NULL;
+        nd_diag d = {0};
+        assert_int_equal(nd_json_parse_object(text, strlen(text), &j, &d), 0);
+        return j;
+}
+
+static const char *env_at(const nd_service *s, size_t i) {
+        return json_string_value(json_array_get(s->task->env, i));
+}
+
+static void test_scale_update_rollback(void **state) {
+        nd_service *s = tasks_record("{\"Name\": \"web\", \"Networks\": [\"front\"], \"Replicas\": 3,"
+                                     " \"Task\": {\"Args\": [\"httpd\"], \"Env\": [\"A=1\", \"B=2\"]}}");
+        nd_service *n = NULL, *r = NULL, *rr = NULL;
+        nd_diag d = {0};
+        json_t *j;
+
+        /* scale: the count only */
+        j = body("{\"Replicas\": 5}");
+        assert_int_equal(nd_service_scale(s, j, &n, &d), 0);
+        json_decref(j);
+        assert_int_equal(n->replicas, 5);
+        assert_int_equal(n->version, 1);
+        assert_null(n->prev_task);
+        n = nd_service_free(n);
+        j = body("{\"Replicas\": 0}");
+        assert_int_equal(nd_service_scale(s, j, &n, &d), -EINVAL);
+        assert_string_equal(d.msg, "scale: 'Replicas' must be an integer from 1 to 256");
+        json_decref(j);
+        j = body("{}");
+        assert_int_equal(nd_service_scale(s, j, &n, &d), -EINVAL);
+        assert_string_equal(d.msg, "scale: 'Replicas' is required");
+        json_decref(j);
+
+        /* update: env removed then added, replacing a key's entry */
+        j = body("{\"EnvRm\": [\"A\"], \"EnvAdd\": [\"B=3\", \"C=4\"]}");
+        assert_int_equal(nd_service_update(s, j, &n, &d), 1);
+        json_decref(j);
+        assert_int_equal(json_array_size(n->task->env), 2);
+        assert_string_equal(env_at(n, 0), "B=3");
+        assert_string_equal(env_at(n, 1), "C=4");
+        assert_int_equal(n->version, 2);
+        assert_non_null(n->prev_task);
+        assert_int_equal(n->prev_version, 1);
+        assert_int_equal(n->prev_replicas, 3);
+        assert_int_equal(json_array_size(n->prev_task->env), 2);
+
+        /* a request that changes nothing */
+        j = body("{\"EnvAdd\": [\"B=3\"], \"Replicas\": 3}");
+        assert_int_equal(nd_service_update(n, j, &r, &d), 0);
+        assert_null(r);
+        json_decref(j);
+
+        /* rollback swaps, twice is the identity */
+        assert_int_equal(nd_service_rollback(n, &r, &d), 0);
+        assert_int_equal(r->version, 1);
+        assert_string_equal(env_at(r, 0), "A=1");
+        assert_int_equal(r->prev_version, 2);
+        assert_int_equal(nd_service_rollback(r, &rr, &d), 0);
+        assert_int_equal(rr->version, 2);
+        assert_string_equal(env_at(rr, 0), "B=3");
+        rr = nd_service_free(rr);
+
+        /* the next template after a rollback gets a new generation */
+        j = body("{\"Rootfs\": \"/srv/new\", \"Replicas\": 4}");
+        assert_int_equal(nd_service_update(r, j, &rr, &d), 1);
+        json_decref(j);
+        assert_int_equal(rr->version, 3);
+        assert_int_equal(rr->replicas, 4);
+        assert_string_equal(rr->task->rootfs, "/srv/new");
+        assert_int_equal(rr->prev_version, 1);
+        rr = nd_service_free(rr);
+
+        /* Replicas alone keeps the generation, and can be rolled back */
+        j = body("{\"Replicas\": 1}");
+        assert_int_equal(nd_service_update(s, j, &rr, &d), 1);
+        json_decref(j);
+        assert_int_equal(rr->version, 1);
+        assert_int_equal(rr->replicas, 1);
+        assert_int_equal(rr->prev_replicas, 3);
+        rr = nd_service_free(rr);
+
+        /* bad updates */
+        static const struct { const char *json, *msg; } bad[] = {
+                { "{\"EnvAdd\": [\"novalue\"]}", "update: EnvAdd entry 'novalue' is not KEY=VALUE" },
+                { "{\"EnvRm\": [\"A=1\"]}", "update: EnvRm entry 'A=1' is not a KEY" },
+                { "{\"Rootfs\": \"rel\"}", "update: Task rootfs 'rel' must be an absolute path" },
+                { "{\"Replicas\": -1}", "update: 'Replicas' must be an integer from 1 to 256" },
+                { "{\"Args\": []}", "update: Task 'Args' must be an array of 1 to 256 strings, the command first" },
+                { "{\"Image\": \"x\"}", "update: unknown field 'Image'" },
+        };
+        for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+                j = body(bad[i].json);
+                d.msg[0] = 0;
+                assert_int_equal(nd_service_update(s, j, &rr, &d), -EINVAL);
+                if (strcmp(d.msg, bad[i].msg) != 0)
+                        fail_msg("case %zu: '%s', want '%s'", i, d.msg, bad[i].msg);
+                json_decref(j);
+        }
+        assert_int_equal(nd_service_rollback(s, &rr, &d), -EINVAL);
+        assert_string_equal(d.msg, "service 'web' has no previous version to roll back to (it was not updated)");
+        nd_service_free(n);
+        nd_service_free(r);
+        nd_service_free(s);
+
+        /* global services are not scaled; network-only ones have nothing */
+        s = tasks_record("{\"Name\": \"agent\", \"Networks\": [\"front\"], \"Mode\": \"global\","
+                         " \"Task\": {\"Args\": [\"sleep\", \"1000\"]}}");
+        j = body("{\"Replicas\": 2}");
+        assert_int_equal(nd_service_scale(s, j, &n, &d), -EINVAL);
+        assert_string_equal(d.msg, "service 'agent' is global: it runs one task per host and cannot be scaled");
+        assert_int_equal(nd_service_update(s, j, &n, &d), -EINVAL);
+        assert_string_equal(d.msg, "update: 'Replicas' cannot be combined with mode global (one task per host)");
+        json_decref(j);
+        nd_service_free(s);
+        s = tasks_record("{\"Name\": \"plain\", \"Networks\": [\"front\"]}");
+        j = body("{\"Replicas\": 2}");
+        assert_int_equal(nd_service_scale(s, j, &n, &d), -EINVAL);
+        assert_string_equal(d.msg, "service 'plain' runs no tasks of its own (it was created without a command): "
+                                   "its tasks are the containers that name it");
+        json_decref(j);
+        nd_service_free(s);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_minimal),     cmocka_unit_test(test_full),
@@ -506,7 +790,8 @@ int main(void) {
                 cmocka_unit_test(test_names),       cmocka_unit_test(test_ports),
                 cmocka_unit_test(test_bad_requests), cmocka_unit_test(test_limits),
                 cmocka_unit_test(test_nul_command), cmocka_unit_test(test_not_object),  cmocka_unit_test(test_round_trip),
-                cmocka_unit_test(test_bad_records),
+                cmocka_unit_test(test_bad_records), cmocka_unit_test(test_tasks),
+                cmocka_unit_test(test_tasks_bad), cmocka_unit_test(test_scale_update_rollback),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -119,6 +119,7 @@ struct nd_manager {
         bool svcs_ready;           /* services restored after start-up */
         struct nd_svc_pub *svc_pubs; /* services' held host ports (service-ports.c) */
         size_t n_svc_pubs, cap_svc_pubs;
+        struct nd_replicas *replicas; /* tasks netd runs for services (replicas.c), NULL until loaded */
         struct nd_health **checks; /* health checks of local tasks (health.c) */
         size_t n_checks, cap_checks;
         char *socket_path;         /* the API's, for the checks' netctl */

@@ -32,6 +32,9 @@ struct nd_svc_task {
 };
 
 struct nd_svc *nd_svc_by_name(nd_manager *m, const char *name);
+/* By name, id or unique id prefix, committed and not being removed:
+ * -ENOENT, -ENOTUNIQ. */
+int nd_svc_find(nd_manager *m, const char *ref, struct nd_svc **ret);
 nd_network *nd_net_by_id(nd_manager *m, const char *id);
 /* Takes @rec into the table (and a firewall owner); -ENOMEM. */
 int nd_svc_add(nd_manager *m, nd_service *rec, struct nd_svc **ret);

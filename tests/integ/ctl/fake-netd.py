@@ -33,6 +33,16 @@ DB = {
                                  'Addr': '10.2.0.3', 'Health': 'none'}],
 }
 SERVICES = {'web': WEB, 'db': DB}
+TASKS = [
+    {'Name': 'web.1', 'Slot': '1', 'Node': '', 'Host': 'h1', 'Container': 'c1' * 32, 'DesiredState': 'running',
+     'State': 'running', 'Since': 1763895600, 'Error': '', 'Version': 2, 'Restarts': 0, 'RetryAt': 0,
+     'Health': 'healthy', 'Updating': False},
+    {'Name': 'web.2', 'Slot': '2', 'Node': '', 'Host': 'h1', 'Container': 'c2' * 32, 'DesiredState': 'running',
+     'State': 'failed', 'Since': 1763895600, 'Error': 'task exited with code 1', 'Version': 2, 'Restarts': 3,
+     'RetryAt': 0, 'Health': '', 'Updating': False},
+]
+# what GET /v1/containers/ID answers for the tasks' logs (LOGDIR/ID.log)
+LOGDIR = os.path.dirname(LOG)
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -64,6 +74,21 @@ class Handler(BaseHTTPRequestHandler):
             return self.reply(201, dict(WEB, Name=body.get('Name'), Id='5e' * 32))
         if m == 'GET' and p == '/v1/services':
             return self.reply(200, [WEB, DB])
+        if ref is not None and '/' in ref:
+            name, action = ref.split('/', 1)
+            if name not in SERVICES:
+                return self.reply(404, {'message': "service '%s' not found" % name})
+            if m == 'GET' and action == 'tasks':
+                return self.reply(200, TASKS if name == 'web' else [])
+            if m == 'POST' and action in ('scale', 'update', 'rollback'):
+                if action == 'scale' and (body or {}).get('Replicas', 1) < 1:
+                    return self.reply(400, {'message': "scale: 'Replicas' must be an integer from 1 to 256"})
+                return self.reply(200, SERVICES[name])
+            return self.reply(404, {'message': 'no route %s %s' % (m, p)})
+        if m == 'GET' and p.startswith('/v1/containers/'):
+            cid = p[len('/v1/containers/'):]
+            return self.reply(200, {'Id': cid, 'Name': cid[:4], 'State': {'Status': 'running'},
+                                    'LogPath': os.path.join(LOGDIR, cid + '.log')})
         if ref is not None and m in ('GET', 'DELETE'):
             if ref not in SERVICES:
                 return self.reply(404, {'message': "no such service: '%s'" % ref})

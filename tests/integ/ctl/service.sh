@@ -71,8 +71,57 @@ t_eq "create: its message" "$(head -n 1 "$tmp/out")" \
 t_code "create: a bad retry count" 2 ctl service create --name web --network f --health-cmd t --health-retries x
 t_code "create: health options need --health-cmd" 2 ctl service create --name web --network f --health-retries 2
 t_code "create: a bad label" 2 ctl service create --name web --network f --label novalue
-t_code "create: no positional arguments" 2 ctl service create --name web --network f extra
+t_code "create: task options need a command" 2 ctl service create --name web --network f --replicas 3
+t_code "create: --env needs a command" 2 ctl service create --name web --network f -e A=1
+t_code "create: a bad replica count" 2 ctl service create --name web --network f --replicas x true
+t_code "create: a bad update delay" 2 ctl service create --name web --network f --update-delay 5x true
 t_eq "usage errors send nothing" "$(wc -l <"$log")" "$((n + 1))"
+
+# create with a command: the task template and its policies
+t_code "create with a command" 0 ctl service create --name web --network front --replicas 3 --rootfs /nonexistent \
+        -e A=1 --env B=2 -m 64m --pids-limit 20 --restart-condition on-failure --update-parallelism 2 \
+        --update-delay 500ms --stop-grace-period 2 httpd -f -p 80
+t_eq "create: the task" "$(last '.body.Task')" \
+        '{"Env":["A=1","B=2"],"Rootfs":"/nonexistent","Memory":67108864,"PidsLimit":20,"StopGracePeriod":2,"Args":["httpd","-f","-p","80"]}'
+t_eq "create: the policies" "$(last '.body | [.Replicas, .RestartCondition, .Update, has("Mode")]')" \
+        '[3,"on-failure",{"Parallelism":2,"Delay":0.5},false]'
+ctl service create --name agent --network front --mode global sleep 100 >/dev/null
+t_eq "create: global mode, no Replicas sent" "$(last '.body | [.Mode, has("Replicas"), .Task.Args]')" \
+        '["global",false,["sleep","100"]]'
+t_eq "create: options after the command are its own" \
+        "$(ctl service create --name x --network front sh -c 'echo --replicas' >/dev/null; last '.body | [.Task.Args, has("Replicas")]')" \
+        '[["sh","-c","echo --replicas"],false]'
+
+# ps, scale, update, rollback, logs
+t_eq "ps: the table (spaces squeezed)" "$(ctl service ps web | sed 's/[0-9]*d ago/AGE/' | tr -s ' ')" \
+"NAME CONTAINER HOST DESIRED STATE SINCE ERROR
+web.1 c1c1c1c1c1c1 h1 running running (healthy) AGE -
+web.2 c2c2c2c2c2c2 h1 running failed AGE task exited with code 1"
+t_eq "ps: the path" "$(last '[.method, .path]')" '["GET","/v1/services/web/tasks"]'
+t_eq "ps --format json: the daemon's array" "$(ctl service ps --format json web | jq -c '[.[].Name]')" '["web.1","web.2"]'
+t_code "ps: unknown service, exit 1" 1 ctl service ps nope
+t_code "ps: one service" 2 ctl service ps web db
+t_eq "scale: each SERVICE=N" "$(ctl service scale web=5 db=2)" "web scaled to 5
+db scaled to 2"
+t_eq "scale: the requests" "$(tail -n 2 "$log" | jq -c '[.path, .body]' | tr '\n' ' ')" \
+        '["/v1/services/web/scale",{"Replicas":5}] ["/v1/services/db/scale",{"Replicas":2}] '
+t_code "scale: the daemon's refusal, exit 1" 1 ctl service scale web=0
+t_eq "scale: its message" "$(cat "$tmp/out")" "netctl: web: scale: 'Replicas' must be an integer from 1 to 256"
+t_code "scale: not SERVICE=N" 2 ctl service scale web
+t_code "scale: not a number" 2 ctl service scale web=x
+t_code "update" 0 ctl service update --env-add A=2 --env-rm B --replicas 4 --update-parallelism 1 web
+t_eq "update: the body" "$(last '[.path, .body]')" \
+        '["/v1/services/web/update",{"EnvAdd":["A=2"],"EnvRm":["B"],"Replicas":4,"Update":{"Parallelism":1}}]'
+ctl service update --rootfs /nonexistent web >/dev/null
+t_eq "update: only what is given" "$(last '.body')" '{"Rootfs":"/nonexistent"}'
+t_code "update: one service" 2 ctl service update --replicas 2 web db
+t_code "rollback" 0 ctl service rollback web
+t_eq "rollback: the request" "$(last '[.method, .path]')" '["POST","/v1/services/web/rollback"]'
+printf 'one\ntwo\n' >"$tmp/$(printf 'c1%.0s' $(seq 32)).log"
+printf 'three' >"$tmp/$(printf 'c2%.0s' $(seq 32)).log"
+t_eq "logs: each task's lines, prefixed" "$(ctl service logs web)" "web.1 | one
+web.1 | two
+web.2 | three"
 
 # ls
 ctl service ls >"$tmp/ls"
@@ -98,7 +147,7 @@ t_code "inspect: a reference that is no path segment" 1 ctl service inspect 'a/b
 t_code "rm" 0 ctl service rm web
 t_eq "rm: DELETE" "$(last '[.method, .path]')" '["DELETE","/v1/services/web"]'
 t_code "rm: unknown, exit 1" 1 ctl service rm nope
-t_code "service: unknown command" 2 ctl service scale web=3
+t_code "service: unknown command" 2 ctl service frobnicate web
 t_code "service --help" 0 ctl service --help
 
 # run/create --service
