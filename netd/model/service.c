@@ -910,17 +910,17 @@ int nd_service_update(const nd_service *s, const json_t *req, nd_service **ret, 
         }
         if ((r = service_dup(s, &n, d)) < 0)
                 return r;
-        if (tpl || rep) {
-                /* what a rollback returns to: the current template (the
-                 * copy's) and count */
-                nd_svc_tpl_free(n->prev_task);
-                n->prev_task = TAKE_PTR(n->task);
-                n->prev_replicas = s->replicas;
-                n->prev_version = s->version;
-                n->task = TAKE_PTR(t);
-                if (tpl)
-                        n->version = (s->version > s->prev_version ? s->version : s->prev_version) + 1;
-        }
+        /* what a rollback returns to: the current template (the copy's)
+         * and count, for any update, as Docker's rollback returns to the
+         * previous spec (a policy-only update then rolls back to the same
+         * tasks, not to the template before the last change) */
+        nd_svc_tpl_free(n->prev_task);
+        n->prev_task = TAKE_PTR(n->task);
+        n->prev_replicas = s->replicas;
+        n->prev_version = s->version;
+        n->task = TAKE_PTR(t);
+        if (tpl)
+                n->version = (s->version > s->prev_version ? s->version : s->prev_version) + 1;
         n->replicas = replicas;
         n->restart = policy.restart;
         n->update_parallelism = policy.update_parallelism;
