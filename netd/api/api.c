@@ -344,11 +344,16 @@ static void stop_container(nd_manager *m, nd_http_request *req, nd_container *c)
                 reply_diag(req, r, &d);
 }
 
+static bool query_true(nd_http_request *req, const char *key) {
+        const char *v = nd_http_request_query(req, key);
+        return v && (strcmp(v, "1") == 0 || strcmp(v, "true") == 0);
+}
+
 static void remove_container(nd_manager *m, nd_http_request *req, nd_container *c) {
-        const char *f = nd_http_request_query(req, "force");
         nd_diag d = {0};
-        int r = nd_manager_container_remove(m, c, f && (strcmp(f, "1") == 0 || strcmp(f, "true") == 0),
-                                            on_container_done, req, &d);
+        unsigned flags = (query_true(req, "force") ? ND_CT_RM_FORCE : 0) |
+                         (query_true(req, "wait") ? ND_CT_RM_WAIT : 0);
+        int r = nd_manager_container_remove(m, c, flags, on_container_done, req, &d);
         if (r < 0)
                 reply_diag(req, r, &d);
 }

@@ -33,6 +33,7 @@ typedef struct nd_ct_waiter {
         nd_manager_ct_fn cb;
         void *userdata;
         bool then_remove;
+        bool then_wait;    /* then_remove answered after the teardown (ND_CT_RM_WAIT) */
         struct nd_ct_waiter *next;
 } nd_ct_waiter;
 
@@ -41,6 +42,8 @@ void nd_ct_log(int level, const nd_container *c, const char *msg, const char *fm
 
 /* ---- containers.c ---- */
 int nd_cts_add(nd_manager *m, nd_container *c);
+/* Out of the table (not freed). */
+void nd_cts_unlink(nd_manager *m, nd_container *c);
 /* Out of the table, its watchers stopped, its waiters forgotten, freed. */
 void nd_cts_drop(nd_manager *m, nd_container *c);
 void nd_ct_stop_watchers(nd_container *c);
@@ -112,6 +115,29 @@ int nd_ct_watch_monitor(nd_container *c);
 
 /* ---- container-remove.c ---- */
 void nd_ct_notify_waiters(nd_container *c, int r, const nd_diag *d);
-/* Kernel and files first, then the store; @c is freed once the store
- * answered.  0 or -errno (then nothing was started). */
-int nd_ct_teardown_and_forget(nd_container *c, nd_manager_ct_fn cb, void *userdata);
+/* Kernel and files first (queued off the loop), then the store; once the
+ * store answered @cb runs (with @wait: once the teardown finished too) and
+ * @c leaves the table.  0 or -errno (then nothing was started). */
+int nd_ct_teardown_and_forget(nd_container *c, bool wait, nd_manager_ct_fn cb, void *userdata);
+
+/* A going container: its removal answered and durable, out of the table
+ * and the API's view, while its pairs, namespace, cgroups and bundle go
+ * off the loop.  Until they are gone it holds its name, its addresses
+ * (so no new endpoint meets the old one on the bridge) and its host-side
+ * interface names (the reaper deletes them by name).  Requests that would
+ * take one of them wait for it (containers.c). */
+typedef struct nd_ct_going nd_ct_going;
+/* The going container named @name, or NULL. */
+nd_ct_going *nd_ct_going_by_name(nd_manager *m, const char *name);
+/* One holding @a (NULL: any address) on network @net_id, or NULL. */
+nd_ct_going *nd_ct_going_by_addr(nd_manager *m, const char *net_id, const nd_addr *a);
+/* Whether the host-side interface names of a container with id @id
+ * ("vnd" and its first 8 characters) are those of one in the table or
+ * going. */
+bool nd_ct_ifnames_taken(nd_manager *m, const char *id);
+/* @fn(@userdata, 0) once @g is gone and its addresses are back, in the
+ * order of the calls; -ECANCELED when netd stops first (answer nobody).
+ * 0 or -ENOMEM. */
+int nd_ct_going_wait(nd_ct_going *g, void (*fn)(void *userdata, int r), void *userdata);
+/* Shutdown, after the reaper cancelled their teardown: forgotten. */
+void nd_ct_going_free_all(nd_manager *m);

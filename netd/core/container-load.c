@@ -167,6 +167,7 @@ void nd_manager_containers_free(nd_manager *m) {
         free(m->cts);
         m->cts = NULL;
         m->n_cts = 0;
+        nd_ct_going_free_all(m);
 }
 
 void nd_manager_bridges_reconcile(nd_manager *m) {

@@ -62,7 +62,7 @@ void nd_ct_exited(nd_container *c) {
         nd_resolver_detach(m, c);
         if (c->auto_remove && !c->removing) {
                 c->removing = true;
-                int r = nd_ct_teardown_and_forget(c, NULL, NULL);
+                int r = nd_ct_teardown_and_forget(c, false, NULL, NULL);
                 if (r < 0)
                         log_ct(LOG_ERR, c, "auto-remove failed", "err=%d", r);
                 return;
@@ -274,7 +274,7 @@ fail:
          * record left behind held its addresses until `rm`) */
         op->r = r;
         log_ct(LOG_WARNING, c, "container run failed, removing what it reserved", "error=\"%s\"", op->d.msg);
-        if (nd_ct_teardown_and_forget(c, on_run_forgotten, op) < 0) {
+        if (nd_ct_teardown_and_forget(c, false, on_run_forgotten, op) < 0) {
                 /* the store is unwritable: keep the record, so that `rm`
                  * cleans up later */
                 snprintf(c->error, sizeof(c->error), "%s", op->d.msg);
@@ -440,9 +440,17 @@ static int run_once(nd_manager *m, const json_t *req, bool start, bool managed, 
         c->memory = s.memory;
         c->pids_limit = s.pids_limit;
         c->managed = managed;
-        r = nd_id_new(c->id);
-        if (r < 0)
-                return nd_diag_set(d, r, "cannot generate an id");
+        /* its host-side interface names come from the id: none that a
+         * container in the table or still going holds (1 in 2^32 each) */
+        for (int tries = 0;; tries++) {
+                r = nd_id_new(c->id);
+                if (r < 0)
+                        return nd_diag_set(d, r, "cannot generate an id");
+                if (!nd_ct_ifnames_taken(m, c->id))
+                        break;
+                if (tries == 8)
+                        return nd_diag_set(d, -EEXIST, "cannot generate an id whose interface names are free");
+        }
         if (s.name && *s.name)
                 strcpy(c->name, s.name);
         else

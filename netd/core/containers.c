@@ -66,13 +66,17 @@ void nd_ct_stop_watchers(nd_container *c) {
         ev_timer_stop(m->loop, &c->stop_timer);
 }
 
-void nd_cts_drop(nd_manager *m, nd_container *c) {
+void nd_cts_unlink(nd_manager *m, nd_container *c) {
         for (size_t i = 0; i < m->n_cts; i++)
                 if (m->cts[i] == c) {
                         memmove(m->cts + i, m->cts + i + 1, (m->n_cts - i - 1) * sizeof(*m->cts));
                         m->n_cts--;
                         break;
                 }
+}
+
+void nd_cts_drop(nd_manager *m, nd_container *c) {
+        nd_cts_unlink(m, c);
         nd_ct_stop_watchers(c);
         nd_ct_forget_waiters(c);
         nd_container_free(c);
@@ -229,7 +233,8 @@ int nd_ct_endpoint_ipam_ops(const nd_container *c, nd_network *n, const nd_endpo
         return nd_store_txn_error(t);
 }
 
-/* ---- requests that wait for an address block (overlay networks) ---------------- */
+/* ---- requests that wait: for an address block (overlay networks), or for
+ * a removed container still holding the name or an address they ask for - */
 
 struct ct_retry {
         nd_manager *m;
@@ -238,59 +243,136 @@ struct ct_retry {
         char netid[ND_ID_LEN + 1], ctid[ND_ID_LEN + 1];
         nd_manager_ct_fn cb;
         void *userdata;
-        int tries;
+        int tries;  /* waits for an address block */
 };
 
-static void on_block_claimed(void *userdata, int r, const nd_diag *d) {
-        struct ct_retry *t = userdata;
-        nd_manager *m = t->m;
-        nd_diag dd = {0};
+/* The going container (container-internal.h) that a run of @req, or with
+ * @n a connect of @req to @n, would collide with: one holding the name, or
+ * a static address asked for, or with @any_addr any address on a network
+ * asked for (the run found none free).  NULL: none (also when @req does
+ * not parse: the attempt says why). */
+static nd_ct_going *going_blocker(nd_manager *m, const json_t *req, nd_network *n, bool any_addr) {
+        _cleanup_(nd_container_spec_done) nd_container_spec s = {0};
+        nd_ct_going *g = NULL;
+        nd_diag d = {0};
 
-        if (r == 0) {
-                if (t->connect) {
-                        nd_network *n = nd_ct_net_by_id(m, t->netid);
-                        nd_container *c = NULL;
-                        if (!n || nd_manager_container_find(m, t->ctid, &c) < 0)
-                                r = nd_diag_set(&dd, -ENOENT, "the network or the container went away");
-                        else
-                                r = nd_ct_connect_once(m, n, c, t->req, t->cb, t->userdata, &dd);
-                } else
-                        r = nd_ct_run_once(m, t->req, t->start, t->cb, t->userdata, &dd);
-                /* blocks are taken by other hosts as fast as we claim
-                 * them only under extreme contention: give up after 8 */
-                if (r == -EAGAIN && ++t->tries < 8 && nd_cluster_wait(m->cluster, on_block_claimed, t) == 0)
-                        return;
-        } else if (d)
-                dd = *d;
-        if (r < 0)
-                t->cb(t->userdata, r, NULL, &dd);
+        if (!m->going)
+                return NULL;
+        if (n) {
+                nd_endpoint_req rq;
+                if (nd_endpoint_req_parse(req, &rq, &d) < 0)
+                        return NULL;
+                if (any_addr)
+                        return nd_ct_going_by_addr(m, n->id, NULL);
+                if (rq.ip4 && (g = nd_ct_going_by_addr(m, n->id, &rq.addr4)))
+                        return g;
+                return rq.ip6 ? nd_ct_going_by_addr(m, n->id, &rq.addr6) : NULL;
+        }
+        if (nd_container_spec_parse(req, &s, &d) < 0)
+                return NULL;
+        if (s.name && *s.name && (g = nd_ct_going_by_name(m, s.name)))
+                return g;
+        for (size_t i = 0; i < s.n_nets && !g; i++) {
+                nd_network *net;
+                if (nd_manager_network_find(m, s.nets[i].network, &net) < 0)
+                        continue;
+                if (any_addr)
+                        g = nd_ct_going_by_addr(m, net->id, NULL);
+                if (!g && s.nets[i].ip4)
+                        g = nd_ct_going_by_addr(m, net->id, &s.nets[i].addr4);
+                if (!g && s.nets[i].ip6)
+                        g = nd_ct_going_by_addr(m, net->id, &s.nets[i].addr6);
+        }
+        return g;
+}
+
+static int attempt(nd_manager *m, const json_t *req, bool start, nd_network *n, nd_container *c, int tries,
+                   nd_manager_ct_fn cb, void *userdata, nd_diag *d);
+
+static void retry_free(struct ct_retry *t) {
         json_decref(t->req);
         free(t);
 }
 
-static int defer(nd_manager *m, const json_t *req, bool start, nd_network *n, nd_container *c, nd_manager_ct_fn cb,
-                 void *userdata, nd_diag *d) {
+/* Again, now that what it waited for came: answered here if it fails. */
+static void retry(struct ct_retry *t) {
+        nd_manager *m = t->m;
+        nd_network *n = NULL;
+        nd_container *c = NULL;
+        nd_diag d = {0};
+        int r;
+
+        if (t->connect && (!(n = nd_ct_net_by_id(m, t->netid)) || nd_manager_container_find(m, t->ctid, &c) < 0))
+                r = nd_diag_set(&d, -ENOENT, "the network or the container went away");
+        else
+                r = attempt(m, t->req, t->start, n, c, t->tries, t->cb, t->userdata, &d);
+        if (r < 0)
+                t->cb(t->userdata, r, NULL, &d);
+        retry_free(t);
+}
+
+static void on_block_claimed(void *userdata, int r, const nd_diag *d) {
+        struct ct_retry *t = userdata;
+        if (r < 0) {
+                t->cb(t->userdata, r, NULL, d);
+                return retry_free(t);
+        }
+        retry(t);
+}
+
+static void on_going_gone(void *userdata, int r) {
+        struct ct_retry *t = userdata;
+        if (r < 0) /* netd is stopping: nobody to answer */
+                return retry_free(t);
+        retry(t);
+}
+
+static int wait_for(nd_manager *m, const json_t *req, bool start, nd_network *n, nd_container *c, int tries,
+                    nd_ct_going *g, nd_manager_ct_fn cb, void *userdata, nd_diag *d) {
         struct ct_retry *t = calloc(1, sizeof(*t));
         if (!t)
                 return nd_diag_set(d, -ENOMEM, "out of memory");
         *t = (struct ct_retry) { .m = m, .req = json_deep_copy(req), .start = start, .connect = !!n, .cb = cb,
-                                 .userdata = userdata };
+                                 .userdata = userdata, .tries = tries };
         if (n) {
                 snprintf(t->netid, sizeof(t->netid), "%s", n->id);
                 snprintf(t->ctid, sizeof(t->ctid), "%s", c->id);
         }
-        if ((req && !t->req) || nd_cluster_wait(m->cluster, on_block_claimed, t) < 0) {
-                json_decref(t->req);
-                free(t);
-                return nd_diag_set(d, -ENOMEM, "out of memory");
+        if ((req && !t->req) ||
+            (g ? nd_ct_going_wait(g, on_going_gone, t) : nd_cluster_wait(m->cluster, on_block_claimed, t)) < 0) {
+                retry_free(t);
+                return nd_diag_set(d, -ENOMEM, g ? "out of memory" : "cannot wait for an address block");
         }
         return 0;
 }
 
+/* A run (@n NULL) or a connect of @c to @n: at once, or waiting. */
+static int attempt(nd_manager *m, const json_t *req, bool start, nd_network *n, nd_container *c, int tries,
+                   nd_manager_ct_fn cb, void *userdata, nd_diag *d) {
+        nd_ct_going *g = going_blocker(m, req, n, false);
+        int r;
+
+        if (g)
+                return wait_for(m, req, start, n, c, tries, g, cb, userdata, d);
+        r = n ? nd_ct_connect_once(m, n, c, req, cb, userdata, d) : nd_ct_run_once(m, req, start, cb, userdata, d);
+        /* no free address while removed containers still hold some: the
+         * first of them to be gone gives one back */
+        if (r == -ENOSPC && (g = going_blocker(m, req, n, true))) {
+                *d = (nd_diag) { 0 };
+                return wait_for(m, req, start, n, c, tries, g, cb, userdata, d);
+        }
+        /* blocks are taken by other hosts as fast as we claim them only
+         * under extreme contention: give up after 8 */
+        if (r == -EAGAIN && tries < 8) {
+                *d = (nd_diag) { 0 };
+                return wait_for(m, req, start, n, c, tries + 1, NULL, cb, userdata, d);
+        }
+        return r;
+}
+
 int nd_manager_container_run(nd_manager *m, const json_t *req, bool start, nd_manager_ct_fn cb, void *userdata,
                              nd_diag *d) {
-        int r = nd_ct_run_once(m, req, start, cb, userdata, d);
-        return r == -EAGAIN ? defer(m, req, start, NULL, NULL, cb, userdata, d) : r;
+        return attempt(m, req, start, NULL, NULL, 0, cb, userdata, d);
 }
 
 int nd_manager_container_connect(nd_manager *m, nd_network *n, nd_container *c, const json_t *req,
@@ -304,6 +386,5 @@ int nd_manager_container_connect(nd_manager *m, nd_network *n, nd_container *c, 
                 if (k < 0 && k != -ENOENT)
                         return k;
         }
-        int r = nd_ct_connect_once(m, n, c, req, cb, userdata, d);
-        return r == -EAGAIN ? defer(m, req, false, n, c, cb, userdata, d) : r;
+        return attempt(m, req, false, n, c, 0, cb, userdata, d);
 }

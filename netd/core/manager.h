@@ -141,7 +141,17 @@ int nd_manager_container_run(nd_manager *m, const json_t *req, bool start, nd_ma
 int nd_manager_container_start(nd_manager *m, nd_container *c, nd_manager_ct_fn cb, void *userdata, nd_diag *d);
 int nd_manager_container_stop(nd_manager *m, nd_container *c, double timeout, nd_manager_ct_fn cb, void *userdata,
                               nd_diag *d);
-int nd_manager_container_remove(nd_manager *m, nd_container *c, bool force, nd_manager_ct_fn cb, void *userdata,
+/* Remove @c: stopped first with ND_CT_RM_FORCE (SIGKILL, and its exit
+ * recorded).  @cb runs once it is out of the table and its removal is
+ * durable; its sandbox (veths, namespace), cgroups and bundle then go off
+ * the loop, and until they are gone its name, addresses and host-side
+ * interface names stay held: a run or connect that asks for one waits.
+ * With ND_CT_RM_WAIT @cb waits for that teardown too (Docker's order). */
+enum {
+        ND_CT_RM_FORCE = 1 << 0,
+        ND_CT_RM_WAIT = 1 << 1,
+};
+int nd_manager_container_remove(nd_manager *m, nd_container *c, unsigned flags, nd_manager_ct_fn cb, void *userdata,
                                 nd_diag *d);
 int nd_manager_container_connect(nd_manager *m, nd_network *n, nd_container *c, const json_t *req,
                                  nd_manager_ct_fn cb, void *userdata, nd_diag *d);

@@ -466,8 +466,8 @@ static void on_global_removed(void *userdata, int r, const nd_diag *d) {
 }
 
 /* A removal that waits for the link reaper: endpoints that were just
- * detached (a CNI DEL answers before the kernel's grace period) give
- * their addresses back once their veth pairs are gone. */
+ * detached (a CNI DEL, a container's removal, answer before the kernel's
+ * grace period) give their addresses back once their veth pairs are gone. */
 struct net_wait {
         nd_manager *m;
         char id[ND_ID_LEN + 1];
@@ -486,8 +486,13 @@ static void on_net_wait(struct ev_loop *loop, ev_timer *w, int revents) {
         nd_diag d = {0};
         int r;
 
-        if (nd_reaper_pending(t->m->reaper) > 0 && ++t->tries < 200)
-                return; /* again in 10 ms, for at most 2 s */
+        /* again in 10 ms, for at most 2 s; while removed containers (all
+         * of a bulk rm, say) still hold addresses on it, for at most 60 s:
+         * their teardown gives them back */
+        ++t->tries;
+        if (nd_reaper_pending(t->m->reaper) > 0 &&
+            (t->tries < 200 || (t->tries < 6000 && nd_manager_going_holds(t->m, t->id))))
+                return;
         ev_timer_stop(loop, w);
         r = nd_manager_network_find(t->m, t->id, &n);
         if (r < 0)

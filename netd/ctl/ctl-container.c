@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <jansson.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -213,20 +214,137 @@ int ctl_stop(int argc, char **argv) {
 }
 
 static const char rm_usage[] =
-        "Usage: netctl rm [-f] CONTAINER...\n"
+        "Usage: netctl rm [-f] [--wait] CONTAINER...\n"
         "\n"
         "Remove containers, their network endpoints, addresses and files.\n"
-        "-f, --force: kill a running container first.\n";
+        "netd answers once a container is gone from its view and the removal is\n"
+        "recorded; its interfaces, namespace, cgroups and files go right after,\n"
+        "and until then its name and addresses stay held (a run that asks for\n"
+        "one waits).  Several containers are removed side by side; one that netd\n"
+        "finds busy (a namespace's owner while a container sharing it with\n"
+        "--network container:NAME still runs) is tried again after the others.\n"
+        "-f, --force: kill a running container first.\n"
+        "    --wait:  answer only once the interfaces, namespace and files are\n"
+        "             gone too.\n";
+
+/* Requests in flight at once: netd removes them side by side (kills,
+ * store writes and link deletes batch); it takes 32 connections from
+ * one client. */
+#define RM_PARALLEL 16
+#define RM_PENDING (-2L)
+
+struct rm_job {
+        const char *ref;
+        int wave;       /* 1: tried again after the others */
+        long status;    /* HTTP status, 0: not a reference, -1: no reply, RM_PENDING */
+        json_t *reply;
+};
+
+struct rm_run {
+        struct rm_job *jobs;
+        int n, next, printed, wave, rc;
+        const char *suffix;
+        bool no_daemon; /* the rest would fail alike */
+        pthread_mutex_t lock;
+};
+
+/* Print the results of the jobs done, in the order given, as far as the
+ * first one still pending.  Under the lock. */
+static void rm_print_done(struct rm_run *run) {
+        for (; run->printed < run->n && run->jobs[run->printed].status != RM_PENDING; run->printed++) {
+                struct rm_job *j = &run->jobs[run->printed];
+                if (j->status >= 200 && j->status < 300)
+                        printf("%s\n", j->ref);
+                else if (j->status == 0) {
+                        fprintf(stderr, "netctl: no such container: '%s'\n", j->ref);
+                        run->rc = 1;
+                } else
+                        run->rc = fail(j->status, j->reply, NULL);
+                fflush(stdout);
+        }
+}
+
+static void *rm_worker(void *arg) {
+        struct rm_run *run = arg;
+        for (;;) {
+                pthread_mutex_lock(&run->lock);
+                while (run->next < run->n && run->jobs[run->next].wave != run->wave)
+                        run->next++;
+                if (run->next >= run->n || run->no_daemon) {
+                        pthread_mutex_unlock(&run->lock);
+                        return NULL;
+                }
+                struct rm_job *j = &run->jobs[run->next++];
+                pthread_mutex_unlock(&run->lock);
+
+                char path[512];
+                json_t *reply = NULL;
+                long st = 0;
+                if (segment_ok(j->ref)) {
+                        snprintf(path, sizeof(path), "/v1/containers/%s%s", j->ref, run->suffix);
+                        st = call("DELETE", path, NULL, &reply);
+                }
+                pthread_mutex_lock(&run->lock);
+                if (st == 409 && run->wave == 0 && run->n > 1) {
+                        /* busy: netd refuses a namespace's owner while a
+                         * container sharing it (--network container:NAME)
+                         * runs, and that one may be among the others */
+                        j->wave = 1;
+                        json_decref(reply);
+                } else {
+                        j->status = st;
+                        j->reply = reply;
+                        run->no_daemon |= st < 0;
+                        rm_print_done(run);
+                }
+                pthread_mutex_unlock(&run->lock);
+        }
+}
+
+/* Every reference with up to RM_PARALLEL requests at a time; a 409 once
+ * more after all the others were answered.  Output in the order given. */
+static int rm_all(char **refs, int n, const char *suffix) {
+        _cleanup_free_ struct rm_job *jobs = calloc((size_t) n, sizeof(*jobs));
+        struct rm_run run = { .n = n, .suffix = suffix };
+        pthread_t threads[RM_PARALLEL];
+
+        if (!jobs) {
+                fprintf(stderr, "netctl: out of memory\n");
+                return 1;
+        }
+        for (int i = 0; i < n; i++)
+                jobs[i] = (struct rm_job) { .ref = refs[i], .status = RM_PENDING };
+        run.jobs = jobs;
+        pthread_mutex_init(&run.lock, NULL);
+        for (run.wave = 0; run.wave < 2 && !run.no_daemon; run.wave++) {
+                int k = 0;
+                run.next = 0;
+                /* the calling thread is a worker too: one request needs no
+                 * thread, and a thread that cannot start leaves fewer */
+                for (; k < RM_PARALLEL - 1 && k < n - 1; k++)
+                        if (pthread_create(&threads[k], NULL, rm_worker, &run) != 0)
+                                break;
+                rm_worker(&run);
+                while (k > 0)
+                        pthread_join(threads[--k], NULL);
+        }
+        pthread_mutex_destroy(&run.lock);
+        for (int i = 0; i < n; i++)
+                json_decref(jobs[i].reply);
+        return run.no_daemon ? 1 : run.rc;
+}
 
 int ctl_rm(int argc, char **argv) {
         static const struct option opts[] = {
-                { "force", no_argument, NULL, 'f' }, { "help", no_argument, NULL, 'h' }, {},
+                { "force", no_argument, NULL, 'f' }, { "wait", no_argument, NULL, 'w' },
+                { "help", no_argument, NULL, 'h' }, {},
         };
-        bool force = false;
+        bool force = false, wait = false;
         int o;
         while ((o = getopt_long(argc, argv, "+fh", opts, NULL)) >= 0)
                 switch (o) {
                 case 'f': force = true; break;
+                case 'w': wait = true; break;
                 case 'h': fputs(rm_usage, stdout); return 0;
                 default: fputs(rm_usage, stderr); return 2;
                 }
@@ -234,8 +352,8 @@ int ctl_rm(int argc, char **argv) {
                 fputs(rm_usage, stderr);
                 return 2;
         }
-        return ctl_each(argv + optind, argc - optind, "DELETE", "/v1/containers/", force ? "?force=1" : NULL,
-                        "container");
+        const char *suffix = force && wait ? "?force=1&wait=1" : force ? "?force=1" : wait ? "?wait=1" : "";
+        return rm_all(argv + optind, argc - optind, suffix);
 }
 
 static const char inspect_usage[] =

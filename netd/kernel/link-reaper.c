@@ -276,12 +276,28 @@ static void *worker(void *arg) {
         pthread_mutex_unlock(&r->lock);
         return NULL;
 }
+
+/* Results delivered in one loop iteration.  A batch holds up to
+ * BATCH_MAX, and each result may run its caller's follow-up on the loop
+ * (an nftables commit clearing the port's elements, addresses given back,
+ * a container forgotten): in slices, with the loop's other watchers (DNS
+ * among them) served between them. */
+#define DONE_SLICE 16
+
 static void on_done(struct ev_loop *loop, ev_async *w, int revents) {
         nd_reaper *r = w->data;
         pthread_mutex_lock(&r->lock);
-        struct job *list = r->done;
-        r->done = NULL;
-        r->done_tail = &r->done;
+        struct job *list = r->done, *last = list;
+        for (unsigned n = 1; last && last->next && n < DONE_SLICE; n++)
+                last = last->next;
+        if (last) {
+                r->done = last->next;
+                last->next = NULL;
+                if (!r->done)
+                        r->done_tail = &r->done;
+                else
+                        ev_async_send(loop, w); /* the rest on the next iteration */
+        }
         pthread_mutex_unlock(&r->lock);
         while (list) {
                 struct job *j = list;

@@ -108,6 +108,7 @@ struct nd_manager {
 
         nd_container **cts;
         size_t n_cts, cap_cts;
+        struct nd_ct_going *going; /* removed, their teardown still running (container-remove.c) */
 
         struct nd_svc **svcs;      /* services (services.c) */
         size_t n_svcs, cap_svcs;
@@ -145,6 +146,10 @@ void nd_manager_net_forget(nd_manager *m, nd_network *n);
 void addr_key(const nd_network *n, const nd_addr *a, char *buf, size_t size);
 int nd_manager_containers_load(nd_manager *m, void (*done)(nd_manager *m));
 void nd_manager_containers_free(nd_manager *m);
+/* Whether a removed container whose teardown still runs off the loop
+ * holds an address on network @net_id: it gives it back once its pairs
+ * are gone (container-remove.c). */
+bool nd_manager_going_holds(nd_manager *m, const char *net_id);
 void nd_manager_bridges_reconcile(nd_manager *m);
 /* Published ports (publish.c): choose, hold and program @c's ports
  * (replacing what it had); release them; follow endpoint changes; and at

@@ -272,6 +272,15 @@ nd_eventually() {
         return 1
 }
 
+# nd_settled ROLE [SECONDS]: what netd tears down off its loop after
+# answering is done (its link reaper idle: removed containers' veths,
+# namespaces, cgroups and bundles gone, their addresses given back),
+# within SECONDS (default 10).
+nd_settled() {
+        nd_eventually "${2:-10}" sh -c "curl -sf --unix-socket '$(nd_sock "$1")' http://netd/metrics |
+                grep -qx 'netd_reaper_pending 0'"
+}
+
 # nd_wget ROLE CONTAINER URL: fetch URL from inside a container (busybox
 # wget; its -T option crashes in Debian's busybox, so timeout(1) bounds it).
 nd_wget() {

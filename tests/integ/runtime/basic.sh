@@ -113,6 +113,7 @@ t_match "stopped shows exited" "$(nd_ctl h ps -a | awk '$2 == "limited"')" "exit
 t_match "rm of a running container refused" "$(nd_ctl h rm web 2>&1)" "is running: stop it first or use --force"
 t_ok "rm -f" nd_ctl h rm -f web joined nonet hostnet failing limited multi client
 t_eq "no containers left" "$(nd_ctl h ps -a -q | wc -l)" "0"
+t_ok "their teardown finishes" nd_settled h
 t_eq "no veths left" "$(ip -n "nd-$$-h" -o link | grep -c vnd)" "0"
 t_eq "no sandboxes left" "$(ls "$ND_TMP/h/run/netns" | wc -l)" "0"
 t_eq "no addresses left" "$(nd_ctl h network inspect front back | jq '[.[].AddressesInUse] | add')" "0"

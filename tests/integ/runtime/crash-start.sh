@@ -74,6 +74,7 @@ t_ok "they work (${first:-none})" nd_in h "$first" true
 
 t_ok "rm -f every container" sh -c "NETD_SOCKET=$(nd_sock h) $NETCTL rm -f \$(NETD_SOCKET=$(nd_sock h) $NETCTL ps -a -q)"
 t_eq "no monitor is left" "$(monitors | grep -c .)" "0"
+t_ok "their teardown finishes" nd_settled h
 t_eq "no bundle is left" "$(ls "$STATE/containers" 2>/dev/null | grep -c .)" "0"
 left=0
 for id in $(ls /sys/fs/cgroup/pids/netd /sys/fs/cgroup/memory/netd /sys/fs/cgroup/devices/netd /sys/fs/cgroup/netd 2>/dev/null); do

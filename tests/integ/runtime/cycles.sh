@@ -28,6 +28,7 @@ for i in $(seq 1 100); do
         nd_ctl h rm -f "$id" >/dev/null || fails=$((fails + 1))
 done
 t_eq "100 run/rm cycles without an error" "$fails" "0"
+t_ok "their teardown finishes" nd_settled h
 after=$(snapshot)
 t_eq "nothing leaked" "$after" "$before"
 # cgroups are machine-wide (other tests run in parallel): look for ours

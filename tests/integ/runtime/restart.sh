@@ -40,6 +40,7 @@ t_eq "same address as before" "$(nd_in h client ip -4 -o addr show eth0 | awk '{
 t_ok "stop after restart" nd_ctl h stop -t 1 client
 t_ok "rm after restart" nd_ctl h rm -f web client short late
 t_eq "all gone" "$(nd_ctl h ps -a -q | wc -l)" "0"
+t_ok "their teardown finishes" nd_settled h
 t_eq "no veths left" "$(ip -n "nd-$$-h" -o link | grep -c vnd)" "0"
 nd_stop "$ND_PID"
 nd_done

@@ -152,6 +152,7 @@ t_match "service logs: each task's lines with its name" "$(nd_ctl h service logs
 # service rm: every task, then the service; nothing left
 t_ok "service rm web" nd_ctl h service rm web
 t_eq "no task container left" "$(nd_ctl h ps -a --format json | jq -r '.[].Name' | grep -c '^web\.')" "0"
+t_ok "their teardown finishes (addresses are held until their veths are gone)" nd_settled h
 t_eq "no address left" "$(nd_ctl h network inspect front | jq -r '.[0].AddressesInUse')" "$inuse0"
 t_match "no name left" "$(nd_ctns h cl dig +time=2 +tries=1 @127.0.0.11 web.1)" "status: (NXDOMAIN|SERVFAIL|REFUSED)"
 t_eq "no VIP element left" "$(nd_on h nft list map inet netd svc_backends4 | grep -c "$vip")" "0"
