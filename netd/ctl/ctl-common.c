@@ -60,6 +60,18 @@ void print_json(json_t *j) {
         free(s);
 }
 
+int ctl_usage(int argc, char **argv, const char *usage, int min_argc) {
+        if (wants_help(argc, argv)) {
+                fputs(usage, stdout);
+                return 0;
+        }
+        if (argc < min_argc) {
+                fputs(usage, stderr);
+                return 2;
+        }
+        return -1;
+}
+
 bool wants_help(int argc, char **argv) {
         for (int i = 1; i < argc; i++) {
                 if (strcmp(argv[i], "--") == 0)

@@ -174,14 +174,9 @@ static const char start_usage[] =
         "Start created or stopped containers (in the background).\n";
 
 int ctl_start(int argc, char **argv) {
-        if (wants_help(argc, argv)) {
-                fputs(start_usage, stdout);
-                return 0;
-        }
-        if (argc < 2) {
-                fputs(start_usage, stderr);
-                return 2;
-        }
+        int usage_rc = ctl_usage(argc, argv, start_usage, 2);
+        if (usage_rc >= 0)
+                return usage_rc;
         return ctl_each(argv + 1, argc - 1, "POST", "/v1/containers/", "/start", "container");
 }
 
@@ -364,14 +359,9 @@ static const char inspect_usage[] =
 int ctl_inspect(int argc, char **argv) {
         _cleanup_json_ json_t *out = json_array();
         int rc = 0;
-        if (wants_help(argc, argv)) {
-                fputs(inspect_usage, stdout);
-                return 0;
-        }
-        if (argc < 2) {
-                fputs(inspect_usage, stderr);
-                return 2;
-        }
+        int usage_rc = ctl_usage(argc, argv, inspect_usage, 2);
+        if (usage_rc >= 0)
+                return usage_rc;
         for (int i = 1; i < argc; i++) {
                 long st;
                 json_t *c = ctl_container_get(argv[i], &st);

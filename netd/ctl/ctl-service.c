@@ -381,14 +381,9 @@ static int service_inspect(int argc, char **argv) {
         _cleanup_json_ json_t *out = json_array();
         int rc = 0;
 
-        if (wants_help(argc, argv)) {
-                fputs(inspect_usage, stdout);
-                return 0;
-        }
-        if (argc < 2) {
-                fputs(inspect_usage, stderr);
-                return 2;
-        }
+        int usage_rc = ctl_usage(argc, argv, inspect_usage, 2);
+        if (usage_rc >= 0)
+                return usage_rc;
         for (int i = 1; i < argc; i++) {
                 _cleanup_json_ json_t *reply = NULL;
                 char path[512];
@@ -420,14 +415,9 @@ static const char rm_usage[] =
         "'netctl run --service' are not netd's to remove and stay.\n";
 
 static int service_rm(int argc, char **argv) {
-        if (wants_help(argc, argv)) {
-                fputs(rm_usage, stdout);
-                return 0;
-        }
-        if (argc < 2) {
-                fputs(rm_usage, stderr);
-                return 2;
-        }
+        int usage_rc = ctl_usage(argc, argv, rm_usage, 2);
+        if (usage_rc >= 0)
+                return usage_rc;
         return ctl_each(argv + 1, argc - 1, "DELETE", "/v1/services/", NULL, "service");
 }
 
@@ -501,14 +491,9 @@ static const char scale_usage[] =
 static int service_scale(int argc, char **argv) {
         int rc = 0;
 
-        if (wants_help(argc, argv)) {
-                fputs(scale_usage, stdout);
-                return 0;
-        }
-        if (argc < 2) {
-                fputs(scale_usage, stderr);
-                return 2;
-        }
+        int usage_rc = ctl_usage(argc, argv, scale_usage, 2);
+        if (usage_rc >= 0)
+                return usage_rc;
         for (int i = 1; i < argc; i++) {
                 const char *eq = strchr(argv[i], '=');
                 long long n;

@@ -39,6 +39,10 @@ int fail(long status, json_t *reply, const char *what);
 void print_json(json_t *j);
 /* --help or -h before any "--" */
 bool wants_help(int argc, char **argv);
+/* A command's first step: -1 to go on, or the exit code after printing
+ * @usage (0 on stdout for --help, 2 on stderr for fewer than @min_argc
+ * arguments, the command's name included). */
+int ctl_usage(int argc, char **argv, const char *usage, int min_argc);
 /* A name, id or address safe to put into a URL path as is. */
 bool segment_ok(const char *s);
 /* For each of @refs: METHOD PREFIX<ref>SUFFIX; prints the ref on success,

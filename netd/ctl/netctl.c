@@ -309,14 +309,9 @@ static const char rm_usage[] =
         "addresses in use is refused.\n";
 
 static int network_rm(int argc, char **argv) {
-        if (wants_help(argc, argv)) {
-                fputs(rm_usage, stdout);
-                return 0;
-        }
-        if (argc < 2) {
-                fputs(rm_usage, stderr);
-                return 2;
-        }
+        int usage_rc = ctl_usage(argc, argv, rm_usage, 2);
+        if (usage_rc >= 0)
+                return usage_rc;
         return ctl_each(argv + 1, argc - 1, "DELETE", "/v1/networks/", NULL, "network");
 }
 
