@@ -41,24 +41,8 @@ trap cleanup EXIT
 trap 'exit 143' TERM INT
 ip netns add "$host" || exit 1
 ip -n "$host" link set lo up
-echo >"$tmp/empty-resolv.conf"
-nsenter --net="/run/netns/$host" "$build/netd/netd" --state-dir "$tmp/state" --run-dir "$tmp/run" \
-        --resolv-conf "$tmp/empty-resolv.conf" --log-level warning 2>"$tmp/netd.log" &
-pid=$!
-for _ in $(seq 1 100); do
-        [ -S "$sock" ] && break
-        sleep 0.05
-done
-export NETD_SOCKET=$sock
+nd_bench_netd_with_probe rm "$build" "$tmp" "$host" 10.93.0.0/16 rmnet || exit 1
 ctl() { "$netctl" "$@"; }
-ctl version >/dev/null || { echo "bench/rm: netd did not start"; cat "$tmp/netd.log"; exit 1; }
-ctl rootfs init >/dev/null || exit 1
-ctl network create --subnet 10.93.0.0/16 rmnet >/dev/null || exit 1
-ctl run -d --name target --network rmnet sleep 100000 >/dev/null || exit 1
-ctl run -d --name probe --network rmnet sleep 100000 >/dev/null || exit 1
-probe_ns=$tmp/run/netns/$(ctl inspect probe | jq -r '.[0].Id')
-nsenter --net="$probe_ns" "$probe" 127.0.0.11 target 10 1 | grep -q ' errors=0 ' ||
-        { echo "bench/rm: the probe gets no answer for 'target'"; exit 1; }
 
 now_us() { local t=$EPOCHREALTIME; echo "${t/./}"; }
 secs() { awk -v u="$1" 'BEGIN {printf "%.2f", u / 1e6}'; }

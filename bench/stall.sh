@@ -44,25 +44,8 @@ trap cleanup EXIT
 trap 'exit 143' TERM INT
 ip netns add "$host" && ip netns add "$host-cni" || exit 1
 ip -n "$host" link set lo up
-# no upstream: every query is an in-network name
-echo >"$tmp/empty-resolv.conf"
-nsenter --net="/run/netns/$host" "$build/netd/netd" --state-dir "$tmp/state" --run-dir "$tmp/run" \
-        --resolv-conf "$tmp/empty-resolv.conf" --log-level warning 2>"$tmp/netd.log" &
-pid=$!
-for _ in $(seq 1 100); do
-        [ -S "$sock" ] && break
-        sleep 0.05
-done
-export NETD_SOCKET=$sock
+nd_bench_netd_with_probe stall "$build" "$tmp" "$host" 10.94.0.0/16 st || exit 1
 ctl() { "$netctl" "$@"; }
-ctl version >/dev/null || { echo "bench/stall: netd did not start"; cat "$tmp/netd.log"; exit 1; }
-ctl rootfs init >/dev/null || exit 1
-ctl network create --subnet 10.94.0.0/16 st >/dev/null || exit 1
-ctl run -d --name target --network st sleep 100000 >/dev/null || exit 1
-ctl run -d --name probe --network st sleep 100000 >/dev/null || exit 1
-probe_ns=$tmp/run/netns/$(ctl inspect probe | jq -r '.[0].Id')
-nsenter --net="$probe_ns" "$probe" 127.0.0.11 target 10 1 | grep -q ' errors=0 ' ||
-        { echo "bench/stall: the probe gets no answer for 'target'"; exit 1; }
 
 now_us() { local t=$EPOCHREALTIME; echo "${t/./}"; }
 secs() { awk -v u="$1" 'BEGIN {printf "%.1f", u / 1e6}'; }
