@@ -11,6 +11,7 @@
 #include "diag.h"
 #include "json-util.h"
 #include "service.h"
+#include "service-internal.h"
 
 static const char *const mode_names[_ND_SVC_MODE_MAX] = {
         [ND_SVC_VIP] = "vip",
@@ -58,7 +59,6 @@ nd_svc_tpl *nd_svc_tpl_free(nd_svc_tpl *t) {
         free(t);
         return NULL;
 }
-DEFINE_TRIVIAL_CLEANUP_FUNC(nd_svc_tpl *, nd_svc_tpl_free);
 
 const char *nd_svc_mode_to_string(nd_svc_mode m) {
         return m >= 0 && m < _ND_SVC_MODE_MAX ? mode_names[m] : "unknown";
@@ -362,13 +362,13 @@ static int labels_parse(const json_t *j, const char *ctx, nd_service *s, nd_diag
 /* ---- tasks netd runs ------------------------------------------------------------ */
 
 /* A string without NUL bytes (jansson allows them). */
-static const char *plain_string(const json_t *v) {
+const char *nd_svc_plain_string(const json_t *v) {
         const char *s = json_string_value(v);
         return s && strlen(s) == json_string_length(v) ? s : NULL;
 }
 
-static int env_entry_check(const json_t *v, const char *ctx, const char *field, nd_diag *d) {
-        const char *e = plain_string(v), *eq = e ? strchr(e, '=') : NULL;
+int nd_svc_env_entry_check(const json_t *v, const char *ctx, const char *field, nd_diag *d) {
+        const char *e = nd_svc_plain_string(v), *eq = e ? strchr(e, '=') : NULL;
         if (!eq || eq == e)
                 return nd_diag_set(d, -EINVAL, "%s: %s entry '%.64s' is not KEY=VALUE", ctx, field, e ? e : "?");
         return 0;
@@ -390,7 +390,7 @@ static int seconds0_parse(const json_t *obj, const char *key, const char *ctx, d
 }
 
 /* An integer in [@lo, @hi] at @key, left alone when absent. */
-static int int_parse(const json_t *obj, const char *key, const char *ctx, long long lo, long long hi, long long *ret,
+int nd_svc_int_parse(const json_t *obj, const char *key, const char *ctx, long long lo, long long hi, long long *ret,
                      nd_diag *d) {
         const json_t *v = json_object_get(obj, key);
         if (!v || json_is_null(v))
@@ -405,7 +405,7 @@ static int int_parse(const json_t *obj, const char *key, const char *ctx, long l
  * "StopGracePeriod"}; the same checks as a container request's, so a
  * template that parses makes tasks the container service accepts (only
  * what is on disk, the rootfs and the command, can still fail there). */
-static int task_parse(const json_t *t, const char *ctx, bool record, nd_svc_tpl **ret, nd_diag *d) {
+int nd_svc_task_parse(const json_t *t, const char *ctx, bool record, nd_svc_tpl **ret, nd_diag *d) {
         static const char *const keys[] = { "Args", "Env", "Rootfs", "Memory", "PidsLimit", "StopGracePeriod", NULL };
         _cleanup_(nd_svc_tpl_freep) nd_svc_tpl *k = calloc(1, sizeof(*k));
         const json_t *args = json_object_get(t, "Args"), *env = json_object_get(t, "Env"), *v;
@@ -425,7 +425,7 @@ static int task_parse(const json_t *t, const char *ctx, bool record, nd_svc_tpl 
                 return nd_diag_set(d, -EINVAL, "%s: Task 'Args' must be an array of 1 to %d strings, the command "
                                    "first", ctx, ND_SVC_TASK_ARGS_MAX);
         json_array_foreach(args, i, v)
-                if (!plain_string(v) || (i == 0 && !*plain_string(v)))
+                if (!nd_svc_plain_string(v) || (i == 0 && !*nd_svc_plain_string(v)))
                         return nd_diag_set(d, -EINVAL, "%s: Task Args[%zu] must be a %sstring", ctx, i,
                                            i == 0 ? "non-empty " : "");
         if (env && !json_is_null(env)) {
@@ -433,7 +433,7 @@ static int task_parse(const json_t *t, const char *ctx, bool record, nd_svc_tpl 
                         return nd_diag_set(d, -EINVAL, "%s: Task 'Env' must be an array of at most %d strings "
                                            "KEY=VALUE", ctx, ND_SVC_TASK_ENV_MAX);
                 json_array_foreach(env, i, v)
-                        if ((r = env_entry_check(v, ctx, "Task Env", d)) < 0)
+                        if ((r = nd_svc_env_entry_check(v, ctx, "Task Env", d)) < 0)
                                 return r;
         }
         k->args = json_deep_copy(args);
@@ -451,19 +451,19 @@ static int task_parse(const json_t *t, const char *ctx, bool record, nd_svc_tpl 
                         return nd_diag_set(d, -ENOMEM, "out of memory");
         }
         x = 0;
-        if ((r = int_parse(t, "Memory", "Task", 0, INT64_MAX, &x, d)) < 0)
+        if ((r = nd_svc_int_parse(t, "Memory", "Task", 0, INT64_MAX, &x, d)) < 0)
                 return r;
         if (x > 0 && x < ND_SVC_TASK_MEMORY_MIN)
                 return nd_diag_set(d, -EINVAL, "%s: Task 'Memory' must be 0 or at least 4 MiB (bytes)", ctx);
         k->memory = x;
-        if ((r = int_parse(t, "PidsLimit", "Task", 0, INT64_MAX, &k->pids_limit, d)) < 0 ||
+        if ((r = nd_svc_int_parse(t, "PidsLimit", "Task", 0, INT64_MAX, &k->pids_limit, d)) < 0 ||
             (r = seconds0_parse(t, "StopGracePeriod", "Task", ND_SVC_STOP_GRACE_DEFAULT, &k->stop_grace, d)) < 0)
                 return r;
         *ret = TAKE_PTR(k);
         return 0;
 }
 
-static int update_policy_parse(const json_t *j, const char *ctx, bool record, nd_service *s, nd_diag *d) {
+int nd_svc_update_policy_parse(const json_t *j, const char *ctx, bool record, nd_service *s, nd_diag *d) {
         static const char *const keys[] = { "Parallelism", "Delay", NULL };
         const json_t *u = json_object_get(j, "Update");
         long long par = 1;
@@ -477,14 +477,14 @@ static int update_policy_parse(const json_t *j, const char *ctx, bool record, nd
                 return nd_diag_set(d, -EINVAL, "%s: 'Update' must be an object with 'Parallelism' and 'Delay'", ctx);
         if (!record && (r = nd_json_only_keys(u, keys, "Update", d)) < 0)
                 return r;
-        if ((r = int_parse(u, "Parallelism", "Update", 1, ND_SVC_MAX_REPLICAS, &par, d)) < 0 ||
+        if ((r = nd_svc_int_parse(u, "Parallelism", "Update", 1, ND_SVC_MAX_REPLICAS, &par, d)) < 0 ||
             (r = seconds0_parse(u, "Delay", "Update", 0, &s->update_delay, d)) < 0)
                 return r;
         s->update_parallelism = (unsigned) par;
         return 0;
 }
 
-static int restart_parse(const json_t *j, const char *ctx, nd_svc_restart *ret, nd_diag *d) {
+int nd_svc_restart_parse(const json_t *j, const char *ctx, nd_svc_restart *ret, nd_diag *d) {
         const char *cond = NULL;
         int r = nd_json_string(j, "RestartCondition", ctx, &cond, d), i;
         if (r < 0)
@@ -499,7 +499,7 @@ static int restart_parse(const json_t *j, const char *ctx, nd_svc_restart *ret, 
 
 /* "Replicas" for mode @sched: 1..ND_SVC_MAX_REPLICAS, and refused in
  * global mode. */
-static int replicas_parse(const json_t *j, const char *ctx, nd_svc_sched sched, unsigned *ret, nd_diag *d) {
+int nd_svc_replicas_parse(const json_t *j, const char *ctx, nd_svc_sched sched, unsigned *ret, nd_diag *d) {
         const json_t *v = json_object_get(j, "Replicas");
         long long n = 1;
         int r;
@@ -511,7 +511,7 @@ static int replicas_parse(const json_t *j, const char *ctx, nd_svc_sched sched, 
                 *ret = 0;
                 return 0;
         }
-        if ((r = int_parse(j, "Replicas", ctx, 1, ND_SVC_MAX_REPLICAS, &n, d)) < 0)
+        if ((r = nd_svc_int_parse(j, "Replicas", ctx, 1, ND_SVC_MAX_REPLICAS, &n, d)) < 0)
                 return r;
         *ret = (unsigned) n;
         return 0;
@@ -534,8 +534,8 @@ static int previous_parse(const json_t *j, const char *ctx, nd_service *s, nd_di
                 return 0;
         if (!json_is_object(p))
                 return nd_diag_set(d, -EINVAL, "%s: bad 'Previous'", ctx);
-        if ((r = task_parse(json_object_get(p, "Task"), ctx, true, &s->prev_task, d)) < 0 ||
-            (r = replicas_parse(p, ctx, s->sched, &s->prev_replicas, d)) < 0 ||
+        if ((r = nd_svc_task_parse(json_object_get(p, "Task"), ctx, true, &s->prev_task, d)) < 0 ||
+            (r = nd_svc_replicas_parse(p, ctx, s->sched, &s->prev_replicas, d)) < 0 ||
             (r = version_parse(p, ctx, &s->prev_version, d)) < 0)
                 return r;
         return 0;
@@ -562,14 +562,14 @@ static int tasks_parse(const json_t *j, const char *ctx, bool record, nd_service
                 }
                 return 0;
         }
-        if ((r = task_parse(t, ctx, record, &s->task, d)) < 0 || (r = nd_json_string(j, "Mode", ctx, &sched, d)) < 0)
+        if ((r = nd_svc_task_parse(t, ctx, record, &s->task, d)) < 0 || (r = nd_json_string(j, "Mode", ctx, &sched, d)) < 0)
                 return r;
         i = sched ? name_index(sched_names, _ND_SVC_SCHED_MAX, sched) : ND_SVC_REPLICATED;
         if (i < 0)
                 return nd_diag_set(d, -EINVAL, "%s: 'Mode' must be replicated or global, not '%.32s'", ctx, sched);
         s->sched = (nd_svc_sched) i;
-        if ((r = replicas_parse(j, ctx, s->sched, &s->replicas, d)) < 0 ||
-            (r = restart_parse(j, ctx, &s->restart, d)) < 0 || (r = update_policy_parse(j, ctx, record, s, d)) < 0)
+        if ((r = nd_svc_replicas_parse(j, ctx, s->sched, &s->replicas, d)) < 0 ||
+            (r = nd_svc_restart_parse(j, ctx, &s->restart, d)) < 0 || (r = nd_svc_update_policy_parse(j, ctx, record, s, d)) < 0)
                 return r;
         if (!record) {
                 s->version = 1;
@@ -655,7 +655,7 @@ static json_t *ports_to_json(const nd_service *s) {
         return a;
 }
 
-static json_t *task_to_json(const nd_svc_tpl *t) {
+json_t *nd_svc_task_to_json(const nd_svc_tpl *t) {
         _cleanup_json_ json_t *j = json_pack("{s:O, s:O, s:I, s:I, s:o}", "Args", t->args, "Env", t->env, "Memory",
                                              (json_int_t) t->memory, "PidsLimit", (json_int_t) t->pids_limit,
                                              "StopGracePeriod", seconds_json(t->stop_grace));
@@ -671,7 +671,7 @@ static int tasks_to_json(const nd_service *s, json_t *j) {
 
         if (!s->task)
                 return 0;
-        if (json_object_set_new(j, "Task", task_to_json(s->task)) < 0 ||
+        if (json_object_set_new(j, "Task", nd_svc_task_to_json(s->task)) < 0 ||
             json_object_set_new(j, "Mode", json_string(nd_svc_sched_to_string(s->sched))) < 0 ||
             (s->sched == ND_SVC_REPLICATED &&
              json_object_set_new(j, "Replicas", json_integer((json_int_t) s->replicas)) < 0) ||
@@ -682,7 +682,7 @@ static int tasks_to_json(const nd_service *s, json_t *j) {
                 return -ENOMEM;
         if (!s->prev_task)
                 return 0;
-        prev = json_pack("{s:o, s:I}", "Task", task_to_json(s->prev_task), "Version", (json_int_t) s->prev_version);
+        prev = json_pack("{s:o, s:I}", "Task", nd_svc_task_to_json(s->prev_task), "Version", (json_int_t) s->prev_version);
         if (prev && s->sched == ND_SVC_REPLICATED &&
             json_object_set_new(prev, "Replicas", json_integer((json_int_t) s->prev_replicas)) < 0) {
                 json_decref(prev);
@@ -743,232 +743,4 @@ int nd_service_from_json(const json_t *j, nd_service **ret, nd_diag *d) {
                 return nd_diag_set(d, -ENOMEM, "out of memory");
         *ret = TAKE_PTR(s);
         return 0;
-}
-
-/* ---- changes to a service's tasks --------------------------------------------------- */
-
-/* A copy of a complete record, through its JSON: what the store would
- * give back. */
-static int service_dup(const nd_service *s, nd_service **ret, nd_diag *d) {
-        _cleanup_json_ json_t *j = nd_service_to_json(s);
-        if (!j)
-                return nd_diag_set(d, -ENOMEM, "out of memory");
-        return nd_service_from_json(j, ret, d);
-}
-
-static int has_tasks(const nd_service *s, nd_diag *d) {
-        if (!s->task)
-                return nd_diag_set(d, -EINVAL, "service '%s' runs no tasks of its own (it was created without a "
-                                   "command): its tasks are the containers that name it", s->name);
-        return 0;
-}
-
-int nd_service_scale(const nd_service *s, const json_t *req, nd_service **ret, nd_diag *d) {
-        static const char *const keys[] = { "Replicas", NULL };
-        _cleanup_(nd_service_freep) nd_service *n = NULL;
-        long long replicas = 0;
-        int r;
-
-        if ((r = has_tasks(s, d)) < 0)
-                return r;
-        if (s->sched == ND_SVC_GLOBAL)
-                return nd_diag_set(d, -EINVAL, "service '%s' is global: it runs one task per host and cannot be "
-                                   "scaled", s->name);
-        if (!json_is_object(req))
-                return nd_diag_set(d, -EINVAL, "scale: not an object");
-        if ((r = nd_json_only_keys(req, keys, "scale", d)) < 0)
-                return r;
-        if (!json_object_get(req, "Replicas"))
-                return nd_diag_set(d, -EINVAL, "scale: 'Replicas' is required");
-        if ((r = int_parse(req, "Replicas", "scale", 1, ND_SVC_MAX_REPLICAS, &replicas, d)) < 0 ||
-            (r = service_dup(s, &n, d)) < 0)
-                return r;
-        n->replicas = (unsigned) replicas;
-        *ret = TAKE_PTR(n);
-        return 0;
-}
-
-/* The key of "KEY=VALUE" or "KEY" is @e's first @len bytes. */
-static size_t env_key_len(const char *e) {
-        const char *eq = strchr(e, '=');
-        return eq ? (size_t) (eq - e) : strlen(e);
-}
-
-static void env_remove(json_t *env, const char *key, size_t len) {
-        for (size_t i = 0; i < json_array_size(env);) {
-                const char *e = json_string_value(json_array_get(env, i));
-                if (e && env_key_len(e) == len && strncmp(e, key, len) == 0)
-                        json_array_remove(env, i);
-                else
-                        i++;
-        }
-}
-
-/* "KEY=VALUE" @v in place of KEY's entry (so that setting a value a task
- * has changes nothing), else at the end. */
-static int env_set(json_t *env, const json_t *v) {
-        const char *e = json_string_value(v);
-        size_t len = env_key_len(e);
-        for (size_t i = 0; i < json_array_size(env); i++) {
-                const char *o = json_string_value(json_array_get(env, i));
-                if (o && env_key_len(o) == len && strncmp(o, e, len) == 0)
-                        return json_array_set(env, i, (json_t *) v);
-        }
-        return json_array_append(env, (json_t *) v);
-}
-
-/* EnvRm (keys) then EnvAdd (KEY=VALUE, replacing the key's entry), as
- * Docker applies --env-rm and --env-add. */
-static int env_edit(const json_t *req, json_t *env, nd_diag *d) {
-        const json_t *rm = json_object_get(req, "EnvRm"), *add = json_object_get(req, "EnvAdd"), *v;
-        size_t i;
-        int r;
-
-        if (rm && !json_is_null(rm)) {
-                if (!json_is_array(rm) || json_array_size(rm) > ND_SVC_TASK_ENV_MAX)
-                        return nd_diag_set(d, -EINVAL, "update: 'EnvRm' must be an array of at most %d keys",
-                                           ND_SVC_TASK_ENV_MAX);
-                json_array_foreach(rm, i, v) {
-                        const char *k = plain_string(v);
-                        if (!k || !*k || strchr(k, '='))
-                                return nd_diag_set(d, -EINVAL, "update: EnvRm entry '%.64s' is not a KEY",
-                                                   k ? k : "?");
-                        env_remove(env, k, strlen(k));
-                }
-        }
-        if (add && !json_is_null(add)) {
-                if (!json_is_array(add) || json_array_size(add) > ND_SVC_TASK_ENV_MAX)
-                        return nd_diag_set(d, -EINVAL, "update: 'EnvAdd' must be an array of at most %d strings "
-                                           "KEY=VALUE", ND_SVC_TASK_ENV_MAX);
-                json_array_foreach(add, i, v) {
-                        if ((r = env_entry_check(v, "update", "EnvAdd", d)) < 0)
-                                return r;
-                        if (env_set(env, v) < 0)
-                                return nd_diag_set(d, -ENOMEM, "out of memory");
-                }
-        }
-        return 0;
-}
-
-/* The template @s would have after @req: its JSON edited, then parsed as
- * a request's (every check, and messages naming the field). */
-static int task_updated(const nd_service *s, const json_t *req, nd_svc_tpl **ret, nd_diag *d) {
-        static const char *const copied[] = { "Args", "Rootfs", "Memory", "PidsLimit", "StopGracePeriod", NULL };
-        _cleanup_json_ json_t *t = task_to_json(s->task);
-        int r;
-
-        /* the copy's Env is @s's own array until replaced by a copy */
-        if (!t || json_object_set_new(t, "Env", json_deep_copy(s->task->env)) < 0)
-                return nd_diag_set(d, -ENOMEM, "out of memory");
-        for (size_t i = 0; copied[i]; i++) {
-                json_t *v = json_object_get(req, copied[i]);
-                if (v && json_object_set(t, copied[i], v) < 0)
-                        return nd_diag_set(d, -ENOMEM, "out of memory");
-        }
-        if ((r = env_edit(req, json_object_get(t, "Env"), d)) < 0)
-                return r;
-        return task_parse(t, "update", false, ret, d);
-}
-
-static bool task_equal(const nd_svc_tpl *a, const nd_svc_tpl *b) {
-        _cleanup_json_ json_t *x = task_to_json(a), *y = task_to_json(b);
-        return x && y && json_equal(x, y);
-}
-
-int nd_service_update(const nd_service *s, const json_t *req, nd_service **ret, nd_diag *d) {
-        static const char *const keys[] = { "Replicas", "Args", "EnvAdd", "EnvRm", "Rootfs", "Memory", "PidsLimit",
-                                            "StopGracePeriod", "RestartCondition", "Update", NULL };
-        _cleanup_(nd_svc_tpl_freep) nd_svc_tpl *t = NULL;
-        _cleanup_(nd_service_freep) nd_service *n = NULL;
-        nd_service policy = {0};
-        unsigned replicas;
-        bool tpl, rep;
-        int r;
-
-        if ((r = has_tasks(s, d)) < 0)
-                return r;
-        if (!json_is_object(req))
-                return nd_diag_set(d, -EINVAL, "update: not an object");
-        if ((r = nd_json_only_keys(req, keys, "update", d)) < 0 || (r = task_updated(s, req, &t, d)) < 0)
-                return r;
-        replicas = s->replicas;
-        if (json_object_get(req, "Replicas") && (r = replicas_parse(req, "update", s->sched, &replicas, d)) < 0)
-                return r;
-        policy.restart = s->restart;
-        policy.update_parallelism = s->update_parallelism;
-        policy.update_delay = s->update_delay;
-        if (json_object_get(req, "RestartCondition") && (r = restart_parse(req, "update", &policy.restart, d)) < 0)
-                return r;
-        if (json_object_get(req, "Update") && (r = update_policy_parse(req, "update", false, &policy, d)) < 0)
-                return r;
-        tpl = !task_equal(s->task, t);
-        rep = replicas != s->replicas;
-        if (!tpl && !rep && policy.restart == s->restart && policy.update_parallelism == s->update_parallelism &&
-            policy.update_delay == s->update_delay) {
-                *ret = NULL;
-                return 0;
-        }
-        if ((r = service_dup(s, &n, d)) < 0)
-                return r;
-        /* what a rollback returns to: the current template (the copy's)
-         * and count, for any update, as Docker's rollback returns to the
-         * previous spec (a policy-only update then rolls back to the same
-         * tasks, not to the template before the last change) */
-        nd_svc_tpl_free(n->prev_task);
-        n->prev_task = TAKE_PTR(n->task);
-        n->prev_replicas = s->replicas;
-        n->prev_version = s->version;
-        n->task = TAKE_PTR(t);
-        if (tpl)
-                n->version = (s->version > s->prev_version ? s->version : s->prev_version) + 1;
-        n->replicas = replicas;
-        n->restart = policy.restart;
-        n->update_parallelism = policy.update_parallelism;
-        n->update_delay = policy.update_delay;
-        *ret = TAKE_PTR(n);
-        return 1;
-}
-
-int nd_service_rollback(const nd_service *s, nd_service **ret, nd_diag *d) {
-        _cleanup_(nd_service_freep) nd_service *n = NULL;
-        nd_svc_tpl *t;
-        unsigned replicas;
-        uint64_t version;
-        int r;
-
-        if ((r = has_tasks(s, d)) < 0)
-                return r;
-        if (!s->prev_task)
-                return nd_diag_set(d, -EINVAL, "service '%s' has no previous version to roll back to (it was not "
-                                   "updated)", s->name);
-        if ((r = service_dup(s, &n, d)) < 0)
-                return r;
-        t = n->task;
-        n->task = n->prev_task;
-        n->prev_task = t;
-        replicas = n->replicas;
-        n->replicas = n->prev_replicas;
-        n->prev_replicas = replicas;
-        version = n->version;
-        n->version = n->prev_version;
-        n->prev_version = version;
-        *ret = TAKE_PTR(n);
-        return 0;
-}
-
-void nd_service_take_tasks(nd_service *to, nd_service *from) {
-        nd_svc_tpl *t = to->task, *p = to->prev_task;
-
-        to->task = from->task;
-        to->prev_task = from->prev_task;
-        from->task = t;
-        from->prev_task = p;
-        to->sched = from->sched;
-        to->replicas = from->replicas;
-        to->restart = from->restart;
-        to->update_parallelism = from->update_parallelism;
-        to->update_delay = from->update_delay;
-        to->version = from->version;
-        to->prev_replicas = from->prev_replicas;
-        to->prev_version = from->prev_version;
 }
