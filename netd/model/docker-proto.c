@@ -170,14 +170,11 @@ size_t nd_docker_driver_opts(const json_t *generic, json_t *out, const char **fi
         return ignored;
 }
 
-int nd_docker_endpoint_name(const char *body, size_t len, const char *eid, char *name, size_t size, char *id,
-                            char (*aliases)[65], size_t max, size_t *n_aliases) {
+/* dockerd's answer (a container list, or one container's inspect) read
+ * as a list; NULL when it is neither. */
+static json_t *containers_load(const char *body, size_t len) {
         json_error_t err;
-        json_t *a = json_loadb(body, len, 0, &err), *c, *net;
-        size_t i;
-        const char *k;
-        int r = -ENOENT;
-        *n_aliases = 0;
+        json_t *a = json_loadb(body, len, 0, &err);
         if (json_is_object(a)) {
                 /* one container (inspect): as a list of one */
                 json_t *l = json_array();
@@ -186,38 +183,63 @@ int nd_docker_endpoint_name(const char *body, size_t len, const char *eid, char 
         }
         if (!json_is_array(a)) {
                 json_decref(a);
-                return -EINVAL;
+                return NULL;
         }
-        json_array_foreach(a, i, c) {
+        return a;
+}
+
+/* The container of list @a attached to endpoint @eid, and its network
+ * entry in *@ret_net; NULL when none is. */
+static json_t *container_of_endpoint(json_t *a, const char *eid, json_t **ret_net) {
+        json_t *c, *net;
+        const char *k;
+        size_t i;
+        json_array_foreach(a, i, c)
                 json_object_foreach(json_object_get(json_object_get(c, "NetworkSettings"), "Networks"), k, net) {
                         const char *e = json_string_value(json_object_get(net, "EndpointID"));
-                        const char *n = json_string_value(json_array_get(json_object_get(c, "Names"), 0));
-                        const char *cid = json_string_value(json_object_get(c, "Id"));
-                        if (!n)
-                                n = json_string_value(json_object_get(c, "Name"));
-                        if (!e || strcmp(e, eid) != 0 || !n)
-                                continue;
-                        if (*n == '/')
-                                n++;
-                        if (!*n || strlen(n) >= size || !cid || strlen(cid) > 64) {
-                                r = -EINVAL;
-                                goto out;
+                        if (e && strcmp(e, eid) == 0) {
+                                *ret_net = net;
+                                return c;
                         }
-                        snprintf(name, size, "%s", n);
-                        if (id)
-                                snprintf(id, 65, "%s", cid);
-                        json_t *al = json_object_get(net, "Aliases"), *v;
-                        size_t x;
-                        json_array_foreach(al, x, v) {
-                                const char *s = json_string_value(v);
-                                if (*n_aliases < max && s && *s && strlen(s) < 65 && strcmp(s, name) != 0 &&
-                                    strncmp(cid, s, strlen(s)) != 0)
-                                        snprintf(aliases[(*n_aliases)++], 65, "%s", s);
-                        }
-                        r = 0;
-                        goto out;
                 }
+        return NULL;
+}
+
+int nd_docker_endpoint_name(const char *body, size_t len, const char *eid, char *name, size_t size, char *id,
+                            char (*aliases)[65], size_t max, size_t *n_aliases) {
+        json_t *a = containers_load(body, len), *c, *net = NULL, *v;
+        const char *n = NULL, *cid = NULL;
+        size_t x;
+        int r = -ENOENT;
+
+        *n_aliases = 0;
+        if (!a)
+                return -EINVAL;
+        c = container_of_endpoint(a, eid, &net);
+        if (c) {
+                n = json_string_value(json_array_get(json_object_get(c, "Names"), 0));
+                if (!n)
+                        n = json_string_value(json_object_get(c, "Name"));
+                cid = json_string_value(json_object_get(c, "Id"));
         }
+        if (!n)
+                goto out;
+        if (*n == '/')
+                n++;
+        if (!*n || strlen(n) >= size || !cid || strlen(cid) > 64) {
+                r = -EINVAL;
+                goto out;
+        }
+        snprintf(name, size, "%s", n);
+        if (id)
+                snprintf(id, 65, "%s", cid);
+        json_array_foreach(json_object_get(net, "Aliases"), x, v) {
+                const char *al = json_string_value(v);
+                if (*n_aliases < max && al && *al && strlen(al) < 65 && strcmp(al, name) != 0 &&
+                    strncmp(cid, al, strlen(al)) != 0)
+                        snprintf(aliases[(*n_aliases)++], 65, "%s", al);
+        }
+        r = 0;
 out:
         json_decref(a);
         return r;
@@ -225,42 +247,24 @@ out:
 
 int nd_docker_container_label(const char *body, size_t len, const char *eid, const char *key, char *out,
                               size_t size) {
-        json_error_t err;
-        json_t *a = json_loadb(body, len, 0, &err), *c, *net;
-        size_t i;
-        const char *k;
+        json_t *a = containers_load(body, len), *c, *net, *labels, *v;
         int r = -ENOENT;
 
-        if (json_is_object(a)) {
-                /* one container (inspect): as a list of one */
-                json_t *l = json_array();
-                json_array_append_new(l, a);
-                a = l;
-        }
-        if (!json_is_array(a)) {
-                json_decref(a);
+        if (!a)
                 return -EINVAL;
-        }
-        json_array_foreach(a, i, c) {
-                json_object_foreach(json_object_get(json_object_get(c, "NetworkSettings"), "Networks"), k, net) {
-                        const char *e = json_string_value(json_object_get(net, "EndpointID"));
-                        json_t *labels, *v;
-                        if (!e || strcmp(e, eid) != 0)
-                                continue;
-                        labels = json_object_get(c, "Labels");
-                        if (!labels)
-                                labels = json_object_get(json_object_get(c, "Config"), "Labels");
-                        v = json_object_get(labels, key);
-                        if (v && (!json_is_string(v) || json_string_length(v) >= size))
-                                r = -EINVAL;
-                        else if (v) {
-                                memcpy(out, json_string_value(v), json_string_length(v) + 1);
-                                r = 0;
-                        }
-                        goto out;
+        c = container_of_endpoint(a, eid, &net);
+        if (c) {
+                labels = json_object_get(c, "Labels");
+                if (!labels)
+                        labels = json_object_get(json_object_get(c, "Config"), "Labels");
+                v = json_object_get(labels, key);
+                if (v && (!json_is_string(v) || json_string_length(v) >= size))
+                        r = -EINVAL;
+                else if (v) {
+                        memcpy(out, json_string_value(v), json_string_length(v) + 1);
+                        r = 0;
                 }
         }
-out:
         json_decref(a);
         return r;
 }
