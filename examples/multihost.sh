@@ -9,8 +9,10 @@
 #
 # It creates an overlay network on host a, starts a web server container
 # on a and a client on b, and the client fetches the page by name across
-# the VXLAN tunnel.  Everything it made is removed at the end, also on
-# failure.  Needs root, etcd (Debian's etcd-server) and busybox-static.
+# the VXLAN tunnel; then a service with --replicas 3, whose tasks netd
+# runs over both hosts, answers through its VIP.  Everything it made is
+# removed at the end, also on failure.  Needs root, etcd (Debian's
+# etcd-server) and busybox-static.
 set -u
 build=${1:-build}
 netd=$build/netd/netd
@@ -26,6 +28,7 @@ pids=()
 cleanup() {
         local p
         for h in a b; do
+                [ -S "$tmp/$h/run/netd.sock" ] && NETD_SOCKET=$tmp/$h/run/netd.sock "$netctl" service rm hello >/dev/null 2>&1
                 [ -S "$tmp/$h/run/netd.sock" ] && NETD_SOCKET=$tmp/$h/run/netd.sock "$netctl" rm -f web client >/dev/null 2>&1
         done
         for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null; done
@@ -92,4 +95,16 @@ ctl b exec client nslookup web 127.0.0.11 | grep -A1 '^Name'
 echo "client on host b fetches http://web/ from host a:"
 ctl b exec client wget -q -O- http://web/index.html || exit 1
 ctl b network inspect demo | jq '.[0].Overlay | {Encap, VNI, Blocks, RemoteEndpoints}'
+
+say "a replicated service: netd runs 3 tasks, spread over both hosts"
+ctl a service create --name hello --network demo --replicas 3 \
+        sh -c 'mkdir -p /w && echo "hello from $HOSTNAME" >/w/index.html && exec httpd -f -p 80 -h /w' >/dev/null || exit 1
+for _ in $(seq 1 100); do
+        [ "$(ctl b service ps --format json hello | jq '[.[] | select(.State == "running")] | length')" = 3 ] && break
+        sleep 0.1
+done
+ctl b service ps hello
+echo "client on host b fetches http://hello/ three times (the VIP balances over the hosts):"
+for _ in 1 2 3; do ctl b exec client wget -q -O- http://hello/ || exit 1; done
+ctl b service rm hello >/dev/null
 say "done; cleaning up"

@@ -18,6 +18,9 @@
  *   cluster-publish.c  our endpoint records (leps, stale): the desired set
  *                      and the sync pass that writes it on the lease
  *   cluster-nets.c     overlay networks: records, create, remove, tunnel up
+ *   cluster-services.c services' records and remote tasks (nd_cluster_svc_ops)
+ *   cluster-slots.c    task slots of services (slots) and their
+ *                      compare-and-swap transactions (nd_cluster_slot_ops)
  *
  * What the parts use is what nd_cluster_new() was handed (the loop, the
  * netlink socket, the state directory, the DNS server and the firewall,
@@ -95,6 +98,16 @@ struct gsvc {                   /* a global service record we delivered */
         bool seen;
 };
 
+struct cslot {                  /* a slot record (cluster-slots.c) */
+        char key[ND_ID_LEN + 1 + 64]; /* SERVICE-ID/SLOT, the hash key */
+        char svc[ND_ID_LEN + 1];
+        char name[64];
+        char holder[ND_NODE_ID_LEN + 1];
+        char *value;
+        int64_t rev, lease;
+        bool seen;
+};
+
 struct waiter {
         void (*cb)(void *u, int r, const nd_diag *d);
         void *userdata;
@@ -141,6 +154,12 @@ struct nd_cluster {
         void *svc_userdata;
         struct gsvc *svc_ids;   /* global services seen, for a relist */
         size_t n_svc_ids, cap_svc_ids;
+        /* task slots (cluster-slots.c) */
+        nd_hmap *slots;         /* SERVICE-ID/SLOT -> struct cslot */
+        nd_cluster_slot_ops slot_ops;
+        void *slot_userdata;
+        double lease_asked_at;  /* ev_now() when the lease in use was asked for */
+        double lease_ok_at;     /* ev_now() when the last keep-alive etcd took was sent */
         nd_addr etcd_addrs[ETCD_ADDRS_MAX];
         uint16_t etcd_ports[ETCD_ADDRS_MAX];
         size_t n_etcd;
@@ -159,6 +178,16 @@ void nd_cl_svc_drop_unseen(nd_cluster *cl);
 void nd_cl_svc_ep_fields(nd_cluster *cl, json_t *j, const char *owner, const char *service);
 void nd_cl_svc_task(nd_cluster *cl, const struct rep *e, const json_t *j);
 void nd_cl_svc_task_gone(nd_cluster *cl, const struct rep *e);
+
+/* cluster-slots.c: a slot record put or deleted, the unseen dropped
+ * after a relist, something slots depend on changed (a node's liveness,
+ * the lease), the table freed. */
+void nd_cl_slot_put(nd_cluster *cl, const nd_store_kv *kv);
+void nd_cl_slot_del(nd_cluster *cl, const char *key);
+void nd_cl_slot_unsee(nd_cluster *cl);
+void nd_cl_slot_drop_unseen(nd_cluster *cl);
+void nd_cl_slots_changed(nd_cluster *cl);
+void nd_cl_slots_free(nd_cluster *cl);
 
 /* cluster.c */
 nd_network *nd_cl_net_by_id(nd_cluster *cl, const char *id);

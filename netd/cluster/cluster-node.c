@@ -23,6 +23,7 @@
 #include "hmap.h"
 #include "json-util.h"
 #include "log.h"
+#include "macro.h"
 #include "store.h"
 #include "txn.h"
 
@@ -121,6 +122,9 @@ static void on_registered(void *userdata, int r, int64_t rev) {
         }
         nd_log(LOG_INFO, "node registered", "node=%s id=%s lease=%" PRIx64 " ttl=%u", cl->node, cl->id,
                (uint64_t) cl->lease, cl->ttl);
+        /* the lease's TTL ran from no earlier than when it was asked for */
+        cl->lease_ok_at = cl->lease_asked_at;
+        nd_cl_slots_changed(cl);
         if (!ev_is_active(&cl->keepalive))
                 ev_timer_again(cl->loop, &cl->keepalive);
         if (!cl->started) {
@@ -240,13 +244,27 @@ void nd_cl_renew(nd_cluster *cl) {
                 return;
         cl->renewing = true;
         cl->lease = 0;
+        cl->lease_asked_at = ev_now(cl->loop);
         snprintf(key, sizeof(key), ND_KEY_GLOBAL_LIVE "%s", cl->id);
         if (nd_store_get(cl->st, key, on_live_read, cl) < 0)
                 cl->renewing = false;
 }
 
+struct keep {
+        nd_cluster *cl;
+        double sent;            /* ev_now() when the keep-alive was sent */
+};
+
 static void on_kept(void *userdata, int r, int64_t lease) {
-        nd_cluster *cl = userdata;
+        _cleanup_free_ struct keep *k = userdata;
+        nd_cluster *cl = k->cl;
+        if (r == 0 && cl->lease && lease == cl->lease && k->sent > cl->lease_ok_at) {
+                /* etcd took it: the lease lives until TTL after it was sent */
+                bool was_fresh = nd_cluster_lease_fresh_us(cl) > 0;
+                cl->lease_ok_at = k->sent;
+                if (!was_fresh)
+                        nd_cl_slots_changed(cl);
+        }
         if (r == -ENOENT && lease == 0 && cl->lease) {
                 cl->lease_losses++;
                 nd_log(LOG_WARNING, "the node lease expired; registering again and re-publishing endpoints",
@@ -264,7 +282,12 @@ void nd_cl_on_keepalive(struct ev_loop *loop, ev_timer *t, int revents) {
                 nd_cl_renew(cl);
                 return;
         }
-        (void) nd_store_lease_keepalive(cl->st, cl->lease, on_kept, cl);
+        struct keep *k = calloc(1, sizeof(*k));
+        if (!k)
+                return;
+        *k = (struct keep) { .cl = cl, .sent = ev_now(loop) };
+        if (nd_store_lease_keepalive(cl->st, cl->lease, on_kept, k) < 0)
+                free(k);
 }
 
 /* ---- reclaiming what dead nodes left ---- */

@@ -265,6 +265,7 @@ void nd_cl_live_put(nd_cluster *cl, const nd_store_kv *kv) {
         if (!was && cl->started && strcmp(id, cl->id) != 0)
                 nd_log(LOG_INFO, "node joined", "node=%s id=%.12s addr=%s", g->name, g->id, g->addr);
         nd_cl_fw_update(cl);
+        nd_cl_slots_changed(cl);
 }
 
 void nd_cl_live_del(nd_cluster *cl, const char *id) {
@@ -280,4 +281,5 @@ void nd_cl_live_del(nd_cluster *cl, const char *id) {
         }
         nd_cl_fw_update(cl);
         nd_cl_node_gc(cl, g);
+        nd_cl_slots_changed(cl);
 }

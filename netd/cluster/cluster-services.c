@@ -138,6 +138,24 @@ int nd_cluster_service_create(nd_cluster *cl, const char *id, const char *name, 
         return svc_txn(cl, id, name, value, cb, userdata);
 }
 
+int nd_cluster_service_update(nd_cluster *cl, const char *id, const char *value, void (*cb)(void *u, int r),
+                              void *userdata) {
+        _cleanup_(nd_store_txn_freep) nd_store_txn_builder *t = NULL;
+        struct svc_op *op;
+        int r;
+
+        if (!cl)
+                return -EOPNOTSUPP;
+        if (nd_store_txn_new(&t) < 0 || !(op = calloc(1, sizeof(*op))))
+                return -ENOMEM;
+        *op = (struct svc_op) { .cb = cb, .userdata = userdata };
+        (void) nd_store_txn_put(t, nd_store_txn_keyf(t, ND_KEY_GLOBAL_SERVICES "%s", id), value);
+        r = nd_store_txn_submit(TAKE_PTR(t), cl->st, on_svc_txn, op);
+        if (r < 0)
+                free(op);
+        return r;
+}
+
 int nd_cluster_service_remove(nd_cluster *cl, const char *id, const char *name, void (*cb)(void *u, int r),
                               void *userdata) {
         return svc_txn(cl, id, name, NULL, cb, userdata);

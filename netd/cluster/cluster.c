@@ -86,6 +86,11 @@ static void apply(nd_cluster *cl, bool del, const nd_store_kv *kv) {
                         nd_cl_svc_put(cl, kv);
                 else
                         nd_cl_svc_del(cl, k);
+        } else if (IS(k, ND_KEY_GLOBAL_SERVICE_SLOTS)) {
+                if (!del)
+                        nd_cl_slot_put(cl, kv);
+                else
+                        nd_cl_slot_del(cl, k);
         } else if (IS(k, ND_KEY_GLOBAL_LIVE)) {
                 if (!del)
                         nd_cl_live_put(cl, kv);
@@ -103,7 +108,8 @@ static void relist(nd_cluster *cl);
 
 /* The order a snapshot is applied in: what a record is checked against
  * comes before it (networks, then nodes and their liveness, then blocks,
- * then endpoints, which may be tasks of the services). */
+ * then endpoints, which may be tasks of the services, and task slots,
+ * whose holders are checked against the nodes' leases). */
 static int rank(const char *k) {
         return IS(k, ND_KEY_GLOBAL_NETWORKS) ? 0
                : IS(k, ND_KEY_GLOBAL_NODES) || IS(k, ND_KEY_GLOBAL_LIVE) || IS(k, ND_KEY_GLOBAL_SERVICES) ? 1
@@ -135,6 +141,7 @@ void nd_cl_on_listed(void *userdata, int r, const nd_store_kv *kvs, size_t n, in
         while ((g = nd_hmap_next(cl->nodes, &it)))
                 g->seen = false;
         nd_cl_svc_unsee(cl);
+        nd_cl_slot_unsee(cl);
         for (int k = 0; k < 4; k++)
                 for (size_t i = 0; i < n; i++)
                         if (rank(kvs[i].key) == k)
@@ -157,6 +164,7 @@ void nd_cl_on_listed(void *userdata, int r, const nd_store_kv *kvs, size_t n, in
                         if (!e->seen)
                                 nd_cl_rep_remove(cl, e);
                 nd_cl_svc_drop_unseen(cl);
+                nd_cl_slot_drop_unseen(cl);
                 for (size_t i = cl->n_blocks; i-- > 0;)
                         if (!cl->blocks[i]->seen && !cl->blocks[i]->claiming)
                                 nd_cl_block_drop(cl, cl->blocks[i]);
@@ -503,7 +511,7 @@ static int cluster_make(struct ev_loop *loop, struct nl_sock *nl, const char *st
         ev_timer_init(&cl->prune_timer, nd_cl_on_prune, 2.0, 0);
         cl->prune_timer.data = cl;
         if (!(cl->state_dir = strdup(state_dir)) || nd_hmap_new(&cl->reps) < 0 || nd_hmap_new(&cl->nodes) < 0 ||
-            nd_hmap_new(&cl->block_index) < 0) {
+            nd_hmap_new(&cl->block_index) < 0 || nd_hmap_new(&cl->slots) < 0) {
                 nd_cluster_free(cl);
                 return -ENOMEM;
         }
@@ -597,6 +605,7 @@ nd_cluster *nd_cluster_free(nd_cluster *cl) {
                 free(cl->stale[i]);
         free(cl->stale);
         free(cl->svc_ids);
+        nd_cl_slots_free(cl);
         nd_hmap_iter it = {0};
         void *v;
         while ((v = nd_hmap_next(cl->reps, &it)))

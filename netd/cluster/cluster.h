@@ -37,6 +37,8 @@
  *   vnis/VNI                 ID
  *   blocks/ID/ADDR-LEN       {"Node","Name"}      an address block a node claimed
  *   endpoints/NODE/ID/CTID   {"Node","Vtep","Mac","IPv4","IPv6","Name",...} on the node lease
+ *   services/ID, service-names/NAME   services on overlay networks
+ *   service-slots/ID/SLOT    {"Node","Container","State",...} on the holder's lease
  *
  * Identity: live/NODE is created only if absent (compare-and-swap) on a
  * fresh lease.  A restart finds its own live record (same address) and
@@ -165,8 +167,54 @@ int nd_cluster_service_create(nd_cluster *cl, const char *id, const char *name, 
                               void (*cb)(void *u, int r), void *userdata);
 int nd_cluster_service_remove(nd_cluster *cl, const char *id, const char *name, void (*cb)(void *u, int r),
                               void *userdata);
+/* A changed record of an existing service (its scale, update or
+ * rollback): every host applies it when the watch delivers it. */
+int nd_cluster_service_update(nd_cluster *cl, const char *id, const char *value, void (*cb)(void *u, int r),
+                              void *userdata);
 /* This node's id (NULL without a cluster). */
 const char *nd_cluster_node_id(const nd_cluster *cl);
+
+/* Task slots of global services (docs/services.md, "Across hosts"):
+ * records under service-slots/SERVICE-ID/SLOT, each on the lease of the
+ * node that claimed it, so a dead node's slots vanish with its lease.
+ * The cluster keeps the table as the watch shows it and carries the
+ * compare-and-swap transactions; what a slot means is the core's.
+ *   changed  a slot record, a node's liveness or this node's lease
+ *            changed: look again (level-triggered, may come in bursts) */
+typedef struct nd_cluster_slot {
+        const char *svc, *name;   /* service id, slot name */
+        const char *node;         /* its holder: "Node" of a record on that
+                                   * node's live lease, else "" */
+        const char *holder;       /* "Node" as written, trusted or not */
+        const char *value;        /* the record's JSON */
+        int64_t rev;              /* its mod revision */
+} nd_cluster_slot;
+typedef struct nd_cluster_slot_ops {
+        void (*changed)(void *userdata);
+} nd_cluster_slot_ops;
+void nd_cluster_set_slot_ops(nd_cluster *cl, const nd_cluster_slot_ops *ops, void *userdata);
+/* Every slot record, each borrowed for the call of @fn. */
+void nd_cluster_slots_foreach(nd_cluster *cl, void (*fn)(void *u, const nd_cluster_slot *s), void *userdata);
+/* One compare-and-swap on slot @svc/@slot: only if its mod revision is
+ * @expect_rev (0: absent) and, with @dead_node, that node is not live;
+ * then put @value on this node's lease, or (@value NULL) delete it.
+ * @cb(@userdata, 0 and the commit revision, or -ECANCELED: a compare
+ * failed, or -errno); -EAGAIN now: no lease yet. */
+int nd_cluster_slot_txn(nd_cluster *cl, const char *svc, const char *slot, int64_t expect_rev, const char *dead_node,
+                        const char *value, void (*cb)(void *u, int r, int64_t rev), void *userdata);
+/* The revision the cluster's view has reached (the last event applied). */
+int64_t nd_cluster_revision(const nd_cluster *cl);
+/* How much longer this node may act as the holder of what is on its
+ * lease, in microseconds (<= 0: no longer).  A keep-alive etcd accepted
+ * proves the lease alive until TTL after it was sent; this host stops
+ * trusting it at two thirds of that, so what it fences is stopped before
+ * etcd could expire the lease and let other hosts take over. */
+int64_t nd_cluster_lease_fresh_us(const nd_cluster *cl);
+/* The live nodes' ids (up to @max) into @ids; their count. */
+size_t nd_cluster_live_nodes(nd_cluster *cl, char (*ids)[ND_NODE_ID_LEN + 1], size_t max);
+bool nd_cluster_node_live(nd_cluster *cl, const char *id);
+/* A node's name (its id when unknown), borrowed. */
+const char *nd_cluster_node_name(nd_cluster *cl, const char *id);
 
 /* Registers the node, loads the global state (networks join the table
  * through nets->adopt) and starts watching; then calls @done with

@@ -41,8 +41,13 @@ static void on_changed(void *userdata, int r, int64_t rev) {
         free(op);
 }
 
+static void on_changed_cl(void *userdata, int r) {
+        on_changed(userdata, r, 0);
+}
+
 /* Write @rec (owned) as @s's record; its task fields replace @s's once
- * durable. */
+ * durable.  A global service's record is in etcd: every host applies
+ * the change from there (service-cluster.c). */
 static int svc_change_write(nd_manager *m, struct nd_svc *s, nd_service *rec, nd_manager_svc_fn cb, void *userdata,
                             nd_diag *d) {
         _cleanup_(nd_store_txn_freep) nd_store_txn_builder *t = NULL;
@@ -57,6 +62,18 @@ static int svc_change_write(nd_manager *m, struct nd_svc *s, nd_service *rec, nd
         }
         *op = (struct change_op) { .m = m, .rec = rec, .cb = cb, .userdata = userdata };
         snprintf(op->id, sizeof(op->id), "%s", s->rec->id);
+        if (s->global) {
+                _cleanup_json_ json_t *j = nd_service_to_json(rec);
+                _cleanup_free_ char *value = j ? json_dumps(j, JSON_COMPACT) : NULL;
+                r = value ? nd_cluster_service_update(m->cluster, s->rec->id, value, on_changed_cl, op) : -ENOMEM;
+                if (r < 0) {
+                        nd_service_free(rec);
+                        free(op);
+                        return nd_diag_set(d, r, "writing the service to the cluster store failed: %s", strerror(-r));
+                }
+                rs->changing = true;
+                return 0;
+        }
         nd_store_txn_put_json_new(t, nd_store_txn_keyf(t, ND_KEY_SERVICES "%s", s->rec->id), nd_service_to_json(rec));
         r = nd_store_txn_submit(TAKE_PTR(t), m->store, on_changed, op);
         if (r < 0) {
@@ -137,21 +154,25 @@ static int slot_cmp_asc(const void *a, const void *b) {
 }
 
 static json_t *slot_view(nd_manager *m, const struct nd_svc *s, const struct slot *sl) {
-        char name[ND_NAME_MAX + 1], host[SLOT_NAME_MAX];
+        char name[ND_NAME_MAX + 1];
         nd_container *c = NULL;
         const char *health = "";
         int64_t retry = 0;
+        /* another host's slot: what its record says */
+        bool theirs = sl->shared && !sl->claimed;
 
         nd_rp_task_name(s, sl, name);
-        nd_rp_host_slot_name(m, host);
-        if (sl->ctid[0] && nd_manager_container_find(m, sl->ctid, &c) == 0 && strcmp(c->id, sl->ctid) == 0 &&
-            c->status == ND_CT_RUNNING && s->rec->health.cmd)
+        if (!theirs && sl->ctid[0] && nd_manager_container_find(m, sl->ctid, &c) == 0 &&
+            strcmp(c->id, sl->ctid) == 0 && c->status == ND_CT_RUNNING && s->rec->health.cmd)
                 health = nd_task_health_to_string(nd_services_task_health(m, c->id));
+        else if (theirs)
+                health = nd_rp_remote_health(m, s, sl);
         if (sl->restart && sl->wait_until_us > now_us())
                 retry = sl->wait_until_us / SEC;
         return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:s, s:I, s:I, s:I, s:s, s:b}", "Name", name, "Slot",
-                         sl->name, "Node", sl->node, "Host", sl->claimed ? host : "", "Container", sl->ctid,
-                         "DesiredState", sl->run ? "running" : "shutdown", "State", state_names[sl->state], "Since",
+                         sl->name, "Node", sl->node, "Host", nd_rp_slot_host(m, sl), "Container",
+                         theirs ? sl->rctid : sl->ctid, "DesiredState",
+                         (theirs ? sl->rrun && sl->node[0] : sl->run) ? "running" : "shutdown", "State", state_names[sl->state], "Since",
                          (json_int_t) sl->since, "Error", sl->error, "Version", (json_int_t) sl->version, "Restarts",
                          (json_int_t) sl->restarts, "RetryAt", (json_int_t) retry, "Health", health, "Updating",
                          sl->batch);

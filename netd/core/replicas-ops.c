@@ -115,6 +115,7 @@ static void task_create(struct nd_replicas *rp, struct nd_svc *s, struct slot *s
         if (sl->restart)
                 sl->restarts++;
         sl->version = s->rec->version;
+        sl->stop_grace = s->rec->task->stop_grace;
         sl->replace = false;
         sl->ctid[0] = 0;
         r = nd_ct_task_run(rp->m, body, on_task_created, op, &d);
@@ -213,6 +214,8 @@ static void on_task_removed(void *userdata, int r, nd_container *c, const nd_dia
 static void task_drain(struct nd_replicas *rp, struct slot *sl, nd_container *c, bool on) {
         sl->draining = on;
         nd_services_container_sync(rp->m, c, c->status == ND_CT_RUNNING && !on);
+        if (rp->m->cluster)
+                nd_cluster_publish(rp->m->cluster, c); /* its health for the other hosts */
         if (on)
                 sl->wait_until_us = now_us() + DRAIN_US;
 }
@@ -238,7 +241,9 @@ static void task_retire(struct nd_replicas *rp, struct nd_svc *s, struct slot *s
                 return;
         nd_rp_slot_set(rp, sl, ST_STOPPING, NULL);
         if (c->status == ND_CT_RUNNING) {
-                double grace = s ? s->rec->task->stop_grace : ND_SVC_STOP_GRACE_DEFAULT;
+                /* a service that is gone: its template's, as the slot kept it */
+                double grace = s ? s->rec->task->stop_grace : sl->stop_grace > 0 ? sl->stop_grace
+                                                                                  : ND_SVC_STOP_GRACE_DEFAULT;
                 r = nd_manager_container_stop(rp->m, c, grace, on_task_stopped, op, &d);
         } else
                 r = nd_ct_task_remove(rp->m, c, on_task_removed, op, &d);
@@ -258,6 +263,10 @@ static void task_retire(struct nd_replicas *rp, struct nd_svc *s, struct slot *s
 static void wait_for(struct pass *p, int64_t t) {
         if (t < p->next_us)
                 p->next_us = t;
+}
+
+void nd_rp_wait_for(struct pass *p, int64_t t) {
+        wait_for(p, t);
 }
 
 /* An exit not yet counted: decide per the restart condition. */
@@ -292,6 +301,13 @@ static void slot_step_once(struct nd_replicas *rp, struct nd_svc *s, struct slot
                 return;
         if (sl->wait_until_us > p->now && !sl->claimed)
                 return;
+        if (!sl->claimed && sl->shared) {
+                /* held elsewhere, or free: ours only if placement says so
+                 * (a container of ours left for it is reaped, not here) */
+                if (nd_rp_cluster_may_claim(rp, s, sl, p) && nd_rp_slot_claim(rp, sl, true) == 0)
+                        p->budget--;
+                return;
+        }
         c = nd_rp_slot_container(rp->m, s, sl);
         if (!sl->claimed) {
                 /* also a slot to give up: what is released was claimed */
@@ -383,6 +399,8 @@ static void want_slot(struct nd_replicas *rp, const struct nd_svc *s, const char
         struct slot *sl = nd_rp_slot_find(rp, s->rec->id, name);
         if (!sl && !(sl = nd_rp_slot_new(rp, s->rec->id, name)))
                 nd_log(LOG_ERR, "out of memory adding a task slot", "service=%s", s->rec->name);
+        else if (!sl->claimed && !sl->busy)
+                sl->shared = s->global;
 }
 
 /* A task is ready for the next batch once it runs the current template
@@ -409,8 +427,22 @@ static void svc_update(struct nd_replicas *rp, struct nd_svc *s, struct rsvc *rs
         for (size_t i = 0; i < rp->n_slots; i++) {
                 struct slot *sl = rp->slots[i];
                 nd_container *c;
-                if (strcmp(sl->svc, s->rec->id) != 0 || !sl->run || !sl->claimed)
+                if (strcmp(sl->svc, s->rec->id) != 0 || !sl->run)
                         continue;
+                if (!sl->claimed) {
+                        /* another host's task: its batch is open until its
+                         * new task is ready, and its old one is a candidate
+                         * in the one order every host computes, so the
+                         * cluster replaces update_parallelism at a time */
+                        if (!sl->shared || !sl->node[0])
+                                continue;
+                        if (sl->version == s->rec->version ? !nd_rp_remote_ready(rp->m, s, sl)
+                                                           : sl->state == ST_STOPPING || sl->state == ST_STARTING)
+                                open = true;
+                        else if (sl->version != s->rec->version && sl->state == ST_RUNNING)
+                                cand[n++] = sl;
+                        continue;
+                }
                 c = nd_rp_slot_container(rp->m, s, sl);
                 if (sl->batch) {
                         if (task_ready(rp->m, s, sl, c))
@@ -441,6 +473,8 @@ static void svc_update(struct nd_replicas *rp, struct nd_svc *s, struct rsvc *rs
         qsort(cand, n, sizeof(*cand), nd_rp_slot_cmp_desc);
         for (size_t i = n; i-- > 0 && picked < s->rec->update_parallelism; picked++) {
                 struct slot *sl = cand[i];
+                if (!sl->claimed)
+                        continue; /* its host's to replace */
                 sl->batch = sl->replace = true;
                 rs->batch_active = true;
                 nd_log(LOG_INFO, "updating a task", "service=%s slot=%s from=%" PRIu64 " to=%" PRIu64,
@@ -521,6 +555,8 @@ void nd_rp_svc_reconcile(struct nd_replicas *rp, struct nd_svc *s, struct pass *
                 if (strcmp(sl->svc, s->rec->id) != 0)
                         continue;
                 want = slot_wanted(rp, s, rs, sl);
+                if (sl->claimed && sl->version == s->rec->version)
+                        sl->stop_grace = s->rec->task->stop_grace; /* also an adopted task's */
                 if (want != sl->run) {
                         sl->run = want;
                         if (!want)

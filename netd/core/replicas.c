@@ -84,7 +84,7 @@ struct slot *nd_rp_slot_new(struct nd_replicas *rp, const char *svc, const char 
         return sl;
 }
 
-static void slot_free(struct nd_replicas *rp, struct slot *sl) {
+void nd_rp_slot_free(struct nd_replicas *rp, struct slot *sl) {
         for (size_t i = 0; i < rp->n_slots; i++)
                 if (rp->slots[i] == sl) {
                         memmove(rp->slots + i, rp->slots + i + 1, (rp->n_slots - i - 1) * sizeof(*rp->slots));
@@ -146,7 +146,7 @@ nd_container *nd_rp_slot_container(nd_manager *m, const struct nd_svc *s, struct
 
 /* ---- the slot's record ---- */
 
-static json_t *slot_record(const struct slot *sl) {
+json_t *nd_rp_slot_record(const struct slot *sl) {
         return json_pack("{s:s, s:s, s:s, s:s, s:I, s:s, s:I}", "Node", sl->node, "Container", sl->ctid, "Desired",
                          sl->run ? "running" : "shutdown", "State", state_names[sl->state], "Since",
                          (json_int_t) sl->since, "Error", sl->error, "Version", (json_int_t) sl->version);
@@ -180,6 +180,8 @@ void nd_rp_slot_write(struct nd_replicas *rp, struct slot *sl) {
 
         if (!sl->claimed)
                 return;
+        if (sl->shared)
+                return nd_rp_cluster_write(rp, sl);
         if (sl->writing) {
                 sl->rewrite = true;
                 return;
@@ -191,7 +193,7 @@ void nd_rp_slot_write(struct nd_replicas *rp, struct slot *sl) {
         }
         *op = (struct op) { .m = rp->m, .serial = sl->serial };
         nd_store_txn_put_json_new(t, nd_store_txn_keyf(t, ND_KEY_SERVICE_SLOTS "%s/%s", sl->svc, sl->name),
-                                  slot_record(sl));
+                                  nd_rp_slot_record(sl));
         if (nd_store_txn_submit(TAKE_PTR(t), rp->m->store, on_slot_written, op) < 0) {
                 free(op);
                 return;
@@ -218,25 +220,29 @@ void nd_rp_slot_set(struct nd_replicas *rp, struct slot *sl, slot_state st, cons
  * record.  Nothing else creates or deletes a slot record, and a slot's
  * container is created only once its claim has committed.
  *
- * On one host the host's store has no other writer, so a put is the
- * claim.  In a cluster the record moves to etcd
- * (ND_KEY_GLOBAL "service-slots/SVCID/SLOT") and this function becomes a
- * transaction there: take = compare (the key is absent, or its
- * mod_revision is the one this host read and its "Node" has no live key
- * under ND_KEY_GLOBAL_LIVE) then put on this host's lease; give up =
- * compare ("Node" is this host, by mod_revision) then delete.  A failed
- * compare answers -ECANCELED: another host holds the slot, and this one
- * leaves it alone (its task shows with that host in `service ps`).  The
- * lease makes a dead host's slots vanish, so the survivors claim them.
- * nd_rp_slot_write() then becomes a put guarded by the same compare. */
+ * A slot of a local service lives in the host's store, which has no
+ * other writer, so a put is the claim.  A slot of a service on overlay
+ * networks lives in etcd (ND_KEY_GLOBAL_SERVICE_SLOTS) and the claim is a
+ * transaction there (replicas-cluster.c): take = compare (the key is
+ * absent, or its mod_revision is the one this host read and its "Node"
+ * has no live key under ND_KEY_GLOBAL_LIVE) then put on this host's
+ * lease; give up = compare (the revision this host wrote last) then
+ * delete.  A failed compare answers -ECANCELED: another host holds the
+ * slot, and this one leaves it alone (its task shows with that host in
+ * `service ps`).  The lease makes a dead host's slots vanish, so the
+ * survivors claim them.  nd_rp_slot_write() is then a put guarded by
+ * the same compare. */
 static void on_claimed(void *userdata, int r, int64_t rev);
 
 int nd_rp_slot_claim(struct nd_replicas *rp, struct slot *sl, bool take) {
         _cleanup_(nd_store_txn_freep) nd_store_txn_builder *t = NULL;
-        struct op *op = calloc(1, sizeof(*op));
+        struct op *op;
         const char *key;
         int k;
 
+        if (sl->shared)
+                return nd_rp_cluster_claim(rp, sl, take);
+        op = calloc(1, sizeof(*op));
         if (!op || nd_store_txn_new(&t) < 0) {
                 free(op);
                 return -ENOMEM;
@@ -245,7 +251,7 @@ int nd_rp_slot_claim(struct nd_replicas *rp, struct slot *sl, bool take) {
         key = nd_store_txn_keyf(t, ND_KEY_SERVICE_SLOTS "%s/%s", sl->svc, sl->name);
         if (take) {
                 snprintf(sl->node, sizeof(sl->node), "%s", nd_rp_node_id(rp->m));
-                nd_store_txn_put_json_new(t, key, slot_record(sl));
+                nd_store_txn_put_json_new(t, key, nd_rp_slot_record(sl));
         } else
                 nd_store_txn_del(t, key);
         k = nd_store_txn_submit(TAKE_PTR(t), rp->m->store, on_claimed, op);
@@ -272,7 +278,7 @@ static void on_claimed(void *userdata, int r, int64_t rev) {
                 sl->claimed = !sl->claimed;
                 sl->wait_until_us = now_us() + CLAIM_RETRY_US;
         } else if (!sl->claimed) {
-                slot_free(rp, sl);
+                nd_rp_slot_free(rp, sl);
         }
         nd_replicas_kick(op->m);
 }
@@ -288,7 +294,7 @@ struct nd_svc *nd_rp_svc_by_id(nd_manager *m, const char *id) {
 
 static bool slot_orphaned(nd_manager *m, const struct slot *sl) {
         const struct nd_svc *s = nd_rp_svc_by_id(m, sl->svc);
-        return !s || (s->committed && (!s->rec->task || s->global));
+        return !s || (s->committed && !s->rec->task);
 }
 
 static void reconcile_orphans(struct nd_replicas *rp, struct pass *p) {
@@ -323,9 +329,13 @@ static void reconcile(struct nd_replicas *rp) {
         nd_manager *m = rp->m;
         struct pass p = { .now = now_us(), .next_us = INT64_MAX, .budget = OPS_PER_PASS };
 
+        /* the cluster's slots and this host's lease first: what it no
+         * longer holds is stopped before anything is claimed */
+        nd_rp_cluster_sync(rp, &p);
+        nd_rp_cluster_reap(rp, &p);
         for (size_t i = 0; i < m->n_svcs; i++) {
                 struct nd_svc *s = m->svcs[i];
-                if (s->committed && s->rec->task && !s->global)
+                if (s->committed && s->rec->task)
                         nd_rp_svc_reconcile(rp, s, &p);
         }
         /* slots of services that are gone or run no tasks (a crash in
@@ -379,37 +389,57 @@ static bool slot_name_valid(const char *s) {
         return true;
 }
 
+/* A slot record's fields into @into (node, container, desired and
+ * current state, since, error, version); untrusted like any record:
+ * -EINVAL and nothing changed when wrong. */
+int nd_rp_record_parse(const char *value, size_t len, struct slot *into) {
+        const char *node, *ct, *desired, *state, *error;
+        json_int_t since, version;
+        _cleanup_json_ json_t *j = json_loadb(value, len, 0, NULL);
+
+        if (!j || json_unpack(j, "{s:s, s:s, s:s, s:s, s:I, s:s, s:I}", "Node", &node, "Container", &ct, "Desired",
+                              &desired, "State", &state, "Since", &since, "Error", &error, "Version", &version) < 0)
+                return -EINVAL;
+        if (strlen(node) > ND_NODE_ID_LEN || (*ct && !nd_id_valid(ct)) || version < 0)
+                return -EINVAL;
+        snprintf(into->node, sizeof(into->node), "%s", node);
+        snprintf(into->ctid, sizeof(into->ctid), "%s", ct);
+        into->run = strcmp(desired, "running") == 0;
+        into->state = state_from_string(state);
+        into->since = since;
+        snprintf(into->error, sizeof(into->error), "%s", error);
+        into->version = (uint64_t) version;
+        return 0;
+}
+
 /* One record read back: "SVCID/SLOT" after the prefix; untrusted like
  * any record, so checked and skipped when wrong. */
 static int slot_load(struct nd_replicas *rp, const nd_store_kv *kv) {
         const char *rest = kv->key + strlen(ND_KEY_SERVICE_SLOTS), *slash = strchr(rest, '/');
         char id[ND_ID_LEN + 1];
-        const char *node, *ct, *desired, *state, *error;
-        json_int_t since, version;
+        struct slot rec = {0};
         struct slot *sl;
+        const char *ct;
 
         if (!slash || slash - rest != ND_ID_LEN || !slot_name_valid(slash + 1))
                 return -EINVAL;
         snprintf(id, sizeof(id), "%.*s", ND_ID_LEN, rest);
         if (!nd_id_valid(id) || nd_rp_slot_find(rp, id, slash + 1))
                 return -EINVAL;
-        _cleanup_json_ json_t *j = json_loadb(kv->value, kv->value_len, 0, NULL);
-        if (!j || json_unpack(j, "{s:s, s:s, s:s, s:s, s:I, s:s, s:I}", "Node", &node, "Container", &ct, "Desired",
-                              &desired, "State", &state, "Since", &since, "Error", &error, "Version", &version) < 0)
-                return -EINVAL;
-        if (strlen(node) > ND_NODE_ID_LEN || (*ct && !nd_id_valid(ct)) || version < 0)
+        if (nd_rp_record_parse(kv->value, kv->value_len, &rec) < 0)
                 return -EINVAL;
         sl = nd_rp_slot_new(rp, id, slash + 1);
         if (!sl)
                 return -ENOMEM;
-        snprintf(sl->node, sizeof(sl->node), "%s", node);
-        snprintf(sl->ctid, sizeof(sl->ctid), "%s", ct);
-        sl->run = strcmp(desired, "running") == 0;
-        sl->state = state_from_string(state);
-        sl->since = since;
-        snprintf(sl->error, sizeof(sl->error), "%s", error);
-        sl->version = (uint64_t) version;
-        sl->claimed = strcmp(node, nd_rp_node_id(rp->m)) == 0;
+        snprintf(sl->node, sizeof(sl->node), "%s", rec.node);
+        snprintf(sl->ctid, sizeof(sl->ctid), "%s", rec.ctid);
+        sl->run = rec.run;
+        sl->state = rec.state;
+        sl->since = rec.since;
+        snprintf(sl->error, sizeof(sl->error), "%s", rec.error);
+        sl->version = rec.version;
+        sl->claimed = strcmp(rec.node, nd_rp_node_id(rp->m)) == 0;
+        ct = sl->ctid;
         /* the container's last exit was counted before the restart */
         nd_container *c;
         if (*ct && nd_manager_container_find(rp->m, ct, &c) == 0 && strcmp(c->id, ct) == 0 &&
@@ -447,6 +477,7 @@ int nd_replicas_load(nd_manager *m, void (*done)(nd_manager *m)) {
         nd_rp_host_slot_name(m, rp->host);
         ev_timer_init(&rp->timer, on_timer, 0, 0);
         m->replicas = rp;
+        nd_rp_cluster_init(rp);
         r = nd_store_list(m->store, ND_KEY_SERVICE_SLOTS, on_slots_loaded, m);
         if (r < 0) {
                 m->replicas = NULL;
@@ -473,6 +504,7 @@ void nd_replicas_free(nd_manager *m) {
         for (size_t i = 0; i < rp->n_svcs; i++)
                 free(rp->svcs[i]);
         free(rp->svcs);
+        free(rp->reaping);
         free(rp);
         m->replicas = NULL;
 }
@@ -484,9 +516,8 @@ int nd_replicas_check(nd_manager *m, const nd_service *rec, nd_diag *d) {
         if (!rec->task)
                 return 0;
         n = nd_net_by_id(m, rec->nets[0].net);
-        if (n && nd_network_is_global(n))
-                return nd_diag_set(d, -EOPNOTSUPP, "service '%s': tasks run by netd (a command) need local networks "
-                                   "for now; on overlay networks, run containers with --service on each host",
+        if (n && nd_network_is_global(n) && !m->cluster)
+                return nd_diag_set(d, -EOPNOTSUPP, "service '%s': tasks on an overlay network need the cluster store",
                                    rec->name);
         return 0;
 }
@@ -499,7 +530,7 @@ bool nd_replicas_holds(nd_manager *m, const nd_container *c) {
                 struct slot *sl = rp->slots[i];
                 const struct nd_svc *s = nd_rp_slot_service(m, sl);
                 char name[ND_NAME_MAX + 1];
-                if (!s)
+                if (!s || !sl->claimed)
                         continue;
                 nd_rp_task_name(s, sl, name);
                 if (strcmp(sl->ctid, c->id) == 0 || strcmp(name, c->name) == 0)
@@ -520,7 +551,9 @@ int nd_replicas_remove_tasks(nd_manager *m, struct nd_svc *s, nd_manager_svc_fn 
         struct nd_replicas *rp = m->replicas;
         struct rsvc *rs;
 
-        if (!rp || (!s->rec->task && !nd_rp_svc_has_slots(rp, s->rec->id)))
+        /* a global service's record goes first: every host then stops and
+         * gives up its own slots of a service that is gone */
+        if (!rp || s->global || (!s->rec->task && !nd_rp_svc_has_slots(rp, s->rec->id)))
                 return 0;
         rs = nd_rp_rsvc_get(rp, s->rec->id, false);
         if (rs && rs->removing)

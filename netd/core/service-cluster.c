@@ -22,6 +22,7 @@
  * shares, held by one firewall owner and rewritten at each flush.
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,6 +38,7 @@
 #include "log.h"
 #include "macro.h"
 #include "nl-link.h"
+#include "replicas-internal.h"
 #include "services-internal.h"
 #include "store.h"
 #include "txn.h"
@@ -66,14 +68,25 @@ static void on_service(void *userdata, const char *id, const char *value) {
                 if (s && s->global)
                         remove_here(m, s);
                 nd_services_flush(m);
+                nd_replicas_kick(m); /* its slots here are orphans now */
                 return;
         }
-        if (s)
-                return; /* records do not change after create */
         _cleanup_json_ json_t *j = json_loads(value, 0, NULL);
         if (!j || nd_service_from_json(j, &rec, &d) < 0 || strcmp(rec->id, id) != 0) {
                 nd_log(LOG_WARNING, "ignoring an unreadable service record", "id=%.12s reason=\"%s\"", id,
                        d.msg[0] ? d.msg : "not JSON or another id");
+                nd_service_free(rec);
+                return;
+        }
+        if (s) {
+                /* only its tasks change (scale, update, rollback) */
+                if (s->rec->task && rec->task &&
+                    (rec->version != s->rec->version || rec->replicas != s->rec->replicas)) {
+                        nd_log(LOG_INFO, "cluster service changed", "service=%s replicas=%u version=%" PRIu64,
+                               rec->name, rec->replicas, rec->version);
+                        nd_service_take_tasks(s->rec, rec);
+                        nd_replicas_kick(m);
+                }
                 nd_service_free(rec);
                 return;
         }
@@ -111,6 +124,7 @@ static void on_service(void *userdata, const char *id, const char *value) {
         nd_log(LOG_INFO, "cluster service", "service=%s id=%.12s", rec->name, rec->id);
         nd_svc_cluster_lbs(m);
         nd_services_flush(m);
+        nd_replicas_kick(m); /* its tasks, if it runs any */
 }
 
 static void on_task(void *userdata, const nd_cluster_task *t) {
@@ -131,6 +145,10 @@ static void on_task_gone(void *userdata, const char *key) {
 }
 
 static const char *on_health(void *userdata, const char *owner) {
+        /* a task leaving (an update, a scale-down) is no backend for the
+         * other hosts either, before it stops */
+        if (nd_replicas_draining(userdata, owner))
+                return nd_task_health_to_string(ND_TASK_UNHEALTHY);
         return nd_task_health_to_string(nd_services_task_health(userdata, owner));
 }
 

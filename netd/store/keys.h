@@ -101,3 +101,8 @@
 #define ND_KEY_GLOBAL_SERVICES ND_KEY_GLOBAL "services/"
 /* global/service-names/NAME: the service's id, created only if absent. */
 #define ND_KEY_GLOBAL_SERVICE_NAMES ND_KEY_GLOBAL "service-names/"
+/* global/service-slots/SERVICE-ID/SLOT: a task slot of a global service
+ * (the record of ND_KEY_SERVICE_SLOTS) on the lease of the node that
+ * claimed it; claimed, written and given up only by compare-and-swap
+ * (cluster/cluster-slots.c, core/replicas-cluster.c). */
+#define ND_KEY_GLOBAL_SERVICE_SLOTS ND_KEY_GLOBAL "service-slots/"

@@ -12,6 +12,9 @@ t_match "both hosts are nodes" "$out" "host-a.*host-b"
 t_match "host b sees the overlay network" "$out" "demo +overlay +global"
 t_match "the client resolves the server on the other host" "$out" "Name:.web"
 t_match "and fetches its page across the tunnel" "$out" "hello from netd"
+t_match "a replicated service's 3 tasks run over both hosts" "$out" "hello.1 .*running.*hello.2 .*running.*hello.3 .*running"
+t_match "... on host a and on host b" "$(echo "$out" | grep '^hello\.' | awk '{print $3}' | sort -u | tr '\n' ' ')" "^host-a host-b $"
+t_match "and answer through the VIP" "$out" "hello from hello\.[123]"
 t_eq "its namespaces are gone" "$(ip netns list | grep -c "^mh[0-9]*-")" "0"
 [ $rc = 0 ] || echo "$out" | tail -30
 nd_done

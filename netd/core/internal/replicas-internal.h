@@ -7,7 +7,9 @@
  *
  * A service with a task template (model/service.h) has slots: 1..N in
  * replicated mode, one per host in global mode.  Each slot is a record
- * under ND_KEY_SERVICE_SLOTS held by the host that claimed it, and at
+ * under ND_KEY_SERVICE_SLOTS (a service on overlay networks: under
+ * ND_KEY_GLOBAL_SERVICE_SLOTS in etcd, replicas-cluster.c) held by the
+ * host that claimed it, and at
  * most one container, NAME.SLOT, made from the template through the
  * container service's own run path with the "managed" flag.  The
  * reconciler runs on the loop (a timer, kicked by every change) and is
@@ -44,9 +46,9 @@ void nd_replicas_free(nd_manager *m);
  * no-op before start. */
 void nd_replicas_kick(nd_manager *m);
 
-/* May the tasks of @rec (a create request, networks resolved) run here?
- * 0, or -EOPNOTSUPP with @d's message (overlay networks: the slots are
- * not yet claimed in the cluster store, see replicas.c). */
+/* May the tasks of @rec (a create request, networks resolved) run?
+ * 0, or -EOPNOTSUPP with @d's message (overlay networks without the
+ * cluster store, whose slots live there: replicas-cluster.c). */
 int nd_replicas_check(nd_manager *m, const struct nd_service *rec, nd_diag *d);
 
 /* Is @c a task that a slot of a live service holds (so `rm` refuses it)? */

@@ -37,6 +37,7 @@
 #define CLAIM_RETRY_US (1 * SEC)
 #define OPS_PER_PASS 32              /* operations one pass starts; the rest in the next */
 #define SLOT_NAME_MAX 48
+#define PLACE_FALLBACK_US (3 * SEC)  /* a free slot the best host did not take: any host may */
 
 typedef enum slot_state {
         ST_PENDING,    /* claimed, no container yet */
@@ -81,6 +82,16 @@ struct slot {
         int64_t wait_until_us;        /* end of a backoff or of a drain */
         int64_t exit_seen_us;         /* FinishedAt of the last exit counted */
         bool writing, rewrite;        /* its record: a write in flight, another wanted after it */
+        /* a slot of a global service: its record is in etcd (replicas-cluster.c) */
+        bool shared;
+        bool claiming;                /* the claim's transaction is in flight */
+        bool seen;                    /* its record is in the cluster's table */
+        int64_t rev;                  /* the record's mod revision as last seen or written, 0: none */
+        char holder[ND_NODE_ID_LEN + 1]; /* "Node" of the record, trusted or not */
+        char rctid[ND_ID_LEN + 1];    /* another host's: its container there */
+        bool rrun;                    /* another host's: its desired state */
+        int64_t free_since_us;        /* held by nobody since, 0: held */
+        double stop_grace;            /* of the template its container was made from */
 };
 
 /* A service's reconciler state beyond its slots. */
@@ -105,6 +116,14 @@ struct nd_replicas {
         bool started;
         char host[SLOT_NAME_MAX];     /* the slot name of this host in global mode */
         void (*load_done)(nd_manager *m);
+        /* in a cluster (replicas-cluster.c) */
+        int64_t own_rev;              /* the revision of our last slot transaction */
+        bool fresh;                   /* the node lease is fresh: this host may hold slots */
+        bool shared_ok;               /* fresh, and the cluster's view includes our own writes */
+        bool synced;                  /* the slot table was read once */
+        bool fencing;                 /* tasks of slots not held are still running: no claims */
+        char (*reaping)[ND_ID_LEN + 1]; /* containers being stopped or removed as not held */
+        size_t n_reaping, cap_reaping;
 };
 
 /* An operation in flight: what its callback needs to find its slot. */
@@ -141,3 +160,19 @@ int nd_rp_slot_cmp_desc(const void *a, const void *b);
 bool nd_rp_svc_has_slots(struct nd_replicas *rp, const char *id);
 void nd_rp_svc_reconcile(struct nd_replicas *rp, struct nd_svc *s, struct pass *p);
 void nd_rp_svc_slots_step(struct nd_replicas *rp, struct nd_svc *s, const char *id, struct pass *p);
+void nd_rp_slot_free(struct nd_replicas *rp, struct slot *sl);
+json_t *nd_rp_slot_record(const struct slot *sl);
+int nd_rp_record_parse(const char *value, size_t len, struct slot *into);
+void nd_rp_wait_for(struct pass *p, int64_t t);
+/* replicas-cluster.c: slots of global services in etcd */
+void nd_rp_cluster_init(struct nd_replicas *rp);
+void nd_rp_cluster_sync(struct nd_replicas *rp, struct pass *p);
+void nd_rp_cluster_reap(struct nd_replicas *rp, struct pass *p);
+bool nd_rp_cluster_may_claim(struct nd_replicas *rp, const struct nd_svc *s, struct slot *sl, struct pass *p);
+int nd_rp_cluster_claim(struct nd_replicas *rp, struct slot *sl, bool take);
+void nd_rp_cluster_write(struct nd_replicas *rp, struct slot *sl);
+const char *nd_rp_slot_host(nd_manager *m, const struct slot *sl);
+/* Another host's task: the health its host publishes ("" without a
+ * check), and whether it runs the current template and passed a check. */
+const char *nd_rp_remote_health(nd_manager *m, const struct nd_svc *s, const struct slot *sl);
+bool nd_rp_remote_ready(nd_manager *m, const struct nd_svc *s, const struct slot *sl);

@@ -103,6 +103,6 @@ t_ok "gone on h2" nd_eventually 3 sh -c "[ -z \"\$(NETD_SOCKET=$(nd_sock h2) $NE
 t_eq "the VIP is off h1's bridge" "$(nd_on h1 ip -4 addr show | grep -c "inet $vip/32")" "0"
 t_eq "the VIP's address is free on h2 (one address fewer in use)" "$(inuse h2)" "$((used_h2 - 1))"
 t_match "bad input: overlay and local networks mixed" "$(nd_ctl h1 network create --subnet 10.74.0.0/24 loc >/dev/null; nd_ctl h1 service create --name mix --network ov --network loc 2>&1)" "all overlay networks"
-t_match "bad input: tasks run by netd on an overlay network (not yet)" "$(nd_ctl h1 service create --name rep --network ov --replicas 2 sleep 100 2>&1)" "need local networks for now"
+t_match "bad input: zero replicas on an overlay network" "$(nd_ctl h1 service create --name rep --network ov --replicas 0 sleep 100 2>&1)" "Replicas"
 t_eq "... and nothing of it left" "$(nd_ctl h1 service ls -q | wc -l)" "0"
 nd_done

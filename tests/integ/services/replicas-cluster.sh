@@ -1,0 +1,171 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# Replicated services across hosts (docs/services.md, "Across hosts"):
+# --replicas 4 over two hosts spreads 2/2 and every task answers through
+# the VIP; scale; netd killed and restarted with tasks running restarts
+# none; a host lost (its netd and its tasks killed) has its slots run on
+# the survivor within the node TTL + 2 s; when it comes back no slot is
+# served twice; global mode with a host joining late and one leaving;
+# service rm leaves nothing on any host or in etcd.
+. "$(dirname "$0")/../lib/netns.sh"
+[ -x /bin/busybox ] || { echo "SKIP: busybox-static not installed"; exit 77; }
+command -v dig >/dev/null && command -v nft >/dev/null && command -v etcd >/dev/null && command -v jq >/dev/null ||
+        { echo "SKIP: dig, nft, etcd or jq missing"; exit 77; }
+
+TTL=3
+nd_underlay rx1 rx2 rx3
+nd_etcd sw rxe 10.99.0.254 || exit 1
+ND_ETCD_URL=etcd://10.99.0.254:2379
+declare -A PID
+start() { # ROLE N
+        nd_start_node "$1" "$2" --node-ttl "$TTL" || exit 1
+        PID[$1]=$ND_PID
+}
+# kill_host ROLE: netd and every container of ROLE (the monitors whose
+# bundle is under ROLE's state, and their children), as a host that dies
+kill_host() {
+        local p pid stat ppid c
+        local -a argv mons=()
+        local -A kids=()
+        kill -9 "${PID[$1]}"; wait "${PID[$1]}" 2>/dev/null
+        for p in /proc/[0-9]*; do
+                pid=${p#/proc/}
+                read -r stat 2>/dev/null <"$p/stat" || continue
+                stat=${stat##*) }
+                read -r _ ppid _ <<<"$stat"
+                kids[$ppid]+=" $pid"
+                mapfile -d '' -t argv 2>/dev/null <"$p/cmdline" || continue
+                [ "${argv[0]:-}" = netd-monitor ] && [[ ${argv[1]:-} == "$ND_TMP/$1/"* ]] && mons+=("$pid")
+        done
+        for pid in "${mons[@]}"; do
+                for c in ${kids[$pid]:-}; do
+                        kill -9 "$c" 2>/dev/null
+                done
+                kill -9 "$pid" 2>/dev/null
+        done
+}
+start rx1 1
+start rx2 2
+nd_rootfs rx1 && nd_rootfs rx2
+t_ok "create an overlay network" nd_ctl rx1 network create -d overlay --subnet 10.66.0.0/24 ov
+t_ok "rx2 knows it" nd_eventually 5 nd_ctl rx2 network inspect ov
+
+ps_json() { nd_ctl "$1" service ps --format json "$2"; }
+# hosts ROLE SVC: "HOST=N ..." of the running tasks, as ROLE sees them
+hosts() { ps_json "$1" "$2" | jq -r '[.[] | select(.State == "running") | .Host] | group_by(.) | map("\(.[0])=\(length)") | join(" ")'; }
+running() { ps_json "$1" "$2" | jq '[.[] | select(.State == "running")] | length'; }
+# tasks ROLE: the running task containers on host ROLE, sorted
+tasks() { nd_ctl "$1" ps --format json | jq -r '[.[] | select(.State.Status == "running") | .Name | select(startswith("web."))] | sort | join(" ")'; }
+# eq WANT CMD...: CMD prints WANT (for nd_eventually)
+eq() { local want=$1; shift; [ "$("$@")" = "$want" ]; }
+names() { ps_json "$1" "$2" | jq -r '[.[].Name] | sort | join(" ")'; }
+placed() { ps_json "$1" "$2" | jq -r '[.[] | select(.State == "running") | "\(.Name)@\(.Host)"] | sort | join(" ")'; }
+srv='mkdir -p /w && echo "$HOSTNAME" >/w/index.html && exec httpd -f -p 80 -h /w'
+
+t0=$(date +%s.%N)
+t_ok "create web --replicas 4 on the overlay" nd_ctl rx1 service create --name web --network ov --replicas 4 \
+        --stop-grace-period 1 sh -c "$srv"
+t_ok "4 tasks running" nd_eventually 20 eq 4 running rx1 web
+echo "# 4 tasks running after $(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN {printf "%.2f", b - a}') s"
+t_eq "spread 2/2 over the hosts" "$(hosts rx1 web)" "rx1=2 rx2=2"
+t_eq "rx2 shows the same tasks and hosts" "$(hosts rx2 web)" "rx1=2 rx2=2"
+t_match "service ps shows the HOST column" "$(nd_ctl rx2 service ps web)" "NAME +CONTAINER +HOST.*web.1 .* rx[12] "
+t_ok "a client on rx1" nd_ctl rx1 run -d --name rxcl --network ov sleep 600
+vip=$(nd_ctl rx1 service inspect web | jq -r '.[0].VirtualIPs[0].Addr')
+vipall() { nd_ctns rx1 rxcl sh -c "for i in \$(seq 40); do curl -s --max-time 2 http://$vip/; done" | sort -u | tr '\n' ' '; }
+t_ok "the VIP reaches all 4 tasks on both hosts" nd_eventually 10 eq "web.1 web.2 web.3 web.4 " vipall
+
+# scale
+t_ok "scale to 6" nd_ctl rx2 service scale web=6
+t_ok "6 running, 3/3" nd_eventually 15 eq "rx1=3 rx2=3" hosts rx1 web
+t_ok "scale to 4" nd_ctl rx1 service scale web=4
+t_ok "web.5 and web.6 gone" nd_eventually 15 eq "web.1 web.2 web.3 web.4" names rx1 web
+t_ok "... on both hosts" nd_eventually 5 eq "web.1 web.2 web.3 web.4" names rx2 web
+t_eq "each slot runs on exactly one host" "$( (tasks rx1; tasks rx2) | tr ' ' '\n' | sort | tr '\n' ' ')" "web.1 web.2 web.3 web.4 "
+
+# a rolling update and its rollback, from either host, in place
+ver() { nd_ctl rx1 service inspect web | jq -r '.[0].Version'; }
+atver() { ps_json "$1" web | jq -r --arg v "$(ver)" '[.[] | select(.State == "running" and (.Version | tostring) == $v)] | length'; }
+t_ok "update --env-add V=2 on rx2" nd_ctl rx2 service update --env-add V=2 web
+t_ok "all 4 tasks run the new template" nd_eventually 20 eq 4 atver rx1
+t_eq "... in their slots' hosts (2/2)" "$(hosts rx2 web)" "rx1=2 rx2=2"
+first() { nd_ctl "$1" ps --format json | jq -r '[.[].Name | select(startswith("web."))] | sort | .[0]'; }
+t_eq "the tasks see V=2 on both hosts" "$(nd_ctl rx1 exec "$(first rx1)" sh -c 'echo ${V:-}') $(nd_ctl rx2 exec "$(first rx2)" sh -c 'echo ${V:-}')" "2 2"
+t_ok "rollback on rx1" nd_ctl rx1 service rollback web
+t_ok "all 4 back on the old template" nd_eventually 20 eq 4 atver rx2
+t_eq "the tasks see V unset again" "$(nd_ctl rx2 exec "$(first rx2)" sh -c 'echo "[${V:-}]"')" "[]"
+
+# netd killed and restarted with its tasks running: none restarted
+ids_before=$(nd_ctl rx1 ps --format json | jq -r '[.[] | select(.Name | startswith("web.")) | .Id] | sort | join(",")')
+kill -9 "${PID[rx1]}"; wait "${PID[rx1]}" 2>/dev/null
+start rx1 1
+sleep 2
+t_eq "rx1 restarted: the same task containers" "$(nd_ctl rx1 ps --format json | jq -r '[.[] | select(.Name | startswith("web.")) | .Id] | sort | join(",")')" "$ids_before"
+t_eq "... none restarted, still 2/2" "$(ps_json rx1 web | jq -r '[.[] | select(.Host == "rx1") | .Restarts] | add'), $(hosts rx1 web)" "0, rx1=2 rx2=2"
+
+# host loss: rx2's netd and tasks killed
+kill_host rx2
+t0=$(date +%s.%N)
+t_ok "rx2's slots run on rx1 within TTL + 2 s" nd_eventually $((TTL + 2)) eq "rx1=4" hosts rx1 web
+echo "# host loss: all slots running on rx1 after $(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN {printf "%.2f", b - a}') s (node TTL $TTL s)"
+t_ok "the VIP serves all 4 again" nd_eventually 5 eq "web.1 web.2 web.3 web.4 " vipall
+fails=$(nd_ctns rx1 rxcl sh -c "n=0; for i in \$(seq 40); do curl -s --max-time 2 -o /dev/null http://$vip/ || n=\$((n+1)); done; echo \$n")
+t_eq "40 requests, none failed" "$fails" "0"
+
+# the host comes back: its old tasks do not run again, no slot twice
+start rx2 2
+sleep $((TTL + 1))
+t_eq "rx2 back: no task runs there" "$(tasks rx2)" ""
+t_eq "rx2 back: each slot runs on exactly one host" "$( (tasks rx1; tasks rx2) | tr ' ' '\n' | grep . | sort | tr '\n' ' ')" "web.1 web.2 web.3 web.4 "
+t_eq "rx2 back: its old task containers are removed" "$(nd_ctl rx2 ps -a --format json | jq -r '[.[].Name | select(startswith("web."))] | length')" "0"
+t_eq "rx2 sees all on rx1" "$(hosts rx2 web)" "rx1=4"
+
+# rx2 takes the new slots (it has the fewest tasks), then is cut off from
+# etcd: it stops them by itself before its lease can expire, rx1 takes
+# them after the TTL, and no slot runs on both meanwhile
+t_ok "scale to 6" nd_ctl rx1 service scale web=6
+t_ok "web.5 and web.6 go to rx2 (fewest tasks)" nd_eventually 15 eq "web.5 web.6" tasks rx2
+nd_on rx2 ip route add blackhole 10.99.0.254/32
+t0=$(date +%s.%N)
+dup="" stopped="" moved=""
+while [ -z "$moved" ] && [ "$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN {print (b - a < 15)}')" = 1 ]; do
+        a=$(tasks rx1) b=$(tasks rx2)
+        el=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN {printf "%.2f", b - a}')
+        [ -z "$b" ] && [ -z "$stopped" ] && stopped=$el
+        for x in $b; do [[ " $a " == *" $x "* ]] && dup="$dup $x@$el"; done
+        [ "$a" = "web.1 web.2 web.3 web.4 web.5 web.6" ] && moved=$el
+        sleep 0.1
+done
+echo "# partition: rx2 stopped its tasks after ${stopped:-never} s, rx1 ran them after ${moved:-never} s (TTL $TTL s)"
+t_ok "cut off from etcd, rx2 stops its tasks by itself within the TTL" \
+        awk -v s="${stopped:-99}" -v t="$TTL" 'BEGIN {exit !(s <= t)}'
+t_ok "rx1 runs them within TTL + 2 s" awk -v s="${moved:-99}" -v t="$TTL" 'BEGIN {exit !(s <= t + 2)}'
+t_eq "no slot ran on both hosts meanwhile" "$dup" ""
+nd_on rx2 ip route del blackhole 10.99.0.254/32
+live() { nd_ctl rx1 node ls --format json | jq '[.[] | select(.State == "live")] | length'; }
+t_ok "the partition heals: rx2 is a live node again" nd_eventually 15 eq 2 live
+sleep 1
+t_eq "rx2 runs none of the slots rx1 holds" "$(tasks rx2)" ""
+t_ok "scale back to 4" nd_ctl rx1 service scale web=4
+t_ok "4 left, on rx1" nd_eventually 15 eq "rx1=4" hosts rx1 web
+
+# global mode, a host joining late and one leaving
+t_ok "create g --mode global" nd_ctl rx2 service create --name g --network ov --mode global --stop-grace-period 1 sh -c "$srv"
+t_ok "g.rx1 and g.rx2 run" nd_eventually 15 eq "g.rx1@rx1 g.rx2@rx2" placed rx1 g
+start rx3 3
+nd_rootfs rx3
+t_ok "rx3 joins late: g.rx3 runs there" nd_eventually 15 eq "g.rx1@rx1 g.rx2@rx2 g.rx3@rx3" placed rx1 g
+t_eq "rx3 takes no replicated task (all are held)" "$(tasks rx3)" ""
+kill_host rx3
+t_ok "rx3 leaves: its task goes with it" nd_eventually $((TTL + 3)) eq "g.rx1 g.rx2" names rx1 g
+
+# service rm from rx2 removes every task on every host
+t_ok "service rm web (from rx2)" nd_ctl rx2 service rm web
+t_ok "service rm g (from rx1)" nd_ctl rx1 service rm g
+left() { nd_ctl "$1" ps -a --format json | jq -r '[.[].Name | select(startswith("web.") or startswith("g."))] | length'; }
+t_ok "no task container left on rx1" nd_eventually 10 eq 0 left rx1
+t_ok "none on rx2" nd_eventually 10 eq 0 left rx2
+t_ok "no slot record left in etcd" nd_eventually 5 sh -c "[ -z \"\$(ip netns exec nd-$$-sw etcdctl --endpoints 10.99.0.254:2379 get --prefix /netd/v1/global/service-slots/ --keys-only)\" ]"
+t_eq "no service left" "$(nd_ctl rx1 service ls -q | wc -l) $(nd_ctl rx2 service ls -q | wc -l)" "0 0"
+t_eq "the client's address only in use on rx1's overlay" "$(nd_ctl rx1 network inspect ov | jq -r '.[0].Containers | length')" "1"
+nd_done
