@@ -10,9 +10,11 @@
 # It creates an overlay network on host a, starts a web server container
 # on a and a client on b, and the client fetches the page by name across
 # the VXLAN tunnel; then a service with --replicas 3, whose tasks netd
-# runs over both hosts, answers through its VIP.  Everything it made is
-# removed at the end, also on failure.  Needs root, etcd (Debian's
-# etcd-server) and busybox-static.
+# runs over both hosts, answers through its VIP, and host a draws the
+# cluster (netctl topology; with NETD_TOPOLOGY_SVG=FILE also as an SVG,
+# which needs Graphviz).  Everything it made is removed at the end,
+# also on failure.  Needs root, etcd (Debian's etcd-server) and
+# busybox-static.
 set -u
 build=${1:-build}
 netd=$build/netd/netd
@@ -107,4 +109,13 @@ ctl b service ps hello
 echo "client on host b fetches http://hello/ three times (the VIP balances over the hosts):"
 for _ in 1 2 3; do ctl b exec client wget -q -O- http://hello/ || exit 1; done
 ctl b service rm hello >/dev/null
+
+say "the cluster as host a sees it (netctl topology)"
+ctl a topology --format json |
+        jq -r '(.Hosts | map({key: .Id, value: .Name}) | from_entries) as $h |
+               .Endpoints[] | "\(.Name)\t\(.Kind)\ton \($h[.Host])\t\([.Networks[].IPv4] | join(","))"'
+# NETD_TOPOLOGY_SVG=FILE: also the picture (Graphviz), as docs/topology-example.svg was made
+if [ -n "${NETD_TOPOLOGY_SVG:-}" ]; then
+        ctl a topology | dot -Tsvg >"$NETD_TOPOLOGY_SVG" && echo "picture written to $NETD_TOPOLOGY_SVG"
+fi
 say "done; cleaning up"

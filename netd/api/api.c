@@ -588,6 +588,14 @@ void nd_api_handle(nd_http_request *req, void *userdata) {
                         reply_diag(req, r, &d);
                 return;
         }
+        if (ns == 2 && strcmp(seg[1], "topology") == 0) {
+                if (strcmp(method, "GET") != 0)
+                        return method_not_allowed(req, "GET");
+                json_t *topo = nd_manager_topology(m);
+                if (!topo)
+                        return nd_http_reply_error(req, 500, "out of memory");
+                return nd_http_reply_json(req, 200, topo);
+        }
         if (ns == 2 && strcmp(seg[1], "docker") == 0) {
                 if (strcmp(method, "GET") != 0)
                         return method_not_allowed(req, "GET");

@@ -67,6 +67,10 @@ struct rep {                    /* a remote endpoint */
         char netid[ND_ID_LEN + 1];
         char ctid[ND_ID_LEN + 1];
         char node[ND_NODE_ID_LEN + 1];
+        /* its record's Name and Service, for the topology (truncated:
+         * labels for people, never looked up) */
+        char name[ND_NAME_MAX + 1];
+        char service[ND_NAME_MAX + 1];
         nd_overlay_peer peer;
         bool seen;
 };

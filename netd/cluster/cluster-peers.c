@@ -54,6 +54,19 @@ const char *nd_cl_node_label(nd_cluster *cl, const char *id) {
         return g && g->name[0] ? g->name : id;
 }
 
+/* @s cut to fit @size, at a character boundary: it stays UTF-8 (JSON's
+ * strings must be). */
+static void label_copy(char *dst, size_t size, const char *s) {
+        size_t n = s ? strlen(s) : 0;
+        if (n >= size) {
+                n = size - 1;
+                while (n > 0 && ((unsigned char) s[n] & 0xC0) == 0x80)
+                        n--;
+        }
+        memcpy(dst, s ? s : "", n);
+        dst[n] = 0;
+}
+
 static int parse_mac(const char *s, uint8_t *m) {
         unsigned v[6];
         if (!s || sscanf(s, "%2x:%2x:%2x:%2x:%2x:%2x", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5]) != 6)
@@ -172,6 +185,8 @@ void nd_cl_rep_put(nd_cluster *cl, const nd_store_kv *kv) {
         snprintf(e.netid, sizeof(e.netid), "%s", netid);
         snprintf(e.ctid, sizeof(e.ctid), "%s", rest + ND_NODE_ID_LEN + 1 + ND_ID_LEN + 1);
         snprintf(e.node, sizeof(e.node), "%s", node);
+        label_copy(e.name, sizeof(e.name), json_string_value(json_object_get(j, "Name")));
+        label_copy(e.service, sizeof(e.service), json_string_value(json_object_get(j, "Service")));
         e.seen = true;
 
         struct rep *have = nd_hmap_get(cl->reps, key);

@@ -452,6 +452,28 @@ json_t *nd_cluster_network_status(nd_cluster *cl, const nd_network *n) {
         return j;
 }
 
+/* Every trusted remote endpoint, flat (one per record): the topology
+ * groups them by node and id. */
+json_t *nd_cluster_remote_endpoints(nd_cluster *cl) {
+        json_t *a = json_array();
+        nd_hmap_iter it = {0};
+        struct rep *e;
+        while (cl && a && (e = nd_hmap_next(cl->reps, &it))) {
+                char a4[ND_ADDR_STRLEN], a6[ND_ADDR_STRLEN], mac[18];
+                const nd_overlay_peer *p = &e->peer;
+                nd_cl_fmt_mac(p->mac, mac);
+                json_t *j = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "Node", e->node, "Network", e->netid,
+                                      "Id", e->ctid, "Name", e->name, "Service", e->service, "IPv4",
+                                      p->ip4.family ? nd_addr_fmt(&p->ip4, a4) : "", "IPv6",
+                                      p->ip6.family ? nd_addr_fmt(&p->ip6, a6) : "", "Mac", mac);
+                if (!j || json_array_append_new(a, j) < 0) {
+                        json_decref(a);
+                        return NULL;
+                }
+        }
+        return a;
+}
+
 /* ---- start and stop ---- */
 
 static int advertise_addr(const char *spec, nd_addr *ret) {

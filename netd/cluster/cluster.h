@@ -278,3 +278,8 @@ struct nd_expo;
 void nd_cluster_metrics(nd_cluster *cl, struct nd_expo *e);
 json_t *nd_cluster_nodes(nd_cluster *cl);
 json_t *nd_cluster_network_status(nd_cluster *cl, const nd_network *n);
+/* The trusted remote endpoints, one object per record: {"Node" (id),
+ * "Network" (id), "Id" (its owner's), "Name", "Service", "IPv4", "IPv6",
+ * "Mac"}; "" for what it lacks.  An array (empty without a cluster) owned
+ * by the caller, NULL: no memory. */
+json_t *nd_cluster_remote_endpoints(nd_cluster *cl);

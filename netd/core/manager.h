@@ -104,6 +104,11 @@ void nd_manager_metrics_write(nd_manager *m, struct nd_expo *e);
  * container, 1 a CNI sandbox, 2 a Docker endpoint. */
 void nd_manager_attach_observe(nd_manager *m, int kind, double seconds);
 
+/* GET /v1/topology (docs/api.md): hosts, networks, endpoints of every
+ * owner (this host's and the overlay endpoints of the others) and
+ * services, from this loop iteration's tables.  Owned by the caller;
+ * NULL: no memory. */
+json_t *nd_manager_topology(nd_manager *m);
 /* The embedded DNS's forwarding counters (dns/server.h), or NULL. */
 json_t *nd_manager_dns_forward_status(nd_manager *m);
 /* Removes a cluster node that is down (cluster.h: nd_cluster_node_remove). */

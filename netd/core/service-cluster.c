@@ -327,10 +327,18 @@ static struct nd_svc_lb *lb_find(nd_manager *m, const char *net_id) {
         return NULL;
 }
 
-static void lb_owner_id(const char *net_id, char id[static ND_ID_LEN + 1]) {
+void nd_svc_lb_owner_id(const char *net_id, char id[static ND_ID_LEN + 1]) {
         char text[sizeof(LB_OWNER_PREFIX) + ND_ID_LEN];
         snprintf(text, sizeof(text), LB_OWNER_PREFIX "%s", net_id);
         nd_id_derive(text, id);
+}
+
+bool nd_svc_cluster_lb(nd_manager *m, size_t i, const char **ret_net_id, nd_addr *ret_addr) {
+        if (i >= m->n_svc_lbs)
+                return false;
+        *ret_net_id = m->svc_lbs[i].net_id;
+        *ret_addr = m->svc_lbs[i].a;
+        return true;
 }
 
 /* On the bridge, and published with the bridge's MAC. */
@@ -346,7 +354,7 @@ static void lb_up(nd_manager *m, const nd_network *n, const struct nd_svc_lb *lb
                 return;
         }
         snprintf(ep.net_id, sizeof(ep.net_id), "%s", n->id);
-        lb_owner_id(n->id, owner);
+        nd_svc_lb_owner_id(n->id, owner);
         nd_cluster_publish_endpoint(m->cluster, owner, &ep, NULL, "", "");
 }
 

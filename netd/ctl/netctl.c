@@ -591,6 +591,7 @@ static const char main_usage[] =
         "  service   create, list, inspect and remove services (a virtual IP per\n"
         "            network in front of containers, DNS names, published ports)\n"
         "  node      the hosts of the cluster (node ls, node rm)\n"
+        "  topology  hosts, networks, endpoints and services as a Graphviz graph (or JSON)\n"
         "  version   client and daemon versions\n"
         "\n"
         "Run 'netctl COMMAND --help' for more on a command.\n";
@@ -639,6 +640,7 @@ int main(int argc, char **argv) {
                         { "rm", ctl_rm },     { "logs", ctl_logs }, { "exec", ctl_exec },
                         { "inspect", ctl_inspect }, { "rootfs", ctl_rootfs },
                         { "port", ctl_port }, { "service", ctl_service },
+                        { "topology", ctl_topology },
                 };
                 r = -1;
                 for (size_t k = 0; k < ELEMENTSOF(cmds); k++)

@@ -384,6 +384,14 @@ static void test_peer_endpoint(void **state) {
         assert_int_equal(peers_in_overlay(), 1);
         assert_int_equal(status_int("RemoteEndpoints"), 1);
         assert_int_equal(status_int("RejectedRecords"), 0);
+        /* the topology's view of it: node, network, id, name, addresses */
+        json_t *reps = nd_cluster_remote_endpoints(f.cl);
+        assert_int_equal(json_array_size(reps), 1);
+        char *got = json_dumps(json_array_get(reps, 0), JSON_SORT_KEYS | JSON_COMPACT);
+        assert_string_equal(got, "{\"IPv4\":\"10.77.1.5\",\"IPv6\":\"\",\"Id\":\"" CT1 "\",\"Mac\":\"02:42:0a:4d:01:05\","
+                                 "\"Name\":\"web\",\"Network\":\"" NET "\",\"Node\":\"" PEER "\",\"Service\":\"\"}");
+        free(got);
+        json_decref(reps);
         /* names: its name, host name, alias and short id */
         assert_int_equal(lookup("web", a), 1);
         assert_addr(&a[0], "10.77.1.5");
@@ -402,6 +410,21 @@ static void test_peer_endpoint(void **state) {
         assert_int_equal(peers_in_overlay(), 0);
         assert_int_equal(lookup("web", a), 0);
         assert_int_equal(status_int("RemoteEndpoints"), 0);
+        reps = nd_cluster_remote_endpoints(f.cl);
+        assert_int_equal(json_array_size(reps), 0);
+        json_decref(reps);
+
+        /* a name too long for the table is cut between characters, so
+         * the topology stays JSON: 63 bytes, then a 2-byte "é" */
+        char longname[128];
+        memset(longname, 'a', 63);
+        strcpy(longname + 63, "\xc3\xa9z");
+        put_ep(PEER, CT1, PEER_VTEP, "10.77.1.5", longname, f.peer_lease);
+        reps = nd_cluster_remote_endpoints(f.cl);
+        assert_non_null(reps);
+        longname[63] = 0;
+        assert_string_equal(json_string_value(json_object_get(json_array_get(reps, 0), "Name")), longname);
+        json_decref(reps);
 }
 
 /* A node that is not live any more: its endpoints go, even while their

@@ -62,4 +62,10 @@ void nd_svc_cluster_lbs(nd_manager *m);
  * addresses), rewritten at each flush. */
 void nd_svc_cluster_shared(nd_manager *m);
 int nd_svc_lbs_load(nd_manager *m, void (*done)(nd_manager *m));
+/* The @i-th of this host's SNAT addresses (the topology): its overlay
+ * network (borrowed) and the address (family 0: still being taken);
+ * false past the end. */
+bool nd_svc_cluster_lb(nd_manager *m, size_t i, const char **ret_net_id, nd_addr *ret_addr);
+/* The owner id of any host's SNAT address on overlay network @net_id. */
+void nd_svc_lb_owner_id(const char *net_id, char ret[static ND_ID_LEN + 1]);
 void nd_svc_cluster_free(nd_manager *m);
