@@ -596,6 +596,11 @@ void nd_api_handle(nd_http_request *req, void *userdata) {
                         return nd_http_reply_error(req, 500, "out of memory");
                 return nd_http_reply_json(req, 200, topo);
         }
+        if (ns == 2 && strcmp(seg[1], "events") == 0) {
+                if (strcmp(method, "GET") != 0)
+                        return method_not_allowed(req, "GET");
+                return nd_api_get_events(m, req);
+        }
         if (ns == 2 && strcmp(seg[1], "docker") == 0) {
                 if (strcmp(method, "GET") != 0)
                         return method_not_allowed(req, "GET");

@@ -37,5 +37,7 @@ void nd_api_reply_diag(nd_http_request *req, int r, const struct nd_diag *d);
 unsigned nd_api_status(int r);
 /* 405 naming the methods @allow-ed. */
 void nd_api_method_not_allowed(nd_http_request *req, const char *allow);
+/* GET /v1/events (api-events.c): a chunked stream of JSON lines. */
+void nd_api_get_events(nd_manager *m, nd_http_request *req);
 /* /v1/services[/REF] (api-services.c); @seg are the path's @ns segments. */
 void nd_api_route_services(nd_manager *m, nd_http_request *req, char **seg, size_t ns);

@@ -60,3 +60,37 @@ void nd_http_reply_header(nd_http_request *r, const char *name, const char *valu
 void nd_http_reply_json(nd_http_request *r, unsigned status, json_t *j);
 /* {"message": "..."} */
 void nd_http_reply_error(nd_http_request *r, unsigned status, const char *fmt, ...) _printf_(3, 4);
+
+/* Every value of query parameter @key (repeated "?k=a&k=b"), in order:
+ * how many there are; at most @max stored in @ret (borrowed, valid as
+ * long as the request). */
+size_t nd_http_request_query_all(const nd_http_request *r, const char *key, const char **ret, size_t max);
+/* The first query parameter not in @known (NULL-terminated), or NULL. */
+const char *nd_http_request_query_unknown(const nd_http_request *r, const char *const *known);
+
+/* A streamed reply: 200, chunked, its body written as it comes (GET
+ * /v1/events).  At most @max bytes wait in the stream's buffer; the
+ * owner checks nd_http_stream_room() before it writes and is told when
+ * the client took what was there (ops->drained).  The connection has no
+ * idle timeout while it streams (a quiet stream is not a dead client);
+ * a client that hangs up is noticed even while nothing is sent.
+ *   drained  the buffer is empty again (may write from it)
+ *   closed   the client went or the server stops: the stream is freed
+ *            after this, and no more calls come
+ * The owner ends it with nd_http_stream_end(), after which the stream is
+ * no longer the owner's and ops are not called.  NULL when out of memory
+ * (the request was answered 500). */
+typedef struct nd_http_stream nd_http_stream;
+typedef struct nd_http_stream_ops {
+        void (*drained)(void *userdata);
+        void (*closed)(void *userdata);
+} nd_http_stream_ops;
+nd_http_stream *nd_http_reply_stream(nd_http_request *r, const char *content_type, size_t max,
+                                     const nd_http_stream_ops *ops, void *userdata);
+size_t nd_http_stream_room(const nd_http_stream *s);
+/* Appends @len <= room bytes; -ENOBUFS beyond. */
+int nd_http_stream_write(nd_http_stream *s, const char *p, size_t len);
+/* Ends the body after what is buffered and @last (may be NULL; taken
+ * beyond room(), the final words).  A client that takes none of it is
+ * closed after the server's idle timeout. */
+void nd_http_stream_end(nd_http_stream *s, const char *last, size_t len);

@@ -119,57 +119,80 @@ static int walk_chunks(const char *buf, size_t len, size_t p, bool eof, size_t m
         return 1;
 }
 
+struct head {
+        int status;
+        size_t len, cl;           /* the head's bytes; Content-Length */
+        bool have_cl, chunked;
+};
+
+/* The head at @start (@avail bytes): 1 and *h, 0 more needed, <0. */
+static int head_parse(const char *start, size_t avail, bool eof, struct head *h) {
+        const char *end;
+        size_t cl = 0;
+        bool have_cl = false, chunked = false;
+        int status;
+
+        end = memmem(start, avail < ND_UCLIENT_HEAD_MAX ? avail : ND_UCLIENT_HEAD_MAX, "\r\n\r\n", 4);
+        if (!end)
+                return avail >= ND_UCLIENT_HEAD_MAX ? -EFBIG : eof ? -EPROTO : 0;
+        size_t head_len = (size_t) (end - start) + 4;
+        /* status line: HTTP/1.x SP 3DIGIT [SP reason] */
+        const char *nl = find_crlf(start, head_len);
+        size_t sl = (size_t) (nl - start);
+        if (sl < 12 || memcmp(start, "HTTP/1.", 7) != 0 || (start[7] != '0' && start[7] != '1') ||
+            start[8] != ' ' || (sl > 12 && start[12] != ' '))
+                return -EPROTO;
+        for (int i = 9; i < 12; i++)
+                if (start[i] < '0' || start[i] > '9')
+                        return -EPROTO;
+        status = (start[9] - '0') * 100 + (start[10] - '0') * 10 + (start[11] - '0');
+        if (status < 100 || status > 599)
+                return -EPROTO;
+
+        for (const char *p = nl + 2; p < end + 2;) {
+                const char *e = find_crlf(p, (size_t) (end + 2 - p)), *v;
+                size_t vl, name = 0;
+                while (p + name < e && is_tchar(p[name]))
+                        name++;
+                if (name == 0 || p + name == e || p[name] != ':')
+                        return -EPROTO;
+                if ((v = header_value(p, e, "Content-Length", &vl))) {
+                        size_t n;
+                        int r = parse_size(v, vl, 10, &n);
+                        if (r < 0)
+                                return r == -EFBIG ? -EFBIG : -EPROTO;
+                        if (have_cl && n != cl)
+                                return -EPROTO; /* RFC 9112 6.3: differing lengths */
+                        cl = n;
+                        have_cl = true;
+                } else if ((v = header_value(p, e, "Transfer-Encoding", &vl))) {
+                        /* we ask for nothing else; "gzip, chunked" would need gzip */
+                        if (vl != 7 || strncasecmp(v, "chunked", 7) != 0)
+                                return -EPROTO;
+                        chunked = true;
+                }
+                p = e + 2;
+        }
+        *h = (struct head) { .status = status, .len = head_len, .cl = cl, .have_cl = have_cl, .chunked = chunked };
+        return 1;
+}
+
 int nd_uclient_parse(const char *buf, size_t len, bool eof, size_t max_body, nd_uclient_response *ret) {
         size_t off = 0;
 
         for (;;) {
-                const char *start = buf + off, *end;
-                size_t avail = len - off, cl = 0, body_len;
-                bool have_cl = false, chunked = false;
+                size_t cl, body_len, head_len;
+                bool have_cl, chunked;
                 int status;
-
-                end = memmem(start, avail < ND_UCLIENT_HEAD_MAX ? avail : ND_UCLIENT_HEAD_MAX, "\r\n\r\n", 4);
-                if (!end)
-                        return avail >= ND_UCLIENT_HEAD_MAX ? -EFBIG : eof ? -EPROTO : 0;
-                size_t head_len = (size_t) (end - start) + 4;
-
-                /* status line: HTTP/1.x SP 3DIGIT [SP reason] */
-                const char *nl = find_crlf(start, head_len);
-                size_t sl = (size_t) (nl - start);
-                if (sl < 12 || memcmp(start, "HTTP/1.", 7) != 0 || (start[7] != '0' && start[7] != '1') ||
-                    start[8] != ' ' || (sl > 12 && start[12] != ' '))
-                        return -EPROTO;
-                for (int i = 9; i < 12; i++)
-                        if (start[i] < '0' || start[i] > '9')
-                                return -EPROTO;
-                status = (start[9] - '0') * 100 + (start[10] - '0') * 10 + (start[11] - '0');
-                if (status < 100 || status > 599)
-                        return -EPROTO;
-
-                for (const char *p = nl + 2; p < end + 2;) {
-                        const char *e = find_crlf(p, (size_t) (end + 2 - p)), *v;
-                        size_t vl, name = 0;
-                        while (p + name < e && is_tchar(p[name]))
-                                name++;
-                        if (name == 0 || p + name == e || p[name] != ':')
-                                return -EPROTO;
-                        if ((v = header_value(p, e, "Content-Length", &vl))) {
-                                size_t n;
-                                int r = parse_size(v, vl, 10, &n);
-                                if (r < 0)
-                                        return r == -EFBIG ? -EFBIG : -EPROTO;
-                                if (have_cl && n != cl)
-                                        return -EPROTO; /* RFC 9112 6.3: differing lengths */
-                                cl = n;
-                                have_cl = true;
-                        } else if ((v = header_value(p, e, "Transfer-Encoding", &vl))) {
-                                /* we ask for nothing else; "gzip, chunked" would need gzip */
-                                if (vl != 7 || strncasecmp(v, "chunked", 7) != 0)
-                                        return -EPROTO;
-                                chunked = true;
-                        }
-                        p = e + 2;
-                }
+                struct head h;
+                int r = head_parse(buf + off, len - off, eof, &h);
+                if (r <= 0)
+                        return r;
+                status = h.status;
+                head_len = h.len;
+                cl = h.cl;
+                have_cl = h.have_cl;
+                chunked = h.chunked;
 
                 size_t body = off + head_len;
                 if (status == 101)
@@ -181,7 +204,7 @@ int nd_uclient_parse(const char *buf, size_t len, bool eof, size_t max_body, nd_
                 if (status == 204 || status == 304)
                         body_len = 0;
                 else if (chunked) {
-                        int r = walk_chunks(buf, len, body, eof, max_body, NULL, &body_len);
+                        r = walk_chunks(buf, len, body, eof, max_body, NULL, &body_len);
                         if (r <= 0)
                                 return r;
                 } else if (have_cl) {
@@ -210,6 +233,124 @@ int nd_uclient_parse(const char *buf, size_t len, bool eof, size_t max_body, nd_
                 *ret = (nd_uclient_response) { .status = status, .body = b, .body_len = body_len };
                 return 1;
         }
+}
+
+enum {
+        DC_SIZE, DC_EXT, DC_SIZE_LF, DC_DATA, DC_DATA_CR, DC_DATA_LF, DC_TRAILER_START, DC_TRAILER, DC_TRAILER_LF,
+        DC_END_LF, DC_DONE,
+};
+
+static int hexval(char c) {
+        if (c >= '0' && c <= '9')
+                return c - '0';
+        if (c >= 'a' && c <= 'f')
+                return c - 'a' + 10;
+        if (c >= 'A' && c <= 'F')
+                return c - 'A' + 10;
+        return -1;
+}
+
+int nd_uclient_dechunk_feed(nd_uclient_dechunk *d, const char *in, size_t len, char *out, size_t *ret_out,
+                            size_t *ret_used) {
+        size_t i = 0, o = 0;
+        int r = 0;
+
+        while (i < len && d->state != DC_DONE) {
+                char c = in[i];
+                if (d->state == DC_DATA) {
+                        size_t k = len - i < d->left ? len - i : d->left;
+                        memmove(out + o, in + i, k); /* (in place: @out may be @in) */
+                        o += k;
+                        i += k;
+                        d->left -= k;
+                        if (d->left == 0)
+                                d->state = DC_DATA_CR;
+                        continue;
+                }
+                i++;
+                if (d->state == DC_SIZE || d->state == DC_EXT || d->state == DC_TRAILER) {
+                        if (++d->line > CHUNK_LINE_MAX) {
+                                r = -EPROTO;
+                                break;
+                        }
+                }
+                switch (d->state) {
+                case DC_SIZE: {
+                        int v = hexval(c);
+                        if (v >= 0) {
+                                if (d->size > (SIZE_MAX - (size_t) v) / 16) {
+                                        r = -EFBIG;
+                                        goto out;
+                                }
+                                d->size = d->size * 16 + (size_t) v;
+                                d->digits = true;
+                        } else if (d->digits && (c == ';' || c == ' ' || c == '\t'))
+                                d->state = DC_EXT;
+                        else if (d->digits && c == '\r')
+                                d->state = DC_SIZE_LF;
+                        else {
+                                r = -EPROTO;
+                                goto out;
+                        }
+                        break;
+                }
+                case DC_EXT:
+                        if (c == '\r')
+                                d->state = DC_SIZE_LF;
+                        else if (c == '\n') {
+                                r = -EPROTO;
+                                goto out;
+                        }
+                        break;
+                case DC_SIZE_LF:
+                        if (c != '\n') {
+                                r = -EPROTO;
+                                goto out;
+                        }
+                        d->line = 0;
+                        d->left = d->size;
+                        d->state = d->size ? DC_DATA : DC_TRAILER_START;
+                        break;
+                case DC_DATA_CR:
+                case DC_DATA_LF:
+                        if (c != (d->state == DC_DATA_CR ? '\r' : '\n')) {
+                                r = -EPROTO;
+                                goto out;
+                        }
+                        if (d->state == DC_DATA_LF) {
+                                d->size = 0;
+                                d->digits = false;
+                        }
+                        d->state = d->state == DC_DATA_CR ? DC_DATA_LF : DC_SIZE;
+                        break;
+                case DC_TRAILER_START:
+                case DC_TRAILER:
+                        if (++d->trailers > ND_UCLIENT_HEAD_MAX) {
+                                r = -EFBIG;
+                                goto out;
+                        }
+                        if (c == '\r')
+                                d->state = d->state == DC_TRAILER_START ? DC_END_LF : DC_TRAILER_LF;
+                        else
+                                d->state = DC_TRAILER;
+                        break;
+                case DC_TRAILER_LF:
+                case DC_END_LF:
+                        if (c != '\n') {
+                                r = -EPROTO;
+                                goto out;
+                        }
+                        d->line = 0;
+                        d->state = d->state == DC_END_LF ? DC_DONE : DC_TRAILER_START;
+                        break;
+                }
+        }
+out:
+        *ret_out = o;
+        *ret_used = i;
+        if (r < 0)
+                return r;
+        return d->state == DC_DONE ? 1 : 0;
 }
 
 void nd_uclient_response_done(nd_uclient_response *r) {
@@ -278,13 +419,11 @@ static bool token_ok(const char *s) {
         return true;
 }
 
-int nd_uclient_exchange(int fd, const char *method, const char *target, const char *content_type, const char *body,
-                        size_t body_len, int timeout_ms, size_t max_body, nd_uclient_response *ret, nd_diag *d) {
-        int64_t deadline = now_ms() + timeout_ms;
+static int send_request(int fd, const char *method, const char *target, const char *content_type, const char *body,
+                        size_t body_len, int64_t deadline, int timeout_ms, nd_diag *d) {
         char head[1024];
         int n, r;
 
-        *ret = (nd_uclient_response) {};
         if (!token_ok(method) || !token_ok(target) || *target != '/' || (content_type && !token_ok(content_type)))
                 return nd_diag_set(d, -EINVAL, "invalid request '%s %s'", method, target);
         n = snprintf(head, sizeof(head), "%s %s HTTP/1.1\r\nHost: netd\r\nConnection: close\r\n", method, target);
@@ -323,42 +462,67 @@ int nd_uclient_exchange(int fd, const char *method, const char *target, const ch
                         k -= (ssize_t) t;
                 }
         }
+        return 0;
+}
 
-        /* the raw reply may exceed the body by its head and chunk framing;
-         * beyond that, refuse to buffer more */
-        size_t cap = 8192, len = 0;
-        size_t raw_max = max_body > SIZE_MAX / 4 ? SIZE_MAX : ND_UCLIENT_HEAD_MAX + max_body + max_body / 4 + 65536;
-        _cleanup_free_ char *buf = malloc(cap);
-        if (!buf)
-                return nd_diag_set(d, -ENOMEM, "out of memory");
+struct rbuf {
+        char *p;
+        size_t len, cap, raw_max;
+};
+
+/* One recv() into @b, waiting until @deadline (-1: forever): its byte
+ * count (0: EOF), or <0 with @d set. */
+static ssize_t recv_some(int fd, struct rbuf *b, size_t max_body, int64_t deadline, int timeout_ms, nd_diag *d) {
         for (;;) {
-                bool eof = false;
-                if (len == cap) {
-                        if (cap >= raw_max)
+                if (b->len == b->cap) {
+                        if (b->cap >= b->raw_max)
                                 return nd_diag_set(d, -EFBIG, "reply larger than %zu bytes", max_body);
-                        if (ND_GROW(buf, len, cap, 1) < 0)
+                        if (ND_GROW(b->p, b->len, b->cap, 1) < 0)
                                 return nd_diag_set(d, -ENOMEM, "out of memory");
                 }
-                ssize_t k = recv(fd, buf + len, cap - len, MSG_DONTWAIT);
-                if (k < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        if (errno != EAGAIN)
-                                return nd_diag_set(d, -errno, "reading the reply: %s", strerror(errno));
-                        r = wait_fd(fd, POLLIN, deadline);
-                        if (r == -ETIMEDOUT)
-                                return nd_diag_set(d, r, "no reply within %d s", (timeout_ms + 999) / 1000);
-                        if (r < 0)
-                                return nd_diag_set(d, r, "reading the reply: %s", strerror(-r));
+                ssize_t k = recv(fd, b->p + b->len, b->cap - b->len, MSG_DONTWAIT);
+                if (k >= 0) {
+                        b->len += (size_t) k;
+                        return k;
+                }
+                if (errno == EINTR)
                         continue;
-                }
-                if (k == 0) {
-                        if (len == 0)
+                if (errno != EAGAIN)
+                        return nd_diag_set(d, -errno, "reading the reply: %s", strerror(errno));
+                int r = deadline < 0 ? wait_fd(fd, POLLIN, INT64_MAX) : wait_fd(fd, POLLIN, deadline);
+                if (r == -ETIMEDOUT)
+                        return nd_diag_set(d, r, "no reply within %d s", (timeout_ms + 999) / 1000);
+                if (r < 0)
+                        return nd_diag_set(d, r, "reading the reply: %s", strerror(-r));
+        }
+}
+
+static int rbuf_init(struct rbuf *b, size_t max_body, nd_diag *d) {
+        /* the raw reply may exceed the body by its head and chunk framing;
+         * beyond that, refuse to buffer more */
+        *b = (struct rbuf) { .cap = 8192 };
+        b->raw_max = max_body > SIZE_MAX / 4 ? SIZE_MAX : ND_UCLIENT_HEAD_MAX + max_body + max_body / 4 + 65536;
+        if (!(b->p = malloc(b->cap)))
+                return nd_diag_set(d, -ENOMEM, "out of memory");
+        return 0;
+}
+
+/* Read into @b until it holds a whole reply. */
+static int read_reply(int fd, struct rbuf *b, int64_t deadline, int timeout_ms, size_t max_body,
+                      nd_uclient_response *ret, nd_diag *d) {
+        /* what @b holds already first */
+        bool eof = false, first = b->len > 0;
+        for (;;) {
+                if (!first) {
+                        ssize_t k = recv_some(fd, b, max_body, deadline, timeout_ms, d);
+                        if (k < 0)
+                                return (int) k;
+                        if (k == 0 && b->len == 0)
                                 return nd_diag_set(d, -ECONNRESET, "netd closed the connection without replying");
-                        eof = true;
+                        eof = k == 0;
                 }
-                len += (size_t) k;
-                r = nd_uclient_parse(buf, len, eof, max_body, ret);
+                first = false;
+                int r = nd_uclient_parse(b->p, b->len, eof, max_body, ret);
                 if (r > 0)
                         return 0;
                 if (r == -EFBIG)
@@ -367,6 +531,96 @@ int nd_uclient_exchange(int fd, const char *method, const char *target, const ch
                         return nd_diag_set(d, r, "netd closed the connection in the middle of its reply");
                 if (r < 0)
                         return nd_diag_set(d, r, r == -EPROTO ? "malformed HTTP reply" : "%s", strerror(-r));
+        }
+}
+
+int nd_uclient_exchange(int fd, const char *method, const char *target, const char *content_type, const char *body,
+                        size_t body_len, int timeout_ms, size_t max_body, nd_uclient_response *ret, nd_diag *d) {
+        int64_t deadline = now_ms() + timeout_ms;
+        struct rbuf b;
+        int r;
+
+        *ret = (nd_uclient_response) {};
+        r = send_request(fd, method, target, content_type, body, body_len, deadline, timeout_ms, d);
+        if (r < 0)
+                return r;
+        if ((r = rbuf_init(&b, max_body, d)) < 0)
+                return r;
+        r = read_reply(fd, &b, deadline, timeout_ms, max_body, ret, d);
+        free(b.p);
+        return r;
+}
+
+/* The streamed body after the head: decoded in place, handed on. */
+static int stream_body(int fd, struct rbuf *b, size_t off, int (*on_data)(void *u, const char *p, size_t len),
+                       void *userdata, nd_diag *d) {
+        nd_uclient_dechunk dc = {0};
+        for (;;) {
+                size_t out, used;
+                int r = nd_uclient_dechunk_feed(&dc, b->p + off, b->len - off, b->p + off, &out, &used);
+                if (r < 0)
+                        return nd_diag_set(d, r, "malformed chunked reply");
+                if (out > 0 && (r = on_data(userdata, b->p + off, out)) < 0)
+                        return r;
+                if (dc.state == DC_DONE)
+                        return 0;
+                b->len = off; /* everything at @off was consumed */
+                ssize_t k = recv_some(fd, b, SIZE_MAX, -1, 0, d);
+                if (k < 0)
+                        return (int) k;
+                if (k == 0)
+                        return nd_diag_set(d, -ECONNRESET, "netd closed the stream in the middle");
+        }
+}
+
+int nd_uclient_stream(int fd, const char *method, const char *target, int timeout_ms, size_t max_body,
+                      int (*on_data)(void *userdata, const char *p, size_t len), void *userdata,
+                      nd_uclient_response *ret, nd_diag *d) {
+        int64_t deadline = now_ms() + timeout_ms;
+        _cleanup_free_ char *p = NULL;
+        struct rbuf b;
+        size_t off = 0;
+        int r;
+
+        *ret = (nd_uclient_response) {};
+        r = send_request(fd, method, target, NULL, NULL, 0, deadline, timeout_ms, d);
+        if (r < 0)
+                return r;
+        if ((r = rbuf_init(&b, max_body, d)) < 0)
+                return r;
+        p = b.p;
+        for (;;) {
+                struct head h;
+                r = head_parse(b.p + off, b.len - off, false, &h);
+                if (r < 0 || (r == 1 && h.status == 101))
+                        return nd_diag_set(d, r == -EFBIG ? r : -EPROTO, "malformed HTTP reply");
+                if (r == 1 && h.status < 200) {
+                        off += h.len; /* interim */
+                        continue;
+                }
+                if (r == 1 && h.status == 200 && h.chunked) {
+                        /* (the buffer is the stream's from here: its
+                         * limit is the chunk framing's, not the body's) */
+                        b.raw_max = SIZE_MAX;
+                        r = stream_body(fd, &b, off + h.len, on_data, userdata, d);
+                        p = b.p;
+                        if (r < 0)
+                                return r;
+                        *ret = (nd_uclient_response) { .status = 200, .body = strdup("") };
+                        return ret->body ? 0 : nd_diag_set(d, -ENOMEM, "out of memory");
+                }
+                if (r == 1) {
+                        r = read_reply(fd, &b, deadline, timeout_ms, max_body, ret, d);
+                        p = b.p;
+                        return r;
+                }
+                ssize_t k = recv_some(fd, &b, max_body, deadline, timeout_ms, d);
+                p = b.p;
+                if (k < 0)
+                        return (int) k;
+                if (k == 0)
+                        return nd_diag_set(d, -ECONNRESET, b.len ? "netd closed the connection in the middle of its reply"
+                                                                 : "netd closed the connection without replying");
         }
 }
 

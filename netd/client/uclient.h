@@ -14,8 +14,11 @@
  *  - the response is read until complete (Content-Length, chunked, or the
  *    peer's close when it has neither), never past ND_UCLIENT_HEAD_MAX bytes
  *    of head nor past the caller's body limit;
- *  - nd_uclient_parse() is a pure function of its bytes (no I/O, no
- *    globals), so the fuzzer and the unit tests drive it directly;
+ *  - nd_uclient_parse() and nd_uclient_dechunk() are pure functions of
+ *    their bytes (no I/O, no globals), so the fuzzer and the unit tests
+ *    drive them directly;
+ *  - a streamed reply (nd_uclient_stream) is decoded as it comes, its
+ *    data handed on at once, never buffered whole;
  *  - errors come back as -errno with a message in an nd_diag, never logged.
  */
 #pragma once
@@ -66,3 +69,30 @@ int nd_uclient_exchange(int fd, const char *method, const char *target, const ch
  * (HTTP N): ..." when the body is not JSON. */
 int nd_uclient_call_json(int fd, const char *method, const char *target, const json_t *req, int timeout_ms,
                          json_t **ret, nd_diag *d);
+
+/* Incremental decoding of a chunked body (RFC 9112 7.1), for replies that
+ * stream.  Zero-initialise, then feed bytes as they come. */
+typedef struct nd_uclient_dechunk {
+        int state;
+        size_t size, left, line, trailers;
+        bool digits;
+} nd_uclient_dechunk;
+/* Decode from @in (@len bytes): data to @out (room for @len bytes: the
+ * data is never longer than its framing), its length in *ret_out, the
+ * bytes consumed in *ret_used.  1: the body is complete (its last chunk
+ * and trailers; *ret_used may be < @len), 0: more needed, -EPROTO
+ * malformed, -EFBIG a chunk size or trailers too large. */
+int nd_uclient_dechunk_feed(nd_uclient_dechunk *d, const char *in, size_t len, char *out, size_t *ret_out,
+                            size_t *ret_used);
+
+/* On the connected @fd (borrowed): send METHOD @target without a body
+ * and read the reply's head within @timeout_ms.  A 200 with a chunked
+ * body streams: each piece of its decoded data goes to @on_data as it
+ * arrives, with no deadline (a stream may be quiet for hours), until its
+ * last chunk: 0 and ret->status 200, ret->body "".  @on_data returning
+ * <0 stops, and that is returned.  Any other reply is read whole, as
+ * nd_uclient_exchange() does (at most @max_body), into *ret: 0.  <0 with
+ * the reason in @d, as nd_uclient_exchange(). */
+int nd_uclient_stream(int fd, const char *method, const char *target, int timeout_ms, size_t max_body,
+                      int (*on_data)(void *userdata, const char *p, size_t len), void *userdata,
+                      nd_uclient_response *ret, nd_diag *d);

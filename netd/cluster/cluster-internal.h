@@ -67,8 +67,8 @@ struct rep {                    /* a remote endpoint */
         char netid[ND_ID_LEN + 1];
         char ctid[ND_ID_LEN + 1];
         char node[ND_NODE_ID_LEN + 1];
-        /* its record's Name and Service, for the topology (truncated:
-         * labels for people, never looked up) */
+        /* its record's Name and Service, for the topology and events
+         * (truncated: labels for people, never looked up) */
         char name[ND_NAME_MAX + 1];
         char service[ND_NAME_MAX + 1];
         nd_overlay_peer peer;
@@ -156,6 +156,8 @@ struct nd_cluster {
         /* services (cluster-services.c) */
         nd_cluster_svc_ops svc;
         void *svc_userdata;
+        nd_cluster_event_fn event; /* NULL: nobody listens */
+        void *event_userdata;
         struct gsvc *svc_ids;   /* global services seen, for a relist */
         size_t n_svc_ids, cap_svc_ids;
         /* task slots (cluster-slots.c) */
@@ -233,3 +235,7 @@ void nd_cl_on_prune(struct ev_loop *loop, ev_timer *t, int revents);
 /* cluster-nets.c */
 void nd_cl_net_put(nd_cluster *cl, const char *key, const char *value);
 void nd_cl_net_forget(nd_cluster *cl, nd_network *n);
+
+/* cluster-peers.c: report to the event hook (@attrs taken), once started. */
+void nd_cl_event(nd_cluster *cl, const char *type, const char *action, const char *id, const char *name,
+                 json_t *attrs, const char *node);

@@ -76,6 +76,29 @@ static int parse_mac(const char *s, uint8_t *m) {
         return 0;
 }
 
+/* ---- events ---- */
+
+void nd_cl_event(nd_cluster *cl, const char *type, const char *action, const char *id, const char *name,
+                 json_t *attrs, const char *node) {
+        if (!cl->event || !cl->started) {
+                json_decref(attrs);
+                return;
+        }
+        cl->event(cl->event_userdata, type, action, id, name, attrs, node);
+}
+
+static void rep_event(nd_cluster *cl, const struct rep *e, const char *action) {
+        char a4[ND_ADDR_STRLEN] = "";
+        nd_network *n = nd_cl_net_by_id(cl, e->netid);
+        json_t *attrs = json_pack("{s:s, s:s, s:s, s:s}", "network", n ? n->spec.name : "", "networkId", e->netid,
+                                  "container", e->ctid, "kind", "remote");
+        if (attrs && e->name[0])
+                json_object_set_new(attrs, "containerName", json_string(e->name));
+        if (attrs && e->peer.ip4.family)
+                json_object_set_new(attrs, "ipv4", json_string(nd_addr_fmt(&e->peer.ip4, a4)));
+        nd_cl_event(cl, "endpoint", action, e->ctid, e->name[0] ? e->name : NULL, attrs, nd_cl_node_label(cl, e->node));
+}
+
 /* ---- remote endpoints ---- */
 
 static void rep_dns(nd_cluster *cl, const struct rep *e, const json_t *j, const nd_network *n) {
@@ -101,6 +124,7 @@ static void rep_dns(nd_cluster *cl, const struct rep *e, const json_t *j, const 
 }
 
 void nd_cl_rep_remove(nd_cluster *cl, struct rep *e) {
+        rep_event(cl, e, "disconnect");
         nd_cl_svc_task_gone(cl, e);
         if (cl->dns)
                 nd_dns_names_drop(nd_dns_table(cl->dns), e->key);
@@ -206,6 +230,7 @@ void nd_cl_rep_put(nd_cluster *cl, const nd_store_kv *kv) {
                 struct gnode *g = nd_hmap_get(cl->nodes, node);
                 if (g)
                         g->n_reps++;
+                rep_event(cl, have, "connect");
         }
         int r = nd_overlay_peer_add(cl->ov, netid, &e.peer);
         if (r < 0)
@@ -277,8 +302,11 @@ void nd_cl_live_put(nd_cluster *cl, const nd_store_kv *kv) {
         if (!g->name[0])
                 snprintf(g->name, sizeof(g->name), "%s", json_string_value(json_object_get(j, "Name")) ?: "");
         nd_addr_fmt(&a, g->addr);
-        if (!was && cl->started && strcmp(id, cl->id) != 0)
+        if (!was && cl->started && strcmp(id, cl->id) != 0) {
                 nd_log(LOG_INFO, "node joined", "node=%s id=%.12s addr=%s", g->name, g->id, g->addr);
+                nd_cl_event(cl, "node", "join", g->id, g->name, json_pack("{s:s, s:s}", "name", g->name, "addr", g->addr),
+                            g->name);
+        }
         nd_cl_fw_update(cl);
         nd_cl_slots_changed(cl);
 }
@@ -293,6 +321,7 @@ void nd_cl_live_del(nd_cluster *cl, const char *id) {
         if (strcmp(id, cl->id) != 0) {
                 nd_log(LOG_INFO, "node left", "node=%s id=%.12s", g->name, g->id);
                 reps_drop_node(cl, id);
+                nd_cl_event(cl, "node", "leave", g->id, g->name, json_pack("{s:s}", "name", g->name), g->name);
         }
         nd_cl_fw_update(cl);
         nd_cl_node_gc(cl, g);

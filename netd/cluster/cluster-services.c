@@ -31,6 +31,13 @@ void nd_cluster_set_svc_ops(nd_cluster *cl, const nd_cluster_svc_ops *ops, void 
         cl->svc_userdata = userdata;
 }
 
+void nd_cluster_set_event_hook(nd_cluster *cl, nd_cluster_event_fn fn, void *userdata) {
+        if (!cl)
+                return;
+        cl->event = fn;
+        cl->event_userdata = userdata;
+}
+
 const char *nd_cluster_node_id(const nd_cluster *cl) {
         return cl ? cl->id : NULL;
 }

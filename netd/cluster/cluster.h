@@ -160,6 +160,14 @@ int nd_cluster_new_with(struct ev_loop *loop, struct nl_sock *nl, const char *st
                         void *userdata, nd_cluster **ret);
 /* Set before nd_cluster_start() (the snapshot delivers services). */
 void nd_cluster_set_svc_ops(nd_cluster *cl, const nd_cluster_svc_ops *ops, void *userdata);
+/* What the cluster sees happen after start-up, for the event bus above
+ * (core/events.h): a node joins or leaves (type "node", @id its node id),
+ * a trusted remote endpoint appears or goes (type "endpoint", action
+ * connect or disconnect, @id its owner).  @node is the name of the node
+ * it happened on; @attrs (string values) is taken. */
+typedef void (*nd_cluster_event_fn)(void *userdata, const char *type, const char *action, const char *id,
+                                    const char *name, json_t *attrs, const char *node);
+void nd_cluster_set_event_hook(nd_cluster *cl, nd_cluster_event_fn fn, void *userdata);
 /* A global service: its record under services/ID and its name claimed
  * under service-names/NAME (create-only: -EEXIST to @cb when taken);
  * remove deletes both.  @cb(@userdata, 0 or -errno) once committed. */

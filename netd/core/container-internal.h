@@ -39,6 +39,10 @@ typedef struct nd_ct_waiter {
 
 void nd_ct_log(int level, const nd_container *c, const char *msg, const char *fmt, ...) _printf_(4, 5);
 #define log_ct(level, c, msg, ...) nd_ct_log(level, c, msg, "" __VA_ARGS__)
+/* A container event (events.h): create, start, die, destroy; @attrs
+ * taken (NULL: none).  create and destroy carry its endpoints' connect
+ * and disconnect. */
+void nd_ct_event(nd_container *c, const char *action, json_t *attrs);
 
 /* ---- containers.c ---- */
 int nd_cts_add(nd_manager *m, nd_container *c);

@@ -427,6 +427,7 @@ int nd_ct_connect_once(nd_manager *m, nd_network *n, nd_container *c, const json
         nd_ports_refresh(m, c);
         nd_resolver_refresh(m, c);
         log_ct(LOG_INFO, c, "connected", "net=%s if=%s", n->spec.name, e->ifname);
+        nd_manager_event_endpoint(m, "connect", ND_EP_CONTAINER, c->id, c->name, &op->ep);
         return 0;
 }
 
@@ -461,6 +462,7 @@ int nd_manager_container_disconnect(nd_manager *m, nd_network *n, nd_container *
         nd_ports_refresh(m, c);
         nd_resolver_refresh(m, c);
         log_ct(LOG_INFO, c, "disconnected", "net=%s", n->spec.name);
+        nd_manager_event_endpoint(m, "disconnect", ND_EP_CONTAINER, c->id, c->name, &op->ep);
         return 0;
 }
 

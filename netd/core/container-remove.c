@@ -163,6 +163,7 @@ static void removed(nd_ct_going *op) {
         for (size_t i = 0; i < c->n_eps; i++)
                 nd_ct_release_endpoint(m, &c->eps[i]);
         log_ct(LOG_INFO, c, "container removed");
+        nd_ct_event(c, "destroy", NULL);
         answer(op);
         nd_cts_drop(m, c);
         free(op);
@@ -192,6 +193,7 @@ static void on_removed(void *userdata, int r, int64_t rev) {
         nd_cts_unlink(m, c);
         going_add(m, op);
         log_ct(LOG_INFO, c, "container removed");
+        nd_ct_event(c, "destroy", NULL);
         if (!op->wait)
                 answer(op);
         nd_ct_reap_store_done(op->reap, 0, gone, op);

@@ -57,6 +57,9 @@ void nd_ct_exited(nd_container *c) {
                 snprintf(c->error, sizeof(c->error), "monitor exited without a status");
         }
         log_ct(LOG_INFO, c, "container exited", "exit_code=%d", c->exit_code);
+        char code[16];
+        snprintf(code, sizeof(code), "%d", c->exit_code);
+        nd_ct_event(c, "die", json_pack("{s:s}", "exitCode", code));
         c->pid = 0;
         nd_ports_release(m, c);
         nd_resolver_detach(m, c);
@@ -140,6 +143,7 @@ static void on_report(struct ev_loop *loop, ev_io *w, int revents) {
                 c->status = ND_CT_RUNNING;
                 c->started_us = now_us();
                 log_ct(LOG_INFO, c, "container started", "pid=%d monitor=%d", c->pid, c->monitor_pid);
+                nd_ct_event(c, "start", NULL);
         } else {
                 op->r = -EINVAL;
                 snprintf(c->error, sizeof(c->error), "%s",
@@ -244,6 +248,7 @@ static void on_run_recorded(nd_container *c, int r, void *userdata) {
                 nd_diag_set(&op->d, r, "container '%s': setting up its network failed: %s", c->name, strerror(-r));
                 goto fail;
         }
+        nd_ct_event(c, "create", NULL);
         if (!op->start) {
                 /* create only: the sandbox is wired, the process (and its
                  * bundle) wait for a start */

@@ -388,3 +388,19 @@ int nd_manager_container_connect(nd_manager *m, nd_network *n, nd_container *c, 
         }
         return attempt(m, req, false, n, c, 0, cb, userdata, d);
 }
+
+void nd_ct_event(nd_container *c, const char *action, json_t *attrs) {
+        nd_manager *m = c->manager;
+        bool destroy = strcmp(action, "destroy") == 0;
+        if (!attrs)
+                attrs = json_object();
+        if (attrs)
+                json_object_set_new(attrs, "name", json_string(c->name));
+        if (destroy)
+                for (size_t i = 0; i < c->n_eps; i++)
+                        nd_manager_event_endpoint(m, "disconnect", ND_EP_CONTAINER, c->id, c->name, &c->eps[i]);
+        nd_manager_event(m, "container", action, c->id, c->name, attrs);
+        if (strcmp(action, "create") == 0)
+                for (size_t i = 0; i < c->n_eps; i++)
+                        nd_manager_event_endpoint(m, "connect", ND_EP_CONTAINER, c->id, c->name, &c->eps[i]);
+}

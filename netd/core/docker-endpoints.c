@@ -278,7 +278,17 @@ int nd_docker_endpoint_ready(nd_manager *m, const char *id, nd_diag *d) {
         return 0;
 }
 
+/* A Docker endpoint's connect (joined, recorded) or disconnect (Leave). */
+static void ep_event(nd_manager *m, const nd_docker_ep *e, const char *action) {
+        nd_network *n = NULL;
+        nd_docker_spec b;
+        (void) nd_manager_network_find(m, e->net_id, &n);
+        nd_docker_ep_spec(e, n, &b);
+        nd_manager_event_endpoint(m, action, ND_EP_DOCKER, e->id, e->name, &b.ep);
+}
+
 static void join_done(struct nd_docker_call *c) {
+        ep_event(c->m, c->ep, "connect");
         nd_docker_ep_publish(c->m, c->ep, true);
         if (c->ep->name[0]) {
                 nd_docker_ep_names(c->m, c->ep, true);
@@ -390,6 +400,7 @@ void nd_docker_endpoint_leave(nd_manager *m, const char *id, nd_docker_done_fn d
         nd_docker_ep_names(m, e, false);
         nd_docker_ep_task(m, e, false);
         nd_docker_lookup_stop(e);
+        ep_event(m, e, "disconnect");
         e->joined = false;
         c->ep = e;
         snprintf(c->what, sizeof(c->what), "Leave %.12s", e->id);

@@ -62,6 +62,9 @@ static void set_health(struct nd_health *h, nd_task_health health) {
         nd_log(health == ND_TASK_UNHEALTHY ? LOG_WARNING : LOG_INFO, "task health changed", "ct=%s from=%s to=%s",
                h->name, nd_task_health_to_string(h->health), nd_task_health_to_string(health));
         h->health = health;
+        char action[64];
+        snprintf(action, sizeof(action), "health_status: %s", nd_task_health_to_string(health));
+        nd_manager_event(h->m, "container", action, h->ctid, h->name, json_pack("{s:s}", "name", h->name));
         nd_services_task_health_set(h->m, h->ctid, health);
         nd_services_flush(h->m);
         /* a rolling update waits for its new tasks to be healthy */

@@ -27,6 +27,7 @@
 #include "server.h"
 #include "json-util.h"
 #include "log.h"
+#include "events.h"
 #include "manager.h"
 #include "network.h"
 #include "nl-host.h"
@@ -74,6 +75,7 @@ int nd_manager_new(const nd_manager_config *cfg, struct ev_loop *loop, nd_manage
                 return -ENOMEM;
         }
         m->store_url = strdup(m->cluster_url ? "local" : cfg->store_url ? cfg->store_url : "local");
+        (void) nd_events_new(loop, cfg->node_name, ND_EVENTS_HISTORY, &m->events);
         m->firewall = !cfg->no_firewall;
         m->port_lo = cfg->port_lo ? cfg->port_lo : 49153;
         m->port_hi = cfg->port_hi ? cfg->port_hi : 60999;
@@ -114,7 +116,7 @@ int nd_manager_new(const nd_manager_config *cfg, struct ev_loop *loop, nd_manage
                 n++;
         m->pool_specs = calloc(n + 1, sizeof(char *));
         if (!m->loop || !m->resolv_conf || !m->state_dir || !m->run_dir || !m->store_url || !m->pool_specs ||
-            !m->monitor_path || !m->default_rootfs || !m->netns_dir) {
+            !m->monitor_path || !m->default_rootfs || !m->netns_dir || !m->events) {
                 nd_manager_free(m);
                 return -ENOMEM;
         }
@@ -170,6 +172,7 @@ nd_manager *nd_manager_free(nd_manager *m) {
         free(m->socket_path);
         free(m->default_rootfs);
         free(m->netns_dir);
+        m->events = nd_events_free(m->events);
         free(m);
         return NULL;
 }
@@ -445,6 +448,7 @@ int nd_manager_start(nd_manager *m, void (*ready)(void *userdata, int r), void *
                 if (r < 0)
                         nd_log_errno(LOG_ERR, r, "nftables is not usable: running without port publishing, "
                                      "masquerade and isolation");
+                nd_fw_set_repair_hook(m->fw, nd_manager_on_fw_repair, m);
         }
 
         if (!m->dns_off) {
@@ -493,6 +497,7 @@ int nd_manager_start(nd_manager *m, void (*ready)(void *userdata, int r), void *
                                    on_cluster_ready, m, &m->cluster);
                 if (r >= 0) {
                         nd_svc_cluster_init(m);
+                        nd_cluster_set_event_hook(m->cluster, nd_manager_on_cluster_event, m);
                         r = nd_cluster_start(m->cluster);
                 }
         } else

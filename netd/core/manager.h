@@ -109,6 +109,10 @@ void nd_manager_attach_observe(nd_manager *m, int kind, double seconds);
  * services, from this loop iteration's tables.  Owned by the caller;
  * NULL: no memory. */
 json_t *nd_manager_topology(nd_manager *m);
+
+/* The event bus (events.h), for GET /v1/events; borrowed. */
+struct nd_events *nd_manager_events(nd_manager *m);
+
 /* The embedded DNS's forwarding counters (dns/server.h), or NULL. */
 json_t *nd_manager_dns_forward_status(nd_manager *m);
 /* Removes a cluster node that is down (cluster.h: nd_cluster_node_remove). */

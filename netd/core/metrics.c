@@ -13,6 +13,7 @@
 #include "firewall.h"
 #include "link-reaper.h"
 #include "manager-internal.h"
+#include "events.h"
 #include "metrics.h"
 #include "network.h"
 #include "server.h"
@@ -79,6 +80,7 @@ void nd_manager_metrics_write(nd_manager *m, nd_expo *e) {
         if (m->dns)
                 nd_dns_metrics(m->dns, e);
         nd_fw_metrics(m->fw, e);
+        nd_events_metrics(m->events, e);
         nd_reaper_metrics(m->reaper, e);
         if (m->store && strcmp(nd_store_backend(m->store), "local") == 0)
                 nd_store_local_metrics(m->store, e);

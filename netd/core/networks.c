@@ -138,10 +138,14 @@ int nd_manager_net_adopt(nd_manager *m, nd_network *n) {
         }
         n->committed = true;
         nd_manager_net_sysctls(m, n);
+        /* (those read back at start-up are no news) */
+        if (m->started)
+                nd_manager_event_network(m, "create", n);
         return 0;
 }
 
 void nd_manager_net_forget(nd_manager *m, nd_network *n) {
+        nd_manager_event_network(m, "destroy", n);
         int r = nd_bridge_teardown(m->nl, n);
         if (r < 0 && r != -ENODEV)
                 nd_log_errno(LOG_WARNING, r, "removing the bridge failed, ignoring", "net=%s", n->spec.name);
@@ -229,6 +233,7 @@ static void on_created(void *userdata, int r, int64_t rev) {
                         nd_prefix_fmt(&op->net->spec.ipam[0].subnet, s);
                 nd_log(LOG_INFO, "network created", "net=%s id=%.12s driver=%s subnet=%s revision=%" PRId64,
                        op->net->spec.name, op->net->id, nd_driver_to_string(op->net->spec.driver), s, rev);
+                nd_manager_event_network(m, "create", op->net);
                 op->cb(op->userdata, 0, op->net, NULL);
         }
         free(op);
@@ -440,6 +445,7 @@ static void on_removed(void *userdata, int r, int64_t rev) {
         } else {
                 nd_log(LOG_INFO, "network removed", "net=%s id=%.12s revision=%" PRId64, op->net->spec.name,
                        op->net->id, rev);
+                nd_manager_event_network(m, "destroy", op->net);
                 r = nd_bridge_teardown(m->nl, op->net);
                 if (r < 0)
                         nd_log_errno(LOG_WARNING, r, "removing the bridge failed, ignoring", "net=%s",

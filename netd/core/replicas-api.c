@@ -34,6 +34,7 @@ static void on_changed(void *userdata, int r, int64_t rev) {
                 nd_log(LOG_INFO, "service changed", "service=%s replicas=%u version=%" PRIu64, op->rec->name,
                        op->rec->replicas, op->rec->version);
                 nd_service_take_tasks(s->rec, op->rec);
+                nd_manager_event_service(m, "update", s->rec, s->global);
                 nd_replicas_kick(m);
                 op->cb(op->userdata, 0, nd_svc_view(m, s), NULL);
         }

@@ -358,6 +358,7 @@ static void on_added(void *userdata, int r, int64_t rev) {
                 nd_log(LOG_INFO, "sandbox attached", "cid=%.32s ifname=%s net=%s addr=%s netns=%s service=%s",
                        s->cid, s->ep.ifname, s->ep.net_name, s->ep.addr4.family ? nd_addr_fmt(&s->ep.addr4, a) : "-",
                        s->netns, s->service[0] ? s->service : "-");
+                nd_manager_event_endpoint(m, "connect", ND_EP_CNI, s->cid, s->name, &s->ep);
                 op->cb(op->userdata, 0, s, NULL);
         }
         free(op);
@@ -669,6 +670,7 @@ static void on_deleted(void *userdata, int r, int64_t rev) {
          * namespace down next */
         task_down(m, s);
         dns_down(m, s, ND_EP_PORTS);
+        nd_manager_event_endpoint(m, "disconnect", ND_EP_CNI, s->cid, s->name, &s->ep);
         /* the answer does not wait for the kernel's grace period: the
          * record, names and ports are gone; an ADD of the same key waits
          * for the pair (nd_manager_sandbox_add) */

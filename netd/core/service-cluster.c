@@ -122,6 +122,8 @@ static void on_service(void *userdata, const char *id, const char *value) {
         s->dirty = true;
         nd_svc_links(m, s, true);
         nd_log(LOG_INFO, "cluster service", "service=%s id=%.12s", rec->name, rec->id);
+        if (m->svcs_ready)
+                nd_manager_event_service(m, "create", rec, true);
         nd_svc_cluster_lbs(m);
         nd_services_flush(m);
         nd_replicas_kick(m); /* its tasks, if it runs any */
@@ -232,7 +234,7 @@ static void on_cl_created(void *userdata, int r) {
         s->dirty = true;
         nd_svc_cluster_lbs(m);
         nd_services_flush(m);
-        nd_log(LOG_INFO, "service created", "service=%s id=%.12s scope=global", s->rec->name, s->rec->id);
+        nd_manager_event_service(m, "create", s->rec, true);
         op->cb(op->userdata, 0, nd_svc_view(m, s), NULL);
 }
 
@@ -268,7 +270,7 @@ static void remove_here(nd_manager *m, struct nd_svc *s) {
                 vip_records(m, s->rec, false);
                 nd_vips_give_back(m, s->rec);
         }
-        nd_log(LOG_INFO, "service removed", "service=%s id=%.12s scope=global", s->rec->name, s->rec->id);
+        nd_manager_event_service(m, "remove", s->rec, true);
         nd_svc_unlink(m, s);
         nd_svc_free(m, s);
 }

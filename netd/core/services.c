@@ -523,7 +523,7 @@ static void on_created(void *userdata, int r, int64_t rev) {
         s->committed = true;
         nd_svc_links(m, s, true);
         nd_svc_apply(m, s);
-        nd_log(LOG_INFO, "service created", "service=%s id=%.12s", s->rec->name, s->rec->id);
+        nd_manager_event_service(m, "create", s->rec, false);
         nd_replicas_kick(m); /* its tasks, if it runs any */
         op->cb(op->userdata, 0, nd_svc_view(m, s), NULL);
 }
@@ -719,7 +719,7 @@ static void on_removed(void *userdata, int r, int64_t rev) {
         }
         nd_svc_links(m, s, false);
         nd_vips_give_back(m, s->rec);
-        nd_log(LOG_INFO, "service removed", "service=%s id=%.12s", s->rec->name, s->rec->id);
+        nd_manager_event_service(m, "remove", s->rec, false);
         nd_svc_unlink(m, s);
         nd_svc_free(m, s);
         op->cb(op->userdata, 0, NULL, NULL);

@@ -14,6 +14,7 @@
  *   ctl-service.c   service create, ls, inspect, ps, scale, update,
  *                   rollback, logs, rm
  *   ctl-topology.c  topology
+ *   ctl-events.c    events
  *
  * An entry point takes the command's own argc/argv (argv[0] is the command
  * name) with optind reset to 1, and returns the exit code: 0 ok, 1 error
@@ -79,3 +80,4 @@ int ctl_network_connect(int argc, char **argv);
 int ctl_network_disconnect(int argc, char **argv);
 int ctl_service(int argc, char **argv);
 int ctl_topology(int argc, char **argv);
+int ctl_events(int argc, char **argv);

@@ -592,6 +592,8 @@ static const char main_usage[] =
         "            network in front of containers, DNS names, published ports)\n"
         "  node      the hosts of the cluster (node ls, node rm)\n"
         "  topology  hosts, networks, endpoints and services as a Graphviz graph (or JSON)\n"
+        "  events    follow what netd does (containers, networks, endpoints, services,\n"
+        "            nodes, firewall repairs), as they happen\n"
         "  version   client and daemon versions\n"
         "\n"
         "Run 'netctl COMMAND --help' for more on a command.\n";
@@ -641,6 +643,7 @@ int main(int argc, char **argv) {
                         { "inspect", ctl_inspect }, { "rootfs", ctl_rootfs },
                         { "port", ctl_port }, { "service", ctl_service },
                         { "topology", ctl_topology },
+                        { "events", ctl_events },
                 };
                 r = -1;
                 for (size_t k = 0; k < ELEMENTSOF(cmds); k++)

@@ -36,6 +36,8 @@ struct nd_fw {
         char who[64];
         unsigned repairs;
         double last_repair;
+        void (*repaired)(void *userdata, const char *by, int r);
+        void *repaired_userdata;
 };
 
 struct fw_port {
@@ -54,6 +56,8 @@ static void on_repair(struct ev_loop *loop, ev_timer *w, int revents) {
         else
                 nd_log(LOG_WARNING, "nftables table was changed by another process; restored", "table=inet/%s by=%s "
                        "elements=%zu", ND_NFT_TABLE, fw->who[0] ? fw->who : "unknown", fw->n_elems);
+        if (fw->repaired)
+                fw->repaired(fw->repaired_userdata, fw->who, r);
         fw->who[0] = 0;
 }
 
@@ -96,6 +100,13 @@ int nd_fw_new(struct ev_loop *loop, nd_fw **ret) {
 fail:
         nd_fw_free(fw);
         return r;
+}
+
+void nd_fw_set_repair_hook(nd_fw *fw, void (*fn)(void *userdata, const char *by, int r), void *userdata) {
+        if (!fw)
+                return;
+        fw->repaired = fn;
+        fw->repaired_userdata = userdata;
 }
 
 nd_fw *nd_fw_free(nd_fw *fw) {

@@ -53,6 +53,11 @@ int nd_fw_elems_diff(const nd_nft_elem *old, size_t n_old, const nd_nft_elem *wa
                      const nd_nft_elem ***ret_del, size_t *ret_n_del, const nd_nft_elem ***ret_add,
                      size_t *ret_n_add);
 
+/* After each repair: @fn(@userdata, @by, @r), @by the process the kernel
+ * named ("" unknown), @r the replace's result.  For the event bus above
+ * (core/events.h); one hook, NULL to clear. */
+void nd_fw_set_repair_hook(nd_fw *fw, void (*fn)(void *userdata, const char *by, int r), void *userdata);
+
 /* Replace the table with every owner's elements; then follow changes. */
 int nd_fw_sync(nd_fw *fw);
 /* Delete the table (netd --cleanup). */

@@ -5,11 +5,15 @@
  * Invariants: the result is complete, needs-more, malformed or too large,
  * nothing else; a complete response has a final status, a body within the
  * limit and NUL-terminated; and what is complete stays the same response
- * when the peer then closes. */
+ * when the peer then closes.  The same bytes through the incremental
+ * chunk decoder (nd_uclient_dechunk_feed), whole and split in two at a
+ * point the first byte picks: the same result and the same data, never
+ * more data than input. */
 #include <assert.h>
 #include <errno.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "uclient.h"
@@ -43,5 +47,29 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                 }
                 nd_uclient_response_done(&a);
         }
+
+        char *o1 = malloc(size + 1), *o2 = malloc(size + 1);
+        if (!o1 || !o2) {
+                free(o1);
+                free(o2);
+                return 0;
+        }
+        nd_uclient_dechunk d1 = {0}, d2 = {0};
+        size_t n1, u1, n2a, u2a, n2b = 0, u2b = 0, cut = size ? data[0] % (size + 1) : 0;
+        int r1 = nd_uclient_dechunk_feed(&d1, buf, size, o1, &n1, &u1);
+        assert(r1 == 1 || r1 == 0 || r1 == -EPROTO || r1 == -EFBIG);
+        assert(n1 <= u1 && u1 <= size);
+        int r2 = nd_uclient_dechunk_feed(&d2, buf, cut, o2, &n2a, &u2a);
+        if (r2 == 0) {
+                assert(u2a == cut);
+                r2 = nd_uclient_dechunk_feed(&d2, buf + cut, size - cut, o2 + n2a, &n2b, &u2b);
+        }
+        if (r1 >= 0 && r2 >= 0) {
+                assert(r1 == r2);
+                assert(n1 == n2a + n2b && memcmp(o1, o2, n1) == 0);
+        } else
+                assert(r1 < 0 && r2 < 0);
+        free(o1);
+        free(o2);
         return 0;
 }

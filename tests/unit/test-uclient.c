@@ -195,6 +195,119 @@ static void test_exchange(void **state) {
         nd_uclient_response_done(&r);
 }
 
+/* The incremental decoder: any split of the input gives the same data. */
+static void test_dechunk(void **state) {
+        const char *s = "5;ext=1\r\nhello\r\n1\r\n \r\nA\r\n0123456789\r\n0\r\nX-Trailer: y\r\n\r\nNEXT";
+        size_t n = strlen(s);
+        for (size_t step = 1; step <= n; step++) {
+                nd_uclient_dechunk dc = {0};
+                char out[64], got[64];
+                size_t g = 0, i = 0, o, used;
+                int r = 0;
+                while (i < n && r == 0) {
+                        size_t k = n - i < step ? n - i : step;
+                        r = nd_uclient_dechunk_feed(&dc, s + i, k, out, &o, &used);
+                        memcpy(got + g, out, o);
+                        g += o;
+                        i += used;
+                        if (r == 0)
+                                assert_int_equal(used, k);
+                }
+                assert_int_equal(r, 1);
+                assert_int_equal(i, n - 4); /* stops before what follows the body */
+                got[g] = 0;
+                assert_string_equal(got, "hello 0123456789");
+        }
+        /* in place, as the stream reader decodes */
+        char buf[64];
+        size_t o, used;
+        nd_uclient_dechunk dc = {0};
+        strcpy(buf, "3\r\nabc\r\n2\r\nde\r\n");
+        assert_int_equal(nd_uclient_dechunk_feed(&dc, buf, strlen(buf), buf, &o, &used), 0);
+        assert_int_equal(o, 5);
+        assert_memory_equal(buf, "abcde", 5);
+        const char *bad[] = { "zz\r\n", "\r\n", "3\r\nabcd\r\n", "3\nabc", "1;x\nab" };
+        for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+                nd_uclient_dechunk d2 = {0};
+                assert_int_equal(nd_uclient_dechunk_feed(&d2, bad[i], strlen(bad[i]), buf, &o, &used), -EPROTO);
+        }
+        nd_uclient_dechunk d3 = {0};
+        assert_int_equal(nd_uclient_dechunk_feed(&d3, "ffffffffffffffffff\r\n", 20, buf, &o, &used), -EFBIG);
+        /* a size line without end is refused once it is absurdly long */
+        static char lng[5000];
+        memset(lng, ' ', sizeof(lng));
+        lng[0] = '1';
+        nd_uclient_dechunk d4 = {0};
+        assert_int_equal(nd_uclient_dechunk_feed(&d4, lng, sizeof(lng), buf, &o, &used), -EPROTO);
+}
+
+struct collected {
+        char buf[256];
+        size_t len;
+        int calls;
+        int stop_at;
+};
+
+static int collect(void *userdata, const char *p, size_t len) {
+        struct collected *c = userdata;
+        assert_true(c->len + len < sizeof(c->buf));
+        memcpy(c->buf + c->len, p, len);
+        c->len += len;
+        c->buf[c->len] = 0;
+        return ++c->calls == c->stop_at ? -ECANCELED : 0;
+}
+
+static int stream_with(const char *const *pieces, struct collected *c, nd_uclient_response *r, nd_diag *d) {
+        int sv[2];
+        assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+        pid_t pid = serve(sv[1], pieces);
+        close(sv[1]);
+        int ret = nd_uclient_stream(sv[0], "GET", "/v1/events", 5000, 1 << 20, collect, c, r, d);
+        close(sv[0]);
+        kill(pid, SIGKILL);
+        waitpid(pid, NULL, 0);
+        return ret;
+}
+
+static void test_stream(void **state) {
+        nd_uclient_response r;
+        nd_diag d = {};
+        struct collected c = {0};
+        /* lines handed on as they come, across chunk and read borders */
+        const char *ok[] = { "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n",
+                             "7\r\n{\"a\":1", "}\r\n2\r\n\n{\r\n", "5\r\n\"b\":2\r\n", "2\r\n}\n\r\n0\r\n\r\n", "=HANG", NULL };
+        assert_int_equal(stream_with(ok, &c, &r, &d), 0);
+        assert_int_equal(r.status, 200);
+        assert_string_equal(c.buf, "{\"a\":1}\n{\"b\":2}\n");
+        assert_true(c.calls >= 2);
+        nd_uclient_response_done(&r);
+
+        /* an error reply is read whole, not streamed */
+        c = (struct collected) {0};
+        const char *err[] = { "HTTP/1.1 400 Bad Request\r\nContent-Length: 15\r\n\r\n{\"message\":\"x\"}", NULL };
+        assert_int_equal(stream_with(err, &c, &r, &d), 0);
+        assert_int_equal(r.status, 400);
+        assert_string_equal(r.body, "{\"message\":\"x\"}");
+        assert_int_equal(c.calls, 0);
+        nd_uclient_response_done(&r);
+
+        /* the callback stops it */
+        c = (struct collected) { .stop_at = 1 };
+        const char *more[] = { "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nx\n\r\n", "=HANG", NULL };
+        assert_int_equal(stream_with(more, &c, &r, &d), -ECANCELED);
+
+        /* a stream cut in the middle, or garbled */
+        c = (struct collected) {0};
+        const char *cut[] = { "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nx\n\r\n", NULL };
+        assert_int_equal(stream_with(cut, &c, &r, &d), -ECONNRESET);
+        assert_string_equal(c.buf, "x\n");
+        c = (struct collected) {0};
+        const char *bad[] = { "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nq\r\n", "=HANG", NULL };
+        assert_int_equal(stream_with(bad, &c, &r, &d), -EPROTO);
+        const char *none[] = { NULL };
+        assert_int_equal(stream_with(none, &c, &r, &d), -ECONNRESET);
+}
+
 static void test_exchange_errors(void **state) {
         nd_uclient_response r;
         nd_diag d = {};
@@ -278,6 +391,7 @@ int main(void) {
                 cmocka_unit_test(test_parse_content_length), cmocka_unit_test(test_parse_chunked),
                 cmocka_unit_test(test_parse_status),         cmocka_unit_test(test_parse_limits),
                 cmocka_unit_test(test_exchange),             cmocka_unit_test(test_exchange_errors),
+                cmocka_unit_test(test_dechunk),              cmocka_unit_test(test_stream),
                 cmocka_unit_test(test_connect_and_json),
         };
         signal(SIGPIPE, SIG_IGN);

@@ -86,6 +86,7 @@ struct nd_manager {
         const struct nd_ep_kernel_ops *ep_kernel; /* NULL: the real kernel (endpoint.h) */
         struct nd_reaper *reaper;    /* link deletes off the loop (link-reaper.h) */
         struct nd_fw *fw;          /* NULL: no nftables (or --firewall=off) */
+        struct nd_events *events;  /* the event bus (events.h) */
         struct nd_dns *dns;        /* NULL: no embedded DNS (--dns-server off) */
         char *resolv_conf;
         nd_addr dns_servers[4];
@@ -259,6 +260,22 @@ int nd_health_watch(nd_manager *m, const char *ctid, const char *name, const str
 void nd_health_unwatch(nd_manager *m, const char *ctid);
 void nd_health_free_all(nd_manager *m);
 json_t *nd_health_status(nd_manager *m, const char *ctid);
+
+/* Events (event-emit.c, events.h), @attrs taken: one of this host's;
+ * an endpoint's connect or disconnect (@kind an nd_ep_kind, @owner_id
+ * the container, pod or Docker endpoint); a network's create or destroy. */
+void nd_manager_event(nd_manager *m, const char *type, const char *action, const char *id, const char *name,
+                      json_t *attrs);
+void nd_manager_event_endpoint(nd_manager *m, const char *action, int kind, const char *owner_id,
+                               const char *owner_name, const nd_endpoint *e);
+void nd_manager_event_network(nd_manager *m, const char *action, const nd_network *n);
+/* The hooks of the layers below: a firewall repair, what the cluster saw. */
+void nd_manager_on_fw_repair(void *userdata, const char *by, int r);
+void nd_manager_on_cluster_event(void *userdata, const char *type, const char *action, const char *id,
+                                 const char *name, json_t *attrs, const char *node);
+/* A service's create, update or remove: also logged (create, remove). */
+struct nd_service;
+void nd_manager_event_service(nd_manager *m, const char *action, const struct nd_service *rec, bool global);
 
 /* metrics.c: the attach histograms. */
 int nd_manager_metrics_init(nd_manager *m);
