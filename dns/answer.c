@@ -107,6 +107,24 @@ static ldns_rr *answer_rr(const ldns_rdf *owner, ldns_rr_type type, uint32_t ttl
         return rr;
 }
 
+/* @qname (a trailing dot allowed) is @alias, case aside */
+static bool is_alias(const char *alias, const char *qname) {
+        size_t n = strlen(alias);
+        return strncasecmp(alias, qname, n) == 0 && (qname[n] == 0 || (qname[n] == '.' && qname[n + 1] == 0));
+}
+
+static size_t lookup(const nd_dns_view *v, const char *name, int family, nd_addr *out, bool *exists) {
+        for (size_t i = 0; i < v->n_links; i++)
+                if (is_alias(v->links[i].alias, name)) {
+                        name = v->links[i].name;
+                        break;
+                }
+        if (v->host)
+                return nd_dns_names_lookup_qualified(v->names, v->nets, v->n_nets, name, family, v->rotate, out,
+                                                     MAX_ANSWERS, exists);
+        return nd_dns_names_lookup(v->names, v->nets, v->n_nets, name, family, v->rotate, out, MAX_ANSWERS, exists);
+}
+
 /* The hot case without allocating an ldns packet: one A/AAAA question of
  * class IN for a local name, no other sections, no EDNS0, an answer that
  * fits 512 bytes.  Anything else returns false and takes the general path,
@@ -145,8 +163,7 @@ static bool answer_fast(const nd_dns_view *v, const uint8_t *q, size_t len, uint
                 return false;
         int family = type == LDNS_RR_TYPE_A ? AF_INET : AF_INET6;
         size_t alen = family == AF_INET ? 4 : 16;
-        size_t n = nd_dns_names_lookup(v->names, v->nets, v->n_nets, name, family, v->rotate, addrs, MAX_ANSWERS,
-                                       &exists);
+        size_t n = lookup(v, name, family, addrs, &exists);
         if (!exists || n > MAX_ANSWERS)
                 return false;
         size_t size = len + n * (12 + alen);
@@ -253,8 +270,7 @@ nd_dns_verdict nd_dns_answer(const nd_dns_view *v, const uint8_t *q, size_t len,
                         }
                 } else {
                         int family = type == LDNS_RR_TYPE_AAAA ? AF_INET6 : AF_INET;
-                        size_t n = nd_dns_names_lookup(v->names, v->nets, v->n_nets, qname, family, v->rotate,
-                                                       addrs, MAX_ANSWERS, &exists);
+                        size_t n = lookup(v, qname, family, addrs, &exists);
                         if (exists) {
                                 local = true;
                                 if (type != LDNS_RR_TYPE_A && type != LDNS_RR_TYPE_AAAA)
@@ -272,13 +288,18 @@ nd_dns_verdict nd_dns_answer(const nd_dns_view *v, const uint8_t *q, size_t len,
                         }
                 }
         }
-        if (!local) {
+        if (!local && v->host)
+                /* the host's stub moves on to its next server on REFUSED,
+                 * and stops at NXDOMAIN: that only for our own names */
+                rc = nd_dns_names_in_zone(v->nets, v->n_nets, qname) ? LDNS_RCODE_NXDOMAIN : LDNS_RCODE_REFUSED;
+        else if (!local) {
                 if (v->can_forward) {
                         verdict = ND_DNS_FORWARD;
                         goto done;
                 }
                 rc = LDNS_RCODE_SERVFAIL;
-        } else
+        }
+        if (local || rc == LDNS_RCODE_NXDOMAIN)
                 ldns_pkt_set_aa(r, true);
         ldns_pkt_set_rcode(r, (uint8_t) rc);
 

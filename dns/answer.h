@@ -9,7 +9,10 @@
  * exists without an address of the asked family gets NOERROR and no
  * answer), PTR for endpoint addresses, NOERROR/no data for other types of a
  * local name.  Anything else is forwarded, or answered SERVFAIL when the
- * sandbox may not forward (internal networks).  Malformed queries get
+ * sandbox may not forward (internal networks).  The host's resolver
+ * (view.host) answers NAME.NETWORK and PTR only, never forwards: an
+ * unknown name below a network is NXDOMAIN, anything else REFUSED, so a
+ * stub resolver moves on to its next server.  Malformed queries get
  * FORMERR when a header can be echoed, else nothing.  A UDP reply larger
  * than the client's EDNS0 buffer (512 without EDNS0) is truncated (TC).
  */
@@ -21,6 +24,12 @@
 
 #include "names.h"
 
+/* A legacy link of the asking container (--link NAME:ALIAS): ALIAS
+ * answers what NAME answers, for that container only. */
+typedef struct nd_dns_link {
+        const char *alias, *name;
+} nd_dns_link;
+
 typedef struct nd_dns_view {
         const nd_dns_names *names;
         const char *const *nets;  /* the asking sandbox's networks */
@@ -28,6 +37,10 @@ typedef struct nd_dns_view {
         uint32_t ttl;
         unsigned rotate;          /* changes on every query: round-robin */
         bool can_forward;
+        bool host;                /* the host's resolver (--host-dns): NAME.NET only; NXDOMAIN
+                                   * below one of @nets, REFUSED for anything else */
+        const nd_dns_link *links;
+        size_t n_links;
 } nd_dns_view;
 
 typedef enum nd_dns_verdict {

@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * A sandbox's listeners at 127.0.0.11:53 and the query path: datagrams
- * in batches, TCP clients with their idle timers, each query answered
- * from the name table or handed to forward.c, and the cheap SERVFAIL for
- * a sandbox over its forwarding bound.
+ * A sandbox's listeners at 127.0.0.11 (on ports the kernel chose; the
+ * sandbox's nftables redirect sends port 53 there), the host's (--host-dns)
+ * and the query path: datagrams in batches, TCP clients with their idle
+ * timers, each query answered from the name table or handed to forward.c,
+ * and the cheap SERVFAIL for a sandbox over its forwarding bound.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -56,7 +57,8 @@ void nd_dns_reply_to(nd_dns_sandbox *sb, nd_dns_conn *c, const struct sockaddr_i
 
 static void handle(nd_dns_sandbox *sb, nd_dns_conn *c, const struct sockaddr_in *client, const uint8_t *q, size_t len) {
         nd_dns_view v = { .names = sb->d->names, .nets = (const char *const *) sb->nets, .n_nets = sb->n_nets,
-                          .ttl = sb->ttl, .rotate = sb->d->rotate++, .can_forward = sb->can_forward };
+                          .ttl = sb->ttl, .rotate = sb->d->rotate++, .can_forward = sb->can_forward,
+                          .host = sb->host, .links = sb->links, .n_links = sb->n_links };
         uint8_t *out;
         size_t n;
 
@@ -229,43 +231,56 @@ static void on_accept(struct ev_loop *loop, ev_io *w, int revents) {
 
 /* ---- sandboxes -------------------------------------------------------------------- */
 
-static int listen_in(int ns_fd, int type) {
-        int self = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC), fd = -1, r = 0, one = 1;
-        struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(53) };
-        if (self < 0)
-                return -errno;
-        inet_pton(AF_INET, "127.0.0.11", &sa.sin_addr);
-        if (setns(ns_fd, CLONE_NEWNET) < 0) {
-                r = -errno;
-                close(self);
-                return r;
+/* A socket at @addr:@port (0: the kernel chooses) inside @ns_fd (-1:
+ * netd's own namespace). */
+static int listen_in(int ns_fd, int type, const struct in_addr *addr, uint16_t port, uint16_t *ret_port) {
+        int self = -1, fd = -1, r = 0, one = 1;
+        struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(port), .sin_addr = *addr };
+        socklen_t sl = sizeof(sa);
+        if (ns_fd >= 0) {
+                self = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+                if (self < 0)
+                        return -errno;
+                if (setns(ns_fd, CLONE_NEWNET) < 0) {
+                        r = -errno;
+                        close(self);
+                        return r;
+                }
         }
         fd = socket(AF_INET, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
         if (fd < 0)
                 r = -errno;
         else {
-                (void) setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-                if (bind(fd, (struct sockaddr *) &sa, sizeof(sa)) < 0 ||
-                    (type == SOCK_STREAM && listen(fd, 64) < 0)) {
+                /* TCP: the old listener's connections in TIME_WAIT must
+                 * not keep its port after a restart */
+                if (type == SOCK_STREAM)
+                        (void) setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+                if (bind(fd, (struct sockaddr *) &sa, sizeof(sa)) < 0 || (type == SOCK_STREAM && listen(fd, 64) < 0) ||
+                    getsockname(fd, (struct sockaddr *) &sa, &sl) < 0) {
                         r = -errno;
                         close(fd);
                 }
         }
         /* back home; failing that nothing netd does afterwards is right */
-        if (setns(self, CLONE_NEWNET) < 0)
+        if (self >= 0 && setns(self, CLONE_NEWNET) < 0)
                 abort();
-        close(self);
-        return r < 0 ? r : fd;
+        if (self >= 0)
+                close(self);
+        if (r < 0)
+                return r;
+        *ret_port = ntohs(sa.sin_port);
+        return fd;
 }
 
-int nd_dns_sandbox_open(nd_dns *d, int ns_fd, nd_dns_sandbox **ret) {
+static int open_at(nd_dns *d, int ns_fd, const struct in_addr *a, uint16_t udp_port, uint16_t tcp_port,
+                   nd_dns_sandbox **ret) {
         nd_dns_sandbox *sb = calloc(1, sizeof(*sb));
         if (!sb)
                 return -ENOMEM;
         sb->d = d;
         sb->ttl = ND_DNS_DEFAULT_TTL;
-        sb->ufd = listen_in(ns_fd, SOCK_DGRAM);
-        sb->tfd = sb->ufd >= 0 ? listen_in(ns_fd, SOCK_STREAM) : -1;
+        sb->ufd = listen_in(ns_fd, SOCK_DGRAM, a, udp_port, &sb->udp_port);
+        sb->tfd = sb->ufd >= 0 ? listen_in(ns_fd, SOCK_STREAM, a, tcp_port, &sb->tcp_port) : -1;
         if (sb->ufd < 0 || sb->tfd < 0) {
                 int r = sb->ufd < 0 ? sb->ufd : sb->tfd;
                 if (sb->ufd >= 0)
@@ -279,6 +294,62 @@ int nd_dns_sandbox_open(nd_dns *d, int ns_fd, nd_dns_sandbox **ret) {
         ev_io_start(d->loop, &sb->tio);
         ev_init(&sb->accept_retry, on_accept_retry);
         *ret = sb;
+        return 0;
+}
+
+int nd_dns_sandbox_open(nd_dns *d, int ns_fd, uint16_t udp_port, uint16_t tcp_port, nd_dns_sandbox **ret) {
+        struct in_addr a = { htonl(0x7f00000b) }; /* 127.0.0.11 */
+        return open_at(d, ns_fd, &a, udp_port, tcp_port, ret);
+}
+
+int nd_dns_host_open(nd_dns *d, const nd_addr *a, uint16_t port, nd_dns_sandbox **ret) {
+        struct in_addr in;
+        nd_dns_sandbox *sb;
+        if (a->family != AF_INET || !port)
+                return -EAFNOSUPPORT;
+        memcpy(&in, a->b, 4);
+        int r = open_at(d, -1, &in, port, port, &sb);
+        if (r < 0)
+                return r;
+        sb->host = true;
+        *ret = sb;
+        return 0;
+}
+
+void nd_dns_sandbox_ports(const nd_dns_sandbox *sb, uint16_t *ret_udp, uint16_t *ret_tcp) {
+        *ret_udp = sb->udp_port;
+        *ret_tcp = sb->tcp_port;
+}
+
+static void free_links(nd_dns_sandbox *sb) {
+        for (size_t i = 0; i < sb->n_links; i++)
+                free((char *) sb->links[i].alias);
+        free(sb->links);
+        sb->links = NULL;
+        sb->n_links = 0;
+}
+
+int nd_dns_sandbox_set_links(nd_dns_sandbox *sb, const char *const *aliases, const char *const *names, size_t n) {
+        nd_dns_link *v = n ? calloc(n, sizeof(*v)) : NULL;
+        if (n && !v)
+                return -ENOMEM;
+        for (size_t i = 0; i < n; i++) {
+                /* alias and name in one allocation */
+                size_t la = strlen(aliases[i]) + 1, ln = strlen(names[i]) + 1;
+                char *p = malloc(la + ln);
+                if (!p) {
+                        while (i--)
+                                free((char *) v[i].alias);
+                        free(v);
+                        return -ENOMEM;
+                }
+                memcpy(p, aliases[i], la);
+                memcpy(p + la, names[i], ln);
+                v[i] = (nd_dns_link) { .alias = p, .name = p + la };
+        }
+        free_links(sb);
+        sb->links = v;
+        sb->n_links = n;
         return 0;
 }
 
@@ -304,6 +375,7 @@ void nd_dns_sandbox_close(nd_dns_sandbox *sb) {
         close(sb->ufd);
         close(sb->tfd);
         free_nets(sb);
+        free_links(sb);
         free(sb);
 }
 
@@ -327,6 +399,7 @@ int nd_dns_sandbox_configure(nd_dns_sandbox *sb, const char *const *nets, size_t
         if (sb->n_servers)
                 memcpy(sb->servers, servers, sb->n_servers * sizeof(*sb->servers));
         sb->ttl = ttl;
-        sb->ctr = n_nets ? nd_dns_ctr_get(sb->d, nets[0]) : NULL;
+        /* the host's queries are no network's */
+        sb->ctr = n_nets && !sb->host ? nd_dns_ctr_get(sb->d, nets[0]) : NULL;
         return 0;
 }

@@ -227,8 +227,9 @@ static size_t collect(const nd_dns_names *t, const char *net, const char *name, 
         return n;
 }
 
-size_t nd_dns_names_lookup(const nd_dns_names *t, const char *const *nets, size_t n_nets, const char *name,
-                           int family, unsigned rotate, nd_addr *out, size_t max, bool *exists) {
+/* @name on one of @nets (unless @qualified), else NAME.NET for one of them */
+static size_t lookup(const nd_dns_names *t, const char *const *nets, size_t n_nets, const char *name, int family,
+                     unsigned rotate, nd_addr *out, size_t max, bool *exists, bool qualified) {
         char buf[ND_DNS_NAME_MAX + 2];
         size_t n = 0, len = strlen(name);
 
@@ -238,7 +239,7 @@ size_t nd_dns_names_lookup(const nd_dns_names *t, const char *const *nets, size_
         memcpy(buf, name, len + 1);
         if (buf[len - 1] == '.')
                 buf[--len] = 0;
-        for (size_t i = 0; i < n_nets; i++)
+        for (size_t i = 0; i < n_nets && !qualified; i++)
                 n = collect(t, nets[i], buf, family, out, max, n, exists);
         if (!*exists) {
                 /* NAME.NETWORK: the network must be one of the asker's */
@@ -265,6 +266,29 @@ size_t nd_dns_names_lookup(const nd_dns_names *t, const char *const *nets, size_
                 }
         }
         return n;
+}
+
+size_t nd_dns_names_lookup(const nd_dns_names *t, const char *const *nets, size_t n_nets, const char *name,
+                           int family, unsigned rotate, nd_addr *out, size_t max, bool *exists) {
+        return lookup(t, nets, n_nets, name, family, rotate, out, max, exists, false);
+}
+
+size_t nd_dns_names_lookup_qualified(const nd_dns_names *t, const char *const *nets, size_t n_nets,
+                                     const char *name, int family, unsigned rotate, nd_addr *out, size_t max,
+                                     bool *exists) {
+        return lookup(t, nets, n_nets, name, family, rotate, out, max, exists, true);
+}
+
+bool nd_dns_names_in_zone(const char *const *nets, size_t n_nets, const char *name) {
+        size_t len = strlen(name);
+        if (len && name[len - 1] == '.')
+                len--;
+        for (size_t i = 0; i < n_nets; i++) {
+                size_t nl = strlen(nets[i]);
+                if (len > nl + 1 && name[len - nl - 1] == '.' && strncasecmp(name + len - nl, nets[i], nl) == 0)
+                        return true;
+        }
+        return false;
 }
 
 const char *nd_dns_names_reverse(const nd_dns_names *t, const char *const *nets, size_t n_nets, const nd_addr *a) {

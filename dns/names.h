@@ -46,5 +46,13 @@ size_t nd_dns_names_count(const nd_dns_names *t);
  * may exceed @max); *exists is set when the name exists at all. */
 size_t nd_dns_names_lookup(const nd_dns_names *t, const char *const *nets, size_t n_nets, const char *name,
                            int family, unsigned rotate, nd_addr *out, size_t max, bool *exists);
+/* The same for NAME.NET only (the host's resolver: a bare name is
+ * ambiguous there). */
+size_t nd_dns_names_lookup_qualified(const nd_dns_names *t, const char *const *nets, size_t n_nets,
+                                     const char *name, int family, unsigned rotate, nd_addr *out, size_t max,
+                                     bool *exists);
+/* Whether @name (a trailing dot allowed) is below one of @nets: NAME.NET
+ * or deeper. */
+bool nd_dns_names_in_zone(const char *const *nets, size_t n_nets, const char *name);
 /* The name for a reverse lookup of @a on one of @nets, or NULL. */
 const char *nd_dns_names_reverse(const nd_dns_names *t, const char *const *nets, size_t n_nets, const nd_addr *a);

@@ -20,6 +20,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "answer.h"
 #include "metrics.h"
 #include "server.h"
 
@@ -70,10 +71,14 @@ struct nd_dns_fwd;
 struct nd_dns_sandbox {
         nd_dns *d;
         int ufd, tfd;
+        uint16_t udp_port, tcp_port;
         ev_io uio, tio;
         char **nets;
         size_t n_nets;
         bool can_forward;
+        bool host;                /* the host's resolver (nd_dns_host_open) */
+        nd_dns_link *links;       /* strings owned, one allocation each */
+        size_t n_links;
         nd_addr servers[ND_DNS_MAX_UPSTREAMS];
         size_t n_servers;
         uint32_t ttl;

@@ -2,7 +2,9 @@
 /*
  * \file server.h
  * The embedded DNS service on the daemon's event loop: a UDP and a TCP
- * listener at 127.0.0.11:53 inside every sandbox on a named network,
+ * listener at 127.0.0.11 inside every sandbox on a named network (on
+ * ports the kernel picks: the caller redirects 127.0.0.11:53 to them, so
+ * port 53 stays free for the container),
  * local answers from the name table (answer.h), and everything else
  * forwarded upstream from the host's namespace.
  *
@@ -70,10 +72,21 @@ json_t *nd_dns_upstreams(const nd_dns *d);
  * UpstreamTimeouts. */
 json_t *nd_dns_counters(const nd_dns *d, const char *net);
 
-/* Listen at 127.0.0.11:53 (UDP and TCP) inside the namespace @ns_fd
- * (borrowed).  Until configured the sandbox has no networks and does not
- * forward. */
-int nd_dns_sandbox_open(nd_dns *d, int ns_fd, nd_dns_sandbox **ret);
+/* Listen at 127.0.0.11 (UDP and TCP) inside the namespace @ns_fd
+ * (borrowed), on @udp_port and @tcp_port (0: one the kernel picks).
+ * Until configured the sandbox has no networks and does not forward. */
+int nd_dns_sandbox_open(nd_dns *d, int ns_fd, uint16_t udp_port, uint16_t tcp_port, nd_dns_sandbox **ret);
+/* The host's resolver (--host-dns): UDP and TCP at @a:@port (IPv4) in
+ * netd's own namespace, answering NAME.NETWORK and PTR for the networks
+ * it is configured with (nd_dns_sandbox_configure), and never forwarding
+ * (answer.h).  Closed with nd_dns_sandbox_close. */
+int nd_dns_host_open(nd_dns *d, const nd_addr *a, uint16_t port, nd_dns_sandbox **ret);
+/* The legacy links of the container (--link NAME:ALIAS): each of
+ * @aliases answers as the @names at the same index (copied), for this
+ * sandbox only.  Replaces the previous list. */
+int nd_dns_sandbox_set_links(nd_dns_sandbox *s, const char *const *aliases, const char *const *names, size_t n);
+/* The ports it listens on. */
+void nd_dns_sandbox_ports(const nd_dns_sandbox *s, uint16_t *ret_udp, uint16_t *ret_tcp);
 /* Close the listeners, the TCP clients and the queries still forwarded
  * (unanswered).  NULL-safe. */
 void nd_dns_sandbox_close(nd_dns_sandbox *s);

@@ -89,6 +89,8 @@ int nd_manager_new(const nd_manager_config *cfg, struct ev_loop *loop, nd_manage
                         m->n_dns_servers++;
         m->dns = NULL;
         m->dns_off = cfg->no_dns;
+        if (cfg->host_dns)
+                m->host_dns_addr = strdup(cfg->host_dns);
         if (cfg->socket_path)
                 m->socket_path = strdup(cfg->socket_path);
         if (cfg->monitor_path)
@@ -116,7 +118,8 @@ int nd_manager_new(const nd_manager_config *cfg, struct ev_loop *loop, nd_manage
                 n++;
         m->pool_specs = calloc(n + 1, sizeof(char *));
         if (!m->loop || !m->resolv_conf || !m->state_dir || !m->run_dir || !m->store_url || !m->pool_specs ||
-            !m->monitor_path || !m->default_rootfs || !m->netns_dir || !m->events) {
+            !m->monitor_path || !m->default_rootfs || !m->netns_dir || !m->events ||
+            (cfg->host_dns && !m->host_dns_addr)) {
                 nd_manager_free(m);
                 return -ENOMEM;
         }
@@ -150,7 +153,10 @@ nd_manager *nd_manager_free(nd_manager *m) {
         /* the table stays: published ports keep working while netd is
          * down; the next start replaces it */
         m->fw = nd_fw_free(m->fw);
+        nd_dns_sandbox_close(m->host_dns);
+        m->host_dns = NULL;
         m->dns = nd_dns_free(m->dns);
+        free(m->host_dns_addr);
         free(m->resolv_conf);
         free(m->nets);
         free(m->view);
@@ -467,6 +473,9 @@ int nd_manager_start(nd_manager *m, void (*ready)(void *userdata, int r), void *
                 json_decref(u);
                 nd_log(LOG_INFO, "embedded DNS ready", "upstreams=%s ttl=%u", *ups ? ups : "none", m->dns_ttl);
         }
+        r = nd_resolver_host_open(m);
+        if (r < 0)
+                return r;
 
         r = nd_store_open(m->loop, m->store_url, m->state_dir, &m->store);
         if (r == -EBUSY)

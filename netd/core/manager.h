@@ -43,6 +43,7 @@ typedef struct nd_manager_config {
         const char *const *dns_servers; /* --dns; NULL-terminated, overrides resolv_conf */
         unsigned dns_ttl;          /* 0: ND_DNS_DEFAULT_TTL */
         unsigned dns_forward_max, dns_forward_max_sandbox; /* 0: the defaults of dns/server.h */
+        const char *host_dns;      /* --host-dns IPV4[:PORT]: a resolver for the host; NULL: none */
         /* multi-host: store_url "etcd://..." keeps host-private state in
          * the local store and shares the rest through etcd */
         const char *node_name;     /* NULL: the host name */
@@ -113,6 +114,9 @@ json_t *nd_manager_topology(nd_manager *m);
 /* The event bus (events.h), for GET /v1/events; borrowed. */
 struct nd_events *nd_manager_events(nd_manager *m);
 
+/* --host-dns's argument IPV4[:PORT] (port 53 when left out); -EINVAL
+ * when it is not one. */
+int nd_manager_host_dns_parse(const char *s, nd_addr *ret_addr, uint16_t *ret_port);
 /* The embedded DNS's forwarding counters (dns/server.h), or NULL. */
 json_t *nd_manager_dns_forward_status(nd_manager *m);
 /* Removes a cluster node that is down (cluster.h: nd_cluster_node_remove). */

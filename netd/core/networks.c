@@ -103,6 +103,7 @@ int nd_manager_nets_add(nd_manager *m, nd_network *n) {
                 return -ENOMEM;
         m->nets[m->n_nets++] = (struct net_slot) { .net = n };
         net_fw_apply(m, &m->nets[m->n_nets - 1]);
+        nd_resolver_host_nets(m);
         return 0;
 }
 
@@ -119,6 +120,7 @@ static void nets_drop(nd_manager *m, nd_network *n) {
                         nd_fw_owner_free(m->fw, m->nets[i].fw);
                         memmove(m->nets + i, m->nets + i + 1, (m->n_nets - i - 1) * sizeof(*m->nets));
                         m->n_nets--;
+                        nd_resolver_host_nets(m);
                         break;
                 }
         nd_network_free(n);
@@ -420,6 +422,7 @@ int nd_manager_network_create(nd_manager *m, nd_network_spec *spec, nd_manager_n
                 nd_bridge_teardown(m->nl, n);
                 nd_fw_owner_free(m->fw, m->nets[m->n_nets - 1].fw);
                 m->n_nets--;
+                nd_resolver_host_nets(m);
                 free(op);
                 return nd_diag_set(d, r, "store: %s", strerror(-r));
         }

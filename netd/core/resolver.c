@@ -2,7 +2,12 @@
 /*
  * The embedded DNS (dns/) as the manager uses it: each running container
  * on named networks gets a resolver in its sandbox and its names in the
- * table; resolv.conf points there.
+ * table; resolv.conf points there.  Its listeners take ports the kernel
+ * picks and a table in its namespace redirects 127.0.0.11:53 to them
+ * (nft-dns.h), so every port stays the container's.
+ *
+ * The host's resolver (--host-dns) answers NAME.NETWORK for every
+ * network netd knows, in netd's own namespace.
  *
  * Names of a container on each of its networks: its name, its hostname,
  * its short id and its aliases, for its IPv4 and IPv6 addresses; reverse
@@ -12,14 +17,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "cluster.h"
+#include "container-spec.h"
 #include "diag.h"
 #include "log.h"
 #include "manager-internal.h"
 #include "netns.h"
 #include "network.h"
+#include "nft-dns.h"
 #include "server.h"
 
 static bool uses_resolver(const nd_container *c) {
@@ -58,6 +66,23 @@ static void register_names(nd_manager *m, const nd_container *c) {
         }
 }
 
+/* --link NAME:ALIAS: ALIAS resolves as NAME, for this container only
+ * (Docker's links on user-defined networks) */
+static int set_links(nd_container *c) {
+        const char *aliases[ND_CT_MAX_LINKS], *names[ND_CT_MAX_LINKS];
+        size_t n = 0, i;
+        json_t *l;
+        json_array_foreach(c->links, i, l) {
+                const char *a = json_string_value(json_object_get(l, "Alias")),
+                           *t = json_string_value(json_object_get(l, "Name"));
+                if (a && t && n < ND_CT_MAX_LINKS) {
+                        aliases[n] = a;
+                        names[n++] = t;
+                }
+        }
+        return nd_dns_sandbox_set_links(c->dns_sb, aliases, names, n);
+}
+
 static int configure(nd_manager *m, nd_container *c) {
         const char *nets[ND_MAX_ENDPOINTS];
         nd_addr servers[ND_DNS_MAX_UPSTREAMS];
@@ -79,8 +104,37 @@ static int configure(nd_manager *m, nd_container *c) {
         json_array_foreach(c->dns, i, v)
                 if (n_servers < ND_DNS_MAX_UPSTREAMS && nd_addr_parse(json_string_value(v), &servers[n_servers]) == 0)
                         n_servers++;
-        return nd_dns_sandbox_configure(c->dns_sb, nets, c->n_eps, can_forward, servers, n_servers,
-                                        nd_resolver_ttl(m, first));
+        int r = nd_dns_sandbox_configure(c->dns_sb, nets, c->n_eps, can_forward, servers, n_servers,
+                                         nd_resolver_ttl(m, first));
+        return r < 0 ? r : set_links(c);
+}
+
+int nd_resolver_open(nd_manager *m, int ns_fd, nd_dns_sandbox **ret) {
+        uint16_t udp = 0, tcp = 0, u, t;
+        nd_dns_sandbox *sb;
+        /* the same ports as before a restart: conntrack entries of
+         * clients that keep their source port still point there; if the
+         * container took one meanwhile, new ones */
+        if (nd_nft_dns_ports(ns_fd, &udp, &tcp) < 0)
+                udp = tcp = 0;
+        int r = nd_dns_sandbox_open(m->dns, ns_fd, udp, tcp, &sb);
+        if (r == -EADDRINUSE && (udp || tcp))
+                r = nd_dns_sandbox_open(m->dns, ns_fd, 0, 0, &sb);
+        if (r < 0)
+                return r;
+        nd_dns_sandbox_ports(sb, &u, &t);
+        r = nd_nft_dns_redirect(ns_fd, u, t);
+        if (r < 0) {
+                /* a kernel without nf_tables NAT: port 53 itself, as
+                 * before the redirect (then it is not the container's) */
+                nd_dns_sandbox_close(sb);
+                int k = nd_dns_sandbox_open(m->dns, ns_fd, 53, 53, &sb);
+                if (k < 0)
+                        return r;
+                nd_log_errno(LOG_WARNING, r, "no DNS redirect in the sandbox: the resolver holds 127.0.0.11:53");
+        }
+        *ret = sb;
+        return 0;
 }
 
 int nd_resolver_attach(nd_manager *m, nd_container *c, nd_diag *d) {
@@ -99,10 +153,10 @@ int nd_resolver_attach(nd_manager *m, nd_container *c, nd_diag *d) {
         if (fd < 0)
                 return nd_diag_set(d, fd, "container '%s': opening its namespace for DNS failed: %s", c->name,
                                    strerror(-fd));
-        r = nd_dns_sandbox_open(m->dns, fd, &c->dns_sb);
+        r = nd_resolver_open(m, fd, &c->dns_sb);
         close(fd);
         if (r < 0)
-                return nd_diag_set(d, r, "container '%s': starting its DNS resolver at 127.0.0.11:53 failed: %s",
+                return nd_diag_set(d, r, "container '%s': starting its DNS resolver at 127.0.0.11 failed: %s",
                                    c->name, strerror(-r));
         r = configure(m, c);
         if (r < 0) {
@@ -200,4 +254,60 @@ json_t *nd_manager_dns_status(nd_manager *m, const nd_network *n) {
         json_object_set_new(j, "Upstreams", nd_dns_upstreams(m->dns));
         json_object_set_new(j, "Forwards", json_boolean(!n->spec.internal));
         return j;
+}
+
+/* ---- the host's resolver (--host-dns) ---- */
+
+int nd_manager_host_dns_parse(const char *s, nd_addr *ret_addr, uint16_t *ret_port) {
+        char buf[ND_ADDR_STRLEN + 8];
+        unsigned long port = 53;
+        const char *colon = strrchr(s, ':');
+        if (strlen(s) >= sizeof(buf))
+                return -EINVAL;
+        snprintf(buf, sizeof(buf), "%s", s);
+        if (colon) {
+                char *end;
+                buf[colon - s] = 0;
+                port = strtoul(colon + 1, &end, 10);
+                if (*end || !colon[1] || port < 1 || port > 65535)
+                        return -EINVAL;
+        }
+        if (nd_addr_parse(buf, ret_addr) < 0 || ret_addr->family != AF_INET)
+                return -EINVAL;
+        *ret_port = (uint16_t) port;
+        return 0;
+}
+
+int nd_resolver_host_open(nd_manager *m) {
+        if (!m->host_dns_addr)
+                return 0;
+        if (!m->dns)
+                return nd_log_errno(LOG_ERR, -EINVAL, "--host-dns needs the embedded DNS (--dns-server on)");
+        nd_addr a;
+        uint16_t port;
+        int r = nd_manager_host_dns_parse(m->host_dns_addr, &a, &port);
+        if (r < 0)
+                return nd_log_errno(LOG_ERR, r, "--host-dns: want IPV4[:PORT]", "addr=%s", m->host_dns_addr);
+        r = nd_dns_host_open(m->dns, &a, port, &m->host_dns);
+        if (r < 0)
+                return nd_log_errno(LOG_ERR, r, "cannot listen for the host's DNS queries", "addr=%s",
+                                    m->host_dns_addr);
+        nd_resolver_host_nets(m);
+        nd_log(LOG_INFO, "host DNS ready", "addr=%s", m->host_dns_addr);
+        return 0;
+}
+
+void nd_resolver_host_nets(nd_manager *m) {
+        if (!m->host_dns)
+                return;
+        const char **nets = m->n_nets ? calloc(m->n_nets, sizeof(*nets)) : NULL;
+        if (m->n_nets && !nets) {
+                nd_log(LOG_WARNING, "updating the host's DNS view failed: out of memory");
+                return;
+        }
+        for (size_t i = 0; i < m->n_nets; i++)
+                nets[i] = m->nets[i].net->spec.name;
+        if (nd_dns_sandbox_configure(m->host_dns, nets, m->n_nets, false, NULL, 0, m->dns_ttl) < 0)
+                nd_log(LOG_WARNING, "updating the host's DNS view failed: out of memory");
+        free(nets);
 }

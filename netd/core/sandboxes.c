@@ -6,7 +6,8 @@
  * CNI keys its attachments, and gets what a netd container gets on that
  * network: a veth into the namespace, addresses from netd's IPAM (written
  * with the record in one transaction), the default route, its name and
- * aliases in the embedded DNS, and a resolver at 127.0.0.11 inside it.
+ * aliases in the embedded DNS, and a resolver at 127.0.0.11 inside it
+ * (with its redirect table, removed again at DEL).
  *
  * Each goes through the endpoint pipeline (endpoint.h): reserve, wire,
  * ports before its record is written; names and announce once it is.
@@ -55,6 +56,7 @@
 #include "manager-internal.h"
 #include "netns.h"
 #include "network.h"
+#include "nft-dns.h"
 #include "ports.h"
 #include "nl-link.h"
 #include "server.h"
@@ -271,7 +273,7 @@ static void dns_up(nd_manager *m, nd_sbx *s) {
                         (void) nd_nl_link_up(ns_sk, "lo");
                         nl_socket_free(ns_sk);
                 }
-                int r = nd_dns_sandbox_open(m->dns, fd, &s->dns_sb);
+                int r = nd_resolver_open(m, fd, &s->dns_sb);
                 close(fd);
                 if (r < 0) {
                         nd_log_errno(LOG_WARNING, r, "no DNS resolver in the sandbox", "cid=%.32s netns=%s", s->cid,
@@ -283,9 +285,20 @@ static void dns_up(nd_manager *m, nd_sbx *s) {
         nd_dns_sandbox_configure(s->dns_sb, nets, 1, !n->spec.internal, NULL, 0, nd_resolver_ttl(m, n));
 }
 
-/* Names, cluster record and (@stages) more undone; its resolver closed. */
+/* Names, cluster record and (@stages) more undone; its resolver closed,
+ * and its redirect gone from a namespace the runtime keeps. */
 static void dns_down(nd_manager *m, nd_sbx *s, unsigned stages) {
         sbx_undo(m, s, ND_EP_NAMES | ND_EP_ANNOUNCE | stages);
+        if (s->dns_sb) {
+                int fd = nd_netns_open(s->netns);
+                if (fd >= 0) {
+                        int r = nd_nft_dns_remove(fd);
+                        if (r < 0)
+                                nd_log_errno(LOG_WARNING, r, "removing the DNS redirect failed, ignoring",
+                                             "cid=%.32s netns=%s", s->cid, s->netns);
+                        close(fd);
+                }
+        }
         nd_dns_sandbox_close(s->dns_sb);
         s->dns_sb = NULL;
 }

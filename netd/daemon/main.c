@@ -73,6 +73,8 @@ static void usage(FILE *f) {
                 "                               beyond it containers get SERVFAIL\n"
                 "  --dns-forward-max-per-sandbox N  the same per container (default 128)\n"
                 "  --dns-server on|off          the embedded DNS at 127.0.0.11 in sandboxes (default on)\n"
+                "  --host-dns IPV4[:PORT]       also answer NAME.NETWORK for the host at this address\n"
+                "                               (e.g. 127.0.0.153:53; default off; docs/dns.md)\n"
                 "  --cleanup                    delete netd's nftables table (inet netd) and exit\n"
                 "  --max-body BYTES             largest accepted API request body (default 1048576)\n"
                 "  --log-level LEVEL            debug, info (default), warning, error\n"
@@ -143,7 +145,7 @@ static int take_pid_lock(const char *run_dir, char *path, size_t size) {
 int main(int argc, char **argv) {
         enum { OPT_STATE = 256, OPT_RUN, OPT_SOCKET, OPT_STORE, OPT_POOL, OPT_LOGLEVEL, OPT_LOGTARGET,
                OPT_VERSION, OPT_MAXBODY, OPT_MONITOR, OPT_ROOTFS,
-               OPT_PORTRANGE, OPT_FIREWALL, OPT_CLEANUP, OPT_DNS, OPT_RESOLV, OPT_DNSTTL, OPT_DNSSERVER,
+               OPT_PORTRANGE, OPT_FIREWALL, OPT_CLEANUP, OPT_DNS, OPT_RESOLV, OPT_DNSTTL, OPT_DNSSERVER, OPT_HOSTDNS,
                OPT_CACERT, OPT_CERT, OPT_KEY, OPT_ADVERTISE, OPT_NODE, OPT_NODETTL, OPT_VXLANPORT, OPT_DOCKER, OPT_PLUGIN, OPT_DOCKERHOST,
                OPT_NODEGRACE, OPT_INSECURE, OPT_ETCDUSER, OPT_ETCDPASS, OPT_SHOWID, OPT_FWDMAX, OPT_FWDMAXSB, OPT_METRICS };
         static const struct option opts[] = {
@@ -165,6 +167,7 @@ int main(int argc, char **argv) {
                 { "metrics-addr", required_argument, NULL, OPT_METRICS },
                 { "dns-forward-max-per-sandbox", required_argument, NULL, OPT_FWDMAXSB },
                 { "dns-server", required_argument, NULL, OPT_DNSSERVER },
+                { "host-dns", required_argument, NULL, OPT_HOSTDNS },
                 { "docker-api-socket", required_argument, NULL, OPT_DOCKER },
                 { "docker-plugin-socket", required_argument, NULL, OPT_PLUGIN },
                 { "docker-host", required_argument, NULL, OPT_DOCKERHOST },
@@ -317,6 +320,16 @@ int main(int argc, char **argv) {
                                 cfg.node_ttl = (unsigned) v;
                         else
                                 cfg.vxlan_port = (uint16_t) v;
+                        break;
+                }
+                case OPT_HOSTDNS: {
+                        nd_addr a;
+                        uint16_t port;
+                        if (nd_manager_host_dns_parse(optarg, &a, &port) < 0) {
+                                fprintf(stderr, "netd: --host-dns: want IPV4[:PORT], got '%s'\n", optarg);
+                                return 2;
+                        }
+                        cfg.host_dns = optarg;
                         break;
                 }
                 case OPT_DNSSERVER:

@@ -19,13 +19,31 @@
 #include "nft.h"
 
 struct nlmsghdr;
+struct nftnl_batch;
+struct mnl_socket;
 
 /* The largest message an append builds: a set element message
  * (nft-sets.c checks its elements fit). */
 #define ND_NFT_MSG_MAX (32 * 1024)
 
-/* One nfnetlink batch being built; lives on the stack of an nft.c call. */
-typedef struct nd_nft_batch nd_nft_batch;
+/* One nfnetlink batch being built; lives on the stack of the call that
+ * sends it. */
+typedef struct nd_nft_batch {
+        struct nftnl_batch *b;
+        nd_nft *n;
+        int err;
+} nd_nft_batch;
+
+/* Begin a batch on @n; then commit it (sent whole, the kernel's first
+ * error returned) or abort it (nothing sent). */
+int nd_nft_batch_begin(nd_nft_batch *bt, nd_nft *n);
+int nd_nft_batch_commit(nd_nft_batch *bt);
+void nd_nft_batch_abort(nd_nft_batch *bt);
+
+/* The command socket of @n and the next sequence number, for a request
+ * outside a batch (a GET). */
+struct mnl_socket *nd_nft_mnl(nd_nft *n);
+uint32_t nd_nft_next_seq(nd_nft *n);
 
 /* The header of one more message of @type in @bt (its payload is the
  * caller's to build), then nd_nft_batch_msg_done() to account for it. */

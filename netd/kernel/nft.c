@@ -64,17 +64,19 @@ uint32_t nd_nft_portid(const nd_nft *n) {
         return n->portid;
 }
 
-/* ---- batches ---- */
+struct mnl_socket *nd_nft_mnl(nd_nft *n) {
+        return n->nl;
+}
 
-struct nd_nft_batch {
-        struct nftnl_batch *b;
-        nd_nft *n;
-        int err;
-};
+uint32_t nd_nft_next_seq(nd_nft *n) {
+        return n->seq++;
+}
+
+/* ---- batches ---- */
 
 #define BATCH_PAGE (64 * 1024)
 
-static int batch_begin(nd_nft_batch *bt, nd_nft *n) {
+int nd_nft_batch_begin(nd_nft_batch *bt, nd_nft *n) {
         *bt = (nd_nft_batch) { .n = n };
         /* libnftnl builds each message where the page has reached and
          * moves on to a new page only after it: a page needs room for the
@@ -99,7 +101,7 @@ void nd_nft_batch_msg_done(nd_nft_batch *bt) {
  * sendmsg(), so every reply is queued when sendmsg() returns. */
 static int batch_send(nd_nft_batch *bt);
 
-static int batch_commit(nd_nft_batch *bt) {
+int nd_nft_batch_commit(nd_nft_batch *bt) {
         struct timespec a, b;
         clock_gettime(CLOCK_MONOTONIC, &a);
         int r = batch_send(bt);
@@ -156,7 +158,7 @@ static int batch_send(nd_nft_batch *bt) {
         return first;
 }
 
-static void batch_abort(nd_nft_batch *bt) {
+void nd_nft_batch_abort(nd_nft_batch *bt) {
         if (bt->b)
                 nftnl_batch_free(bt->b);
         bt->b = NULL;
@@ -179,7 +181,7 @@ static int put_table(nd_nft_batch *bt, int type, uint16_t family) {
 
 int nd_nft_replace(nd_nft *n, const nd_nft_elem *elems, size_t n_elems) {
         nd_nft_batch bt;
-        int r = batch_begin(&bt, n);
+        int r = nd_nft_batch_begin(&bt, n);
         if (r < 0)
                 return r;
         /* "table; delete table; table { ... }": atomic, and no error when
@@ -205,9 +207,9 @@ int nd_nft_replace(nd_nft *n, const nd_nft_elem *elems, size_t n_elems) {
                 if (r < 0)
                         goto fail;
         }
-        return batch_commit(&bt);
+        return nd_nft_batch_commit(&bt);
 fail:
-        batch_abort(&bt);
+        nd_nft_batch_abort(&bt);
         return r;
 }
 
@@ -217,7 +219,7 @@ int nd_nft_update(nd_nft *n, const nd_nft_elem *const *del, size_t n_del, const 
         int r;
         if (n_del == 0 && n_add == 0)
                 return 0;
-        r = batch_begin(&bt, n);
+        r = nd_nft_batch_begin(&bt, n);
         if (r < 0)
                 return r;
         for (int s = 0; s < _ND_SET_MAX && r == 0; s++)
@@ -225,24 +227,24 @@ int nd_nft_update(nd_nft *n, const nd_nft_elem *const *del, size_t n_del, const 
         for (int s = 0; s < _ND_SET_MAX && r == 0; s++)
                 r = nd_nft_batch_put_elems(&bt, NFT_MSG_NEWSETELEM, (nd_nft_set) s, add, n_add);
         if (r < 0) {
-                batch_abort(&bt);
+                nd_nft_batch_abort(&bt);
                 return r;
         }
-        return batch_commit(&bt);
+        return nd_nft_batch_commit(&bt);
 }
 
 int nd_nft_delete_table(nd_nft *n) {
         nd_nft_batch bt;
-        int r = batch_begin(&bt, n);
+        int r = nd_nft_batch_begin(&bt, n);
         if (r < 0)
                 return r;
         for (size_t f = 0; f < ELEMENTSOF(families); f++)
                 if ((r = put_table(&bt, NFT_MSG_NEWTABLE, families[f])) < 0 ||
                     (r = put_table(&bt, NFT_MSG_DELTABLE, families[f])) < 0) {
-                        batch_abort(&bt);
+                        nd_nft_batch_abort(&bt);
                         return r;
                 }
-        return batch_commit(&bt);
+        return nd_nft_batch_commit(&bt);
 }
 
 void nd_nft_metrics(const nd_nft *n, nd_expo *e) {

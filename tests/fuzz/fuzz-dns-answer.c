@@ -2,7 +2,8 @@
 /* The embedded resolver's query handler on arbitrary bytes, over UDP and
  * TCP.  Invariants: no crash or leak; a reply is a well-formed message with
  * the query's ID and QR set; a UDP reply fits 512 bytes unless the query
- * carried EDNS0, and never the EDNS0 buffer it advertised. */
+ * carried EDNS0, and never the EDNS0 buffer it advertised; the host's view
+ * never forwards. */
 #include <assert.h>
 #include <ldns/ldns.h>
 #include <stddef.h>
@@ -32,11 +33,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                 }
         }
         for (int tcp = 0; tcp < 2; tcp++) {
-                nd_dns_view v = { .names = names, .nets = nets, .n_nets = 2, .ttl = 60, .rotate = (unsigned) size,
-                                  .can_forward = size % 2 };
                 uint8_t *out = NULL;
                 size_t n = 0;
+                /* the host's view (--host-dns) and a link alias on some inputs */
+                static const nd_dns_link links[] = { { "data", "svc" } };
+                nd_dns_view v = { .names = names, .nets = nets, .n_nets = 2, .ttl = 60, .rotate = (unsigned) size,
+                                  .can_forward = size % 2, .host = size % 3 == 0, .links = links,
+                                  .n_links = size % 5 == 0 };
                 nd_dns_verdict r = nd_dns_answer(&v, data, size, tcp, &out, &n, NULL);
+                assert(!v.host || r != ND_DNS_FORWARD); /* the host's resolver forwards nothing */
                 if (r != ND_DNS_REPLY) {
                         assert(out == NULL);
                         continue;

@@ -192,6 +192,76 @@ static void test_answers(void **state) {
         nd_dns_names_free(t);
 }
 
+static int rcode_of(const nd_dns_view *v, const char *name, ldns_rr_type type, size_t *ancount) {
+        ldns_pkt *r;
+        assert_int_equal(ask(v, name, type, false, false, &r), ND_DNS_REPLY);
+        int rc = ldns_pkt_get_rcode(r);
+        *ancount = ldns_pkt_ancount(r);
+        ldns_pkt_free(r);
+        return rc;
+}
+
+/* --link db:data: "data" answers as "db" for the linking container only;
+ * names and other queries go on as before. */
+static void test_links(void **state) {
+        nd_dns_names *t = table();
+        const char *both[] = { "front", "back" };
+        nd_dns_link links[] = { { "data", "db" }, { "self", "web1" } };
+        nd_dns_view v = { .names = t, .nets = both, .n_nets = 2, .ttl = 60, .links = links, .n_links = 2 };
+        size_t an;
+
+        assert_int_equal(rcode_of(&v, "data.", LDNS_RR_TYPE_A, &an), LDNS_RCODE_NOERROR);
+        assert_int_equal(an, 1);
+        assert_int_equal(rcode_of(&v, "DATA", LDNS_RR_TYPE_A, &an), LDNS_RCODE_NOERROR);
+        assert_int_equal(an, 1);
+        assert_int_equal(rcode_of(&v, "self.", LDNS_RR_TYPE_A, &an), LDNS_RCODE_NOERROR);
+        assert_int_equal(an, 1);
+        assert_int_equal(rcode_of(&v, "db.", LDNS_RR_TYPE_A, &an), LDNS_RCODE_NOERROR);
+        assert_int_equal(an, 1);
+        /* not a prefix match, and another container has no such link */
+        assert_int_equal(rcode_of(&v, "dat.", LDNS_RR_TYPE_A, &an), LDNS_RCODE_SERVFAIL);
+        assert_int_equal(rcode_of(&v, "datab.", LDNS_RR_TYPE_A, &an), LDNS_RCODE_SERVFAIL);
+        v.n_links = 0;
+        assert_int_equal(rcode_of(&v, "data.", LDNS_RR_TYPE_A, &an), LDNS_RCODE_SERVFAIL);
+        nd_dns_names_free(t);
+}
+
+/* The host's view: NAME.NETWORK and PTR for every network; NXDOMAIN
+ * below a network, REFUSED for everything else, nothing forwarded. */
+static void test_host_view(void **state) {
+        nd_dns_names *t = table();
+        const char *all[] = { "front", "back" };
+        nd_dns_view v = { .names = t, .nets = all, .n_nets = 2, .ttl = 60, .host = true };
+        size_t an;
+        ldns_pkt *r;
+
+        assert_int_equal(rcode_of(&v, "web1.front.", LDNS_RR_TYPE_A, &an), LDNS_RCODE_NOERROR);
+        assert_int_equal(an, 1);
+        assert_int_equal(rcode_of(&v, "db.back.", LDNS_RR_TYPE_A, &an), LDNS_RCODE_NOERROR);
+        assert_int_equal(an, 1);
+        assert_int_equal(rcode_of(&v, "www.front.", LDNS_RR_TYPE_A, &an), LDNS_RCODE_NOERROR);
+        assert_int_equal(an, 2);
+        assert_int_equal(rcode_of(&v, "web2.front.", LDNS_RR_TYPE_AAAA, &an), LDNS_RCODE_NOERROR);
+        assert_int_equal(an, 1);
+        assert_int_equal(rcode_of(&v, "3.0.1.10.in-addr.arpa.", LDNS_RR_TYPE_PTR, &an), LDNS_RCODE_NOERROR);
+        assert_int_equal(an, 1);
+        /* below a network, unknown: NXDOMAIN, authoritative */
+        assert_int_equal(ask(&v, "nope.front.", LDNS_RR_TYPE_A, false, false, &r), ND_DNS_REPLY);
+        assert_int_equal(ldns_pkt_get_rcode(r), LDNS_RCODE_NXDOMAIN);
+        assert_true(ldns_pkt_aa(r));
+        assert_false(ldns_pkt_ra(r));
+        ldns_pkt_free(r);
+        assert_int_equal(rcode_of(&v, "db.front.", LDNS_RR_TYPE_A, &an), LDNS_RCODE_NXDOMAIN);
+        /* bare names, other names, other addresses: REFUSED */
+        assert_int_equal(rcode_of(&v, "web1.", LDNS_RR_TYPE_A, &an), LDNS_RCODE_REFUSED);
+        assert_int_equal(rcode_of(&v, "example.org.", LDNS_RR_TYPE_A, &an), LDNS_RCODE_REFUSED);
+        assert_int_equal(rcode_of(&v, "front.", LDNS_RR_TYPE_A, &an), LDNS_RCODE_REFUSED);
+        assert_int_equal(rcode_of(&v, "9.9.9.9.in-addr.arpa.", LDNS_RR_TYPE_PTR, &an), LDNS_RCODE_REFUSED);
+        assert_false(nd_dns_names_in_zone(all, 2, "xfront."));
+        assert_true(nd_dns_names_in_zone(all, 2, "a.b.Back"));
+        nd_dns_names_free(t);
+}
+
 static void test_truncation(void **state) {
         nd_dns_names *t = nd_dns_names_new();
         const char *net[] = { "n" };
@@ -296,6 +366,8 @@ int main(void) {
                 cmocka_unit_test(test_endpoint_names),
                 cmocka_unit_test(test_answers),
                 cmocka_unit_test(test_truncation),
+                cmocka_unit_test(test_links),
+                cmocka_unit_test(test_host_view),
                 cmocka_unit_test(test_malformed),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);

@@ -94,6 +94,8 @@ struct nd_manager {
         uint32_t dns_ttl;
         unsigned dns_forward_max, dns_forward_max_sandbox;
         bool dns_off;     /* --dns-server off */
+        char *host_dns_addr;                /* --host-dns IPV4[:PORT], NULL: off */
+        struct nd_dns_sandbox *host_dns;    /* its listeners */
         bool firewall;
         uint16_t port_lo, port_hi, port_next; /* dynamic host ports */
         struct nd_owner_slot port_owners[ND_OWNERS_MAX], prefix_owners[ND_OWNERS_MAX];
@@ -192,6 +194,15 @@ void nd_resolver_detach(nd_manager *m, nd_container *c);
 void nd_resolver_refresh(nd_manager *m, nd_container *c);
 char *nd_resolver_conf(nd_manager *m, const nd_container *c);
 uint32_t nd_resolver_ttl(nd_manager *m, const nd_network *n);
+/* A resolver in the namespace @ns_fd (borrowed) of a container or an
+ * external sandbox: listeners at 127.0.0.11 on the ports its redirect
+ * table already names (netd restarted) or on new ones, and the table
+ * (nft-dns.h) set to them. */
+int nd_resolver_open(nd_manager *m, int ns_fd, struct nd_dns_sandbox **ret);
+/* The host's resolver (--host-dns): opened at start-up (an error is
+ * logged and fatal), and told the networks whenever they change. */
+int nd_resolver_host_open(nd_manager *m);
+void nd_resolver_host_nets(nd_manager *m);
 
 /* Services (services.c): read back at start-up, then @done; their VIPs
  * put back on the bridges and their elements programmed (restore, once

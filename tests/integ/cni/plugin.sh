@@ -51,6 +51,9 @@ A50=$(jq -r '.ips[0].address' "$ND_TMP/add50.json" | cut -d/ -f1)
 t_ok "namespace 1 pings namespace 50" ip netns exec "nd-$$-c1" busybox ping -c 2 -W 2 "$A50"
 t_eq "namespace 1 resolves pod50 through netd's DNS" "$(ip netns exec "nd-$$-c1" dig +short @127.0.0.11 pod50)" "$A50"
 t_eq "and pod50.cninet" "$(ip netns exec "nd-$$-c1" dig +short @127.0.0.11 pod50.cninet)" "$A50"
+t_eq "over TCP too" "$(ip netns exec "nd-$$-c1" dig +short +tcp @127.0.0.11 pod50)" "$A50"
+t_eq "port 53 redirected by netd's table in the namespace" "$(ip netns exec "nd-$$-c1" nft list tables)" \
+        "table ip netd-dns"
 t_eq "netd's own view lists them" "$(nd_api h GET /v1/sandboxes | cut -d' ' -f2- | jq length)" "$N"
 fails=0
 for i in $(seq 1 $N); do cni CHECK "ctr$i" "nd-$$-c$i" >/dev/null || fails=$((fails + 1)); done
@@ -127,6 +130,7 @@ for i in $(seq 1 $N); do cni DEL "ctr$i" "nd-$$-c$i" >/dev/null || fails=$((fail
 t_eq "DEL on $N namespaces" "$fails" "0"
 # DEL answers before the kernel's grace period: the pairs go just after
 t_ok "the interfaces are gone" nd_eventually 3 sh -c "! ip -n nd-$$-c1 link show eth0"
+t_eq "and the DNS redirect" "$(ip netns exec "nd-$$-c1" nft list tables)" ""
 nd_eventually 3 sh -c "[ \$(ip -n nd-$$-h -o link show | grep -c ' vnc') = 1 ]"
 t_eq "no veth is left on the host" "$(ip -n "nd-$$-h" -o link show | grep -c ' vnc')" "1"
 t_ok "DEL again succeeds (idempotent)" cni DEL ctr1 "nd-$$-c1"

@@ -1,0 +1,275 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The redirect of 127.0.0.11:53 in a sandbox (nft-dns.h).  The rules are
+ * the bytecode `nft --debug=netlink` shows for the ruleset in the header.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <libmnl/libmnl.h>
+#include <libnftnl/chain.h>
+#include <libnftnl/expr.h>
+#include <libnftnl/rule.h>
+#include <libnftnl/table.h>
+#include <libnftnl/udata.h>
+#include <linux/netfilter.h>
+#include <linux/netfilter/nf_tables.h>
+#include <netinet/in.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "macro.h"
+#include "nft-dns.h"
+#include "nft-internal.h"
+
+#define COMMENT_FMT "netd dns udp %hu tcp %hu"
+
+static const uint8_t resolver_addr[4] = { 127, 0, 0, 11 };
+
+DEFINE_TRIVIAL_CLEANUP_FUNC(nd_nft *, nd_nft_free);
+
+/* A command socket inside @ns_fd: opened there, then back home. */
+static int open_in(int ns_fd, nd_nft **ret) {
+        _cleanup_close_ int self = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+        if (self < 0)
+                return -errno;
+        if (setns(ns_fd, CLONE_NEWNET) < 0)
+                return -errno;
+        int r = nd_nft_open(ret);
+        /* failing to return, nothing netd does afterwards is right */
+        if (setns(self, CLONE_NEWNET) < 0)
+                abort();
+        return r;
+}
+
+/* ---- reading the ports back ---- */
+
+static int comment_cb(const struct nftnl_udata *attr, void *data) {
+        if (nftnl_udata_type(attr) == NFTNL_UDATA_TABLE_COMMENT) {
+                const char *s = nftnl_udata_get(attr);
+                size_t len = nftnl_udata_len(attr);
+                if (len > 0 && len < 64 && s[len - 1] == 0)
+                        snprintf(data, 64, "%s", s);
+        }
+        return MNL_CB_OK;
+}
+
+static int table_cb(const struct nlmsghdr *h, void *data) {
+        struct nftnl_table *t = nftnl_table_alloc();
+        uint32_t len = 0;
+        if (!t)
+                return MNL_CB_ERROR;
+        if (nftnl_table_nlmsg_parse(h, t) == 0) {
+                const void *ud = nftnl_table_get_data(t, NFTNL_TABLE_USERDATA, &len);
+                if (ud && len)
+                        (void) nftnl_udata_parse(ud, len, comment_cb, data);
+        }
+        nftnl_table_free(t);
+        return MNL_CB_OK;
+}
+
+int nd_nft_dns_ports(int ns_fd, uint16_t *ret_udp, uint16_t *ret_tcp) {
+        _cleanup_(nd_nft_freep) nd_nft *n = NULL;
+        char buf[MNL_SOCKET_BUFFER_SIZE], comment[64] = "";
+        int r = open_in(ns_fd, &n);
+        if (r < 0)
+                return r;
+        struct mnl_socket *nl = nd_nft_mnl(n);
+        uint32_t seq = nd_nft_next_seq(n), portid = nd_nft_portid(n);
+        struct nftnl_table *t = nftnl_table_alloc();
+        if (!t)
+                return -ENOMEM;
+        nftnl_table_set_str(t, NFTNL_TABLE_NAME, ND_NFT_DNS_TABLE);
+        struct nlmsghdr *h = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETTABLE, NFPROTO_IPV4, NLM_F_ACK, seq);
+        nftnl_table_nlmsg_build_payload(h, t);
+        nftnl_table_free(t);
+        if (mnl_socket_sendto(nl, h, h->nlmsg_len) < 0)
+                return -errno;
+        /* the kernel answered inside sendmsg(): the reply is queued */
+        for (;;) {
+                ssize_t k = recv(mnl_socket_get_fd(nl), buf, sizeof(buf), MSG_DONTWAIT);
+                if (k < 0 && errno == EINTR)
+                        continue;
+                if (k < 0)
+                        return -errno;
+                r = mnl_cb_run(buf, (size_t) k, seq, portid, table_cb, comment);
+                if (r < 0)
+                        return -errno;
+                if (r == MNL_CB_STOP)
+                        break;
+        }
+        if (sscanf(comment, COMMENT_FMT, ret_udp, ret_tcp) != 2)
+                return -EBADMSG;
+        return 0;
+}
+
+/* ---- the table ---- */
+
+static struct nftnl_expr *ex(struct nftnl_rule *r, const char *name) {
+        struct nftnl_expr *e = nftnl_expr_alloc(name);
+        if (e)
+                nftnl_rule_add_expr(r, e);
+        return e;
+}
+
+static void load(struct nftnl_rule *r, uint32_t base, uint32_t off, uint32_t len) {
+        struct nftnl_expr *e = ex(r, "payload");
+        if (!e)
+                return;
+        nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_DREG, NFT_REG_1);
+        nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_BASE, base);
+        nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_OFFSET, off);
+        nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_LEN, len);
+}
+
+static void eq(struct nftnl_rule *r, const void *data, uint32_t len) {
+        struct nftnl_expr *e = ex(r, "cmp");
+        if (!e)
+                return;
+        nftnl_expr_set_u32(e, NFTNL_EXPR_CMP_SREG, NFT_REG_1);
+        nftnl_expr_set_u32(e, NFTNL_EXPR_CMP_OP, NFT_CMP_EQ);
+        nftnl_expr_set(e, NFTNL_EXPR_CMP_DATA, data, len);
+}
+
+static void imm(struct nftnl_rule *r, uint32_t reg, const void *data, uint32_t len) {
+        struct nftnl_expr *e = ex(r, "immediate");
+        if (!e)
+                return;
+        nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_DREG, reg);
+        nftnl_expr_set(e, NFTNL_EXPR_IMM_DATA, data, len);
+}
+
+/* ip [sd]addr 127.0.0.11 PROTO [sd]port @port */
+static void match(struct nftnl_rule *r, bool out, uint8_t proto, uint16_t port) {
+        uint16_t p = htons(port);
+        load(r, NFT_PAYLOAD_NETWORK_HEADER, out ? 16 : 12, 4);
+        eq(r, resolver_addr, 4);
+        struct nftnl_expr *e = ex(r, "meta");
+        if (e) {
+                nftnl_expr_set_u32(e, NFTNL_EXPR_META_KEY, NFT_META_L4PROTO);
+                nftnl_expr_set_u32(e, NFTNL_EXPR_META_DREG, NFT_REG_1);
+        }
+        eq(r, &proto, 1);
+        load(r, NFT_PAYLOAD_TRANSPORT_HEADER, out ? 2 : 0, 2);
+        eq(r, &p, 2);
+}
+
+/* output: dnat to 127.0.0.11:@to; postrouting: snat to :53 */
+static void nat(struct nftnl_rule *r, bool out, uint16_t to) {
+        uint16_t p = htons(to);
+        if (out) {
+                imm(r, NFT_REG_1, resolver_addr, 4);
+                imm(r, NFT_REG_2, &p, 2);
+        } else
+                imm(r, NFT_REG_1, &p, 2);
+        struct nftnl_expr *e = ex(r, "nat");
+        if (!e)
+                return;
+        nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_TYPE, out ? NFT_NAT_DNAT : NFT_NAT_SNAT);
+        nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_FAMILY, NFPROTO_IPV4);
+        if (out)
+                nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_REG_ADDR_MIN, NFT_REG_1);
+        nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_REG_PROTO_MIN, out ? NFT_REG_2 : NFT_REG_1);
+}
+
+static int put_table(nd_nft_batch *bt, int type, const char *comment) {
+        struct nftnl_table *t = nftnl_table_alloc();
+        struct nftnl_udata_buf *ud = NULL;
+        if (!t)
+                return -ENOMEM;
+        nftnl_table_set_str(t, NFTNL_TABLE_NAME, ND_NFT_DNS_TABLE);
+        nftnl_table_set_u32(t, NFTNL_TABLE_FAMILY, NFPROTO_IPV4);
+        if (comment) {
+                ud = nftnl_udata_buf_alloc(128);
+                if (!ud || !nftnl_udata_put_strz(ud, NFTNL_UDATA_TABLE_COMMENT, comment)) {
+                        if (ud)
+                                nftnl_udata_buf_free(ud);
+                        nftnl_table_free(t);
+                        return -ENOMEM;
+                }
+                nftnl_table_set_data(t, NFTNL_TABLE_USERDATA, nftnl_udata_buf_data(ud), nftnl_udata_buf_len(ud));
+        }
+        struct nlmsghdr *h = nd_nft_batch_msg(bt, type, NFPROTO_IPV4, type == NFT_MSG_NEWTABLE ? NLM_F_CREATE : 0);
+        nftnl_table_nlmsg_build_payload(h, t);
+        nd_nft_batch_msg_done(bt);
+        nftnl_table_free(t);
+        if (ud)
+                nftnl_udata_buf_free(ud);
+        return 0;
+}
+
+static int put_chain(nd_nft_batch *bt, const char *name, uint32_t hook, int32_t prio) {
+        struct nftnl_chain *ch = nftnl_chain_alloc();
+        if (!ch)
+                return -ENOMEM;
+        nftnl_chain_set_u32(ch, NFTNL_CHAIN_FAMILY, NFPROTO_IPV4);
+        nftnl_chain_set_str(ch, NFTNL_CHAIN_TABLE, ND_NFT_DNS_TABLE);
+        nftnl_chain_set_str(ch, NFTNL_CHAIN_NAME, name);
+        nftnl_chain_set_str(ch, NFTNL_CHAIN_TYPE, "nat");
+        nftnl_chain_set_u32(ch, NFTNL_CHAIN_HOOKNUM, hook);
+        nftnl_chain_set_s32(ch, NFTNL_CHAIN_PRIO, prio);
+        nftnl_chain_set_u32(ch, NFTNL_CHAIN_POLICY, NF_ACCEPT);
+        struct nlmsghdr *h = nd_nft_batch_msg(bt, NFT_MSG_NEWCHAIN, NFPROTO_IPV4, NLM_F_CREATE);
+        nftnl_chain_nlmsg_build_payload(h, ch);
+        nd_nft_batch_msg_done(bt);
+        nftnl_chain_free(ch);
+        return 0;
+}
+
+static int put_rule(nd_nft_batch *bt, bool out, uint8_t proto, uint16_t port) {
+        struct nftnl_rule *r = nftnl_rule_alloc();
+        if (!r)
+                return -ENOMEM;
+        nftnl_rule_set_str(r, NFTNL_RULE_TABLE, ND_NFT_DNS_TABLE);
+        nftnl_rule_set_str(r, NFTNL_RULE_CHAIN, out ? "output" : "postrouting");
+        nftnl_rule_set_u32(r, NFTNL_RULE_FAMILY, NFPROTO_IPV4);
+        match(r, out, proto, out ? 53 : port);
+        nat(r, out, out ? port : 53);
+        struct nlmsghdr *h = nd_nft_batch_msg(bt, NFT_MSG_NEWRULE, NFPROTO_IPV4, NLM_F_APPEND | NLM_F_CREATE);
+        nftnl_rule_nlmsg_build_payload(h, r);
+        nd_nft_batch_msg_done(bt);
+        nftnl_rule_free(r);
+        return 0;
+}
+
+int nd_nft_dns_redirect(int ns_fd, uint16_t udp, uint16_t tcp) {
+        _cleanup_(nd_nft_freep) nd_nft *n = NULL;
+        char comment[64];
+        nd_nft_batch bt;
+        int r = open_in(ns_fd, &n);
+        if (r < 0)
+                return r;
+        if ((r = nd_nft_batch_begin(&bt, n)) < 0)
+                return r;
+        snprintf(comment, sizeof(comment), COMMENT_FMT, udp, tcp);
+        /* "table; delete table; table { ... }": atomic, whatever was there */
+        if ((r = put_table(&bt, NFT_MSG_NEWTABLE, NULL)) < 0 || (r = put_table(&bt, NFT_MSG_DELTABLE, NULL)) < 0 ||
+            (r = put_table(&bt, NFT_MSG_NEWTABLE, comment)) < 0 ||
+            (r = put_chain(&bt, "output", NF_INET_LOCAL_OUT, -100)) < 0 ||
+            (r = put_chain(&bt, "postrouting", NF_INET_POST_ROUTING, 100)) < 0 ||
+            (r = put_rule(&bt, true, IPPROTO_UDP, udp)) < 0 || (r = put_rule(&bt, true, IPPROTO_TCP, tcp)) < 0 ||
+            (r = put_rule(&bt, false, IPPROTO_UDP, udp)) < 0 || (r = put_rule(&bt, false, IPPROTO_TCP, tcp)) < 0) {
+                nd_nft_batch_abort(&bt);
+                return r;
+        }
+        return nd_nft_batch_commit(&bt);
+}
+
+int nd_nft_dns_remove(int ns_fd) {
+        _cleanup_(nd_nft_freep) nd_nft *n = NULL;
+        nd_nft_batch bt;
+        int r = open_in(ns_fd, &n);
+        if (r < 0)
+                return r;
+        if ((r = nd_nft_batch_begin(&bt, n)) < 0)
+                return r;
+        /* "table; delete table": no error when it was missing */
+        if ((r = put_table(&bt, NFT_MSG_NEWTABLE, NULL)) < 0 || (r = put_table(&bt, NFT_MSG_DELTABLE, NULL)) < 0) {
+                nd_nft_batch_abort(&bt);
+                return r;
+        }
+        return nd_nft_batch_commit(&bt);
+}
