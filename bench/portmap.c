@@ -126,7 +126,7 @@ int main(int argc, char **argv) {
                 nd_port_binding b = { .proto = 6, .host_port = (uint16_t) (20000 + i), .ctr_port = 80 };
                 nd_addr a = { .family = AF_INET, .b = { 10, 200, (uint8_t) (i / 250), (uint8_t) (i % 250 + 2) } },
                         none = { 0 };
-                nd_nft_elem e[2];
+                nd_nft_elem e[ND_FW_BINDING_ELEMS_MAX];
                 nd_diag d = {0};
                 double t0 = now();
                 if (nd_hostport_reserve(&b, fds[i], &d) < 0) {

@@ -16,7 +16,7 @@
  * ignored, as dockerd does for fields of other versions), then translated
  * into netd's own request shape and validated by the same code as /v1; a
  * Docker feature netd does not have (ingress networks, config-only
- * networks, auxiliary addresses, IPAM drivers or options) is refused with
+ * networks, IPAM drivers or options) is refused with
  * a message instead of being silently dropped.  Errors are Docker's
  * {"message": "..."} with Docker's status codes.
  */
@@ -255,19 +255,16 @@ static int translate_create(const json_t *in, json_t **ret, nd_diag *d) {
                 }
                 cfg = json_object_get(ipam, "Config");
                 json_array_foreach(cfg, i, e) {
-                        json_t *c = json_object();
-                        if (json_object_size(json_object_get(e, "AuxiliaryAddresses")) > 0) {
-                                json_decref(c);
-                                json_decref(conf);
-                                json_decref(out);
-                                return nd_diag_set(d, -EINVAL, "auxiliary addresses are not supported by netd");
-                        }
+                        json_t *c = json_object(), *aux = json_object_get(e, "AuxiliaryAddresses");
                         static const char *const keys[] = { "Subnet", "Gateway", "IPRange" };
                         for (size_t k = 0; k < 3; k++) {
                                 const char *v = json_string_value(json_object_get(e, keys[k]));
                                 if (v && *v)
                                         json_object_set_new(c, keys[k], json_string(v));
                         }
+                        /* the model checks them */
+                        if (json_object_size(aux) > 0)
+                                json_object_set(c, "AuxiliaryAddresses", aux);
                         json_array_append_new(conf, c);
                 }
                 json_object_set_new(out, "IPAM", json_pack("{s:s, s:o}", "Driver", "default", "Config", conf));

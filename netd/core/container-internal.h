@@ -60,6 +60,10 @@ typedef void (*nd_ct_persist_fn)(nd_container *c, int r, void *userdata);
  * the caller adds its compares and operations, then persists it.  NULL
  * (out of memory) is a builder with -ENOMEM latched (txn.h). */
 nd_store_txn_builder *nd_ct_txn_new(const nd_container *c);
+/* The same for a container that stopped or failed to start: its
+ * dynamic addresses given back first (nd_ct_release_dynamic), their
+ * records deleted with it. */
+nd_store_txn_builder *nd_ct_txn_stopped(nd_container *c);
 /* Submit @t (always taken, also on failure): 0 and @fn later, or -errno
  * (the builder's latched error, or the store's) and @fn never. */
 int nd_ct_persist(nd_container *c, nd_store_txn_builder *t, nd_ct_persist_fn fn, void *userdata);
@@ -70,6 +74,19 @@ int nd_ct_endpoint_prepare(nd_manager *m, nd_container *c, nd_network *n, const 
                            nd_endpoint *e, nd_diag *d);
 /* Its addresses go back. */
 void nd_ct_release_endpoint(nd_manager *m, const nd_endpoint *e);
+/* A container that stopped (or failed to start) gives back its dynamic
+ * addresses, as Docker does: for each endpoint holding one (not on an
+ * overlay network, whose addresses come from this host's block) its veth
+ * pair goes (the next start re-creates it), the addresses go back to the
+ * allocator, their records are deleted in @t (which the caller persists
+ * with the record that no longer has them).  --ip / --ip6 addresses stay.
+ * Returns the number of endpoints that gave some back. */
+size_t nd_ct_release_dynamic(nd_manager *m, nd_container *c, nd_store_txn_builder *t);
+/* At start: a new dynamic address for every family an endpoint gave back
+ * (and with it, unless given, a new MAC).  The number of endpoints that
+ * got some, or -errno with @d filled (then nothing was taken, also when
+ * a network of @c is gone). */
+int nd_ct_reserve_dynamic(nd_manager *m, nd_container *c, nd_diag *d);
 /* Add to @t the address records of @e: put (owner = container) or
  * delete; @t's latched error (txn.h). */
 int nd_ct_endpoint_ipam_ops(const nd_container *c, nd_network *n, const nd_endpoint *e, bool put,

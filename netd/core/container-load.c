@@ -83,6 +83,22 @@ static void orphan_netns_remove(const char *id, void *userdata) {
         (void) nd_netns_remove(ns);
 }
 
+/* An exited container that still holds dynamic addresses: netd stopped
+ * between recording a start's new ones and running it.  They go back as
+ * at a stop. */
+static void release_dynamic(nd_container *c) {
+        nd_store_txn_builder *t = NULL;
+        (void) nd_store_txn_new(&t);
+        if (nd_ct_release_dynamic(c->manager, c, t) == 0) {
+                nd_store_txn_free(t);
+                return;
+        }
+        (void) nd_store_txn_put_json_new(t, nd_store_txn_keyf(t, ND_KEY_CONTAINERS "%s", c->id),
+                                         nd_container_to_json(c));
+        if (nd_ct_persist(c, t, NULL, NULL) < 0)
+                log_ct(LOG_ERR, c, "recording the addresses given back failed");
+}
+
 static void on_containers_loaded(void *userdata, int r, const nd_store_kv *kvs, size_t n, int64_t rev) {
         struct load_op *op = userdata;
         nd_manager *m = op->m;
@@ -106,8 +122,9 @@ static void on_containers_loaded(void *userdata, int r, const nd_store_kv *kvs, 
                 }
                 /* its veths live until it is removed, running or not */
                 for (size_t k = 0; k < c->n_eps; k++) {
+                        const nd_network *net = nd_ct_net_by_id(m, c->eps[k].net_id);
                         int q = nd_fw_port_set(m->fw, c->eps[k].host_ifname, c->eps[k].mac, &c->eps[k].addr4,
-                                               &c->eps[k].addr6);
+                                               &c->eps[k].addr6, net && !nd_network_icc(net));
                         if (q < 0)
                                 log_ct(LOG_ERR, c, "guarding the endpoint's port failed", "if=%s err=%d",
                                        c->eps[k].host_ifname, q);
@@ -127,7 +144,8 @@ static void on_containers_loaded(void *userdata, int r, const nd_store_kv *kvs, 
                         }
                         /* it exited while we were away */
                         nd_ct_exited(c);
-                }
+                } else if (c->status == ND_CT_EXITED)
+                        release_dynamic(c);
         }
         if (r == 0) {
                 nd_rt_monitors_stop_stray(m->state_dir, holds_running, m);

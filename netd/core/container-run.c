@@ -71,7 +71,7 @@ void nd_ct_exited(nd_container *c) {
                 return;
         }
         c->exit_persisting = true;
-        if (nd_ct_persist(c, nd_ct_txn_new(c), on_exit_persisted, NULL) < 0) {
+        if (nd_ct_persist(c, nd_ct_txn_stopped(c), on_exit_persisted, NULL) < 0) {
                 c->exit_persisting = false;
                 nd_ct_notify_waiters(c, 0, NULL);
         }
@@ -160,7 +160,9 @@ static void on_report(struct ev_loop *loop, ev_io *w, int revents) {
                 /* the monitor died between its report and now */
                 nd_ct_exited(c);
         }
-        if (nd_ct_persist(c, nd_ct_txn_new(c), on_run_answered, op) < 0)
+        /* a start that failed gives back what a stop does */
+        if (nd_ct_persist(c, c->status == ND_CT_RUNNING ? nd_ct_txn_new(c) : nd_ct_txn_stopped(c), on_run_answered,
+                          op) < 0)
                 on_run_answered(c, -ENOMEM, op);
 }
 
@@ -530,6 +532,8 @@ static int run_once(nd_manager *m, const json_t *req, bool start, bool managed, 
                         goto unwind;
         }
         c->extra_hosts = json_incref(s.extra_hosts);
+        c->exposed = json_incref(s.exposed);
+        c->publish_all = s.publish_all;
         if (s.service)
                 snprintf(c->service, sizeof(c->service), "%s", s.service);
         c->ports = TAKE_PTR(s.ports);
@@ -595,23 +599,16 @@ int nd_ct_task_run(nd_manager *m, const json_t *req, nd_manager_ct_fn cb, void *
         return run_once(m, req, true, true, cb, userdata, d);
 }
 
-int nd_manager_container_start(nd_manager *m, nd_container *c, nd_manager_ct_fn cb, void *userdata, nd_diag *d) {
+/* The sandbox, the ports, the bundle and the monitor of a start whose
+ * addresses are held (and recorded); -errno with @d filled: nothing runs. */
+static int start_now(nd_manager *m, nd_container *c, nd_manager_ct_fn cb, void *userdata, nd_diag *d) {
         char bundle[PATH_MAX];
         struct run_op *op;
         int r;
 
-        if (c->status == ND_CT_RUNNING)
-                return nd_diag_set(d, -EALREADY, "container '%s' is already running", c->name);
-        if (c->removing || c->persisting || c->report_fd >= 0)
-                return nd_diag_set(d, -EBUSY, "container '%s' is busy", c->name);
-        if (c->mode == ND_NET_MODE_CONTAINER) {
-                nd_container *t;
-                if (nd_manager_container_find(m, c->mode_target, &t) < 0 || t->status != ND_CT_RUNNING)
-                        return nd_diag_set(d, -EBUSY, "the container whose network '%s' shares is not running",
-                                           c->name);
-        }
         /* the sandbox may be incomplete (a crash while wiring it, an
-         * operator's `ip link del`): make it match the record first */
+         * operator's `ip link del`, a stop that gave back the addresses
+         * of its endpoints): make it match the record first */
         r = nd_ct_sandbox_repair(m, c);
         if (r < 0)
                 return nd_diag_set(d, r, "container '%s': setting up its network failed: %s", c->name, strerror(-r));
@@ -647,3 +644,69 @@ int nd_manager_container_start(nd_manager *m, nd_container *c, nd_manager_ct_fn 
         return 0;
 }
 
+struct start_op {
+        nd_manager_ct_fn cb;
+        void *userdata;
+};
+
+/* A start that failed after its new addresses were recorded: they go
+ * back (and their records) as at a stop. */
+static void start_undo(nd_container *c) {
+        if (nd_ct_persist(c, nd_ct_txn_stopped(c), NULL, NULL) < 0)
+                log_ct(LOG_ERR, c, "recording the failed start failed");
+}
+
+static void on_start_recorded(nd_container *c, int r, void *userdata) {
+        struct start_op *op = userdata;
+        nd_diag d = {0};
+
+        if (r < 0)
+                nd_diag_set(&d, r, "recording the addresses of container '%s' failed: %s", c->name, strerror(-r));
+        else
+                r = start_now(c->manager, c, op->cb, op->userdata, &d);
+        if (r < 0) {
+                start_undo(c);
+                op->cb(op->userdata, r, NULL, &d);
+        }
+        free(op);
+}
+
+int nd_manager_container_start(nd_manager *m, nd_container *c, nd_manager_ct_fn cb, void *userdata, nd_diag *d) {
+        int r;
+
+        if (c->status == ND_CT_RUNNING)
+                return nd_diag_set(d, -EALREADY, "container '%s' is already running", c->name);
+        if (c->removing || c->persisting || c->report_fd >= 0)
+                return nd_diag_set(d, -EBUSY, "container '%s' is busy", c->name);
+        if (c->mode == ND_NET_MODE_CONTAINER) {
+                nd_container *t;
+                if (nd_manager_container_find(m, c->mode_target, &t) < 0 || t->status != ND_CT_RUNNING)
+                        return nd_diag_set(d, -EBUSY, "the container whose network '%s' shares is not running",
+                                           c->name);
+        }
+        /* the dynamic addresses its stop gave back: new ones, recorded
+         * before any interface carries them (a netd stopped meanwhile
+         * gives them back when it reads the record again,
+         * container-load.c) */
+        r = nd_ct_reserve_dynamic(m, c, d);
+        if (r < 0)
+                return r;
+        if (r == 0)
+                return start_now(m, c, cb, userdata, d);
+        struct start_op *op = calloc(1, sizeof(*op));
+        nd_store_txn_builder *t = nd_ct_txn_new(c);
+        for (size_t k = 0; k < c->n_eps; k++)
+                (void) nd_ct_endpoint_ipam_ops(c, nd_ct_net_by_id(m, c->eps[k].net_id), &c->eps[k], true, t);
+        if (op)
+                *op = (struct start_op) { .cb = cb, .userdata = userdata };
+        r = op ? nd_ct_persist(c, t, on_start_recorded, op) : (nd_store_txn_free(t), -ENOMEM);
+        if (r < 0) {
+                free(op);
+                /* nothing was recorded: they only go back */
+                nd_store_txn_builder *u = nd_ct_txn_stopped(c);
+                nd_store_txn_free(u);
+                return nd_diag_set(d, r, "recording the addresses of container '%s' failed: %s", c->name,
+                                   strerror(-r));
+        }
+        return 0;
+}

@@ -142,6 +142,15 @@ nd_store_txn_builder *nd_ct_txn_new(const nd_container *c) {
         return t;
 }
 
+nd_store_txn_builder *nd_ct_txn_stopped(nd_container *c) {
+        nd_store_txn_builder *t = NULL;
+        (void) nd_store_txn_new(&t);
+        (void) nd_ct_release_dynamic(c->manager, c, t);
+        (void) nd_store_txn_put_json_new(t, nd_store_txn_keyf(t, ND_KEY_CONTAINERS "%s", c->id),
+                                         nd_container_to_json(c));
+        return t;
+}
+
 int nd_ct_persist(nd_container *c, nd_store_txn_builder *t, nd_ct_persist_fn fn, void *userdata) {
         struct persist_op *op = calloc(1, sizeof(*op));
         int r;
@@ -213,6 +222,9 @@ int nd_ct_endpoint_prepare(nd_manager *m, nd_container *c, nd_network *n, const 
                           .want6 = rq->ip6 ? &rq->addr6 : NULL, .has_mac = rq->has_mac };
         if (rq->has_mac)
                 memcpy(e->mac, rq->mac, sizeof(e->mac));
+        e->static4 = rq->ip4;
+        e->static6 = rq->ip6;
+        e->mac_given = rq->has_mac;
         return nd_endpoint_attach(m, &sp, ND_EP_RESERVE, d);
 }
 
@@ -231,6 +243,105 @@ int nd_ct_endpoint_ipam_ops(const nd_container *c, nd_network *n, const nd_endpo
                         (void) nd_store_txn_del(t, key);
         }
         return nd_store_txn_error(t);
+}
+
+/* ---- the dynamic addresses of a stopped container ------------------------------ */
+
+/* Which of @e's families a stop gives back (1: IPv4, 2: IPv6): the
+ * dynamic ones on a network of this host.  An overlay's come from this
+ * host's cluster block, which no other host allocates from: they stay. */
+static unsigned gives_back(const nd_network *n, const nd_endpoint *e) {
+        if (!n || nd_network_is_global(n))
+                return 0;
+        return (e->addr4.family && !e->static4 ? 1u : 0u) | (e->addr6.family && !e->static6 ? 2u : 0u);
+}
+
+size_t nd_ct_release_dynamic(nd_manager *m, nd_container *c, nd_store_txn_builder *t) {
+        size_t released = 0;
+
+        for (size_t i = 0; i < c->n_eps; i++) {
+                nd_endpoint *e = &c->eps[i];
+                nd_network *n = nd_ct_net_by_id(m, e->net_id);
+                unsigned fams = gives_back(n, e);
+                if (!fams)
+                        continue;
+                /* the pair first: no interface keeps answering for the
+                 * address once another container may get it */
+                int r = nd_endpoint_unwire(m, e);
+                if (r < 0 && r != -ENODEV)
+                        log_ct(LOG_WARNING, c, "deleting the endpoint of a stopped container failed, ignoring",
+                               "if=%s err=%d", e->host_ifname, r);
+                nd_endpoint gone = {0};
+                strcpy(gone.net_id, e->net_id);
+                if (fams & 1) {
+                        gone.addr4 = e->addr4;
+                        e->addr4 = e->gw4 = (nd_addr) { 0 };
+                        e->plen4 = 0;
+                }
+                if (fams & 2) {
+                        gone.addr6 = e->addr6;
+                        e->addr6 = e->gw6 = (nd_addr) { 0 };
+                        e->plen6 = 0;
+                }
+                (void) nd_ct_endpoint_ipam_ops(c, n, &gone, false, t);
+                /* at once: the store applies @t before any later
+                 * transaction that could record them for someone else */
+                nd_ct_release_endpoint(m, &gone);
+                released++;
+        }
+        if (released)
+                log_ct(LOG_INFO, c, "dynamic addresses given back", "endpoints=%zu", released);
+        return released;
+}
+
+static bool needs_addresses(const nd_network *n, const nd_endpoint *e) {
+        if (nd_network_is_global(n))
+                return false;
+        return (!e->addr4.family && !e->static4 && nd_network_subnet_family(n, AF_INET)) ||
+               (!e->addr6.family && !e->static6 && nd_network_subnet_family(n, AF_INET6));
+}
+
+int nd_ct_reserve_dynamic(nd_manager *m, nd_container *c, nd_diag *d) {
+        _cleanup_free_ nd_endpoint *old = NULL;
+        int got = 0, r = 0;
+        size_t i;
+
+        for (i = 0; i < c->n_eps; i++) {
+                nd_network *n = nd_ct_net_by_id(m, c->eps[i].net_id);
+                if (!n)
+                        return nd_diag_set(d, -ENOENT, "network '%s' of container '%s' not found (removed while it "
+                                           "was stopped)", c->eps[i].net_name, c->name);
+        }
+        old = malloc(c->n_eps * sizeof(*old) + 1);
+        if (!old)
+                return nd_diag_set(d, -ENOMEM, "out of memory");
+        memcpy(old, c->eps, c->n_eps * sizeof(*old));
+        for (i = 0; i < c->n_eps; i++) {
+                nd_endpoint *e = &c->eps[i];
+                nd_network *n = nd_ct_net_by_id(m, e->net_id);
+                if (!needs_addresses(n, e))
+                        continue;
+                nd_ep_spec sp = { .kind = ND_EP_CONTAINER, .net = n, .ep = e, .has_mac = e->mac_given,
+                                  .only_missing = true };
+                r = nd_endpoint_attach(m, &sp, ND_EP_RESERVE, d);
+                if (r < 0)
+                        break;
+                got++;
+        }
+        if (r >= 0)
+                return got;
+        /* what this start took goes back */
+        while (i-- > 0) {
+                nd_endpoint gone = {0};
+                strcpy(gone.net_id, c->eps[i].net_id);
+                if (!old[i].addr4.family)
+                        gone.addr4 = c->eps[i].addr4;
+                if (!old[i].addr6.family)
+                        gone.addr6 = c->eps[i].addr6;
+                nd_ct_release_endpoint(m, &gone);
+                c->eps[i] = old[i];
+        }
+        return r;
 }
 
 /* ---- requests that wait: for an address block (overlay networks), or for

@@ -371,7 +371,9 @@ void nd_docker_ep_store(struct nd_docker_call *c) {
 /* The port takes only the endpoint's MAC and addresses (firewall.h), from
  * before the veth exists until it is gone. */
 int nd_docker_ep_guard(nd_manager *m, const nd_docker_ep *e) {
-        return nd_fw_port_set(m->fw, e->host_if, e->mac, &e->a4, &e->a6);
+        nd_network *n = NULL;
+        (void) nd_manager_network_find(m, e->net_id, &n);
+        return nd_fw_port_set(m->fw, e->host_if, e->mac, &e->a4, &e->a6, n && !nd_network_icc(n));
 }
 
 /* ---- status, registries, start-up ---- */

@@ -29,8 +29,8 @@
 
 /* ---- the kernel, for real ---- */
 
-static int real_guard(nd_manager *m, const nd_endpoint *e) {
-        return nd_fw_port_set(m->fw, e->host_ifname, e->mac, &e->addr4, &e->addr6);
+static int real_guard(nd_manager *m, const nd_network *n, const nd_endpoint *e) {
+        return nd_fw_port_set(m->fw, e->host_ifname, e->mac, &e->addr4, &e->addr6, !nd_network_icc(n));
 }
 
 static void real_unguard(nd_manager *m, const char *host_ifname) {
@@ -129,13 +129,17 @@ static int reserve(nd_manager *m, const nd_ep_spec *s, nd_diag *d) {
         nd_network *n = s->net;
         int r;
 
-        r = reserve_one(m, n, AF_INET, s->want4, &e->addr4, d);
+        bool keep4 = s->only_missing && e->addr4.family, keep6 = s->only_missing && e->addr6.family;
+
+        r = keep4 ? 0 : reserve_one(m, n, AF_INET, s->want4, &e->addr4, d);
         if (r < 0)
                 return r;
-        r = reserve_one(m, n, AF_INET6, s->want6, &e->addr6, d);
+        r = keep6 ? 0 : reserve_one(m, n, AF_INET6, s->want6, &e->addr6, d);
         if (r < 0) {
-                addr_give_back(m, n, &e->addr4);
-                e->addr4 = (nd_addr) { 0 };
+                if (!keep4) {
+                        addr_give_back(m, n, &e->addr4);
+                        e->addr4 = (nd_addr) { 0 };
+                }
                 return r;
         }
         for (size_t k = 0; k < n->spec.n_ipam; k++) {
@@ -166,7 +170,7 @@ static int wire(nd_manager *m, const nd_ep_spec *s) {
         int r;
 
         /* guarded before it exists, and not made when it cannot be */
-        r = k->guard(m, s->ep);
+        r = k->guard(m, s->net, s->ep);
         if (r < 0)
                 return r;
         double t0 = ev_time();

@@ -64,6 +64,9 @@ typedef struct nd_ep_spec {
         /* RESERVE */
         const nd_addr *want4, *want6; /* static addresses; NULL: dynamic */
         bool has_mac;                 /* ep->mac is the owner's; else derived */
+        bool only_missing;            /* keep the addresses ep holds, reserve the families it
+                                       * lacks (a container's start after its stop gave its
+                                       * dynamic ones back) */
         /* WIRE */
         const char *netns;            /* the sandbox; NULL: the peer stays on the host */
         const char *peer_ifname;      /* the host-side peer's name (netns NULL) */
@@ -88,7 +91,7 @@ typedef struct nd_ep_spec {
 /* The seam to the kernel. */
 typedef struct nd_ep_kernel_ops {
         /* the port admits only @e's MAC and addresses; clear: forget it */
-        int (*guard)(nd_manager *m, const nd_endpoint *e);
+        int (*guard)(nd_manager *m, const nd_network *n, const nd_endpoint *e);
         void (*unguard)(nd_manager *m, const char *host_ifname);
         /* the veth pair with its peer in @netns (addresses, routes) or on
          * the host as @peer_ifname */

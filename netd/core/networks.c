@@ -548,7 +548,8 @@ static int network_remove(nd_manager *m, nd_network *n, nd_manager_net_fn cb, vo
                         const nd_container *c = m->cts[i];
                         bool on = false;
                         for (size_t k = 0; k < c->n_eps && !on; k++)
-                                on = strcmp(c->eps[k].net_id, n->id) == 0;
+                                on = strcmp(c->eps[k].net_id, n->id) == 0 &&
+                                     (c->eps[k].addr4.family || c->eps[k].addr6.family);
                         if (!on)
                                 continue;
                         if (o < sizeof(who) - 1)

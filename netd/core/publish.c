@@ -51,7 +51,7 @@ int nd_publish_program(nd_manager *m, nd_published *p, const char *what, const n
                 if (!p->fw)
                         return -ENOMEM;
         }
-        nd_nft_elem *elems = calloc(2 * p->n_bindings + 1, sizeof(*elems));
+        nd_nft_elem *elems = calloc(ND_FW_BINDING_ELEMS_MAX * p->n_bindings + 1, sizeof(*elems));
         if (!elems)
                 return -ENOMEM;
         if (a4->family || a6->family)

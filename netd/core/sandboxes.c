@@ -230,7 +230,10 @@ static void sbxs_drop(nd_manager *m, nd_sbx *s) {
 
 /* The port takes only the sandbox's MAC and addresses (firewall.h). */
 static int guard(nd_manager *m, const nd_sbx *s) {
-        return nd_fw_port_set(m->fw, s->ep.host_ifname, s->ep.mac, &s->ep.addr4, &s->ep.addr6);
+        nd_network *n = NULL;
+        (void) nd_manager_network_find(m, s->ep.net_id, &n);
+        return nd_fw_port_set(m->fw, s->ep.host_ifname, s->ep.mac, &s->ep.addr4, &s->ep.addr6,
+                              n && !nd_network_icc(n));
 }
 
 int nd_manager_sandbox_find(nd_manager *m, const char *cid, const char *ifname, nd_sbx **ret) {

@@ -482,7 +482,8 @@ static const char port_usage[] =
         "Usage: netctl port CONTAINER [PORT[/PROTO]]\n"
         "\n"
         "List a running container's published ports (CTRPORT/PROTO -> HOSTIP:HOSTPORT),\n"
-        "or the host side of one of them.\n";
+        "or the host side of one of them.  A port published on every address shows\n"
+        "0.0.0.0, and [::] too when the container has an IPv6 address.\n";
 
 int ctl_port(int argc, char **argv) {
         _cleanup_json_ json_t *reply = NULL;
@@ -513,6 +514,11 @@ int ctl_port(int argc, char **argv) {
         long st = call("GET", path, NULL, &reply);
         if (st != 200)
                 return fail(st, reply, argv[1]);
+        bool has6 = false;
+        json_array_foreach(json_object_get(reply, "Endpoints"), i, b) {
+                const char *a6 = json_string_value(json_object_get(b, "GlobalIPv6Address"));
+                has6 |= a6 && *a6;
+        }
         json_array_foreach(json_object_get(reply, "PortBindings"), i, b) {
                 const char *proto = json_string_value(json_object_get(b, "Proto"));
                 const char *ip = json_string_value(json_object_get(b, "HostIp"));
@@ -520,13 +526,17 @@ int ctl_port(int argc, char **argv) {
                 json_int_t hp = json_integer_value(json_object_get(b, "HostPort"));
                 if (want && (cp != want || (*want_proto && strcmp(want_proto, proto) != 0)))
                         continue;
-                bool v6 = ip && strchr(ip, ':');
-                if (want)
-                        printf("%s%s%s:%lld\n", v6 ? "[" : "", ip && *ip ? ip : "0.0.0.0", v6 ? "]" : "",
-                               (long long) hp);
-                else
-                        printf("%lld/%s -> %s%s%s:%lld\n", (long long) cp, proto, v6 ? "[" : "",
-                               ip && *ip ? ip : "0.0.0.0", v6 ? "]" : "", (long long) hp);
+                /* no host address: 0.0.0.0, and [::] too where the
+                 * container has IPv6 to DNAT to (docs/docker.md) */
+                for (int k = 0; k < (ip && *ip ? 1 : has6 ? 2 : 1); k++) {
+                        const char *a = ip && *ip ? ip : k == 0 ? "0.0.0.0" : "::";
+                        bool v6 = strchr(a, ':');
+                        if (want)
+                                printf("%s%s%s:%lld\n", v6 ? "[" : "", a, v6 ? "]" : "", (long long) hp);
+                        else
+                                printf("%lld/%s -> %s%s%s:%lld\n", (long long) cp, proto, v6 ? "[" : "", a,
+                                       v6 ? "]" : "", (long long) hp);
+                }
                 shown++;
         }
         if (want && !shown) {

@@ -63,6 +63,9 @@ static const char run_usage[] =
         "                             [HOSTIP:][HOSTPORT[-END]:]CTRPORT[-END][/tcp|udp|sctp];\n"
         "                             no HOSTPORT: a free one (see 'netctl port'); an IPv6\n"
         "                             HOSTIP in brackets, as [::1]:8080:80\n"
+        "  -P, --publish-all          publish every --expose port on a free host port\n"
+        "      --expose PORT[-END][/PROTO]  a port the container serves (repeatable; published\n"
+        "                             only with -P)\n"
         "      --dns IP               the container's upstream DNS server (repeatable)\n"
         "      --link NAME[:ALIAS]    legacy link: ALIAS in /etc/hosts and ALIAS_PORT_* variables\n"
         "      --dns-search DOMAIN    search domain in its resolv.conf (repeatable)\n"
@@ -140,8 +143,9 @@ int ctl_run(int argc, char **argv) {
                 { "ip6", required_argument, NULL, '6' },      { "mac-address", required_argument, NULL, 'M' },
                 { "network-alias", required_argument, NULL, 'a' }, { "env", required_argument, NULL, 'e' },
                 { "rootfs", required_argument, NULL, 'r' },   { "memory", required_argument, NULL, 'm' },
-                { "pids-limit", required_argument, NULL, 'P' }, { "rm", no_argument, NULL, 'R' },
-                { "publish", required_argument, NULL, 'p' },
+                { "pids-limit", required_argument, NULL, 'T' }, { "rm", no_argument, NULL, 'R' },
+                { "publish", required_argument, NULL, 'p' }, { "publish-all", no_argument, NULL, 'P' },
+                { "expose", required_argument, NULL, 'E' },
                 { "dns", required_argument, NULL, 'D' },      { "dns-search", required_argument, NULL, 'S' },
                 { "dns-option", required_argument, NULL, 'O' }, { "link", required_argument, NULL, 'L' },
                 { "cap-add", required_argument, NULL, 'c' },  { "cap-drop", required_argument, NULL, 'C' },
@@ -154,16 +158,16 @@ int ctl_run(int argc, char **argv) {
         const char *nets[CTL_MAX_LIST], *name = NULL, *hostname = NULL, *ip4 = NULL, *ip6 = NULL, *mac = NULL,
                    *rootfs = NULL, *mode = NULL, *gw_prio = NULL, *service = NULL;
         size_t n_nets = 0;
-        bool detach = false, auto_rm = false, privileged = false, read_only = false;
+        bool detach = false, auto_rm = false, privileged = false, read_only = false, publish_all = false;
         long long memory = 0, pids = 0;
         _cleanup_json_ json_t *cap_add = json_array(), *cap_drop = json_array(), *sec_opts = json_array();
         _cleanup_json_ json_t *env = json_array(), *aliases = json_array(), *ports = json_array(), *dns = json_array(),
                               *dns_search = json_array(), *dns_opts = json_array(), *links = json_array(),
-                              *extra_hosts = json_array(), *reply = NULL,
+                              *extra_hosts = json_array(), *exposed = json_array(), *reply = NULL,
                               *req = NULL;
         int c;
 
-        while ((c = getopt_long(argc, argv, "+dn:e:m:p:h", opts, NULL)) >= 0)
+        while ((c = getopt_long(argc, argv, "+dn:e:m:p:Ph", opts, NULL)) >= 0)
                 switch (c) {
                 case 'd': detach = true; break;
                 case 'n': name = optarg; break;
@@ -215,7 +219,9 @@ int ctl_run(int argc, char **argv) {
                 case 'A': json_array_append_new(extra_hosts, json_string(optarg)); break;
                 case 'G': gw_prio = optarg; break;
                 case 'V': service = optarg; break;
-                case 'P': {
+                case 'P': publish_all = true; break;
+                case 'E': json_array_append_new(exposed, json_string(optarg)); break;
+                case 'T': {
                         char *end;
                         pids = strtoll(optarg, &end, 10);
                         if (*end || pids < 0) {
@@ -292,6 +298,10 @@ int ctl_run(int argc, char **argv) {
                 json_object_set_new(req, "Service", json_string(service));
         if (json_array_size(ports))
                 json_object_set(req, "Ports", ports);
+        if (json_array_size(exposed))
+                json_object_set(req, "ExposedPorts", exposed);
+        if (publish_all)
+                json_object_set_new(req, "PublishAllPorts", json_true());
         if (json_array_size(dns))
                 json_object_set(req, "Dns", dns);
         if (json_array_size(dns_search))

@@ -36,6 +36,7 @@ static const char create_usage[] =
         "      --subnet CIDR       subnet; repeatable (one IPv4 is picked from the pools if none)\n"
         "      --gateway IP        gateway of the subnet that contains it; repeatable\n"
         "      --ip-range CIDR     allocate dynamic addresses from this part of its subnet; repeatable\n"
+        "      --aux-address NAME=IP  never hand out IP (of the subnet containing it); repeatable\n"
         "      --internal          no external connectivity\n"
         "      --ipv6              enable IPv6 (needs an IPv6 --subnet)\n"
         "  -o, --opt KEY=VALUE     driver option (mtu=N, bridge.name=NAME); repeatable\n"
@@ -54,16 +55,49 @@ static int add_kv(json_t *obj, const char *kv, const char *what) {
         return r < 0 ? -ENOMEM : 0;
 }
 
+/* --aux-address NAME=IP goes to the --subnet containing IP, as docker
+ * does; the daemon checks the rest. */
+static int aux_place(json_t *cfg, const char *const *subnets, size_t ns, const char *v) {
+        const char *eq = strchr(v, '=');
+        nd_prefix sp;
+        nd_addr a;
+
+        if (!eq || eq == v || nd_addr_parse(eq + 1, &a) < 0) {
+                fprintf(stderr, "netctl: invalid --aux-address '%s': want NAME=IP\n", v);
+                return -EINVAL;
+        }
+        for (size_t i = 0; i < ns; i++) {
+                json_t *e = json_array_get(cfg, i), *aux;
+                if (nd_prefix_parse(subnets[i], 0, &sp, NULL) < 0 || !nd_prefix_contains(&sp, &a))
+                        continue;
+                aux = json_object_get(e, "AuxiliaryAddresses");
+                if (!aux) {
+                        aux = json_object();
+                        json_object_set_new(e, "AuxiliaryAddresses", aux);
+                }
+                _cleanup_free_ char *name = strndup(v, (size_t) (eq - v));
+                if (!name || json_object_get(aux, name)) {
+                        fprintf(stderr, "netctl: --aux-address name '%s' given twice\n", name ? name : v);
+                        return -EINVAL;
+                }
+                return json_object_set_new(aux, name, json_string(eq + 1)) < 0 ? -ENOMEM : 0;
+        }
+        fprintf(stderr, "netctl: --aux-address '%s' is in no --subnet given\n", v);
+        return -EINVAL;
+}
+
 static int network_create(int argc, char **argv) {
         static const struct option opts[] = {
                 { "driver", required_argument, NULL, 'd' }, { "subnet", required_argument, NULL, 's' },
                 { "gateway", required_argument, NULL, 'g' }, { "ip-range", required_argument, NULL, 'r' },
                 { "internal", no_argument, NULL, 'i' },     { "ipv6", no_argument, NULL, '6' },
                 { "opt", required_argument, NULL, 'o' },    { "label", required_argument, NULL, 'l' },
+                { "aux-address", required_argument, NULL, 'a' },
                 { "help", no_argument, NULL, 'h' },         {},
         };
-        const char *subnets[CTL_MAX_LIST], *gateways[CTL_MAX_LIST], *ranges[CTL_MAX_LIST], *driver = NULL;
-        size_t ns = 0, ng = 0, nr = 0;
+        const char *subnets[CTL_MAX_LIST], *gateways[CTL_MAX_LIST], *ranges[CTL_MAX_LIST], *auxs[CTL_MAX_LIST],
+                *driver = NULL;
+        size_t ns = 0, ng = 0, nr = 0, na = 0;
         bool internal = false, ipv6 = false;
         _cleanup_json_ json_t *options = json_object(), *labels = json_object(), *reply = NULL, *req = NULL;
         json_t *cfg;
@@ -84,6 +118,13 @@ static int network_create(int argc, char **argv) {
                         list[(*n)++] = optarg;
                         break;
                 }
+                case 'a':
+                        if (na == CTL_MAX_LIST) {
+                                fprintf(stderr, "netctl: too many --aux-address\n");
+                                return 2;
+                        }
+                        auxs[na++] = optarg;
+                        break;
                 case 'i': internal = true; break;
                 case '6': ipv6 = true; break;
                 case 'o':
@@ -137,6 +178,11 @@ static int network_create(int argc, char **argv) {
                         return 1;
                 }
         }
+        for (size_t k = 0; k < na; k++)
+                if (aux_place(cfg, subnets, ns, auxs[k]) < 0) {
+                        json_decref(cfg);
+                        return 1;
+                }
         req = json_pack("{s:s, s:b, s:b, s:{s:s, s:o}, s:O, s:O}", "Name", argv[optind], "Internal", internal,
                         "EnableIPv6", ipv6, "IPAM", "Driver", "default", "Config", cfg, "Options", options, "Labels",
                         labels);

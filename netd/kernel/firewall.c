@@ -328,7 +328,7 @@ json_t *nd_fw_status(const nd_fw *fw) {
 }
 
 size_t nd_fw_port_elems(const char *ifname, const uint8_t mac[6], const nd_addr *a4, const nd_addr *a6,
-                        nd_nft_elem *out) {
+                        bool isolated, nd_nft_elem *out) {
         size_t k = 0;
         nd_nft_elem_ifname(&out[k++], ND_SET_PORTS, ifname);
         nd_nft_elem_ifmac(&out[k++], ND_SET_PORT_MAC, ifname, mac);
@@ -336,10 +336,13 @@ size_t nd_fw_port_elems(const char *ifname, const uint8_t mac[6], const nd_addr 
                 nd_nft_elem_ifaddr(&out[k++], ND_SET_PORT_IP4, ifname, a4->b, 4);
         if (a6 && a6->family == AF_INET6)
                 nd_nft_elem_ifaddr(&out[k++], ND_SET_PORT_IP6, ifname, a6->b, 16);
+        if (isolated)
+                nd_nft_elem_ifname(&out[k++], ND_SET_NO_ICC, ifname);
         return k;
 }
 
-int nd_fw_port_set(nd_fw *fw, const char *ifname, const uint8_t mac[6], const nd_addr *a4, const nd_addr *a6) {
+int nd_fw_port_set(nd_fw *fw, const char *ifname, const uint8_t mac[6], const nd_addr *a4, const nd_addr *a6,
+                   bool isolated) {
         nd_nft_elem elems[ND_FW_PORT_ELEMS_MAX];
         size_t len = ifname ? strlen(ifname) : 0;
         int r;
@@ -363,7 +366,7 @@ int nd_fw_port_set(nd_fw *fw, const char *ifname, const uint8_t mac[6], const nd
                         return -ENOMEM;
                 }
         }
-        return nd_fw_owner_set(fw, p->o, elems, nd_fw_port_elems(ifname, mac, a4, a6, elems));
+        return nd_fw_owner_set(fw, p->o, elems, nd_fw_port_elems(ifname, mac, a4, a6, isolated, elems));
 }
 
 void nd_fw_port_clear(nd_fw *fw, const char *ifname) {
@@ -406,7 +409,8 @@ size_t nd_fw_network_elems(const nd_network *n, nd_nft_elem *out) {
         return k;
 }
 
-size_t nd_fw_binding_elems(const nd_port_binding *b, const nd_addr *a4, const nd_addr *a6, nd_nft_elem out[2]) {
+size_t nd_fw_binding_elems(const nd_port_binding *b, const nd_addr *a4, const nd_addr *a6,
+                           nd_nft_elem out[ND_FW_BINDING_ELEMS_MAX]) {
         size_t k = 0;
         int fam = b->host_ip.family;
         bool any = nd_port_ip_unspecified(&b->host_ip);
@@ -417,6 +421,12 @@ size_t nd_fw_binding_elems(const nd_port_binding *b, const nd_addr *a4, const nd
         if (a6->family == AF_INET6 && (fam == 0 || fam == AF_INET6))
                 nd_nft_elem_pub(&out[k++], any ? ND_SET_PUB6 : ND_SET_PUB6A, any ? NULL : b->host_ip.b, b->proto,
                                 b->host_port, a6->b, 16, b->ctr_port);
+        /* the container ends, for enable_icc=false (nft-rules.c) */
+        for (size_t i = 0, n = k; i < n; i++) {
+                bool v6 = out[i].set == ND_SET_PUB6 || out[i].set == ND_SET_PUB6A;
+                nd_nft_elem_service(&out[k++], v6 ? ND_SET_PUBT6 : ND_SET_PUBT4, v6 ? a6->b : a4->b, v6 ? 16 : 4,
+                                    b->proto, b->ctr_port);
+        }
         return k;
 }
 

@@ -75,17 +75,20 @@ void nd_fw_metrics(const nd_fw *fw, struct nd_expo *e);
  * an owner kept here by @ifname, so that whoever wires an endpoint (a
  * container, a CNI sandbox, a Docker endpoint) needs no handle: set it
  * when the veth is made or its record read back, clear it when the veth
- * goes.  Replaces what the port held.  @fw NULL (no firewall): 0.
- * -EINVAL: @ifname is not an interface name. */
-int nd_fw_port_set(nd_fw *fw, const char *ifname, const uint8_t mac[6], const nd_addr *a4, const nd_addr *a6);
+ * goes.  With @isolated (its network has enable_icc=false) its frames
+ * reach only the bridge itself, no other port.  Replaces what the port
+ * held.  @fw NULL (no firewall): 0.  -EINVAL: @ifname is not an
+ * interface name. */
+int nd_fw_port_set(nd_fw *fw, const char *ifname, const uint8_t mac[6], const nd_addr *a4, const nd_addr *a6,
+                   bool isolated);
 /* Remove the port's elements.  NULL @fw, an unknown @ifname: nothing. */
 void nd_fw_port_clear(nd_fw *fw, const char *ifname);
 
-/* The elements of one port: membership, MAC, one address per family.
- * Returns the count; @out must hold ND_FW_PORT_ELEMS_MAX. */
-#define ND_FW_PORT_ELEMS_MAX 4
+/* The elements of one port: membership, MAC, one address per family,
+ * isolation.  Returns the count; @out must hold ND_FW_PORT_ELEMS_MAX. */
+#define ND_FW_PORT_ELEMS_MAX 5
 size_t nd_fw_port_elems(const char *ifname, const uint8_t mac[6], const nd_addr *a4, const nd_addr *a6,
-                        nd_nft_elem *out);
+                        bool isolated, nd_nft_elem *out);
 
 /* Elements of a bridge network: bridge, hairpin pair, internal flag,
  * subnets (two interval elements each), gateways.  Returns the count;
@@ -93,10 +96,13 @@ size_t nd_fw_port_elems(const char *ifname, const uint8_t mac[6], const nd_addr 
 #define ND_FW_NET_ELEMS_MAX (3 + 4 * 3)
 size_t nd_fw_network_elems(const nd_network *n, nd_nft_elem *out);
 
-/* The map elements for one binding to a container whose addresses on its
- * publishing network are @a4 / @a6 (family 0: none).  Returns the count
- * (0, 1 or 2). */
-size_t nd_fw_binding_elems(const nd_port_binding *b, const nd_addr *a4, const nd_addr *a6, nd_nft_elem out[2]);
+/* The elements for one binding to a container whose addresses on its
+ * publishing network are @a4 / @a6 (family 0: none): per family, its
+ * port map element and its container end (published4/6).  Returns the
+ * count (0 to ND_FW_BINDING_ELEMS_MAX). */
+#define ND_FW_BINDING_ELEMS_MAX 4
+size_t nd_fw_binding_elems(const nd_port_binding *b, const nd_addr *a4, const nd_addr *a6,
+                           nd_nft_elem out[ND_FW_BINDING_ELEMS_MAX]);
 
 /* Services (docs/firewall.md, "Services"), IPv4 only: an address that is
  * not IPv4 (a VIP, a backend, the SNAT address) yields no element and a

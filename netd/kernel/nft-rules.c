@@ -282,7 +282,7 @@ static void icmp6_type(struct nftnl_rule *r, uint8_t type) {
 }
 
 enum { R_PUBLISH, R_PREROUTING, R_OUTPUT, R_POSTROUTING, R_FORWARD, R_INPUT, R_RPFILTER, R_BR_PREROUTING, R_BR_PORT,
-       R_BR_PORT6 };
+       R_BR_PORT6, R_BR_FORWARD, R_BR_ISOLATED };
 
 static const struct chain_def {
         const char *name, *type;
@@ -304,6 +304,13 @@ static const struct chain_def {
                               .family = NFPROTO_BRIDGE },
         [R_BR_PORT] = { .name = "port", .family = NFPROTO_BRIDGE },
         [R_BR_PORT6] = { .name = "port6", .family = NFPROTO_BRIDGE },
+        /* frames from one port of a bridge to another (not those to the
+         * bridge itself: the gateway, routing, published ports); before
+         * br_netfilter (priority 0), which steals the frame and passes it
+         * on only to the hooks after its own */
+        [R_BR_FORWARD] = { .name = "forward", .type = "filter", .hook = NF_BR_FORWARD, .prio = -200,
+                           .family = NFPROTO_BRIDGE },
+        [R_BR_ISOLATED] = { .name = "isolated", .family = NFPROTO_BRIDGE },
 };
 
 static uint16_t chain_family(int c) {
@@ -607,6 +614,43 @@ static bool build_rule(int c, int k, struct nftnl_rule *r) {
                 return true;
         case R_BR_PORT6 * 16 + 7:
                 verdict(r, NF_ACCEPT, NULL);
+                return true;
+        /* enable_icc=false: iifname @no_icc_ports jump isolated.
+         * Container to container on such a bridge is bridged, never
+         * routed, so this chain is the whole of it (ARP and ND between
+         * them go too).  Keyed by port, not by bridge: `meta ibrname`
+         * needs the nft_meta_bridge module, which kernels built without it
+         * lack (and one rule the kernel refuses would fail the whole
+         * table). */
+        case R_BR_FORWARD * 16 + 0:
+                ifname_in(r, NFT_META_IIFNAME, ND_SET_NO_ICC, false);
+                verdict(r, NFT_JUMP, "isolated");
+                return true;
+        /* A neighbour's published port stays reachable through the
+         * gateway: with br_netfilter the kernel bridges that DNATed frame
+         * (same bridge in and out) instead of routing it, and only
+         * conntrack, which the bridge family lacks without
+         * nf_conntrack_bridge, could tell it from a direct one.  So a
+         * published port's container end (and its answers) may be
+         * reached directly too: it is open to the world already.
+         * ether type ip ip daddr . meta l4proto . th dport @published4 accept,
+         * ... ip saddr . meta l4proto . th sport ..., and the same for ip6 */
+        case R_BR_ISOLATED * 16 + 0:
+        case R_BR_ISOLATED * 16 + 1:
+        case R_BR_ISOLATED * 16 + 2:
+        case R_BR_ISOLATED * 16 + 3: {
+                bool v6 = k >= 2, dst = k % 2 == 0;
+                ether_type(r, v6 ? ETH_P_IPV6 : ETH_P_IP);
+                payload(r, NFT_PAYLOAD_NETWORK_HEADER, v6 ? (dst ? 24 : 8) : (dst ? 16 : 12), v6 ? 16 : 4,
+                        NFT_REG_1);
+                meta(r, NFT_META_L4PROTO, v6 ? NFT_REG32_04 : NFT_REG32_01);
+                payload(r, NFT_PAYLOAD_TRANSPORT_HEADER, dst ? 2 : 0, 2, v6 ? NFT_REG32_05 : NFT_REG32_02);
+                lookup(r, v6 ? ND_SET_PUBT6 : ND_SET_PUBT4, -1, false);
+                verdict(r, NF_ACCEPT, NULL);
+                return true;
+        }
+        case R_BR_ISOLATED * 16 + 4:
+                verdict(r, NF_DROP, NULL);
                 return true;
         default:
                 return false;

@@ -61,6 +61,9 @@ static const struct set_def {
         [ND_SET_PORT_MAC] = BSET("port_mac", CAT2(T_IFNAME, T_ETHERADDR), 24),
         [ND_SET_PORT_IP4] = BSET("port_ip4", CAT2(T_IFNAME, T_IPADDR), 20),
         [ND_SET_PORT_IP6] = BSET("port_ip6", CAT2(T_IFNAME, T_IP6ADDR), 32),
+        [ND_SET_NO_ICC] = BSET("no_icc_ports", T_IFNAME, 16),
+        [ND_SET_PUBT4] = BSET("published4", CAT3(T_IPADDR, T_PROTO, T_SERVICE), 12),
+        [ND_SET_PUBT6] = BSET("published6", CAT3(T_IP6ADDR, T_PROTO, T_SERVICE), 24),
 #undef BSET
 #undef SET
 #undef MAP

@@ -51,6 +51,9 @@ typedef enum nd_nft_set {
         ND_SET_PORT_MAC,  /* ifname . ether_addr: the MAC the port's frames must carry */
         ND_SET_PORT_IP4,  /* ifname . ipv4_addr: the port's IPv4 sources (IP and ARP) */
         ND_SET_PORT_IP6,  /* ifname . ipv6_addr: the port's IPv6 sources and ND targets */
+        ND_SET_NO_ICC,    /* ifname: ports of enable_icc=false networks, cut off from their bridge's other ports */
+        ND_SET_PUBT4,     /* ipv4_addr . inet_proto . inet_service: a published port's container end */
+        ND_SET_PUBT6,     /* ipv6_addr . inet_proto . inet_service */
         _ND_SET_MAX,
 } nd_nft_set;
 

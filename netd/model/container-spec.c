@@ -274,6 +274,65 @@ static int ports_parse(const json_t *req, nd_container_spec *s, nd_diag *d) {
         return 0;
 }
 
+static bool published(const nd_container_spec *s, size_t n, const nd_port_spec *e) {
+        for (size_t i = 0; i < n; i++)
+                if (s->ports[i].ctr == e->ctr && s->ports[i].proto == e->proto)
+                        return true;
+        return false;
+}
+
+/* "ExposedPorts" (--expose PORT[-END][/PROTO]) and "PublishAllPorts"
+ * (-P): as Docker, every exposed port that "Ports" does not publish goes
+ * to a free host port of the dynamic range; the exposed ports (with the
+ * published ones) are listed for inspect. */
+static int exposed_parse(const json_t *req, nd_container_spec *s, nd_diag *d) {
+        json_t *exp = json_object_get(req, "ExposedPorts"), *v;
+        _cleanup_free_ nd_port_spec *e = NULL;
+        size_t n_e = 0, n_ports = s->n_ports, i;
+        int r;
+
+        if ((r = nd_json_bool(req, "PublishAllPorts", "container", &s->publish_all, d)) < 0)
+                return r;
+        if (exp && !json_is_null(exp) && !json_is_array(exp))
+                return nd_diag_set(d, -EINVAL, "container: 'ExposedPorts' must be an array of strings like \"80/tcp\"");
+        json_array_foreach(exp, i, v) {
+                const char *x = json_string_value(v);
+                if (!x || strchr(x, ':') || !*x)
+                        return nd_diag_set(d, -EINVAL, "invalid exposed port '%.64s': want PORT[-END][/tcp|udp|sctp]",
+                                           x ? x : "");
+                if ((r = nd_port_spec_parse(x, &e, &n_e, d)) < 0)
+                        return r;
+        }
+        for (i = 0; s->publish_all && i < n_e; i++) {
+                if (published(s, s->n_ports, &e[i]))
+                        continue;
+                if (s->n_ports + 1 > ND_PORT_SPECS_MAX)
+                        return nd_diag_set(d, -E2BIG, "too many published ports (limit %d)", ND_PORT_SPECS_MAX);
+                nd_port_spec *p = realloc(s->ports, (s->n_ports + 1) * sizeof(*p));
+                if (!p)
+                        return nd_diag_set(d, -ENOMEM, "out of memory");
+                s->ports = p;
+                s->ports[s->n_ports++] = (nd_port_spec) { .proto = e[i].proto, .ctr = e[i].ctr };
+        }
+        if (n_e + n_ports == 0)
+                return 0;
+        s->exposed = json_array();
+        if (!s->exposed)
+                return nd_diag_set(d, -ENOMEM, "out of memory");
+        for (i = 0; i < n_ports + n_e; i++) {
+                const nd_port_spec *p = i < n_ports ? &s->ports[i] : &e[i - n_ports];
+                char buf[32];
+                size_t k;
+                bool dup = false;
+                snprintf(buf, sizeof(buf), "%u/%s", p->ctr, nd_proto_name(p->proto));
+                json_array_foreach(s->exposed, k, v)
+                        dup |= strcmp(json_string_value(v), buf) == 0;
+                if (!dup && json_array_append_new(s->exposed, json_string(buf)) < 0)
+                        return nd_diag_set(d, -ENOMEM, "out of memory");
+        }
+        return 0;
+}
+
 /* "Service": a task gets the service's names and sits behind its VIPs
  * through its endpoints, so it needs named networks of its own. */
 static int service_parse(const json_t *req, nd_container_spec *s, nd_diag *d) {
@@ -296,7 +355,8 @@ int nd_container_spec_parse(const json_t *req, nd_container_spec *s, nd_diag *d)
         static const char *const keys[] = { "Name", "Hostname", "Cmd", "Env", "Rootfs", "Memory", "PidsLimit",
                                             "AutoRemove", "NetworkMode", "Networks", "Ports", "Dns", "DnsSearch",
                                             "DnsOptions", "Links", "CapAdd", "CapDrop", "Privileged", "SecurityOpt",
-                                            "ReadonlyRootfs", "ExtraHosts", "Service", NULL };
+                                            "ReadonlyRootfs", "ExtraHosts", "Service", "ExposedPorts",
+                                            "PublishAllPorts", NULL };
         int r;
 
         memset(s, 0, sizeof(*s));
@@ -324,7 +384,7 @@ int nd_container_spec_parse(const json_t *req, nd_container_spec *s, nd_diag *d)
                 return nd_diag_set(d, -EINVAL, "rootfs '%s' must be an absolute path", s->rootfs);
         if ((r = networks_parse(req, s, d)) < 0 || (r = dns_parse(req, s, d)) < 0 || (r = links_parse(req, s, d)) < 0 ||
             (r = extra_hosts_parse(req, s, d)) < 0 || (r = ports_parse(req, s, d)) < 0 ||
-            (r = service_parse(req, s, d)) < 0)
+            (r = exposed_parse(req, s, d)) < 0 || (r = service_parse(req, s, d)) < 0)
                 return r;
         return 0;
 }
@@ -334,6 +394,8 @@ void nd_container_spec_done(nd_container_spec *s) {
         free(s->ports);
         s->ports = NULL;
         s->n_ports = 0;
+        json_decref(s->exposed);
+        s->exposed = NULL;
         json_decref(s->req);
         s->req = NULL;
 }

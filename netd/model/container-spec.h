@@ -67,8 +67,12 @@ typedef struct nd_container_spec {
         nd_link_req links[ND_CT_MAX_LINKS];
         size_t n_links;
         json_t *extra_hosts;      /* non-empty array of "NAME:IP", NULL: none */
-        nd_port_spec *ports;      /* owned */
+        nd_port_spec *ports;      /* owned; with publish_all also one dynamic spec per
+                                   * exposed port that no "Ports" entry publishes */
         size_t n_ports;
+        json_t *exposed;          /* "ExposedPorts" and the published container ports,
+                                   * one "PORT/PROTO" each, in order, NULL: none */
+        bool publish_all;         /* "PublishAllPorts" (-P) */
         const char *service;      /* "Service": the service it is a task of (a valid
                                    * service name, not checked to exist), NULL: none */
 } nd_container_spec;

@@ -61,6 +61,7 @@ nd_container *nd_container_free(nd_container *c) {
         json_decref(c->dns_options);
         json_decref(c->links);
         json_decref(c->extra_hosts);
+        json_decref(c->exposed);
         nd_ct_security_done(&c->sec);
         free(c->ports);
         free(c->eps);
@@ -315,11 +316,18 @@ static json_t *endpoint_to_json(const nd_endpoint *e) {
                 nd_addr_fmt(&e->gw6, g6);
         for (size_t i = 0; aliases && i < e->n_aliases; i++)
                 json_array_append_new(aliases, json_string(e->aliases[i]));
-        return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:i, s:s, s:s, s:i, s:s, s:o, s:i, s:b}", "NetworkID",
-                         e->net_id, "NetworkName", e->net_name, "Interface", e->ifname, "HostInterface",
+        /* Docker's IPAMConfig: the addresses asked for, kept while stopped */
+        json_t *ipam = json_object();
+        if (ipam && e->static4 && e->addr4.family)
+                json_object_set_new(ipam, "IPv4Address", json_string(a4));
+        if (ipam && e->static6 && e->addr6.family)
+                json_object_set_new(ipam, "IPv6Address", json_string(a6));
+        return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:i, s:s, s:s, s:i, s:s, s:o, s:i, s:b, s:o, s:s}",
+                         "NetworkID", e->net_id, "NetworkName", e->net_name, "Interface", e->ifname, "HostInterface",
                          e->host_ifname, "MacAddress", mac, "IPAddress", a4, "IPPrefixLen", (int) e->plen4, "Gateway",
                          g4, "GlobalIPv6Address", a6, "GlobalIPv6PrefixLen", (int) e->plen6, "IPv6Gateway", g6,
-                         "Aliases", aliases, "GwPriority", e->gw_priority, "DefaultRoute", e->default_route);
+                         "Aliases", aliases, "GwPriority", e->gw_priority, "DefaultRoute", e->default_route,
+                         "IPAMConfig", ipam, "DesiredMacAddress", e->mac_given ? mac : "");
 }
 
 json_t *nd_container_to_json(const nd_container *c) {
@@ -346,6 +354,7 @@ json_t *nd_container_to_json(const nd_container *c) {
                *opts = c->dns_options ? json_incref(c->dns_options) : json_array(),
                *links = c->links ? json_incref(c->links) : json_array(),
                *extra = c->extra_hosts ? json_incref(c->extra_hosts) : json_array(),
+               *exposed = c->exposed ? json_incref(c->exposed) : json_array(),
                *host = nd_ct_security_to_json(&c->sec);
         if (!host) {
                 json_decref(eps);
@@ -356,9 +365,11 @@ json_t *nd_container_to_json(const nd_container *c) {
                 json_decref(opts);
                 json_decref(links);
                 json_decref(extra);
+                json_decref(exposed);
                 return NULL;
         }
-        return json_pack("{s:s, s:s, s:I, s:{s:s, s:s, s:O, s:O, s:I, s:I, s:b, s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:s, s:b},"
+        return json_pack("{s:s, s:s, s:I, s:{s:s, s:s, s:O, s:O, s:I, s:I, s:b, s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:s, s:b,"
+                         " s:o, s:b},"
                          " s:{s:s, s:i, s:i, s:i, s:I, s:I, s:s}, s:o, s:o, s:o}",
                          "Id", c->id, "Name", c->name, "Created", (json_int_t) c->created_us,
                          "Config", "Hostname", c->hostname, "Rootfs", c->rootfs ? c->rootfs : "", "Cmd", c->args,
@@ -367,6 +378,7 @@ json_t *nd_container_to_json(const nd_container *c) {
                          c->auto_remove, "NetworkMode", mode_string(c, mode, sizeof(mode)), "Ports", ports,
                          "Dns", dns, "DnsSearch", search, "DnsOptions", opts, "Links", links,
                          "ExtraHosts", extra, "Service", c->service, "Managed", c->managed,
+                         "ExposedPorts", exposed, "PublishAllPorts", c->publish_all,
                          "State", "Status", nd_ct_status_to_string(c->status), "Pid", (int) c->pid, "MonitorPid",
                          (int) c->monitor_pid, "ExitCode", c->exit_code, "StartedAt", (json_int_t) c->started_us,
                          "FinishedAt", (json_int_t) c->finished_us, "Error", c->error,
@@ -425,6 +437,23 @@ static int endpoint_from_json(const json_t *j, nd_endpoint *e, nd_diag *d) {
                 return nd_diag_set(d, -EINVAL, "container record: bad GwPriority");
         e->gw_priority = (int) json_integer_value(prio);
         e->default_route = json_is_true(json_object_get(j, "DefaultRoute"));
+        /* IPAMConfig: absent in records from before addresses were given
+         * back at stop; what they hold stays theirs, as it did */
+        json_t *ipam = json_object_get(j, "IPAMConfig");
+        if (!ipam) {
+                e->static4 = e->addr4.family != 0;
+                e->static6 = e->addr6.family != 0;
+                e->mac_given = true;
+                return 0;
+        }
+        const char *s4 = json_string_value(json_object_get(ipam, "IPv4Address")),
+                   *s6 = json_string_value(json_object_get(ipam, "IPv6Address")),
+                   *dm = json_string_value(json_object_get(j, "DesiredMacAddress"));
+        if (!json_is_object(ipam) || (s4 && strcmp(s4, a4) != 0) || (s6 && strcmp(s6, a6) != 0))
+                return nd_diag_set(d, -EINVAL, "container record: bad IPAMConfig");
+        e->static4 = s4 != NULL;
+        e->static6 = s6 != NULL;
+        e->mac_given = dm && *dm;
         return 0;
 }
 
@@ -502,6 +531,14 @@ int nd_container_from_json(const json_t *j, nd_container **ret, nd_diag *d) {
                         return nd_diag_set(d, -EINVAL, "container record: bad ExtraHosts");
         if (json_array_size(extra))
                 c->extra_hosts = json_incref(extra);
+        /* ExposedPorts, PublishAllPorts: absent in older records */
+        json_t *exposed = json_object_get(cfg, "ExposedPorts");
+        json_array_foreach(exposed, i, e)
+                if (!json_is_string(e) || !strchr(json_string_value(e), '/'))
+                        return nd_diag_set(d, -EINVAL, "container record: bad ExposedPorts");
+        if (json_array_size(exposed))
+                c->exposed = json_incref(exposed);
+        c->publish_all = json_is_true(json_object_get(cfg, "PublishAllPorts"));
         /* Service: absent in records older than services */
         json_t *svc = json_object_get(cfg, "Service");
         if (svc && (!json_is_string(svc) || strlen(json_string_value(svc)) != json_string_length(svc) ||
@@ -546,7 +583,9 @@ json_t *nd_containers_network_map(nd_container *const *cts, size_t n, const char
         char a4[ND_ADDR_STRLEN + 4], a6[ND_ADDR_STRLEN + 4], mac[18], s[ND_ADDR_STRLEN], epid[ND_ID_LEN + 1];
         for (size_t i = 0; map && i < n; i++) {
                 const nd_endpoint *e = nd_container_endpoint(cts[i], net_id);
-                if (!e)
+                /* a stopped container that gave its addresses back has no
+                 * endpoint there, for Docker */
+                if (!e || (!e->addr4.family && !e->addr6.family))
                         continue;
                 snprintf(mac, sizeof(mac), "%02x:%02x:%02x:%02x:%02x:%02x", e->mac[0], e->mac[1], e->mac[2], e->mac[3],
                          e->mac[4], e->mac[5]);

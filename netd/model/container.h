@@ -58,6 +58,10 @@ typedef struct nd_endpoint {
         size_t n_aliases;
         int gw_priority;          /* --gw-priority: the highest carries the default route */
         bool default_route;       /* it carries the container's default route now */
+        /* Given by the user (--ip, --ip6, --mac-address): kept while the
+         * container is stopped.  A dynamic address goes back when it stops
+         * and a new one comes at start (its MAC, unless given, with it). */
+        bool static4, static6, mac_given;
 } nd_endpoint;
 
 /* The sandbox settings, Docker's HostConfig names (docs/security.md).
@@ -104,6 +108,8 @@ typedef struct nd_container {
         json_t *dns_options;
         json_t *links;            /* --link: [{"Name","Alias","IP"}], NULL: none */
         json_t *extra_hosts;      /* --add-host: ["NAME:IP"], IP may be "host-gateway"; NULL: none */
+        json_t *exposed;          /* --expose and -p container ports: ["80/tcp"]; NULL: none */
+        bool publish_all;         /* -P: @ports has the exposed ones too */
         char service[ND_NAME_MAX + 1]; /* the service it is a task of (nd_service_name_valid), "": none */
         bool managed;             /* a task netd runs for @service (core/replicas.c): the service
                                    * removes it, not `rm`; never set by a request */

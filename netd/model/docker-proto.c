@@ -147,6 +147,8 @@ static const struct {
         { "com.docker.network.bridge.name", "bridge.name" },
         { "mtu", "mtu" },
         { "bridge.name", "bridge.name" },
+        { "com.docker.network.bridge.enable_icc", "bridge.enable_icc" },
+        { "bridge.enable_icc", "bridge.enable_icc" },
         { "dns.ttl", "dns.ttl" },
         { "netd.network", NULL },  /* which network: core/docker-ipam.c */
 };

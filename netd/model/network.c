@@ -126,6 +126,25 @@ static int opt_dns_ttl(nd_network_spec *s, const char *v, nd_diag *d) {
         return 0;
 }
 
+/* Go's strconv.ParseBool, which dockerd reads the option with */
+static int parse_bool(const char *v) {
+        static const char *const t[] = { "1", "t", "T", "TRUE", "true", "True" },
+                                 *const f[] = { "0", "f", "F", "FALSE", "false", "False" };
+        for (size_t i = 0; v && i < ELEMENTSOF(t); i++) {
+                if (strcmp(v, t[i]) == 0)
+                        return 1;
+                if (strcmp(v, f[i]) == 0)
+                        return 0;
+        }
+        return -EINVAL;
+}
+
+static int opt_icc(nd_network_spec *s, const char *v, nd_diag *d) {
+        if (parse_bool(v) < 0)
+                return nd_diag_set(d, -EINVAL, "option enable_icc='%.32s': want true or false", v ? v : "");
+        return 0;
+}
+
 static int overlay_only(const nd_network_spec *s, const char *opt, nd_diag *d) {
         if (s->driver != ND_DRIVER_OVERLAY)
                 return nd_diag_set(d, -EINVAL, "option %s is for overlay networks (-d overlay)", opt);
@@ -176,6 +195,8 @@ static const struct {
         { "com.docker.network.driver.mtu", opt_mtu },
         { "bridge.name", opt_ifname },
         { "com.docker.network.bridge.name", opt_ifname },
+        { "bridge.enable_icc", opt_icc },
+        { "com.docker.network.bridge.enable_icc", opt_icc },
 };
 
 static int options_check(nd_network_spec *s, nd_diag *d) {
@@ -191,17 +212,60 @@ static int options_check(nd_network_spec *s, nd_diag *d) {
                                 ok = true;
                         }
                 if (!ok)
-                        return nd_diag_set(d, -EINVAL, "unknown option '%.64s' (known: mtu, bridge.name, dns.ttl; overlay: encap, vni, ipam.block)", k);
+                        return nd_diag_set(d, -EINVAL, "unknown option '%.64s' (known: mtu, bridge.name, bridge.enable_icc, dns.ttl; overlay: encap, vni, ipam.block)", k);
         }
         return 0;
 }
 
 /* ---- the spec ----------------------------------------------------------- */
 
+/* AuxiliaryAddresses {"NAME": "IP"}: inside the subnet, not its network
+ * or broadcast address, not the gateway, each address once. */
+static int aux_from_json(const json_t *aux, const char *ctx, nd_ipam_config *c, nd_diag *d) {
+        char b[ND_PREFIX_STRLEN];
+        const char *k;
+        json_t *v;
+
+        if (!aux || json_is_null(aux))
+                return 0;
+        if (!json_is_object(aux))
+                return nd_diag_set(d, -EINVAL, "%s: AuxiliaryAddresses must be an object of NAME: IP", ctx);
+        if (json_object_size(aux) > ND_IPAM_MAX_AUX)
+                return nd_diag_set(d, -EINVAL, "%s: at most %d auxiliary addresses per subnet", ctx,
+                                   ND_IPAM_MAX_AUX);
+        json_object_foreach((json_t *) aux, k, v) {
+                nd_aux_addr *x = &c->aux[c->n_aux];
+                const char *ip = json_string_value(v);
+                if (nd_name_valid(k) < 0)
+                        return nd_diag_set(d, -EINVAL, "%s: invalid auxiliary address name '%.64s': use 1-%d "
+                                           "characters of [a-zA-Z0-9_.-]", ctx, k, ND_NAME_MAX);
+                if (!ip || nd_addr_parse(ip, &x->addr) < 0)
+                        return nd_diag_set(d, -EINVAL, "%s: auxiliary address '%s': invalid IP address", ctx, k);
+                if (!nd_prefix_contains(&c->subnet, &x->addr))
+                        return nd_diag_set(d, -EINVAL, "auxiliary address '%s' (%s) is not inside subnet '%s'", k,
+                                           ip, nd_prefix_fmt(&c->subnet, b));
+                nd_u128 a = nd_addr_to_u128(&x->addr);
+                if (a == nd_prefix_first(&c->subnet) ||
+                    (c->subnet.addr.family == AF_INET && a == nd_prefix_last(&c->subnet)))
+                        return nd_diag_set(d, -EINVAL, "auxiliary address '%s' (%s) is the %s address of subnet "
+                                           "'%s'", k, ip, a == nd_prefix_first(&c->subnet) ? "network" : "broadcast",
+                                           nd_prefix_fmt(&c->subnet, b));
+                if (c->gateway.family && nd_addr_equal(&c->gateway, &x->addr))
+                        return nd_diag_set(d, -EINVAL, "auxiliary address '%s' (%s) is the gateway", k, ip);
+                for (size_t i = 0; i < c->n_aux; i++)
+                        if (nd_addr_equal(&c->aux[i].addr, &x->addr))
+                                return nd_diag_set(d, -EINVAL, "auxiliary addresses '%s' and '%s' are both %s",
+                                                   c->aux[i].name, k, ip);
+                snprintf(x->name, sizeof(x->name), "%s", k);
+                c->n_aux++;
+        }
+        return 0;
+}
+
 static int ipam_entry_from_json(const json_t *e, size_t idx, nd_ipam_config *c, nd_diag *d) {
         static const char *const keys[] = { "Subnet", "Gateway", "IPRange", "AuxiliaryAddresses", NULL };
         const char *subnet = NULL, *gw = NULL, *range = NULL;
-        char ctx[32], b1[ND_PREFIX_STRLEN], b2[ND_ADDR_STRLEN];
+        char ctx[32], b1[ND_PREFIX_STRLEN];
         int r;
 
         snprintf(ctx, sizeof(ctx), "IPAM.Config[%zu]", idx);
@@ -211,9 +275,6 @@ static int ipam_entry_from_json(const json_t *e, size_t idx, nd_ipam_config *c, 
             (r = nd_json_string(e, "Gateway", ctx, &gw, d)) < 0 ||
             (r = nd_json_string(e, "IPRange", ctx, &range, d)) < 0)
                 return r;
-        json_t *aux = json_object_get(e, "AuxiliaryAddresses");
-        if (aux && !json_is_null(aux) && !(json_is_object(aux) && json_object_size(aux) == 0))
-                return nd_diag_set(d, -EINVAL, "%s: AuxiliaryAddresses are not supported", ctx);
         if (!subnet) {
                 if (gw || range)
                         return nd_diag_set(d, -EINVAL, "%s: a gateway or ip-range needs a subnet", ctx);
@@ -260,8 +321,7 @@ static int ipam_entry_from_json(const json_t *e, size_t idx, nd_ipam_config *c, 
                         return nd_diag_set(d, -EINVAL, "ip-range '%s' is not inside subnet '%s'", range,
                                            nd_prefix_fmt(&c->subnet, b1));
         }
-        (void) b2;
-        return 0;
+        return aux_from_json(json_object_get(e, "AuxiliaryAddresses"), ctx, c, d);
 }
 
 int nd_network_spec_from_json(const json_t *j, nd_network_spec *ret, nd_diag *d) {
@@ -390,6 +450,13 @@ int nd_network_new(nd_network_spec *spec, const char *id, int64_t created_us, nd
                 if (r < 0)
                         return nd_diag_set(d, -EINVAL, "gateway '%s' cannot be reserved: %s",
                                            nd_addr_fmt(&c->gateway, b1), strerror(-r));
+                for (size_t k = 0; k < c->n_aux; k++) {
+                        r = nd_subnet_reserve(n->alloc[i], &c->aux[k].addr);
+                        if (r < 0)
+                                return nd_diag_set(d, -EINVAL, "auxiliary address '%s' (%s) cannot be reserved: %s",
+                                                   c->aux[k].name, nd_addr_fmt(&c->aux[k].addr, b1),
+                                                   r == -EEXIST ? "it is the gateway" : strerror(-r));
+                }
         }
         *ret = TAKE_PTR(n);
         return 0;
@@ -446,6 +513,13 @@ json_t *nd_network_to_json(const nd_network *n) {
                                       nd_addr_fmt(&c->gateway, b2));
                 if (e && c->range.addr.family)
                         json_object_set_new(e, "IPRange", json_string(nd_prefix_fmt(&c->range, b3)));
+                if (e && c->n_aux) {
+                        json_t *aux = json_object();
+                        for (size_t k = 0; aux && k < c->n_aux; k++)
+                                json_object_set_new(aux, c->aux[k].name,
+                                                    json_string(nd_addr_fmt(&c->aux[k].addr, b2)));
+                        json_object_set_new(e, "AuxiliaryAddresses", aux);
+                }
                 if (!e || json_array_append_new(cfg, e) < 0) {
                         json_decref(cfg);
                         return NULL;
@@ -495,7 +569,7 @@ fail:
 uint64_t nd_network_addresses_in_use(const nd_network *n) {
         uint64_t used = 0;
         for (size_t i = 0; i < n->spec.n_ipam; i++)
-                used += nd_subnet_count(n->alloc[i]) - 1; /* the gateway */
+                used += nd_subnet_count(n->alloc[i]) - 1 - n->spec.ipam[i].n_aux; /* the gateway, aux */
         return used;
 }
 
@@ -511,6 +585,14 @@ uint32_t nd_network_vni(const nd_network *n) {
 bool nd_network_gre(const nd_network *n) {
         const char *v = json_string_value(json_object_get(n->spec.options, "encap"));
         return v && strcmp(v, "gre") == 0;
+}
+
+bool nd_network_icc(const nd_network *n) {
+        const char *keys[] = { "bridge.enable_icc", "com.docker.network.bridge.enable_icc" };
+        for (size_t i = 0; i < ELEMENTSOF(keys); i++)
+                if (parse_bool(json_string_value(json_object_get(n->spec.options, keys[i]))) == 0)
+                        return false;
+        return true;
 }
 
 nd_subnet *nd_network_subnet_for(const nd_network *n, const nd_addr *a) {

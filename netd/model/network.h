@@ -11,7 +11,8 @@
  *
  * Invariants of an nd_network: subnets canonical and pairwise disjoint,
  * every subnet has a gateway inside it that is reserved in its allocator,
- * ip-ranges inside their subnet.
+ * ip-ranges inside their subnet, auxiliary addresses inside their subnet,
+ * distinct from each other and the gateway, and reserved too.
  */
 #pragma once
 
@@ -25,6 +26,7 @@
 #define ND_ID_LEN 64
 #define ND_NAME_MAX 64
 #define ND_NETWORK_MAX_SUBNETS 4
+#define ND_IPAM_MAX_AUX 32
 
 typedef enum nd_driver {
         ND_DRIVER_BRIDGE,
@@ -36,10 +38,20 @@ typedef enum nd_driver {
 const char *nd_driver_to_string(nd_driver d);
 nd_driver nd_driver_from_string(const char *s);
 
+/* An auxiliary address (Docker's --aux-address NAME=IP): reserved in its
+ * subnet's allocator so that it is never handed out (a router, a host
+ * outside netd's control). */
+typedef struct nd_aux_addr {
+        char name[ND_NAME_MAX + 1];
+        nd_addr addr;
+} nd_aux_addr;
+
 typedef struct nd_ipam_config {
         nd_prefix subnet;
         nd_addr gateway;       /* family 0: not given */
         nd_prefix range;       /* range.addr.family 0: not given */
+        nd_aux_addr aux[ND_IPAM_MAX_AUX];
+        size_t n_aux;
 } nd_ipam_config;
 
 /* A validated request: syntax and internal consistency only. */
@@ -84,8 +96,12 @@ bool nd_network_is_global(const nd_network *n);
 uint32_t nd_network_vni(const nd_network *n);
 /* Option encap=gre (else VXLAN). */
 bool nd_network_gre(const nd_network *n);
+/* Whether the network's containers may reach each other: false with
+ * option (com.docker.network.)bridge.enable_icc=false. */
+bool nd_network_icc(const nd_network *n);
 
-/* Addresses allocated in @n, gateways not counted. */
+/* Addresses allocated in @n, gateways and auxiliary addresses not
+ * counted. */
 uint64_t nd_network_addresses_in_use(const nd_network *n);
 
 /* The allocator whose subnet holds @a, or NULL. */

@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <string.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 #include <cmocka.h>
 
@@ -218,6 +219,88 @@ static void test_record_service(void **state) {
         json_decref(j);
 }
 
+/* An endpoint's static flags: IPAMConfig round trip, and a record from
+ * before them keeps what it holds. */
+static void test_record_static(void **state) {
+        static const char rec[] =
+                "{\"Id\": \"673e0c0bb045cba291b95f689a586ae4de431d026c12bba2cbf3cae20d74cb9c\", \"Name\": \"w\","
+                " \"Created\": 1, \"Config\": {\"Hostname\": \"w\", \"Rootfs\": \"/r\", \"Cmd\": [\"x\"], \"Env\": [],"
+                " \"NetworkMode\": \"bridge\"}, \"State\": {\"Status\": \"exited\", \"Error\": \"\"},"
+                " \"Endpoints\": [{\"NetworkID\": \"n\", \"NetworkName\": \"n\", \"Interface\": \"eth0\","
+                " \"HostInterface\": \"vnd1-0\", \"MacAddress\": \"02:42:0a:00:00:05\", \"IPAddress\": \"10.0.0.5\","
+                " \"IPPrefixLen\": 24, \"Gateway\": \"10.0.0.1\", \"GlobalIPv6Address\": \"fd00::5\","
+                " \"GlobalIPv6PrefixLen\": 64, \"IPv6Gateway\": \"fd00::1\"}]}";
+        nd_container *c = NULL, *k = NULL;
+        nd_diag d = {0};
+        json_t *j = NULL, *a;
+
+        assert_int_equal(nd_json_parse_object(rec, strlen(rec), &j, &d), 0);
+        /* no IPAMConfig: an older record, whose addresses stay */
+        assert_int_equal(nd_container_from_json(j, &c, &d), 0);
+        assert_true(c->eps[0].static4 && c->eps[0].static6 && c->eps[0].mac_given);
+        /* the new form: only IPv4 asked for */
+        json_t *ep = json_array_get(json_object_get(j, "Endpoints"), 0);
+        json_object_set_new(ep, "IPAMConfig", json_pack("{s:s}", "IPv4Address", "10.0.0.5"));
+        json_object_set_new(ep, "DesiredMacAddress", json_string(""));
+        c = nd_container_free(c);
+        assert_int_equal(nd_container_from_json(j, &c, &d), 0);
+        assert_true(c->eps[0].static4);
+        assert_false(c->eps[0].static6 || c->eps[0].mac_given);
+        a = nd_container_to_json(c);
+        assert_int_equal(nd_container_from_json(a, &k, &d), 0);
+        assert_true(k->eps[0].static4);
+        assert_false(k->eps[0].static6 || k->eps[0].mac_given);
+        json_decref(a);
+        k = nd_container_free(k);
+        c = nd_container_free(c);
+        /* a static address that is not the endpoint's: refused */
+        json_object_set_new(ep, "IPAMConfig", json_pack("{s:s}", "IPv4Address", "10.0.0.6"));
+        assert_int_equal(nd_container_from_json(j, &c, &d), -EINVAL);
+        assert_string_equal(d.msg, "container record: bad IPAMConfig");
+        json_decref(j);
+}
+
+/* --expose and -P: every exposed port not published by -p gets a
+ * dynamic spec; ExposedPorts lists both, once each. */
+static void test_expose(void **state) {
+        nd_container_spec s;
+        nd_diag d = {0};
+
+        assert_int_equal(parse("{\"Cmd\": [\"x\"], \"Ports\": [\"8080:80\"], \"PublishAllPorts\": true,"
+                               " \"ExposedPorts\": [\"80\", \"53/udp\", \"7000-7001\"]}", &s, &d), 0);
+        assert_true(s.publish_all);
+        assert_int_equal(s.n_ports, 4);
+        assert_int_equal(s.ports[0].host_lo, 8080);
+        assert_int_equal(s.ports[1].ctr, 53);
+        assert_int_equal(s.ports[1].proto, IPPROTO_UDP);
+        assert_int_equal(s.ports[1].host_lo, 0);
+        assert_int_equal(s.ports[3].ctr, 7001);
+        assert_int_equal(s.ports[3].host_lo, 0);
+        assert_int_equal(json_array_size(s.exposed), 4);
+        assert_string_equal(json_string_value(json_array_get(s.exposed, 0)), "80/tcp");
+        assert_string_equal(json_string_value(json_array_get(s.exposed, 1)), "53/udp");
+        nd_container_spec_done(&s);
+
+        /* without -P: listed, not published */
+        assert_int_equal(parse("{\"Cmd\": [\"x\"], \"ExposedPorts\": [\"80\"]}", &s, &d), 0);
+        assert_int_equal(s.n_ports, 0);
+        assert_int_equal(json_array_size(s.exposed), 1);
+        nd_container_spec_done(&s);
+
+        static const char *const bad[] = { "{\"Cmd\": [\"x\"], \"ExposedPorts\": [\"8080:80\"]}",
+                                           "{\"Cmd\": [\"x\"], \"ExposedPorts\": [\"\"]}",
+                                           "{\"Cmd\": [\"x\"], \"ExposedPorts\": [5]}" };
+        for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
+                assert_int_equal(parse(bad[i], &s, &d), -EINVAL);
+                assert_non_null(strstr(d.msg, "invalid exposed port"));
+                nd_container_spec_done(&s);
+        }
+        assert_int_equal(parse("{\"Cmd\": [\"x\"], \"ExposedPorts\": [\"99999\"]}", &s, &d), -EINVAL);
+        nd_container_spec_done(&s);
+        assert_int_equal(parse("{\"Cmd\": [\"x\"], \"PublishAllPorts\": 1}", &s, &d), -EINVAL);
+        nd_container_spec_done(&s);
+}
+
 static void test_extra_host(void **state) {
         char name[ND_NAME_MAX + 1], ip[ND_ADDR_STRLEN];
         nd_diag d = {0};
@@ -255,6 +338,7 @@ int main(void) {
                 cmocka_unit_test(test_minimal),     cmocka_unit_test(test_full),
                 cmocka_unit_test(test_modes),       cmocka_unit_test(test_bad_requests),
                 cmocka_unit_test(test_extra_host),  cmocka_unit_test(test_endpoint_req),
+                cmocka_unit_test(test_expose),      cmocka_unit_test(test_record_static),
                 cmocka_unit_test(test_service),     cmocka_unit_test(test_record_service),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);

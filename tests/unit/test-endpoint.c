@@ -31,7 +31,7 @@ static struct {
         bool last_default_route, last_new_ifname;
 } k;
 
-static int fake_guard(nd_manager *m, const nd_endpoint *e) {
+static int fake_guard(nd_manager *m, const nd_network *n, const nd_endpoint *e) {
         k.guards++;
         snprintf(k.last_guarded, sizeof(k.last_guarded), "%s", e->host_ifname);
         return 0;

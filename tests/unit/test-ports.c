@@ -312,13 +312,15 @@ static void test_docker_cidr_opts(void **state) {
 
         json_t *out = json_object(), *g = pm("{\"com.docker.network.driver.mtu\":\"1400\","
                                               "\"com.docker.network.bridge.name\":\"br-x\",\"tier\":\"web\",\"x\":\"y\","
-                                              "\"netd.network\":\"ov\"}");
+                                              "\"netd.network\":\"ov\","
+                                              "\"com.docker.network.bridge.enable_icc\":\"false\"}");
         const char *first;
         assert_int_equal(nd_docker_driver_opts(g, out, &first), 2);
         assert_non_null(first);
         assert_string_equal(json_string_value(json_object_get(out, "mtu")), "1400");
         assert_string_equal(json_string_value(json_object_get(out, "bridge.name")), "br-x");
-        assert_int_equal(json_object_size(out), 2);
+        assert_string_equal(json_string_value(json_object_get(out, "bridge.enable_icc")), "false");
+        assert_int_equal(json_object_size(out), 3);
         json_decref(g);
         json_decref(out);
 }
@@ -399,12 +401,12 @@ static void test_docker_container_label(void **state) {
 static void test_elem_layout(void **state) {
         nd_port_binding b = bind_of(NULL, IPPROTO_TCP, 8080);
         nd_addr a4, a6, none = {0};
-        nd_nft_elem e[2];
+        nd_nft_elem e[ND_FW_BINDING_ELEMS_MAX];
 
         b.ctr_port = 80;
         assert_int_equal(nd_addr_parse("10.1.2.3", &a4), 0);
         assert_int_equal(nd_addr_parse("fd00::3", &a6), 0);
-        assert_int_equal(nd_fw_binding_elems(&b, &a4, &none, e), 1);
+        assert_int_equal(nd_fw_binding_elems(&b, &a4, &none, e), 2);
         assert_int_equal(e[0].set, ND_SET_PUB4);
         assert_int_equal(e[0].klen, 8);
         static const uint8_t key[8] = { IPPROTO_TCP, 0, 0, 0, 0x1f, 0x90, 0, 0 };
@@ -412,13 +414,21 @@ static void test_elem_layout(void **state) {
         assert_memory_equal(e[0].key, key, 8);
         assert_int_equal(e[0].dlen, 8);
         assert_memory_equal(e[0].data, data, 8);
+        /* its container end: address . proto . port, no data */
+        static const uint8_t tkey[12] = { 10, 1, 2, 3, IPPROTO_TCP, 0, 0, 0, 0, 80, 0, 0 };
+        assert_int_equal(e[1].set, ND_SET_PUBT4);
+        assert_int_equal(e[1].klen, 12);
+        assert_memory_equal(e[1].key, tkey, 12);
+        assert_int_equal(e[1].dlen, 0);
 
-        assert_int_equal(nd_fw_binding_elems(&b, &a4, &a6, e), 2);
+        assert_int_equal(nd_fw_binding_elems(&b, &a4, &a6, e), 4);
         assert_int_equal(e[1].set, ND_SET_PUB6);
         assert_int_equal(e[1].dlen, 20);
+        assert_int_equal(e[3].set, ND_SET_PUBT6);
+        assert_int_equal(e[3].klen, 24);
 
         nd_port_binding s = bind_of("192.168.1.1", IPPROTO_UDP, 53);
-        assert_int_equal(nd_fw_binding_elems(&s, &a4, &a6, e), 1); /* an IPv4 address: IPv4 only */
+        assert_int_equal(nd_fw_binding_elems(&s, &a4, &a6, e), 2); /* an IPv4 address: IPv4 only */
         assert_int_equal(e[0].set, ND_SET_PUB4A);
         assert_int_equal(e[0].klen, 12);
         static const uint8_t skey[12] = { 192, 168, 1, 1, IPPROTO_UDP, 0, 0, 0, 0, 53, 0, 0 };
@@ -426,7 +436,7 @@ static void test_elem_layout(void **state) {
 
         nd_port_binding s6 = bind_of("fd99::1", IPPROTO_TCP, 443);
         assert_int_equal(nd_fw_binding_elems(&s6, &a4, &none, e), 0); /* no IPv6 on the container */
-        assert_int_equal(nd_fw_binding_elems(&s6, &a4, &a6, e), 1);
+        assert_int_equal(nd_fw_binding_elems(&s6, &a4, &a6, e), 2);
         assert_int_equal(e[0].set, ND_SET_PUB6A);
         assert_int_equal(e[0].klen, 24);
 
@@ -447,7 +457,7 @@ static void test_port_elems(void **state) {
 
         assert_int_equal(nd_addr_parse("10.1.2.3", &a4), 0);
         assert_int_equal(nd_addr_parse("fd00::3", &a6), 0);
-        assert_int_equal(nd_fw_port_elems("vnd12345678-0", mac, &a4, &a6, e), 4);
+        assert_int_equal(nd_fw_port_elems("vnd12345678-0", mac, &a4, &a6, false, e), 4);
         assert_int_equal(e[0].set, ND_SET_PORTS);
         assert_int_equal(e[0].klen, 16);
         assert_string_equal((const char *) e[0].key, "vnd12345678-0");
@@ -467,13 +477,17 @@ static void test_port_elems(void **state) {
 
         /* an IPv6-only endpoint: no IPv4 element, so all its IPv4 and ARP
          * (but probes) is dropped */
-        assert_int_equal(nd_fw_port_elems("vnc00000001", mac, &none, &a6, e), 3);
+        assert_int_equal(nd_fw_port_elems("vnc00000001", mac, &none, &a6, false, e), 3);
         assert_int_equal(e[2].set, ND_SET_PORT_IP6);
-        assert_int_equal(nd_fw_port_elems("vnc00000001", mac, &a4, &none, e), 3);
+        assert_int_equal(nd_fw_port_elems("vnc00000001", mac, &a4, &none, false, e), 3);
         assert_int_equal(e[2].set, ND_SET_PORT_IP4);
+        /* a port of an enable_icc=false network: also in no_icc_ports */
+        assert_int_equal(nd_fw_port_elems("vnc00000001", mac, &a4, &a6, true, e), 5);
+        assert_int_equal(e[4].set, ND_SET_NO_ICC);
+        assert_string_equal((const char *) e[4].key, "vnc00000001");
 
         /* without a firewall the guard is a no-op */
-        assert_int_equal(nd_fw_port_set(NULL, "x", mac, &a4, &a6), 0);
+        assert_int_equal(nd_fw_port_set(NULL, "x", mac, &a4, &a6, false), 0);
         nd_fw_port_clear(NULL, "x");
 }
 

@@ -406,7 +406,7 @@ static void test_program(void **state) {
 
         assert_int_equal(publish(m, &p, two, 2, &d), 0);
         assert_int_equal(fw.sets, 1);
-        assert_int_equal(fw.last_n, 2);        /* one IPv4 DNAT element each */
+        assert_int_equal(fw.last_n, 4);        /* one IPv4 DNAT element and its container end each */
         /* an address change: reprogrammed, no address: no elements */
         assert_int_equal(nd_publish_program(m, &p, "container 'x'", &(nd_addr) { 0 }, &(nd_addr) { 0 }), 0);
         assert_int_equal(fw.sets, 2);
@@ -438,7 +438,7 @@ static void test_program(void **state) {
         assert_false(port_free(P0 + 9));
         assert_false(port_free(P0 + 10));
         assert_int_equal(fw.sets, sets + 1);
-        assert_int_equal(fw.last_n, 2);
+        assert_int_equal(fw.last_n, 4);
         nd_publish_release(m, &p);
         assert_true(port_free(P0 + 9));
 }

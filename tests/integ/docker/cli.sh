@@ -57,8 +57,14 @@ t_eq "back (in use by w) is still there" "$(D network ls --format '{{.Name}}')" 
 
 t_match "an overlay network without a cluster store is refused clearly" \
         "$(D network create -d overlay ov 2>&1)" "need a cluster store"
-t_match "auxiliary addresses are refused, not dropped" \
-        "$(D network create --subnet 10.79.0.0/24 --aux-address a=10.79.0.5 aux 2>&1)" "not supported by netd"
+t_ok "docker network create --aux-address" D network create --subnet 10.79.0.0/24 --aux-address a=10.79.0.5 aux
+t_eq "docker network inspect shows the auxiliary address" \
+        "$(D network inspect -f '{{json .IPAM.Config}}' aux | jq -c '.[0].AuxiliaryAddresses')" '{"a":"10.79.0.5"}'
+t_match "an auxiliary address outside the subnet is refused (the API, past the CLI's check)" \
+        "$(dapi -X POST -H 'Content-Type: application/json' http://d/networks/create \
+        -d '{"Name":"aux2","IPAM":{"Config":[{"Subnet":"10.78.0.0/24","AuxiliaryAddresses":{"a":"10.9.0.5"}}]}}')" \
+        "not inside subnet"
+t_ok "docker network rm aux" D network rm aux
 t_match "an IPAM driver other than default is refused" \
         "$(D network create --ipam-driver dhcp dh 2>&1)" "not supported by netd"
 t_match "anything but networks: a clear 'not supported'" "$(D ps 2>&1)" "not supported by netd"

@@ -22,7 +22,10 @@ t_eq "ps after restart" "$(nd_ctl h ps | awk 'NR > 1 {print $2}' | sort | tr '\n
 t_match "the one that exited meanwhile is exited" "$(nd_ctl h ps -a | awk '$2 == "short"')" "exited \(0\)"
 t_eq "connectivity survived" "$(nd_in h client wget -qO- http://10.63.0.2/index.html)" "hello from netd"
 t_ok "new containers get fresh addresses" nd_ctl h run -d --name late --network net sleep 600
-t_eq "no duplicate address after restart" "$(nd_ctl h inspect late | jq -r '.[0].Endpoints[0].IPAddress')" "10.63.0.5"
+# 'short' exited while netd was down: its dynamic address went back when
+# the restarted netd recorded the exit, so the next run may take it
+t_eq "the exited one gave its address back" "$(nd_ctl h inspect short | jq -r '.[0].Endpoints[0].IPAddress')" ""
+t_eq "no duplicate address after restart" "$(nd_ctl h inspect late | jq -r '.[0].Endpoints[0].IPAddress')" "10.63.0.4"
 # reconcile: an operator deletes a container's veth and the namespace bind
 # while netd is down; the restarted netd repairs both from its record
 cid=$(nd_ctl h inspect client | jq -r '.[0].Id')
