@@ -78,6 +78,8 @@ struct nd_sbx {
         bool committed;
         bool going;                   /* deleted: its veth on the reaper */
         struct sbx_retry *waiters;    /* ADDs of the same key, after it */
+        nd_addr dns[ND_DNS_MAX_UPSTREAMS]; /* its resolver's upstreams; none: netd's */
+        size_t n_dns;
         char netns[];                 /* shorter than PATH_MAX; allocated with it */
 };
 
@@ -101,6 +103,7 @@ static void owner_of(const nd_sbx *s, char *buf, size_t size) {
 }
 
 static void what_of(const nd_sbx *s, char *buf, size_t size);
+static int dns_servers_parse(const json_t *a, nd_sbx *s, nd_diag *d);
 
 /* The pipeline's view of @s (endpoint.h): DNS names under its record key,
  * announced to the cluster under an id derived from its owner. */
@@ -150,6 +153,12 @@ json_t *nd_sandbox_to_json(const nd_sbx *s) {
         if (j) {
                 json_object_set_new(j, "PortBindings", nd_published_to_json(&s->pub));
                 json_object_set_new(j, "Service", json_string(s->service));
+                json_t *dns = json_array();
+                for (size_t i = 0; i < s->n_dns; i++) {
+                        char a[ND_ADDR_STRLEN];
+                        json_array_append_new(dns, json_string(nd_addr_fmt(&s->dns[i], a)));
+                }
+                json_object_set_new(j, "DnsServers", dns);
         }
         return j;
 }
@@ -194,7 +203,8 @@ static int sbx_from_json(const json_t *j, nd_sbx **ret) {
         }
         e->plen4 = (unsigned) json_integer_value(json_object_get(j, "IPv4PrefixLen"));
         e->plen6 = (unsigned) json_integer_value(json_object_get(j, "IPv6PrefixLen"));
-        if (nd_published_from_json(json_object_get(j, "PortBindings"), &s->pub, NULL) < 0)
+        if (nd_published_from_json(json_object_get(j, "PortBindings"), &s->pub, NULL) < 0 ||
+            dns_servers_parse(json_object_get(j, "DnsServers"), s, NULL) < 0)
                 return -EINVAL;
         json_t *al = json_object_get(j, "Aliases"), *v;
         size_t i;
@@ -206,6 +216,22 @@ static int sbx_from_json(const json_t *j, nd_sbx **ret) {
 }
 
 static const nd_port_owner_ops sandbox_ports;
+
+/* "DnsServers": absent, null, or at most ND_DNS_MAX_UPSTREAMS addresses. */
+static int dns_servers_parse(const json_t *a, nd_sbx *s, nd_diag *d) {
+        json_t *v;
+        size_t i;
+        s->n_dns = 0;
+        if (!a || json_is_null(a))
+                return 0;
+        if (!json_is_array(a) || json_array_size(a) > ND_DNS_MAX_UPSTREAMS)
+                return nd_diag_set(d, -EINVAL, "DnsServers must be an array of at most %d addresses", ND_DNS_MAX_UPSTREAMS);
+        json_array_foreach(a, i, v)
+                if (!json_is_string(v) || nd_addr_parse(json_string_value(v), &s->dns[s->n_dns++]) < 0)
+                        return nd_diag_set(d, -EINVAL, "DnsServers: '%.64s' is not an IP address",
+                                           json_is_string(v) ? json_string_value(v) : "?");
+        return 0;
+}
 
 /* ---- the table ---- */
 
@@ -285,7 +311,7 @@ static void dns_up(nd_manager *m, nd_sbx *s) {
                 }
         }
         const char *nets[1] = { s->ep.net_name };
-        nd_dns_sandbox_configure(s->dns_sb, nets, 1, !n->spec.internal, NULL, 0, nd_resolver_ttl(m, n));
+        nd_dns_sandbox_configure(s->dns_sb, nets, 1, !n->spec.internal, s->dns, s->n_dns, nd_resolver_ttl(m, n));
 }
 
 /* Names, cluster record and (@stages) more undone; its resolver closed,
@@ -392,7 +418,8 @@ static uint32_t fnv(const char *a, const char *b, uint32_t seed) {
 
 static int sandbox_add_once(nd_manager *m, const json_t *req, nd_manager_sbx_fn cb, void *userdata, nd_diag *d) {
         static const char *const keys[] = { "ContainerID", "IfName", "Netns", "Network", "Name", "Aliases",
-                                             "IPv4Address", "IPv6Address", "MacAddress", "Ports", "Service", NULL };
+                                             "IPv4Address", "IPv6Address", "MacAddress", "Ports", "Service",
+                                             "DnsServers", NULL };
         _cleanup_free_ nd_port_spec *specs = NULL;
         size_t n_specs = 0;
         const char *cid = NULL, *ifn = NULL, *ns = NULL, *net = NULL, *name = NULL, *ip4 = NULL, *ip6 = NULL,
@@ -502,6 +529,8 @@ static int sandbox_add_once(nd_manager *m, const json_t *req, nd_manager_sbx_fn 
                 r = nd_diag_set(d, -EINVAL, "invalid IPv6 address '%.64s'", ip6);
                 goto fail;
         }
+        if ((r = dns_servers_parse(json_object_get(req, "DnsServers"), s, d)) < 0)
+                goto fail;
         bool has_mac = mac && *mac;
         if (has_mac) {
                 unsigned b[6];

@@ -1,0 +1,125 @@
+#!/bin/bash
+# Podman (Debian's 4.3) on its netavark backend, with netd-netavark as the
+# "netavark" of helper_binaries_dir: the netd network made from Podman's
+# definition on first setup, two containers that reach and resolve each
+# other, podman run -p reached from another namespace, a kill -9 of netd
+# that the containers do not notice, the netd.network option, and nothing
+# left in netd once Podman's last container goes.  Then the binary alone:
+# teardown twice, and the error form for bad input.
+. "$ND_SRC/tests/integ/lib/netns.sh"
+command -v podman >/dev/null || { echo "SKIP: podman not installed"; exit 77; }
+[ -x /bin/busybox ] || { echo "SKIP: busybox-static not installed"; exit 77; }
+
+nd_host h
+nd_host x
+nd_wire h x 10.97.0
+nd_start h || exit 1
+NDPID=$ND_PID
+T=$ND_TMP/pm
+NV=$ND_BUILD/netd/netd-netavark
+mkdir -p "$T/bin" "$T/networks" "$T/rootfs"
+# Podman runs "netavark" from the first helper_binaries_dir that has one
+ln -s "$NV" "$T/bin/netavark"
+NETD_SOCKET=$(nd_sock h)
+# Podman's cleanup process (run by conmon when a container exits) gets
+# only CONTAINERS_CONF from our environment: engine.env carries the
+# socket to the netavark it runs for the teardown
+cat >"$T/containers.conf" <<EOC
+[network]
+network_backend = "netavark"
+network_config_dir = "$T/networks"
+[engine]
+helper_binaries_dir = ["$T/bin", "/usr/libexec/podman"]
+env = ["NETD_SOCKET=$NETD_SOCKET"]
+events_logger = "file"
+cgroup_manager = "cgroupfs"
+EOC
+export NETD_SOCKET CONTAINERS_CONF=$T/containers.conf
+P() {
+        nsenter --net="/run/netns/nd-$$-h" podman --root "$T/storage" --runroot "$T/run" --storage-driver vfs "$@"
+}
+trap 'P rm -a -f -t 0 >/dev/null 2>&1; nd_cleanup' EXIT
+RUN=(run -d --ulimit nofile=1024:1024 --ulimit nproc=1024:1024)
+sbx() { nd_api h GET /v1/sandboxes | cut -d' ' -f2-; }
+
+nd_ctl h rootfs init "$T/rootfs" >/dev/null
+t_ok "a busybox image imported from a local tarball" sh -c "tar -C '$T/rootfs' -c . >'$T/busybox.tar' &&
+        podman --root '$T/storage' --runroot '$T/run' --storage-driver vfs import '$T/busybox.tar' localhost/busybox:test"
+t_match "podman's backend is netd-netavark" "$(P info --format '{{.Host.NetworkBackend}}')" "netavark"
+t_ok "podman network create pnv" P network create --subnet 10.89.7.0/24 pnv
+t_eq "netd has no network before a container needs it" "$(nd_api h GET /v1/networks/pnv | cut -d' ' -f1)" "404"
+t_ok "podman run a (httpd, -p 8092:80) on pnv" P "${RUN[@]}" --name a --network pnv -p 8092:80 \
+        localhost/busybox:test httpd -f -p 80 -h /var/www
+t_ok "podman run b on pnv" P "${RUN[@]}" --name b --network pnv localhost/busybox:test sleep 600
+t_eq "netd made pnv from Podman's definition" "$(nd_api h GET /v1/networks/pnv | cut -d' ' -f2- |
+        jq -r '[.IPAM.Config[0].Subnet, .Options["bridge.name"], (.Labels | has("netd.podman.network"))] | join(" ")')" \
+        "10.89.7.0/24 podman1 true"
+t_eq "netd wired both" "$(sbx | jq -r '[.[].Name] | sort | join(" ")')" "a b"
+A=$(sbx | jq -r '.[] | select(.Name == "a") | .IPv4Address')
+t_eq "a has the address Podman chose" "$(P inspect a --format '{{.NetworkSettings.Networks.pnv.IPAddress}}')" "$A"
+t_match "b's resolv.conf points at netd's resolver" "$(P exec b cat /etc/resolv.conf)" "nameserver 127.0.0.11"
+t_eq "b resolves a through netd" "$(P exec b nslookup a 127.0.0.11 | awk '/^Address: / {print $2}')" "$A"
+t_eq "b reaches a by name" "$(P exec b wget -q -O- http://a/index.html)" "hello from netd"
+t_ok "a reaches b by name" P exec a ping -c 1 -W 2 b
+t_eq "podman's -p reaches a from another namespace" \
+        "$(nd_on x curl -sf -m 3 http://10.97.0.1:8092/index.html)" "hello from netd"
+
+# netd dies: the containers keep their wiring; names come back with netd
+kill -9 "$NDPID"
+wait "$NDPID" 2>/dev/null
+t_eq "after kill -9 of netd, b still reaches a" "$(P exec b timeout 5 wget -q -O- "http://$A/index.html")" "hello from netd"
+t_eq "after kill -9 of netd, -p still reaches a" \
+        "$(nd_on x curl -sf -m 3 http://10.97.0.1:8092/index.html)" "hello from netd"
+nd_start h || exit 1
+NDPID=$ND_PID
+t_ok "after netd's restart, b resolves a again" nd_eventually 5 \
+        sh -c "nsenter --net=/run/netns/nd-$$-h podman --root '$T/storage' --runroot '$T/run' --storage-driver vfs \
+        exec b nslookup a 127.0.0.11 | grep -q '$A'"
+
+# a Podman network naming an operator's netd network
+t_ok "an operator's netd network" nd_ctl h network create --subnet 10.98.0.0/24 opnet
+t_ok "podman network create ovl --label netd.network=opnet" P network create --label netd.network=opnet ovl
+t_ok "podman run c on ovl" P "${RUN[@]}" --name c --network ovl localhost/busybox:test sleep 600
+t_match "c got an address of opnet, chosen by netd" "$(sbx | jq -r '.[] | select(.Name == "c") | .IPv4Address')" \
+        '^10\.98\.0\.[0-9]+$'
+t_match "podman shows netd's address for c" "$(P inspect c --format '{{.NetworkSettings.Networks.ovl.IPAddress}}')" \
+        '^10\.98\.0\.[0-9]+$'
+t_ok "podman rm c" P rm -f -t 0 c
+t_eq "opnet stays: the operator made it" "$(nd_api h GET /v1/networks/opnet | cut -d' ' -f1)" "200"
+
+t_ok "podman rm a" P rm -f -t 0 a
+t_eq "pnv stays while b uses it" "$(nd_api h GET /v1/networks/pnv | cut -d' ' -f1)" "200"
+t_ok "podman rm b" P rm -f -t 0 b
+t_eq "netd let go of every container" "$(sbx | jq length)" "0"
+t_eq "the port is released" "$(nd_on h nft list table inet netd | grep -c 8092)" "0"
+t_ok "podman network rm pnv" P network rm pnv
+t_eq "netd removed pnv with Podman's last container" "$(nd_api h GET /v1/networks/pnv | cut -d' ' -f1)" "404"
+t_eq "and its bridge" "$(ip -n "nd-$$-h" -o link show podman1 2>/dev/null | wc -l)" "0"
+
+# the binary alone
+ip netns add "nd-$$-c1"
+ND_NS+=("nd-$$-c1")
+OPTS='{"container_id":"c0ffee","container_name":"solo","networks":{"n1":{"interface_name":"eth0"}},
+ "network_info":{"n1":{"name":"n1","id":"n1id","driver":"bridge","network_interface":"pmnv0",
+ "subnets":[{"subnet":"10.96.1.0/24","gateway":"10.96.1.1"}],"ipv6_enabled":false,"internal":false,"dns_enabled":false}}}'
+t_match "setup prints netavark's status block" "$("$NV" setup "/run/netns/nd-$$-c1" <<<"$OPTS")" \
+        '^\{"n1":\{"interfaces":\{"eth0":\{"mac_address":"[0-9a-f:]{17}","subnets":\[\{"ipnet":"10\.96\.1\.[0-9]+/24","gateway":"10\.96\.1\.1"\}\]\}\},"dns_search_domains":\[\],"dns_server_ips":\[\]\}\}$'
+t_ok "teardown" "$NV" teardown "/run/netns/nd-$$-c1" <<<"$OPTS"
+t_ok "setup with the container's DNS servers" "$NV" setup "/run/netns/nd-$$-c1" \
+        <<<"${OPTS/\"networks\"/\"dns_servers\":[\"10.97.0.2\"],\"networks\"}"
+t_eq "netd's resolver in it forwards to them" "$(sbx | jq -r '.[0].DnsServers | join(" ")')" "10.97.0.2"
+t_ok "teardown" "$NV" teardown "/run/netns/nd-$$-c1" <<<"$OPTS"
+t_match "netd refuses a DnsServers entry that is no address" "$(nd_api h POST /v1/sandboxes \
+        '{"ContainerID":"c1","IfName":"eth0","Netns":"/run/netns/nd-'$$'-c1","Network":"opnet","DnsServers":["x"]}')" \
+        "^400 .*DnsServers: 'x' is not an IP address"
+t_ok "teardown again succeeds (idempotent)" "$NV" teardown "/run/netns/nd-$$-c1" <<<"$OPTS"
+t_eq "no sandbox, no network left" "$(sbx | jq length) $(nd_api h GET /v1/networks/n1 | cut -d' ' -f1)" "0 404"
+OUT=$("$NV" setup "/run/netns/nd-$$-c1" <<<'{"container_id": "x", "networks": ')
+t_eq "bad JSON exits non-zero" "$?" "1"
+t_match "bad JSON gives {\"error\": ...}" "$OUT" '^\{"error":"failed to load network options: malformed JSON'
+t_match "an unknown driver is refused" "$("$NV" setup "/run/netns/nd-$$-c1" <<<"${OPTS/bridge/macvlan}")" \
+        '^\{"error":".*unknown network driver macvlan"\}$'
+t_match "an unreachable netd is an error" "$(NETD_SOCKET=$T/none "$NV" setup "/run/netns/nd-$$-c1" <<<"$OPTS")" \
+        '^\{"error":"netd is not reachable: '
+t_ok "netd stops cleanly" nd_stop "$NDPID"
+nd_done
