@@ -36,7 +36,7 @@ void nd_cl_slots_changed(nd_cluster *cl) {
 
 static bool slot_name_ok(const char *s) {
         size_t n = strlen(s);
-        if (n == 0 || n >= sizeof(((struct cslot *) 0)->name))
+        if (n == 0 || n > ND_SLOT_NAME_MAX)
                 return false;
         for (size_t i = 0; i < n; i++)
                 if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') || (s[i] >= '0' && s[i] <= '9') ||
@@ -187,7 +187,7 @@ int64_t nd_cluster_revision(const nd_cluster *cl) {
 int64_t nd_cluster_lease_fresh_us(const nd_cluster *cl) {
         if (!cl || !cl->lease || cl->lease_ok_at <= 0)
                 return 0;
-        return (int64_t) ((cl->lease_ok_at + cl->ttl * 2.0 / 3.0 - ev_now(cl->loop)) * 1e6);
+        return (int64_t) ((cl->lease_ok_at + cl->ttl * 2.0 / 3.0 - nd_cl_boottime()) * 1e6);
 }
 
 size_t nd_cluster_live_nodes(nd_cluster *cl, char (*ids)[ND_NODE_ID_LEN + 1], size_t max) {
