@@ -87,6 +87,15 @@ int nd_manager_container_stop(nd_manager *m, nd_container *c, double timeout, nd
                 ct_signal(c, timeout <= 0 ? SIGKILL : SIGTERM);
                 ev_timer_init(&c->stop_timer, on_stop_timeout, timeout > 0 ? timeout : 1., 0.);
                 ev_timer_start(m->loop, &c->stop_timer);
+        } else if (timeout <= 0) {
+                /* a stop under way with a grace period, and now one
+                 * without (a fenced task must not outlive its slot): kill
+                 * it now, the timer stays for a process that ignores it */
+                log_ct(LOG_INFO, c, "stopping now, during a graceful stop");
+                ct_signal(c, SIGKILL);
+                ev_timer_stop(m->loop, &c->stop_timer);
+                ev_timer_set(&c->stop_timer, 1., 0.);
+                ev_timer_start(m->loop, &c->stop_timer);
         }
         return 0;
 }

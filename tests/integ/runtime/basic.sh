@@ -107,6 +107,17 @@ t_eq "restarted: serves again" "$(nd_in h client wget -qO- http://10.61.0.60/ind
 t_ok "start of a running container is a no-op" nd_ctl h start later
 t_ok "rm -f later" nd_ctl h rm -f later
 
+# a stop without grace during a graceful one kills at once (a fenced task)
+nd_ctl h run -d --name stubborn --network none sh -c 'trap "" TERM; while :; do sleep 1; done' >/dev/null
+nd_ctl h stop -t 60 stubborn >/dev/null 2>&1 &
+slow=$!
+sleep 0.5
+t0=$(date +%s)
+t_ok "stop -t 0 during a stop -t 60" nd_ctl h stop -t 0 stubborn
+t_ok "... kills it at once" test $(( $(date +%s) - t0 )) -le 3
+t_ok "... and the graceful stop returns too" wait "$slow"
+t_ok "rm stubborn" nd_ctl h rm stubborn
+
 # stop / rm
 t_ok "stop" nd_ctl h stop -t 1 limited
 t_match "stopped shows exited" "$(nd_ctl h ps -a | awk '$2 == "limited"')" "exited"
