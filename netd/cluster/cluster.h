@@ -189,6 +189,10 @@ const char *nd_cluster_node_id(const nd_cluster *cl);
  * compare-and-swap transactions; what a slot means is the core's.
  *   changed  a slot record, a node's liveness or this node's lease
  *            changed: look again (level-triggered, may come in bursts) */
+/* A slot name's longest length (a replica number, or a host's name in
+ * global mode); a longer one in etcd is ignored. */
+#define ND_SLOT_NAME_MAX 47
+
 typedef struct nd_cluster_slot {
         const char *svc, *name;   /* service id, slot name */
         const char *node;         /* its holder: "Node" of a record on that

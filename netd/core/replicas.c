@@ -30,8 +30,10 @@ const char *nd_rp_node_id(nd_manager *m) {
         return id ? id : "";
 }
 
-/* This host's slot name in global mode: its node name (or host name) up
- * to the first dot, as a DNS label, so NAME.HOST is a container name. */
+/* This host's slot name in global mode: its node name (or host name) as
+ * one DNS label, dots and other characters turned into '-', so NAME.HOST
+ * is a container name.  The whole name, not its first label: node1.dc1
+ * and node1.dc2 must not want the same slot. */
 void nd_rp_host_slot_name(nd_manager *m, char buf[static SLOT_NAME_MAX]) {
         char host[256] = "";
         size_t k = 0;
@@ -40,7 +42,7 @@ void nd_rp_host_slot_name(nd_manager *m, char buf[static SLOT_NAME_MAX]) {
                 snprintf(host, sizeof(host), "%s", m->node_name);
         else
                 (void) gethostname(host, sizeof(host) - 1);
-        for (size_t i = 0; host[i] && host[i] != '.' && k < SLOT_NAME_MAX - 1; i++) {
+        for (size_t i = 0; host[i] && k < SLOT_NAME_MAX - 1; i++) {
                 char c = host[i];
                 bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-';
                 buf[k++] = ok ? c : '-';

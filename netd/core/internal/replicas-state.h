@@ -36,7 +36,7 @@
 #define DRAIN_US (1 * SEC)           /* out of the backends before it is stopped */
 #define CLAIM_RETRY_US (1 * SEC)
 #define OPS_PER_PASS 32              /* operations one pass starts; the rest in the next */
-#define SLOT_NAME_MAX 48
+#define SLOT_NAME_MAX (ND_SLOT_NAME_MAX + 1)
 #define PLACE_FALLBACK_US (3 * SEC)  /* a free slot the best host did not take: any host may */
 
 typedef enum slot_state {
