@@ -49,6 +49,8 @@ int nd_rt_bundle_write_config(const char *state_dir, const nd_rt_bundle_config *
                       (json_int_t) cfg->memory, "PidsLimit", (json_int_t) cfg->pids_limit);
         if (j && cfg->security && json_object_update(j, (json_t *) cfg->security) < 0)
                 json_decref(TAKE_PTR(j));
+        if (j && cfg->deadline && json_object_set_new(j, "Deadline", json_string(cfg->deadline)) < 0)
+                json_decref(TAKE_PTR(j));
         snprintf(path, sizeof(path), "%s/config.json", dir);
         r = j ? json_dump_file(j, path, JSON_INDENT(2)) : -1;
         json_decref(j);

@@ -32,6 +32,7 @@ typedef struct nd_rt_bundle_config {
         long long memory, pids_limit;
         const json_t *security;   /* an object of the security fields
                                    * ("Capabilities", "Seccomp", ...), merged in */
+        const char *deadline;     /* a deadline file (rt-config.h), NULL: none */
 } nd_rt_bundle_config;
 
 /* Make STATE/containers/ID (and its parent) and write config.json and

@@ -428,6 +428,27 @@ static void write_pids(pid_t pid, bool started) {
         json_decref(j);
 }
 
+/* Wait for the container, and kill it once the deadline in @path has
+ * passed: the daemon stopped confirming the lease its slot is held on
+ * (crashed, stopped, or cut off from etcd), and another host may start
+ * the slot.  Checked every 250 ms; a missing or unreadable file fences
+ * nothing. */
+static void wait_fenced(pid_t pid, const char *path, int *status) {
+        bool killed = false;
+        for (;;) {
+                pid_t w = waitpid(pid, status, WNOHANG);
+                if (w == pid || (w < 0 && errno != EINTR))
+                        return;
+                double deadline;
+                if (!killed && nd_rt_deadline_read(path, &deadline) == 0 && nd_rt_boottime() > deadline) {
+                        kill(pid, SIGKILL);
+                        killed = true;
+                }
+                struct timespec ts = { .tv_sec = 0, .tv_nsec = 250 * 1000 * 1000 };
+                nanosleep(&ts, NULL);
+        }
+}
+
 int main(int argc, char **argv) {
         nd_rt_config c;
         char err[512], path[PATH_MAX];
@@ -521,8 +542,11 @@ int main(int argc, char **argv) {
         signal(SIGTERM, SIG_IGN);
         signal(SIGINT, SIG_IGN);
         signal(SIGHUP, SIG_IGN);
-        while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-                ;
+        if (c.deadline[0])
+                wait_fenced(pid, c.deadline, &status);
+        else
+                while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+                        ;
         write_status(WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status),
                      WIFSIGNALED(status) ? WTERMSIG(status) : 0);
         return 0;

@@ -1,8 +1,12 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include <errno.h>
+#include <fcntl.h>
 #include <jansson.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "caps.h"
 #include "diag.h"
@@ -95,7 +99,8 @@ int nd_rt_config_from_json(void *json, nd_rt_config *c, char *err, size_t errsz)
             copy(c->netns, sizeof(c->netns), j, "NetNS", false, err, errsz) < 0 ||
             copy(c->hostname, sizeof(c->hostname), j, "Hostname", false, err, errsz) < 0 ||
             strings(c->argv, ND_RT_MAX_ARGS, j, "Args", err, errsz) < 0 ||
-            strings(c->envp, ND_RT_MAX_ENV, j, "Env", err, errsz) < 0)
+            strings(c->envp, ND_RT_MAX_ENV, j, "Env", err, errsz) < 0 ||
+            copy(c->deadline, sizeof(c->deadline), j, "Deadline", false, err, errsz) < 0)
                 return -1;
         if (!c->argv[0])
                 return snprintf(err, errsz, "config: 'Args' is empty"), -1;
@@ -122,4 +127,48 @@ void nd_rt_config_done(nd_rt_config *c) {
         c->seccomp = nd_sc_profile_free(c->seccomp);
         json_decref(c->json);
         c->json = NULL;
+}
+
+double nd_rt_boottime(void) {
+        struct timespec ts;
+        if (clock_gettime(CLOCK_BOOTTIME, &ts) < 0)
+                clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (double) ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+int nd_rt_deadline_read(const char *path, double *ret) {
+        char buf[64];
+        int fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+                return -ENOENT;
+        ssize_t k = read(fd, buf, sizeof(buf) - 1);
+        close(fd);
+        if (k <= 0)
+                return -EBADMSG;
+        buf[k] = 0;
+        char *end;
+        errno = 0;
+        double v = strtod(buf, &end);
+        if (errno || end == buf || (*end && *end != '\n') || !(v >= 0))
+                return -EBADMSG;
+        *ret = v;
+        return 0;
+}
+
+int nd_rt_deadline_write(const char *path, double deadline) {
+        char tmp[PATH_MAX + 8], buf[64];
+        int n = snprintf(buf, sizeof(buf), "%.3f\n", deadline);
+        if (snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int) sizeof(tmp))
+                return -ENAMETOOLONG;
+        int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        if (fd < 0)
+                return -errno;
+        ssize_t k = write(fd, buf, (size_t) n);
+        int r = k == n ? 0 : (k < 0 ? -errno : -EIO);
+        close(fd);
+        if (r == 0 && rename(tmp, path) < 0)
+                r = -errno;
+        if (r < 0)
+                unlink(tmp);
+        return r;
 }

@@ -18,6 +18,7 @@
  *   "NoNewPrivileges": true
  *   "ReadonlyRootfs": false
  *   "Seccomp": "default" | "unconfined" | {a profile in Docker's format}
+ *   "Deadline": "/run/netd/lease-deadline"   (optional: see below)
  */
 #pragma once
 
@@ -43,6 +44,7 @@ typedef struct nd_rt_config {
         uint64_t caps;
         bool privileged, no_new_privs, readonly_rootfs;
         nd_sc_profile *seccomp;   /* owned; NULL: unconfined */
+        char deadline[PATH_MAX];  /* a deadline file, "": none */
         void *json;               /* owns the strings above */
 } nd_rt_config;
 
@@ -50,3 +52,15 @@ int nd_rt_config_load(const char *bundle, nd_rt_config *ret, char *err, size_t e
 /* Parse an already loaded config.json object (@json is borrowed). */
 int nd_rt_config_from_json(void *json, nd_rt_config *ret, char *err, size_t errsz);
 void nd_rt_config_done(nd_rt_config *c);
+
+/* A deadline file fences a task whose right to run is a cluster lease
+ * (a slot of a global service, docs/services.md "Fencing"): it holds one
+ * line, the CLOCK_BOOTTIME second (decimal, fractions allowed) until which
+ * the daemon trusts its lease, rewritten (tmp + rename) as etcd confirms
+ * it.  The monitor kills its container once that time has passed, so a
+ * task stops even when netd is gone.  A missing or unreadable file fences
+ * nothing (a host not in a cluster). */
+double nd_rt_boottime(void);
+/* 0 and the deadline; -ENOENT, -EBADMSG. */
+int nd_rt_deadline_read(const char *path, double *ret);
+int nd_rt_deadline_write(const char *path, double deadline);

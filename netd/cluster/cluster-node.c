@@ -267,10 +267,9 @@ static void on_kept(void *userdata, int r, int64_t lease) {
         nd_cluster *cl = k->cl;
         if (r == 0 && cl->lease && lease == cl->lease && k->sent > cl->lease_ok_at) {
                 /* etcd took it: the lease lives until TTL after it was sent */
-                bool was_fresh = nd_cluster_lease_fresh_us(cl) > 0;
                 cl->lease_ok_at = k->sent;
-                if (!was_fresh)
-                        nd_cl_slots_changed(cl);
+                /* every time: the core moves its tasks' deadline on */
+                nd_cl_slots_changed(cl);
         }
         if (r == -ENOENT && lease == 0 && cl->lease) {
                 cl->lease_losses++;

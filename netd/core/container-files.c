@@ -14,6 +14,7 @@
 #include "bundle.h"
 #include "container-internal.h"
 #include "grow.h"
+#include "replicas-internal.h"
 
 const nd_container *nd_ct_net_owner(nd_manager *m, const nd_container *c) {
         nd_container *t;
@@ -145,9 +146,11 @@ int nd_ct_write_bundle(nd_manager *m, const nd_container *c) {
         _cleanup_(json_decrefp) json_t *sec = json_object();
         if (!sec || nd_ct_security_to_config(&c->sec, sec) < 0)
                 return -EIO;
+        char deadline[PATH_MAX];
         nd_rt_bundle_config cfg = {
                 .id = c->id, .rootfs = c->rootfs, .netns = netns, .hostname = c->hostname, .args = c->args,
                 .env = c->env, .memory = c->memory, .pids_limit = c->pids_limit, .security = sec,
+                .deadline = nd_replicas_deadline_file(m, c, deadline, sizeof(deadline)),
         };
         if ((r = nd_rt_bundle_write_config(m->state_dir, &cfg)) < 0)
                 return r;

@@ -30,10 +30,12 @@
  * (nd_cluster_revision >= own_rev), so an echo of a write or a give-up
  * in flight is never taken for the state.
  */
+#include <limits.h>
 #include <sys/stat.h>
 
 #include "placement.h"
 #include "replicas-state.h"
+#include "rt-config.h"
 
 #define LIVE_MAX 256
 
@@ -117,6 +119,32 @@ static void on_record(void *userdata, const nd_cluster_slot *cs) {
                 sl->free_since_us = now_us();
 }
 
+const char *nd_replicas_deadline_file(nd_manager *m, const nd_container *c, char *buf, size_t size) {
+        const struct nd_svc *s;
+        if (!m->cluster || !c->managed || !c->service[0] || !(s = nd_svc_by_name(m, c->service)) || !s->global)
+                return NULL;
+        snprintf(buf, size, "%s/lease-deadline", m->run_dir);
+        return buf;
+}
+
+/* The monitors of this host's global-service tasks kill them when the
+ * lease is past its freshness (docs/services.md "Fencing"), even with
+ * netd gone: the same deadline as the fence above, in the same clock. */
+static void deadline_write(struct nd_replicas *rp, int64_t fresh_us) {
+        char path[PATH_MAX];
+        double deadline = nd_rt_boottime() + (double) fresh_us / 1e6;
+        int r;
+
+        if (deadline < rp->deadline_written + 0.1)
+                return;
+        snprintf(path, sizeof(path), "%s/lease-deadline", rp->m->run_dir);
+        if ((r = nd_rt_deadline_write(path, deadline)) < 0)
+                nd_log_errno(LOG_WARNING, r, "writing the lease deadline for the tasks' monitors failed", "path=%s",
+                             path);
+        else
+                rp->deadline_written = deadline;
+}
+
 void nd_rp_cluster_sync(struct nd_replicas *rp, struct pass *p) {
         nd_cluster *cl = rp->m->cluster;
         int64_t fresh_us;
@@ -128,6 +156,8 @@ void nd_rp_cluster_sync(struct nd_replicas *rp, struct pass *p) {
                 nd_log(LOG_WARNING, "the node lease is not confirmed by etcd: stopping this host's tasks of global "
                        "services until it is");
         rp->fresh = fresh_us > 0;
+        if (rp->fresh)
+                deadline_write(rp, fresh_us);
         /* look again when it would go stale, or (stale) every second */
         nd_rp_wait_for(p, p->now + (rp->fresh ? fresh_us : SEC));
         if (!rp->fresh)

@@ -51,6 +51,11 @@ void nd_replicas_kick(nd_manager *m);
  * cluster store, whose slots live there: replicas-cluster.c). */
 int nd_replicas_check(nd_manager *m, const struct nd_service *rec, nd_diag *d);
 
+/* The deadline file (runtime/rt-config.h) @c's monitor fences itself by:
+ * a task of a global service, whose slot is held on this host's cluster
+ * lease; NULL for every other container.  @buf holds the path. */
+const char *nd_replicas_deadline_file(nd_manager *m, const nd_container *c, char *buf, size_t size);
+
 /* Is @c a task that a slot of a live service holds (so `rm` refuses it)? */
 bool nd_replicas_holds(nd_manager *m, const nd_container *c);
 /* Is container @ctid leaving its service's backends before it stops (an

@@ -119,6 +119,7 @@ struct nd_replicas {
         /* in a cluster (replicas-cluster.c) */
         int64_t own_rev;              /* the revision of our last slot transaction */
         bool fresh;                   /* the node lease is fresh: this host may hold slots */
+        double deadline_written;      /* the last deadline written for the tasks' monitors */
         bool shared_ok;               /* fresh, and the cluster's view includes our own writes */
         bool synced;                  /* the slot table was read once */
         bool fencing;                 /* tasks of slots not held are still running: no claims */

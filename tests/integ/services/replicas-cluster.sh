@@ -5,7 +5,8 @@
 # the VIP; scale; netd killed and restarted with tasks running restarts
 # none; a host lost (its netd and its tasks killed) has its slots run on
 # the survivor within the node TTL + 2 s; when it comes back no slot is
-# served twice; global mode with a host joining late and one leaving;
+# served twice; a netd down past the TTL has its tasks killed by their
+# monitors before the slots move; global mode with a host joining late and one leaving;
 # service rm leaves nothing on any host or in etcd.
 . "$(dirname "$0")/../lib/netns.sh"
 [ -x /bin/busybox ] || { echo "SKIP: busybox-static not installed"; exit 77; }
@@ -148,6 +149,35 @@ sleep 1
 t_eq "rx2 runs none of the slots rx1 holds" "$(tasks rx2)" ""
 t_ok "scale back to 4" nd_ctl rx1 service scale web=4
 t_ok "4 left, on rx1" nd_eventually 15 eq "rx1=4" hosts rx1 web
+
+# netd gone for longer than the TTL, its tasks left running: their
+# monitors kill them at the lease's deadline, before rx2 starts the slots
+monitors() { # ROLE: the monitors of web tasks whose bundle is under ROLE's state
+        local p n=0 argv
+        for p in /proc/[0-9]*; do
+                mapfile -d '' -t argv 2>/dev/null <"$p/cmdline" || continue
+                [ "${argv[0]:-}" = netd-monitor ] && [[ ${argv[1]:-} == "$ND_TMP/$1/"* ]] &&
+                        grep -q '"Deadline"' "${argv[1]}/config.json" 2>/dev/null && n=$((n + 1))
+        done
+        echo "$n"
+}
+t_ok "rx1's 4 tasks are fenced by their monitors too (a Deadline in their config)" nd_eventually 10 eq 4 monitors rx1
+kill -9 "${PID[rx1]}"; wait "${PID[rx1]}" 2>/dev/null
+t0=$(date +%s.%N)
+gone="" moved=""
+while [ -z "$moved" ] && [ "$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN {print (b - a < 15)}')" = 1 ]; do
+        el=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN {printf "%.2f", b - a}')
+        [ -z "$gone" ] && [ "$(monitors rx1)" = 0 ] && gone=$el
+        [ -n "$gone" ] && [ "$(hosts rx2 web 2>/dev/null)" = "rx2=4" ] && moved=$el
+        sleep 0.1
+done
+echo "# netd down: rx1's tasks gone after ${gone:-never} s, rx2 ran the slots after ${moved:-never} s (TTL $TTL s)"
+t_ok "netd down on rx1: its tasks stop by themselves within the TTL" \
+        awk -v s="${gone:-99}" -v t="$TTL" 'BEGIN {exit !(s <= t)}'
+t_ok "... before rx2 runs their slots, within TTL + 2 s" \
+        awk -v g="${gone:-99}" -v s="${moved:-99}" -v t="$TTL" 'BEGIN {exit !(g <= s && s <= t + 2)}'
+start rx1 1
+t_ok "rx1 back: a live node again" nd_eventually 15 eq 2 live
 
 # global mode, a host joining late and one leaving
 t_ok "create g --mode global" nd_ctl rx2 service create --name g --network ov --mode global --stop-grace-period 1 sh -c "$srv"
