@@ -43,6 +43,7 @@
 #include "grow.h"
 #include "hmap.h"
 #include "keys.h"
+#include "metrics.h"
 #include "network.h"
 #include "overlay.h"
 #include "prefix.h"
@@ -170,6 +171,7 @@ struct nd_cluster {
         uint16_t etcd_ports[ETCD_ADDRS_MAX];
         size_t n_etcd;
         uint64_t events, resyncs, lease_losses, sync_failures, rejected, reclaimed, renewals;
+        nd_hist watch_lag;      /* a remote endpoint record's WrittenMs to applied here */
         char last_rejected[256];
 };
 
@@ -196,6 +198,9 @@ void nd_cl_slots_changed(nd_cluster *cl);
 void nd_cl_slots_free(nd_cluster *cl);
 
 /* cluster.c */
+/* Wall-clock milliseconds since the epoch: what endpoint records carry
+ * as WrittenMs, compared by the hosts that apply them. */
+int64_t nd_cl_wall_ms(void);
 nd_network *nd_cl_net_by_id(nd_cluster *cl, const char *id);
 void nd_cl_fmt_mac(const uint8_t *m, char *buf);
 /* the list callback: a snapshot of the global prefix, then the watch */

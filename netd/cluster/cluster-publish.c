@@ -22,6 +22,17 @@
 
 static void on_lep_done(void *userdata, int r, int64_t rev);
 
+/* @value with "WrittenMs" set to now, for the hosts that apply it to
+ * measure their watch lag (netd_cluster_watch_lag_seconds).  Stamped when
+ * sent, not kept in the desired set, so that an unchanged record is not
+ * written again; NULL when out of memory (@value unreadable: a copy). */
+static char *lep_stamped(const char *value) {
+        _cleanup_json_ json_t *j = json_loads(value, 0, NULL);
+        if (!json_is_object(j) || json_object_set_new(j, "WrittenMs", json_integer(nd_cl_wall_ms())) < 0)
+                return strdup(value);
+        return json_dumps(j, JSON_COMPACT);
+}
+
 struct lep_op {
         nd_cluster *cl;
         char key[200];
@@ -41,8 +52,13 @@ void nd_cl_sync_leps(nd_cluster *cl) {
                 op->cl = cl;
                 op->gen = e->gen;
                 snprintf(op->key, sizeof(op->key), "%s", e->key);
-                int r = e->value ? nd_store_put(cl->st, e->key, e->value, cl->lease, on_lep_done, op)
-                                 : nd_store_delete(cl->st, e->key, on_lep_done, op);
+                _cleanup_free_ char *v = e->value ? lep_stamped(e->value) : NULL;
+                if (e->value && !v) {
+                        free(op);
+                        break;
+                }
+                int r = v ? nd_store_put(cl->st, e->key, v, cl->lease, on_lep_done, op)
+                          : nd_store_delete(cl->st, e->key, on_lep_done, op);
                 if (r < 0) {
                         free(op);
                         break;

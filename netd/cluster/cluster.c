@@ -31,6 +31,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 
 #include "cluster-internal.h"
 #include "firewall.h"
@@ -52,6 +53,12 @@ nd_network *nd_cl_net_by_id(nd_cluster *cl, const char *id) {
         if (!nd_id_valid(id) || cl->nets.find(cl->userdata, id, &n) < 0 || strcmp(n->id, id) != 0)
                 return NULL;
         return n;
+}
+
+int64_t nd_cl_wall_ms(void) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 void nd_cl_fmt_mac(const uint8_t *m, char *buf) {
@@ -223,6 +230,23 @@ static void relist(nd_cluster *cl) {
                 nd_log_errno(LOG_ERR, r, "re-reading the cluster state failed");
 }
 
+/* etcd does not stamp its events with a time, so the writer does: another
+ * host's endpoint record carries its wall-clock time (WrittenMs), and the
+ * lag is our wall clock when we apply it minus that, offset by the two
+ * clocks' difference (NTP keeps it to milliseconds; below zero counts as
+ * zero).  Only watch events count: a re-list applies old records. */
+static void watch_lag(nd_cluster *cl, const nd_store_kv *kv) {
+        if (!IS(kv->key, ND_KEY_GLOBAL_ENDPOINTS) ||
+            strncmp(kv->key + strlen(ND_KEY_GLOBAL_ENDPOINTS), cl->id, ND_NODE_ID_LEN) == 0)
+                return;
+        _cleanup_json_ json_t *j = json_loads(kv->value, 0, NULL);
+        json_t *w = json_object_get(j, "WrittenMs");
+        if (!json_is_integer(w) || json_integer_value(w) <= 0)
+                return; /* a record of a netd that does not stamp */
+        int64_t lag = nd_cl_wall_ms() - (int64_t) json_integer_value(w);
+        nd_hist_observe(&cl->watch_lag, lag > 0 ? (double) lag / 1000.0 : 0.0);
+}
+
 static void on_event(void *userdata, int r, const nd_store_event *ev) {
         nd_cluster *cl = userdata;
         if (r < 0) {
@@ -233,6 +257,8 @@ static void on_event(void *userdata, int r, const nd_store_event *ev) {
         }
         cl->events++;
         cl->rev = ev->kv.mod_rev;
+        if (ev->type == ND_STORE_EVENT_PUT)
+                watch_lag(cl, &ev->kv);
         apply(cl, ev->type == ND_STORE_EVENT_DELETE, &ev->kv);
 }
 
@@ -375,6 +401,11 @@ void nd_cluster_metrics(nd_cluster *cl, nd_expo *e) {
                 nd_expo_family(e, c[i].name, "counter", c[i].help);
                 nd_expo_sample(e, c[i].name, NULL, (double) *(const uint64_t *) ((const char *) cl + c[i].off));
         }
+        nd_expo_family(e, "netd_cluster_watch_lag_seconds", "histogram",
+                       "From another host writing an endpoint record to this host applying its watch event.");
+        nd_expo_hist(e, "netd_cluster_watch_lag_seconds", NULL, &cl->watch_lag);
+        nd_expo_family(e, "netd_cluster_watch_revision", "gauge", "The etcd revision of the last cluster change applied.");
+        nd_expo_sample(e, "netd_cluster_watch_revision", NULL, (double) cl->rev);
         if (cl->st->ops == &nd_store_etcd_ops)
                 nd_store_etcd_metrics(cl->st, e);
 }
@@ -525,6 +556,7 @@ static int cluster_make(struct ev_loop *loop, struct nl_sock *nl, const char *st
         snprintf(cl->id, sizeof(cl->id), "%s", cfg->node_id);
         ev_timer_init(&cl->keepalive, nd_cl_on_keepalive, 0, cl->ttl / 3.0);
         cl->keepalive.data = cl;
+        nd_hist_init(&cl->watch_lag, nd_hist_latency_bounds, nd_hist_latency_n);
         ev_timer_init(&cl->sync_timer, nd_cl_on_sync_timer, 1.0, 0);
         cl->sync_timer.data = cl;
         ev_init(&cl->reclaim_timer, nd_cl_on_reclaim_timer);

@@ -179,6 +179,22 @@ t_ok "the stalled client was dropped" nd_eventually 10 sh -c \
 t_eq "the others still follow" "$(curl -s --unix-socket "$S" http://netd/metrics | awk '$1 == "netd_event_subscribers" {print $2}')" "5"
 touch "$ND_TMP/stall.go"
 wait "$stall"
+# a client that sends one more byte after its request, then hangs up: its
+# socket stays readable, and it must still be seen gone
+subs() { curl -s --unix-socket "$S" http://netd/metrics | awk '$1 == "netd_event_subscribers" {print $2}'; }
+python3 - "$S" <<'PY'
+import socket, sys, time
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.connect(sys.argv[1])
+s.sendall(b"GET /v1/events HTTP/1.1\r\nHost: netd\r\n\r\n")
+s.recv(4096)
+time.sleep(0.3)
+s.sendall(b"x")
+time.sleep(0.3)
+s.close()
+PY
+t_ok "a follower that sent a stray byte and hung up is gone within 3 s" nd_eventually 3 sh -c "[ \"\$(curl -s --unix-socket $S http://netd/metrics | awk '\$1 == \"netd_event_subscribers\" {print \$2}')\" = 5 ]"
+[ "$(subs)" = 5 ] || echo "# subscribers: $(subs)"
 t_match "it reads a final error event, then the stream ends" "$(grep -a '"type":"error"' "$ND_TMP/stall.out" | tail -1)" \
         '"action":"dropped".*buffer is full'
 t_eq "the followers saw all 100 starts" "$(jq -c 'select(.action == "start" and (.actor.name | test("^s[0-9]+$")))' "$ND_TMP/all" | wc -l)" "100"
@@ -207,9 +223,19 @@ if command -v etcd >/dev/null; then
         NETD_SOCKET=$(nd_sock c1) "$NETCTL" events --format json --filter node=c2 >"$ND_TMP/c1-from-c2" 2>&1 &
         ND_PIDS+=("$!")
         sleep 0.3
+        lagn() { curl -s --unix-socket "$(nd_sock c1)" http://netd/metrics | awk -v k="netd_cluster_watch_lag_seconds_$1" '$1 == k {print $2}'; }
+        t_eq "c1 has measured no watch lag yet" "$(lagn count)" "0"
         t_ok "run r on c2" nd_ctl c2 run -d --name r --network ov sleep 600
         remote() { jq -se 'any(.[]; .type == "endpoint" and .action == "connect" and .node == "c2" and .actor.name == "r" and .actor.attributes.kind == "remote" and .actor.attributes.network == "ov")' "$ND_TMP/c1-from-c2"; }
         t_ok "c1 sees r connect, marked node=c2" nd_eventually 5 remote
+        t_match "c1 measured the watch lag of r's record" "$(lagn count)" '^[1-9]'
+        echo "# c1's watch lag: $(lagn count) records, $(lagn sum) s in all"
+        t_ok "a lag under 5 s" awk -v s="$(lagn sum)" -v n="$(lagn count)" 'BEGIN { exit !(n > 0 && s >= 0 && s / n < 5) }'
+        t_match "and the revision it applied" "$(curl -s --unix-socket "$(nd_sock c1)" http://netd/metrics | awk '$1 == "netd_cluster_watch_revision" {print $2}')" '^[1-9]'
+        if command -v promtool >/dev/null; then
+                t_ok "c1's metrics with the cluster families pass promtool" \
+                        sh -c "curl -s --unix-socket '$(nd_sock c1)' http://netd/metrics | promtool check metrics"
+        fi
         t_ok "rm r on c2" nd_ctl c2 rm -f r
         t_ok "c1 sees it disconnect" nd_eventually 5 sh -c "jq -se 'any(.[]; .action == \"disconnect\" and .node == \"c2\")' '$ND_TMP/c1-from-c2'"
         t_eq "and nothing of c1's own" "$(jq -r .node "$ND_TMP/c1-from-c2" | sort -u)" "c2"

@@ -15,6 +15,9 @@ t_ok "two containers, one publishing a port" nd_ctl h run -d --name a --network 
 t_ok "b" nd_ctl h run -d --name b --network n sleep 600
 t_ok "a name lookup" nd_in h b nslookup a 127.0.0.11
 t_err "a refused request" nd_ctl h inspect nosuch
+# a follower of /v1/events for 2 s: its latency is the time to the
+# stream's head, not the 2 s it stayed
+curl -s --max-time 2 --unix-socket "$(nd_sock h)" http://netd/v1/events >/dev/null
 sleep 1.2 # (the loop-lag timer fires every 0.5 s)
 
 scrape() { curl -s --unix-socket "$(nd_sock h)" http://netd/metrics; }
@@ -28,6 +31,8 @@ t_eq "published ports" "$(val netd_published_ports)" "1"
 t_eq "the 404 is counted by route" "$(val 'netd_http_requests_total{server="api",method="GET",route="/v1/containers/{ref}",code="404"}')" "1"
 t_match "DNS queries of network n" "$(val 'netd_dns_queries_total{network="n"}')" '^[1-9]'
 t_eq "attach latencies of containers (two endpoints wired)" "$(val 'netd_attach_duration_seconds_count{owner="container"}')" "2"
+t_eq "the events stream is counted once" "$(val 'netd_http_request_duration_seconds_count{server="api",method="GET",route="/v1/events"}')" "1"
+t_ok "for the time to its head, not its 2 s" awk -v v="$(val 'netd_http_request_duration_seconds_sum{server="api",method="GET",route="/v1/events"}')" 'BEGIN { exit !(v != "" && v < 0.5) }'
 t_match "nftables batches and their latency" "$(val netd_nft_batch_duration_seconds_count)" '^[1-9]'
 t_match "store commits with fsync latency" "$(val netd_store_commit_duration_seconds_count)" '^[1-9]'
 t_match "event-loop lag" "$(val netd_event_loop_lag_seconds_count)" '^[1-9]'
