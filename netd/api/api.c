@@ -445,6 +445,26 @@ static void route_sandboxes(nd_manager *m, nd_http_request *req, char **seg, siz
         nd_http_reply_json(req, 200, nd_sandbox_to_json(s));
 }
 
+static void on_network_dns_set(void *userdata, int r, size_t count, const nd_diag *d) {
+        nd_http_request *req = userdata;
+        if (r < 0)
+                return reply_diag(req, r, d);
+        nd_http_reply_json(req, 200, json_pack("{s:I}", "Sandboxes", (json_int_t) count));
+}
+
+/* PUT /v1/networks/{id}/dns-servers */
+static void set_network_dns(nd_manager *m, nd_http_request *req, nd_network *n) {
+        _cleanup_json_ json_t *j = NULL;
+        nd_diag d = {0};
+        size_t len;
+        const char *body = nd_http_request_body(req, &len);
+        int r = nd_json_parse_object(body, len, &j, &d);
+        if (r >= 0)
+                r = nd_manager_network_dns_set(m, n, j, on_network_dns_set, req, &d);
+        if (r < 0)
+                reply_diag(req, r, &d);
+}
+
 static void get_info(const nd_api_hooks *h, nd_http_request *req) {
         nd_manager *m = h->m;
         nd_network **nets;
@@ -636,6 +656,13 @@ void nd_api_handle(nd_http_request *req, void *userdata) {
                 if (find_network(m, req, seg[2], &n) < 0)
                         return;
                 return connect_container(m, req, n, seg[3][0] == 'd');
+        }
+        if (ns == 4 && strcmp(seg[3], "dns-servers") == 0) {
+                if (strcmp(method, "PUT") != 0)
+                        return method_not_allowed(req, "PUT");
+                if (find_network(m, req, seg[2], &n) < 0)
+                        return;
+                return set_network_dns(m, req, n);
         }
         if (strcmp(seg[3], "addresses") != 0)
                 return nd_http_reply_error(req, 404, "no such route: %.128s", path);

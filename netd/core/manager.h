@@ -55,6 +55,7 @@ typedef struct nd_manager_config {
         const char *plugin_socket; /* Docker's plugin protocol on this socket; NULL: off */
         const char *docker_host;   /* dockerd's API socket (names of its containers); NULL: /run/docker.sock */
         const char *metrics_addr;  /* HOST:PORT for Prometheus on TCP; NULL: /metrics on the API socket only */
+        unsigned exit_when_idle;   /* the daemon's: exit after this many seconds with nothing wired; 0: never */
 } nd_manager_config;
 
 typedef void (*nd_manager_net_fn)(void *userdata, int r, nd_network *n, const nd_diag *d);
@@ -138,7 +139,15 @@ int nd_manager_sandbox_del(nd_manager *m, nd_sbx *s, nd_manager_sbx_fn cb, void 
 /* Is it still wired?  0, or <0 with @d saying what is missing. */
 int nd_manager_sandbox_check(nd_manager *m, const nd_sbx *s, nd_diag *d);
 size_t nd_manager_sandboxes(nd_manager *m, nd_sbx ***ret);
+typedef void (*nd_manager_count_fn)(void *userdata, int r, size_t count, const nd_diag *d);
+/* Body {"DnsServers": [IP, ...]}: the sandboxes on @n that forward to
+ * their network's DNS servers (not "DnsServersOwn") take these (sandbox-dns.c);
+ * @cb with how many did, once their records are written. */
+int nd_manager_network_dns_set(nd_manager *m, nd_network *n, const json_t *req, nd_manager_count_fn cb,
+                               void *userdata, nd_diag *d);
 json_t *nd_sandbox_to_json(const nd_sbx *s);
+/* The path of its namespace (borrowed). */
+const char *nd_sandbox_netns(const nd_sbx *s);
 
 /* ---- containers (containers.c, container-*.c) ---- */
 typedef struct nd_container nd_container;

@@ -80,6 +80,7 @@ struct nd_sbx {
         struct sbx_retry *waiters;    /* ADDs of the same key, after it */
         nd_addr dns[ND_DNS_MAX_UPSTREAMS]; /* its resolver's upstreams; none: netd's */
         size_t n_dns;
+        bool dns_own;                 /* dns are its container's, not its network's */
         char netns[];                 /* shorter than PATH_MAX; allocated with it */
 };
 
@@ -159,6 +160,7 @@ json_t *nd_sandbox_to_json(const nd_sbx *s) {
                         json_array_append_new(dns, json_string(nd_addr_fmt(&s->dns[i], a)));
                 }
                 json_object_set_new(j, "DnsServers", dns);
+                json_object_set_new(j, "DnsServersOwn", json_boolean(s->dns_own));
         }
         return j;
 }
@@ -206,6 +208,7 @@ static int sbx_from_json(const json_t *j, nd_sbx **ret) {
         if (nd_published_from_json(json_object_get(j, "PortBindings"), &s->pub, NULL) < 0 ||
             dns_servers_parse(json_object_get(j, "DnsServers"), s, NULL) < 0)
                 return -EINVAL;
+        s->dns_own = json_is_true(json_object_get(j, "DnsServersOwn"));
         json_t *al = json_object_get(j, "Aliases"), *v;
         size_t i;
         json_array_foreach(al, i, v)
@@ -218,19 +221,31 @@ static int sbx_from_json(const json_t *j, nd_sbx **ret) {
 static const nd_port_owner_ops sandbox_ports;
 
 /* "DnsServers": absent, null, or at most ND_DNS_MAX_UPSTREAMS addresses. */
-static int dns_servers_parse(const json_t *a, nd_sbx *s, nd_diag *d) {
+int nd_sandbox_dns_parse(const json_t *a, nd_addr *ret, size_t *ret_n, nd_diag *d) {
         json_t *v;
         size_t i;
-        s->n_dns = 0;
+        *ret_n = 0;
         if (!a || json_is_null(a))
                 return 0;
         if (!json_is_array(a) || json_array_size(a) > ND_DNS_MAX_UPSTREAMS)
                 return nd_diag_set(d, -EINVAL, "DnsServers must be an array of at most %d addresses", ND_DNS_MAX_UPSTREAMS);
         json_array_foreach(a, i, v)
-                if (!json_is_string(v) || nd_addr_parse(json_string_value(v), &s->dns[s->n_dns++]) < 0)
+                if (!json_is_string(v) || nd_addr_parse(json_string_value(v), &ret[(*ret_n)++]) < 0)
                         return nd_diag_set(d, -EINVAL, "DnsServers: '%.64s' is not an IP address",
                                            json_is_string(v) ? json_string_value(v) : "?");
         return 0;
+}
+
+static int dns_servers_parse(const json_t *a, nd_sbx *s, nd_diag *d) {
+        return nd_sandbox_dns_parse(a, s->dns, &s->n_dns, d);
+}
+
+bool nd_sandbox_dns_follows(const nd_sbx *s, const nd_network *n) {
+        return s->committed && !s->dns_own && strcmp(s->ep.net_id, n->id) == 0;
+}
+
+const char *nd_sandbox_netns(const nd_sbx *s) {
+        return s->netns;
 }
 
 /* ---- the table ---- */
@@ -312,6 +327,17 @@ static void dns_up(nd_manager *m, nd_sbx *s) {
         }
         const char *nets[1] = { s->ep.net_name };
         nd_dns_sandbox_configure(s->dns_sb, nets, 1, !n->spec.internal, s->dns, s->n_dns, nd_resolver_ttl(m, n));
+}
+
+void nd_sandbox_dns_set(nd_manager *m, nd_sbx *s, const nd_addr *a, size_t n) {
+        nd_network *net = NULL;
+        memcpy(s->dns, a, n * sizeof(*a));
+        s->n_dns = n;
+        if (s->dns_sb && nd_manager_network_find(m, s->ep.net_id, &net) == 0) {
+                const char *nets[1] = { s->ep.net_name };
+                nd_dns_sandbox_configure(s->dns_sb, nets, 1, !net->spec.internal, s->dns, s->n_dns,
+                                         nd_resolver_ttl(m, net));
+        }
 }
 
 /* Names, cluster record and (@stages) more undone; its resolver closed,
@@ -419,7 +445,7 @@ static uint32_t fnv(const char *a, const char *b, uint32_t seed) {
 static int sandbox_add_once(nd_manager *m, const json_t *req, nd_manager_sbx_fn cb, void *userdata, nd_diag *d) {
         static const char *const keys[] = { "ContainerID", "IfName", "Netns", "Network", "Name", "Aliases",
                                              "IPv4Address", "IPv6Address", "MacAddress", "Ports", "Service",
-                                             "DnsServers", NULL };
+                                             "DnsServers", "DnsServersOwn", NULL };
         _cleanup_free_ nd_port_spec *specs = NULL;
         size_t n_specs = 0;
         const char *cid = NULL, *ifn = NULL, *ns = NULL, *net = NULL, *name = NULL, *ip4 = NULL, *ip6 = NULL,
@@ -531,6 +557,7 @@ static int sandbox_add_once(nd_manager *m, const json_t *req, nd_manager_sbx_fn 
         }
         if ((r = dns_servers_parse(json_object_get(req, "DnsServers"), s, d)) < 0)
                 goto fail;
+        s->dns_own = json_is_true(json_object_get(req, "DnsServersOwn"));
         bool has_mac = mac && *mac;
         if (has_mac) {
                 unsigned b[6];

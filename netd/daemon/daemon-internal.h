@@ -38,6 +38,11 @@ struct nd_daemon {
         ev_signal sig_term, sig_int;
         ev_timer drain;
         double drain_start;
+        ev_timer idle;                /* --exit-when-idle */
+        unsigned exit_when_idle;
+        double idle_since;            /* 0: busy at the last check */
+        char *state_dir;
+        unsigned long state_ino, state_dev; /* the state dir at start, 0: unknown */
         int start_r;
         bool started;
 };

@@ -178,17 +178,60 @@ static void on_drain(struct ev_loop *loop, ev_timer *w, int revents) {
                 ev_break(loop, EVBREAK_ALL);
 }
 
-static void on_signal(struct ev_loop *loop, ev_signal *w, int revents) {
-        nd_daemon *d = ev_userdata(loop);
-        nd_log(LOG_INFO, "shutting down", "signal=%d", w->signum);
+static void shut_down(nd_daemon *d) {
+        struct ev_loop *loop = d->loop;
         ev_signal_stop(loop, &d->sig_term);
         ev_signal_stop(loop, &d->sig_int);
+        ev_timer_stop(loop, &d->idle);
         if (d->http)
                 nd_http_server_quiesce(d->http);
         if (d->docker_http)
                 nd_http_server_quiesce(d->docker_http);
         d->drain_start = ev_now(loop);
         ev_timer_start(loop, &d->drain);
+}
+
+/* --exit-when-idle: a netd started on demand (by netd-netavark,
+ * docs/podman.md) has no service manager to stop it.  It goes once
+ * nothing is wired (no container, no sandbox whose namespace exists) and
+ * no request is open for the whole period, or at once when its state dir
+ * is removed or replaced: a test harness that deletes that dir leaves
+ * nothing for it to serve. */
+static void on_idle_check(struct ev_loop *loop, ev_timer *w, int revents) {
+        nd_daemon *d = container_of(w, nd_daemon, idle);
+        nd_sbx **sbx;
+        nd_container **ctr;
+        struct stat st;
+
+        if ((stat(d->state_dir, &st) < 0 && errno == ENOENT) ||
+            (d->state_ino && (st.st_ino != d->state_ino || st.st_dev != d->state_dev))) {
+                nd_log(LOG_INFO, "state dir removed, exiting", "dir=%s", d->state_dir);
+                return shut_down(d);
+        }
+        if (!d->started)
+                return;
+        bool busy = nd_manager_containers(d->m, &ctr) > 0 || (d->http && nd_http_server_pending(d->http) > 0);
+        /* a sandbox whose namespace is gone (its runtime died without a
+         * teardown, a harness killed it) waits for nobody */
+        size_t n = nd_manager_sandboxes(d->m, &sbx);
+        for (size_t i = 0; i < n && !busy; i++)
+                busy = stat(nd_sandbox_netns(sbx[i]), &st) == 0;
+        if (busy) {
+                d->idle_since = 0;
+                return;
+        }
+        if (d->idle_since == 0)
+                d->idle_since = ev_now(loop);
+        else if (ev_now(loop) - d->idle_since >= d->exit_when_idle) {
+                nd_log(LOG_INFO, "idle, exiting", "seconds=%u", d->exit_when_idle);
+                shut_down(d);
+        }
+}
+
+static void on_signal(struct ev_loop *loop, ev_signal *w, int revents) {
+        nd_daemon *d = ev_userdata(loop);
+        nd_log(LOG_INFO, "shutting down", "signal=%d", w->signum);
+        shut_down(d);
 }
 
 int nd_daemon_new(const nd_manager_config *cfg, nd_daemon **ret) {
@@ -200,7 +243,9 @@ int nd_daemon_new(const nd_manager_config *cfg, nd_daemon **ret) {
         d->loop = ev_loop_new(EVFLAG_AUTO | EVFLAG_NOSIGMASK);
         d->socket_path = strdup(cfg->socket_path);
         d->max_body = cfg->max_body ? cfg->max_body : 1024 * 1024;
-        if (!d->loop || !d->socket_path || (cfg->docker_socket && !(d->docker_socket = strdup(cfg->docker_socket))) ||
+        d->exit_when_idle = cfg->exit_when_idle;
+        d->state_dir = strdup(cfg->state_dir);
+        if (!d->loop || !d->socket_path || !d->state_dir || (cfg->docker_socket && !(d->docker_socket = strdup(cfg->docker_socket))) ||
             (cfg->plugin_socket && !(d->plugin_socket = strdup(cfg->plugin_socket))) ||
             (cfg->metrics_addr && !(d->metrics_addr = strdup(cfg->metrics_addr)))) {
                 nd_daemon_free(d);
@@ -232,12 +277,14 @@ nd_daemon *nd_daemon_free(nd_daemon *d) {
                 ev_signal_stop(d->loop, &d->sig_term);
                 ev_signal_stop(d->loop, &d->sig_int);
                 ev_timer_stop(d->loop, &d->drain);
+                ev_timer_stop(d->loop, &d->idle);
                 ev_loop_destroy(d->loop);
         }
         free(d->socket_path);
         free(d->docker_socket);
         free(d->plugin_socket);
         free(d->metrics_addr);
+        free(d->state_dir);
         free(d);
         return NULL;
 }
@@ -270,6 +317,18 @@ int nd_daemon_run(nd_daemon *d) {
         ev_signal_start(d->loop, &d->sig_term);
         ev_signal_start(d->loop, &d->sig_int);
         ev_timer_init(&d->drain, on_drain, 0.01, 0.01);
+        if (d->exit_when_idle > 0) {
+                /* a check a quarter of the period (at most a second, for
+                 * the state dir): it exits within 1.25× */
+                double every = d->exit_when_idle / 4. < 1. ? d->exit_when_idle / 4. : 1.;
+                struct stat st;
+                if (stat(d->state_dir, &st) == 0) {
+                        d->state_ino = st.st_ino;
+                        d->state_dev = st.st_dev;
+                }
+                ev_timer_init(&d->idle, on_idle_check, every, every);
+                ev_timer_start(d->loop, &d->idle);
+        }
         r = nd_daemon_metrics_start(d);
         if (r < 0)
                 return r;

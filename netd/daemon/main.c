@@ -75,6 +75,10 @@ static void usage(FILE *f) {
                 "  --dns-server on|off          the embedded DNS at 127.0.0.11 in sandboxes (default on)\n"
                 "  --host-dns IPV4[:PORT]       also answer NAME.NETWORK for the host at this address\n"
                 "                               (e.g. 127.0.0.153:53; default off; docs/dns.md)\n"
+                "  --exit-when-idle SECONDS     exit after SECONDS with no container, no sandbox whose namespace\n"
+                "                               exists and no request open,\n"
+                "                               or at once when STATE_DIR is removed (netd started on demand\n"
+                "                               by netd-netavark; default: never)\n"
                 "  --cleanup                    delete netd's nftables table (inet netd) and exit\n"
                 "  --max-body BYTES             largest accepted API request body (default 1048576)\n"
                 "  --log-level LEVEL            debug, info (default), warning, error\n"
@@ -147,7 +151,8 @@ int main(int argc, char **argv) {
                OPT_VERSION, OPT_MAXBODY, OPT_MONITOR, OPT_ROOTFS,
                OPT_PORTRANGE, OPT_FIREWALL, OPT_CLEANUP, OPT_DNS, OPT_RESOLV, OPT_DNSTTL, OPT_DNSSERVER, OPT_HOSTDNS,
                OPT_CACERT, OPT_CERT, OPT_KEY, OPT_ADVERTISE, OPT_NODE, OPT_NODETTL, OPT_VXLANPORT, OPT_DOCKER, OPT_PLUGIN, OPT_DOCKERHOST,
-               OPT_NODEGRACE, OPT_INSECURE, OPT_ETCDUSER, OPT_ETCDPASS, OPT_SHOWID, OPT_FWDMAX, OPT_FWDMAXSB, OPT_METRICS };
+               OPT_NODEGRACE, OPT_INSECURE, OPT_ETCDUSER, OPT_ETCDPASS, OPT_SHOWID, OPT_FWDMAX, OPT_FWDMAXSB, OPT_METRICS,
+               OPT_IDLE };
         static const struct option opts[] = {
                 { "state-dir", required_argument, NULL, OPT_STATE },
                 { "run-dir", required_argument, NULL, OPT_RUN },
@@ -160,6 +165,7 @@ int main(int argc, char **argv) {
                 { "published-port-range", required_argument, NULL, OPT_PORTRANGE },
                 { "firewall", required_argument, NULL, OPT_FIREWALL },
                 { "cleanup", no_argument, NULL, OPT_CLEANUP },
+                { "exit-when-idle", required_argument, NULL, OPT_IDLE },
                 { "dns", required_argument, NULL, OPT_DNS },
                 { "resolv-conf", required_argument, NULL, OPT_RESOLV },
                 { "dns-ttl", required_argument, NULL, OPT_DNSTTL },
@@ -284,6 +290,16 @@ int main(int argc, char **argv) {
                         break;
                 }
                 case OPT_METRICS: cfg.metrics_addr = optarg; break;
+                case OPT_IDLE: {
+                        char *end;
+                        unsigned long v = strtoul(optarg, &end, 10);
+                        if (*end || !*optarg || v < 1 || v > 86400) {
+                                fprintf(stderr, "netd: --exit-when-idle: want 1..86400 seconds\n");
+                                return 2;
+                        }
+                        cfg.exit_when_idle = (unsigned) v;
+                        break;
+                }
                 case OPT_DOCKER: cfg.docker_socket = optarg; break;
                 case OPT_PLUGIN: cfg.plugin_socket = optarg; break;
                 case OPT_DOCKERHOST: cfg.docker_host = optarg; break;

@@ -118,7 +118,7 @@ static int options_check(const json_t *opts, const char *net, json_t *netd_opts,
 static int create_body(const json_t *ni, const char *name, json_t *opts, json_t **ret, nd_diag *d) {
         static const char *ctx = "network_info";
         const char *iface = NULL, *id = "";
-        bool internal = false, v6 = false;
+        bool internal = false, v6 = false, has6 = false;
         json_t *subnets = json_object_get(ni, "subnets"), *s;
         size_t i;
         int r;
@@ -157,8 +157,11 @@ static int create_body(const json_t *ni, const char *name, json_t *opts, json_t 
                         json_object_set_new(c, "Gateway", json_string(gw));
                 if (!c || json_array_append_new(cfg, c) < 0)
                         return nd_diag_set(d, -ENOMEM, "out of memory");
-                v6 |= p.addr.family == AF_INET6;
+                has6 |= p.addr.family == AF_INET6;
         }
+        /* netavark's ipv6_enabled without an IPv6 subnet gives link-local
+         * addresses only: netd's IPv6 wants a subnet, so it follows them */
+        v6 = has6;
         if (opts && (r = options_check(opts, name, netd_opts, d)) < 0)
                 return r;
         if (iface && *iface)
@@ -321,6 +324,9 @@ static int net_parse(nd_nv_call *c, const char *name, const json_t *ni, const js
                 return nd_diag_set(d, -EINVAL, "at most %d DNS servers", DNS_SERVERS_MAX);
         if (json_array_size(ups))
                 json_object_set(ret->attach, "DnsServers", ups);
+        /* the container's own stay when the network's are updated */
+        if (json_array_size(dns_servers))
+                json_object_set_new(ret->attach, "DnsServersOwn", json_true());
         return 0;
 }
 

@@ -8,7 +8,7 @@
  *   netd-netavark [-f FILE] [--config DIR] [--rootless BOOL]
  *                 [--aardvark-binary PATH] COMMAND
  *     setup NETNS | teardown NETNS   network options on stdin (or -f FILE)
- *     update NETWORK --network-dns-servers IP...
+ *     update NETWORK --network-dns-servers IP[,IP...]
  *     create                          a network definition, completed
  *     version | firewalld-reload | firewall-reload
  *
@@ -18,16 +18,20 @@
  * teardown: DELETE /v1/sandboxes/CID/IFNAME (an unknown one is success:
  * teardown is idempotent), then the networks the front end created are
  * deleted once nothing uses them (netd answers 409 while addresses are in
- * use).  --config, --rootless and --aardvark-binary are accepted and
- * ignored: netd's own resolver answers in the namespace.
+ * use).  update: the network's DNS servers, for the sandboxes on it that
+ * took them.  --rootless and --aardvark-binary are accepted and ignored:
+ * netd's own resolver answers in the namespace.  --config DIR is where a
+ * netd started on demand keeps its state (ondemand.h).
  *
  * Errors are {"error": "..."} on stdout and exit status 1, as netavark's.
  * The daemon is found as netctl finds it: $NETD_SOCKET, else
- * /run/netd/netd.sock.
+ * /run/netd/netd.sock; with --config DIR, the netd of DIR first, and one
+ * is started for the namespace when none answers (ondemand.h).
  */
 #include <errno.h>
 #include <getopt.h>
 #include <jansson.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -40,6 +44,7 @@
 #include "json-util.h"
 #include "macro.h"
 #include "netavark-proto.h"
+#include "ondemand.h"
 #include "uclient.h"
 
 #define DEFAULT_SOCKET "/run/netd/netd.sock"
@@ -49,7 +54,7 @@
 #define CALL_TIMEOUT_MS (30 * 1000)
 #define INPUT_MAX (4u * 1024 * 1024)
 
-static const char *sock;
+static char sock[PATH_MAX];
 
 static int fail(const char *fmt, ...) {
         char msg[1024];
@@ -272,28 +277,75 @@ static int cmd_create(const char *file) {
         return 0;
 }
 
-/* netd answers for the DNS servers of each attachment; a network's servers
- * change with its attachments' (docs/podman.md) */
-static int cmd_update(int argc, char **argv) {
+/* "A,B", one flag per server, or the flag's values as separate words,
+ * as netavark's clap accepts them; an empty value clears them. */
+static int update_servers(json_t *servers, const char *v) {
+        _cleanup_free_ char *copy = strdup(v);
+        char *save = NULL;
+        if (!copy)
+                return -ENOMEM;
+        for (char *t = strtok_r(copy, ", ", &save); t; t = strtok_r(NULL, ", ", &save))
+                if (json_array_append_new(servers, json_string(t)) < 0)
+                        return -ENOMEM;
+        return 0;
+}
+
+/* The network's DNS servers for the sandboxes on it that took the
+ * network's (not their container's own): PUT /v1/networks/NET/dns-servers.
+ * A network netd does not have has nothing on it to update. */
+static int cmd_update(const char *config, int argc, char **argv) {
+        _cleanup_json_ json_t *servers = json_array(), *body = NULL, *r = NULL;
         const char *net = NULL;
-        bool servers = false;
+        bool flag = false, in_flag = false;
         for (int i = 0; i < argc; i++) {
-                if (strcmp(argv[i], "--network-dns-servers") == 0 || strncmp(argv[i], "--network-dns-servers=", 22) == 0)
-                        servers = true;
-                else if (argv[i][0] != '-' && !net)
+                const char *v = NULL;
+                if (strcmp(argv[i], "--network-dns-servers") == 0) {
+                        flag = in_flag = true;
+                        if (i + 1 < argc && argv[i + 1][0] != '-')
+                                v = argv[++i];
+                } else if (strncmp(argv[i], "--network-dns-servers=", 22) == 0) {
+                        flag = true;
+                        in_flag = false;
+                        v = argv[i] + 22;
+                } else if (argv[i][0] == '-')
+                        return fail("update: unknown argument '%s'", argv[i]);
+                else if (!net && !in_flag)
                         net = argv[i];
+                else if (in_flag)
+                        v = argv[i];
+                else
+                        return fail("update: unexpected argument '%s'", argv[i]);
+                if (v && update_servers(servers, v) < 0)
+                        return fail("out of memory");
         }
-        if (!net || !servers)
-                return fail("update: usage: update NETWORK --network-dns-servers IP...");
-        return fail("unable to modify network dns servers: netd takes DNS servers per container at setup; "
-                    "recreate the containers of network %s", net);
+        if (!net || !*net || !flag)
+                return fail("update: usage: update NETWORK --network-dns-servers IP[,IP...]");
+        if (strlen(net) > 128 || strpbrk(net, "/?#% "))
+                return fail("update: invalid network name '%s'", net);
+        nd_diag d = {};
+        int q = nd_nv_netd_socket(config, DEFAULT_SOCKET, false, sock, sizeof(sock), &d);
+        if (q < 0)
+                return fail("unable to modify network dns servers: %s", d.msg);
+        if (q > 0)
+                return 0; /* no netd of --config's: no sandbox to update */
+        char path[192];
+        snprintf(path, sizeof(path), "/v1/networks/%s/dns-servers", net);
+        body = json_pack("{s:O}", "DnsServers", servers);
+        long st = call("PUT", path, body, &r, &d);
+        if (st < 0)
+                return fail("unable to modify network dns servers: netd is not reachable: %s", d.msg);
+        if (st == 404 && strstr(reply_msg(r), "network"))
+                return 0;
+        if (st != 200)
+                return fail("unable to modify network dns servers: %s", reply_msg(r));
+        return 0;
 }
 
 static void usage(void) {
         printf("usage: netd-netavark [-f FILE] [--config DIR] [--rootless BOOL] [--aardvark-binary PATH] COMMAND\n"
                "  setup NETNS       attach the namespace to its networks (options on stdin or -f FILE)\n"
                "  teardown NETNS    detach it (idempotent)\n"
-               "  update NETWORK --network-dns-servers IP...\n"
+               "  update NETWORK --network-dns-servers IP[,IP...]\n"
                "  create            complete a network definition (stdin or -f FILE)\n"
                "  version           netavark-style version JSON\n"
                "  firewalld-reload  nothing to re-apply: netd keeps its own nftables table\n"
@@ -308,12 +360,9 @@ int main(int argc, char **argv) {
                 { "version", no_argument, NULL, 'V' },           { "help", no_argument, NULL, 'h' },
                 {},
         };
-        const char *file = NULL;
+        const char *file = NULL, *config = NULL;
         int o;
 
-        sock = getenv("NETD_SOCKET");
-        if (!sock || !*sock)
-                sock = DEFAULT_SOCKET;
         while ((o = getopt_long(argc, argv, "+f:c:r:a:Vh", opts, NULL)) != -1)
                 switch (o) {
                 case 'f':
@@ -323,7 +372,10 @@ int main(int argc, char **argv) {
                         if (strcmp(optarg, "true") && strcmp(optarg, "false"))
                                 return fail("invalid value '%s' for '--rootless <ROOTLESS>'", optarg);
                         break;
-                case 'c': case 'a': case 'F': case 'P':
+                case 'c':
+                        config = optarg;
+                        break;
+                case 'a': case 'F': case 'P':
                         break;
                 case 'V':
                         printf("netavark " NETAVARK_VERSION " (netd-netavark " ND_VERSION ")\n");
@@ -347,7 +399,7 @@ int main(int argc, char **argv) {
         if (strcmp(cmd, "create") == 0)
                 return cmd_create(file);
         if (strcmp(cmd, "update") == 0)
-                return cmd_update(rest, args);
+                return cmd_update(config, rest, args);
         bool setup = strcmp(cmd, "setup") == 0;
         if (!setup && strcmp(cmd, "teardown") != 0)
                 return fail("unknown command '%s' (see netd-netavark --help)", cmd);
@@ -368,6 +420,12 @@ int main(int argc, char **argv) {
         if (r < 0) {
                 nd_nv_call_done(&c);
                 return fail("failed to load network options: %s", d.msg);
+        }
+        r = nd_nv_netd_socket(config, DEFAULT_SOCKET, setup, sock, sizeof(sock), &d);
+        if (r != 0) {
+                nd_nv_call_done(&c);
+                /* 1: a teardown with no netd of --config's ever started */
+                return r > 0 ? 0 : fail("%s", d.msg);
         }
         r = setup ? cmd_setup(&c) : cmd_teardown(&c);
         nd_nv_call_done(&c);

@@ -59,8 +59,26 @@ static void test_setup_bodies(void **state) {
         assert_int_equal(json_array_size(al), 1);
         assert_string_equal(json_string_value(json_array_get(al, 0)), "www");
         assert_string_equal(json_string_value(json_array_get(json_object_get(n->attach, "DnsServers"), 0)), "10.1.1.1");
+        assert_true(json_is_true(json_object_get(n->attach, "DnsServersOwn")));
         nd_nv_net_forget_static_ips(n);
         assert_null(json_object_get(n->attach, "IPv4Address"));
+        nd_nv_call_done(&c);
+}
+
+/* The network's servers when the container has none: not its own, so a
+ * network update (PUT .../dns-servers) applies to it. */
+static void test_network_dns(void **state) {
+        static const char in[] = "{\"container_id\":\"" CID "\",\"networks\":{\"pnet\":{\"interface_name\":\"eth0\"}},"
+                "\"network_info\":{\"pnet\":{\"name\":\"pnet\",\"driver\":\"bridge\",\"subnets\":[{\"subnet\":\"10.89.3.0/24\"}],"
+                "\"ipv6_enabled\":true,\"dns_enabled\":true,\"network_dns_servers\":[\"10.2.2.2\"]}}}";
+        nd_nv_call c;
+        nd_diag d = {};
+        assert_int_equal(parse(in, &c, &d), 0);
+        json_t *a = c.nets[0].attach;
+        assert_string_equal(json_string_value(json_array_get(json_object_get(a, "DnsServers"), 0)), "10.2.2.2");
+        assert_null(json_object_get(a, "DnsServersOwn"));
+        /* ipv6_enabled with no IPv6 subnet: netd makes an IPv4 network */
+        assert_false(json_is_true(json_object_get(c.nets[0].create, "EnableIPv6")));
         nd_nv_call_done(&c);
 }
 
@@ -232,7 +250,7 @@ static void test_create(void **state) {
 
 int main(void) {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test(test_setup_bodies), cmocka_unit_test(test_operator_network), cmocka_unit_test(test_ports),
+                cmocka_unit_test(test_setup_bodies), cmocka_unit_test(test_network_dns), cmocka_unit_test(test_operator_network), cmocka_unit_test(test_ports),
                 cmocka_unit_test(test_errors),       cmocka_unit_test(test_status_block),     cmocka_unit_test(test_create),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);

@@ -296,3 +296,11 @@ void nd_manager_metrics_done(nd_manager *m);
 void nd_sysctl_on(const char *path);
 void nd_manager_net_sysctls(nd_manager *m, const nd_network *n);
 int nd_manager_nets_add(nd_manager *m, nd_network *n);
+
+/* sandboxes.c, for sandbox-dns.c.  @ret has room for ND_DNS_MAX_UPSTREAMS. */
+int nd_sandbox_dns_parse(const json_t *a, nd_addr *ret, size_t *ret_n, nd_diag *d);
+/* @s is on @n, in the store, and forwards to its network's DNS servers
+ * (none of its container's own): a change of the network's applies. */
+bool nd_sandbox_dns_follows(const nd_sbx *s, const nd_network *n);
+/* @s forwards to @a (@n ≤ ND_DNS_MAX_UPSTREAMS; 0: netd's) from now on. */
+void nd_sandbox_dns_set(nd_manager *m, nd_sbx *s, const nd_addr *a, size_t n);

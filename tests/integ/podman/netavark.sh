@@ -5,7 +5,9 @@
 # other, podman run -p reached from another namespace, a kill -9 of netd
 # that the containers do not notice, the netd.network option, and nothing
 # left in netd once Podman's last container goes.  Then the binary alone:
-# teardown twice, and the error form for bad input.
+# teardown twice, the error form for bad input, update of a network's DNS
+# servers, and a netd started on demand in a fresh namespace under
+# --config that exits once idle.
 . "$ND_SRC/tests/integ/lib/netns.sh"
 command -v podman >/dev/null || { echo "SKIP: podman not installed"; exit 77; }
 [ -x /bin/busybox ] || { echo "SKIP: busybox-static not installed"; exit 77; }
@@ -121,5 +123,111 @@ t_match "an unknown driver is refused" "$("$NV" setup "/run/netns/nd-$$-c1" <<<"
         '^\{"error":".*unknown network driver macvlan"\}$'
 t_match "an unreachable netd is an error" "$(NETD_SOCKET=$T/none "$NV" setup "/run/netns/nd-$$-c1" <<<"$OPTS")" \
         '^\{"error":"netd is not reachable: '
+
+# update NETWORK --network-dns-servers: the sandboxes that took the
+# network's servers switch, a container's own --dns stays
+if command -v dnsmasq >/dev/null && command -v dig >/dev/null; then
+        nd_bg ip netns exec "nd-$$-x" dnsmasq --no-daemon --no-resolv --no-hosts --bind-interfaces \
+                --listen-address=10.97.0.2 --address=/example.test/10.9.9.9 --pid-file=
+        nd_eventually 3 sh -c "ip netns exec nd-$$-x ss -Hlun | grep -q '10.97.0.2:53 '"
+        ip netns add "nd-$$-c3"
+        ip netns add "nd-$$-c4"
+        ND_NS+=("nd-$$-c3" "nd-$$-c4")
+        UOPTS='{"container_id":"d00d","container_name":"u3","networks":{"n3":{"interface_name":"eth0"}},
+ "network_info":{"n3":{"name":"n3","id":"n3id","driver":"bridge","network_interface":"pmnv3",
+ "subnets":[{"subnet":"10.96.3.0/24","gateway":"10.96.3.1"}],"ipv6_enabled":false,"internal":false,
+ "dns_enabled":true,"network_dns_servers":["10.97.0.77"]}}}'
+        t_ok "setup u3 on n3 (the network's DNS server: a silent one)" "$NV" setup "/run/netns/nd-$$-c3" <<<"$UOPTS"
+        t_ok "setup u4 on n3 with its own DNS server" "$NV" setup "/run/netns/nd-$$-c4" \
+                <<<"$(jq -c '.container_id = "d00e" | .container_name = "u4" | .dns_servers = ["10.97.0.78"]' <<<"$UOPTS")"
+        dig3() { ip netns exec "nd-$$-c3" dig +time=3 +tries=1 +short @127.0.0.11 example.test; }
+        t_match "u3's resolver gets no answer from the silent server" \
+                "$(ip netns exec "nd-$$-c3" dig +time=3 +tries=1 @127.0.0.11 example.test)" "status: SERVFAIL"
+        t_ok "update n3 --network-dns-servers 10.97.0.2,10.97.0.3" "$NV" update n3 --network-dns-servers 10.97.0.2,10.97.0.3
+        t_eq "u3 forwards to the new servers" "$(dig3)" "10.9.9.9"
+        t_eq "netd recorded them for u3; u4 keeps its own" \
+                "$(sbx | jq -r '[.[] | select(.ContainerID | startswith("d00")) | .DnsServers | join(",")] | sort | join(" ")')" \
+                "10.97.0.2,10.97.0.3 10.97.0.78"
+        t_ok "update with repeated flags" "$NV" update n3 --network-dns-servers 10.97.0.2 --network-dns-servers 10.97.0.4
+        t_eq "u3 has both" "$(sbx | jq -r '.[] | select(.ContainerID == "d00d") | .DnsServers | join(",")')" \
+                "10.97.0.2,10.97.0.4"
+        t_match "a bad server is refused" "$("$NV" update n3 --network-dns-servers 10.97.0.2,nope)" \
+                "^\{\"error\":\"unable to modify network dns servers: DnsServers: 'nope' is not an IP address\"\}$"
+        t_eq "update of a network netd does not have succeeds" "$("$NV" update nonet --network-dns-servers 10.97.0.2; echo $?)" "0"
+        t_match "update without servers is a usage error" "$("$NV" update n3)" '^\{"error":"update: usage'
+        t_match "PUT dns-servers on an unknown network: 404" "$(nd_api h PUT /v1/networks/nonet/dns-servers '{"DnsServers":[]}')" \
+                "^404 "
+        t_match "PUT dns-servers without DnsServers: 400" "$(nd_api h PUT /v1/networks/n3/dns-servers '{}')" \
+                "^400 .*DnsServers .* is required"
+        t_ok "netd stopped" nd_stop "$NDPID"
+        nd_start h || exit 1
+        NDPID=$ND_PID
+        t_eq "after a restart u3 still forwards to them" "$(dig3)" "10.9.9.9"
+        t_ok "teardown u3" "$NV" teardown "/run/netns/nd-$$-c3" <<<"$UOPTS"
+        t_ok "teardown u4" "$NV" teardown "/run/netns/nd-$$-c4" \
+                <<<"$(jq -c '.container_id = "d00e"' <<<"$UOPTS")"
+else
+        echo "SKIP: update's forwarding (dnsmasq or dig missing)"
+fi
 t_ok "netd stops cleanly" nd_stop "$NDPID"
+
+# netd on demand: a fresh namespace with no netd in it, as netavark's own
+# test suite runs the binary; --config DIR holds the netd started for it
+if [ -e /run/netd/netd.sock ]; then
+        echo "SKIP: on-demand netd (a netd socket exists at /run/netd/netd.sock)"
+        nd_done
+fi
+unset NETD_SOCKET
+nd_host q
+ip netns add "nd-$$-c5"
+ip netns add "nd-$$-c6"
+ND_NS+=("nd-$$-c5" "nd-$$-c6")
+CFG=$ND_TMP/nvconf
+mkdir -p "$CFG"
+# one netd per namespace: its files under DIR/netd/<the namespace's inode>
+OD=$CFG/netd/$(stat -L -c %i "/run/netns/nd-$$-q")
+od_pid() { cat "$OD/run/netd.pid" 2>/dev/null; }
+od_gone() { local p=$1; [ ! -e "/proc/$p" ] || grep -q '^State:.*Z' "/proc/$p/status"; }
+trap 'P rm -a -f -t 0 >/dev/null 2>&1; [ -n "$(od_pid)" ] && kill "$(od_pid)" 2>/dev/null; nd_cleanup' EXIT
+QOPTS='{"container_id":"e1","container_name":"q1","networks":{"n5":{"interface_name":"eth0"}},
+ "network_info":{"n5":{"name":"n5","id":"n5id","driver":"bridge","network_interface":"pmnv5",
+ "subnets":[{"subnet":"10.96.5.0/24","gateway":"10.96.5.1"}],"ipv6_enabled":false,"internal":false,"dns_enabled":true}}}'
+Q() { NETD_NETAVARK_IDLE_EXIT=1 ip netns exec "nd-$$-q" "$NV" "$@"; }
+t_match "setup with --config and no netd starts one and attaches" \
+        "$(Q --config "$CFG" setup "/run/netns/nd-$$-c5" <<<"$QOPTS")" '"ipnet":"10\.96\.5\.2/24"'
+P1=$(od_pid)
+t_ok "its socket is under --config" curl -sf --unix-socket "$OD/run/netd.sock" http://netd/v1/version
+t_ok "its state and log are under --config" test -d "$OD/state" -a -s "$OD/netd.log"
+t_eq "it runs in the caller's namespace" "$(ip -n "nd-$$-q" -o link show pmnv5 | wc -l)" "1"
+t_ok "it is detached: another session, not our child" test "$(ps -o sid= -p "$P1")" != "$(ps -o sid= -p $$)" -a \
+        "$(ps -o ppid= -p "$P1" | tr -d ' ')" != "$$"
+t_match "and holds no descriptor of the caller's" "$(ls -l /proc/"$P1"/fd | grep -c pipe)" "^0$"
+t_match "q1 has its address" "$(ip -n "nd-$$-c5" -o addr show eth0)" "inet 10\.96\.5\.2/24"
+t_ok "a second setup with the same --config" Q --config "$CFG" setup "/run/netns/nd-$$-c6" \
+        <<<"$(jq -c '.container_id = "e2" | .container_name = "q2"' <<<"$QOPTS")"
+t_eq "finds the same netd" "$(od_pid) $(curl -s --unix-socket "$OD/run/netd.sock" http://netd/v1/sandboxes | jq length)" \
+        "$P1 2"
+t_ok "teardown q1" Q --config "$CFG" teardown "/run/netns/nd-$$-c5" <<<"$QOPTS"
+sleep 1.5
+t_ok "netd stays while q2 is attached" kill -0 "$P1"
+t_ok "teardown q2" Q --config "$CFG" teardown "/run/netns/nd-$$-c6" \
+        <<<"$(jq -c '.container_id = "e2"' <<<"$QOPTS")"
+t_ok "the idle netd exits on its own" nd_eventually 5 od_gone "$P1"
+t_match "its log says why" "$(cat "$OD/netd.log")" 'msg="idle, exiting"'
+t_eq "teardown again: success" "$(Q --config "$CFG" teardown "/run/netns/nd-$$-c6" <<<"$QOPTS"; echo $?)" "0"
+P3=$(od_pid)
+t_ok "and the netd it started for it (its records) exits too" nd_eventually 5 od_gone "$P3"
+t_eq "teardown with a --config that never had a netd: success, nothing started" \
+        "$(Q --config "$ND_TMP/none" teardown "/run/netns/nd-$$-c6" <<<"$QOPTS"; echo $?) $(ls "$ND_TMP/none" 2>/dev/null | wc -l)" "0 0"
+t_match "NETD_SOCKET set: never a start" \
+        "$(NETD_SOCKET=$ND_TMP/dead Q --config "$ND_TMP/cfg2" setup "/run/netns/nd-$$-c5" <<<"$QOPTS")" \
+        '^\{"error":"netd is not reachable: '
+t_eq "and nothing under its --config" "$(ls "$ND_TMP/cfg2" 2>/dev/null | wc -l)" "0"
+t_ok "setup again starts a new netd" Q --config "$CFG" setup "/run/netns/nd-$$-c5" <<<"$QOPTS"
+P2=$(od_pid)
+t_ok "it is a new one" test "$P2" != "$P1"
+rm -rf "$CFG"
+t_ok "removing --config's directory ends it (as a test harness does)" nd_eventually 5 od_gone "$P2"
+t_match "netd refuses a bad --exit-when-idle" "$("$NETD" --exit-when-idle 0 2>&1; echo $?)" \
+        "want 1..86400 seconds.*2$"
 nd_done
