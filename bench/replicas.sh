@@ -51,24 +51,9 @@ answered() {
                 [ "$(awk -v a="$t0" -v b="$(now)" -v l="$limit" 'BEGIN {print (b - a > l)}')" = 1 ] && { echo timeout; return; }
         done
 }
-kill_host() { # as in tests/integ/services/replicas-cluster.sh
-        local p pid stat ppid c
-        local -a argv mons=()
-        local -A kids=()
+kill_host() { # ROLE: its netd and its containers, as a host that dies
         kill -9 "${PID[$1]}"; wait "${PID[$1]}" 2>/dev/null
-        for p in /proc/[0-9]*; do
-                pid=${p#/proc/}
-                read -r stat 2>/dev/null <"$p/stat" || continue
-                stat=${stat##*) }
-                read -r _ ppid _ <<<"$stat"
-                kids[$ppid]+=" $pid"
-                mapfile -d '' -t argv 2>/dev/null <"$p/cmdline" || continue
-                [ "${argv[0]:-}" = netd-monitor ] && [[ ${argv[1]:-} == "$ND_TMP/$1/"* ]] && mons+=("$pid")
-        done
-        for pid in "${mons[@]}"; do
-                for c in ${kids[$pid]:-}; do kill -9 "$c" 2>/dev/null; done
-                kill -9 "$pid" 2>/dev/null
-        done
+        nd_kill_containers "$ND_TMP/$1/"
 }
 
 nd_underlay rxb1 rxb2 >/dev/null || exit 1

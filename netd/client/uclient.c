@@ -645,3 +645,13 @@ int nd_uclient_call_json(int fd, const char *method, const char *target, const j
         nd_uclient_response_done(&resp);
         return r;
 }
+
+long nd_uclient_call(const char *sock, const char *method, const char *target, const json_t *req, int timeout_ms,
+                     json_t **ret, nd_diag *d) {
+        *ret = NULL;
+        _cleanup_close_ int fd = nd_uclient_connect(sock, timeout_ms, d);
+        if (fd < 0)
+                return -1;
+        int r = nd_uclient_call_json(fd, method, target, req, timeout_ms, ret, d);
+        return r < 0 ? -1 : r;
+}

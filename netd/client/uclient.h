@@ -70,6 +70,12 @@ int nd_uclient_exchange(int fd, const char *method, const char *target, const ch
 int nd_uclient_call_json(int fd, const char *method, const char *target, const json_t *req, int timeout_ms,
                          json_t **ret, nd_diag *d);
 
+/* One request on a connection of its own: nd_uclient_connect() to @sock,
+ * then nd_uclient_call_json().  Returns the HTTP status, or -1 when netd
+ * is unreachable or the exchange failed (the reason in @d). */
+long nd_uclient_call(const char *sock, const char *method, const char *target, const json_t *req, int timeout_ms,
+                     json_t **ret, nd_diag *d);
+
 /* Incremental decoding of a chunked body (RFC 9112 7.1), for replies that
  * stream.  Zero-initialise, then feed bytes as they come. */
 typedef struct nd_uclient_dechunk {

@@ -34,7 +34,7 @@ void nd_cl_slots_changed(nd_cluster *cl) {
                 cl->slot_ops.changed(cl->slot_userdata);
 }
 
-static bool slot_name_ok(const char *s) {
+bool nd_cluster_slot_name_valid(const char *s) {
         size_t n = strlen(s);
         if (n == 0 || n > ND_SLOT_NAME_MAX)
                 return false;
@@ -58,7 +58,7 @@ void nd_cl_slot_put(nd_cluster *cl, const nd_store_kv *kv) {
         struct cslot *c;
         char *value;
 
-        if (!cl->slots || !slash || slash - rest != ND_ID_LEN || !slot_name_ok(slash + 1))
+        if (!cl->slots || !slash || slash - rest != ND_ID_LEN || !nd_cluster_slot_name_valid(slash + 1))
                 return nd_log(LOG_WARNING, "ignoring a malformed task slot key", "key=%.200s", kv->key);
         _cleanup_json_ json_t *j = json_loadb(kv->value, kv->value_len, 0, NULL);
         const char *holder = json_string_value(json_object_get(j, "Node"));

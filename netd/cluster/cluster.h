@@ -192,6 +192,9 @@ const char *nd_cluster_node_id(const nd_cluster *cl);
 /* A slot name's longest length (a replica number, or a host's name in
  * global mode); a longer one in etcd is ignored. */
 #define ND_SLOT_NAME_MAX 47
+/* 1 to ND_SLOT_NAME_MAX of [A-Za-z0-9-]: a DNS label, the part after
+ * NAME. of a task's container name. */
+bool nd_cluster_slot_name_valid(const char *s);
 
 typedef struct nd_cluster_slot {
         const char *svc, *name;   /* service id, slot name */

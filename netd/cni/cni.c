@@ -66,12 +66,7 @@ static int die(int code, const char *msg, const char *details) {
 /* HTTP over the daemon's socket: the status (or -1 if unreachable, with
  * the reason in @d) and the reply's JSON in @ret. */
 static long call(const char *sock, const char *method, const char *path, json_t *body, json_t **ret, nd_diag *d) {
-        *ret = NULL;
-        _cleanup_close_ int fd = nd_uclient_connect(sock, CALL_TIMEOUT_MS, d);
-        if (fd < 0)
-                return -1;
-        int r = nd_uclient_call_json(fd, method, path, body, CALL_TIMEOUT_MS, ret, d);
-        return r < 0 ? -1 : r;
+        return nd_uclient_call(sock, method, path, body, CALL_TIMEOUT_MS, ret, d);
 }
 
 static const char *env(const char *k) {

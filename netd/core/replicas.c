@@ -380,17 +380,6 @@ static slot_state state_from_string(const char *s) {
         return ST_PENDING;
 }
 
-static bool slot_name_valid(const char *s) {
-        size_t n = strlen(s);
-        if (n == 0 || n >= SLOT_NAME_MAX)
-                return false;
-        for (size_t i = 0; i < n; i++)
-                if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') || (s[i] >= '0' && s[i] <= '9') ||
-                      s[i] == '-'))
-                        return false;
-        return true;
-}
-
 /* A slot record's fields into @into (node, container, desired and
  * current state, since, error, version); untrusted like any record:
  * -EINVAL and nothing changed when wrong. */
@@ -423,7 +412,7 @@ static int slot_load(struct nd_replicas *rp, const nd_store_kv *kv) {
         struct slot *sl;
         const char *ct;
 
-        if (!slash || slash - rest != ND_ID_LEN || !slot_name_valid(slash + 1))
+        if (!slash || slash - rest != ND_ID_LEN || !nd_cluster_slot_name_valid(slash + 1))
                 return -EINVAL;
         snprintf(id, sizeof(id), "%.*s", ND_ID_LEN, rest);
         if (!nd_id_valid(id) || nd_rp_slot_find(rp, id, slash + 1))

@@ -76,12 +76,7 @@ static void print_json(json_t *j, size_t flags) {
 
 /* HTTP to netd: the status (-1 unreachable, reason in @d) and the reply. */
 static long call(const char *method, const char *path, const json_t *body, json_t **ret, nd_diag *d) {
-        *ret = NULL;
-        _cleanup_close_ int fd = nd_uclient_connect(sock, CALL_TIMEOUT_MS, d);
-        if (fd < 0)
-                return -1;
-        int r = nd_uclient_call_json(fd, method, path, body, CALL_TIMEOUT_MS, ret, d);
-        return r < 0 ? -1 : r;
+        return nd_uclient_call(sock, method, path, body, CALL_TIMEOUT_MS, ret, d);
 }
 
 static const char *reply_msg(const json_t *r) {

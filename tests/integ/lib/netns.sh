@@ -32,8 +32,10 @@ ND_MADE_RUN_DOCKER=
 # "netd-monitor BUNDLE" with BUNDLE under $ND_TMP; a container's init is its
 # monitor's child.  One pass over /proc, without a process per entry (a
 # bench leaves dozens of containers among hundreds of processes).
+# nd_kill_containers [DIR]: only those whose bundle is under DIR (one
+# host's state: "$ND_TMP/ROLE/", as a host that dies).
 nd_kill_containers() {
-        local p pid stat ppid c
+        local under=${1:-$ND_TMP/} p pid stat ppid c
         local -a argv mons=()
         local -A kids=()
         for p in /proc/[0-9]*; do
@@ -43,7 +45,7 @@ nd_kill_containers() {
                 read -r _ ppid _ <<<"$stat"
                 kids[$ppid]+=" $pid"
                 mapfile -d '' -t argv 2>/dev/null <"$p/cmdline" || continue
-                [ "${argv[0]:-}" = netd-monitor ] && [[ ${argv[1]:-} == "$ND_TMP/"* ]] && mons+=("$pid")
+                [ "${argv[0]:-}" = netd-monitor ] && [[ ${argv[1]:-} == "$under"* ]] && mons+=("$pid")
         done
         for pid in "${mons[@]}"; do
                 for c in ${kids[$pid]:-}; do

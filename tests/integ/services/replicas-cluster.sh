@@ -22,28 +22,9 @@ start() { # ROLE N
         nd_start_node "$1" "$2" --node-ttl "$TTL" || exit 1
         PID[$1]=$ND_PID
 }
-# kill_host ROLE: netd and every container of ROLE (the monitors whose
-# bundle is under ROLE's state, and their children), as a host that dies
-kill_host() {
-        local p pid stat ppid c
-        local -a argv mons=()
-        local -A kids=()
+kill_host() { # ROLE: its netd and its containers, as a host that dies
         kill -9 "${PID[$1]}"; wait "${PID[$1]}" 2>/dev/null
-        for p in /proc/[0-9]*; do
-                pid=${p#/proc/}
-                read -r stat 2>/dev/null <"$p/stat" || continue
-                stat=${stat##*) }
-                read -r _ ppid _ <<<"$stat"
-                kids[$ppid]+=" $pid"
-                mapfile -d '' -t argv 2>/dev/null <"$p/cmdline" || continue
-                [ "${argv[0]:-}" = netd-monitor ] && [[ ${argv[1]:-} == "$ND_TMP/$1/"* ]] && mons+=("$pid")
-        done
-        for pid in "${mons[@]}"; do
-                for c in ${kids[$pid]:-}; do
-                        kill -9 "$c" 2>/dev/null
-                done
-                kill -9 "$pid" 2>/dev/null
-        done
+        nd_kill_containers "$ND_TMP/$1/"
 }
 start rx1 1
 start rx2 2
