@@ -204,6 +204,16 @@ static int fraction(const char *p, int64_t *ret_ns, size_t *ret_len) {
         return 0;
 }
 
+/* @sec seconds plus @frac nanoseconds as nanoseconds since the epoch, or -ERANGE where int64_t ends
+ * (about the year 2262). */
+static int seconds_to_ns(int64_t sec, int64_t frac, int64_t *ret_ns) {
+        int64_t ns;
+        if (__builtin_mul_overflow(sec, (int64_t) 1000000000, &ns) || __builtin_add_overflow(ns, frac, &ns))
+                return -ERANGE;
+        *ret_ns = ns;
+        return 0;
+}
+
 static int rfc3339(const char *s, int64_t *ret_ns) {
         int Y, M, D, h, m, sec, oh = 0, om = 0;
         int64_t frac;
@@ -232,27 +242,31 @@ static int rfc3339(const char *s, int64_t *ret_ns) {
         if (t == (time_t) -1 || tm.tm_mday != D) /* (timegm normalises Feb 30 to March) */
                 return -EINVAL;
         t -= sign * (oh * 3600 + om * 60);
-        *ret_ns = (int64_t) t * 1000000000 + frac;
-        return 0;
+        return seconds_to_ns((int64_t) t, frac, ret_ns);
 }
 
 int nd_event_time_parse(const char *s, int64_t now_ns, int64_t *ret_ns, nd_diag *d) {
         size_t n = strspn(s, "0123456789");
-        int64_t frac;
+        int64_t frac, ns;
         size_t fl;
+        int r;
 
-        if (n > 0 && n <= 11 && fraction(s + n, &frac, &fl) == 0 && s[n + fl] == 0) {
-                *ret_ns = strtoll(s, NULL, 10) * 1000000000 + frac;
-                return 0;
-        }
-        if (n > 0 && n <= 9 && s[n + 1] == 0 && strchr("smh", s[n])) {
+        /* The digit bounds keep strtoll() in range; the products are checked, since 11 digits of seconds
+         * or 9 of hours already pass the end of int64_t nanoseconds. */
+        if (n > 0 && n <= 11 && fraction(s + n, &frac, &fl) == 0 && s[n + fl] == 0)
+                r = seconds_to_ns(strtoll(s, NULL, 10), frac, ret_ns);
+        else if (n > 0 && n <= 9 && s[n + 1] == 0 && strchr("smh", s[n])) {
                 int64_t v = strtoll(s, NULL, 10) * (s[n] == 's' ? 1 : s[n] == 'm' ? 60 : 3600);
-                *ret_ns = now_ns - v * 1000000000;
-                return 0;
-        }
-        if (rfc3339(s, ret_ns) == 0)
-                return 0;
-        return nd_diag_set(d, -EINVAL, "time '%.64s': want unix seconds, RFC 3339 or a duration (10m)", s);
+                r = seconds_to_ns(v, 0, &ns);
+                if (r == 0 && __builtin_sub_overflow(now_ns, ns, ret_ns))
+                        r = -ERANGE;
+        } else
+                r = rfc3339(s, ret_ns);
+        if (r == -ERANGE)
+                return nd_diag_set(d, -EINVAL, "time '%.64s': out of range (nanoseconds since 1970 in 64 bits: years 1678 to 2262)", s);
+        if (r < 0)
+                return nd_diag_set(d, -EINVAL, "time '%.64s': want unix seconds, RFC 3339 or a duration (10m)", s);
+        return 0;
 }
 
 json_t *nd_event_new(int64_t time_ns, const char *type, const char *action, const char *id, const char *name,

@@ -194,7 +194,8 @@ static int port_strings(const json_t *pm, json_t *out, nd_diag *d) {
                 json_int_t c = json_integer_value(cp), h = json_integer_value(hp), n = rg ? json_integer_value(rg) : 1;
                 if (n == 0)
                         n = 1;
-                if (c < 1 || c > 65535 || h < 0 || h > 65535 || n < 1 || c + n - 1 > 65535 || h + n - 1 > 65535)
+                /* n is compared before it is added: a range near INT64_MAX would wrap c + n - 1. */
+                if (c < 1 || c > 65535 || h < 0 || h > 65535 || n < 1 || n > 65536 - c || n > 65536 - h)
                         return nd_diag_set(d, -EINVAL, "port_mappings: ports out of range (container %lld, host %lld, range %lld)",
                                            (long long) c, (long long) h, (long long) n);
                 int fam = *hip ? ip_family(hip) : 0;
@@ -452,7 +453,7 @@ static bool in_strings(const json_t *a, const char *s) {
  * candidates per pool: Podman's pools are a /16 of /24s. */
 static int pool_pick(const nd_prefix *base, unsigned size, const json_t *used, nd_prefix *ret) {
         unsigned bits = nd_addr_bits(base->addr.family);
-        if (size < base->len || size > bits)
+        if (size == 0 || size < base->len || size > bits)
                 return -EINVAL;
         unsigned span = size - base->len;
         nd_u128 n = span >= 16 ? (nd_u128) 1 << 16 : (nd_u128) 1 << span;
@@ -491,8 +492,9 @@ static int complete_subnets(json_t *net, const char *name, const json_t *used, c
                         const char *b = json_string_value(json_object_get(pool, "base"));
                         json_int_t size = json_integer_value(json_object_get(pool, "size"));
                         nd_prefix base;
-                        if (!b || nd_prefix_parse(b, 0, &base, NULL) < 0 || size < 0 || size > 128)
-                                return nd_diag_set(d, -EINVAL, "invalid subnet pool");
+                        /* size 0 would be the whole address space, and for IPv6 a shift by 128 */
+                        if (!b || nd_prefix_parse(b, 0, &base, NULL) < 0 || size < 1 || size > 128)
+                                return nd_diag_set(d, -EINVAL, "invalid subnet pool: want a base prefix and a size from 1 to 128");
                         nd_prefix_canon(&base);
                         if (pool_pick(&base, (unsigned) size, used, &got) == 0) {
                                 found = true;

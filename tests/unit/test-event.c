@@ -140,6 +140,22 @@ static void test_time(void **state) {
                               "2023-11-14T25:13:20Z", "2023-11-14T22:13:20+0200", "1e9", "123456789012345" };
         for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
                 assert_int_equal(nd_event_time_parse(bad[i], now, &t, &d), -EINVAL);
+
+        /* Past the end of int64_t nanoseconds: a clear error, not a wrapped time. */
+        const char *far[] = { "99999999999", "9223372037", "9223372036.9", "999999999h", "999999999m",
+                              "9999-12-31T23:59:59Z", "2262-04-12T00:00:00Z" };
+        for (size_t i = 0; i < sizeof(far) / sizeof(far[0]); i++) {
+                d.msg[0] = 0;
+                assert_int_equal(nd_event_time_parse(far[i], now, &t, &d), -EINVAL);
+                assert_non_null(strstr(d.msg, "out of range"));
+        }
+        /* The last representable second still parses. */
+        assert_int_equal(nd_event_time_parse("9223372036", now, &t, &d), 0);
+        assert_true(t == 9223372036 * S);
+        assert_int_equal(nd_event_time_parse("2262-04-11T23:47:16Z", now, &t, &d), 0);
+        assert_true(t == 9223372036 * S);
+        assert_int_equal(nd_event_time_parse("999999999s", now, &t, &d), 0);
+        assert_true(t == now - 999999999 * S);
 }
 
 static void test_ring(void **state) {

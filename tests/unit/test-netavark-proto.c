@@ -127,6 +127,11 @@ static void test_ports(void **state) {
         static const char *const bad[] = {
                 "[{\"container_port\":0,\"host_port\":1}]",
                 "[{\"container_port\":65535,\"host_port\":1,\"range\":2}]",
+                "[{\"container_port\":1,\"host_port\":65535,\"range\":2}]",
+                /* c + n - 1 and h + n - 1 would wrap past INT64_MAX */
+                "[{\"container_port\":80,\"host_port\":80,\"range\":9223372036854775807}]",
+                "[{\"container_port\":2,\"host_port\":0,\"range\":9223372036854775807}]",
+                "[{\"container_port\":80,\"host_port\":80,\"range\":-9223372036854775807}]",
                 "[{\"container_port\":80,\"host_port\":80,\"protocol\":\"icmp\"}]",
                 "[{\"container_port\":80,\"host_port\":80,\"host_ip\":\"nope\"}]",
                 "{\"container_port\":80}",
@@ -238,6 +243,11 @@ static void test_create(void **state) {
                   "[{\"base\":\"10.0.0.0/8\",\"size\":24}]}}", "could not find free subnet" },
                 { "{\"network\":{\"name\":\"t1\",\"network_dns_servers\":[\"1.1.1.1\"],\"subnets\":[{\"subnet\":\"10.0.0.0/24\"}]}}",
                   "cannot set NetworkDNSServers" },
+                /* size 0: the whole space, and (nd_u128) 1 << 128 for IPv6 */
+                { "{\"network\":{\"name\":\"t1\"},\"options\":{\"subnet_pools\":[{\"base\":\"::/0\",\"size\":0}]}}",
+                  "invalid subnet pool" },
+                { "{\"network\":{\"name\":\"t1\"},\"options\":{\"subnet_pools\":[{\"base\":\"0.0.0.0/0\",\"size\":0}]}}",
+                  "invalid subnet pool" },
         };
         for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
                 d = (nd_diag) {};
