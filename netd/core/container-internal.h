@@ -64,8 +64,14 @@ nd_store_txn_builder *nd_ct_txn_new(const nd_container *c);
  * dynamic addresses given back first (nd_ct_release_dynamic), their
  * records deleted with it. */
 nd_store_txn_builder *nd_ct_txn_stopped(nd_container *c);
+/* A builder of nd_ct_txn_stopped freed unsubmitted (nothing recorded the
+ * addresses it gives back): they go back once their pairs are gone. */
+void nd_ct_txn_stopped_drop(nd_container *c, nd_store_txn_builder *t);
 /* Submit @t (always taken, also on failure): 0 and @fn later, or -errno
- * (the builder's latched error, or the store's) and @fn never. */
+ * (the builder's latched error, or the store's) and @fn never.  When @t
+ * gives addresses back (nd_ct_release_dynamic), @fn runs once their pairs
+ * are gone too, after the addresses went back (or, the write failed,
+ * became @c's again). */
 int nd_ct_persist(nd_container *c, nd_store_txn_builder *t, nd_ct_persist_fn fn, void *userdata);
 
 /* Fill @e for network @n from the parsed request @rq and reserve its
@@ -77,10 +83,14 @@ void nd_ct_release_endpoint(nd_manager *m, const nd_endpoint *e);
 /* A container that stopped (or failed to start) gives back its dynamic
  * addresses, as Docker does: for each endpoint holding one (not on an
  * overlay network, whose addresses come from this host's block) its veth
- * pair goes (the next start re-creates it), the addresses go back to the
- * allocator, their records are deleted in @t (which the caller persists
- * with the record that no longer has them).  --ip / --ip6 addresses stay.
- * Returns the number of endpoints that gave some back. */
+ * pair goes off the loop (link reaper; the next start re-creates it), the
+ * addresses leave the endpoint, their records are deleted in @t, which
+ * the caller persists (nd_ct_persist) with the record that no longer has
+ * them or drops (nd_ct_txn_stopped_drop).  The allocator gets them back
+ * once the pairs are gone and @t is durable; until then @c is
+ * "releasing": a start is refused (-EBUSY), a removal waits.  --ip /
+ * --ip6 addresses stay.  Returns the number of endpoints that gave some
+ * back. */
 size_t nd_ct_release_dynamic(nd_manager *m, nd_container *c, nd_store_txn_builder *t);
 /* At start: a new dynamic address for every family an endpoint gave back
  * (and with it, unless given, a new MAC).  The number of endpoints that

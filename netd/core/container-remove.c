@@ -348,9 +348,10 @@ static int container_remove(nd_manager *m, nd_container *c, unsigned flags, nd_m
                 ct_signal(c, SIGKILL);
                 return 0;
         }
-        if (c->exit_persisting) {
-                /* it exited and the record says so once durable: the
-                 * removal follows then, as for a running one */
+        if (c->exit_persisting || c->releasing) {
+                /* it exited and the record says so once durable (and its
+                 * pairs are gone): the removal follows then, as for a
+                 * running one */
                 r = add_waiter(c, cb, userdata, true, wait);
                 if (r < 0)
                         return nd_diag_set(d, r, "out of memory");

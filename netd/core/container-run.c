@@ -678,6 +678,10 @@ int nd_manager_container_start(nd_manager *m, nd_container *c, nd_manager_ct_fn 
                 return nd_diag_set(d, -EALREADY, "container '%s' is already running", c->name);
         if (c->removing || c->persisting || c->report_fd >= 0)
                 return nd_diag_set(d, -EBUSY, "container '%s' is busy", c->name);
+        /* the pairs of its stop still going, by name: a start now would
+         * make the same names */
+        if (c->releasing)
+                return nd_diag_set(d, -EBUSY, "container '%s' is still stopping; try again", c->name);
         if (c->mode == ND_NET_MODE_CONTAINER) {
                 nd_container *t;
                 if (nd_manager_container_find(m, c->mode_target, &t) < 0 || t->status != ND_CT_RUNNING)
@@ -703,8 +707,7 @@ int nd_manager_container_start(nd_manager *m, nd_container *c, nd_manager_ct_fn 
         if (r < 0) {
                 free(op);
                 /* nothing was recorded: they only go back */
-                nd_store_txn_builder *u = nd_ct_txn_stopped(c);
-                nd_store_txn_free(u);
+                nd_ct_txn_stopped_drop(c, nd_ct_txn_stopped(c));
                 return nd_diag_set(d, r, "recording the addresses of container '%s' failed: %s", c->name,
                                    strerror(-r));
         }

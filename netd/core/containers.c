@@ -29,6 +29,7 @@
 #include "container-internal.h"
 #include "endpoint.h"
 #include "grow.h"
+#include "replicas-internal.h"
 
 void nd_ct_log(int level, const nd_container *c, const char *msg, const char *fmt, ...) {
         char fields[512] = "";
@@ -122,14 +123,19 @@ struct persist_op {
         nd_container *c;
         nd_ct_persist_fn fn;
         void *userdata;
+        struct nd_ct_release *rel; /* its transaction gives addresses back (nd_ct_release_dynamic) */
 };
+
+static void release_stored(struct nd_ct_release *rel, int r, nd_ct_persist_fn fn, void *userdata);
 
 static void on_persisted(void *userdata, int r, int64_t rev) {
         struct persist_op *op = userdata;
         op->c->persisting = false;
         if (r < 0)
                 log_ct(LOG_ERR, op->c, "writing the container record failed", "err=%d", r);
-        if (op->fn)
+        if (op->rel)
+                release_stored(op->rel, r, op->fn, op->userdata);
+        else if (op->fn)
                 op->fn(op->c, r, op->userdata);
         free(op);
 }
@@ -157,11 +163,15 @@ int nd_ct_persist(nd_container *c, nd_store_txn_builder *t, nd_ct_persist_fn fn,
 
         if (!op) {
                 nd_store_txn_free(t);
+                if (c->release)
+                        release_stored(TAKE_PTR(c->release), -ENOMEM, NULL, NULL);
                 return -ENOMEM;
         }
-        *op = (struct persist_op) { .c = c, .fn = fn, .userdata = userdata };
+        *op = (struct persist_op) { .c = c, .fn = fn, .userdata = userdata, .rel = TAKE_PTR(c->release) };
         r = nd_store_txn_submit(t, c->manager->store, on_persisted, op);
         if (r < 0) {
+                if (op->rel)
+                        release_stored(op->rel, r, NULL, NULL);
                 free(op);
                 return r;
         }
@@ -256,39 +266,154 @@ static unsigned gives_back(const nd_network *n, const nd_endpoint *e) {
         return (e->addr4.family && !e->static4 ? 1u : 0u) | (e->addr6.family && !e->static6 ? 2u : 0u);
 }
 
+/* The dynamic addresses of one stop, held (reserved, out of @c's
+ * endpoints) until their pairs are gone and the record without them is
+ * durable: only then may another container get them, and only then does
+ * nothing answer for them any more.  A record that failed to be written
+ * still names them: they are @c's again. */
+struct nd_ct_release {
+        nd_manager *m;
+        nd_container *c;
+        unsigned pending;         /* pairs still being deleted, +1 until the record is written */
+        int r;                    /* the record's result */
+        nd_ct_persist_fn fn;      /* then @fn(@c, @r, @userdata) */
+        void *userdata;
+        size_t n;
+        struct nd_ct_given {
+                nd_endpoint was;  /* the endpoint as it was */
+                unsigned fams;    /* 1: IPv4, 2: IPv6 given back */
+        } given[];
+};
+
+static void release_settle(struct nd_ct_release *rel) {
+        nd_container *c = rel->c;
+
+        if (rel->pending > 0)
+                return;
+        if (rel->r >= 0)
+                for (size_t i = 0; i < rel->n; i++) {
+                        nd_endpoint gone = { 0 };
+                        strcpy(gone.net_id, rel->given[i].was.net_id);
+                        if (rel->given[i].fams & 1)
+                                gone.addr4 = rel->given[i].was.addr4;
+                        if (rel->given[i].fams & 2)
+                                gone.addr6 = rel->given[i].was.addr6;
+                        nd_ct_release_endpoint(rel->m, &gone);
+                }
+        log_ct(LOG_DEBUG, c, rel->r >= 0 ? "dynamic addresses given back" : "dynamic addresses kept",
+               "endpoints=%zu", rel->n);
+        c->releasing--;
+        nd_manager *m = rel->m;
+        bool task = c->managed;
+        if (rel->fn)
+                rel->fn(c, rel->r, rel->userdata);
+        free(rel);
+        /* a removal that waited for it (on_exit_persisted answers those
+         * of an exit) */
+        if (c->waiters && !c->releasing && !c->exit_persisting && c->status != ND_CT_RUNNING)
+                nd_ct_notify_waiters(c, 0, NULL);
+        if (task)
+                nd_replicas_kick(m); /* a task's restart waited for its pairs */
+}
+
+static void on_release_reaped(void *userdata, int r) {
+        struct nd_ct_release *rel = userdata;
+        if (r < 0 && r != -ENODEV && r != -ECANCELED)
+                log_ct(LOG_WARNING, rel->c, "deleting the endpoint of a stopped container failed, ignoring",
+                       "err=%d", r);
+        rel->pending--;
+        release_settle(rel);
+}
+
+/* The record of @rel's stop written with @r (or never: the error of the
+ * submit, no @fn). */
+static void release_stored(struct nd_ct_release *rel, int r, nd_ct_persist_fn fn, void *userdata) {
+        rel->r = r;
+        rel->fn = fn;
+        rel->userdata = userdata;
+        if (r < 0)
+                /* the store still holds them as @c's: so does memory, and a
+                 * start re-creates the pairs with them */
+                for (size_t i = 0; i < rel->n; i++) {
+                        nd_endpoint *e = nd_container_endpoint(rel->c, rel->given[i].was.net_id);
+                        const nd_endpoint *w = &rel->given[i].was;
+                        if (!e)
+                                continue;
+                        if ((rel->given[i].fams & 1) && !e->addr4.family) {
+                                e->addr4 = w->addr4;
+                                e->gw4 = w->gw4;
+                                e->plen4 = w->plen4;
+                        }
+                        if ((rel->given[i].fams & 2) && !e->addr6.family) {
+                                e->addr6 = w->addr6;
+                                e->gw6 = w->gw6;
+                                e->plen6 = w->plen6;
+                        }
+                }
+        rel->pending--;
+        release_settle(rel);
+}
+
+void nd_ct_txn_stopped_drop(nd_container *c, nd_store_txn_builder *t) {
+        nd_store_txn_free(t);
+        if (c->release)
+                release_stored(TAKE_PTR(c->release), 0, NULL, NULL); /* nothing recorded them */
+}
+
 size_t nd_ct_release_dynamic(nd_manager *m, nd_container *c, nd_store_txn_builder *t) {
+        struct nd_ct_release *rel = NULL;
         size_t released = 0;
 
+        /* one release in flight per transaction: a second one before the
+         * first was submitted has nothing left to give */
+        if (!c->release) {
+                rel = calloc(1, sizeof(*rel) + c->n_eps * sizeof(rel->given[0]));
+                if (rel)
+                        *rel = (struct nd_ct_release) { .m = m, .c = c, .pending = 1 };
+        }
         for (size_t i = 0; i < c->n_eps; i++) {
                 nd_endpoint *e = &c->eps[i];
                 nd_network *n = nd_ct_net_by_id(m, e->net_id);
                 unsigned fams = gives_back(n, e);
                 if (!fams)
                         continue;
-                /* the pair first: no interface keeps answering for the
-                 * address once another container may get it */
-                int r = nd_endpoint_unwire(m, e);
-                if (r < 0 && r != -ENODEV)
-                        log_ct(LOG_WARNING, c, "deleting the endpoint of a stopped container failed, ignoring",
-                               "if=%s err=%d", e->host_ifname, r);
                 nd_endpoint gone = {0};
                 strcpy(gone.net_id, e->net_id);
-                if (fams & 1) {
+                if (fams & 1)
                         gone.addr4 = e->addr4;
+                if (fams & 2)
+                        gone.addr6 = e->addr6;
+                (void) nd_ct_endpoint_ipam_ops(c, n, &gone, false, t);
+                released++;
+                if (rel) {
+                        rel->given[rel->n++] = (struct nd_ct_given) { .was = *e, .fams = fams };
+                        /* the pair off the loop (a grace period each), by
+                         * name: @c's start waits for it (releasing), so
+                         * nothing re-creates the name before it is gone */
+                        rel->pending++;
+                        nd_endpoint_unwire_async(m, e, on_release_reaped, rel);
+                } else {
+                        /* out of memory: the pair now, then the addresses */
+                        int r = nd_endpoint_unwire(m, e);
+                        if (r < 0 && r != -ENODEV)
+                                log_ct(LOG_WARNING, c, "deleting the endpoint of a stopped container failed, "
+                                       "ignoring", "if=%s err=%d", e->host_ifname, r);
+                        nd_ct_release_endpoint(m, &gone);
+                }
+                if (fams & 1) {
                         e->addr4 = e->gw4 = (nd_addr) { 0 };
                         e->plen4 = 0;
                 }
                 if (fams & 2) {
-                        gone.addr6 = e->addr6;
                         e->addr6 = e->gw6 = (nd_addr) { 0 };
                         e->plen6 = 0;
                 }
-                (void) nd_ct_endpoint_ipam_ops(c, n, &gone, false, t);
-                /* at once: the store applies @t before any later
-                 * transaction that could record them for someone else */
-                nd_ct_release_endpoint(m, &gone);
-                released++;
         }
+        if (rel && rel->n) {
+                c->release = rel;
+                c->releasing++;
+        } else
+                free(rel);
         if (released)
                 log_ct(LOG_INFO, c, "dynamic addresses given back", "endpoints=%zu", released);
         return released;

@@ -134,6 +134,8 @@ typedef struct nd_container {
         bool removing;
         bool persisting;
         bool exit_persisting;  /* its exit being written: waiters answered once durable */
+        struct nd_ct_release *release; /* dynamic addresses a stop gives back, not yet submitted */
+        unsigned releasing;    /* such releases whose pairs or record are not done yet */
         struct nd_dns_sandbox *dns_sb; /* its resolver while it runs */
 } nd_container;
 

@@ -114,8 +114,16 @@ t_ok "run d1 (dynamic)" ctl run -d --name d1 --network rel sleep 600
 t_ok "run s1 (--ip)" ctl run -d --name s1 --network rel --ip 10.78.0.50 sleep 600
 d1_ip=$(addr d1)
 t_eq "d1 got the first address" "$d1_ip" "10.78.0.2"
+# the veth pairs of a stop go through the link reaper, off netd's loop
+# (a synchronous delete would hold it for a grace period per link)
+reaped() {
+        curl -sf --unix-socket "$(nd_sock pnh)" http://netd/metrics |
+                awk '$1 ~ /^netd_reaper_links_total/ { n += $2 } END { print n + 0 }'
+}
+reaped_before=$(reaped)
 # docker stop d1 s1
 t_ok "stop d1 and s1" ctl stop d1 s1
+t_eq "stop d1: its pair deleted by the link reaper" "$(($(reaped) - reaped_before))" "1"
 t_eq "stopped d1: no address in inspect (Docker's cleanOperationalData)" "$(addr d1)" ""
 t_eq "stopped s1 keeps its --ip" "$(addr s1)" "10.78.0.50"
 t_eq "only the static address is in use" "$(inuse rel)" "1"
