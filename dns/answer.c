@@ -362,6 +362,39 @@ static size_t question_end(const uint8_t *m, size_t len) {
         return 0;
 }
 
+nd_dns_qtype nd_dns_query_type(const uint8_t *q, size_t len) {
+        size_t end = question_end(q, len);
+        if (!end)
+                return ND_DNS_QTYPE_OTHER;
+        switch ((q[end - 4] << 8) | q[end - 3]) {
+        case LDNS_RR_TYPE_A:
+                return ND_DNS_QTYPE_A;
+        case LDNS_RR_TYPE_AAAA:
+                return ND_DNS_QTYPE_AAAA;
+        case LDNS_RR_TYPE_PTR:
+                return ND_DNS_QTYPE_PTR;
+        case LDNS_RR_TYPE_SRV:
+                return ND_DNS_QTYPE_SRV;
+        case LDNS_RR_TYPE_TXT:
+                return ND_DNS_QTYPE_TXT;
+        case LDNS_RR_TYPE_MX:
+                return ND_DNS_QTYPE_MX;
+        case LDNS_RR_TYPE_ANY:
+                return ND_DNS_QTYPE_ANY;
+        default:
+                return ND_DNS_QTYPE_OTHER;
+        }
+}
+
+const char *nd_dns_qtype_to_string(nd_dns_qtype t) {
+        static const char *const names[_ND_DNS_QTYPE_MAX] = {
+                [ND_DNS_QTYPE_A] = "A",     [ND_DNS_QTYPE_AAAA] = "AAAA", [ND_DNS_QTYPE_PTR] = "PTR",
+                [ND_DNS_QTYPE_SRV] = "SRV", [ND_DNS_QTYPE_TXT] = "TXT",   [ND_DNS_QTYPE_MX] = "MX",
+                [ND_DNS_QTYPE_ANY] = "ANY", [ND_DNS_QTYPE_OTHER] = "other",
+        };
+        return (unsigned) t < _ND_DNS_QTYPE_MAX ? names[t] : NULL;
+}
+
 bool nd_dns_reply_matches(const uint8_t *q, size_t qlen, const uint8_t *reply, size_t rlen) {
         if (qlen < 12 || rlen < 12 || !(reply[2] & 0x80) || q[0] != reply[0] || q[1] != reply[1])
                 return false;

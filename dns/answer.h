@@ -64,6 +64,28 @@ uint8_t *nd_dns_servfail(const uint8_t *q, size_t len, size_t *out_len);
  * plain query with one question (drop it). */
 size_t nd_dns_servfail_inplace(uint8_t *m, size_t len);
 
+/* The query types /metrics counts queries by (netd_dns_queries_by_type_total):
+ * a fixed few, the rest OTHER, so the label's values stay bounded. */
+typedef enum nd_dns_qtype {
+        ND_DNS_QTYPE_A,
+        ND_DNS_QTYPE_AAAA,
+        ND_DNS_QTYPE_PTR,
+        ND_DNS_QTYPE_SRV,
+        ND_DNS_QTYPE_TXT,
+        ND_DNS_QTYPE_MX,
+        ND_DNS_QTYPE_ANY,
+        ND_DNS_QTYPE_OTHER,
+        _ND_DNS_QTYPE_MAX,
+} nd_dns_qtype;
+
+/* The type of query @q's one question; OTHER for any other type, and for
+ * a message without one plain question (none, several, a compressed or
+ * cut name).  Pure; reads the question's name bytes once, no allocation
+ * (it runs for every query, before the answer path parses anything). */
+nd_dns_qtype nd_dns_query_type(const uint8_t *q, size_t len);
+/* "A", "AAAA", ..., "other"; NULL out of range. */
+const char *nd_dns_qtype_to_string(nd_dns_qtype t);
+
 /* Whether @reply (from an upstream) answers query @q: a response (QR set)
  * with the query's ID and exactly its question (name bytes, type and
  * class), so an answer meant for another query, or forged without

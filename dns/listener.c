@@ -62,8 +62,7 @@ static void handle(nd_dns_sandbox *sb, nd_dns_conn *c, const struct sockaddr_in 
         uint8_t *out;
         size_t n;
 
-        if (sb->ctr)
-                sb->ctr->queries++;
+        nd_dns_count_query(sb, q, len);
         switch (nd_dns_answer(&v, q, len, c != NULL, &out, &n, NULL)) {
         case ND_DNS_REPLY:
                 nd_dns_reply_to(sb, c, client, out, n);
@@ -100,8 +99,7 @@ static void on_udp(struct ev_loop *loop, ev_io *w, int revents) {
                  * query of this sandbox until its forwards drain, made in
                  * place without parsing the query and sent in one batch,
                  * so the flood costs its neighbours little. */
-                if (sb->ctr)
-                        sb->ctr->queries++;
+                nd_dns_count_query(sb, bufs[i], len);
                 double now = ev_now(loop);
                 sb->tokens += (now - sb->refilled) * OVER_REPLIES;
                 if (sb->tokens > OVER_REPLIES)

@@ -33,6 +33,7 @@ typedef struct nd_dns_ctr {
         struct nd_dns_ctr *next;
         char net[65];
         uint64_t queries, rcode[16], forwarded, timeouts;
+        uint64_t qtypes[_ND_DNS_QTYPE_MAX]; /* queries again, by type: they add up to @queries */
 } nd_dns_ctr;
 
 struct nd_dns {
@@ -128,6 +129,15 @@ typedef struct nd_dns_fwd {
 /* server.c: the counters of network @net, made on first use (NULL when
  * out of memory). */
 nd_dns_ctr *nd_dns_ctr_get(nd_dns *d, const char *net);
+
+/* A query of @sb's counted, in total and by type.  The host's resolver
+ * has no counters (its queries are no network's), and pays nothing. */
+static inline void nd_dns_count_query(nd_dns_sandbox *sb, const uint8_t *q, size_t len) {
+        if (sb->ctr) {
+                sb->ctr->queries++;
+                sb->ctr->qtypes[nd_dns_query_type(q, len)]++;
+        }
+}
 
 static inline void nd_dns_count_rcode(nd_dns_sandbox *sb, const uint8_t *reply, size_t len) {
         if (sb && sb->ctr && len >= 4)

@@ -80,6 +80,14 @@ void nd_dns_metrics(const nd_dns *d, nd_expo *e) {
         for (const nd_dns_ctr *c = d->ctrs; c; c = c->next)
                 nd_expo_sample(e, "netd_dns_queries_total", nd_expo_labels(l, sizeof(l), 1, "network", c->net),
                                (double) c->queries);
+        nd_expo_family(e, "netd_dns_queries_by_type_total", "counter",
+                       "Queries to the embedded DNS by network and query type (A, AAAA, PTR, SRV, TXT, MX, ANY, other).");
+        for (const nd_dns_ctr *c = d->ctrs; c; c = c->next)
+                for (int t = 0; t < _ND_DNS_QTYPE_MAX; t++)
+                        nd_expo_sample(e, "netd_dns_queries_by_type_total",
+                                       nd_expo_labels(l, sizeof(l), 2, "network", c->net, "type",
+                                                      nd_dns_qtype_to_string((nd_dns_qtype) t)),
+                                       (double) c->qtypes[t]);
         nd_expo_family(e, "netd_dns_responses_total", "counter", "Answers, local or relayed, by network and rcode.");
         for (const nd_dns_ctr *c = d->ctrs; c; c = c->next)
                 for (int i = 0; i < 16; i++)

@@ -62,7 +62,7 @@ nd_dns_names *nd_dns_table(nd_dns *d);
 /* Forwarding counters: in flight, limits, refused, flood-dropped,
  * upstream sockets, forged replies. */
 json_t *nd_dns_status(const nd_dns *d);
-/* Prometheus families: queries, answers by rcode, forwards by network,
+/* Prometheus families: queries (in total and by type), answers by rcode, forwards by network,
  * forwarding bounds and sockets, forward latency. */
 struct nd_expo;
 void nd_dns_metrics(const nd_dns *d, struct nd_expo *e);

@@ -38,7 +38,7 @@ static int sandbox_attach(nd_manager *m, nd_container *c, nd_endpoint *e, bool d
 /* The veth goes, then its port's elements (not while it may still carry
  * frames). */
 static int sandbox_detach(nd_manager *m, const nd_endpoint *e) {
-        return nd_endpoint_unwire(m, e);
+        return nd_endpoint_unwire(m, ND_EP_CONTAINER, e);
 }
 
 /* The endpoint for the default route, -1 if none: among those on
@@ -271,7 +271,7 @@ struct nd_ct_reap *nd_ct_sandbox_destroy(nd_manager *m, nd_container *c) {
         }
         for (size_t i = 0; i < c->n_eps; i++) {
                 if (op) {
-                        nd_endpoint_unwire_async(m, &c->eps[i], on_pair_reaped, op);
+                        nd_endpoint_unwire_async(m, ND_EP_CONTAINER, &c->eps[i], on_pair_reaped, op);
                         continue;
                 }
                 int r = sandbox_detach(m, &c->eps[i]);

@@ -391,10 +391,10 @@ size_t nd_ct_release_dynamic(nd_manager *m, nd_container *c, nd_store_txn_builde
                          * name: @c's start waits for it (releasing), so
                          * nothing re-creates the name before it is gone */
                         rel->pending++;
-                        nd_endpoint_unwire_async(m, e, on_release_reaped, rel);
+                        nd_endpoint_unwire_async(m, ND_EP_CONTAINER, e, on_release_reaped, rel);
                 } else {
                         /* out of memory: the pair now, then the addresses */
-                        int r = nd_endpoint_unwire(m, e);
+                        int r = nd_endpoint_unwire(m, ND_EP_CONTAINER, e);
                         if (r < 0 && r != -ENODEV)
                                 log_ct(LOG_WARNING, c, "deleting the endpoint of a stopped container failed, "
                                        "ignoring", "if=%s err=%d", e->host_ifname, r);

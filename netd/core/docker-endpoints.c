@@ -240,7 +240,7 @@ void nd_docker_endpoint_delete(nd_manager *m, const char *id, nd_docker_done_fn 
                 pg->m = m;
                 snprintf(pg->peer, sizeof(pg->peer), "%s", e->peer_if);
         }
-        nd_endpoint_unwire_async(m, &b.ep, on_host_end_gone, pg);
+        nd_endpoint_unwire_async(m, ND_EP_DOCKER, &b.ep, on_host_end_gone, pg);
         e->joined = false;
         nd_publish_release(m, &e->pub);
         c->ep = e;
@@ -418,7 +418,7 @@ void nd_docker_endpoint_leave(nd_manager *m, const char *id, nd_docker_done_fn d
         nd_docker_ok(done, userdata);
         nd_docker_spec b;
         nd_docker_ep_spec(e, NULL, &b);
-        nd_endpoint_unwire_async(m, &b.ep, on_leave_reaped, c);
+        nd_endpoint_unwire_async(m, ND_EP_DOCKER, &b.ep, on_leave_reaped, c);
 }
 
 static void ports_undo(struct nd_docker_call *c) {

@@ -188,23 +188,35 @@ static int wire(nd_manager *m, const nd_ep_spec *s) {
 
 /* The pair goes, then its port's elements (not while it may still carry
  * frames). */
-int nd_endpoint_unwire(nd_manager *m, const nd_endpoint *e) {
+int nd_endpoint_unwire(nd_manager *m, nd_ep_kind kind, const nd_endpoint *e) {
         const nd_ep_kernel_ops *k = kops(m);
+        double t0 = ev_time();
         int r = k->unwire(m, e);
+        /* only a pair this delete removed: one already gone (-ENODEV, as
+         * a Docker endpoint's after its Leave) cost nothing to measure */
+        if (r == 0)
+                nd_manager_detach_observe(m, (int) kind, ev_time() - t0);
         if (r >= 0 || r == -ENODEV)
                 k->unguard(m, e->host_ifname);
         return r;
 }
 
+/* The reaper's request: what its answer needs on the loop, the owner's
+ * kind and the time it was asked included, so the detach is measured
+ * where it ends (the reaper knows links, not owners). */
 struct unwire_op {
         nd_manager *m;
         char host_ifname[16];
+        nd_ep_kind kind;
+        double t0;
         void (*cb)(void *userdata, int r);
         void *userdata;
 };
 
 static void on_reaped(void *userdata, int r) {
         struct unwire_op *op = userdata;
+        if (r == 0)
+                nd_manager_detach_observe(op->m, (int) op->kind, ev_time() - op->t0);
         if (r != -ECANCELED && (r >= 0 || r == -ENODEV))
                 kops(op->m)->unguard(op->m, op->host_ifname);
         if (op->cb)
@@ -212,18 +224,18 @@ static void on_reaped(void *userdata, int r) {
         free(op);
 }
 
-void nd_endpoint_unwire_async(nd_manager *m, const nd_endpoint *e, void (*cb)(void *userdata, int r),
-                              void *userdata) {
+void nd_endpoint_unwire_async(nd_manager *m, nd_ep_kind kind, const nd_endpoint *e,
+                              void (*cb)(void *userdata, int r), void *userdata) {
         struct unwire_op *op = m->ep_kernel ? NULL : calloc(1, sizeof(*op));
 
         if (!op) {
                 /* out of memory or a fake kernel: at once */
-                int r = nd_endpoint_unwire(m, e);
+                int r = nd_endpoint_unwire(m, kind, e);
                 if (cb)
                         cb(userdata, r);
                 return;
         }
-        *op = (struct unwire_op) { .m = m, .cb = cb, .userdata = userdata };
+        *op = (struct unwire_op) { .m = m, .kind = kind, .t0 = ev_time(), .cb = cb, .userdata = userdata };
         snprintf(op->host_ifname, sizeof(op->host_ifname), "%s", e->host_ifname);
         /* by name: the worker looks it up, not the loop (a lookup waits
          * for the RTNL lock that a delete holds through its grace period) */
@@ -320,7 +332,7 @@ void nd_endpoint_detach(nd_manager *m, const nd_ep_spec *s, unsigned stages) {
         if (stages & ND_EP_NAMES)
                 names_set(m, s, false);
         if (stages & ND_EP_WIRE)
-                (void) nd_endpoint_unwire(m, s->ep);
+                (void) nd_endpoint_unwire(m, s->kind, s->ep);
         if (stages & ND_EP_RESERVE)
                 unreserve(m, s);
 }

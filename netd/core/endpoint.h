@@ -43,7 +43,7 @@
 #include "ports.h"
 
 typedef enum nd_ep_kind {
-        ND_EP_CONTAINER = 0, /* the attach histogram's owner label, metrics.c */
+        ND_EP_CONTAINER = 0, /* the attach and detach histograms' owner label, metrics.c */
         ND_EP_CNI = 1,
         ND_EP_DOCKER = 2,
         _ND_EP_KIND_MAX,
@@ -109,14 +109,18 @@ int nd_endpoint_attach(nd_manager *m, const nd_ep_spec *s, unsigned stages, nd_d
 void nd_endpoint_detach(nd_manager *m, const nd_ep_spec *s, unsigned stages);
 
 /* WIRE undone now: the pair deleted, then the port's elements cleared;
- * 0, or -errno of the delete (-ENODEV: it was gone, elements cleared). */
-int nd_endpoint_unwire(nd_manager *m, const nd_endpoint *e);
+ * 0, or -errno of the delete (-ENODEV: it was gone, elements cleared).
+ * A pair deleted counts in the detach histogram of @kind (the delete
+ * alone, as attach counts the wiring alone). */
+int nd_endpoint_unwire(nd_manager *m, nd_ep_kind kind, const nd_endpoint *e);
 /* WIRE undone off the loop: the pair deleted by the link reaper, the
  * port's elements cleared once it is gone, then @cb(@userdata, 0 or
  * -errno) on the loop (before returning without a reaper).  -ECANCELED:
- * netd is stopping, nothing else ran. */
-void nd_endpoint_unwire_async(nd_manager *m, const nd_endpoint *e, void (*cb)(void *userdata, int r),
-                              void *userdata);
+ * netd is stopping, nothing else ran.  A pair deleted counts in the
+ * detach histogram of @kind, from this call to the reaper's answer on
+ * the loop (its queue and the grace period included). */
+void nd_endpoint_unwire_async(nd_manager *m, nd_ep_kind kind, const nd_endpoint *e,
+                              void (*cb)(void *userdata, int r), void *userdata);
 
 /* The value of an address record ("/netd/v1/ipam/NET/ADDR"), the same
  * for every owner: {"Owner": @owner, "Created": "<unix seconds>"};

@@ -105,6 +105,9 @@ void nd_manager_metrics_write(nd_manager *m, struct nd_expo *e);
 /* An attach (veth, addresses, routes) took @seconds: @kind 0 a netd
  * container, 1 a CNI sandbox, 2 a Docker endpoint. */
 void nd_manager_attach_observe(nd_manager *m, int kind, double seconds);
+/* A detach's veth pair was deleted @seconds after it was asked for (the
+ * reaper's queue included): @kind as above. */
+void nd_manager_detach_observe(nd_manager *m, int kind, double seconds);
 
 /* GET /v1/topology (docs/api.md): hosts, networks, endpoints of every
  * owner (this host's and the overlay endpoints of the others) and

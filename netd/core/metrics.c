@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The core's metric families: containers, published ports, networks, the
- * attach histograms it keeps, and those of the services it owns (DNS,
+ * attach and detach histograms it keeps, and those of the services it owns (DNS,
  * firewall, store, cluster).  Collected on request.
  */
 #include <errno.h>
@@ -22,9 +22,11 @@
 int nd_manager_metrics_init(nd_manager *m) {
         for (int i = 0; i < 3; i++) {
                 m->attach_lat[i] = calloc(1, sizeof(*m->attach_lat[i]));
-                if (!m->attach_lat[i])
+                m->detach_lat[i] = calloc(1, sizeof(*m->detach_lat[i]));
+                if (!m->attach_lat[i] || !m->detach_lat[i])
                         return -ENOMEM;
                 nd_hist_init(m->attach_lat[i], nd_hist_latency_bounds, nd_hist_latency_n);
+                nd_hist_init(m->detach_lat[i], nd_hist_latency_bounds, nd_hist_latency_n);
         }
         return 0;
 }
@@ -33,12 +35,19 @@ void nd_manager_metrics_done(nd_manager *m) {
         for (int i = 0; i < 3; i++) {
                 free(m->attach_lat[i]);
                 m->attach_lat[i] = NULL;
+                free(m->detach_lat[i]);
+                m->detach_lat[i] = NULL;
         }
 }
 
 void nd_manager_attach_observe(nd_manager *m, int kind, double seconds) {
         if (kind >= 0 && kind < 3 && m->attach_lat[kind])
                 nd_hist_observe(m->attach_lat[kind], seconds);
+}
+
+void nd_manager_detach_observe(nd_manager *m, int kind, double seconds) {
+        if (kind >= 0 && kind < 3 && m->detach_lat[kind])
+                nd_hist_observe(m->detach_lat[kind], seconds);
 }
 
 void nd_manager_metrics_write(nd_manager *m, nd_expo *e) {
@@ -77,6 +86,13 @@ void nd_manager_metrics_write(nd_manager *m, nd_expo *e) {
                 if (m->attach_lat[i])
                         nd_expo_hist(e, "netd_attach_duration_seconds", nd_expo_labels(l, sizeof(l), 1, "owner", kinds[i]),
                                      m->attach_lat[i]);
+        nd_expo_family(e, "netd_detach_duration_seconds", "histogram",
+                       "Deleting one endpoint's veth pair, asked to gone (the link reaper's queue included), "
+                       "by owner kind.");
+        for (int i = 0; i < 3; i++)
+                if (m->detach_lat[i])
+                        nd_expo_hist(e, "netd_detach_duration_seconds", nd_expo_labels(l, sizeof(l), 1, "owner", kinds[i]),
+                                     m->detach_lat[i]);
         if (m->dns)
                 nd_dns_metrics(m->dns, e);
         nd_fw_metrics(m->fw, e);

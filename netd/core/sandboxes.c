@@ -748,7 +748,7 @@ static void on_deleted(void *userdata, int r, int64_t rev) {
          * for the pair (nd_manager_sandbox_add) */
         s->going = true;
         op->cb(op->userdata, 0, NULL, NULL);
-        nd_endpoint_unwire_async(m, &s->ep, on_sbx_reaped, op);
+        nd_endpoint_unwire_async(m, ND_EP_CNI, &s->ep, on_sbx_reaped, op);
 }
 
 int nd_manager_sandbox_del(nd_manager *m, nd_sbx *s, nd_manager_sbx_fn cb, void *userdata, nd_diag *d) {

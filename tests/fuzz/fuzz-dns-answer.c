@@ -3,7 +3,7 @@
  * TCP.  Invariants: no crash or leak; a reply is a well-formed message with
  * the query's ID and QR set; a UDP reply fits 512 bytes unless the query
  * carried EDNS0, and never the EDNS0 buffer it advertised; the host's view
- * never forwards. */
+ * never forwards; the query's type for /metrics is one of its few. */
 #include <assert.h>
 #include <ldns/ldns.h>
 #include <stddef.h>
@@ -32,6 +32,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                         nd_dns_names_add(names, "front", owner, &a, NULL, owner);
                 }
         }
+        /* the type /metrics counts, read before anything else parses the query */
+        nd_dns_qtype qt = nd_dns_query_type(data, size);
+        assert((unsigned) qt < _ND_DNS_QTYPE_MAX && nd_dns_qtype_to_string(qt));
         for (int tcp = 0; tcp < 2; tcp++) {
                 uint8_t *out = NULL;
                 size_t n = 0;

@@ -325,6 +325,64 @@ static void test_malformed(void **state) {
         nd_dns_names_free(t);
 }
 
+static nd_dns_qtype type_of(const char *name, ldns_rr_type type) {
+        ldns_pkt *q = ldns_pkt_query_new(ldns_dname_new_frm_str(name), type, LDNS_RR_CLASS_IN, LDNS_RD);
+        uint8_t *wire;
+        size_t len;
+        assert_non_null(q);
+        ldns_pkt_set_edns_udp_size(q, 1232); /* an OPT record after the question changes nothing */
+        assert_int_equal(ldns_pkt2wire(&wire, q, &len), LDNS_STATUS_OK);
+        nd_dns_qtype t = nd_dns_query_type(wire, len);
+        free(wire);
+        ldns_pkt_free(q);
+        return t;
+}
+
+/* The query types /metrics counts: a few by name, everything else, and
+ * everything without one plain question, "other". */
+static void test_query_type(void **state) {
+        assert_int_equal(type_of("web1.", LDNS_RR_TYPE_A), ND_DNS_QTYPE_A);
+        assert_int_equal(type_of("web1.front.", LDNS_RR_TYPE_AAAA), ND_DNS_QTYPE_AAAA);
+        assert_int_equal(type_of("2.0.1.10.in-addr.arpa.", LDNS_RR_TYPE_PTR), ND_DNS_QTYPE_PTR);
+        assert_int_equal(type_of("_http._tcp.example.org.", LDNS_RR_TYPE_SRV), ND_DNS_QTYPE_SRV);
+        assert_int_equal(type_of("example.org.", LDNS_RR_TYPE_TXT), ND_DNS_QTYPE_TXT);
+        assert_int_equal(type_of("example.org.", LDNS_RR_TYPE_MX), ND_DNS_QTYPE_MX);
+        assert_int_equal(type_of("example.org.", LDNS_RR_TYPE_ANY), ND_DNS_QTYPE_ANY);
+        assert_int_equal(type_of("example.org.", LDNS_RR_TYPE_NS), ND_DNS_QTYPE_OTHER);
+        assert_int_equal(type_of("example.org.", LDNS_RR_TYPE_CAA), ND_DNS_QTYPE_OTHER);
+        assert_int_equal(type_of(".", LDNS_RR_TYPE_A), ND_DNS_QTYPE_A);
+
+        /* the type is the two bytes after the name: 0x00 0x10 is TXT */
+        static const uint8_t txt[] = { 0, 1, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0, 1, 'a', 0, 0x00, 0x10, 0, 1 };
+        assert_int_equal(nd_dns_query_type(txt, sizeof(txt)), ND_DNS_QTYPE_TXT);
+        /* cut anywhere in the name or the type and class: other */
+        for (size_t n = 0; n < sizeof(txt); n++)
+                assert_int_equal(nd_dns_query_type(txt, n), ND_DNS_QTYPE_OTHER);
+        /* no question, two questions, a compressed name */
+        uint8_t m[sizeof(txt)];
+        memcpy(m, txt, sizeof(m));
+        m[5] = 0;
+        assert_int_equal(nd_dns_query_type(m, sizeof(m)), ND_DNS_QTYPE_OTHER);
+        m[5] = 2;
+        assert_int_equal(nd_dns_query_type(m, sizeof(m)), ND_DNS_QTYPE_OTHER);
+        static const uint8_t ptr[] = { 0, 1, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0xc0, 12, 0, 1, 0, 1 };
+        assert_int_equal(nd_dns_query_type(ptr, sizeof(ptr)), ND_DNS_QTYPE_OTHER);
+        /* a name of 200 labels ends no question */
+        uint8_t longq[12 + 2 * 200 + 5] = { 0, 1, 1, 0, 0, 1 };
+        for (size_t i = 0; i < 200; i++) {
+                longq[12 + 2 * i] = 1;
+                longq[13 + 2 * i] = 'x';
+        }
+        longq[sizeof(longq) - 3] = 1; /* type A, had the walk gone on */
+        assert_int_equal(nd_dns_query_type(longq, sizeof(longq)), ND_DNS_QTYPE_OTHER);
+
+        assert_string_equal(nd_dns_qtype_to_string(ND_DNS_QTYPE_A), "A");
+        assert_string_equal(nd_dns_qtype_to_string(ND_DNS_QTYPE_ANY), "ANY");
+        assert_string_equal(nd_dns_qtype_to_string(ND_DNS_QTYPE_OTHER), "other");
+        assert_null(nd_dns_qtype_to_string(_ND_DNS_QTYPE_MAX));
+        assert_null(nd_dns_qtype_to_string((nd_dns_qtype) -1));
+}
+
 /* Dropping an owner removes exactly its names, also after the table grew
  * (the owner index is rebuilt with the name index). */
 static void test_drop_many(void **state) {
@@ -369,6 +427,7 @@ int main(void) {
                 cmocka_unit_test(test_links),
                 cmocka_unit_test(test_host_view),
                 cmocka_unit_test(test_malformed),
+                cmocka_unit_test(test_query_type),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -18,6 +18,7 @@
 #include "endpoint.h"
 #include "json-util.h"
 #include "manager-internal.h"
+#include "metrics.h"
 #include "network.h"
 #include "subnet.h"
 
@@ -89,14 +90,21 @@ static int setup(void **state) {
         nd_manager *m = calloc(1, sizeof(*m));
         assert_non_null(m);
         m->ep_kernel = &fake;
+        assert_int_equal(nd_manager_metrics_init(m), 0);
         memset(&k, 0, sizeof(k));
         *state = m;
         return 0;
 }
 
 static int teardown(void **state) {
+        nd_manager_metrics_done(*state);
         free(*state);
         return 0;
+}
+
+/* Samples in the attach (@detach false) or detach histogram of @kind. */
+static uint64_t observed(nd_manager *m, bool detach, nd_ep_kind kind) {
+        return (detach ? m->detach_lat : m->attach_lat)[kind]->count;
 }
 
 static nd_ep_spec spec_for(nd_network *n, nd_endpoint *e) {
@@ -255,17 +263,30 @@ static void test_wire_and_undo(void **state) {
         assert_int_equal(k.unguards, before);
         k.wire_r = 0;
 
+        /* only the wiring that worked was measured, as a container's */
+        assert_int_equal(observed(m, false, ND_EP_CONTAINER), 1);
+        assert_int_equal(observed(m, false, ND_EP_CNI), 0);
+        assert_int_equal(observed(m, true, ND_EP_CONTAINER), 0);
+
         /* detach in reverse: the pair, its elements, the addresses */
         nd_endpoint_detach(m, &s, ND_EP_RESERVE | ND_EP_WIRE);
         assert_int_equal(k.unwires, 1);
         assert_int_equal(k.unguards, before + 1);
-        /* a pair that will not go keeps its elements */
+        assert_int_equal(observed(m, true, ND_EP_CONTAINER), 1);
+        /* a pair that will not go keeps its elements, and is not measured */
         k.unwire_r = -EBUSY;
-        assert_int_equal(nd_endpoint_unwire(m, &e2), -EBUSY);
+        assert_int_equal(nd_endpoint_unwire(m, ND_EP_CNI, &e2), -EBUSY);
         assert_int_equal(k.unguards, before + 1);
+        /* nor is one that was gone already */
         k.unwire_r = -ENODEV;
-        assert_int_equal(nd_endpoint_unwire(m, &e2), -ENODEV);
+        assert_int_equal(nd_endpoint_unwire(m, ND_EP_CNI, &e2), -ENODEV);
         assert_int_equal(k.unguards, before + 2);
+        assert_int_equal(observed(m, true, ND_EP_CNI), 0);
+        k.unwire_r = 0;
+        assert_int_equal(nd_endpoint_unwire(m, ND_EP_CNI, &e2), 0);
+        assert_int_equal(observed(m, true, ND_EP_CNI), 1);
+        assert_int_equal(observed(m, true, ND_EP_CONTAINER), 1);
+        assert_true(m->detach_lat[ND_EP_CNI]->sum >= 0);
 }
 
 static void on_unwired(void *userdata, int r) {
@@ -292,9 +313,13 @@ static void test_host_peer_and_async(void **state) {
         k.wire_r = 0;
         assert_int_equal(nd_endpoint_attach(m, &s, ND_EP_RESERVE | ND_EP_WIRE, &d), 0);
         /* off the loop when there is a reaper; with a fake kernel, at once */
-        nd_endpoint_unwire_async(m, &e, on_unwired, &got);
+        nd_endpoint_unwire_async(m, ND_EP_DOCKER, &e, on_unwired, &got);
         assert_int_equal(got, 1);
         assert_int_equal(k.unwires, 1);
+        /* measured under the kind it was asked with */
+        assert_int_equal(observed(m, true, ND_EP_DOCKER), 1);
+        assert_int_equal(observed(m, true, ND_EP_CONTAINER), 0);
+        assert_int_equal(observed(m, false, ND_EP_DOCKER), 1);
 }
 
 static void test_record_value(void **state) {

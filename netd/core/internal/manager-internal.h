@@ -80,6 +80,7 @@ struct nd_manager {
         nd_pool *pools;
         struct nl_sock *nl;
         struct nd_hist *attach_lat[3]; /* attach latency by owner kind */
+        struct nd_hist *detach_lat[3]; /* detach latency (the pair's delete) by owner kind */
         char *plugin_socket;         /* --docker-plugin-socket, for the status */
         char *docker_host;           /* dockerd's API socket, for container names */
         struct nd_dplug *dplug;      /* Docker's plugins (core/docker.c) */

@@ -1,11 +1,13 @@
 #!/bin/bash
 # Prometheus metrics (issue 20, the metrics part): GET /metrics on the API
 # socket and on --metrics-addr passes `promtool check metrics`, counts
-# what happened, and a real Prometheus server (Debian's) started on
-# loopback inside the test's namespace scrapes it.
+# what happened (DNS queries by type after dig queries, detach latency
+# after a container's removal), and a real Prometheus server (Debian's)
+# started on loopback inside the test's namespace scrapes it.
 . "$(dirname "$0")/../lib/netns.sh"
 [ -x /bin/busybox ] || { echo "SKIP: busybox-static not installed"; exit 77; }
 command -v promtool >/dev/null && command -v prometheus >/dev/null || { echo "SKIP: prometheus not installed"; exit 77; }
+command -v dig >/dev/null || { echo "SKIP: dig (dnsutils) not installed"; exit 77; }
 
 nd_host h
 nd_start h --metrics-addr 127.0.0.1:9465 || exit 1
@@ -64,4 +66,41 @@ t_eq "Prometheus sees two running containers" "$(q 'netd_containers{state="runni
 t_match "and the API requests" "$(q 'sum(netd_http_requests_total{server="api"})')" '^[1-9]'
 t_ok "a third container" nd_ctl h run -d --name c --network n sleep 600
 t_ok "Prometheus sees three after a scrape" nd_eventually 10 sh -c "[ \"\$(ip netns exec nd-$$-h curl -s http://127.0.0.1:9490/api/v1/query --data-urlencode 'query=netd_containers{state=\"running\"}' | jq -r '.data.result[0].value[1] // empty')\" = 3 ]"
+
+# detach latency by owner kind, DNS queries by type: nothing detached yet;
+# a few dig queries of different types (all answered locally: names of
+# network n) and a container removed move them
+t_eq "no detach measured before a removal" "$(val 'netd_detach_duration_seconds_count{owner="container"}')" "0"
+t_eq "the CNI owner's detach series is there" "$(val 'netd_detach_duration_seconds_count{owner="cni"}')" "0"
+t_eq "and the Docker owner's" "$(val 'netd_detach_duration_seconds_count{owner="docker"}')" "0"
+t_eq "queries by type add up to the queries" \
+        "$(awk '$1 ~ /^netd_dns_queries_by_type_total\{network="n",/ {s += $2} END {print s + 0}' "$ND_TMP/m.txt")" \
+        "$(val 'netd_dns_queries_total{network="n"}')"
+cp "$ND_TMP/m.txt" "$ND_TMP/before.txt"
+# (-q: the container's name "a" would be taken for the type A)
+A_IP=$(nd_ctns h b dig +short +time=2 +tries=1 @127.0.0.11 -q a -t A)
+t_match "dig A" "$A_IP" '^10\.85\.0\.[0-9]+$'
+t_eq "dig PTR" "$(nd_ctns h b dig +short +time=2 +tries=1 @127.0.0.11 -x "$A_IP")" "a.n."
+for ty in AAAA SRV TXT MX ANY NS; do
+        t_match "dig $ty: answered" "$(nd_ctns h b dig +time=2 +tries=1 @127.0.0.11 -q a -t "$ty")" 'status: NOERROR'
+done
+t_ok "container c removed" nd_ctl h rm -f c
+scrape >"$ND_TMP/m.txt"
+t_ok "promtool check metrics passes after" sh -c "promtool check metrics <'$ND_TMP/m.txt'"
+moved() { # moved SERIES: the value now minus before
+        awk -v k="$1" '$1 == k {v[FILENAME] = $2} END {print v[ARGV[2]] - v[ARGV[1]]}' "$ND_TMP/before.txt" "$ND_TMP/m.txt"
+}
+for ty in SRV TXT MX ANY other; do
+        t_eq "one $ty query counted" "$(moved "netd_dns_queries_by_type_total{network=\"n\",type=\"$ty\"}")" "1"
+done
+for ty in A AAAA PTR; do
+        t_match "$ty queries counted" "$(moved "netd_dns_queries_by_type_total{network=\"n\",type=\"$ty\"}")" '^[1-9]'
+done
+t_eq "still adding up" \
+        "$(awk '$1 ~ /^netd_dns_queries_by_type_total\{network="n",/ {s += $2} END {print s + 0}' "$ND_TMP/m.txt")" \
+        "$(val 'netd_dns_queries_total{network="n"}')"
+t_eq "the removal's pair delete measured, as a container's" "$(val 'netd_detach_duration_seconds_count{owner="container"}')" "1"
+t_ok "in a time > 0 and < 10 s" awk -v v="$(val 'netd_detach_duration_seconds_sum{owner="container"}')" 'BEGIN { exit !(v > 0 && v < 10) }'
+t_eq "not as another kind's" "$(val 'netd_detach_duration_seconds_count{owner="cni"}')" "0"
+t_ok "Prometheus sees the detach" nd_eventually 10 sh -c "[ \"\$(ip netns exec nd-$$-h curl -s http://127.0.0.1:9490/api/v1/query --data-urlencode 'query=netd_detach_duration_seconds_count{owner=\"container\"}' | jq -r '.data.result[0].value[1] // empty')\" = 1 ]"
 nd_done
