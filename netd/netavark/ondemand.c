@@ -3,10 +3,13 @@
  * (ondemand.h). */
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
+#include <inttypes.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -19,6 +22,10 @@
 
 #ifndef ND_NETD_PATH
 #define ND_NETD_PATH "/usr/local/bin/netd"
+#endif
+
+#ifndef SO_NETNS_COOKIE
+#define SO_NETNS_COOKIE 71
 #endif
 
 static bool answers(const char *path) {
@@ -37,6 +44,57 @@ static int mkdir_p(char *path) {
                                 return r;
                 }
         return mkdir(path, 0755) < 0 && errno != EEXIST ? -errno : 0;
+}
+
+/* The cookie of the caller's network namespace: unlike its inode number,
+ * never reused while the host runs.  0 when the kernel has none (before
+ * Linux 5.14; the inode then stands alone). */
+static uint64_t netns_cookie(void) {
+        uint64_t c = 0;
+        socklen_t len = sizeof(c);
+        _cleanup_close_ int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+        if (fd < 0 || getsockopt(fd, SOL_SOCKET, SO_NETNS_COOKIE, &c, &len) < 0 || len != sizeof(c))
+                return 0;
+        return c;
+}
+
+static int rm_one(const char *path, const struct stat *st, int type, struct FTW *ftw) {
+        (void) st;
+        (void) ftw;
+        return (type == FTW_DP ? rmdir(path) : unlink(path)) < 0 && errno != ENOENT ? -1 : 0;
+}
+
+/* BASE holds the records of an earlier namespace that had the same inode
+ * number, now gone (its netd exited; the kernel reuses inode numbers):
+ * those records name sandboxes and addresses of that namespace, and a
+ * netd started on them would refuse this one's.  Gone with them.  A
+ * mount under BASE (none of netd's own) stops the removal (FTW_MOUNT):
+ * the caller reports it. */
+static int drop_stale(const char *base, uint64_t cookie, nd_diag *d) {
+        char path[PATH_MAX], buf[32] = "";
+        snprintf(path, sizeof(path), "%s/netns-cookie", base);
+        _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0 || cookie == 0)
+                return 0;
+        ssize_t k = read(fd, buf, sizeof(buf) - 1);
+        if (k > 0 && strtoull(buf, NULL, 10) == cookie)
+                return 0;
+        if (nftw(base, rm_one, 16, FTW_DEPTH | FTW_PHYS | FTW_MOUNT) < 0)
+                return nd_diag_set(d, -errno, "cannot remove %s, another network namespace's netd state: %s", base,
+                                   strerror(errno));
+        return 1;
+}
+
+static int write_cookie(const char *base, uint64_t cookie, nd_diag *d) {
+        char path[PATH_MAX], buf[32];
+        if (cookie == 0)
+                return 0;
+        snprintf(path, sizeof(path), "%s/netns-cookie", base);
+        snprintf(buf, sizeof(buf), "%" PRIu64 "\n", cookie);
+        _cleanup_close_ int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        if (fd < 0 || write(fd, buf, strlen(buf)) != (ssize_t) strlen(buf))
+                return nd_diag_set(d, -errno, "cannot start netd: %s: %s", path, strerror(errno));
+        return 0;
 }
 
 /* netd next to this binary (a build tree), else where meson installs it */
@@ -103,7 +161,7 @@ static int spawn(const char *netd, const char *base, nd_diag *d) {
         return 0;
 }
 
-static int start(const char *base, const char *sock, nd_diag *d) {
+static int start(const char *base, const char *sock, uint64_t cookie, nd_diag *d) {
         char dir[PATH_MAX], netd[PATH_MAX];
         int r;
 
@@ -113,6 +171,8 @@ static int start(const char *base, const char *sock, nd_diag *d) {
         snprintf(dir, sizeof(dir), "%s/run", base);
         if ((r = mkdir_p(dir)) < 0)
                 return nd_diag_set(d, r, "cannot start netd: %s: %s", dir, strerror(-r));
+        if ((r = write_cookie(base, cookie, d)) < 0)
+                return r;
         netd_binary(netd, sizeof(netd));
         if ((r = spawn(netd, base, d)) < 0)
                 return r;
@@ -156,10 +216,14 @@ int nd_nv_netd_socket(const char *config_dir, const char *default_sock, bool may
                 return 0;
         if (stat(default_sock, &st) == 0)
                 return 0; /* a host netd that is down: the caller reports it */
+        uint64_t cookie = netns_cookie();
+        int r = drop_stale(base, cookie, d);
+        if (r < 0)
+                return r;
         snprintf(state, sizeof(state), "%s/state", base);
         if (!may_start && stat(state, &st) < 0)
                 return 1;
-        int r = start(base, own, d);
+        r = start(base, own, cookie, d);
         if (r < 0)
                 return r;
         snprintf(ret, size, "%s", own);

@@ -17,7 +17,10 @@
  * --exit-when-idle) or when BASE/state is removed.  DIR defaults to /tmp,
  * netavark 1.4's default.  A default socket that exists but does not
  * answer is a host netd that is down, not a reason to start a rival in
- * its namespace: no start then.
+ * its namespace: no start then.  BASE/netns-cookie records the
+ * namespace's cookie (SO_NETNS_COOKIE): a BASE whose cookie is another's
+ * belongs to a namespace gone since (inode numbers are reused) and is
+ * removed before a start.
  */
 #pragma once
 

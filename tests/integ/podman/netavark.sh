@@ -187,6 +187,8 @@ mkdir -p "$CFG"
 # one netd per namespace: its files under DIR/netd/<the namespace's inode>
 OD=$CFG/netd/$(stat -L -c %i "/run/netns/nd-$$-q")
 od_pid() { cat "$OD/run/netd.pid" 2>/dev/null; }
+# the namespace's cookie (SO_NETNS_COOKIE), as netd-netavark reads it
+od_cookie() { ip netns exec "nd-$$-q" python3 -c 'import socket; print(int.from_bytes(socket.socket(socket.AF_UNIX).getsockopt(socket.SOL_SOCKET, 71, 8), "little"))'; }
 od_gone() { local p=$1; [ ! -e "/proc/$p" ] || grep -q '^State:.*Z' "/proc/$p/status"; }
 trap 'P rm -a -f -t 0 >/dev/null 2>&1; [ -n "$(od_pid)" ] && kill "$(od_pid)" 2>/dev/null; nd_cleanup' EXIT
 QOPTS='{"container_id":"e1","container_name":"q1","networks":{"n5":{"interface_name":"eth0"}},
@@ -228,6 +230,21 @@ P2=$(od_pid)
 t_ok "it is a new one" test "$P2" != "$P1"
 rm -rf "$CFG"
 t_ok "removing --config's directory ends it (as a test harness does)" nd_eventually 5 od_gone "$P2"
+# the kernel reuses a namespace's inode number once it is gone: records
+# left under that number by another namespace's netd are not this one's
+stale() { mkdir -p "$OD/state" && echo 1 >"$OD/netns-cookie" && touch "$OD/state/stale-marker"; }
+ip netns add "nd-$$-c7"
+ND_NS+=("nd-$$-c7")
+stale
+t_eq "teardown over another namespace's leftovers: success, nothing started, they are gone" \
+        "$(Q --config "$CFG" teardown "/run/netns/nd-$$-c7" <<<"$QOPTS"; echo $?) $(ls "$OD" 2>/dev/null | wc -l)" "0 0"
+stale
+t_ok "setup over another namespace's leftovers starts a netd afresh" Q --config "$CFG" setup "/run/netns/nd-$$-c7" <<<"$QOPTS"
+t_eq "on an empty state, with this namespace's cookie" \
+        "$(ls "$OD/state/stale-marker" 2>/dev/null | wc -l) $(cat "$OD/netns-cookie")" "0 $(od_cookie)"
+P4=$(od_pid)
+rm -rf "$CFG"
+t_ok "and it ends with its directory" nd_eventually 5 od_gone "$P4"
 t_match "netd refuses a bad --exit-when-idle" "$("$NETD" --exit-when-idle 0 2>&1; echo $?)" \
         "want 1..86400 seconds.*2$"
 nd_done
