@@ -112,9 +112,9 @@ static int configure(nd_manager *m, nd_container *c) {
 int nd_resolver_open(nd_manager *m, int ns_fd, nd_dns_sandbox **ret) {
         uint16_t udp = 0, tcp = 0, u, t;
         nd_dns_sandbox *sb;
-        /* the same ports as before a restart: conntrack entries of
-         * clients that keep their source port still point there; if the
-         * container took one meanwhile, new ones */
+        /* the same ports as before a restart: the table, which stays
+         * in the sandbox while netd is down, already points there; if
+         * the container took one meanwhile, new ones */
         if (nd_nft_dns_ports(ns_fd, &udp, &tcp) < 0)
                 udp = tcp = 0;
         int r = nd_dns_sandbox_open(m->dns, ns_fd, udp, tcp, &sb);
@@ -125,7 +125,7 @@ int nd_resolver_open(nd_manager *m, int ns_fd, nd_dns_sandbox **ret) {
         nd_dns_sandbox_ports(sb, &u, &t);
         r = nd_nft_dns_redirect(ns_fd, u, t);
         if (r < 0) {
-                /* a kernel without nf_tables NAT: port 53 itself, as
+                /* a kernel without nf_tables: port 53 itself, as
                  * before the redirect (then it is not the container's) */
                 nd_dns_sandbox_close(sb);
                 int k = nd_dns_sandbox_open(m->dns, ns_fd, 53, 53, &sb);

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The redirect of 127.0.0.11:53 in a sandbox (nft-dns.h).  The rules are
- * the bytecode `nft --debug=netlink` shows for the ruleset in the header.
+ * the bytecode `nft --debug=netlink` shows for the ruleset in the header:
+ * "udp dport set N" is an immediate and a payload write with the L4
+ * checksum (UDP's at transport offset 6, TCP's at 16) updated.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -157,22 +159,46 @@ static void match(struct nftnl_rule *r, bool out, uint8_t proto, uint16_t port) 
         eq(r, &p, 2);
 }
 
-/* output: dnat to 127.0.0.11:@to; postrouting: snat to :53 */
-static void nat(struct nftnl_rule *r, bool out, uint16_t to) {
+/* the 2 bytes at transport header + @off set to @to, the checksum at
+ * transport header + @csum_off updated (no pseudo-header flag: no port is
+ * part of the pseudo-header) */
+static void set_port(struct nftnl_rule *r, uint32_t off, uint16_t to, uint32_t csum_off) {
         uint16_t p = htons(to);
-        if (out) {
-                imm(r, NFT_REG_1, resolver_addr, 4);
-                imm(r, NFT_REG_2, &p, 2);
-        } else
-                imm(r, NFT_REG_1, &p, 2);
-        struct nftnl_expr *e = ex(r, "nat");
+        imm(r, NFT_REG_1, &p, 2);
+        struct nftnl_expr *e = ex(r, "payload");
         if (!e)
                 return;
-        nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_TYPE, out ? NFT_NAT_DNAT : NFT_NAT_SNAT);
-        nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_FAMILY, NFPROTO_IPV4);
-        if (out)
-                nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_REG_ADDR_MIN, NFT_REG_1);
-        nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_REG_PROTO_MIN, out ? NFT_REG_2 : NFT_REG_1);
+        nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_SREG, NFT_REG_1);
+        nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_BASE, NFT_PAYLOAD_TRANSPORT_HEADER);
+        nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_OFFSET, off);
+        nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_LEN, 2);
+        nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_CSUM_TYPE, NFT_PAYLOAD_CSUM_INET);
+        nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_CSUM_OFFSET, csum_off);
+        nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_FLAGS, 0);
+}
+
+/* ip saddr 127.0.0.11 icmp type destination-unreachable, quoting a UDP
+ * datagram to 127.0.0.11:@port (its IP header without options, as local
+ * ones are): @th,136,8 17 @th,192,32 127.0.0.11 @th,240,16 @port */
+static void match_icmp(struct nftnl_rule *r, uint16_t port) {
+        uint8_t icmp = IPPROTO_ICMP, unreach = 3, udp = IPPROTO_UDP;
+        uint16_t p = htons(port);
+        load(r, NFT_PAYLOAD_NETWORK_HEADER, 12, 4);
+        eq(r, resolver_addr, 4);
+        struct nftnl_expr *e = ex(r, "meta");
+        if (e) {
+                nftnl_expr_set_u32(e, NFTNL_EXPR_META_KEY, NFT_META_L4PROTO);
+                nftnl_expr_set_u32(e, NFTNL_EXPR_META_DREG, NFT_REG_1);
+        }
+        eq(r, &icmp, 1);
+        load(r, NFT_PAYLOAD_TRANSPORT_HEADER, 0, 1);
+        eq(r, &unreach, 1);
+        load(r, NFT_PAYLOAD_TRANSPORT_HEADER, 8 + 9, 1);
+        eq(r, &udp, 1);
+        load(r, NFT_PAYLOAD_TRANSPORT_HEADER, 8 + 16, 4);
+        eq(r, resolver_addr, 4);
+        load(r, NFT_PAYLOAD_TRANSPORT_HEADER, 8 + 20 + 2, 2);
+        eq(r, &p, 2);
 }
 
 static int put_table(nd_nft_batch *bt, int type, const char *comment) {
@@ -201,16 +227,17 @@ static int put_table(nd_nft_batch *bt, int type, const char *comment) {
         return 0;
 }
 
-static int put_chain(nd_nft_batch *bt, const char *name, uint32_t hook, int32_t prio) {
+static int put_chain(nd_nft_batch *bt) {
         struct nftnl_chain *ch = nftnl_chain_alloc();
         if (!ch)
                 return -ENOMEM;
         nftnl_chain_set_u32(ch, NFTNL_CHAIN_FAMILY, NFPROTO_IPV4);
         nftnl_chain_set_str(ch, NFTNL_CHAIN_TABLE, ND_NFT_DNS_TABLE);
-        nftnl_chain_set_str(ch, NFTNL_CHAIN_NAME, name);
-        nftnl_chain_set_str(ch, NFTNL_CHAIN_TYPE, "nat");
-        nftnl_chain_set_u32(ch, NFTNL_CHAIN_HOOKNUM, hook);
-        nftnl_chain_set_s32(ch, NFTNL_CHAIN_PRIO, prio);
+        nftnl_chain_set_str(ch, NFTNL_CHAIN_NAME, "output");
+        nftnl_chain_set_str(ch, NFTNL_CHAIN_TYPE, "filter");
+        nftnl_chain_set_u32(ch, NFTNL_CHAIN_HOOKNUM, NF_INET_LOCAL_OUT);
+        /* raw (-300): before anything else at output, conntrack included */
+        nftnl_chain_set_s32(ch, NFTNL_CHAIN_PRIO, -300);
         nftnl_chain_set_u32(ch, NFTNL_CHAIN_POLICY, NF_ACCEPT);
         struct nlmsghdr *h = nd_nft_batch_msg(bt, NFT_MSG_NEWCHAIN, NFPROTO_IPV4, NLM_F_CREATE);
         nftnl_chain_nlmsg_build_payload(h, ch);
@@ -219,15 +246,25 @@ static int put_chain(nd_nft_batch *bt, const char *name, uint32_t hook, int32_t 
         return 0;
 }
 
+/* @out: a query to 127.0.0.11:53, rewritten to @port; else a reply from
+ * @port, rewritten to 53; @proto IPPROTO_ICMP: a port unreachable for a
+ * query, its quoted destination port back to 53 */
 static int put_rule(nd_nft_batch *bt, bool out, uint8_t proto, uint16_t port) {
         struct nftnl_rule *r = nftnl_rule_alloc();
         if (!r)
                 return -ENOMEM;
         nftnl_rule_set_str(r, NFTNL_RULE_TABLE, ND_NFT_DNS_TABLE);
-        nftnl_rule_set_str(r, NFTNL_RULE_CHAIN, out ? "output" : "postrouting");
+        nftnl_rule_set_str(r, NFTNL_RULE_CHAIN, "output");
         nftnl_rule_set_u32(r, NFTNL_RULE_FAMILY, NFPROTO_IPV4);
-        match(r, out, proto, out ? 53 : port);
-        nat(r, out, out ? port : 53);
+        if (proto == IPPROTO_ICMP) {
+                match_icmp(r, port);
+                /* the ICMP checksum covers the quote; the quoted UDP
+                 * checksum is nobody's concern */
+                set_port(r, 8 + 20 + 2, 53, 2);
+        } else {
+                match(r, out, proto, out ? 53 : port);
+                set_port(r, out ? 2 : 0, out ? port : 53, proto == IPPROTO_UDP ? 6 : 16);
+        }
         struct nlmsghdr *h = nd_nft_batch_msg(bt, NFT_MSG_NEWRULE, NFPROTO_IPV4, NLM_F_APPEND | NLM_F_CREATE);
         nftnl_rule_nlmsg_build_payload(h, r);
         nd_nft_batch_msg_done(bt);
@@ -248,10 +285,10 @@ int nd_nft_dns_redirect(int ns_fd, uint16_t udp, uint16_t tcp) {
         /* "table; delete table; table { ... }": atomic, whatever was there */
         if ((r = put_table(&bt, NFT_MSG_NEWTABLE, NULL)) < 0 || (r = put_table(&bt, NFT_MSG_DELTABLE, NULL)) < 0 ||
             (r = put_table(&bt, NFT_MSG_NEWTABLE, comment)) < 0 ||
-            (r = put_chain(&bt, "output", NF_INET_LOCAL_OUT, -100)) < 0 ||
-            (r = put_chain(&bt, "postrouting", NF_INET_POST_ROUTING, 100)) < 0 ||
+            (r = put_chain(&bt)) < 0 ||
             (r = put_rule(&bt, true, IPPROTO_UDP, udp)) < 0 || (r = put_rule(&bt, true, IPPROTO_TCP, tcp)) < 0 ||
-            (r = put_rule(&bt, false, IPPROTO_UDP, udp)) < 0 || (r = put_rule(&bt, false, IPPROTO_TCP, tcp)) < 0) {
+            (r = put_rule(&bt, false, IPPROTO_UDP, udp)) < 0 || (r = put_rule(&bt, false, IPPROTO_TCP, tcp)) < 0 ||
+            (r = put_rule(&bt, false, IPPROTO_ICMP, udp)) < 0) {
                 nd_nft_batch_abort(&bt);
                 return r;
         }

@@ -4,22 +4,31 @@
  * The embedded DNS's redirect inside one sandbox's namespace: a small
  * table "ip netd-dns" that sends 127.0.0.11:53 (UDP and TCP) to the ports
  * netd's listeners have there, and rewrites the source port of their
- * replies back to 53, as Docker's DOCKER_OUTPUT and DOCKER_POSTROUTING
- * chains do.  Every port of every address stays free for the container
- * (a dnsmasq may bind 0.0.0.0:53).
+ * replies back to 53.  Every port of every address stays free for the
+ * container (a dnsmasq may bind 0.0.0.0:53).
  *
  *   table ip netd-dns {
  *     comment "netd dns udp UDP tcp TCP"
- *     chain output { type nat hook output priority -100; policy accept;
- *       ip daddr 127.0.0.11 udp dport 53 dnat to 127.0.0.11:UDP
- *       ip daddr 127.0.0.11 tcp dport 53 dnat to 127.0.0.11:TCP }
- *     chain postrouting { type nat hook postrouting priority srcnat; policy accept;
- *       ip saddr 127.0.0.11 udp sport UDP snat to :53
- *       ip saddr 127.0.0.11 tcp sport TCP snat to :53 }
+ *     chain output { type filter hook output priority raw; policy accept;
+ *       ip daddr 127.0.0.11 udp dport 53 udp dport set UDP
+ *       ip daddr 127.0.0.11 tcp dport 53 tcp dport set TCP
+ *       ip saddr 127.0.0.11 udp sport UDP udp sport set 53
+ *       ip saddr 127.0.0.11 tcp sport TCP tcp sport set 53
+ *       ip saddr 127.0.0.11 icmp type destination-unreachable
+ *         @th,136,8 17 @th,192,32 127.0.0.11 @th,240,16 UDP
+ *         @th,240,16 set 53 }
  *   }
  *
+ * Docker uses DNAT and SNAT (DOCKER_OUTPUT, DOCKER_POSTROUTING) instead;
+ * NAT turns on conntrack in the namespace, which costs every packet of
+ * the container.  Here the ports are rewritten in place, stateless:
+ * queries and replies both leave through the output hook of lo, so each
+ * direction is one rule and nothing needs remembering.  The last rule
+ * gives a port unreachable for a query (netd down) its quoted port 53
+ * back, so the client's connected socket sees the error, as with NAT.
+ *
  * The comment records the ports, so a restarted netd binds the same ones
- * again: clients' conntrack entries of the old redirect stay right.
+ * again and the table stays right for queries sent meanwhile.
  * Each call opens a netfilter socket in the namespace and sends one
  * request or one atomic batch; the kernel handles both inside sendmsg().
  */
