@@ -185,7 +185,7 @@ static int port_strings(const json_t *pm, json_t *out, nd_diag *d) {
                 const char *hip = "", *proto = "tcp";
                 json_t *cp = json_object_get(m, "container_port"), *hp = json_object_get(m, "host_port"),
                        *rg = json_object_get(m, "range");
-                int r;
+                int r = 0;
                 if (!json_is_object(m) || (r = opt_string(m, "host_ip", "port_mappings", &hip, d)) < 0 ||
                     (r = opt_string(m, "protocol", "port_mappings", &proto, d)) < 0)
                         return r < 0 ? r : nd_diag_set(d, -EINVAL, "port_mappings: a mapping must be an object");
