@@ -17,36 +17,13 @@ nd_host x
 nd_wire h x 10.97.0
 nd_start h || exit 1
 NDPID=$ND_PID
-T=$ND_TMP/pm
+. "$(dirname "$0")/lib.sh"
+pm_setup h
 NV=$ND_BUILD/netd/netd-netavark
-mkdir -p "$T/bin" "$T/networks" "$T/rootfs"
-# Podman runs "netavark" from the first helper_binaries_dir that has one
-ln -s "$NV" "$T/bin/netavark"
-NETD_SOCKET=$(nd_sock h)
-# Podman's cleanup process (run by conmon when a container exits) gets
-# only CONTAINERS_CONF from our environment: engine.env carries the
-# socket to the netavark it runs for the teardown
-cat >"$T/containers.conf" <<EOC
-[network]
-network_backend = "netavark"
-network_config_dir = "$T/networks"
-[engine]
-helper_binaries_dir = ["$T/bin", "/usr/libexec/podman"]
-env = ["NETD_SOCKET=$NETD_SOCKET"]
-events_logger = "file"
-cgroup_manager = "cgroupfs"
-EOC
-export NETD_SOCKET CONTAINERS_CONF=$T/containers.conf
-P() {
-        nsenter --net="/run/netns/nd-$$-h" podman --root "$T/storage" --runroot "$T/run" --storage-driver vfs "$@"
-}
-trap 'P rm -a -f -t 0 >/dev/null 2>&1; nd_cleanup' EXIT
 RUN=(run -d --ulimit nofile=1024:1024 --ulimit nproc=1024:1024)
 sbx() { nd_api h GET /v1/sandboxes | cut -d' ' -f2-; }
 
-nd_ctl h rootfs init "$T/rootfs" >/dev/null
-t_ok "a busybox image imported from a local tarball" sh -c "tar -C '$T/rootfs' -c . >'$T/busybox.tar' &&
-        podman --root '$T/storage' --runroot '$T/run' --storage-driver vfs import '$T/busybox.tar' localhost/busybox:test"
+pm_image
 t_match "podman's backend is netd-netavark" "$(P info --format '{{.Host.NetworkBackend}}')" "netavark"
 t_ok "podman network create pnv" P network create --subnet 10.89.7.0/24 pnv
 t_eq "netd has no network before a container needs it" "$(nd_api h GET /v1/networks/pnv | cut -d' ' -f1)" "404"

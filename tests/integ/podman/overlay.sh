@@ -20,27 +20,8 @@ nd_start_node h2 2 --node-ttl 3 || exit 1
 PID2=$ND_PID
 nd_rootfs h2
 
-T=$ND_TMP/pm
-mkdir -p "$T/bin" "$T/networks" "$T/rootfs"
-ln -s "$ND_BUILD/netd/netd-netavark" "$T/bin/netavark"
-NETD_SOCKET=$(nd_sock h1)
-# as in netavark.sh: engine.env carries h1's socket to the teardown that
-# Podman's cleanup process runs
-cat >"$T/containers.conf" <<EOC
-[network]
-network_backend = "netavark"
-network_config_dir = "$T/networks"
-[engine]
-helper_binaries_dir = ["$T/bin", "/usr/libexec/podman"]
-env = ["NETD_SOCKET=$NETD_SOCKET"]
-events_logger = "file"
-cgroup_manager = "cgroupfs"
-EOC
-export CONTAINERS_CONF=$T/containers.conf
-P() {
-        nsenter --net="/run/netns/nd-$$-h1" podman --root "$T/storage" --runroot "$T/run" --storage-driver vfs "$@"
-}
-trap 'P rm -a -f -t 0 >/dev/null 2>&1; nd_cleanup' EXIT
+. "$(dirname "$0")/lib.sh"
+pm_setup h1
 n2() { NETD_SOCKET=$(nd_sock h2) "$NETCTL" "$@"; }
 
 t_ok "an overlay network" nd_ctl h1 network create -d overlay --subnet 10.63.0.0/24 ov
@@ -48,9 +29,7 @@ t_ok "h2 has it" nd_eventually 3 n2 network inspect ov
 t_ok "a netd container on h2" n2 run -d --name peer --network ov busybox httpd -f -p 80 -h /var/www
 PEER=$(n2 inspect peer | jq -r '.[0].Endpoints[0].IPAddress')
 
-nd_ctl h1 rootfs init "$T/rootfs" >/dev/null
-t_ok "a busybox image imported from a local tarball" sh -c "tar -C '$T/rootfs' -c . >'$T/busybox.tar' &&
-        podman --root '$T/storage' --runroot '$T/run' --storage-driver vfs import '$T/busybox.tar' localhost/busybox:test"
+pm_image
 t_ok "podman network create pov --label netd.network=ov (h1)" P network create --label netd.network=ov pov
 t_ok "podman run pa on pov (h1)" P run -d --ulimit nofile=1024:1024 --ulimit nproc=1024:1024 --name pa \
         --network pov localhost/busybox:test httpd -f -p 80 -h /var/www
