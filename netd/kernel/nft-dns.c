@@ -110,53 +110,15 @@ int nd_nft_dns_ports(int ns_fd, uint16_t *ret_udp, uint16_t *ret_tcp) {
 
 /* ---- the table ---- */
 
-static struct nftnl_expr *ex(struct nftnl_rule *r, const char *name) {
-        struct nftnl_expr *e = nftnl_expr_alloc(name);
-        if (e)
-                nftnl_rule_add_expr(r, e);
-        return e;
-}
-
-static void load(struct nftnl_rule *r, uint32_t base, uint32_t off, uint32_t len) {
-        struct nftnl_expr *e = ex(r, "payload");
-        if (!e)
-                return;
-        nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_DREG, NFT_REG_1);
-        nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_BASE, base);
-        nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_OFFSET, off);
-        nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_LEN, len);
-}
-
-static void eq(struct nftnl_rule *r, const void *data, uint32_t len) {
-        struct nftnl_expr *e = ex(r, "cmp");
-        if (!e)
-                return;
-        nftnl_expr_set_u32(e, NFTNL_EXPR_CMP_SREG, NFT_REG_1);
-        nftnl_expr_set_u32(e, NFTNL_EXPR_CMP_OP, NFT_CMP_EQ);
-        nftnl_expr_set(e, NFTNL_EXPR_CMP_DATA, data, len);
-}
-
-static void imm(struct nftnl_rule *r, uint32_t reg, const void *data, uint32_t len) {
-        struct nftnl_expr *e = ex(r, "immediate");
-        if (!e)
-                return;
-        nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_DREG, reg);
-        nftnl_expr_set(e, NFTNL_EXPR_IMM_DATA, data, len);
-}
-
 /* ip [sd]addr 127.0.0.11 PROTO [sd]port @port */
 static void match(struct nftnl_rule *r, bool out, uint8_t proto, uint16_t port) {
         uint16_t p = htons(port);
-        load(r, NFT_PAYLOAD_NETWORK_HEADER, out ? 16 : 12, 4);
-        eq(r, resolver_addr, 4);
-        struct nftnl_expr *e = ex(r, "meta");
-        if (e) {
-                nftnl_expr_set_u32(e, NFTNL_EXPR_META_KEY, NFT_META_L4PROTO);
-                nftnl_expr_set_u32(e, NFTNL_EXPR_META_DREG, NFT_REG_1);
-        }
-        eq(r, &proto, 1);
-        load(r, NFT_PAYLOAD_TRANSPORT_HEADER, out ? 2 : 0, 2);
-        eq(r, &p, 2);
+        nd_nft_payload(r, NFT_PAYLOAD_NETWORK_HEADER, out ? 16 : 12, 4, NFT_REG_1);
+        nd_nft_cmp(r, NFT_CMP_EQ, resolver_addr, 4);
+        nd_nft_meta(r, NFT_META_L4PROTO, NFT_REG_1);
+        nd_nft_cmp(r, NFT_CMP_EQ, &proto, 1);
+        nd_nft_payload(r, NFT_PAYLOAD_TRANSPORT_HEADER, out ? 2 : 0, 2, NFT_REG_1);
+        nd_nft_cmp(r, NFT_CMP_EQ, &p, 2);
 }
 
 /* the 2 bytes at transport header + @off set to @to, the checksum at
@@ -164,8 +126,8 @@ static void match(struct nftnl_rule *r, bool out, uint8_t proto, uint16_t port) 
  * part of the pseudo-header) */
 static void set_port(struct nftnl_rule *r, uint32_t off, uint16_t to, uint32_t csum_off) {
         uint16_t p = htons(to);
-        imm(r, NFT_REG_1, &p, 2);
-        struct nftnl_expr *e = ex(r, "payload");
+        nd_nft_imm(r, NFT_REG_1, &p, 2);
+        struct nftnl_expr *e = nd_nft_ex(r, "payload");
         if (!e)
                 return;
         nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_SREG, NFT_REG_1);
@@ -183,22 +145,18 @@ static void set_port(struct nftnl_rule *r, uint32_t off, uint16_t to, uint32_t c
 static void match_icmp(struct nftnl_rule *r, uint16_t port) {
         uint8_t icmp = IPPROTO_ICMP, unreach = 3, udp = IPPROTO_UDP;
         uint16_t p = htons(port);
-        load(r, NFT_PAYLOAD_NETWORK_HEADER, 12, 4);
-        eq(r, resolver_addr, 4);
-        struct nftnl_expr *e = ex(r, "meta");
-        if (e) {
-                nftnl_expr_set_u32(e, NFTNL_EXPR_META_KEY, NFT_META_L4PROTO);
-                nftnl_expr_set_u32(e, NFTNL_EXPR_META_DREG, NFT_REG_1);
-        }
-        eq(r, &icmp, 1);
-        load(r, NFT_PAYLOAD_TRANSPORT_HEADER, 0, 1);
-        eq(r, &unreach, 1);
-        load(r, NFT_PAYLOAD_TRANSPORT_HEADER, 8 + 9, 1);
-        eq(r, &udp, 1);
-        load(r, NFT_PAYLOAD_TRANSPORT_HEADER, 8 + 16, 4);
-        eq(r, resolver_addr, 4);
-        load(r, NFT_PAYLOAD_TRANSPORT_HEADER, 8 + 20 + 2, 2);
-        eq(r, &p, 2);
+        nd_nft_payload(r, NFT_PAYLOAD_NETWORK_HEADER, 12, 4, NFT_REG_1);
+        nd_nft_cmp(r, NFT_CMP_EQ, resolver_addr, 4);
+        nd_nft_meta(r, NFT_META_L4PROTO, NFT_REG_1);
+        nd_nft_cmp(r, NFT_CMP_EQ, &icmp, 1);
+        nd_nft_payload(r, NFT_PAYLOAD_TRANSPORT_HEADER, 0, 1, NFT_REG_1);
+        nd_nft_cmp(r, NFT_CMP_EQ, &unreach, 1);
+        nd_nft_payload(r, NFT_PAYLOAD_TRANSPORT_HEADER, 8 + 9, 1, NFT_REG_1);
+        nd_nft_cmp(r, NFT_CMP_EQ, &udp, 1);
+        nd_nft_payload(r, NFT_PAYLOAD_TRANSPORT_HEADER, 8 + 16, 4, NFT_REG_1);
+        nd_nft_cmp(r, NFT_CMP_EQ, resolver_addr, 4);
+        nd_nft_payload(r, NFT_PAYLOAD_TRANSPORT_HEADER, 8 + 20 + 2, 2, NFT_REG_1);
+        nd_nft_cmp(r, NFT_CMP_EQ, &p, 2);
 }
 
 static int put_table(nd_nft_batch *bt, int type, const char *comment) {

@@ -61,5 +61,14 @@ int nd_nft_batch_put_sets(nd_nft_batch *bt);
  * NFT_MSG_DELSETELEM) messages; elements of other sets are skipped. */
 int nd_nft_batch_put_elems(nd_nft_batch *bt, int type, nd_nft_set set, const nd_nft_elem *const *elems, size_t n);
 
+/* nft-expr.c: one expression appended to rule @r (cmp and lookups read
+ * register 1). */
+struct nftnl_rule;
+struct nftnl_expr *nd_nft_ex(struct nftnl_rule *r, const char *name);
+void nd_nft_meta(struct nftnl_rule *r, uint32_t key, uint32_t dreg);
+void nd_nft_cmp(struct nftnl_rule *r, uint32_t op, const void *data, uint32_t len);
+void nd_nft_payload(struct nftnl_rule *r, uint32_t base, uint32_t off, uint32_t len, uint32_t dreg);
+void nd_nft_imm(struct nftnl_rule *r, uint32_t dreg, const void *data, uint32_t len);
+
 /* nft-rules.c: every fixed chain, then every rule, in order. */
 int nd_nft_batch_put_chains(nd_nft_batch *bt);

@@ -28,51 +28,17 @@
 
 /* ---- rules ---- */
 
-static struct nftnl_expr *ex(struct nftnl_rule *r, const char *name) {
-        struct nftnl_expr *e = nftnl_expr_alloc(name);
-        if (e)
-                nftnl_rule_add_expr(r, e);
-        return e;
-}
-
-static void meta(struct nftnl_rule *r, uint32_t key, uint32_t dreg) {
-        struct nftnl_expr *e = ex(r, "meta");
-        if (!e)
-                return;
-        nftnl_expr_set_u32(e, NFTNL_EXPR_META_KEY, key);
-        nftnl_expr_set_u32(e, NFTNL_EXPR_META_DREG, dreg);
-}
-
-static void cmp(struct nftnl_rule *r, uint32_t op, const void *data, uint32_t len) {
-        struct nftnl_expr *e = ex(r, "cmp");
-        if (!e)
-                return;
-        nftnl_expr_set_u32(e, NFTNL_EXPR_CMP_SREG, NFT_REG_1);
-        nftnl_expr_set_u32(e, NFTNL_EXPR_CMP_OP, op);
-        nftnl_expr_set(e, NFTNL_EXPR_CMP_DATA, data, len);
-}
-
 static void cmp_u32(struct nftnl_rule *r, uint32_t op, uint32_t v) {
-        cmp(r, op, &v, sizeof(v));
+        nd_nft_cmp(r, op, &v, sizeof(v));
 }
 
 static void nfproto(struct nftnl_rule *r, uint8_t family) {
-        meta(r, NFT_META_NFPROTO, NFT_REG_1);
-        cmp(r, NFT_CMP_EQ, &family, 1);
-}
-
-static void payload(struct nftnl_rule *r, uint32_t base, uint32_t off, uint32_t len, uint32_t dreg) {
-        struct nftnl_expr *e = ex(r, "payload");
-        if (!e)
-                return;
-        nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_DREG, dreg);
-        nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_BASE, base);
-        nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_OFFSET, off);
-        nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_LEN, len);
+        nd_nft_meta(r, NFT_META_NFPROTO, NFT_REG_1);
+        nd_nft_cmp(r, NFT_CMP_EQ, &family, 1);
 }
 
 static void lookup(struct nftnl_rule *r, nd_nft_set s, int dreg, bool invert) {
-        struct nftnl_expr *e = ex(r, "lookup");
+        struct nftnl_expr *e = nd_nft_ex(r, "lookup");
         if (!e)
                 return;
         nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_SREG, NFT_REG_1);
@@ -87,7 +53,7 @@ static void lookup(struct nftnl_rule *r, nd_nft_set s, int dreg, bool invert) {
 /* reg1 = reg1 & mask; then reg1 != 0 */
 static void bits_set(struct nftnl_rule *r, uint32_t mask) {
         uint32_t zero = 0;
-        struct nftnl_expr *e = ex(r, "bitwise");
+        struct nftnl_expr *e = nd_nft_ex(r, "bitwise");
         if (!e)
                 return;
         nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_SREG, NFT_REG_1);
@@ -99,7 +65,7 @@ static void bits_set(struct nftnl_rule *r, uint32_t mask) {
 }
 
 static void ct(struct nftnl_rule *r, uint32_t key) {
-        struct nftnl_expr *e = ex(r, "ct");
+        struct nftnl_expr *e = nd_nft_ex(r, "ct");
         if (!e)
                 return;
         nftnl_expr_set_u32(e, NFTNL_EXPR_CT_KEY, key);
@@ -117,7 +83,7 @@ static void ct_established(struct nftnl_rule *r) {
 }
 
 static void daddr_local(struct nftnl_rule *r) {
-        struct nftnl_expr *e = ex(r, "fib");
+        struct nftnl_expr *e = nd_nft_ex(r, "fib");
         if (!e)
                 return;
         nftnl_expr_set_u32(e, NFTNL_EXPR_FIB_FLAGS, NFTA_FIB_F_DADDR);
@@ -127,7 +93,7 @@ static void daddr_local(struct nftnl_rule *r) {
 }
 
 static void verdict(struct nftnl_rule *r, int v, const char *chain) {
-        struct nftnl_expr *e = ex(r, "immediate");
+        struct nftnl_expr *e = nd_nft_ex(r, "immediate");
         if (!e)
                 return;
         nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_DREG, NFT_REG_VERDICT);
@@ -139,7 +105,7 @@ static void verdict(struct nftnl_rule *r, int v, const char *chain) {
 /* [ds]nat to the address in reg 1 and (@reg_proto != 0) the port in
  * @reg_proto */
 static void nat(struct nftnl_rule *r, uint32_t type, uint32_t family, uint32_t reg_proto) {
-        struct nftnl_expr *e = ex(r, "nat");
+        struct nftnl_expr *e = nd_nft_ex(r, "nat");
         if (!e)
                 return;
         nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_TYPE, type);
@@ -155,7 +121,7 @@ static void dnat(struct nftnl_rule *r, uint32_t family, uint32_t reg_proto) {
 
 /* numgen random mod ND_NFT_SLOTS => @dreg: a slot of a service */
 static void slot(struct nftnl_rule *r, uint32_t dreg) {
-        struct nftnl_expr *e = ex(r, "numgen");
+        struct nftnl_expr *e = nd_nft_ex(r, "numgen");
         if (!e)
                 return;
         nftnl_expr_set_u32(e, NFTNL_EXPR_NG_DREG, dreg);
@@ -167,7 +133,7 @@ static void slot(struct nftnl_rule *r, uint32_t dreg) {
  * of the VIP's backends, a slot at random; no backend, no match (after
  * meta nfproto ipv4) */
 static void vip_dnat(struct nftnl_rule *r) {
-        payload(r, NFT_PAYLOAD_NETWORK_HEADER, 16, 4, NFT_REG_1);
+        nd_nft_payload(r, NFT_PAYLOAD_NETWORK_HEADER, 16, 4, NFT_REG_1);
         slot(r, NFT_REG32_01);
         lookup(r, ND_SET_SVC_BE4, NFT_REG_1, false);
         dnat(r, NFPROTO_IPV4, 0);
@@ -177,13 +143,13 @@ static void vip_dnat(struct nftnl_rule *r) {
  * bridge that serves it */
 static void vip_on_bridge(struct nftnl_rule *r) {
         nfproto(r, NFPROTO_IPV4);
-        meta(r, NFT_META_IIFNAME, NFT_REG_1);
-        payload(r, NFT_PAYLOAD_NETWORK_HEADER, 16, 4, NFT_REG_2);
+        nd_nft_meta(r, NFT_META_IIFNAME, NFT_REG_1);
+        nd_nft_payload(r, NFT_PAYLOAD_NETWORK_HEADER, 16, 4, NFT_REG_2);
         lookup(r, ND_SET_SVC_VIPS4, -1, false);
 }
 
 static void reject(struct nftnl_rule *r, uint32_t type, uint8_t code) {
-        struct nftnl_expr *e = ex(r, "reject");
+        struct nftnl_expr *e = nd_nft_ex(r, "reject");
         if (!e)
                 return;
         nftnl_expr_set_u32(e, NFTNL_EXPR_REJECT_TYPE, type);
@@ -191,7 +157,7 @@ static void reject(struct nftnl_rule *r, uint32_t type, uint8_t code) {
 }
 
 static void masq(struct nftnl_rule *r) {
-        ex(r, "masq");
+        nd_nft_ex(r, "masq");
 }
 
 static void publish_rule(struct nftnl_rule *r, bool v6, bool by_addr) {
@@ -199,12 +165,12 @@ static void publish_rule(struct nftnl_rule *r, bool v6, bool by_addr) {
         nfproto(r, v6 ? NFPROTO_IPV6 : NFPROTO_IPV4);
         if (by_addr) {
                 /* daddr . l4proto . dport */
-                payload(r, NFT_PAYLOAD_NETWORK_HEADER, v6 ? 24 : 16, v6 ? 16 : 4, NFT_REG_1);
-                meta(r, NFT_META_L4PROTO, v6 ? NFT_REG32_04 : NFT_REG32_01);
-                payload(r, NFT_PAYLOAD_TRANSPORT_HEADER, 2, 2, v6 ? NFT_REG32_05 : NFT_REG32_02);
+                nd_nft_payload(r, NFT_PAYLOAD_NETWORK_HEADER, v6 ? 24 : 16, v6 ? 16 : 4, NFT_REG_1);
+                nd_nft_meta(r, NFT_META_L4PROTO, v6 ? NFT_REG32_04 : NFT_REG32_01);
+                nd_nft_payload(r, NFT_PAYLOAD_TRANSPORT_HEADER, 2, 2, v6 ? NFT_REG32_05 : NFT_REG32_02);
         } else {
-                meta(r, NFT_META_L4PROTO, NFT_REG_1);
-                payload(r, NFT_PAYLOAD_TRANSPORT_HEADER, 2, 2, NFT_REG32_01);
+                nd_nft_meta(r, NFT_META_L4PROTO, NFT_REG_1);
+                nd_nft_payload(r, NFT_PAYLOAD_TRANSPORT_HEADER, 2, 2, NFT_REG32_01);
         }
         lookup(r, s, NFT_REG_1, false);
         /* the map's data is address . port: the port follows the address */
@@ -213,21 +179,21 @@ static void publish_rule(struct nftnl_rule *r, bool v6, bool by_addr) {
 
 /* [io]ifname [!=] @set */
 static void ifname_in(struct nftnl_rule *r, uint32_t key, nd_nft_set s, bool invert) {
-        meta(r, key, NFT_REG_1);
+        nd_nft_meta(r, key, NFT_REG_1);
         lookup(r, s, -1, invert);
 }
 
 static void saddr(struct nftnl_rule *r, bool v6) {
         nfproto(r, v6 ? NFPROTO_IPV6 : NFPROTO_IPV4);
-        payload(r, NFT_PAYLOAD_NETWORK_HEADER, v6 ? 8 : 12, v6 ? 16 : 4, NFT_REG_1);
+        nd_nft_payload(r, NFT_PAYLOAD_NETWORK_HEADER, v6 ? 8 : 12, v6 ? 16 : 4, NFT_REG_1);
         lookup(r, v6 ? ND_SET_SUB6 : ND_SET_SUB4, -1, false);
 }
 
 /* ip6 saddr / daddr / ND target (at @base + @off) is [not] link-local (fe80::/10) */
 static void ip6_linklocal(struct nftnl_rule *r, uint32_t base, uint32_t off, bool eq) {
         static const uint8_t ll[16] = { 0xfe, 0x80 }, ll_mask[16] = { 0xff, 0xc0 }, zero[16] = {0};
-        payload(r, base, off, 16, NFT_REG_1);
-        struct nftnl_expr *e = ex(r, "bitwise");
+        nd_nft_payload(r, base, off, 16, NFT_REG_1);
+        struct nftnl_expr *e = nd_nft_ex(r, "bitwise");
         if (e) {
                 nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_SREG, NFT_REG_1);
                 nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_DREG, NFT_REG_1);
@@ -235,20 +201,20 @@ static void ip6_linklocal(struct nftnl_rule *r, uint32_t base, uint32_t off, boo
                 nftnl_expr_set(e, NFTNL_EXPR_BITWISE_MASK, ll_mask, 16);
                 nftnl_expr_set(e, NFTNL_EXPR_BITWISE_XOR, zero, 16);
         }
-        cmp(r, eq ? NFT_CMP_EQ : NFT_CMP_NEQ, ll, 16);
+        nd_nft_cmp(r, eq ? NFT_CMP_EQ : NFT_CMP_NEQ, ll, 16);
 }
 
 /* ip6 saddr [!=] :: */
 static void ip6_saddr_any(struct nftnl_rule *r, bool eq) {
         static const uint8_t zero[16] = {0};
-        payload(r, NFT_PAYLOAD_NETWORK_HEADER, 8, 16, NFT_REG_1);
-        cmp(r, eq ? NFT_CMP_EQ : NFT_CMP_NEQ, zero, 16);
+        nd_nft_payload(r, NFT_PAYLOAD_NETWORK_HEADER, 8, 16, NFT_REG_1);
+        nd_nft_cmp(r, eq ? NFT_CMP_EQ : NFT_CMP_NEQ, zero, 16);
 }
 
 /* fib saddr . iif oif missing: no route back to the source through the
  * interface the packet came in on */
 static void saddr_unroutable(struct nftnl_rule *r) {
-        struct nftnl_expr *e = ex(r, "fib");
+        struct nftnl_expr *e = nd_nft_ex(r, "fib");
         if (!e)
                 return;
         nftnl_expr_set_u32(e, NFTNL_EXPR_FIB_FLAGS, NFTA_FIB_F_SADDR | NFTA_FIB_F_IIF | NFTA_FIB_F_PRESENT);
@@ -260,25 +226,25 @@ static void saddr_unroutable(struct nftnl_rule *r) {
 /* ether type @type (bridge family) */
 static void ether_type(struct nftnl_rule *r, uint16_t type) {
         uint16_t be = htons(type);
-        payload(r, NFT_PAYLOAD_LL_HEADER, 12, 2, NFT_REG_1);
-        cmp(r, NFT_CMP_EQ, &be, 2);
+        nd_nft_payload(r, NFT_PAYLOAD_LL_HEADER, 12, 2, NFT_REG_1);
+        nd_nft_cmp(r, NFT_CMP_EQ, &be, 2);
 }
 
 /* iifname . <@len bytes at @base + @off> != @set: the port did not
  * register that value */
 static void port_lacks(struct nftnl_rule *r, uint32_t base, uint32_t off, uint32_t len, nd_nft_set s) {
-        meta(r, NFT_META_IIFNAME, NFT_REG_1);
-        payload(r, base, off, len, NFT_REG_2);
+        nd_nft_meta(r, NFT_META_IIFNAME, NFT_REG_1);
+        nd_nft_payload(r, base, off, len, NFT_REG_2);
         lookup(r, s, -1, true);
 }
 
 /* meta l4proto icmpv6 icmpv6 type @type */
 static void icmp6_type(struct nftnl_rule *r, uint8_t type) {
         uint8_t p = IPPROTO_ICMPV6;
-        meta(r, NFT_META_L4PROTO, NFT_REG_1);
-        cmp(r, NFT_CMP_EQ, &p, 1);
-        payload(r, NFT_PAYLOAD_TRANSPORT_HEADER, 0, 1, NFT_REG_1);
-        cmp(r, NFT_CMP_EQ, &type, 1);
+        nd_nft_meta(r, NFT_META_L4PROTO, NFT_REG_1);
+        nd_nft_cmp(r, NFT_CMP_EQ, &p, 1);
+        nd_nft_payload(r, NFT_PAYLOAD_TRANSPORT_HEADER, 0, 1, NFT_REG_1);
+        nd_nft_cmp(r, NFT_CMP_EQ, &type, 1);
 }
 
 enum { R_PUBLISH, R_PREROUTING, R_OUTPUT, R_POSTROUTING, R_FORWARD, R_INPUT, R_RPFILTER, R_BR_PREROUTING, R_BR_PORT,
@@ -329,8 +295,8 @@ static bool build_rule(int c, int k, struct nftnl_rule *r) {
          * random mod 256 map @mesh4 */
         case R_PUBLISH * 16 + 1:
                 nfproto(r, NFPROTO_IPV4);
-                meta(r, NFT_META_L4PROTO, NFT_REG_1);
-                payload(r, NFT_PAYLOAD_TRANSPORT_HEADER, 2, 2, NFT_REG32_01);
+                nd_nft_meta(r, NFT_META_L4PROTO, NFT_REG_1);
+                nd_nft_payload(r, NFT_PAYLOAD_TRANSPORT_HEADER, 2, 2, NFT_REG32_01);
                 slot(r, NFT_REG32_02);
                 lookup(r, ND_SET_MESH4, NFT_REG_1, false);
                 dnat(r, NFPROTO_IPV4, NFT_REG32_01);
@@ -367,9 +333,9 @@ static bool build_rule(int c, int k, struct nftnl_rule *r) {
         case R_POSTROUTING * 16 + 0:
                 ct_dnat(r);
                 nfproto(r, NFPROTO_IPV4);
-                payload(r, NFT_PAYLOAD_NETWORK_HEADER, 16, 4, NFT_REG_1);
+                nd_nft_payload(r, NFT_PAYLOAD_NETWORK_HEADER, 16, 4, NFT_REG_1);
                 lookup(r, ND_SET_SVC_REMOTE4, -1, false);
-                meta(r, NFT_META_OIFNAME, NFT_REG_1);
+                nd_nft_meta(r, NFT_META_OIFNAME, NFT_REG_1);
                 lookup(r, ND_SET_SVC_SNAT4, NFT_REG_1, false);
                 nat(r, NFT_NAT_SNAT, NFPROTO_IPV4, 0);
                 return true;
@@ -377,8 +343,8 @@ static bool build_rule(int c, int k, struct nftnl_rule *r) {
         case R_POSTROUTING * 16 + 1:
                 ct_dnat(r);
                 nfproto(r, NFPROTO_IPV4);
-                payload(r, NFT_PAYLOAD_NETWORK_HEADER, 12, 1, NFT_REG_1);
-                cmp(r, NFT_CMP_EQ, &lo_net, 1);
+                nd_nft_payload(r, NFT_PAYLOAD_NETWORK_HEADER, 12, 1, NFT_REG_1);
+                nd_nft_cmp(r, NFT_CMP_EQ, &lo_net, 1);
                 masq(r);
                 return true;
         /* ct status dnat oifname @bridges ip[6] saddr @subnets masquerade
@@ -403,9 +369,9 @@ static bool build_rule(int c, int k, struct nftnl_rule *r) {
         case R_FORWARD * 16 + 0:
                 ifname_in(r, NFT_META_IIFNAME, ND_SET_BRIDGES, false);
                 nfproto(r, NFPROTO_IPV4);
-                payload(r, NFT_PAYLOAD_NETWORK_HEADER, 16, 4, NFT_REG_1);
-                meta(r, NFT_META_L4PROTO, NFT_REG32_01);
-                payload(r, NFT_PAYLOAD_TRANSPORT_HEADER, 2, 2, NFT_REG32_02);
+                nd_nft_payload(r, NFT_PAYLOAD_NETWORK_HEADER, 16, 4, NFT_REG_1);
+                nd_nft_meta(r, NFT_META_L4PROTO, NFT_REG32_01);
+                nd_nft_payload(r, NFT_PAYLOAD_TRANSPORT_HEADER, 2, 2, NFT_REG32_02);
                 lookup(r, ND_SET_CTRL4, -1, false);
                 verdict(r, NF_DROP, NULL);
                 return true;
@@ -414,10 +380,10 @@ static bool build_rule(int c, int k, struct nftnl_rule *r) {
         case R_FORWARD * 16 + 1:
                 ifname_in(r, NFT_META_IIFNAME, ND_SET_BRIDGES, false);
                 nfproto(r, NFPROTO_IPV4);
-                payload(r, NFT_PAYLOAD_NETWORK_HEADER, 16, 4, NFT_REG_1);
+                nd_nft_payload(r, NFT_PAYLOAD_NETWORK_HEADER, 16, 4, NFT_REG_1);
                 lookup(r, ND_SET_PEERS4, -1, false);
-                meta(r, NFT_META_L4PROTO, NFT_REG_1);
-                payload(r, NFT_PAYLOAD_TRANSPORT_HEADER, 2, 2, NFT_REG32_01);
+                nd_nft_meta(r, NFT_META_L4PROTO, NFT_REG_1);
+                nd_nft_payload(r, NFT_PAYLOAD_TRANSPORT_HEADER, 2, 2, NFT_REG32_01);
                 lookup(r, ND_SET_TUNNEL, -1, false);
                 verdict(r, NF_DROP, NULL);
                 return true;
@@ -428,8 +394,8 @@ static bool build_rule(int c, int k, struct nftnl_rule *r) {
         case R_FORWARD * 16 + 2:
         case R_FORWARD * 16 + 3: /* oifname @internal ... */
                 ifname_in(r, k == 2 ? NFT_META_IIFNAME : NFT_META_OIFNAME, ND_SET_INTERNAL, false);
-                meta(r, NFT_META_IIFNAME, NFT_REG_1);
-                meta(r, NFT_META_OIFNAME, NFT_REG_2);
+                nd_nft_meta(r, NFT_META_IIFNAME, NFT_REG_1);
+                nd_nft_meta(r, NFT_META_OIFNAME, NFT_REG_2);
                 lookup(r, ND_SET_SAME, -1, true);
                 verdict(r, NF_DROP, NULL);
                 return true;
@@ -439,8 +405,8 @@ static bool build_rule(int c, int k, struct nftnl_rule *r) {
                 verdict(r, NF_ACCEPT, NULL);
                 return true;
         case R_FORWARD * 16 + 5: /* iifname . oifname @same_bridge accept */
-                meta(r, NFT_META_IIFNAME, NFT_REG_1);
-                meta(r, NFT_META_OIFNAME, NFT_REG_2);
+                nd_nft_meta(r, NFT_META_IIFNAME, NFT_REG_1);
+                nd_nft_meta(r, NFT_META_OIFNAME, NFT_REG_2);
                 lookup(r, ND_SET_SAME, -1, false);
                 verdict(r, NF_ACCEPT, NULL);
                 return true;
@@ -458,10 +424,10 @@ static bool build_rule(int c, int k, struct nftnl_rule *r) {
          * != @peers4 drop: encapsulated frames only from live peers */
         case R_INPUT * 16 + 0:
                 nfproto(r, NFPROTO_IPV4);
-                meta(r, NFT_META_L4PROTO, NFT_REG_1);
-                payload(r, NFT_PAYLOAD_TRANSPORT_HEADER, 2, 2, NFT_REG32_01);
+                nd_nft_meta(r, NFT_META_L4PROTO, NFT_REG_1);
+                nd_nft_payload(r, NFT_PAYLOAD_TRANSPORT_HEADER, 2, 2, NFT_REG32_01);
                 lookup(r, ND_SET_TUNNEL, -1, false);
-                payload(r, NFT_PAYLOAD_NETWORK_HEADER, 12, 4, NFT_REG_1);
+                nd_nft_payload(r, NFT_PAYLOAD_NETWORK_HEADER, 12, 4, NFT_REG_1);
                 lookup(r, ND_SET_PEERS4, -1, true);
                 verdict(r, NF_DROP, NULL);
                 return true;
@@ -469,8 +435,8 @@ static bool build_rule(int c, int k, struct nftnl_rule *r) {
          * the cluster store's ports at the gateway either */
         case R_INPUT * 16 + 1:
                 ifname_in(r, NFT_META_IIFNAME, ND_SET_BRIDGES, false);
-                meta(r, NFT_META_L4PROTO, NFT_REG_1);
-                payload(r, NFT_PAYLOAD_TRANSPORT_HEADER, 2, 2, NFT_REG32_01);
+                nd_nft_meta(r, NFT_META_L4PROTO, NFT_REG_1);
+                nd_nft_payload(r, NFT_PAYLOAD_TRANSPORT_HEADER, 2, 2, NFT_REG32_01);
                 lookup(r, ND_SET_CTRLPORT, -1, false);
                 verdict(r, NF_DROP, NULL);
                 return true;
@@ -486,8 +452,8 @@ static bool build_rule(int c, int k, struct nftnl_rule *r) {
          * iifname . ip daddr @svc_vips4 meta l4proto tcp reject with tcp reset */
         case R_INPUT * 16 + 4:
                 vip_on_bridge(r);
-                meta(r, NFT_META_L4PROTO, NFT_REG_1);
-                cmp(r, NFT_CMP_EQ, &tcp, 1);
+                nd_nft_meta(r, NFT_META_L4PROTO, NFT_REG_1);
+                nd_nft_cmp(r, NFT_CMP_EQ, &tcp, 1);
                 reject(r, NFT_REJECT_TCP_RST, 0);
                 return true;
         /* iifname . ip daddr @svc_vips4 reject with icmp port-unreachable */
@@ -498,8 +464,8 @@ static bool build_rule(int c, int k, struct nftnl_rule *r) {
         case R_INPUT * 16 + 6: /* iifname . ip[6] daddr @gateways accept */
         case R_INPUT * 16 + 7:
                 nfproto(r, k == 7 ? NFPROTO_IPV6 : NFPROTO_IPV4);
-                meta(r, NFT_META_IIFNAME, NFT_REG_1);
-                payload(r, NFT_PAYLOAD_NETWORK_HEADER, k == 7 ? 24 : 16, k == 7 ? 16 : 4, NFT_REG_2);
+                nd_nft_meta(r, NFT_META_IIFNAME, NFT_REG_1);
+                nd_nft_payload(r, NFT_PAYLOAD_NETWORK_HEADER, k == 7 ? 24 : 16, k == 7 ? 16 : 4, NFT_REG_2);
                 lookup(r, k == 7 ? ND_SET_GW6 : ND_SET_GW4, -1, false);
                 verdict(r, NF_ACCEPT, NULL);
                 return true;
@@ -547,7 +513,7 @@ static bool build_rule(int c, int k, struct nftnl_rule *r) {
                 return true;
         case R_BR_PORT * 16 + 2: { /* ether type arp arp saddr ip 0.0.0.0 accept (a probe claims nothing) */
                 ether_type(r, ETH_P_ARP);
-                payload(r, NFT_PAYLOAD_NETWORK_HEADER, 14, 4, NFT_REG_1);
+                nd_nft_payload(r, NFT_PAYLOAD_NETWORK_HEADER, 14, 4, NFT_REG_1);
                 cmp_u32(r, NFT_CMP_EQ, 0);
                 verdict(r, NF_ACCEPT, NULL);
                 return true;
@@ -641,10 +607,10 @@ static bool build_rule(int c, int k, struct nftnl_rule *r) {
         case R_BR_ISOLATED * 16 + 3: {
                 bool v6 = k >= 2, dst = k % 2 == 0;
                 ether_type(r, v6 ? ETH_P_IPV6 : ETH_P_IP);
-                payload(r, NFT_PAYLOAD_NETWORK_HEADER, v6 ? (dst ? 24 : 8) : (dst ? 16 : 12), v6 ? 16 : 4,
+                nd_nft_payload(r, NFT_PAYLOAD_NETWORK_HEADER, v6 ? (dst ? 24 : 8) : (dst ? 16 : 12), v6 ? 16 : 4,
                         NFT_REG_1);
-                meta(r, NFT_META_L4PROTO, v6 ? NFT_REG32_04 : NFT_REG32_01);
-                payload(r, NFT_PAYLOAD_TRANSPORT_HEADER, dst ? 2 : 0, 2, v6 ? NFT_REG32_05 : NFT_REG32_02);
+                nd_nft_meta(r, NFT_META_L4PROTO, v6 ? NFT_REG32_04 : NFT_REG32_01);
+                nd_nft_payload(r, NFT_PAYLOAD_TRANSPORT_HEADER, dst ? 2 : 0, 2, v6 ? NFT_REG32_05 : NFT_REG32_02);
                 lookup(r, v6 ? ND_SET_PUBT6 : ND_SET_PUBT4, -1, false);
                 verdict(r, NF_ACCEPT, NULL);
                 return true;
