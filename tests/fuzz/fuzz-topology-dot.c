@@ -14,32 +14,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../unit/dot-check.h"
 #include "ctl-dot.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-static void check_text(const char *dot) {
-        int braces = 0, brackets = 0;
-        bool in = false;
-        for (const char *p = dot; *p; p++) {
-                if (in) {
-                        if (*p == '\\') {
-                                p++;
-                                assert(*p && *p != '\n');
-                        } else if (*p == '"')
-                                in = false;
-                        else
-                                assert(*p != '\n');
-                        continue;
-                }
-                if (*p == '"')
-                        in = true;
-                braces += (*p == '{') - (*p == '}');
-                brackets += (*p == '[') - (*p == ']');
-                assert(braces >= 0 && brackets >= 0);
-        }
-        assert(!in && braces == 0 && brackets == 0);
-}
 
 static bool lists_ok(const json_t *j) {
         static const char *const keys[] = { "Hosts", "Networks", "Endpoints", "Services" };
@@ -63,7 +41,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         int r = nd_dot_render(j, &out, err, sizeof(err));
         if (r == 0) {
                 assert(out && json_is_object(j) && lists_ok(j));
-                check_text(out);
+                assert(dot_well_formed(out));
         } else {
                 assert(!out && err[0]);
                 assert(r == -ENOMEM || !json_is_object(j) || !lists_ok(j));

@@ -14,6 +14,7 @@
 #include <cmocka.h>
 
 #include "ctl-dot.h"
+#include "dot-check.h"
 
 static char *escape(const char *s, size_t max) {
         char *buf = NULL;
@@ -54,36 +55,6 @@ static void test_escape(void **state) {
         check_escape("\xe2\x82\xac", 2, "...");
 }
 
-/* Every quoted string ends on its line, and braces and brackets outside
- * strings balance: what a hostile name could break. */
-static void assert_well_formed(const char *dot) {
-        int braces = 0, brackets = 0;
-        bool in = false;
-        for (const char *p = dot; *p; p++) {
-                if (in) {
-                        if (*p == '\\') {
-                                p++;
-                                assert_true(*p && *p != '\n');
-                        } else if (*p == '"')
-                                in = false;
-                        else
-                                assert_true(*p != '\n');
-                        continue;
-                }
-                switch (*p) {
-                case '"': in = true; break;
-                case '{': braces++; break;
-                case '}': braces--; assert_true(braces >= 0); break;
-                case '[': brackets++; break;
-                case ']': brackets--; assert_true(brackets >= 0); break;
-                default: break;
-                }
-        }
-        assert_false(in);
-        assert_int_equal(braces, 0);
-        assert_int_equal(brackets, 0);
-}
-
 static char *render(const char *doc) {
         json_error_t e;
         json_t *j = json_loads(doc, 0, &e);
@@ -94,7 +65,7 @@ static char *render(const char *doc) {
         json_decref(j);
         if (r < 0)
                 fail_msg("render: %s", err);
-        assert_well_formed(out);
+        assert_true(dot_well_formed(out));
         return out;
 }
 
@@ -231,7 +202,7 @@ static void test_fifty_hosts(void **state) {
                 }
         }
         assert_int_equal(nd_dot_render(doc, &out, err, sizeof(err)), 0);
-        assert_well_formed(out);
+        assert_true(dot_well_formed(out));
         size_t clusters = 0, edges = 0, dashed = 0;
         for (const char *p = out; (p = strstr(p, "subgraph cluster_")); p++)
                 clusters++;
