@@ -165,8 +165,9 @@ struct nd_cluster {
         nd_hmap *slots;         /* SERVICE-ID/SLOT -> struct cslot */
         nd_cluster_slot_ops slot_ops;
         void *slot_userdata;
-        double lease_asked_at;  /* nd_cl_boottime() when the lease in use was asked for */
-        double lease_ok_at;     /* nd_cl_boottime() when the last keep-alive etcd took was sent */
+        double lease_asked_at;  /* nd_rt_boottime() when the lease in use was asked for */
+        double lease_ok_at;     /* nd_rt_boottime() (CLOCK_BOOTTIME: no NTP step or VM
+                                 * suspend extends the lease) when the last keep-alive etcd took was sent */
         nd_addr etcd_addrs[ETCD_ADDRS_MAX];
         uint16_t etcd_ports[ETCD_ADDRS_MAX];
         size_t n_etcd;
@@ -244,10 +245,3 @@ void nd_cl_net_forget(nd_cluster *cl, nd_network *n);
 /* cluster-peers.c: report to the event hook (@attrs taken), once started. */
 void nd_cl_event(nd_cluster *cl, const char *type, const char *action, const char *id, const char *name,
                  json_t *attrs, const char *node);
-
-/* Seconds on CLOCK_BOOTTIME, for the lease's freshness: the wall clock
- * (ev_now) can be stepped back by NTP, which would keep a cut-off host
- * believing its lease alive after etcd expired it (its tasks then run
- * twice); BOOTTIME, unlike MONOTONIC, also counts a suspended VM's
- * sleep, so a resumed host finds its lease stale. */
-double nd_cl_boottime(void);

@@ -24,6 +24,7 @@
 #include "json-util.h"
 #include "log.h"
 #include "macro.h"
+#include "rt-config.h"
 #include "store.h"
 #include "txn.h"
 
@@ -238,20 +239,13 @@ static void on_live_read(void *userdata, int r, const nd_store_kv *kvs, size_t n
         *u = (struct reuse) { .cl = cl, .lease = kvs[0].lease, .live_rev = kvs[0].mod_rev };
 }
 
-double nd_cl_boottime(void) {
-        struct timespec ts;
-        if (clock_gettime(CLOCK_BOOTTIME, &ts) < 0)
-                clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (double) ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 void nd_cl_renew(nd_cluster *cl) {
         char key[128];
         if (cl->renewing)
                 return;
         cl->renewing = true;
         cl->lease = 0;
-        cl->lease_asked_at = nd_cl_boottime();
+        cl->lease_asked_at = nd_rt_boottime();
         snprintf(key, sizeof(key), ND_KEY_GLOBAL_LIVE "%s", cl->id);
         if (nd_store_get(cl->st, key, on_live_read, cl) < 0)
                 cl->renewing = false;
@@ -259,7 +253,7 @@ void nd_cl_renew(nd_cluster *cl) {
 
 struct keep {
         nd_cluster *cl;
-        double sent;            /* nd_cl_boottime() when the keep-alive was sent */
+        double sent;            /* nd_rt_boottime() when the keep-alive was sent */
 };
 
 static void on_kept(void *userdata, int r, int64_t lease) {
@@ -291,7 +285,7 @@ void nd_cl_on_keepalive(struct ev_loop *loop, ev_timer *t, int revents) {
         struct keep *k = calloc(1, sizeof(*k));
         if (!k)
                 return;
-        *k = (struct keep) { .cl = cl, .sent = nd_cl_boottime() };
+        *k = (struct keep) { .cl = cl, .sent = nd_rt_boottime() };
         if (nd_store_lease_keepalive(cl->st, cl->lease, on_kept, k) < 0)
                 free(k);
 }

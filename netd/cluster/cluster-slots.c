@@ -20,6 +20,7 @@
 #include "json-util.h"
 #include "log.h"
 #include "macro.h"
+#include "rt-config.h"
 #include "txn.h"
 
 void nd_cluster_set_slot_ops(nd_cluster *cl, const nd_cluster_slot_ops *ops, void *userdata) {
@@ -184,10 +185,15 @@ int64_t nd_cluster_revision(const nd_cluster *cl) {
         return cl ? cl->rev : 0;
 }
 
-int64_t nd_cluster_lease_fresh_us(const nd_cluster *cl) {
+double nd_cluster_lease_deadline(const nd_cluster *cl) {
         if (!cl || !cl->lease || cl->lease_ok_at <= 0)
                 return 0;
-        return (int64_t) ((cl->lease_ok_at + cl->ttl * 2.0 / 3.0 - nd_cl_boottime()) * 1e6);
+        return cl->lease_ok_at + cl->ttl * 2.0 / 3.0;
+}
+
+int64_t nd_cluster_lease_fresh_us(const nd_cluster *cl) {
+        double deadline = nd_cluster_lease_deadline(cl);
+        return deadline > 0 ? (int64_t) ((deadline - nd_rt_boottime()) * 1e6) : 0;
 }
 
 size_t nd_cluster_live_nodes(nd_cluster *cl, char (*ids)[ND_NODE_ID_LEN + 1], size_t max) {
@@ -198,11 +204,6 @@ size_t nd_cluster_live_nodes(nd_cluster *cl, char (*ids)[ND_NODE_ID_LEN + 1], si
                 if (g->live)
                         snprintf(ids[n++], ND_NODE_ID_LEN + 1, "%s", g->id);
         return n;
-}
-
-bool nd_cluster_node_live(nd_cluster *cl, const char *id) {
-        const struct gnode *g = cl && id && *id ? nd_hmap_get(cl->nodes, id) : NULL;
-        return g && g->live;
 }
 
 const char *nd_cluster_node_name(nd_cluster *cl, const char *id) {

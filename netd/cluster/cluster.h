@@ -225,9 +225,11 @@ int64_t nd_cluster_revision(const nd_cluster *cl);
  * trusting it at two thirds of that, so what it fences is stopped before
  * etcd could expire the lease and let other hosts take over. */
 int64_t nd_cluster_lease_fresh_us(const nd_cluster *cl);
+/* The same as a point on CLOCK_BOOTTIME (nd_rt_boottime()): the second
+ * until which this node trusts its lease, 0: no lease confirmed. */
+double nd_cluster_lease_deadline(const nd_cluster *cl);
 /* The live nodes' ids (up to @max) into @ids; their count. */
 size_t nd_cluster_live_nodes(nd_cluster *cl, char (*ids)[ND_NODE_ID_LEN + 1], size_t max);
-bool nd_cluster_node_live(nd_cluster *cl, const char *id);
 /* A node's name (its id when unknown), borrowed. */
 const char *nd_cluster_node_name(nd_cluster *cl, const char *id);
 

@@ -184,10 +184,6 @@ nd_events *nd_events_free(nd_events *b) {
         return NULL;
 }
 
-const char *nd_events_node(const nd_events *b) {
-        return b ? b->node : NULL;
-}
-
 void nd_events_emit(nd_events *b, const char *type, const char *action, const char *id, const char *name,
                     json_t *attrs, const char *node) {
         if (!b) {

@@ -50,7 +50,6 @@ typedef struct nd_event_sink_ops {
 int nd_events_new(struct ev_loop *loop, const char *node, size_t history, nd_events **ret);
 /* Ends every subscription (their end() with NULL). */
 nd_events *nd_events_free(nd_events *b);
-const char *nd_events_node(const nd_events *b);
 
 /* Report an event of @type: @attrs (string values) is taken, NULL for
  * none; @node NULL is this host.  No-op for a NULL @b. */

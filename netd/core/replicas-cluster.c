@@ -119,25 +119,29 @@ static void on_record(void *userdata, const nd_cluster_slot *cs) {
                 sl->free_since_us = now_us();
 }
 
+static void deadline_path(nd_manager *m, char *buf, size_t size) {
+        snprintf(buf, size, "%s/lease-deadline", m->run_dir);
+}
+
 const char *nd_replicas_deadline_file(nd_manager *m, const nd_container *c, char *buf, size_t size) {
         const struct nd_svc *s;
         if (!m->cluster || !c->managed || !c->service[0] || !(s = nd_svc_by_name(m, c->service)) || !s->global)
                 return NULL;
-        snprintf(buf, size, "%s/lease-deadline", m->run_dir);
+        deadline_path(m, buf, size);
         return buf;
 }
 
 /* The monitors of this host's global-service tasks kill them when the
  * lease is past its freshness (docs/services.md "Fencing"), even with
  * netd gone: the same deadline as the fence above, in the same clock. */
-static void deadline_write(struct nd_replicas *rp, int64_t fresh_us) {
+static void deadline_write(struct nd_replicas *rp) {
         char path[PATH_MAX];
-        double deadline = nd_rt_boottime() + (double) fresh_us / 1e6;
+        double deadline = nd_cluster_lease_deadline(rp->m->cluster);
         int r;
 
         if (deadline < rp->deadline_written + 0.1)
                 return;
-        snprintf(path, sizeof(path), "%s/lease-deadline", rp->m->run_dir);
+        deadline_path(rp->m, path, sizeof(path));
         if ((r = nd_rt_deadline_write(path, deadline)) < 0)
                 nd_log_errno(LOG_WARNING, r, "writing the lease deadline for the tasks' monitors failed", "path=%s",
                              path);
@@ -157,7 +161,7 @@ void nd_rp_cluster_sync(struct nd_replicas *rp, struct pass *p) {
                        "services until it is");
         rp->fresh = fresh_us > 0;
         if (rp->fresh)
-                deadline_write(rp, fresh_us);
+                deadline_write(rp);
         /* look again when it would go stale, or (stale) every second */
         nd_rp_wait_for(p, p->now + (rp->fresh ? fresh_us : SEC));
         if (!rp->fresh)
@@ -260,7 +264,7 @@ bool nd_rp_cluster_may_claim(struct nd_replicas *rp, const struct nd_svc *s, str
 struct cop {
         nd_manager *m;
         uint64_t serial;
-        bool take, write;
+        bool take;
 };
 
 static void own_rev(struct nd_replicas *rp, int64_t rev) {
@@ -304,14 +308,14 @@ static void on_claimed(void *userdata, int r, int64_t rev) {
         nd_replicas_kick(op->m);
 }
 
-static int slot_txn(struct nd_replicas *rp, struct slot *sl, bool take, bool write, const char *value,
+static int slot_txn(struct nd_replicas *rp, struct slot *sl, bool take, const char *value,
                     int64_t expect, const char *dead, void (*cb)(void *u, int r, int64_t rev)) {
         struct cop *op = calloc(1, sizeof(*op));
         int r;
 
         if (!op)
                 return -ENOMEM;
-        *op = (struct cop) { .m = rp->m, .serial = sl->serial, .take = take, .write = write };
+        *op = (struct cop) { .m = rp->m, .serial = sl->serial, .take = take };
         r = nd_cluster_slot_txn(rp->m->cluster, sl->svc, sl->name, expect, dead, value, cb, op);
         if (r < 0)
                 free(op);
@@ -338,7 +342,7 @@ int nd_rp_cluster_claim(struct nd_replicas *rp, struct slot *sl, bool take) {
                  * being expired) is taken only if that stays so */
                 dead = sl->rev > 0 ? sl->holder : NULL;
         }
-        r = slot_txn(rp, sl, take, false, value, sl->rev, dead, on_claimed);
+        r = slot_txn(rp, sl, take, value, sl->rev, dead, on_claimed);
         if (r < 0) {
                 if (take)
                         sl->node[0] = 0;
@@ -388,7 +392,7 @@ void nd_rp_cluster_write(struct nd_replicas *rp, struct slot *sl) {
         _cleanup_json_ json_t *j = nd_rp_slot_record(sl);
         if (!j || !(value = json_dumps(j, JSON_COMPACT)))
                 return;
-        if (slot_txn(rp, sl, false, true, value, sl->rev, NULL, on_written) == 0)
+        if (slot_txn(rp, sl, false, value, sl->rev, NULL, on_written) == 0)
                 sl->writing = true;
 }
 

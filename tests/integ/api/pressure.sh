@@ -81,7 +81,8 @@ t_eq "the upstream sockets are shared (at most 16 for one upstream)" "$(info | j
 t_ok "after the flood: network ls" nd_ctl h network ls
 t_ok "after the flood: run" nd_ctl h run --rm --network n true
 
-# every descriptor taken: clients hold connections until netd runs out.
+# every descriptor taken: clients hold connections until netd runs out
+# (forty socats starting on a loaded CI machine: give them time).
 # These sent a whole request head and part of a body, so none can be
 # evicted to make room (idle ones can: see below).
 cat >"$ND_TMP/hold" <<'SH'
@@ -97,7 +98,7 @@ for i in $(seq 1 40); do
         HOLD+=("$!")
         ND_PIDS+=("$!")
 done
-nd_eventually 5 sh -c "[ \"\$(curl -s -m 1 --unix-socket $(nd_sock h) http://netd/v1/info | jq -r .Api.AcceptErrors 2>/dev/null || echo 0)\" != 0 ] ||
+nd_eventually 15 sh -c "[ \"\$(curl -s -m 1 --unix-socket $(nd_sock h) http://netd/v1/info | jq -r .Api.AcceptErrors 2>/dev/null || echo 0)\" != 0 ] ||
         ! curl -s -m 1 --unix-socket $(nd_sock h) http://netd/v1/version >/dev/null"
 t_err "with every descriptor taken the API cannot answer" timeout 2 "$NETCTL" --socket "$(nd_sock h)" network ls
 kill "${HOLD[@]}" 2>/dev/null
