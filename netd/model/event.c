@@ -99,13 +99,6 @@ void nd_event_filter_done(nd_event_filter *f) {
         }
 }
 
-bool nd_event_filter_empty(const nd_event_filter *f) {
-        for (int k = 0; k < _ND_EVENT_KEY_MAX; k++)
-                if (f->n[k])
-                        return false;
-        return true;
-}
-
 /* An actor reference: the name, the whole id, or an id prefix of at
  * least 12 characters (what `netctl ps` shows). */
 static bool ref_matches(const char *want, const char *id, const char *name) {

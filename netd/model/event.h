@@ -67,7 +67,6 @@ int nd_event_filter_add(nd_event_filter *f, const char *key, const char *value, 
  * of values, or an object whose keys with value true are). */
 int nd_event_filter_add_json(nd_event_filter *f, const char *json, size_t len, nd_diag *d);
 void nd_event_filter_done(nd_event_filter *f);
-bool nd_event_filter_empty(const nd_event_filter *f);
 bool nd_event_filter_match(const nd_event_filter *f, const json_t *ev);
 
 /* since/until: unix seconds with an optional fraction ("1700000000.5"),

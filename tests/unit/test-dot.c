@@ -145,7 +145,7 @@ static void test_hostile_names(void **state) {
 static void test_broken(void **state) {
         (void) state;
         char *out = render("{}");
-        assert_string_equal(strstr(out, "}\n") ? "ok" : "", "ok");
+        assert_non_null(strstr(out, "}\n"));
         assert_null(strstr(out, "->"));
         free(out);
         out = render("{\"Hosts\": [1, null, {\"Id\": 5}], \"Networks\": [[]], \"Endpoints\": [\"x\", "

@@ -230,7 +230,7 @@ if command -v etcd >/dev/null; then
         t_ok "c1 sees r connect, marked node=c2" nd_eventually 5 remote
         t_match "c1 measured the watch lag of r's record" "$(lagn count)" '^[1-9]'
         echo "# c1's watch lag: $(lagn count) records, $(lagn sum) s in all"
-        t_ok "a lag under 5 s" awk -v s="$(lagn sum)" -v n="$(lagn count)" 'BEGIN { exit !(n > 0 && s >= 0 && s / n < 5) }'
+        t_ok "a lag under 1 s (both hosts on this machine: milliseconds)" awk -v s="$(lagn sum)" -v n="$(lagn count)" 'BEGIN { exit !(n > 0 && s / n < 1) }'
         t_match "and the revision it applied" "$(curl -s --unix-socket "$(nd_sock c1)" http://netd/metrics | awk '$1 == "netd_cluster_watch_revision" {print $2}')" '^[1-9]'
         if command -v promtool >/dev/null; then
                 t_ok "c1's metrics with the cluster families pass promtool" \
