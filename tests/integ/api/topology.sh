@@ -13,25 +13,13 @@
 command -v etcd >/dev/null && command -v jq >/dev/null && command -v dot >/dev/null ||
         { echo "SKIP: etcd, jq or dot (graphviz) missing"; exit 77; }
 
-# the underlay: two hosts and a switch holding etcd
-nd_host tpsw || exit 1
-ip -n "nd-$$-tpsw" link add tpsw0 type bridge
-ip -n "nd-$$-tpsw" addr add 10.99.0.254/24 dev tpsw0
-ip -n "nd-$$-tpsw" link set tpsw0 up
-i=0
-for h in tpa tpb; do
-        i=$((i + 1))
-        nd_host "$h" || exit 1
-        ip -n "nd-$$-tpsw" link add "tp-$h" type veth peer name eth0 netns "nd-$$-$h" || exit 1
-        ip -n "nd-$$-tpsw" link set "tp-$h" master tpsw0 up
-        ip -n "nd-$$-$h" addr add "10.99.0.$i/24" dev eth0
-        ip -n "nd-$$-$h" link set eth0 up
-done
-nd_etcd tpsw tpe 10.99.0.254 || exit 1
-start() { # ROLE N
-        nd_start "$1" --store etcd://10.99.0.254:2379 --etcd-insecure --advertise-addr "10.99.0.$2" \
-                --node-name "$1-host" --node-ttl 3 --dns 10.99.0.254
-}
+# the underlay: two hosts and a switch holding etcd; the hosts' node
+# names differ from their roles ("-host"), so the picture's labels are
+# the names netd reports
+nd_underlay tpa tpb || exit 1
+nd_etcd sw tpe 10.99.0.254 || exit 1
+ND_ETCD_URL=etcd://10.99.0.254:2379
+start() { nd_start_node "$1" "$2" --node-name "$1-host" --node-ttl 3; } # ROLE N
 start tpa 1 || exit 1
 nd_rootfs tpa
 start tpb 2 || exit 1
@@ -47,7 +35,7 @@ t_ok "on A: a container on the overlay and the bridge, port 8090 published" \
 t_ok "on B: a task of tpweb on the overlay" nd_ctl tpb run -d --name rb --network tpov --service tpweb sleep 600
 t_ok "A sees B's task" nd_eventually 5 sh -c \
         "NETD_SOCKET=$(nd_sock tpa) $NETCTL service inspect tpweb | jq -e '.[0].Tasks | length == 1'"
-ip netns add "nd-$$-tppod" && ND_NS+=("nd-$$-tppod") && ip -n "nd-$$-tppod" link set lo up
+nd_host tppod || exit 1
 t_ok "on A: a CNI pod on the bridge" bash -c "CNI_COMMAND=ADD CNI_CONTAINERID=cid-tppod \
         CNI_NETNS=/run/netns/nd-$$-tppod CNI_IFNAME=eth0 CNI_PATH=/nonexistent \
         CNI_ARGS='IgnoreUnknown=1;K8S_POD_NAME=tppod' $ND_BUILD/netd/netd-cni \
