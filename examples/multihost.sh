@@ -27,12 +27,29 @@ tag=mh$$
 tmp=$(mktemp -d /tmp/netd-multihost.XXXXXX)
 etcd_data=/dev/shm/netd-multihost-$$
 pids=()
+# hello_gone: no task of the service is left on either host.  `service rm`
+# answers once the service is deleted; each host then stops its own
+# tasks, and a netd stopped before that would leave them running.
+hello_gone() {
+        local h
+        for h in a b; do
+                [ -S "$tmp/$h/run/netd.sock" ] || continue
+                NETD_SOCKET=$tmp/$h/run/netd.sock "$netctl" ps -a --format json 2>/dev/null |
+                        jq -e 'any(.[]; .Name | startswith("hello."))' >/dev/null && return 1
+        done
+        return 0
+}
+wait_hello_gone() {
+        for _ in $(seq 1 100); do hello_gone && return 0; sleep 0.1; done
+        return 1
+}
 cleanup() {
         local p
         for h in a b; do
                 [ -S "$tmp/$h/run/netd.sock" ] && NETD_SOCKET=$tmp/$h/run/netd.sock "$netctl" service rm hello >/dev/null 2>&1
                 [ -S "$tmp/$h/run/netd.sock" ] && NETD_SOCKET=$tmp/$h/run/netd.sock "$netctl" rm -f web client >/dev/null 2>&1
         done
+        wait_hello_gone
         for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null; done
         for p in "${pids[@]}"; do wait "$p" 2>/dev/null; done
         grep " $tmp/" /proc/mounts | awk '{print $2}' | sort -r | xargs -r umount -l 2>/dev/null
@@ -109,6 +126,7 @@ ctl b service ps hello
 echo "client on host b fetches http://hello/ three times (the VIP balances over the hosts):"
 for _ in 1 2 3; do ctl b exec client wget -q -O- http://hello/ || exit 1; done
 ctl b service rm hello >/dev/null
+wait_hello_gone || echo "warning: tasks of hello still there after 10 s" >&2
 
 say "the cluster as host a sees it (netctl topology)"
 ctl a topology --format json |

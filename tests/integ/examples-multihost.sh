@@ -25,5 +25,14 @@ if [ -n "$svg" ]; then
         rm -f "$svg"
 fi
 t_eq "its namespaces are gone" "$(ip netns list | grep -c "^mh[0-9]*-")" "0"
+monitors() { # of the example's containers, still running
+        local p argv n=0
+        for p in /proc/[0-9]*; do
+                mapfile -d '' -t argv 2>/dev/null <"$p/cmdline" || continue
+                [ "${argv[0]:-}" = netd-monitor ] && [[ ${argv[1]:-} == /tmp/netd-multihost.* ]] && n=$((n + 1))
+        done
+        echo "$n"
+}
+t_eq "and no container of it runs on (the service's tasks included)" "$(monitors)" "0"
 [ $rc = 0 ] || echo "$out" | tail -30
 nd_done
