@@ -239,7 +239,7 @@ static int cmd_teardown(nd_nv_call *c) {
 static void build_time(char buf[static 32]) {
         static const char months[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
         const char *m = strstr(months, (char[4]) { __DATE__[0], __DATE__[1], __DATE__[2], 0 });
-        snprintf(buf, 32, "%.4s-%02d-%02d %s", __DATE__ + 7, m ? (int) (m - months) / 3 + 1 : 1, atoi(__DATE__ + 4),
+        snprintf(buf, 32, "%.4s-%02d-%02d %s", &__DATE__[7], m ? (int) (m - months) / 3 + 1 : 1, atoi(&__DATE__[4]),
                  __TIME__);
 }
 

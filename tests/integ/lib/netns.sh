@@ -137,9 +137,15 @@ nd_start() {
 }
 
 # nd_stop PID: SIGTERM and wait; returns netd's exit status.
+# nd_stop PID [ROLE]: SIGTERM and its exit status; with ROLE, a failure
+# also shows what netd wrote besides its log lines (a sanitizer's report).
 nd_stop() {
+        local rc
         kill -TERM "$1"
         wait "$1"
+        rc=$?
+        [ "$rc" = 0 ] || [ -z "${2:-}" ] || { echo "netd exited $rc"; grep -v '^ts=' "$ND_TMP/$2/netd.log" | head -60; }
+        return "$rc"
 }
 
 nd_ctl() {

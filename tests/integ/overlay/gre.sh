@@ -55,6 +55,6 @@ t_match "frame counters move" "$stats" '"Tx":[1-9][0-9]*,"Rx":[1-9]'
 t_ok "stop a" nd_ctl h1 stop -t 1 a
 t_ok "h2 forgets it" nd_eventually 3 sh -c "NETD_SOCKET=$(nd_sock h2) $NETCTL network inspect gre1 | jq -e '.[0].Overlay.Peers == 0'"
 t_err "b no longer reaches it" nd_in h2 b ping -c 1 -W 1 "$A"
-t_ok "netd stops cleanly (TAP and raw socket closed; no leaks under ASan)" nd_stop "$H2PID"
+t_ok "netd stops cleanly (TAP and raw socket closed; no leaks under ASan)" nd_stop "$H2PID" h2
 t_err "the TAP went with it" ip -n "nd-$$-h2" link show "gt-$(nd_ctl h1 network inspect gre1 | jq -r '.[0].Id' | cut -c1-12)"
 nd_done

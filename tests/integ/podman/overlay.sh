@@ -55,5 +55,5 @@ t_eq "h1's netd let go of the sandbox" "$(nd_api h1 GET /v1/sandboxes | cut -d' 
 
 n2 rm -f peer >/dev/null
 t_ok "h1's netd stops cleanly" nd_stop "$PID1"
-t_ok "h2's netd stops cleanly" nd_stop "$PID2"
+t_ok "h2's netd stops cleanly" nd_stop "$PID2" h2
 nd_done
