@@ -2,6 +2,8 @@
 #include <ctype.h>
 #include <errno.h>
 #include <limits.h>
+#include <netinet/in.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -274,11 +276,22 @@ static int ports_parse(const json_t *req, nd_container_spec *s, nd_diag *d) {
         return 0;
 }
 
-static bool published(const nd_container_spec *s, size_t n, const nd_port_spec *e) {
-        for (size_t i = 0; i < n; i++)
-                if (s->ports[i].ctr == e->ctr && s->ports[i].proto == e->proto)
-                        return true;
-        return false;
+/* (protocol, container port) pairs seen, one bit each: -P over wide
+ * exposed ranges and the exposed list's de-duplication stay linear in the
+ * number of ports (a list scan per port was quadratic: 2^32 compares for
+ * two full ranges). */
+typedef struct port_set {
+        uint64_t bits[3][65536 / 64];
+} port_set;
+
+/* true when (proto, port) was not in the set yet */
+static bool port_set_add(port_set *ps, uint8_t proto, uint16_t port) {
+        unsigned k = proto == IPPROTO_TCP ? 0 : proto == IPPROTO_UDP ? 1 : 2;
+        uint64_t bit = UINT64_C(1) << (port % 64), *w = &ps->bits[k][port / 64];
+        if (*w & bit)
+                return false;
+        *w |= bit;
+        return true;
 }
 
 /* "ExposedPorts" (--expose PORT[-END][/PROTO]) and "PublishAllPorts"
@@ -303,8 +316,15 @@ static int exposed_parse(const json_t *req, nd_container_spec *s, nd_diag *d) {
                 if ((r = nd_port_spec_parse(x, &e, &n_e, d)) < 0)
                         return r;
         }
+        if (n_e + n_ports == 0)
+                return 0;
+        _cleanup_free_ port_set *pub = calloc(1, sizeof(*pub)), *listed = calloc(1, sizeof(*listed));
+        if (!pub || !listed)
+                return nd_diag_set(d, -ENOMEM, "out of memory");
+        for (i = 0; i < n_ports; i++)
+                port_set_add(pub, s->ports[i].proto, s->ports[i].ctr);
         for (i = 0; s->publish_all && i < n_e; i++) {
-                if (published(s, s->n_ports, &e[i]))
+                if (!port_set_add(pub, e[i].proto, e[i].ctr))
                         continue;
                 if (s->n_ports + 1 > ND_PORT_SPECS_MAX)
                         return nd_diag_set(d, -E2BIG, "too many published ports (limit %d)", ND_PORT_SPECS_MAX);
@@ -314,20 +334,16 @@ static int exposed_parse(const json_t *req, nd_container_spec *s, nd_diag *d) {
                 s->ports = p;
                 s->ports[s->n_ports++] = (nd_port_spec) { .proto = e[i].proto, .ctr = e[i].ctr };
         }
-        if (n_e + n_ports == 0)
-                return 0;
         s->exposed = json_array();
         if (!s->exposed)
                 return nd_diag_set(d, -ENOMEM, "out of memory");
         for (i = 0; i < n_ports + n_e; i++) {
                 const nd_port_spec *p = i < n_ports ? &s->ports[i] : &e[i - n_ports];
                 char buf[32];
-                size_t k;
-                bool dup = false;
+                if (!port_set_add(listed, p->proto, p->ctr))
+                        continue;
                 snprintf(buf, sizeof(buf), "%u/%s", p->ctr, nd_proto_name(p->proto));
-                json_array_foreach(s->exposed, k, v)
-                        dup |= strcmp(json_string_value(v), buf) == 0;
-                if (!dup && json_array_append_new(s->exposed, json_string(buf)) < 0)
+                if (json_array_append_new(s->exposed, json_string(buf)) < 0)
                         return nd_diag_set(d, -ENOMEM, "out of memory");
         }
         return 0;

@@ -299,6 +299,22 @@ static void test_expose(void **state) {
         nd_container_spec_done(&s);
         assert_int_equal(parse("{\"Cmd\": [\"x\"], \"PublishAllPorts\": 1}", &s, &d), -EINVAL);
         nd_container_spec_done(&s);
+
+        /* an exposure repeated (a port twice, overlapping ranges) is listed
+         * and published once */
+        assert_int_equal(parse("{\"Cmd\": [\"x\"], \"PublishAllPorts\": true,"
+                               " \"ExposedPorts\": [\"80\", \"80/tcp\", \"79-81\", \"80/udp\"]}", &s, &d), 0);
+        assert_int_equal(s.n_ports, 4);
+        assert_int_equal(json_array_size(s.exposed), 4);
+        assert_string_equal(json_string_value(json_array_get(s.exposed, 3)), "80/udp");
+        nd_container_spec_done(&s);
+
+        /* two full ranges (the fuzzer's find: the de-duplication was
+         * quadratic, minutes of the event loop for one request) */
+        assert_int_equal(parse("{\"Cmd\": [\"x\"], \"Ports\": [\"1-65535/udp\"], \"ExposedPorts\": [\"1-65535\"]}",
+                               &s, &d), 0);
+        assert_int_equal(json_array_size(s.exposed), 2 * 65535);
+        nd_container_spec_done(&s);
 }
 
 static void test_extra_host(void **state) {
