@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/random.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include "bridge.h"
 #include "container.h"
@@ -71,16 +73,39 @@ int nd_bridge_attach_host(struct nl_sock *sk, const nd_network *n, const char *h
         int br_ifindex = bridge_ifindex(sk, n), r;
         if (br_ifindex < 0)
                 return br_ifindex;
-        r = nd_nl_veth_create(sk, host_name, br_ifindex, peer_name, -1, peer_mac, n->spec.mtu);
+        r = nd_nl_veth_create(sk, host_name, br_ifindex, true, peer_name, -1, peer_mac, n->spec.mtu);
         if (r < 0)
                 return r;
-        int host_ifindex = nd_nl_link_ifindex(sk, host_name);
+        int host_ifindex = r > 0 ? r : nd_nl_link_ifindex(sk, host_name);
         r = host_ifindex < 0 ? host_ifindex : nd_nl_bridge_port_hairpin(sk, host_ifindex);
         if (r < 0)
                 nd_nl_link_delete(sk, host_name);
         return r;
 }
 
+/* A bridge port is a switch port: IPv6 on it (a link-local address, a
+ * multicast and a prefix route) only made every port's coming up cost
+ * more, each route of the kind joining a list as long as the ports and
+ * each carrier change walking the routing table.  The calling thread is
+ * in @name's namespace (/proc/sys/net is the thread's); without IPv6 in
+ * the kernel there is no file, and nothing to do. */
+static void port_no_ipv6(const char *name) {
+        char path[80];
+        snprintf(path, sizeof(path), "/proc/sys/net/ipv6/conf/%s/disable_ipv6", name);
+        int fd = open(path, O_WRONLY | O_CLOEXEC);
+        if (fd < 0)
+                return;
+        (void) !write(fd, "1", 1);
+        close(fd);
+}
+
+/* The host end is brought up last, once its peer is up: a port that comes
+ * up without a carrier is enabled on the bridge at once (its operstate is
+ * still unknown), disabled when the kernel sees the missing carrier and
+ * enabled again when the peer comes up; each of these recomputes the state
+ * of every port of the bridge, and the carrier loss walks the namespace's
+ * whole IPv6 routing table, all under the RTNL lock.  Up with the carrier
+ * already there, the port is enabled once. */
 int nd_bridge_attach(struct nl_sock *sk, const nd_network *n, const nd_endpoint *ep, int ns_fd, struct nl_sock *ns_sk,
                      bool default_route) {
         int br_ifindex, ifindex = 0, r;
@@ -88,11 +113,15 @@ int nd_bridge_attach(struct nl_sock *sk, const nd_network *n, const nd_endpoint 
         br_ifindex = bridge_ifindex(sk, n);
         if (br_ifindex < 0)
                 return br_ifindex;
-        r = nd_nl_veth_create(sk, ep->host_ifname, br_ifindex, ep->ifname, ns_fd, ep->mac, n->spec.mtu);
+        r = nd_nl_veth_create(sk, ep->host_ifname, br_ifindex, false, ep->ifname, ns_fd, ep->mac, n->spec.mtu);
         if (r < 0)
                 return r;
-        int host_ifindex = nd_nl_link_ifindex(sk, ep->host_ifname);
-        if (host_ifindex > 0 && (r = nd_nl_bridge_port_hairpin(sk, host_ifindex)) < 0)
+        int host_ifindex = r > 0 ? r : nd_nl_link_ifindex(sk, ep->host_ifname);
+        if (host_ifindex < 0) {
+                r = host_ifindex;
+                goto fail;
+        }
+        if ((r = nd_nl_bridge_port_hairpin(sk, host_ifindex)) < 0)
                 goto fail;
         ifindex = nd_nl_link_ifindex(ns_sk, ep->ifname);
         if (ifindex < 0)
@@ -102,6 +131,9 @@ int nd_bridge_attach(struct nl_sock *sk, const nd_network *n, const nd_endpoint 
         if (ep->addr6.family && (r = nd_nl_addr_add(ns_sk, ifindex, &ep->addr6, ep->plen6)) < 0)
                 goto fail;
         if ((r = nd_nl_link_up(ns_sk, ep->ifname)) < 0)
+                goto fail;
+        port_no_ipv6(ep->host_ifname);
+        if ((r = nd_nl_link_up_index(sk, host_ifindex)) < 0)
                 goto fail;
         if (default_route && !n->spec.internal) {
                 if (ep->addr4.family && (r = nd_nl_route_default(ns_sk, ifindex, &ep->gw4)) < 0)

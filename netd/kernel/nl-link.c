@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include <errno.h>
+#include <stdbool.h>
 #include <sys/random.h>
 #include <linux/if.h>
 #include <linux/if_link.h>
@@ -24,6 +25,8 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(struct rtnl_link *, rtnl_link_put);
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct nl_addr *, nl_addr_put);
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct rtnl_addr *, rtnl_addr_put);
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct rtnl_route *, rtnl_route_put);
+DEFINE_TRIVIAL_CLEANUP_FUNC(struct nl_cb *, nl_cb_put);
+DEFINE_TRIVIAL_CLEANUP_FUNC(struct nl_msg *, nlmsg_free);
 
 int nd_nl_link_ifindex(struct nl_sock *sk, const char *name) {
         _cleanup_(rtnl_link_putp) struct rtnl_link *l = NULL;
@@ -56,6 +59,22 @@ int nd_nl_link_up(struct nl_sock *sk, const char *name) {
                 return nd_nl_errno(r);
         rtnl_link_set_flags(chg, IFF_UP);
         return nd_nl_errno(rtnl_link_change(sk, cur, chg, 0));
+}
+
+int nd_nl_link_up_index(struct nl_sock *sk, int ifindex) {
+        struct ifinfomsg ifi = { .ifi_family = AF_UNSPEC, .ifi_index = ifindex, .ifi_flags = IFF_UP,
+                                 .ifi_change = IFF_UP };
+        _cleanup_(nlmsg_freep) struct nl_msg *msg = nlmsg_alloc_simple(RTM_NEWLINK, NLM_F_REQUEST | NLM_F_ACK);
+        int r;
+
+        if (!msg)
+                return -ENOMEM;
+        if (nlmsg_append(msg, &ifi, sizeof(ifi), NLMSG_ALIGNTO) < 0)
+                return -ENOMEM;
+        r = nl_send_auto_complete(sk, msg);
+        if (r < 0)
+                return nd_nl_errno(r);
+        return nd_nl_errno(nl_wait_for_ack(sk));
 }
 
 int nd_nl_bridge_ensure(struct nl_sock *sk, const char *name, unsigned mtu) {
@@ -115,8 +134,67 @@ int nd_nl_link_delete(struct nl_sock *sk, const char *name) {
         return nd_nl_errno(r);
 }
 
-int nd_nl_veth_create(struct nl_sock *sk, const char *host_name, int master_ifindex, const char *peer_name,
-                      int peer_ns_fd, const uint8_t *peer_mac, unsigned mtu) {
+struct echo {
+        const char *name;
+        int ifindex;
+        bool acked;
+};
+
+static int on_echo(struct nl_msg *msg, void *arg) {
+        struct echo *e = arg;
+        struct nlmsghdr *h = nlmsg_hdr(msg);
+        struct nlattr *tb[IFLA_MAX + 1];
+
+        if (h->nlmsg_type != RTM_NEWLINK ||
+            nlmsg_parse(h, sizeof(struct ifinfomsg), tb, IFLA_MAX, NULL) < 0 || !tb[IFLA_IFNAME])
+                return NL_SKIP;
+        if (strcmp(nla_get_string(tb[IFLA_IFNAME]), e->name) == 0)
+                e->ifindex = ((struct ifinfomsg *) nlmsg_data(h))->ifi_index;
+        return NL_OK;
+}
+
+static int on_echo_ack(struct nl_msg *msg, void *arg) {
+        (void) msg;
+        ((struct echo *) arg)->acked = true;
+        return NL_STOP;
+}
+
+/* Add link @l (named @name) and return its ifindex from the kernel's echo
+ * of the request (NLM_F_ECHO, Linux 6.1 and later), or 0 when the kernel
+ * sent none.  Asking for the ifindex afterwards (RTM_GETLINK) costs more
+ * than the round trip: a get first runs the link's pending carrier event
+ * (linkwatch_sync_dev), which for a bridge port walks every port of the
+ * bridge and the whole IPv6 routing table of the namespace, so an attach
+ * grew with the number of containers on the host. */
+static int link_add_echo(struct nl_sock *sk, struct rtnl_link *l, const char *name, int flags) {
+        _cleanup_(nl_cb_putp) struct nl_cb *cb = NULL;
+        _cleanup_(nlmsg_freep) struct nl_msg *msg = NULL;
+        struct echo e = { .name = name };
+        int r;
+
+        r = rtnl_link_build_add_request(l, flags, &msg);
+        if (r < 0)
+                return nd_nl_errno(r);
+        nlmsg_hdr(msg)->nlmsg_flags |= NLM_F_ECHO;
+        cb = nl_cb_clone(nl_socket_get_cb(sk));
+        if (!cb)
+                return -ENOMEM;
+        nl_cb_set(cb, NL_CB_VALID, NL_CB_CUSTOM, on_echo, &e);
+        nl_cb_set(cb, NL_CB_ACK, NL_CB_CUSTOM, on_echo_ack, &e);
+        r = nl_send_auto_complete(sk, msg);
+        if (r < 0)
+                return nd_nl_errno(r);
+        /* the echo and the ack come as separate datagrams: read to the ack */
+        while (!e.acked) {
+                r = nl_recvmsgs(sk, cb);
+                if (r < 0)
+                        return nd_nl_errno(r);
+        }
+        return e.ifindex > 0 ? e.ifindex : 0;
+}
+
+int nd_nl_veth_create(struct nl_sock *sk, const char *host_name, int master_ifindex, bool host_up,
+                      const char *peer_name, int peer_ns_fd, const uint8_t *peer_mac, unsigned mtu) {
         _cleanup_(rtnl_link_putp) struct rtnl_link *l = rtnl_link_veth_alloc();
         _cleanup_(nl_addr_putp) struct nl_addr *mac = NULL;
         struct rtnl_link *peer;
@@ -128,7 +206,8 @@ int nd_nl_veth_create(struct nl_sock *sk, const char *host_name, int master_ifin
         rtnl_link_set_name(peer, peer_name);
         if (master_ifindex > 0)
                 rtnl_link_set_master(l, master_ifindex);
-        rtnl_link_set_flags(l, IFF_UP);
+        if (host_up)
+                rtnl_link_set_flags(l, IFF_UP);
         if (mtu) {
                 rtnl_link_set_mtu(l, mtu);
                 rtnl_link_set_mtu(peer, mtu);
@@ -144,7 +223,7 @@ int nd_nl_veth_create(struct nl_sock *sk, const char *host_name, int master_ifin
         if (peer_ns_fd >= 0)
                 rtnl_link_set_ns_fd(peer, peer_ns_fd);
         rtnl_link_put(peer);
-        return nd_nl_errno(rtnl_link_add(sk, l, NLM_F_CREATE | NLM_F_EXCL));
+        return link_add_echo(sk, l, host_name, NLM_F_CREATE | NLM_F_EXCL);
 }
 
 static struct nl_addr *to_nl(const nd_addr *a, unsigned prefixlen) {

@@ -9,6 +9,7 @@
  */
 #pragma once
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "prefix.h"
@@ -26,15 +27,18 @@ int nd_nl_link_mac(struct nl_sock *sk, const char *name, uint8_t mac[6]);
 /* Delete a link by name; 0 if it does not exist. */
 int nd_nl_link_delete(struct nl_sock *sk, const char *name);
 int nd_nl_link_up(struct nl_sock *sk, const char *name);
+/* Set link @ifindex up, without looking it up first. */
+int nd_nl_link_up_index(struct nl_sock *sk, int ifindex);
 /* Let frames leave a bridge port they came in on (a container reaching
  * itself through a published port). */
 int nd_nl_bridge_port_hairpin(struct nl_sock *sk, int ifindex);
-/* A veth pair: @host_name up, enslaved to @master_ifindex (0: none), in the
- * socket's namespace; @peer_name created directly inside @peer_ns_fd (-1:
- * the socket's namespace too, left down) with
- * @peer_mac (NULL: random) and @mtu (0: default). */
-int nd_nl_veth_create(struct nl_sock *sk, const char *host_name, int master_ifindex, const char *peer_name,
-                      int peer_ns_fd, const uint8_t *peer_mac, unsigned mtu);
+/* A veth pair: @host_name (up if @host_up) enslaved to @master_ifindex (0:
+ * none), in the socket's namespace; @peer_name created directly inside
+ * @peer_ns_fd (-1: the socket's namespace too, left down) with @peer_mac
+ * (NULL: random) and @mtu (0: default).  Returns the ifindex of @host_name,
+ * or 0 when the kernel did not say (older than 6.1): look it up then. */
+int nd_nl_veth_create(struct nl_sock *sk, const char *host_name, int master_ifindex, bool host_up,
+                      const char *peer_name, int peer_ns_fd, const uint8_t *peer_mac, unsigned mtu);
 /* Address @a/@prefixlen on @ifindex; -EEXIST counts as success. */
 int nd_nl_addr_add(struct nl_sock *sk, int ifindex, const nd_addr *a, unsigned prefixlen);
 /* Remove address @a/@prefixlen from @ifindex; 0 also when it was not there
