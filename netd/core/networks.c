@@ -348,7 +348,7 @@ int nd_manager_network_create(nd_manager *m, nd_network_spec *spec, nd_manager_n
                 }
                 has4 |= spec->ipam[i].subnet.addr.family == AF_INET;
         }
-        if (!has4) {
+        if (!has4 && spec->ipv4) {
                 if (spec->n_ipam >= ND_NETWORK_MAX_SUBNETS) {
                         nd_network_spec_done(spec);
                         return nd_diag_set(d, -EINVAL, "at most %d subnets per network", ND_NETWORK_MAX_SUBNETS);

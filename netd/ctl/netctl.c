@@ -39,7 +39,9 @@ static const char create_usage[] =
         "      --aux-address NAME=IP  never hand out IP (of the subnet containing it); repeatable\n"
         "      --internal          no external connectivity\n"
         "      --ipv6              enable IPv6 (needs an IPv6 --subnet)\n"
-        "  -o, --opt KEY=VALUE     driver option (mtu=N, bridge.name=NAME); repeatable\n"
+        "      --ipv4=false        no IPv4: an IPv6-only network (with --ipv6 --subnet IPV6-CIDR)\n"
+        "      --ipam-driver none  no addresses at all: interfaces without addresses or routes\n"
+        "  -o, --opt KEY=VALUE     driver option (mtu=N, metric=N, bridge.name=NAME); repeatable\n"
         "      --label KEY=VALUE   label; repeatable\n"
         "  -h, --help              this help\n";
 
@@ -93,12 +95,13 @@ static int network_create(int argc, char **argv) {
                 { "internal", no_argument, NULL, 'i' },     { "ipv6", no_argument, NULL, '6' },
                 { "opt", required_argument, NULL, 'o' },    { "label", required_argument, NULL, 'l' },
                 { "aux-address", required_argument, NULL, 'a' },
+                { "ipv4", optional_argument, NULL, '4' },   { "ipam-driver", required_argument, NULL, 'D' },
                 { "help", no_argument, NULL, 'h' },         {},
         };
         const char *subnets[CTL_MAX_LIST], *gateways[CTL_MAX_LIST], *ranges[CTL_MAX_LIST], *auxs[CTL_MAX_LIST],
-                *driver = NULL;
+                *driver = NULL, *ipam_driver = "default";
         size_t ns = 0, ng = 0, nr = 0, na = 0;
-        bool internal = false, ipv6 = false;
+        bool internal = false, ipv6 = false, ipv4 = true;
         _cleanup_json_ json_t *options = json_object(), *labels = json_object(), *reply = NULL, *req = NULL;
         json_t *cfg;
         int c;
@@ -127,6 +130,14 @@ static int network_create(int argc, char **argv) {
                         break;
                 case 'i': internal = true; break;
                 case '6': ipv6 = true; break;
+                case '4':
+                        if (optarg && strcmp(optarg, "true") != 0 && strcmp(optarg, "false") != 0) {
+                                fprintf(stderr, "netctl: --ipv4='%s': want true or false\n", optarg);
+                                return 2;
+                        }
+                        ipv4 = !optarg || strcmp(optarg, "true") == 0;
+                        break;
+                case 'D': ipam_driver = optarg; break;
                 case 'o':
                         if (add_kv(options, optarg, "--opt") < 0)
                                 return 2;
@@ -183,9 +194,9 @@ static int network_create(int argc, char **argv) {
                         json_decref(cfg);
                         return 1;
                 }
-        req = json_pack("{s:s, s:b, s:b, s:{s:s, s:o}, s:O, s:O}", "Name", argv[optind], "Internal", internal,
-                        "EnableIPv6", ipv6, "IPAM", "Driver", "default", "Config", cfg, "Options", options, "Labels",
-                        labels);
+        req = json_pack("{s:s, s:b, s:b, s:b, s:{s:s, s:o}, s:O, s:O}", "Name", argv[optind], "Internal", internal,
+                        "EnableIPv4", ipv4, "EnableIPv6", ipv6, "IPAM", "Driver", ipam_driver, "Config", cfg,
+                        "Options", options, "Labels", labels);
         if (driver)
                 json_object_set_new(req, "Driver", json_string(driver));
         long st = call("POST", "/v1/networks", req, &reply);

@@ -136,9 +136,10 @@ int nd_bridge_attach(struct nl_sock *sk, const nd_network *n, const nd_endpoint 
         if ((r = nd_nl_link_up_index(sk, host_ifindex)) < 0)
                 goto fail;
         if (default_route && !n->spec.internal) {
-                if (ep->addr4.family && (r = nd_nl_route_default(ns_sk, ifindex, &ep->gw4)) < 0)
+                uint32_t metric = nd_network_metric(n);
+                if (ep->addr4.family && (r = nd_nl_route_default(ns_sk, ifindex, &ep->gw4, metric)) < 0)
                         goto fail;
-                if (ep->addr6.family && (r = nd_nl_route_default(ns_sk, ifindex, &ep->gw6)) < 0)
+                if (ep->addr6.family && (r = nd_nl_route_default(ns_sk, ifindex, &ep->gw6, metric)) < 0)
                         goto fail;
         }
         return 0;
@@ -156,10 +157,12 @@ int nd_bridge_default_route(struct nl_sock *ns_sk, const nd_network *n, const nd
         ifindex = nd_nl_link_ifindex(ns_sk, ep->ifname);
         if (ifindex < 0)
                 return ifindex;
-        /* NLM_F_REPLACE: the default route of the other interface goes */
-        if (ep->addr4.family && (r = nd_nl_route_default(ns_sk, ifindex, &ep->gw4)) < 0)
+        /* NLM_F_REPLACE: the default route of the other interface goes
+         * (when both networks have the same metric) */
+        uint32_t metric = nd_network_metric(n);
+        if (ep->addr4.family && (r = nd_nl_route_default(ns_sk, ifindex, &ep->gw4, metric)) < 0)
                 return r;
-        if (ep->addr6.family && ep->gw6.family && (r = nd_nl_route_default(ns_sk, ifindex, &ep->gw6)) < 0)
+        if (ep->addr6.family && ep->gw6.family && (r = nd_nl_route_default(ns_sk, ifindex, &ep->gw6, metric)) < 0)
                 return r;
         return 0;
 }

@@ -272,7 +272,7 @@ int nd_nl_addr_del(struct nl_sock *sk, int ifindex, const nd_addr *a, unsigned p
         return r == -EADDRNOTAVAIL || r == -ENODEV ? 0 : r;
 }
 
-int nd_nl_route_default(struct nl_sock *sk, int ifindex, const nd_addr *gw) {
+int nd_nl_route_default(struct nl_sock *sk, int ifindex, const nd_addr *gw, uint32_t metric) {
         _cleanup_(rtnl_route_putp) struct rtnl_route *rt = rtnl_route_alloc();
         _cleanup_(nl_addr_putp) struct nl_addr *dst = NULL, *via = to_nl(gw, gw->family == AF_INET ? 32 : 128);
         uint8_t zero[16] = {0};
@@ -288,6 +288,9 @@ int nd_nl_route_default(struct nl_sock *sk, int ifindex, const nd_addr *gw) {
         rtnl_route_set_family(rt, (uint8_t) gw->family);
         rtnl_route_set_dst(rt, dst);
         rtnl_route_set_table(rt, RT_TABLE_MAIN);
+        /* 0 leaves it to the kernel: 0 for IPv4, 1024 for IPv6 */
+        if (metric)
+                rtnl_route_set_priority(rt, metric);
         nh = rtnl_route_nh_alloc();
         if (!nh)
                 return -ENOMEM;

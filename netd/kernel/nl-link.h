@@ -44,5 +44,6 @@ int nd_nl_addr_add(struct nl_sock *sk, int ifindex, const nd_addr *a, unsigned p
 /* Remove address @a/@prefixlen from @ifindex; 0 also when it was not there
  * (a service VIP withdrawn twice, or the bridge already gone: -ENODEV). */
 int nd_nl_addr_del(struct nl_sock *sk, int ifindex, const nd_addr *a, unsigned prefixlen);
-/* Default route via @gw on @ifindex. */
-int nd_nl_route_default(struct nl_sock *sk, int ifindex, const nd_addr *gw);
+/* Default route via @gw on @ifindex with @metric (0: the kernel's
+ * default); it replaces a default route of the same metric. */
+int nd_nl_route_default(struct nl_sock *sk, int ifindex, const nd_addr *gw, uint32_t metric);

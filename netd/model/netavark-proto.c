@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +16,8 @@
 #define ALIASES_MAX 8
 #define PORTS_MAX 4096
 #define DNS_SERVERS_MAX 3
+/* netavark's default route metric (its bridge option "metric") */
+#define ND_NV_METRIC "100"
 
 static bool cid_ok(const char *s) {
         size_t n = strlen(s);
@@ -104,6 +107,14 @@ static int options_check(const json_t *opts, const char *net, json_t *netd_opts,
                         /* 0 is Podman's "the default" */
                         if (mtu > 0 && netd_opts)
                                 json_object_set_new(netd_opts, "mtu", json_string(s));
+                } else if (strcmp(k, "metric") == 0) {
+                        char *end;
+                        errno = 0;
+                        unsigned long long m = *s && *s != '-' ? strtoull(s, &end, 10) : 0;
+                        if (!*s || *s == '-' || *end || errno || m > UINT32_MAX)
+                                return nd_diag_set(d, -EINVAL, "network %s: unable to parse metric '%.32s'", net, s);
+                        if (netd_opts)
+                                json_object_set_new(netd_opts, "metric", json_string(s));
                 } else if (strcmp(k, "isolate") == 0) {
                         /* netd isolates its bridges from each other always */
                         if (strcmp(s, "true") && strcmp(s, "false") && strcmp(s, "strict") && strcmp(s, ""))
@@ -114,11 +125,12 @@ static int options_check(const json_t *opts, const char *net, json_t *netd_opts,
         return 0;
 }
 
-/* The POST /v1/networks body for Podman network @ni named @name. */
-static int create_body(const json_t *ni, const char *name, json_t *opts, json_t **ret, nd_diag *d) {
+/* The POST /v1/networks body for Podman network @ni named @name;
+ * @ipam_none: IPAM driver "none". */
+static int create_body(const json_t *ni, const char *name, json_t *opts, bool ipam_none, json_t **ret, nd_diag *d) {
         static const char *ctx = "network_info";
         const char *iface = NULL, *id = "";
-        bool internal = false, v6 = false, has6 = false;
+        bool internal = false, v6 = false, has4 = false, has6 = false;
         json_t *subnets = json_object_get(ni, "subnets"), *s;
         size_t i;
         int r;
@@ -137,6 +149,8 @@ static int create_body(const json_t *ni, const char *name, json_t *opts, json_t 
                 return nd_diag_set(d, -EINVAL, "network %s: subnets must be an array", name);
         if (json_array_size(subnets) > SUBNETS_MAX)
                 return nd_diag_set(d, -EINVAL, "network %s: netd takes at most %d subnets", name, SUBNETS_MAX);
+        if (ipam_none && json_array_size(subnets))
+                return nd_diag_set(d, -EINVAL, "network %s: ipam driver none takes no subnets", name);
         json_array_foreach(subnets, i, s) {
                 const char *sub = NULL, *gw = NULL;
                 nd_prefix p;
@@ -157,6 +171,7 @@ static int create_body(const json_t *ni, const char *name, json_t *opts, json_t 
                         json_object_set_new(c, "Gateway", json_string(gw));
                 if (!c || json_array_append_new(cfg, c) < 0)
                         return nd_diag_set(d, -ENOMEM, "out of memory");
+                has4 |= p.addr.family == AF_INET;
                 has6 |= p.addr.family == AF_INET6;
         }
         /* netavark's ipv6_enabled without an IPv6 subnet gives link-local
@@ -164,11 +179,17 @@ static int create_body(const json_t *ni, const char *name, json_t *opts, json_t 
         v6 = has6;
         if (opts && (r = options_check(opts, name, netd_opts, d)) < 0)
                 return r;
+        /* netavark's default route metric, where netd leaves the kernel's */
+        if (!json_object_get(netd_opts, "metric"))
+                json_object_set_new(netd_opts, "metric", json_string(ND_NV_METRIC));
         if (iface && *iface)
                 json_object_set_new(netd_opts, "bridge.name", json_string(iface));
-        *ret = json_pack("{s:s, s:s, s:b, s:b, s:{s:s, s:O}, s:O, s:{s:s}}", "Name", name, "Driver", "bridge",
-                         "Internal", internal, "EnableIPv6", v6, "IPAM", "Driver", "default", "Config", cfg,
-                         "Options", netd_opts, "Labels", ND_NV_LABEL, id);
+        /* only IPv6 subnets: an IPv6-only network, as netavark makes it
+         * (netd would add an IPv4 subnet of its own) */
+        *ret = json_pack("{s:s, s:s, s:b, s:b, s:b, s:{s:s, s:O}, s:O, s:{s:s}}", "Name", name, "Driver", "bridge",
+                         "Internal", internal, "EnableIPv4", has4 || !has6, "EnableIPv6", v6, "IPAM", "Driver",
+                         ipam_none ? "none" : "default", "Config", cfg, "Options", netd_opts, "Labels", ND_NV_LABEL,
+                         id);
         return *ret ? 0 : nd_diag_set(d, -ENOMEM, "out of memory");
 }
 
@@ -261,7 +282,7 @@ static int net_parse(nd_nv_call *c, const char *name, const json_t *ni, const js
                 return nd_diag_set(d, -EINVAL, "unknown network driver %.32s", driver ? driver : "");
         if (ipam_opts && (r = opt_string(ipam_opts, "driver", "ipam_options", &ipam, d)) < 0)
                 return r;
-        if (ipam && strcmp(ipam, "host-local") != 0)
+        if (ipam && strcmp(ipam, "host-local") != 0 && strcmp(ipam, "none") != 0)
                 return nd_diag_set(d, -EINVAL, "unsupported ipam driver %.32s", ipam);
         if (!ifname || !ifname_ok(ifname))
                 return nd_diag_set(d, -EINVAL, "network %s: interface_name must be an interface name of 1-15 characters", name);
@@ -289,7 +310,7 @@ static int net_parse(nd_nv_call *c, const char *name, const json_t *ni, const js
                  * are still checked, as Podman's definition is */
                 if (opts && (r = options_check(opts, name, NULL, d)) < 0)
                         return r;
-        } else if ((r = create_body(ni, name, opts, &ret->create, d)) < 0)
+        } else if ((r = create_body(ni, name, opts, ipam && strcmp(ipam, "none") == 0, &ret->create, d)) < 0)
                 return r;
 
         if (snprintf(ret->path, sizeof(ret->path), "/v1/sandboxes/%s/%s", c->container_id, ifname) >= (int) sizeof(ret->path))
@@ -570,7 +591,7 @@ int nd_nv_network_complete(const char *input, size_t len, json_t **ret, nd_diag 
                 return nd_diag_set(d, -EINVAL, "unsupported driver %.32s", driver);
         if (ipam_opts && (r = opt_string(ipam_opts, "driver", "ipam_options", &ipam, d)) < 0)
                 return r;
-        if (ipam && strcmp(ipam, "host-local") != 0)
+        if (ipam && strcmp(ipam, "host-local") != 0 && strcmp(ipam, "none") != 0)
                 return nd_diag_set(d, -EINVAL, "unsupported ipam driver %.32s", ipam);
         if (opts && (r = options_check(opts, name, NULL, d)) < 0)
                 return r;
@@ -599,7 +620,13 @@ int nd_nv_network_complete(const char *input, size_t len, json_t **ret, nd_diag 
                 json_object_set_new(out, "ipam_options", json_pack("{s:s}", "driver", "host-local"));
         if (json_array_size(dns_servers) && !dns)
                 return nd_diag_set(d, -EINVAL, "cannot set NetworkDNSServers if DNS is not enabled for the network");
-        if ((r = complete_subnets(out, name, json_object_get(used, "subnets"), copts, !internal || dns, d)) < 0)
+        if (ipam && strcmp(ipam, "none") == 0) {
+                /* no addresses: no subnets to pick, none to accept */
+                if (json_array_size(json_object_get(out, "subnets")))
+                        return nd_diag_set(d, -EINVAL, "network %s: ipam driver none takes no subnets", name);
+                json_object_set_new(out, "subnets", json_array());
+                json_object_set_new(out, "ipv6_enabled", json_false());
+        } else if ((r = complete_subnets(out, name, json_object_get(used, "subnets"), copts, !internal || dns, d)) < 0)
                 return r;
         *ret = TAKE_PTR(out);
         return 0;

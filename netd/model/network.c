@@ -183,6 +183,17 @@ static int opt_block(nd_network_spec *s, const char *v, nd_diag *d) {
         return 0;
 }
 
+/* the metric of the endpoints' default routes (netavark's option; a
+ * container on several networks routes through the lowest) */
+static int opt_metric(nd_network_spec *s, const char *v, nd_diag *d) {
+        char *end;
+        errno = 0;
+        unsigned long long n = v && *v && *v != '-' ? strtoull(v, &end, 10) : 0;
+        if (!v || !*v || *v == '-' || *end || errno || n > UINT32_MAX)
+                return nd_diag_set(d, -EINVAL, "option metric='%.32s': want 0-4294967295", v ? v : "");
+        return 0;
+}
+
 static const struct {
         const char *key;
         int (*check)(nd_network_spec *s, const char *v, nd_diag *d);
@@ -192,6 +203,7 @@ static const struct {
         { "ipam.block", opt_block },
         { "dns.ttl", opt_dns_ttl },
         { "mtu", opt_mtu },
+        { "metric", opt_metric },
         { "com.docker.network.driver.mtu", opt_mtu },
         { "bridge.name", opt_ifname },
         { "com.docker.network.bridge.name", opt_ifname },
@@ -212,7 +224,7 @@ static int options_check(nd_network_spec *s, nd_diag *d) {
                                 ok = true;
                         }
                 if (!ok)
-                        return nd_diag_set(d, -EINVAL, "unknown option '%.64s' (known: mtu, bridge.name, bridge.enable_icc, dns.ttl; overlay: encap, vni, ipam.block)", k);
+                        return nd_diag_set(d, -EINVAL, "unknown option '%.64s' (known: mtu, metric, bridge.name, bridge.enable_icc, dns.ttl; overlay: encap, vni, ipam.block)", k);
         }
         return 0;
 }
@@ -325,10 +337,10 @@ static int ipam_entry_from_json(const json_t *e, size_t idx, nd_ipam_config *c, 
 }
 
 int nd_network_spec_from_json(const json_t *j, nd_network_spec *ret, nd_diag *d) {
-        static const char *const keys[] = { "Name", "Driver", "Internal", "EnableIPv6", "IPAM",
+        static const char *const keys[] = { "Name", "Driver", "Internal", "EnableIPv4", "EnableIPv6", "IPAM",
                                             "Options", "Labels", "Id", "Created", "Scope", NULL };
         static const char *const ipam_keys[] = { "Driver", "Config", "Options", NULL };
-        nd_network_spec s = { .driver = ND_DRIVER_BRIDGE };
+        nd_network_spec s = { .driver = ND_DRIVER_BRIDGE, .ipv4 = true };
         const char *name = NULL, *driver = NULL, *ipam_driver = NULL;
         json_t *ipam, *cfg, *options = NULL, *labels = NULL;
         int r;
@@ -339,6 +351,7 @@ int nd_network_spec_from_json(const json_t *j, nd_network_spec *ret, nd_diag *d)
             (r = nd_json_string(j, "Name", "network", &name, d)) < 0 ||
             (r = nd_json_string(j, "Driver", "network", &driver, d)) < 0 ||
             (r = nd_json_bool(j, "Internal", "network", &s.internal, d)) < 0 ||
+            (r = nd_json_bool(j, "EnableIPv4", "network", &s.ipv4, d)) < 0 ||
             (r = nd_json_bool(j, "EnableIPv6", "network", &s.ipv6, d)) < 0 ||
             (r = nd_json_string_map(j, "Options", "network", &options, d)) < 0 ||
             (r = nd_json_string_map(j, "Labels", "network", &labels, d)) < 0)
@@ -363,8 +376,11 @@ int nd_network_spec_from_json(const json_t *j, nd_network_spec *ret, nd_diag *d)
                 if ((r = nd_json_only_keys(ipam, ipam_keys, "IPAM", d)) < 0 ||
                     (r = nd_json_string(ipam, "Driver", "IPAM", &ipam_driver, d)) < 0)
                         return r;
-                if (ipam_driver && *ipam_driver && strcmp(ipam_driver, "default") != 0)
-                        return nd_diag_set(d, -EINVAL, "unknown IPAM driver '%.32s' (available: default)",
+                /* "none" (Podman's, netavark's): the network's endpoints
+                 * get interfaces without addresses, so no IPv4 either */
+                s.ipam_none = ipam_driver && strcmp(ipam_driver, "none") == 0;
+                if (ipam_driver && *ipam_driver && strcmp(ipam_driver, "default") != 0 && !s.ipam_none)
+                        return nd_diag_set(d, -EINVAL, "unknown IPAM driver '%.32s' (available: default, none)",
                                            ipam_driver);
                 json_t *io = json_object_get(ipam, "Options");
                 if (io && !json_is_null(io) && !(json_is_object(io) && json_object_size(io) == 0))
@@ -399,9 +415,30 @@ int nd_network_spec_from_json(const json_t *j, nd_network_spec *ret, nd_diag *d)
         bool has6 = false;
         for (size_t i = 0; i < s.n_ipam; i++)
                 has6 |= s.ipam[i].subnet.addr.family == AF_INET6;
+        if (s.ipam_none) {
+                if (s.n_ipam)
+                        return nd_diag_set(d, -EINVAL, "IPAM driver none takes no subnets");
+                if (s.ipv6)
+                        return nd_diag_set(d, -EINVAL, "IPAM driver none gives no addresses: no IPv6 either");
+                if (s.driver != ND_DRIVER_BRIDGE)
+                        return nd_diag_set(d, -EINVAL, "IPAM driver none is for bridge networks");
+                s.ipv4 = false;
+        }
         if (s.ipv6 && !has6)
                 return nd_diag_set(d, -EINVAL, "IPv6 needs an explicit IPv6 subnet (--subnet)");
         s.ipv6 = has6;
+        for (size_t i = 0; i < s.n_ipam && !s.ipv4; i++)
+                if (s.ipam[i].subnet.addr.family == AF_INET) {
+                        char a[ND_PREFIX_STRLEN];
+                        return nd_diag_set(d, -EINVAL, "subnet '%s' is IPv4, and IPv4 is disabled (EnableIPv4 false)",
+                                           nd_prefix_fmt(&s.ipam[i].subnet, a));
+                }
+        /* netd picks an IPv4 subnet when none is given; without IPv4 there
+         * is no IPv6 pool to pick from */
+        if (!s.ipv4 && !s.ipam_none && !has6)
+                return nd_diag_set(d, -EINVAL, "a network without IPv4 needs an IPv6 subnet (--ipv6 --subnet)");
+        if (!s.ipv4 && s.driver != ND_DRIVER_BRIDGE)
+                return nd_diag_set(d, -EINVAL, "IPv4 can only be disabled on bridge networks");
 
         s.options = options ? json_deep_copy(options) : json_object();
         s.labels = labels ? json_deep_copy(labels) : json_object();
@@ -526,10 +563,11 @@ json_t *nd_network_to_json(const nd_network *n) {
                 }
         }
         fmt_time(n->created_us, created, sizeof(created));
-        j = json_pack("{s:s, s:s, s:s, s:s, s:s, s:b, s:b, s:{s:s, s:o}, s:O, s:O}", "Name", n->spec.name,
+        j = json_pack("{s:s, s:s, s:s, s:s, s:s, s:b, s:b, s:b, s:{s:s, s:o}, s:O, s:O}", "Name", n->spec.name,
                       "Id", n->id, "Created", created, "Scope", nd_network_is_global(n) ? "global" : "local", "Driver",
-                      nd_driver_to_string(n->spec.driver), "EnableIPv6", n->spec.ipv6, "Internal",
-                      n->spec.internal, "IPAM", "Driver", "default", "Config", cfg, "Options",
+                      nd_driver_to_string(n->spec.driver), "EnableIPv4", n->spec.ipv4, "EnableIPv6", n->spec.ipv6,
+                      "Internal", n->spec.internal, "IPAM", "Driver", n->spec.ipam_none ? "none" : "default",
+                      "Config", cfg, "Options",
                       n->spec.options, "Labels", n->spec.labels);
         return j;
 }
@@ -580,6 +618,11 @@ bool nd_network_is_global(const nd_network *n) {
 uint32_t nd_network_vni(const nd_network *n) {
         const char *v = json_string_value(json_object_get(n->spec.options, "vni"));
         return v ? (uint32_t) strtoul(v, NULL, 10) : 0;
+}
+
+uint32_t nd_network_metric(const nd_network *n) {
+        const char *v = json_string_value(json_object_get(n->spec.options, "metric"));
+        return v ? (uint32_t) strtoull(v, NULL, 10) : 0;
 }
 
 bool nd_network_gre(const nd_network *n) {

@@ -10,6 +10,7 @@
  * record is refused with a message instead of crashing the daemon.
  *
  * Invariants of an nd_network: subnets canonical and pairwise disjoint,
+ * none of IPv4 unless ipv4, none at all with ipam_none,
  * every subnet has a gateway inside it that is reserved in its allocator,
  * ip-ranges inside their subnet, auxiliary addresses inside their subnet,
  * distinct from each other and the gateway, and reserved too.
@@ -59,7 +60,10 @@ typedef struct nd_network_spec {
         char name[ND_NAME_MAX + 1];
         nd_driver driver;
         bool internal;
+        bool ipv4;             /* EnableIPv4 (default true): false makes an IPv6-only network, or
+                                * with ipam_none one without addresses */
         bool ipv6;
+        bool ipam_none;        /* IPAM driver "none": no subnets, endpoints get no addresses */
         nd_ipam_config ipam[ND_NETWORK_MAX_SUBNETS];
         size_t n_ipam;
         unsigned mtu;          /* 0: default */
@@ -96,6 +100,9 @@ bool nd_network_is_global(const nd_network *n);
 uint32_t nd_network_vni(const nd_network *n);
 /* Option encap=gre (else VXLAN). */
 bool nd_network_gre(const nd_network *n);
+/* Option "metric": the metric of the default routes on this network's
+ * endpoints, 0 when not given (the kernel's default). */
+uint32_t nd_network_metric(const nd_network *n);
 /* Whether the network's containers may reach each other: false with
  * option (com.docker.network.)bridge.enable_icc=false. */
 bool nd_network_icc(const nd_network *n);

@@ -221,6 +221,36 @@ static void test_reserve_exhausted_and_dual(void **state) {
         assert_string_equal(nd_addr_fmt(&e3.addr4, b), "10.3.0.3");
 }
 
+/* An IPv6-only network gives only an IPv6 address (and a random MAC);
+ * one with IPAM driver none gives none, and a static one is refused. */
+static void test_reserve_families(void **state) {
+        nd_manager *m = *state;
+        _cleanup_(nd_network_freep) nd_network *v6 = network("{\"Name\": \"v6\", \"EnableIPv4\": false, \"IPAM\": "
+                                                            "{\"Config\": [{\"Subnet\": \"fd10:88:a::/64\"}]}}");
+        _cleanup_(nd_network_freep) nd_network *none = network("{\"Name\": \"bare\", \"IPAM\": {\"Driver\": \"none\"}}");
+        nd_endpoint e, e2;
+        nd_ep_spec s = spec_for(v6, &e), s2 = spec_for(none, &e2);
+        nd_addr want;
+        char b[ND_ADDR_STRLEN];
+        nd_diag d = {0};
+
+        assert_int_equal(nd_endpoint_attach(m, &s, ND_EP_RESERVE | ND_EP_WIRE, &d), 0);
+        assert_int_equal(e.addr4.family, 0);
+        assert_string_equal(nd_addr_fmt(&e.addr6, b), "fd10:88:a::2");
+        assert_int_equal(e.plen6, 64);
+        assert_string_equal(nd_addr_fmt(&e.gw6, b), "fd10:88:a::1");
+        assert_int_equal(e.mac[0] & 0x03, 0x02); /* locally administered, unicast */
+
+        assert_int_equal(nd_endpoint_attach(m, &s2, ND_EP_RESERVE | ND_EP_WIRE, &d), 0);
+        assert_int_equal(e2.addr4.family, 0);
+        assert_int_equal(e2.addr6.family, 0);
+        nd_endpoint_detach(m, &s2, ND_EP_RESERVE | ND_EP_WIRE);
+        assert_int_equal(nd_addr_parse("10.0.0.5", &want), 0);
+        s2.want4 = &want;
+        assert_int_equal(nd_endpoint_attach(m, &s2, ND_EP_RESERVE, &d), -EINVAL);
+        assert_string_equal(d.msg, "address 10.0.0.5 is not in any subnet of network 'bare'");
+}
+
 static void test_wire_and_undo(void **state) {
         nd_manager *m = *state;
         _cleanup_(nd_network_freep) nd_network *n = network("{\"Name\": \"d\", \"IPAM\": {\"Config\": "
@@ -339,6 +369,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_reserve_dynamic, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_reserve_static, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_reserve_exhausted_and_dual, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_reserve_families, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_wire_and_undo, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_host_peer_and_async, setup, teardown),
                 cmocka_unit_test(test_record_value),

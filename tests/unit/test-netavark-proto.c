@@ -45,6 +45,10 @@ static void test_setup_bodies(void **state) {
         assert_string_equal(str(n->create, "Name"), "pnet");
         assert_string_equal(str(json_object_get(n->create, "Options"), "mtu"), "1400");
         assert_string_equal(str(json_object_get(n->create, "Options"), "bridge.name"), "podman3");
+        /* netavark's default route metric, and an IPv4 network */
+        assert_string_equal(str(json_object_get(n->create, "Options"), "metric"), "100");
+        assert_true(json_is_true(json_object_get(n->create, "EnableIPv4")));
+        assert_string_equal(str(json_object_get(n->create, "IPAM"), "Driver"), "default");
         assert_string_equal(str(json_object_get(n->create, "Labels"), ND_NV_LABEL), "ff00");
         json_t *cfg = json_array_get(json_object_get(json_object_get(n->create, "IPAM"), "Config"), 0);
         assert_string_equal(str(cfg, "Subnet"), "10.89.3.0/24");
@@ -154,6 +158,9 @@ static void test_errors(void **state) {
                 { OPTS("", NET(",\"ipam_options\":{\"driver\":\"dhcp\"}"), ""), "unsupported ipam driver dhcp" },
                 { OPTS("", NET(",\"options\":{\"vlan\":\"5\"}"), ""), "unsupported bridge network option vlan" },
                 { OPTS("", NET(",\"options\":{\"mtu\":\"big\"}"), ""), "unable to parse mtu" },
+                { OPTS("", NET(",\"options\":{\"metric\":\"-5\"}"), ""), "unable to parse metric '-5'" },
+                { OPTS("", NET(",\"options\":{\"metric\":\"4294967296\"}"), ""), "unable to parse metric" },
+                { OPTS("", NET(",\"ipam_options\":{\"driver\":\"none\"}"), ""), "ipam driver none takes no subnets" },
                 { OPTS(",\"static_mac\":\"zz\"", NET(""), ""), "invalid static_mac" },
                 { OPTS(",\"static_ips\":[\"10.89.3.5\",\"10.89.3.6\"]", NET(""), ""), "one address per family" },
                 { OPTS(",\"static_ips\":[\"10.89.3\"]", NET(""), ""), "not an IP address" },
@@ -258,10 +265,53 @@ static void test_create(void **state) {
         }
 }
 
+/* The route metric, an IPv6-only network and IPAM driver none, as
+ * netavark's bridge has them, become netd's. */
+static void test_families(void **state) {
+        static const char metric[] = OPTS("", NET(",\"options\":{\"metric\":\"200\"}"), "");
+        static const char v6[] = "{\"container_id\":\"" CID "\",\"networks\":{\"p6\":{\"interface_name\":\"eth0\","
+                                 "\"static_ips\":[\"fd10:88:a::2\"]}},\"network_info\":{\"p6\":{\"name\":\"p6\","
+                                 "\"driver\":\"bridge\",\"subnets\":[{\"subnet\":\"fd10:88:a::/64\",\"gateway\":"
+                                 "\"fd10:88:a::1\"}],\"ipv6_enabled\":true}}}";
+        static const char none[] = "{\"container_id\":\"" CID "\",\"networks\":{\"pn\":{\"interface_name\":\"eth0\"}},"
+                                   "\"network_info\":{\"pn\":{\"name\":\"pn\",\"driver\":\"bridge\",\"subnets\":[],"
+                                   "\"ipam_options\":{\"driver\":\"none\"}}}}";
+        nd_nv_call c;
+        nd_diag d = {};
+
+        assert_int_equal(parse(metric, &c, &d), 0);
+        assert_string_equal(str(json_object_get(c.nets[0].create, "Options"), "metric"), "200");
+        nd_nv_call_done(&c);
+
+        assert_int_equal(parse(v6, &c, &d), 0);
+        assert_false(json_is_true(json_object_get(c.nets[0].create, "EnableIPv4")));
+        assert_true(json_is_true(json_object_get(c.nets[0].create, "EnableIPv6")));
+        assert_string_equal(str(c.nets[0].attach, "IPv6Address"), "fd10:88:a::2");
+        nd_nv_call_done(&c);
+
+        assert_int_equal(parse(none, &c, &d), 0);
+        json_t *ipam = json_object_get(c.nets[0].create, "IPAM");
+        assert_string_equal(str(ipam, "Driver"), "none");
+        assert_int_equal(json_array_size(json_object_get(ipam, "Config")), 0);
+        nd_nv_call_done(&c);
+
+        /* create: no subnet picked for ipam driver none */
+        json_t *n = complete("{\"name\":\"tn\",\"driver\":\"bridge\",\"ipam_options\":{\"driver\":\"none\"}}", &d);
+        assert_non_null(n);
+        assert_int_equal(json_array_size(json_object_get(n, "subnets")), 0);
+        assert_false(json_is_true(json_object_get(n, "ipv6_enabled")));
+        json_decref(n);
+        n = complete("{\"name\":\"tn\",\"ipam_options\":{\"driver\":\"none\"},\"subnets\":[{\"subnet\":\"10.0.0.0/24\"}]}",
+                     &d);
+        assert_null(n);
+        assert_non_null(strstr(d.msg, "ipam driver none takes no subnets"));
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_setup_bodies), cmocka_unit_test(test_network_dns), cmocka_unit_test(test_operator_network), cmocka_unit_test(test_ports),
                 cmocka_unit_test(test_errors),       cmocka_unit_test(test_status_block),     cmocka_unit_test(test_create),
+                cmocka_unit_test(test_families),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

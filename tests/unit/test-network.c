@@ -45,6 +45,21 @@ static void test_bad_requests(void **state) {
                 { "{\"Name\": \"n\", \"Options\": {\"color\": \"red\"}}", "unknown option 'color'" },
                 { "{\"Name\": \"n\", \"IPAM\": 3}", "'IPAM' must be an object" },
                 { "{\"Name\": \"n\", \"IPAM\": {\"Driver\": \"dhcp\"}}", "unknown IPAM driver" },
+                { "{\"Name\": \"n\", \"Options\": {\"metric\": \"-1\"}}", "option metric='-1'" },
+                { "{\"Name\": \"n\", \"Options\": {\"metric\": \"4294967296\"}}", "want 0-4294967295" },
+                { "{\"Name\": \"n\", \"Options\": {\"metric\": \"1x\"}}", "option metric" },
+                { "{\"Name\": \"n\", \"EnableIPv4\": 0}", "'EnableIPv4' must be true or false" },
+                { "{\"Name\": \"n\", \"EnableIPv4\": false}", "without IPv4 needs an IPv6 subnet" },
+                { "{\"Name\": \"n\", \"EnableIPv4\": false, \"EnableIPv6\": true, \"IPAM\": {\"Config\": "
+                  "[{\"Subnet\": \"10.0.0.0/24\"}, {\"Subnet\": \"fd00::/64\"}]}}",
+                  "subnet '10.0.0.0/24' is IPv4, and IPv4 is disabled" },
+                { "{\"Name\": \"n\", \"Driver\": \"overlay\", \"EnableIPv4\": false, \"IPAM\": {\"Config\": "
+                  "[{\"Subnet\": \"fd00::/64\"}]}}", "only be disabled on bridge networks" },
+                { "{\"Name\": \"n\", \"IPAM\": {\"Driver\": \"none\", \"Config\": [{\"Subnet\": \"10.0.0.0/24\"}]}}",
+                  "IPAM driver none takes no subnets" },
+                { "{\"Name\": \"n\", \"EnableIPv6\": true, \"IPAM\": {\"Driver\": \"none\"}}", "no IPv6 either" },
+                { "{\"Name\": \"n\", \"Driver\": \"overlay\", \"IPAM\": {\"Driver\": \"none\"}}",
+                  "IPAM driver none is for bridge networks" },
                 { "{\"Name\": \"n\", \"IPAM\": {\"Config\": {}}}", "'Config' must be an array" },
                 { "{\"Name\": \"n\", \"IPAM\": {\"Config\": [5]}}", "IPAM.Config[0] must be an object" },
                 { "{\"Name\": \"n\", \"IPAM\": {\"Config\": [{}]}}", "Subnet missing" },
@@ -180,6 +195,53 @@ static void test_roundtrip(void **state) {
         nd_network_free(m);
 }
 
+/* An IPv6-only network, one without addresses (IPAM driver none), and
+ * the route metric: what they say survives the store round trip. */
+static void test_families(void **state) {
+        static const struct {
+                const char *json;
+                bool v4, v6, none;
+                size_t n_ipam;
+                uint32_t metric;
+        } cases[] = {
+                { "{\"Name\": \"v6\", \"EnableIPv4\": false, \"Options\": {\"metric\": \"200\"},"
+                  "\"IPAM\": {\"Config\": [{\"Subnet\": \"fd10:88:a::/64\"}]}}", false, true, false, 1, 200 },
+                { "{\"Name\": \"bare\", \"IPAM\": {\"Driver\": \"none\"}}", false, false, true, 0, 0 },
+                { "{\"Name\": \"dual\", \"IPAM\": {\"Config\": [{\"Subnet\": \"10.9.0.0/24\"},"
+                  "{\"Subnet\": \"fd10::/64\"}]}}", true, true, false, 2, 0 },
+        };
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                nd_network_spec spec;
+                nd_network *n = NULL, *m = NULL;
+                nd_diag d = {0};
+                char id[ND_ID_LEN + 1];
+
+                assert_int_equal(parse(cases[i].json, &spec, &d), 0);
+                assert_int_equal(spec.ipv4, cases[i].v4);
+                assert_int_equal(spec.ipv6, cases[i].v6);
+                assert_int_equal(spec.ipam_none, cases[i].none);
+                assert_int_equal(nd_id_new(id), 0);
+                assert_int_equal(nd_network_new(&spec, id, 1700000000000000, &n, &d), 0);
+                assert_int_equal(nd_network_metric(n), cases[i].metric);
+                assert_int_equal(n->spec.n_ipam, cases[i].n_ipam);
+                if (!cases[i].v4)
+                        assert_null(nd_network_subnet_family(n, AF_INET));
+
+                json_t *j = nd_network_to_json(n);
+                assert_non_null(j);
+                assert_int_equal(json_is_true(json_object_get(j, "EnableIPv4")), cases[i].v4);
+                assert_string_equal(json_string_value(json_object_get(json_object_get(j, "IPAM"), "Driver")),
+                                    cases[i].none ? "none" : "default");
+                assert_int_equal(nd_network_from_json(j, &m, &d), 0);
+                assert_int_equal(m->spec.ipv4, cases[i].v4);
+                assert_int_equal(m->spec.ipam_none, cases[i].none);
+                assert_int_equal(nd_network_metric(m), cases[i].metric);
+                json_decref(j);
+                nd_network_free(n);
+                nd_network_free(m);
+        }
+}
+
 struct obj {
         const char *name, *id;
         bool hidden;
@@ -250,6 +312,7 @@ int main(void) {
                 cmocka_unit_test(test_bad_requests),
                 cmocka_unit_test(test_roundtrip),
                 cmocka_unit_test(test_aux),
+                cmocka_unit_test(test_families),
                 cmocka_unit_test(test_overlay), cmocka_unit_test(test_ref_resolve),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);

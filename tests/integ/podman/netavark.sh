@@ -101,6 +101,40 @@ t_match "an unknown driver is refused" "$("$NV" setup "/run/netns/nd-$$-c1" <<<"
 t_match "an unreachable netd is an error" "$(NETD_SOCKET=$T/none "$NV" setup "/run/netns/nd-$$-c1" <<<"$OPTS")" \
         '^\{"error":"netd is not reachable: '
 
+# netavark's bridge features that netd has: its default route metric
+# (100) and the option metric, an IPv6-only network, IPAM driver none
+t_ok "setup on n1 again" "$NV" setup "/run/netns/nd-$$-c1" <<<"$OPTS"
+t_eq "the default route has netavark's metric 100" \
+        "$(ip -n "nd-$$-c1" -j route show default | jq -r '.[0].metric')" "100"
+t_ok "teardown" "$NV" teardown "/run/netns/nd-$$-c1" <<<"$OPTS"
+ip netns add "nd-$$-c8"
+ND_NS+=("nd-$$-c8")
+SIXOPTS='{"container_id":"six","container_name":"six","networks":{"n6":{"interface_name":"eth0","static_ips":["fd10:96:6::2"]}},
+ "network_info":{"n6":{"name":"n6","id":"n6id","driver":"bridge","network_interface":"pmnv6","options":{"metric":"200"},
+ "subnets":[{"subnet":"fd10:96:6::/64","gateway":"fd10:96:6::1"}],"ipv6_enabled":true,"internal":false,"dns_enabled":false}}}'
+t_match "setup on an IPv6-only network" "$("$NV" setup "/run/netns/nd-$$-c8" <<<"$SIXOPTS")" \
+        '"subnets":\[\{"ipnet":"fd10:96:6::2/64","gateway":"fd10:96:6::1"\}\]'
+t_eq "netd's network has no IPv4" "$(nd_api h GET /v1/networks/n6 | cut -d' ' -f2- |
+        jq -r '[.EnableIPv4, (.IPAM.Config | length), .IPAM.Config[0].Subnet] | join(" ")')" "false 1 fd10:96:6::/64"
+t_eq "nor has the container" "$(ip -n "nd-$$-c8" -4 -o addr show eth0 | wc -l)" "0"
+t_eq "its IPv6 default route has the option's metric" \
+        "$(ip -n "nd-$$-c8" -j -6 route show default | jq -r '.[0].metric')" "200"
+t_ok "the host reaches it over IPv6" nd_on h ping -6 -c 1 -W 2 fd10:96:6::2
+t_ok "teardown" "$NV" teardown "/run/netns/nd-$$-c8" <<<"$SIXOPTS"
+NONEOPTS='{"container_id":"bare","container_name":"bare","networks":{"nn":{"interface_name":"eth0"}},
+ "network_info":{"nn":{"name":"nn","id":"nnid","driver":"bridge","network_interface":"pmnvn","subnets":[],
+ "ipv6_enabled":false,"internal":false,"dns_enabled":false,"ipam_options":{"driver":"none"}}}}'
+t_match "setup on a network with IPAM driver none" "$("$NV" setup "/run/netns/nd-$$-c8" <<<"$NONEOPTS")" \
+        '^\{"nn":\{"interfaces":\{"eth0":\{"mac_address":"[0-9a-f:]{17}"'
+t_eq "netd's network has no subnet" "$(nd_api h GET /v1/networks/nn | cut -d' ' -f2- |
+        jq -r '[.IPAM.Driver, (.IPAM.Config | length), .EnableIPv4] | join(" ")')" "none 0 false"
+t_eq "the container's eth0 is up, with no address but its link-local one, and no route" \
+        "$(ip -n "nd-$$-c8" -o link show eth0 | grep -c 'state UP'; ip -n "nd-$$-c8" -o addr show eth0 scope global | wc -l
+           ip -n "nd-$$-c8" route | wc -l)" "$(printf '1\n0\n0')"
+t_ok "teardown" "$NV" teardown "/run/netns/nd-$$-c8" <<<"$NONEOPTS"
+t_eq "both networks gone with their last container" \
+        "$(nd_api h GET /v1/networks/n6 | cut -d' ' -f1) $(nd_api h GET /v1/networks/nn | cut -d' ' -f1)" "404 404"
+
 # update NETWORK --network-dns-servers: the sandboxes that took the
 # network's servers switch, a container's own --dns stays
 if command -v dnsmasq >/dev/null && command -v dig >/dev/null; then
