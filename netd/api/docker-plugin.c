@@ -27,6 +27,7 @@
 #include "http.h"
 #include "json-util.h"
 #include "log.h"
+#include "mac.h"
 
 #define OPT_GATEWAY "com.docker.network.gateway"
 #define OPT_PORTMAP "com.docker.network.portmap"
@@ -76,7 +77,7 @@ static void on_endpoint(void *userdata, int r, const nd_diag *d, const nd_docker
                 return reply_err(userdata, r, d);
         json_t *rif = json_object();
         if (res->mac_chosen)
-                json_object_set_new(rif, "MacAddress", json_string(nd_docker_mac_fmt(res->mac, ms)));
+                json_object_set_new(rif, "MacAddress", json_string(nd_mac_fmt(res->mac, ms)));
         if (res->addr.family)
                 json_object_set_new(rif, "Address", json_string(nd_docker_cidr_fmt(&res->addr, res->plen, s)));
         reply_ok(userdata, json_pack("{s:o}", "Interface", rif));
@@ -194,7 +195,7 @@ static void endpoint_info(nd_manager *m, nd_http_request *req, json_t *body) {
         if (nd_docker_endpoint_info(m, endpoint_id(body), &info) < 0)
                 return reply_err(req, -ENOENT, &(nd_diag) { "endpoint not found" });
         reply_ok(req, json_pack("{s:{s:s, s:s, s:s, s:o}}", "Value", "HostIfName", info.host_if, "MacAddress",
-                                nd_docker_mac_fmt(info.mac, mac), "NetdNetwork", info.net_id, OPT_PORTMAP,
+                                nd_mac_fmt(info.mac, mac), "NetdNetwork", info.net_id, OPT_PORTMAP,
                                 nd_docker_portmap_to_json(info.pub)));
 }
 

@@ -203,7 +203,6 @@ void nd_cl_slots_free(nd_cluster *cl);
  * as WrittenMs, compared by the hosts that apply them. */
 int64_t nd_cl_wall_ms(void);
 nd_network *nd_cl_net_by_id(nd_cluster *cl, const char *id);
-void nd_cl_fmt_mac(const uint8_t *m, char *buf);
 /* the list callback: a snapshot of the global prefix, then the watch */
 void nd_cl_on_listed(void *userdata, int r, const nd_store_kv *kvs, size_t n, int64_t rev);
 void nd_cl_fw_update(nd_cluster *cl);

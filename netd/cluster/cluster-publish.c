@@ -15,6 +15,7 @@
 #include "container.h"
 #include "json-util.h"
 #include "log.h"
+#include "mac.h"
 #include "network.h"
 #include "store.h"
 
@@ -163,7 +164,7 @@ static char *ep_value(nd_cluster *cl, const nd_endpoint *e, const char *name, co
         json_t *al = json_array();
         for (size_t k = 0; k < e->n_aliases; k++)
                 json_array_append_new(al, json_string(e->aliases[k]));
-        nd_cl_fmt_mac(e->mac, mac);
+        nd_mac_fmt(e->mac, mac);
         json_t *j = json_pack("{s:s, s:s, s:s, s:s, s:s, s:o}", "Node", cl->id, "Vtep", nd_addr_fmt(&cl->addr, vtep),
                               "Mac", mac, "Name", name ? name : "", "Hostname", hostname ? hostname : "", "Aliases",
                               al);

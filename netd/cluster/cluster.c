@@ -38,6 +38,7 @@
 #include "hmap.h"
 #include "json-util.h"
 #include "log.h"
+#include "mac.h"
 #include "metrics.h"
 #include "network.h"
 #include "overlay.h"
@@ -59,10 +60,6 @@ int64_t nd_cl_wall_ms(void) {
         struct timespec ts;
         clock_gettime(CLOCK_REALTIME, &ts);
         return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-void nd_cl_fmt_mac(const uint8_t *m, char *buf) {
-        sprintf(buf, "%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3], m[4], m[5]);
 }
 
 /* ---- events ---- */
@@ -473,7 +470,7 @@ json_t *nd_cluster_network_status(nd_cluster *cl, const nd_network *n) {
                 if (strcmp(e->netid, n->id) == 0) {
                         char a[ND_ADDR_STRLEN], v[ND_ADDR_STRLEN], mac[18];
                         const nd_overlay_peer *p = &e->peer;
-                        nd_cl_fmt_mac(p->mac, mac);
+                        nd_mac_fmt(p->mac, mac);
                         json_array_append_new(peers, json_pack("{s:s, s:s, s:s, s:s}", "Node", nd_cl_node_label(cl, e->node),
                                                                "IPv4", p->ip4.family ? nd_addr_fmt(&p->ip4, a) : "",
                                                                "Mac", mac, "Vtep", nd_addr_fmt(&p->vtep, v)));
@@ -492,7 +489,7 @@ json_t *nd_cluster_remote_endpoints(nd_cluster *cl) {
         while (cl && a && (e = nd_hmap_next(cl->reps, &it))) {
                 char a4[ND_ADDR_STRLEN], a6[ND_ADDR_STRLEN], mac[18];
                 const nd_overlay_peer *p = &e->peer;
-                nd_cl_fmt_mac(p->mac, mac);
+                nd_mac_fmt(p->mac, mac);
                 json_t *j = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "Node", e->node, "Network", e->netid,
                                       "Id", e->ctid, "Name", e->name, "Service", e->service, "IPv4",
                                       p->ip4.family ? nd_addr_fmt(&p->ip4, a4) : "", "IPv6",

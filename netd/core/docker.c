@@ -19,6 +19,7 @@
 #include "firewall.h"
 #include "json-util.h"
 #include "log.h"
+#include "mac.h"
 #include "manager-internal.h"
 #include "server.h"
 #include "service.h"
@@ -145,7 +146,7 @@ static int pool_from_json(const json_t *j, nd_docker_pool *p) {
 
 static json_t *ep_to_json(const nd_docker_ep *e) {
         char a4[ND_ADDR_STRLEN], a6[ND_ADDR_STRLEN], mac[18];
-        nd_docker_mac_fmt(e->mac, mac);
+        nd_mac_fmt(e->mac, mac);
         return json_pack("{s:s, s:s, s:s, s:s, s:i, s:b, s:s, s:i, s:b, s:s, s:s, s:s, s:b, s:o}", "EndpointID", e->id,
                          "NetworkID", e->dnet, "NetdNetwork", e->net_id, "IPv4Address",
                          e->a4.family ? nd_addr_fmt(&e->a4, a4) : "", "IPv4PrefixLen", (int) e->plen4, "OwnIPv4",

@@ -53,12 +53,13 @@
 #include "json-util.h"
 #include "link-reaper.h"
 #include "log.h"
+#include "mac.h"
 #include "manager-internal.h"
 #include "netns.h"
 #include "network.h"
 #include "nft-dns.h"
-#include "ports.h"
 #include "nl-link.h"
+#include "ports.h"
 #include "server.h"
 #include "service.h"
 #include "services.h"
@@ -139,8 +140,7 @@ static void sbx_undo(nd_manager *m, nd_sbx *s, unsigned stages) {
 json_t *nd_sandbox_to_json(const nd_sbx *s) {
         char a4[ND_ADDR_STRLEN], a6[ND_ADDR_STRLEN], g4[ND_ADDR_STRLEN], g6[ND_ADDR_STRLEN], mac[18];
         const nd_endpoint *e = &s->ep;
-        snprintf(mac, sizeof(mac), "%02x:%02x:%02x:%02x:%02x:%02x", e->mac[0], e->mac[1], e->mac[2], e->mac[3],
-                 e->mac[4], e->mac[5]);
+        nd_mac_fmt(e->mac, mac);
         json_t *al = json_array();
         for (size_t i = 0; i < e->n_aliases; i++)
                 json_array_append_new(al, json_string(e->aliases[i]));

@@ -21,6 +21,7 @@
 #include "docker.h"
 #include "hmap.h"
 #include "json-util.h"
+#include "mac.h"
 #include "macro.h"
 #include "services-internal.h"
 
@@ -105,8 +106,7 @@ static int containers_json(nd_manager *m, json_t *out) {
                 nets = json_array();
                 for (size_t k = 0; nets && k < c->n_eps; k++) {
                         const nd_endpoint *e = &c->eps[k];
-                        snprintf(mac, sizeof(mac), "%02x:%02x:%02x:%02x:%02x:%02x", e->mac[0], e->mac[1], e->mac[2],
-                                 e->mac[3], e->mac[4], e->mac[5]);
+                        nd_mac_fmt(e->mac, mac);
                         if (push(nets, attachment(e->net_id, e->addr4.family ? nd_addr_fmt(&e->addr4, a4) : "",
                                                   e->addr6.family ? nd_addr_fmt(&e->addr6, a6) : "", mac)) < 0) {
                                 json_decref(nets);

@@ -10,6 +10,7 @@
 #include "container.h"
 #include "diag.h"
 #include "json-util.h"
+#include "mac.h"
 #include "service.h"
 
 #include "caps.h"
@@ -301,8 +302,7 @@ static json_t *endpoint_to_json(const nd_endpoint *e) {
         char mac[18], a4[ND_ADDR_STRLEN] = "", a6[ND_ADDR_STRLEN] = "", g4[ND_ADDR_STRLEN] = "",
                       g6[ND_ADDR_STRLEN] = "";
         json_t *aliases = json_array();
-        snprintf(mac, sizeof(mac), "%02x:%02x:%02x:%02x:%02x:%02x", e->mac[0], e->mac[1], e->mac[2], e->mac[3],
-                 e->mac[4], e->mac[5]);
+        nd_mac_fmt(e->mac, mac);
         /* a gateway only where there is one: "?" (nd_addr_fmt of no
          * address) would not read back (the container-json fuzzer found
          * an IPv6 endpoint without a gateway) */
@@ -587,8 +587,7 @@ json_t *nd_containers_network_map(nd_container *const *cts, size_t n, const char
                  * endpoint there, for Docker */
                 if (!e || (!e->addr4.family && !e->addr6.family))
                         continue;
-                snprintf(mac, sizeof(mac), "%02x:%02x:%02x:%02x:%02x:%02x", e->mac[0], e->mac[1], e->mac[2], e->mac[3],
-                         e->mac[4], e->mac[5]);
+                nd_mac_fmt(e->mac, mac);
                 a4[0] = a6[0] = 0;
                 if (e->addr4.family)
                         snprintf(a4, sizeof(a4), "%s/%u", nd_addr_fmt(&e->addr4, s), e->plen4);

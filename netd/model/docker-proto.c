@@ -7,6 +7,7 @@
 
 #include "diag.h"
 #include "docker-proto.h"
+#include "mac.h"
 #include "macro.h"
 
 int nd_docker_portmap_parse(const json_t *pm, nd_port_spec **ret, size_t *n, nd_diag *d) {
@@ -93,20 +94,13 @@ int nd_docker_ipdata_parse(const json_t *arr, nd_docker_ipdata **ret, size_t *n)
         return 0;
 }
 
+/* a container's address: unicast only */
 int nd_docker_mac_parse(const char *s, uint8_t mac[6]) {
-        unsigned b[6];
-        char tail;
-        if (sscanf(s, "%2x:%2x:%2x:%2x:%2x:%2x%c", &b[0], &b[1], &b[2], &b[3], &b[4], &b[5], &tail) != 6 ||
-            (b[0] & 1))
+        uint8_t m[6];
+        if (nd_mac_parse(s, m) < 0 || (m[0] & 1))
                 return -EINVAL;
-        for (int i = 0; i < 6; i++)
-                mac[i] = (uint8_t) b[i];
+        memcpy(mac, m, 6);
         return 0;
-}
-
-const char *nd_docker_mac_fmt(const uint8_t mac[6], char buf[static 18]) {
-        snprintf(buf, 18, "%02x:%02x:%02x:%02x:%02x:%02x", mac[0], mac[1], mac[2], mac[3], mac[4], mac[5]);
-        return buf;
 }
 
 int nd_docker_cidr_parse(const char *s, nd_addr *a, unsigned *plen) {

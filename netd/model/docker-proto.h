@@ -35,7 +35,6 @@ int nd_docker_ipdata_parse(const json_t *arr, nd_docker_ipdata **ret, size_t *n)
 
 /* "02:42:0a:01:02:03" (a unicast MAC); the same, formatted. */
 int nd_docker_mac_parse(const char *s, uint8_t mac[6]);
-const char *nd_docker_mac_fmt(const uint8_t mac[6], char buf[static 18]);
 
 /* "10.1.2.3/24", or a bare address (@plen then 0). */
 int nd_docker_cidr_parse(const char *s, nd_addr *a, unsigned *plen);

@@ -16,6 +16,7 @@
 
 #include "diag.h"
 #include "docker-proto.h"
+#include "mac.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -37,7 +38,7 @@ static void mac(const json_t *v) {
         char buf[18];
         if (s && nd_docker_mac_parse(s, a) == 0) {
                 assert(!(a[0] & 1));
-                assert(nd_docker_mac_parse(nd_docker_mac_fmt(a, buf), b) == 0 && memcmp(a, b, 6) == 0);
+                assert(nd_docker_mac_parse(nd_mac_fmt(a, buf), b) == 0 && memcmp(a, b, 6) == 0);
         }
 }
 
