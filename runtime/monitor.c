@@ -30,22 +30,26 @@
 #include <fcntl.h>
 #include <jansson.h>
 #include <limits.h>
+#include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/inotify.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
+#include <sys/timerfd.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "macro.h"
 #include "rt-config.h"
 #include "sandbox.h"
 
@@ -428,12 +432,8 @@ static void write_pids(pid_t pid, bool started) {
         json_decref(j);
 }
 
-/* Wait for the container, and kill it once the deadline in @path has
- * passed: the daemon stopped confirming the lease its slot is held on
- * (crashed, stopped, or cut off from etcd), and another host may start
- * the slot.  Checked every 250 ms; a missing or unreadable file fences
- * nothing. */
-static void wait_fenced(pid_t pid, const char *path, int *status) {
+/* The old way, for a kernel without pidfds: look every 250 ms. */
+static void wait_fenced_poll(pid_t pid, const char *path, int *status) {
         bool killed = false;
         for (;;) {
                 pid_t w = waitpid(pid, status, WNOHANG);
@@ -447,6 +447,71 @@ static void wait_fenced(pid_t pid, const char *path, int *status) {
                 struct timespec ts = { .tv_sec = 0, .tv_nsec = 250 * 1000 * 1000 };
                 nanosleep(&ts, NULL);
         }
+}
+
+/* Arm @tfd at the deadline in @path (absolute, CLOCK_BOOTTIME like the
+ * file); a missing or unreadable file disarms it (fences nothing).
+ * Returns true when the deadline has already passed. */
+static bool arm_deadline(int tfd, const char *path) {
+        struct itimerspec it = {0};
+        double deadline;
+        if (nd_rt_deadline_read(path, &deadline) == 0) {
+                if (nd_rt_boottime() > deadline)
+                        return true;
+                it.it_value.tv_sec = (time_t) deadline;
+                it.it_value.tv_nsec = (long) ((deadline - (double) (time_t) deadline) * 1e9);
+                if (it.it_value.tv_sec == 0 && it.it_value.tv_nsec == 0)
+                        it.it_value.tv_nsec = 1;
+        }
+        (void) timerfd_settime(tfd, TFD_TIMER_ABSTIME, &it, NULL);
+        return false;
+}
+
+/* Wait for the container, and kill it once the deadline in @path has
+ * passed: the daemon stopped confirming the lease its slot is held on
+ * (crashed, stopped, or cut off from etcd), and another host may start
+ * the slot.  No polling: the monitor sleeps on the container's pidfd, a
+ * CLOCK_BOOTTIME timer at the deadline (a suspend counts, as it does for
+ * the lease) and inotify on the file's directory (netd renames a new file
+ * into place at every confirmed keep-alive), so it kills at the deadline,
+ * not up to a poll period after, and costs nothing between keep-alives. */
+static void wait_fenced(pid_t pid, const char *path, int *status) {
+        _cleanup_close_ int pfd = (int) syscall(SYS_pidfd_open, pid, 0);
+        _cleanup_close_ int tfd = timerfd_create(CLOCK_BOOTTIME, TFD_CLOEXEC | TFD_NONBLOCK);
+        _cleanup_close_ int ifd = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
+        char dir[PATH_MAX];
+        const char *slash = strrchr(path, '/');
+        bool killed = false;
+
+        if (!slash || (size_t) (slash - path) >= sizeof(dir) || pfd < 0 || tfd < 0 || ifd < 0) {
+                wait_fenced_poll(pid, path, status);
+                return;
+        }
+        memcpy(dir, path, (size_t) (slash - path));
+        dir[slash - path] = 0;
+        if (inotify_add_watch(ifd, *dir ? dir : "/", IN_MOVED_TO | IN_CLOSE_WRITE | IN_DELETE) < 0) {
+                wait_fenced_poll(pid, path, status);
+                return;
+        }
+        for (;;) {
+                if (!killed && arm_deadline(tfd, path)) {
+                        kill(pid, SIGKILL);
+                        killed = true;
+                }
+                struct pollfd p[3] = { { .fd = pfd, .events = POLLIN }, { .fd = tfd, .events = POLLIN },
+                                       { .fd = ifd, .events = POLLIN } };
+                if (poll(p, killed ? 1 : 3, -1) < 0 && errno != EINTR)
+                        break;
+                if (p[0].revents)
+                        break;
+                char buf[4096];
+                while (read(ifd, buf, sizeof(buf)) > 0)
+                        ;
+                uint64_t n;
+                (void) !read(tfd, &n, sizeof(n));
+        }
+        while (waitpid(pid, status, 0) < 0 && errno == EINTR)
+                ;
 }
 
 int main(int argc, char **argv) {
