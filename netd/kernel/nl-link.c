@@ -176,7 +176,9 @@ static int link_add_echo(struct nl_sock *sk, struct rtnl_link *l, const char *na
         if (r < 0)
                 return nd_nl_errno(r);
         nlmsg_hdr(msg)->nlmsg_flags |= NLM_F_ECHO;
-        cb = nl_cb_clone(nl_socket_get_cb(sk));
+        /* nl_socket_get_cb() hands out a reference of its own */
+        _cleanup_(nl_cb_putp) struct nl_cb *sk_cb = nl_socket_get_cb(sk);
+        cb = sk_cb ? nl_cb_clone(sk_cb) : NULL;
         if (!cb)
                 return -ENOMEM;
         nl_cb_set(cb, NL_CB_VALID, NL_CB_CUSTOM, on_echo, &e);
