@@ -153,8 +153,15 @@ static void on_network_removed(void *userdata, int r, nd_network *n, const nd_di
         nd_http_reply_json(req, 204, NULL);
 }
 
+/* ?label=KEY: only a network that carries label KEY (whatever its
+ * value) goes, so that a front end removes the networks it made, and no
+ * other of the same name, in one request (netd-netavark's teardown). */
 static void remove_network(nd_manager *m, nd_http_request *req, nd_network *n) {
+        const char *label = nd_http_request_query(req, "label");
         nd_diag d = {0};
+        if (label && !json_object_get(n->spec.labels, label))
+                return nd_http_reply_error(req, 409, "network '%s' does not carry label '%.128s'", n->spec.name,
+                                           label);
         int r = nd_manager_network_remove(m, n, on_network_removed, req, &d);
         if (r < 0)
                 reply_diag(req, r, &d);

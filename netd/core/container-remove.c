@@ -277,10 +277,6 @@ nd_ct_going *nd_ct_going_by_addr(nd_manager *m, const char *net_id, const nd_add
         return NULL;
 }
 
-bool nd_manager_going_holds(nd_manager *m, const char *net_id) {
-        return nd_ct_going_by_addr(m, net_id, NULL) != NULL;
-}
-
 /* The host-side names are "vnd" + the id's first 8 characters + "-N"
  * (nd_ct_endpoint_prepare). */
 #define IFNAME_ID_CHARS 8

@@ -378,6 +378,7 @@ static void on_networks_loaded(void *userdata, int r, const nd_store_kv *kvs, si
                 net->committed = true;
         }
         nd_log(LOG_INFO, "networks loaded", "count=%zu revision=%" PRId64, m->n_nets, rev);
+        nd_manager_retired_bridges_sweep(m);
         /* overlay networks came from the cluster; the local store only
          * holds this host's address records for them */
         r = nd_store_list(m->store, ND_KEY_IPAM, on_ipam_loaded, m);

@@ -36,6 +36,7 @@
 #include "log.h"
 #include "manager.h"
 #include "network.h"
+#include "nl-link.h"
 #include "nl-host.h"
 #include "pool.h"
 #include "store.h"
@@ -43,6 +44,7 @@
 #include "txn.h"
 
 #include "manager-internal.h"
+#include "container-internal.h"
 
 /* ---- network table ------------------------------------------------------- */
 
@@ -146,11 +148,11 @@ int nd_manager_net_adopt(nd_manager *m, nd_network *n) {
         return 0;
 }
 
+static void bridge_remove(nd_manager *m, const nd_network *n);
+
 void nd_manager_net_forget(nd_manager *m, nd_network *n) {
         nd_manager_event_network(m, "destroy", n);
-        int r = nd_bridge_teardown(m->nl, n);
-        if (r < 0 && r != -ENODEV)
-                nd_log_errno(LOG_WARNING, r, "removing the bridge failed, ignoring", "net=%s", n->spec.name);
+        bridge_remove(m, n);
         nets_drop(m, n);
 }
 
@@ -432,6 +434,53 @@ int nd_manager_network_create(nd_manager *m, nd_network_spec *spec, nd_manager_n
 
 /* ---- remove -------------------------------------------------------------- */
 
+static void on_bridge_reaped(void *userdata, int r) {
+        char *name = userdata;
+        if (r < 0 && r != -ENODEV && r != -ECANCELED)
+                nd_log_errno(LOG_WARNING, r, "removing a retired bridge failed, ignoring", "link=%s",
+                             name ? name : "?");
+        free(name);
+}
+
+/* The answer does not wait for the bridge's delete (RCU grace periods
+ * under the RTNL lock: 30-50 ms here): the bridge is down and renamed at once, so that the network
+ * carries nothing and its bridge name is free for the next network, then
+ * deleted off the loop.  Without a reaper, or if the rename fails, the
+ * delete runs here. */
+static void bridge_remove(nd_manager *m, const nd_network *n) {
+        char gone[16];
+        int r = m->reaper ? nd_bridge_retire(m->nl, n) : -EOPNOTSUPP;
+        if (r == -ENODEV)
+                return;
+        if (r >= 0) {
+                nd_bridge_retired_name(n, gone, sizeof(gone));
+                char *name = strdup(gone);
+                if (name && nd_reaper_delete(m->reaper, m->nl, r, on_bridge_reaped, name) == 0)
+                        return;
+                free(name);
+                r = nd_nl_link_delete(m->nl, gone);
+        } else
+                r = nd_bridge_teardown(m->nl, n);
+        if (r < 0)
+                nd_log_errno(LOG_WARNING, r, "removing the bridge failed, ignoring", "net=%s", n->spec.name);
+}
+
+void nd_manager_retired_bridges_sweep(nd_manager *m) {
+        int ifindexes[64];
+        int k = nd_bridge_retired_list(m->nl, ifindexes, ELEMENTSOF(ifindexes));
+        if (k < 0)
+                nd_log_errno(LOG_WARNING, k, "listing retired bridges failed, ignoring");
+        for (int i = 0; i < k; i++) {
+                char *name = NULL;
+                if (asprintf(&name, "ifindex %d", ifindexes[i]) < 0)
+                        name = NULL;
+                if (nd_reaper_delete(m->reaper, m->nl, ifindexes[i], on_bridge_reaped, name) < 0)
+                        free(name);
+        }
+        if (k > 0)
+                nd_log(LOG_INFO, "deleting bridges a previous run retired", "count=%d", k);
+}
+
 static void on_removed(void *userdata, int r, int64_t rev) {
         struct net_op *op = userdata;
         nd_manager *m = op->m;
@@ -449,10 +498,7 @@ static void on_removed(void *userdata, int r, int64_t rev) {
                 nd_log(LOG_INFO, "network removed", "net=%s id=%.12s revision=%" PRId64, op->net->spec.name,
                        op->net->id, rev);
                 nd_manager_event_network(m, "destroy", op->net);
-                r = nd_bridge_teardown(m->nl, op->net);
-                if (r < 0)
-                        nd_log_errno(LOG_WARNING, r, "removing the bridge failed, ignoring", "net=%s",
-                                     op->net->spec.name);
+                bridge_remove(m, op->net);
                 op->cb(op->userdata, 0, NULL, NULL);
                 nets_drop(m, op->net);
         }
@@ -474,54 +520,46 @@ static void on_global_removed(void *userdata, int r, const nd_diag *d) {
         free(op);
 }
 
-/* A removal that waits for the link reaper: endpoints that were just
- * detached (a CNI DEL, a container's removal, answer before the kernel's
- * grace period) give their addresses back once their veth pairs are gone. */
+/* A removal that waits for a removed container whose teardown (off the
+ * loop) still holds addresses on the network: it gives them back when its
+ * pairs are gone, and the removal runs again then. */
 struct net_wait {
         nd_manager *m;
         char id[ND_ID_LEN + 1];
         nd_manager_net_fn cb;
         void *userdata;
-        ev_timer timer;
-        int tries;
 };
 
-static int network_remove(nd_manager *m, nd_network *n, nd_manager_net_fn cb, void *userdata, bool may_wait,
-                          nd_diag *d);
+static int network_remove(nd_manager *m, nd_network *n, nd_manager_net_fn cb, void *userdata, nd_diag *d);
 
-static void on_net_wait(struct ev_loop *loop, ev_timer *w, int revents) {
-        struct net_wait *t = container_of(w, struct net_wait, timer);
+static void on_net_holder_gone(void *userdata, int r) {
+        struct net_wait *t = userdata;
         nd_network *n = NULL;
         nd_diag d = {0};
-        int r;
 
-        /* again in 10 ms, for at most 2 s; while removed containers (all
-         * of a bulk rm, say) still hold addresses on it, for at most 60 s:
-         * their teardown gives them back */
-        ++t->tries;
-        if (nd_reaper_pending(t->m->reaper) > 0 &&
-            (t->tries < 200 || (t->tries < 6000 && nd_manager_going_holds(t->m, t->id))))
+        if (r < 0) { /* netd is stopping: nobody to answer */
+                free(t);
                 return;
-        ev_timer_stop(loop, w);
+        }
         r = nd_manager_network_find(t->m, t->id, &n);
         if (r < 0)
                 r = nd_diag_set(&d, -ENOENT, "network not found");
         else
-                r = network_remove(t->m, n, t->cb, t->userdata, false, &d);
+                r = network_remove(t->m, n, t->cb, t->userdata, &d);
         if (r < 0)
                 t->cb(t->userdata, r, NULL, &d);
         free(t);
 }
 
 int nd_manager_network_remove(nd_manager *m, nd_network *n, nd_manager_net_fn cb, void *userdata, nd_diag *d) {
-        return network_remove(m, n, cb, userdata, true, d);
+        return network_remove(m, n, cb, userdata, d);
 }
 
-static int network_remove(nd_manager *m, nd_network *n, nd_manager_net_fn cb, void *userdata, bool may_wait,
-                          nd_diag *d) {
+static int network_remove(nd_manager *m, nd_network *n, nd_manager_net_fn cb, void *userdata, nd_diag *d) {
         struct net_slot *s = nets_slot(m, n);
         char k_net[256], k_name[256], k_ipam[256];
         uint64_t used;
+        nd_ct_going *going;
         int r;
 
         if (!s || !visible(s))
@@ -530,14 +568,30 @@ static int network_remove(nd_manager *m, nd_network *n, nd_manager_net_fn cb, vo
         if (svc)
                 return nd_diag_set(d, -EBUSY, "network '%s' is in use by service '%s'", n->spec.name, svc);
         used = nd_network_addresses_in_use(n);
-        if (used > 0 && may_wait && m->reaper && nd_reaper_pending(m->reaper) > 0) {
+        going = nd_ct_going_by_addr(m, n->id, NULL);
+        /* Sandboxes whose DEL was answered give their addresses back once
+         * their veths are gone; they find the network gone by then and
+         * give nothing back: not worth waiting for (the veth goes on the
+         * reaper, before the retired bridge).  Should the store refuse the
+         * removal, those stay taken in memory until netd restarts (the
+         * store no longer has them).  An overlay's addresses count in its
+         * cluster blocks: those are given back. */
+        if (used > 0 && !going && !nd_network_is_global(n) && used <= nd_manager_sandboxes_going_addrs(m, n->id))
+                used = 0;
+        /* Removed containers give theirs back through the network: the
+         * removal runs again once one did (all of a bulk rm, one by one).
+         * Anything else holding one does not wait for the reaper: the
+         * answer is the same after it. */
+        if (used > 0 && going) {
                 struct net_wait *t = calloc(1, sizeof(*t));
                 if (!t)
                         return nd_diag_set(d, -ENOMEM, "out of memory");
                 *t = (struct net_wait) { .m = m, .cb = cb, .userdata = userdata };
                 snprintf(t->id, sizeof(t->id), "%s", n->id);
-                ev_timer_init(&t->timer, on_net_wait, 0.01, 0.01);
-                ev_timer_start(m->loop, &t->timer);
+                if (nd_ct_going_wait(going, on_net_holder_gone, t) < 0) {
+                        free(t);
+                        return nd_diag_set(d, -ENOMEM, "out of memory");
+                }
                 return 0;
         }
         if (used > 0) {

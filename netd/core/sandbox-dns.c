@@ -18,6 +18,22 @@
 #include "server.h"
 #include "txn.h"
 
+/* "DnsServers": absent, null, or at most ND_DNS_MAX_UPSTREAMS addresses. */
+int nd_sandbox_dns_parse(const json_t *a, nd_addr *ret, size_t *ret_n, nd_diag *d) {
+        json_t *v;
+        size_t i;
+        *ret_n = 0;
+        if (!a || json_is_null(a))
+                return 0;
+        if (!json_is_array(a) || json_array_size(a) > ND_DNS_MAX_UPSTREAMS)
+                return nd_diag_set(d, -EINVAL, "DnsServers must be an array of at most %d addresses", ND_DNS_MAX_UPSTREAMS);
+        json_array_foreach(a, i, v)
+                if (!json_is_string(v) || nd_addr_parse(json_string_value(v), &ret[(*ret_n)++]) < 0)
+                        return nd_diag_set(d, -EINVAL, "DnsServers: '%.64s' is not an IP address",
+                                           json_is_string(v) ? json_string_value(v) : "?");
+        return 0;
+}
+
 struct dns_op {
         nd_manager *m;
         nd_manager_count_fn cb;

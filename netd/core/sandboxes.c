@@ -220,22 +220,6 @@ static int sbx_from_json(const json_t *j, nd_sbx **ret) {
 
 static const nd_port_owner_ops sandbox_ports;
 
-/* "DnsServers": absent, null, or at most ND_DNS_MAX_UPSTREAMS addresses. */
-int nd_sandbox_dns_parse(const json_t *a, nd_addr *ret, size_t *ret_n, nd_diag *d) {
-        json_t *v;
-        size_t i;
-        *ret_n = 0;
-        if (!a || json_is_null(a))
-                return 0;
-        if (!json_is_array(a) || json_array_size(a) > ND_DNS_MAX_UPSTREAMS)
-                return nd_diag_set(d, -EINVAL, "DnsServers must be an array of at most %d addresses", ND_DNS_MAX_UPSTREAMS);
-        json_array_foreach(a, i, v)
-                if (!json_is_string(v) || nd_addr_parse(json_string_value(v), &ret[(*ret_n)++]) < 0)
-                        return nd_diag_set(d, -EINVAL, "DnsServers: '%.64s' is not an IP address",
-                                           json_is_string(v) ? json_string_value(v) : "?");
-        return 0;
-}
-
 static int dns_servers_parse(const json_t *a, nd_sbx *s, nd_diag *d) {
         return nd_sandbox_dns_parse(a, s->dns, &s->n_dns, d);
 }
@@ -667,6 +651,16 @@ static nd_sbx *going_of(nd_manager *m, const json_t *req) {
                         return m->sbxs[i];
         }
         return NULL;
+}
+
+uint64_t nd_manager_sandboxes_going_addrs(nd_manager *m, const char *net_id) {
+        uint64_t k = 0;
+        for (size_t i = 0; i < m->n_sbxs; i++) {
+                const nd_sbx *s = m->sbxs[i];
+                if (s->going && strcmp(s->ep.net_id, net_id) == 0)
+                        k += (s->ep.addr4.family != 0) + (s->ep.addr6.family != 0);
+        }
+        return k;
 }
 
 int nd_manager_sandbox_add(nd_manager *m, const json_t *req, nd_manager_sbx_fn cb, void *userdata, nd_diag *d) {

@@ -6,10 +6,15 @@
 #include <sys/random.h>
 #include <sys/socket.h>
 #include <unistd.h>
+#include <linux/if.h>
+#include <netlink/cache.h>
+#include <netlink/route/link.h>
+#include <netlink/route/link/bridge.h>
 
 #include "bridge.h"
 #include "container.h"
 #include "network.h"
+#include "nl-host.h"
 #include "nl-link.h"
 
 void nd_bridge_name(const nd_network *n, char *buf, size_t size) {
@@ -42,6 +47,42 @@ int nd_bridge_teardown(struct nl_sock *sk, const nd_network *n) {
         char name[16];
         nd_bridge_name(n, name, sizeof(name));
         return nd_nl_link_delete(sk, name);
+}
+
+void nd_bridge_retired_name(const nd_network *n, char *buf, size_t size) {
+        snprintf(buf, size, ND_BRIDGE_RETIRED_PREFIX "%.12s", n->id);
+}
+
+int nd_bridge_retire(struct nl_sock *sk, const nd_network *n) {
+        char name[16], gone[16];
+        nd_bridge_name(n, name, sizeof(name));
+        nd_bridge_retired_name(n, gone, sizeof(gone));
+        return nd_nl_link_retire(sk, name, gone);
+}
+
+struct retired {
+        int *ifindexes;
+        size_t n, max;
+};
+
+static void on_link(struct nl_object *o, void *arg) {
+        struct rtnl_link *l = (struct rtnl_link *) o;
+        struct retired *c = arg;
+        const char *name = rtnl_link_get_name(l);
+        if (c->n < c->max && name && strncmp(name, ND_BRIDGE_RETIRED_PREFIX, strlen(ND_BRIDGE_RETIRED_PREFIX)) == 0 &&
+            rtnl_link_is_bridge(l) && !(rtnl_link_get_flags(l) & IFF_UP))
+                c->ifindexes[c->n++] = rtnl_link_get_ifindex(l);
+}
+
+int nd_bridge_retired_list(struct nl_sock *sk, int *ifindexes, size_t max) {
+        struct nl_cache *links = NULL;
+        struct retired c = { .ifindexes = ifindexes, .max = max };
+        int r = rtnl_link_alloc_cache(sk, AF_UNSPEC, &links);
+        if (r < 0)
+                return nd_nl_errno(r);
+        nl_cache_foreach(links, on_link, &c);
+        nl_cache_free(links);
+        return (int) c.n;
 }
 
 void nd_bridge_mac(const nd_endpoint *ep, uint8_t mac[6]) {

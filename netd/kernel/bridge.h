@@ -24,6 +24,21 @@ void nd_bridge_name(const nd_network *n, char *buf, size_t size);
 /* Ensure the bridge exists, is up and carries the gateways. */
 int nd_bridge_setup(struct nl_sock *sk, const nd_network *n);
 int nd_bridge_teardown(struct nl_sock *sk, const nd_network *n);
+/* A removed network's bridge, out of service at once and its name free
+ * for a new network (the same bridge.name, say): down (its routes go with
+ * it) and renamed to ND_BRIDGE_RETIRED_PREFIX + 12 hex of the network's
+ * id.  Deleting it costs an RCU grace period, so the caller has it
+ * deleted by the returned ifindex off the loop (link-reaper.h).  -ENODEV:
+ * no bridge; other -errno: nothing renamed, teardown it instead.  A
+ * retired bridge left by a netd that stopped before deleting it is down
+ * and nobody's: the next start deletes it (nd_bridge_retired_list). */
+#define ND_BRIDGE_RETIRED_PREFIX "ndx"
+int nd_bridge_retire(struct nl_sock *sk, const nd_network *n);
+void nd_bridge_retired_name(const nd_network *n, char *buf, size_t size);
+/* The ifindexes of retired bridges (down, named so) in the socket's
+ * namespace, at most @max: a netd that stopped before its reaper deleted
+ * them left them.  Returns how many, or -errno. */
+int nd_bridge_retired_list(struct nl_sock *sk, int *ifindexes, size_t max);
 /* @ns_sk: a netlink socket inside the sandbox whose fd is @ns_fd. */
 int nd_bridge_attach(struct nl_sock *sk, const nd_network *n, const struct nd_endpoint *ep, int ns_fd,
                      struct nl_sock *ns_sk, bool default_route);

@@ -122,6 +122,36 @@ int nd_nl_bridge_ensure(struct nl_sock *sk, const char *name, unsigned mtu) {
         return rtnl_link_get_ifindex(cur);
 }
 
+/* RTM_NEWLINK on @ifindex: @flags under @change, and the name @name
+ * (NULL: kept). */
+static int link_set(struct nl_sock *sk, int ifindex, unsigned flags, unsigned change, const char *name) {
+        struct ifinfomsg ifi = { .ifi_family = AF_UNSPEC, .ifi_index = ifindex, .ifi_flags = flags,
+                                 .ifi_change = change };
+        _cleanup_(nlmsg_freep) struct nl_msg *msg = nlmsg_alloc_simple(RTM_NEWLINK, NLM_F_REQUEST | NLM_F_ACK);
+        int r;
+
+        if (!msg)
+                return -ENOMEM;
+        if (nlmsg_append(msg, &ifi, sizeof(ifi), NLMSG_ALIGNTO) < 0 ||
+            (name && nla_put_string(msg, IFLA_IFNAME, name) < 0))
+                return -ENOMEM;
+        r = nl_send_auto_complete(sk, msg);
+        if (r < 0)
+                return nd_nl_errno(r);
+        return nd_nl_errno(nl_wait_for_ack(sk));
+}
+
+int nd_nl_link_retire(struct nl_sock *sk, const char *name, const char *new_name) {
+        int ifindex = nd_nl_link_ifindex(sk, name), r;
+        if (ifindex < 0)
+                return ifindex;
+        /* the kernel renames only a link that is down (-EBUSY) */
+        r = link_set(sk, ifindex, 0, IFF_UP, NULL);
+        if (r >= 0)
+                r = link_set(sk, ifindex, 0, 0, new_name);
+        return r < 0 ? r : ifindex;
+}
+
 int nd_nl_link_delete(struct nl_sock *sk, const char *name) {
         _cleanup_(rtnl_link_putp) struct rtnl_link *l = rtnl_link_alloc();
         int r;

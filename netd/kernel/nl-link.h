@@ -26,6 +26,11 @@ int nd_nl_link_ifindex(struct nl_sock *sk, const char *name);
 int nd_nl_link_mac(struct nl_sock *sk, const char *name, uint8_t mac[6]);
 /* Delete a link by name; 0 if it does not exist. */
 int nd_nl_link_delete(struct nl_sock *sk, const char *name);
+/* Take link @name out of service without deleting it: down, then renamed
+ * to @new_name, so that its name is free at once.  Returns its ifindex (to
+ * delete it by), -ENODEV when there is no such link, -EEXIST when
+ * @new_name is taken. */
+int nd_nl_link_retire(struct nl_sock *sk, const char *name, const char *new_name);
 int nd_nl_link_up(struct nl_sock *sk, const char *name);
 /* Set link @ifindex up, without looking it up first. */
 int nd_nl_link_up_index(struct nl_sock *sk, int ifindex);

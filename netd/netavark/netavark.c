@@ -16,10 +16,11 @@
  * up, else created from Podman's definition; then POST /v1/sandboxes.  A
  * failure undoes what this run attached.  Output: {NETWORK: status block}.
  * teardown: DELETE /v1/sandboxes/CID/IFNAME (an unknown one is success:
- * teardown is idempotent), then the networks the front end created are
- * deleted once nothing uses them (netd answers 409 while addresses are in
- * use).  update: the network's DNS servers, for the sandboxes on it that
- * took them.  --rootless and --aardvark-binary are accepted and ignored:
+ * teardown is idempotent), then DELETE /v1/networks/NET?label=ND_NV_LABEL:
+ * netd removes a network the front end created once nothing uses it (409
+ * while addresses are in use, or for a network without the label).
+ * update: the network's DNS servers, for the sandboxes on it that took
+ * them.  --rootless and --aardvark-binary are accepted and ignored:
  * netd's own resolver answers in the namespace.  --config DIR is where a
  * netd started on demand keeps its state (ondemand.h).
  *
@@ -168,19 +169,17 @@ static int network_attach(nd_nv_net *n, json_t **ret, char *err, size_t size) {
         return snprintf(err, size, "network %s: netd network %s keeps vanishing", n->name, n->netd_name), -1;
 }
 
-/* A network the front end made goes with its last attachment. */
+/* A network the front end made goes with its last attachment: one
+ * request, which netd refuses (409) while the network is in use or when
+ * it lacks the front end's label (made by someone else). */
 static void network_release(const nd_nv_net *n) {
         _cleanup_json_ json_t *r = NULL;
-        char path[160];
+        char path[192];
         nd_diag d = {};
         if (n->operator_net)
                 return;
-        snprintf(path, sizeof(path), "/v1/networks/%s", n->netd_name);
-        if (call("GET", path, NULL, &r, &d) != 200 || !nd_nv_network_is_ours(r))
-                return;
-        json_decref(r);
-        r = NULL;
-        (void) call("DELETE", path, NULL, &r, &d); /* 409 while in use */
+        snprintf(path, sizeof(path), "/v1/networks/%s?label=" ND_NV_LABEL, n->netd_name);
+        (void) call("DELETE", path, NULL, &r, &d);
 }
 
 static int detach(const nd_nv_net *n, char *err, size_t size) {

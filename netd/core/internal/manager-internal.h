@@ -150,11 +150,14 @@ void nd_manager_net_forget(nd_manager *m, nd_network *n);
 void addr_key(const nd_network *n, const nd_addr *a, char *buf, size_t size);
 int nd_manager_containers_load(nd_manager *m, void (*done)(nd_manager *m));
 void nd_manager_containers_free(nd_manager *m);
-/* Whether a removed container whose teardown still runs off the loop
- * holds an address on network @net_id: it gives it back once its pairs
- * are gone (container-remove.c). */
-bool nd_manager_going_holds(nd_manager *m, const char *net_id);
 void nd_manager_bridges_reconcile(nd_manager *m);
+/* Addresses on network @net_id held by sandboxes whose DEL was answered
+ * and whose veth is still on the reaper (sandboxes.c): they give them
+ * back only while the network exists. */
+uint64_t nd_manager_sandboxes_going_addrs(nd_manager *m, const char *net_id);
+/* Bridges of removed networks that a stopped netd left retired (down,
+ * renamed: bridge.h) go, off the loop. */
+void nd_manager_retired_bridges_sweep(nd_manager *m);
 /* Published ports (publish.c): choose, hold and program @c's ports
  * (replacing what it had); release them; follow endpoint changes; and at
  * start-up re-hold the ports of running containers. */
@@ -298,10 +301,11 @@ void nd_sysctl_on(const char *path);
 void nd_manager_net_sysctls(nd_manager *m, const nd_network *n);
 int nd_manager_nets_add(nd_manager *m, nd_network *n);
 
-/* sandboxes.c, for sandbox-dns.c.  @ret has room for ND_DNS_MAX_UPSTREAMS. */
+/* sandbox-dns.c, for sandboxes.c.  @ret has room for ND_DNS_MAX_UPSTREAMS. */
 int nd_sandbox_dns_parse(const json_t *a, nd_addr *ret, size_t *ret_n, nd_diag *d);
-/* @s is on @n, in the store, and forwards to its network's DNS servers
- * (none of its container's own): a change of the network's applies. */
+/* sandboxes.c, for sandbox-dns.c.  @s is on @n, in the store, and
+ * forwards to its network's DNS servers (none of its container's own): a
+ * change of the network's applies. */
 bool nd_sandbox_dns_follows(const nd_sbx *s, const nd_network *n);
 /* @s forwards to @a (@n ≤ ND_DNS_MAX_UPSTREAMS; 0: netd's) from now on. */
 void nd_sandbox_dns_set(nd_manager *m, nd_sbx *s, const nd_addr *a, size_t n);

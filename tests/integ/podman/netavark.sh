@@ -5,9 +5,10 @@
 # other, podman run -p reached from another namespace, a kill -9 of netd
 # that the containers do not notice, the netd.network option, and nothing
 # left in netd once Podman's last container goes.  Then the binary alone:
-# teardown twice, the error form for bad input, update of a network's DNS
-# servers, and a netd started on demand in a fresh namespace under
-# --config that exits once idle.
+# teardown twice, teardown then setup at once (and a network's removal
+# then its creation at once through netctl), the error form for bad
+# input, update of a network's DNS servers, and a netd started on demand
+# in a fresh namespace under --config that exits once idle.
 . "$ND_SRC/tests/integ/lib/netns.sh"
 command -v podman >/dev/null || { echo "SKIP: podman not installed"; exit 77; }
 [ -x /bin/busybox ] || { echo "SKIP: busybox-static not installed"; exit 77; }
@@ -43,7 +44,10 @@ t_ok "a reaches b by name" P exec a ping -c 1 -W 2 b
 t_eq "podman's -p reaches a from another namespace" \
         "$(nd_on x curl -sf -m 3 http://10.97.0.1:8092/index.html)" "hello from netd"
 
-# netd dies: the containers keep their wiring; names come back with netd
+# netd dies: the containers keep their wiring; names come back with netd.
+# A bridge it had retired but not deleted yet (ndx...: down, of a network
+# removed) goes when netd is back
+ip -n "nd-$$-h" link add ndx0123456789ab type bridge
 kill -9 "$NDPID"
 wait "$NDPID" 2>/dev/null
 t_eq "after kill -9 of netd, b still reaches a" "$(P exec b timeout 5 wget -q -O- "http://$A/index.html")" "hello from netd"
@@ -51,6 +55,8 @@ t_eq "after kill -9 of netd, -p still reaches a" \
         "$(nd_on x curl -sf -m 3 http://10.97.0.1:8092/index.html)" "hello from netd"
 nd_start h || exit 1
 NDPID=$ND_PID
+t_ok "after netd's restart, the retired bridge left behind goes" nd_eventually 5 \
+        sh -c "! ip -n 'nd-$$-h' -o link show ndx0123456789ab"
 t_ok "after netd's restart, b resolves a again" nd_eventually 5 \
         sh -c "nsenter --net=/run/netns/nd-$$-h podman --root '$T/storage' --runroot '$T/run' --storage-driver vfs \
         exec b nslookup a 127.0.0.11 | grep -q '$A'"
@@ -93,6 +99,54 @@ t_match "netd refuses a DnsServers entry that is no address" "$(nd_api h POST /v
         "^400 .*DnsServers: 'x' is not an IP address"
 t_ok "teardown again succeeds (idempotent)" "$NV" teardown "/run/netns/nd-$$-c1" <<<"$OPTS"
 t_eq "no sandbox, no network left" "$(sbx | jq length) $(nd_api h GET /v1/networks/n1 | cut -d' ' -f1)" "0 404"
+
+# a teardown answers before the kernel deleted the veth and the bridge
+# (the bridge is renamed at once, then deleted off netd's loop): the same
+# container set up again at once, with the same namespace, interface,
+# address and bridge name, gets all of them, each time
+SOPTS=${OPTS/\"interface_name\":\"eth0\"/\"interface_name\":\"eth0\",\"static_ips\":[\"10.96.1.9\"]}
+rerun() {
+        local i
+        "$NV" setup "/run/netns/nd-$$-c1" <<<"$SOPTS" >/dev/null || return 1
+        for i in 1 2 3; do
+                "$NV" teardown "/run/netns/nd-$$-c1" <<<"$SOPTS" >/dev/null &&
+                        "$NV" setup "/run/netns/nd-$$-c1" <<<"$SOPTS" | grep -q '"ipnet":"10.96.1.9/24"' || return 1
+        done
+}
+t_ok "teardown then setup at once, 3 times: the same address each time" rerun
+t_eq "one bridge pmnv0 with the gateway" "$(ip -n "nd-$$-h" -o -4 addr show dev pmnv0 | awk '{print $4}')" \
+        "10.96.1.1/24"
+t_eq "and up" "$(ip -n "nd-$$-h" -o link show pmnv0 | grep -c ',UP')" "1"
+t_ok "the host reaches the container through it" nd_on h ping -c 1 -W 2 10.96.1.9
+t_ok "teardown" "$NV" teardown "/run/netns/nd-$$-c1" <<<"$SOPTS"
+t_eq "the network goes with it" "$(nd_api h GET /v1/networks/n1 | cut -d' ' -f1)" "404"
+t_ok "the retired bridges are deleted soon after" nd_eventually 10 \
+        sh -c "! ip -n 'nd-$$-h' -o link show | grep -q ': ndx'"
+# the same through netctl: a network removed while its last sandbox's veth
+# is still going, then at once one with the same name, subnet and bridge
+t_ok "netctl network create rc (bridge pmrc0)" nd_ctl h network create --subnet 10.96.3.0/24 -o bridge.name=pmrc0 rc
+RCSBX='{"ContainerID":"rc1","IfName":"eth0","Netns":"/run/netns/nd-'$$'-c1","Network":"rc","IPv4Address":"10.96.3.5"}'
+t_match "a sandbox on rc" "$(nd_api h POST /v1/sandboxes "$RCSBX")" '^201 '
+rcagain() {
+        nd_api h DELETE /v1/sandboxes/rc1/eth0 | grep -q '^204' && nd_ctl h network rm rc >/dev/null || return 1
+        ! ip -n "nd-$$-h" -o link show pmrc0 >/dev/null 2>&1 || { echo "pmrc0 still there after network rm"; return 1; }
+        nd_ctl h network create --subnet 10.96.3.0/24 -o bridge.name=pmrc0 rc >/dev/null &&
+                nd_api h POST /v1/sandboxes "$RCSBX" | grep -q '^201 '
+}
+t_ok "sandbox DEL, network rm (its bridge name free on the answer), create with the same name, subnet and \
+bridge, the same sandbox: at once" rcagain
+t_ok "the host reaches it on the new rc" nd_on h ping -c 1 -W 2 10.96.3.5
+ip netns add "nd-$$-c2"
+ND_NS+=("nd-$$-c2")
+t_match "a second sandbox on rc" "$(nd_api h POST /v1/sandboxes \
+        '{"ContainerID":"rc2","IfName":"eth0","Netns":"/run/netns/nd-'$$'-c2","Network":"rc"}')" '^201 '
+t_eq "its DEL, then at once network rm: refused, the first one stays on rc" \
+        "$(nd_api h DELETE /v1/sandboxes/rc2/eth0 | cut -d' ' -f1) $(nd_api h DELETE /v1/networks/rc | cut -d' ' -f1)" \
+        "204 409"
+t_match "DELETE ?label= refuses a network without the label" \
+        "$(nd_api h DELETE '/v1/networks/rc?label=netd.podman.network')" "^409 .*does not carry label"
+t_match "sandbox DEL" "$(nd_api h DELETE /v1/sandboxes/rc1/eth0)" '^204'
+t_ok "netctl network rm rc" nd_ctl h network rm rc
 OUT=$("$NV" setup "/run/netns/nd-$$-c1" <<<'{"container_id": "x", "networks": ')
 t_eq "bad JSON exits non-zero" "$?" "1"
 t_match "bad JSON gives {\"error\": ...}" "$OUT" '^\{"error":"failed to load network options: malformed JSON'
