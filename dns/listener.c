@@ -272,27 +272,52 @@ static int listen_in(int ns_fd, int type, const struct in_addr *addr, uint16_t p
         return fd;
 }
 
-static int open_at(nd_dns *d, int ns_fd, const struct in_addr *a, uint16_t udp_port, uint16_t tcp_port,
-                   nd_dns_sandbox **ret) {
+/* A sandbox serving the listeners @ufd and @tfd (taken). */
+static nd_dns_sandbox *adopt(nd_dns *d, int ufd, uint16_t udp_port, int tfd, uint16_t tcp_port) {
         nd_dns_sandbox *sb = calloc(1, sizeof(*sb));
         if (!sb)
-                return -ENOMEM;
+                return NULL;
         sb->d = d;
         sb->ttl = ND_DNS_DEFAULT_TTL;
-        sb->ufd = listen_in(ns_fd, SOCK_DGRAM, a, udp_port, &sb->udp_port);
-        sb->tfd = sb->ufd >= 0 ? listen_in(ns_fd, SOCK_STREAM, a, tcp_port, &sb->tcp_port) : -1;
-        if (sb->ufd < 0 || sb->tfd < 0) {
-                int r = sb->ufd < 0 ? sb->ufd : sb->tfd;
-                if (sb->ufd >= 0)
-                        close(sb->ufd);
-                free(sb);
-                return r;
-        }
+        sb->ufd = ufd;
+        sb->udp_port = udp_port;
+        sb->tfd = tfd;
+        sb->tcp_port = tcp_port;
         ev_io_init(&sb->uio, on_udp, sb->ufd, EV_READ);
         ev_io_start(d->loop, &sb->uio);
         ev_io_init(&sb->tio, on_accept, sb->tfd, EV_READ);
         ev_io_start(d->loop, &sb->tio);
         ev_init(&sb->accept_retry, on_accept_retry);
+        return sb;
+}
+
+static int open_at(nd_dns *d, int ns_fd, const struct in_addr *a, uint16_t udp_port, uint16_t tcp_port,
+                   nd_dns_sandbox **ret) {
+        uint16_t up = 0, tp = 0;
+        int ufd = listen_in(ns_fd, SOCK_DGRAM, a, udp_port, &up);
+        int tfd = ufd >= 0 ? listen_in(ns_fd, SOCK_STREAM, a, tcp_port, &tp) : -1;
+        if (ufd < 0 || tfd < 0) {
+                if (ufd >= 0)
+                        close(ufd);
+                return ufd < 0 ? ufd : tfd;
+        }
+        return nd_dns_sandbox_adopt(d, ufd, up, tfd, tp, ret);
+}
+
+int nd_dns_sandbox_socket(int type, uint16_t port, uint16_t *ret_port) {
+        struct in_addr a = { htonl(0x7f00000b) }; /* 127.0.0.11 */
+        if (type != SOCK_DGRAM && type != SOCK_STREAM)
+                return -EINVAL;
+        return listen_in(-1, type, &a, port, ret_port);
+}
+
+int nd_dns_sandbox_adopt(nd_dns *d, int ufd, uint16_t udp_port, int tfd, uint16_t tcp_port, nd_dns_sandbox **ret) {
+        nd_dns_sandbox *sb = adopt(d, ufd, udp_port, tfd, tcp_port);
+        if (!sb) {
+                close(ufd);
+                close(tfd);
+                return -ENOMEM;
+        }
         *ret = sb;
         return 0;
 }

@@ -76,6 +76,12 @@ json_t *nd_dns_counters(const nd_dns *d, const char *net);
  * (borrowed), on @udp_port and @tcp_port (0: one the kernel picks).
  * Until configured the sandbox has no networks and does not forward. */
 int nd_dns_sandbox_open(nd_dns *d, int ns_fd, uint16_t udp_port, uint16_t tcp_port, nd_dns_sandbox **ret);
+/* The same in two halves, for a namespace visited off the loop: a
+ * listener (SOCK_DGRAM or SOCK_STREAM) at 127.0.0.11:@port (0: the kernel
+ * picks) in the calling thread's namespace, any thread (returns the fd);
+ * then, on the loop, a sandbox serving the two (taken, also on failure). */
+int nd_dns_sandbox_socket(int type, uint16_t port, uint16_t *ret_port);
+int nd_dns_sandbox_adopt(nd_dns *d, int ufd, uint16_t udp_port, int tfd, uint16_t tcp_port, nd_dns_sandbox **ret);
 /* The host's resolver (--host-dns): UDP and TCP at @a:@port (IPv4) in
  * netd's own namespace, answering NAME.NETWORK and PTR for the networks
  * it is configured with (nd_dns_sandbox_configure), and never forwarding

@@ -354,7 +354,7 @@ static int container_remove(nd_manager *m, nd_container *c, unsigned flags, nd_m
                 c->removing = true;
                 return 0;
         }
-        if (c->persisting || c->report_fd >= 0)
+        if (c->persisting || c->wiring || c->report_fd >= 0)
                 return nd_diag_set(d, -EBUSY, "container '%s' is starting", c->name);
         r = nd_ct_teardown_and_forget(c, wait, cb, userdata);
         if (r < 0)

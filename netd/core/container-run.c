@@ -18,6 +18,7 @@
 
 #include "bundle.h"
 #include "container-internal.h"
+#include "ns-visit.h"
 #include "replicas-internal.h"
 #include "rt-spawn.h"
 
@@ -230,6 +231,9 @@ static void on_run_forgotten(void *userdata, int r, nd_container *gone, const nd
         free(op);
 }
 
+static int run_visit(nd_manager *m, nd_container *c, struct run_op *op);
+static void run_wired(nd_container *c, struct run_op *op, int r);
+
 static void on_run_recorded(nd_container *c, int r, void *userdata) {
         struct run_op *op = userdata;
         nd_manager *m = c->manager;
@@ -245,7 +249,61 @@ static void on_run_recorded(nd_container *c, int r, void *userdata) {
                 nd_cts_drop(m, c);
                 return;
         }
-        r = nd_ct_sandbox_create(m, c);
+        if (run_visit(m, c, op) == 0)
+                return; /* on_run_visited goes on */
+        run_wired(c, op, nd_ct_sandbox_create(m, c));
+}
+
+static void on_run_visited(void *userdata, nd_visit *v) {
+        struct run_op *op = userdata;
+        nd_container *c = op->c;
+        c->wiring = false;
+        if (v->r == -ECANCELED) {
+                /* netd is stopping: answer nobody */
+                nd_visit_free(v);
+                free(op);
+                return;
+        }
+        int r = v->r < 0 ? v->r : v->lo_r;
+        /* its resolver's listeners (none: nd_resolver_attach opens them) */
+        if (r == 0 && v->dns)
+                c->dns_sb = nd_visit_dns_take(v);
+        nd_visit_free(v);
+        run_wired(c, op, r);
+}
+
+/* Its namespace made and wired, lo up and (a run that starts it) its
+ * resolver's listeners and redirect: one visit, off the loop
+ * (ns-visit.h).  -errno: not submitted, the caller does it here. */
+static int run_visit(nd_manager *m, nd_container *c, struct run_op *op) {
+        char ns[PATH_MAX];
+        if (c->mode != ND_NET_MODE_BRIDGE && c->mode != ND_NET_MODE_NONE)
+                return -EOPNOTSUPP;
+        nd_container_netns_path(m->run_dir, c->id, ns, sizeof(ns));
+        nd_visit *v = nd_visit_new(m, ns, c->n_eps);
+        if (!v)
+                return -ENOMEM;
+        int gw = nd_ct_gateway_endpoint(m, c);
+        for (size_t i = 0; i < c->n_eps; i++) {
+                nd_network *n = nd_ct_net_by_id(m, c->eps[i].net_id);
+                if (!n || nd_visit_ep_set(v, i, n, &c->eps[i], (int) i == gw, false) < 0) {
+                        nd_visit_free(v);
+                        return -ENOMEM;
+                }
+        }
+        v->create = true;
+        v->lo_up = true;
+        v->dns = op->start && m->dns && c->mode == ND_NET_MODE_BRIDGE && c->n_eps > 0;
+        v->kind = ND_EP_CONTAINER;
+        c->wiring = true;
+        nd_visit_submit(v, on_run_visited, op);
+        return 0;
+}
+
+/* The rest of a run once its sandbox is wired (@r 0) or not. */
+static void run_wired(nd_container *c, struct run_op *op, int r) {
+        nd_manager *m = c->manager;
+
         if (r < 0) {
                 nd_diag_set(&op->d, r, "container '%s': setting up its network failed: %s", c->name, strerror(-r));
                 goto fail;
@@ -676,7 +734,7 @@ int nd_manager_container_start(nd_manager *m, nd_container *c, nd_manager_ct_fn 
 
         if (c->status == ND_CT_RUNNING)
                 return nd_diag_set(d, -EALREADY, "container '%s' is already running", c->name);
-        if (c->removing || c->persisting || c->report_fd >= 0)
+        if (c->removing || c->persisting || c->wiring || c->report_fd >= 0)
                 return nd_diag_set(d, -EBUSY, "container '%s' is busy", c->name);
         /* the pairs of its stop still going, by name: a start now would
          * make the same names */

@@ -139,7 +139,8 @@ nd_manager *nd_manager_free(nd_manager *m) {
          * store goes last but one, making pending writes durable without
          * running their callbacks. */
         nd_manager_metrics_done(m);
-        m->reaper = nd_reaper_free(m->reaper); /* before what its callbacks touch */
+        m->worker = nd_reaper_free(m->worker); /* before what its callbacks touch */
+        m->reaper = nd_reaper_free(m->reaper);
         nd_health_free_all(m);
         nd_replicas_free(m);
         nd_manager_containers_free(m);
@@ -163,6 +164,8 @@ nd_manager *nd_manager_free(nd_manager *m) {
         nd_pool_free(m->pools);
         if (m->nl)
                 nl_socket_free(m->nl);
+        if (m->wnl)
+                nl_socket_free(m->wnl);
         for (char **p = m->pool_specs; p && *p; p++)
                 free(*p);
         free(m->pool_specs);
@@ -449,6 +452,9 @@ int nd_manager_start(nd_manager *m, void (*ready)(void *userdata, int r), void *
         r = nd_reaper_new(m->loop, &m->reaper);
         if (r < 0)
                 nd_log_errno(LOG_WARNING, r, "no link-deleting thread: deletes run on the event loop");
+        /* the same for wiring namespaces */
+        if (nd_nl_socket_open(&m->wnl) < 0 || nd_reaper_new(m->loop, &m->worker) < 0)
+                nd_log(LOG_WARNING, "no namespace worker: sandboxes are wired on the event loop");
 
         if (m->firewall) {
                 r = nd_fw_new(m->loop, &m->fw);

@@ -23,6 +23,7 @@
 #include "cluster.h"
 #include "container-spec.h"
 #include "diag.h"
+#include "link-reaper.h"
 #include "log.h"
 #include "manager-internal.h"
 #include "netns.h"
@@ -109,21 +110,45 @@ static int configure(nd_manager *m, nd_container *c) {
         return r < 0 ? r : set_links(c);
 }
 
+static int nft_free_run(void *arg) {
+        nd_nft_free(arg);
+        return 0;
+}
+
+static void nft_free_cancelled(void *userdata, int r) {
+        if (r == -ECANCELED) /* netd is stopping: it did not run */
+                nd_nft_free(userdata);
+}
+
+void nd_manager_nft_release(nd_manager *m, nd_nft *n) {
+        /* its close waits for the grace period of the namespace's last
+         * commit (nft-dns.h): on the reaper, which waits for those anyway
+         * and never minds the namespace of a socket it only closes */
+        if (n && nd_reaper_run(m->reaper, nft_free_run, n, nft_free_cancelled, n) < 0)
+                nd_nft_free(n);
+}
+
 int nd_resolver_open(nd_manager *m, int ns_fd, nd_dns_sandbox **ret) {
         uint16_t udp = 0, tcp = 0, u, t;
         nd_dns_sandbox *sb;
+        nd_nft *n = NULL;
+        /* one netfilter socket for the read and the batch */
+        int opened = nd_nft_dns_open(ns_fd, &n);
         /* the same ports as before a restart: the table, which stays
          * in the sandbox while netd is down, already points there; if
          * the container took one meanwhile, new ones */
-        if (nd_nft_dns_ports(ns_fd, &udp, &tcp) < 0)
+        if (opened < 0 || nd_nft_dns_ports(n, &udp, &tcp) < 0)
                 udp = tcp = 0;
         int r = nd_dns_sandbox_open(m->dns, ns_fd, udp, tcp, &sb);
         if (r == -EADDRINUSE && (udp || tcp))
                 r = nd_dns_sandbox_open(m->dns, ns_fd, 0, 0, &sb);
-        if (r < 0)
+        if (r < 0) {
+                nd_manager_nft_release(m, n);
                 return r;
+        }
         nd_dns_sandbox_ports(sb, &u, &t);
-        r = nd_nft_dns_redirect(ns_fd, u, t);
+        r = n ? nd_nft_dns_redirect(n, u, t) : opened;
+        nd_manager_nft_release(m, n);
         if (r < 0) {
                 /* a kernel without nf_tables: port 53 itself, as
                  * before the redirect (then it is not the container's) */
@@ -146,18 +171,21 @@ int nd_resolver_attach(nd_manager *m, nd_container *c, nd_diag *d) {
         if (c->mode == ND_NET_MODE_BRIDGE)
                 nd_cluster_publish(m->cluster, c);
         nd_services_container_sync(m, c, true);
-        if (!m->dns || !uses_resolver(c) || c->dns_sb)
+        if (!m->dns || !uses_resolver(c))
                 return 0;
-        nd_container_netns_path(m->run_dir, c->id, path, sizeof(path));
-        fd = nd_netns_open(path);
-        if (fd < 0)
-                return nd_diag_set(d, fd, "container '%s': opening its namespace for DNS failed: %s", c->name,
-                                   strerror(-fd));
-        r = nd_resolver_open(m, fd, &c->dns_sb);
-        close(fd);
-        if (r < 0)
-                return nd_diag_set(d, r, "container '%s': starting its DNS resolver at 127.0.0.11 failed: %s",
-                                   c->name, strerror(-r));
+        /* a run's visit of the namespace opened it already (ns-visit.h) */
+        if (!c->dns_sb) {
+                nd_container_netns_path(m->run_dir, c->id, path, sizeof(path));
+                fd = nd_netns_open(path);
+                if (fd < 0)
+                        return nd_diag_set(d, fd, "container '%s': opening its namespace for DNS failed: %s",
+                                           c->name, strerror(-fd));
+                r = nd_resolver_open(m, fd, &c->dns_sb);
+                close(fd);
+                if (r < 0)
+                        return nd_diag_set(d, r, "container '%s': starting its DNS resolver at 127.0.0.11 failed: %s",
+                                           c->name, strerror(-r));
+        }
         r = configure(m, c);
         if (r < 0) {
                 nd_dns_sandbox_close(c->dns_sb);

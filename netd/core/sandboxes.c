@@ -59,6 +59,7 @@
 #include "network.h"
 #include "nft-dns.h"
 #include "nl-link.h"
+#include "ns-visit.h"
 #include "ports.h"
 #include "server.h"
 #include "service.h"
@@ -67,34 +68,7 @@
 #include "subnet.h"
 #include "txn.h"
 
-#define CID_MAX 128
-
-struct nd_sbx {
-        char cid[CID_MAX + 1];
-        char name[ND_NAME_MAX + 1];
-        char service[ND_NAME_MAX + 1]; /* the service it is a task of, "": none */
-        nd_endpoint ep;
-        struct nd_dns_sandbox *dns_sb;
-        nd_published pub;
-        bool committed;
-        bool going;                   /* deleted: its veth on the reaper */
-        struct sbx_retry *waiters;    /* ADDs of the same key, after it */
-        nd_addr dns[ND_DNS_MAX_UPSTREAMS]; /* its resolver's upstreams; none: netd's */
-        size_t n_dns;
-        bool dns_own;                 /* dns are its container's, not its network's */
-        char netns[];                 /* shorter than PATH_MAX; allocated with it */
-};
-
-static bool cid_valid(const char *s) {
-        size_t n = s ? strlen(s) : 0;
-        return n > 0 && n <= CID_MAX && strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") == n &&
-               s[0] != '.';
-}
-
-static bool ifname_valid(const char *s) {
-        size_t n = s ? strlen(s) : 0;
-        return n > 0 && n < 16 && strcmp(s, ".") && strcmp(s, "..") && !strpbrk(s, "/: \t\n");
-}
+#include "sandbox-internal.h"
 
 static void sbx_key(const nd_sbx *s, char *buf, size_t size) {
         snprintf(buf, size, ND_KEY_SANDBOXES "%s/%s", s->cid, s->ep.ifname);
@@ -105,7 +79,6 @@ static void owner_of(const nd_sbx *s, char *buf, size_t size) {
 }
 
 static void what_of(const nd_sbx *s, char *buf, size_t size);
-static int dns_servers_parse(const json_t *a, nd_sbx *s, nd_diag *d);
 
 /* The pipeline's view of @s (endpoint.h): DNS names under its record key,
  * announced to the cluster under an id derived from its owner. */
@@ -137,92 +110,7 @@ static void sbx_undo(nd_manager *m, nd_sbx *s, unsigned stages) {
         nd_endpoint_detach(m, &b.sp, stages);
 }
 
-json_t *nd_sandbox_to_json(const nd_sbx *s) {
-        char a4[ND_ADDR_STRLEN], a6[ND_ADDR_STRLEN], g4[ND_ADDR_STRLEN], g6[ND_ADDR_STRLEN], mac[18];
-        const nd_endpoint *e = &s->ep;
-        nd_mac_fmt(e->mac, mac);
-        json_t *al = json_array();
-        for (size_t i = 0; i < e->n_aliases; i++)
-                json_array_append_new(al, json_string(e->aliases[i]));
-        json_t *j = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:i, s:s, s:s, s:i, s:s, s:s, s:o}", "ContainerID", s->cid,
-                         "IfName", e->ifname, "Netns", s->netns, "Network", e->net_id, "NetworkName", e->net_name,
-                         "HostIfName", e->host_ifname, "MacAddress", mac, "IPv4Address",
-                         e->addr4.family ? nd_addr_fmt(&e->addr4, a4) : "", "IPv4PrefixLen", (int) e->plen4,
-                         "IPv4Gateway", e->gw4.family ? nd_addr_fmt(&e->gw4, g4) : "", "IPv6Address",
-                         e->addr6.family ? nd_addr_fmt(&e->addr6, a6) : "", "IPv6PrefixLen", (int) e->plen6,
-                         "IPv6Gateway", e->gw6.family ? nd_addr_fmt(&e->gw6, g6) : "", "Name", s->name, "Aliases", al);
-        if (j) {
-                json_object_set_new(j, "PortBindings", nd_published_to_json(&s->pub));
-                json_object_set_new(j, "Service", json_string(s->service));
-                json_t *dns = json_array();
-                for (size_t i = 0; i < s->n_dns; i++) {
-                        char a[ND_ADDR_STRLEN];
-                        json_array_append_new(dns, json_string(nd_addr_fmt(&s->dns[i], a)));
-                }
-                json_object_set_new(j, "DnsServers", dns);
-                json_object_set_new(j, "DnsServersOwn", json_boolean(s->dns_own));
-        }
-        return j;
-}
-
-/* A sandbox read back from its record, or -EINVAL (-ENOMEM). */
-static int sbx_from_json(const json_t *j, nd_sbx **ret) {
-        const char *cid = json_string_value(json_object_get(j, "ContainerID"));
-        const char *ifn = json_string_value(json_object_get(j, "IfName"));
-        const char *ns = json_string_value(json_object_get(j, "Netns"));
-        const char *net = json_string_value(json_object_get(j, "Network"));
-        const char *nn = json_string_value(json_object_get(j, "NetworkName"));
-        const char *hi = json_string_value(json_object_get(j, "HostIfName"));
-        const char *mac = json_string_value(json_object_get(j, "MacAddress"));
-        const char *name = json_string_value(json_object_get(j, "Name"));
-        const char *svc = json_string_value(json_object_get(j, "Service"));
-        unsigned b[6];
-        if (!cid_valid(cid) || !ifname_valid(ifn) || !ns || strlen(ns) >= PATH_MAX || !nd_id_valid(net) ||
-            !nn || strlen(nn) > ND_NAME_MAX || !ifname_valid(hi) || !mac ||
-            sscanf(mac, "%2x:%2x:%2x:%2x:%2x:%2x", &b[0], &b[1], &b[2], &b[3], &b[4], &b[5]) != 6 ||
-            (name && strlen(name) > ND_NAME_MAX) || (svc && *svc && !nd_service_name_valid(svc)))
-                return -EINVAL;
-        _cleanup_free_ nd_sbx *s = calloc(1, sizeof(*s) + strlen(ns) + 1);
-        if (!s)
-                return -ENOMEM;
-        snprintf(s->cid, sizeof(s->cid), "%s", cid);
-        strcpy(s->netns, ns);
-        snprintf(s->name, sizeof(s->name), "%s", name ? name : "");
-        snprintf(s->service, sizeof(s->service), "%s", svc ? svc : "");
-        nd_endpoint *e = &s->ep;
-        snprintf(e->ifname, sizeof(e->ifname), "%s", ifn);
-        snprintf(e->host_ifname, sizeof(e->host_ifname), "%s", hi);
-        snprintf(e->net_id, sizeof(e->net_id), "%s", net);
-        snprintf(e->net_name, sizeof(e->net_name), "%s", nn);
-        for (int i = 0; i < 6; i++)
-                e->mac[i] = (uint8_t) b[i];
-        static const char *const fields[4] = { "IPv4Address", "IPv4Gateway", "IPv6Address", "IPv6Gateway" };
-        nd_addr *dst[4] = { &e->addr4, &e->gw4, &e->addr6, &e->gw6 };
-        for (int i = 0; i < 4; i++) {
-                const char *v = json_string_value(json_object_get(j, fields[i]));
-                if (v && *v && nd_addr_parse(v, dst[i]) < 0)
-                        return -EINVAL;
-        }
-        e->plen4 = (unsigned) json_integer_value(json_object_get(j, "IPv4PrefixLen"));
-        e->plen6 = (unsigned) json_integer_value(json_object_get(j, "IPv6PrefixLen"));
-        if (nd_published_from_json(json_object_get(j, "PortBindings"), &s->pub, NULL) < 0 ||
-            dns_servers_parse(json_object_get(j, "DnsServers"), s, NULL) < 0)
-                return -EINVAL;
-        s->dns_own = json_is_true(json_object_get(j, "DnsServersOwn"));
-        json_t *al = json_object_get(j, "Aliases"), *v;
-        size_t i;
-        json_array_foreach(al, i, v)
-                if (e->n_aliases < ND_MAX_ALIASES && json_is_string(v) && nd_name_valid(json_string_value(v)) == 0)
-                        snprintf(e->aliases[e->n_aliases++], sizeof(e->aliases[0]), "%s", json_string_value(v));
-        *ret = TAKE_PTR(s);
-        return 0;
-}
-
 static const nd_port_owner_ops sandbox_ports;
-
-static int dns_servers_parse(const json_t *a, nd_sbx *s, nd_diag *d) {
-        return nd_sandbox_dns_parse(a, s->dns, &s->n_dns, d);
-}
 
 bool nd_sandbox_dns_follows(const nd_sbx *s, const nd_network *n) {
         return s->committed && !s->dns_own && strcmp(s->ep.net_id, n->id) == 0;
@@ -324,20 +212,33 @@ void nd_sandbox_dns_set(nd_manager *m, nd_sbx *s, const nd_addr *a, size_t n) {
         }
 }
 
+static void on_redirect_removed(void *userdata, nd_visit *v) {
+        int r = v->r < 0 ? v->r : v->dns_r;
+        /* a namespace already gone took its table with it */
+        if (r < 0 && r != -ENOENT && r != -ECANCELED)
+                nd_log_errno(LOG_WARNING, r, "removing the DNS redirect failed, ignoring", "netns=%s", v->netns);
+        nd_visit_free(v);
+}
+
+/* Its redirect table out of a namespace the runtime keeps, off the loop.
+ * Nothing waits for it: the worker takes visits in order, so a later ADD
+ * into the namespace makes its table after this one is gone. */
+static void redirect_remove(nd_manager *m, const nd_sbx *s) {
+        nd_visit *v = nd_visit_new(m, s->netns, 0);
+        if (!v) {
+                nd_log(LOG_WARNING, "removing the DNS redirect failed: out of memory", "netns=%s", s->netns);
+                return;
+        }
+        v->dns_remove = true;
+        nd_visit_submit(v, on_redirect_removed, NULL);
+}
+
 /* Names, cluster record and (@stages) more undone; its resolver closed,
  * and its redirect gone from a namespace the runtime keeps. */
 static void dns_down(nd_manager *m, nd_sbx *s, unsigned stages) {
         sbx_undo(m, s, ND_EP_NAMES | ND_EP_ANNOUNCE | stages);
-        if (s->dns_sb) {
-                int fd = nd_netns_open(s->netns);
-                if (fd >= 0) {
-                        int r = nd_nft_dns_remove(fd);
-                        if (r < 0)
-                                nd_log_errno(LOG_WARNING, r, "removing the DNS redirect failed, ignoring",
-                                             "cid=%.32s netns=%s", s->cid, s->netns);
-                        close(fd);
-                }
-        }
+        if (s->dns_sb)
+                redirect_remove(m, s);
         nd_dns_sandbox_close(s->dns_sb);
         s->dns_sb = NULL;
 }
@@ -389,7 +290,19 @@ struct sbx_op {
         nd_sbx *s;
         nd_manager_sbx_fn cb;
         void *userdata;
+        uint32_t seed; /* of its host-side name */
 };
+
+/* An ADD that failed after it took its place in the table: what it did
+ * undone (@stages), the answer, then it goes. */
+static void add_fail(struct sbx_op *op, unsigned stages, int r, const nd_diag *d) {
+        sbx_undo(op->m, op->s, stages);
+        if (op->s->dns_sb)
+                redirect_remove(op->m, op->s);
+        op->cb(op->userdata, r, NULL, d);
+        sbxs_drop(op->m, op->s);
+        free(op);
+}
 
 static void on_added(void *userdata, int r, int64_t rev) {
         struct sbx_op *op = userdata;
@@ -399,9 +312,8 @@ static void on_added(void *userdata, int r, int64_t rev) {
         if (r < 0) {
                 nd_diag_set(&d, r == -ECANCELED ? -EEXIST : r, "sandbox %.32s/%s: %s", s->cid, s->ep.ifname,
                             r == -ECANCELED ? "already attached (store)" : strerror(-r));
-                sbx_undo(m, s, ND_EP_PORTS | ND_EP_WIRE | ND_EP_RESERVE);
-                op->cb(op->userdata, r == -ECANCELED ? -EEXIST : r, NULL, &d);
-                sbxs_drop(m, s);
+                add_fail(op, ND_EP_PORTS | ND_EP_WIRE | ND_EP_RESERVE, r == -ECANCELED ? -EEXIST : r, &d);
+                return;
         } else {
                 char a[ND_ADDR_STRLEN];
                 s->committed = true;
@@ -424,6 +336,122 @@ static uint32_t fnv(const char *a, const char *b, uint32_t seed) {
         for (const char *p = b; *p; p++)
                 h = (h ^ (uint8_t) *p) * 16777619u;
         return h;
+}
+
+/* A host-side name of its own: vnc + a hash of the key and *@seed (the
+ * first not in the table from there, at most seed 8; a link of someone
+ * else's is found by the visit, which then asks for the next). */
+static bool host_name_pick(nd_manager *m, nd_sbx *s, uint32_t *seed) {
+        for (; *seed <= 8; (*seed)++) {
+                bool used = false;
+                snprintf(s->ep.host_ifname, sizeof(s->ep.host_ifname), "vnc%08x", fnv(s->cid, s->ep.ifname, *seed));
+                for (size_t i = 0; i < m->n_sbxs && !used; i++)
+                        used = m->sbxs[i] != s && strcmp(m->sbxs[i]->ep.host_ifname, s->ep.host_ifname) == 0;
+                if (!used)
+                        return true;
+        }
+        return false;
+}
+
+/* The record, its address records with it.  The answer waits for this
+ * write to be durable (one fdatasync, about 0.3 ms, on the store's
+ * writer): a runtime told that ADD succeeded never calls it again, and
+ * after a crash an unrecorded pair's addresses could go to another pod. */
+static void record_write(struct sbx_op *op) {
+        nd_manager *m = op->m;
+        nd_sbx *s = op->s;
+        nd_network *n = NULL;
+        nd_store_txn_builder *t = NULL;
+        struct sbx_spec b;
+        nd_diag d = {0};
+        int r = nd_manager_network_find(m, s->ep.net_id, &n);
+        if (r < 0) {
+                nd_diag_set(&d, -ENOENT, "network '%.64s' not found", s->ep.net_name);
+                return add_fail(op, ND_EP_PORTS | ND_EP_WIRE | ND_EP_RESERVE, -ENOENT, &d);
+        }
+        spec_of(s, n, &b);
+        (void) nd_store_txn_new(&t);
+        (void) nd_store_txn_cmp_absent(t, b.key);
+        (void) nd_store_txn_put_json_new(t, b.key, nd_sandbox_to_json(s));
+        const nd_addr *as[2] = { &s->ep.addr4, &s->ep.addr6 };
+        for (int f = 0; f < 2; f++) {
+                char ak[256];
+                if (!as[f]->family)
+                        continue;
+                addr_key(n, as[f], ak, sizeof(ak));
+                _cleanup_free_ char *rec = nd_endpoint_record_value(b.owner);
+                (void) nd_store_txn_put(t, ak, rec);
+        }
+        r = nd_store_txn_error(t);
+        if (r == 0)
+                r = nd_store_txn_submit(TAKE_PTR(t), m->store, on_added, op);
+        nd_store_txn_free(t);
+        if (r < 0) {
+                nd_diag_set(&d, r, "store: %s", strerror(-r));
+                add_fail(op, ND_EP_PORTS | ND_EP_WIRE | ND_EP_RESERVE, r, &d);
+        }
+}
+
+static void visit_start(struct sbx_op *op);
+
+static void on_visited(void *userdata, nd_visit *v) {
+        struct sbx_op *op = userdata;
+        nd_sbx *s = op->s;
+        const nd_visit_ep *w = &v->eps[0];
+        nd_diag d = {0};
+        int r = v->r;
+
+        if (r == -ECANCELED) {
+                /* netd is stopping: s goes with the table */
+                nd_visit_free(v);
+                free(op);
+                return;
+        }
+        if (r == -EEXIST && w->host_taken) {
+                /* its host-side name is someone else's link: the next */
+                nd_visit_free(v);
+                op->seed++;
+                if (host_name_pick(op->m, s, &op->seed))
+                        return visit_start(op);
+                nd_diag_set(&d, -EEXIST, "no free host interface name");
+                return add_fail(op, ND_EP_PORTS | ND_EP_RESERVE, -EEXIST, &d);
+        }
+        if (r < 0) {
+                nd_diag_set(&d, r, "wiring %s in %.128s failed: %s", s->ep.ifname, s->netns,
+                            w->ns_taken ? "the namespace already has an interface of that name" : strerror(-r));
+                nd_visit_free(v);
+                return add_fail(op, ND_EP_PORTS | ND_EP_RESERVE, r, &d);
+        }
+        s->dns_sb = nd_visit_dns_take(v);
+        if (v->dns && !s->dns_sb)
+                nd_log_errno(LOG_WARNING, v->dns_r, "no DNS resolver in the sandbox", "cid=%.32s netns=%s", s->cid,
+                             s->netns);
+        nd_visit_free(v);
+        record_write(op);
+}
+
+/* The veth into its namespace, lo up and its resolver's listeners and
+ * redirect: one visit, off the loop (ns-visit.h). */
+static void visit_start(struct sbx_op *op) {
+        nd_manager *m = op->m;
+        nd_sbx *s = op->s;
+        nd_network *n = NULL;
+        nd_visit *v = NULL;
+        nd_diag d = {0};
+        if (nd_manager_network_find(m, s->ep.net_id, &n) < 0) {
+                nd_diag_set(&d, -ENOENT, "network '%.64s' not found", s->ep.net_name);
+                return add_fail(op, ND_EP_PORTS | ND_EP_RESERVE, -ENOENT, &d);
+        }
+        v = nd_visit_new(m, s->netns, 1);
+        if (!v || nd_visit_ep_set(v, 0, n, &s->ep, !n->spec.internal, true) < 0) {
+                nd_visit_free(v);
+                nd_diag_set(&d, -ENOMEM, "out of memory");
+                return add_fail(op, ND_EP_PORTS | ND_EP_RESERVE, -ENOMEM, &d);
+        }
+        v->kind = ND_EP_CNI;
+        v->lo_up = true; /* the resolver listens there: runtimes bring it up anyway, but maybe after us */
+        v->dns = m->dns != NULL;
+        nd_visit_submit(v, on_visited, op);
 }
 
 static int sandbox_add_once(nd_manager *m, const json_t *req, nd_manager_sbx_fn cb, void *userdata, nd_diag *d) {
@@ -450,9 +478,9 @@ static int sandbox_add_once(nd_manager *m, const json_t *req, nd_manager_sbx_fn 
             (r = nd_json_string(req, "MacAddress", "sandbox", &mac, d)) < 0 ||
             (r = nd_json_string(req, "Service", "sandbox", &svc, d)) < 0)
                 return r;
-        if (!cid_valid(cid))
+        if (!nd_sbx_cid_valid(cid))
                 return nd_diag_set(d, -EINVAL, "ContainerID: 1-%d characters of [A-Za-z0-9_.-] required", CID_MAX);
-        if (!ifname_valid(ifn))
+        if (!nd_sbx_ifname_valid(ifn))
                 return nd_diag_set(d, -EINVAL, "IfName: an interface name of 1-15 characters required");
         if (!ns || !*ns || strlen(ns) >= PATH_MAX || stat(ns, &st) < 0)
                 return nd_diag_set(d, -ENOENT, "Netns: '%.128s' does not exist", ns ? ns : "");
@@ -520,15 +548,9 @@ static int sandbox_add_once(nd_manager *m, const json_t *req, nd_manager_sbx_fn 
                 }
                 snprintf(e->aliases[e->n_aliases++], sizeof(e->aliases[0]), "%s", json_string_value(v));
         }
-        /* a host-side name of our own: vnc + a hash of the key */
-        for (uint32_t seed = 0;; seed++) {
-                snprintf(e->host_ifname, sizeof(e->host_ifname), "vnc%08x", fnv(cid, ifn, seed));
-                if (nd_nl_link_ifindex(m->nl, e->host_ifname) == -ENODEV)
-                        break;
-                if (seed == 8) {
-                        r = nd_diag_set(d, -EEXIST, "no free host interface name");
-                        goto fail;
-                }
+        if (!host_name_pick(m, s, &op->seed)) {
+                r = nd_diag_set(d, -EEXIST, "no free host interface name");
+                goto fail;
         }
         nd_addr w4, w6;
         if (ip4 && *ip4 && (nd_addr_parse(ip4, &w4) < 0 || w4.family != AF_INET)) {
@@ -539,7 +561,7 @@ static int sandbox_add_once(nd_manager *m, const json_t *req, nd_manager_sbx_fn 
                 r = nd_diag_set(d, -EINVAL, "invalid IPv6 address '%.64s'", ip6);
                 goto fail;
         }
-        if ((r = dns_servers_parse(json_object_get(req, "DnsServers"), s, d)) < 0)
+        if ((r = nd_sandbox_dns_parse(json_object_get(req, "DnsServers"), s->dns, &s->n_dns, d)) < 0)
                 goto fail;
         s->dns_own = json_is_true(json_object_get(req, "DnsServersOwn"));
         bool has_mac = mac && *mac;
@@ -555,8 +577,9 @@ static int sandbox_add_once(nd_manager *m, const json_t *req, nd_manager_sbx_fn 
                         e->mac[k] = (uint8_t) b[k];
         }
 
-        /* reserve, wire, ports: the kernel first, the record after (all
-         * undone if it fails); names and announce once it is written */
+        /* reserve and ports here; wire off the loop (ns-visit.h), the
+         * record after it (all undone if one fails); names and announce
+         * once it is written */
         struct sbx_spec b;
         spec_of(s, n, &b);
         b.sp.want4 = ip4 && *ip4 ? &w4 : NULL;
@@ -565,42 +588,19 @@ static int sandbox_add_once(nd_manager *m, const json_t *req, nd_manager_sbx_fn 
         b.sp.ports = specs;
         b.sp.n_ports = n_specs;
         b.sp.hold = false;
-        const unsigned stages = ND_EP_RESERVE | ND_EP_WIRE | ND_EP_PORTS;
-        r = nd_endpoint_attach(m, &b.sp, stages, d);
+        r = nd_endpoint_attach(m, &b.sp, ND_EP_RESERVE | ND_EP_PORTS, d);
         if (r < 0)
                 goto fail;
-
-        nd_store_txn_builder *t = NULL;
-        (void) nd_store_txn_new(&t);
-        (void) nd_store_txn_cmp_absent(t, b.key);
-        (void) nd_store_txn_put_json_new(t, b.key, nd_sandbox_to_json(s));
-        const nd_addr *as[2] = { &e->addr4, &e->addr6 };
-        for (int f = 0; f < 2; f++) {
-                char ak[256];
-                if (!as[f]->family)
-                        continue;
-                addr_key(n, as[f], ak, sizeof(ak));
-                _cleanup_free_ char *rec = nd_endpoint_record_value(b.owner);
-                (void) nd_store_txn_put(t, ak, rec);
-        }
-        *op = (struct sbx_op) { .m = m, .s = s, .cb = cb, .userdata = userdata };
-        r = nd_store_txn_error(t);
-        if (r == 0)
-                r = sbxs_add(m, s);
-        if (r == 0) {
-                r = nd_store_txn_submit(TAKE_PTR(t), m->store, on_added, op);
-                if (r < 0)
-                        for (size_t k = 0; k < m->n_sbxs; k++)
-                                if (m->sbxs[k] == s)
-                                        m->sbxs[k] = m->sbxs[--m->n_sbxs];
-        }
-        nd_store_txn_free(t);
+        /* in the table, uncommitted, while it is wired: a second ADD of
+         * the key is refused, a DEL finds nothing yet */
+        r = sbxs_add(m, s);
         if (r < 0) {
-                nd_endpoint_detach(m, &b.sp, stages);
-                free(op);
-                free(s);
-                return nd_diag_set(d, r, "store: %s", strerror(-r));
+                nd_endpoint_detach(m, &b.sp, ND_EP_RESERVE | ND_EP_PORTS);
+                r = nd_diag_set(d, r, "out of memory");
+                goto fail;
         }
+        *op = (struct sbx_op) { .m = m, .s = s, .cb = cb, .userdata = userdata, .seed = op->seed };
+        visit_start(op);
         return 0;
 fail:
         free(s);
@@ -805,7 +805,7 @@ static void on_sbxs_loaded(void *userdata, int r, const nd_store_kv *kvs, size_t
                 _cleanup_json_ json_t *j = json_loadb(kvs[i].value, kvs[i].value_len, 0, &err);
                 nd_sbx *s = NULL;
                 nd_network *net = NULL;
-                if (!j || sbx_from_json(j, &s) < 0 || nd_manager_network_find(m, s->ep.net_id, &net) < 0 ||
+                if (!j || nd_sbx_from_json(j, &s) < 0 || nd_manager_network_find(m, s->ep.net_id, &net) < 0 ||
                     sbxs_add(m, s) < 0) {
                         nd_log(LOG_WARNING, "skipping an unreadable sandbox record", "key=%s", kvs[i].key);
                         free(s);

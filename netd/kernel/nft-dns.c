@@ -31,10 +31,8 @@
 
 static const uint8_t resolver_addr[4] = { 127, 0, 0, 11 };
 
-DEFINE_TRIVIAL_CLEANUP_FUNC(nd_nft *, nd_nft_free);
-
 /* A command socket inside @ns_fd: opened there, then back home. */
-static int open_in(int ns_fd, nd_nft **ret) {
+int nd_nft_dns_open(int ns_fd, nd_nft **ret) {
         _cleanup_close_ int self = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
         if (self < 0)
                 return -errno;
@@ -73,12 +71,9 @@ static int table_cb(const struct nlmsghdr *h, void *data) {
         return MNL_CB_OK;
 }
 
-int nd_nft_dns_ports(int ns_fd, uint16_t *ret_udp, uint16_t *ret_tcp) {
-        _cleanup_(nd_nft_freep) nd_nft *n = NULL;
+int nd_nft_dns_ports(nd_nft *n, uint16_t *ret_udp, uint16_t *ret_tcp) {
         char buf[MNL_SOCKET_BUFFER_SIZE], comment[64] = "";
-        int r = open_in(ns_fd, &n);
-        if (r < 0)
-                return r;
+        int r;
         struct mnl_socket *nl = nd_nft_mnl(n);
         uint32_t seq = nd_nft_next_seq(n), portid = nd_nft_portid(n);
         struct nftnl_table *t = nftnl_table_alloc();
@@ -230,13 +225,10 @@ static int put_rule(nd_nft_batch *bt, bool out, uint8_t proto, uint16_t port) {
         return 0;
 }
 
-int nd_nft_dns_redirect(int ns_fd, uint16_t udp, uint16_t tcp) {
-        _cleanup_(nd_nft_freep) nd_nft *n = NULL;
+int nd_nft_dns_redirect(nd_nft *n, uint16_t udp, uint16_t tcp) {
         char comment[64];
         nd_nft_batch bt;
-        int r = open_in(ns_fd, &n);
-        if (r < 0)
-                return r;
+        int r;
         if ((r = nd_nft_batch_begin(&bt, n)) < 0)
                 return r;
         snprintf(comment, sizeof(comment), COMMENT_FMT, udp, tcp);
@@ -253,12 +245,9 @@ int nd_nft_dns_redirect(int ns_fd, uint16_t udp, uint16_t tcp) {
         return nd_nft_batch_commit(&bt);
 }
 
-int nd_nft_dns_remove(int ns_fd) {
-        _cleanup_(nd_nft_freep) nd_nft *n = NULL;
+int nd_nft_dns_remove(nd_nft *n) {
         nd_nft_batch bt;
-        int r = open_in(ns_fd, &n);
-        if (r < 0)
-                return r;
+        int r;
         if ((r = nd_nft_batch_begin(&bt, n)) < 0)
                 return r;
         /* "table; delete table": no error when it was missing */

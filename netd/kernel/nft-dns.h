@@ -29,21 +29,32 @@
  *
  * The comment records the ports, so a restarted netd binds the same ones
  * again and the table stays right for queries sent meanwhile.
- * Each call opens a netfilter socket in the namespace and sends one
- * request or one atomic batch; the kernel handles both inside sendmsg().
+ * One visit of a namespace opens one netfilter socket there
+ * (nd_nft_dns_open) and sends each request or atomic batch through it;
+ * the kernel handles both inside sendmsg().
+ *
+ * Closing that socket (nd_nft_free) after a commit waits for the kernel
+ * to free the namespace's finished transactions, which takes an RCU grace
+ * period (5-30 ms; nf_tables flushes its destroy work when a netfilter
+ * socket is released): the daemon closes it on a worker, never on its
+ * loop (nd_manager_nft_release).
  */
 #pragma once
 
 #include <stdint.h>
 
+#include "nft.h"
+
 #define ND_NFT_DNS_TABLE "netd-dns"
 
-/* The ports the table in namespace @ns_fd (borrowed) redirects to:
- * -ENOENT without the table, -EBADMSG when its comment is not netd's. */
-int nd_nft_dns_ports(int ns_fd, uint16_t *ret_udp, uint16_t *ret_tcp);
-/* Create or replace the table in namespace @ns_fd (borrowed) for ports
- * @udp and @tcp, in one transaction. */
-int nd_nft_dns_redirect(int ns_fd, uint16_t udp, uint16_t tcp);
-/* Delete the table from namespace @ns_fd (borrowed); 0 when it was not
- * there. */
-int nd_nft_dns_remove(int ns_fd);
+/* A netfilter socket inside namespace @ns_fd (borrowed), for the calls
+ * below; the calling thread is back in its own namespace on return. */
+int nd_nft_dns_open(int ns_fd, nd_nft **ret);
+/* The ports the namespace's table redirects to: -ENOENT without the
+ * table, -EBADMSG when its comment is not netd's. */
+int nd_nft_dns_ports(nd_nft *n, uint16_t *ret_udp, uint16_t *ret_tcp);
+/* Create or replace the table for ports @udp and @tcp, in one
+ * transaction. */
+int nd_nft_dns_redirect(nd_nft *n, uint16_t udp, uint16_t tcp);
+/* Delete the table; 0 when it was not there. */
+int nd_nft_dns_remove(nd_nft *n);

@@ -133,6 +133,7 @@ typedef struct nd_container {
         struct nd_ct_waiter *waiters; /* requests waiting for it to exit */
         bool removing;
         bool persisting;
+        bool wiring;           /* its sandbox being made off the loop (ns-visit.h) */
         bool exit_persisting;  /* its exit being written: waiters answered once durable */
         struct nd_ct_release *release; /* dynamic addresses a stop gives back, not yet submitted */
         unsigned releasing;    /* such releases whose pairs or record are not done yet */

@@ -86,6 +86,11 @@ struct nd_manager {
         struct nd_dplug *dplug;      /* Docker's plugins (core/docker.c) */
         const struct nd_ep_kernel_ops *ep_kernel; /* NULL: the real kernel (endpoint.h) */
         struct nd_reaper *reaper;    /* link deletes off the loop (link-reaper.h) */
+        /* namespace visits off the loop (ns-visit.c): a second instance
+         * of the reaper's thread that only runs work, with its own
+         * netlink socket in netd's namespace; NULL: on the loop */
+        struct nd_reaper *worker;
+        struct nl_sock *wnl;
         struct nd_fw *fw;          /* NULL: no nftables (or --firewall=off) */
         struct nd_events *events;  /* the event bus (events.h) */
         struct nd_dns *dns;        /* NULL: no embedded DNS (--dns-server off) */
@@ -203,6 +208,10 @@ uint32_t nd_resolver_ttl(nd_manager *m, const nd_network *n);
  * table already names (netd restarted) or on new ones, and the table
  * (nft-dns.h) set to them. */
 int nd_resolver_open(nd_manager *m, int ns_fd, struct nd_dns_sandbox **ret);
+struct nd_nft;
+/* Close a sandbox's netfilter socket (nft-dns.h) off the loop: after a
+ * commit the close waits for an RCU grace period.  NULL: nothing. */
+void nd_manager_nft_release(nd_manager *m, struct nd_nft *n);
 /* The host's resolver (--host-dns): opened at start-up (an error is
  * logged and fatal), and told the networks whenever they change. */
 int nd_resolver_host_open(nd_manager *m);
