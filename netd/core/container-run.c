@@ -18,6 +18,7 @@
 
 #include "bundle.h"
 #include "container-internal.h"
+#include "link-reaper.h"
 #include "ns-visit.h"
 #include "replicas-internal.h"
 #include "rt-spawn.h"
@@ -104,6 +105,7 @@ struct run_op {
         void *userdata;
         int r;
         bool start;
+        bool existing;       /* a start of a created or stopped container */
         nd_diag d;
         size_t report_len;
         char report[1024];   /* the monitor's report, while it starts */
@@ -167,22 +169,73 @@ static void on_report(struct ev_loop *loop, ev_io *w, int revents) {
                 on_run_answered(c, -ENOMEM, op);
 }
 
-static int spawn_monitor(nd_manager *m, nd_container *c, struct run_op *op) {
+/* The monitor is spawned on the namespace worker, which is back in
+ * netd's namespace between visits: posix_spawn suspends the calling
+ * thread until the child has exec'd, 1-10 ms on a busy machine, which the
+ * loop (and every DNS answer) used to wait for at each start.  The
+ * container is busy (wiring) meanwhile, as while it reports. */
+struct spawn_work {
+        struct run_op *op;
+        const char *monitor_path;
         char bundle[PATH_MAX];
         pid_t pid;
-        int fd, r;
+        int fd;
+};
 
-        nd_ct_bundle_path(m, c->id, bundle, sizeof(bundle));
-        r = nd_rt_monitor_spawn(m->monitor_path, bundle, &pid, &fd);
-        if (r < 0)
-                return r;
-        c->monitor_pid = pid;
-        c->report_fd = fd;
+static void spawn_failed(nd_container *c, struct run_op *op, int r);
+
+static int spawn_work_run(void *arg) {
+        struct spawn_work *w = arg;
+        return nd_rt_monitor_spawn(w->monitor_path, w->bundle, &w->pid, &w->fd);
+}
+
+static void on_spawned(void *userdata, int r) {
+        struct spawn_work *w = userdata;
+        struct run_op *op = w->op;
+        nd_container *c = op->c;
+        nd_manager *m = c->manager;
+
+        c->wiring = false;
+        if (r == -ECANCELED) {
+                /* netd is stopping: answer nobody; a monitor that did
+                 * start is adopted by the next netd (runtime/adopt.c) */
+                if (w->fd >= 0)
+                        close(w->fd);
+                free(w);
+                free(op);
+                return;
+        }
+        if (r < 0) {
+                free(w);
+                spawn_failed(c, op, r);
+                return;
+        }
+        c->monitor_pid = w->pid;
+        c->report_fd = w->fd;
+        free(w);
         op->report_len = 0;
-        ev_io_init(&c->report_io, on_report, fd, EV_READ);
+        ev_io_init(&c->report_io, on_report, c->report_fd, EV_READ);
         c->report_io.data = op;
         ev_io_start(m->loop, &c->report_io);
-        return 0;
+}
+
+/* -errno: nothing submitted; else on_spawned goes on (maybe before this
+ * returns, without a worker). */
+static int spawn_monitor(nd_manager *m, nd_container *c, struct run_op *op) {
+        struct spawn_work *w = calloc(1, sizeof(*w));
+        if (!w)
+                return -ENOMEM;
+        w->op = op;
+        w->monitor_path = m->monitor_path;
+        w->fd = -1;
+        nd_ct_bundle_path(m, c->id, w->bundle, sizeof(w->bundle));
+        c->wiring = true;
+        int r = nd_reaper_run(m->worker, spawn_work_run, w, on_spawned, w);
+        if (r < 0) {
+                c->wiring = false;
+                free(w);
+        }
+        return r;
 }
 
 /* ---- run ---------------------------------------------------------------------------- */
@@ -233,6 +286,7 @@ static void on_run_forgotten(void *userdata, int r, nd_container *gone, const nd
 
 static int run_visit(nd_manager *m, nd_container *c, struct run_op *op);
 static void run_wired(nd_container *c, struct run_op *op, int r);
+static void start_undo(nd_container *c);
 
 static void on_run_recorded(nd_container *c, int r, void *userdata) {
         struct run_op *op = userdata;
@@ -300,6 +354,42 @@ static int run_visit(nd_manager *m, nd_container *c, struct run_op *op) {
         return 0;
 }
 
+/* A run that failed before its process started (@op->d says why):
+ * nothing of it stays. */
+static void run_failed(nd_container *c, struct run_op *op, int r) {
+        nd_manager *m = c->manager;
+
+        /* nothing of a run that failed before its process started stays:
+         * not the record, its addresses, its sandbox or its ports (a
+         * record left behind held its addresses until `rm`) */
+        op->r = r;
+        log_ct(LOG_WARNING, c, "container run failed, removing what it reserved", "error=\"%s\"", op->d.msg);
+        if (nd_ct_teardown_and_forget(c, false, on_run_forgotten, op) < 0) {
+                /* the store is unwritable: keep the record, so that `rm`
+                 * cleans up later */
+                snprintf(c->error, sizeof(c->error), "%s", op->d.msg);
+                c->status = ND_CT_EXITED;
+                c->exit_code = 126;
+                nd_ports_release(m, c);
+                nd_resolver_detach(m, c);
+                run_fail(c, op);
+        }
+}
+
+/* The monitor could not be spawned (on_spawned). */
+static void spawn_failed(nd_container *c, struct run_op *op, int r) {
+        nd_diag_set(&op->d, r, "container '%s': starting its monitor failed: %s", c->name, strerror(-r));
+        if (!op->existing) {
+                run_failed(c, op, r);
+                return;
+        }
+        nd_ports_release(c->manager, c);
+        nd_resolver_detach(c->manager, c);
+        start_undo(c);
+        op->cb(op->userdata, r, NULL, &op->d);
+        free(op);
+}
+
 /* The rest of a run once its sandbox is wired (@r 0) or not. */
 static void run_wired(nd_container *c, struct run_op *op, int r) {
         nd_manager *m = c->manager;
@@ -328,27 +418,13 @@ static void run_wired(nd_container *c, struct run_op *op, int r) {
                 goto fail;
         }
         r = spawn_monitor(m, c, op);
-        if (r < 0) {
-                nd_diag_set(&op->d, r, "container '%s': starting its monitor failed: %s", c->name, strerror(-r));
-                goto fail;
-        }
+        if (r < 0)
+                goto spawn;
         return;
+spawn:
+        nd_diag_set(&op->d, r, "container '%s': starting its monitor failed: %s", c->name, strerror(-r));
 fail:
-        /* nothing of a run that failed before its process started stays:
-         * not the record, its addresses, its sandbox or its ports (a
-         * record left behind held its addresses until `rm`) */
-        op->r = r;
-        log_ct(LOG_WARNING, c, "container run failed, removing what it reserved", "error=\"%s\"", op->d.msg);
-        if (nd_ct_teardown_and_forget(c, false, on_run_forgotten, op) < 0) {
-                /* the store is unwritable: keep the record, so that `rm`
-                 * cleans up later */
-                snprintf(c->error, sizeof(c->error), "%s", op->d.msg);
-                c->status = ND_CT_EXITED;
-                c->exit_code = 126;
-                nd_ports_release(m, c);
-                nd_resolver_detach(m, c);
-                run_fail(c, op);
-        }
+        run_failed(c, op, r);
 }
 
 /* Legacy --link NAME[:ALIAS]: the target must run on a network @c is on;
@@ -689,9 +765,11 @@ static int start_now(nd_manager *m, nd_container *c, nd_manager_ct_fn cb, void *
                 nd_resolver_detach(m, c);
                 return nd_diag_set(d, -ENOMEM, "out of memory");
         }
-        *op = (struct run_op) { .c = c, .cb = cb, .userdata = userdata, .start = true };
+        *op = (struct run_op) { .c = c, .cb = cb, .userdata = userdata, .start = true, .existing = true };
         c->error[0] = 0;
         c->exit_code = 0;
+        /* a monitor that fails to spawn from here on is answered by
+         * spawn_failed */
         r = spawn_monitor(m, c, op);
         if (r < 0) {
                 free(op);
