@@ -75,6 +75,11 @@ struct kv {
         char *value;
         size_t value_len;
         int64_t create_rev, mod_rev, lease;
+        /* events sharing key and value (struct event's src): the history
+         * keeps up to HISTORY_MAX of them, so a copy each would hold every
+         * record twice; freed when the table let go and the last is gone */
+        unsigned shared;
+        bool dropped;
 };
 
 struct lease {
@@ -88,7 +93,8 @@ struct lease {
 struct event {
         unsigned ref;
         nd_store_event_type type;
-        struct kv kv;
+        struct kv kv;          /* key and value are src's (a delete: value "") */
+        struct kv *src;
 };
 
 struct watch {

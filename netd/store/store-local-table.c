@@ -14,19 +14,29 @@
 #include "macro.h"
 #include "store-local-internal.h"
 
+static void kv_destroy(struct kv *kv) {
+        free(kv->key);
+        free(kv->value);
+        free(kv);
+}
+
+/* The table (or an undo record) lets go of @kv; the events sharing it
+ * keep it until the last goes. */
 struct kv *nd_local_kv_free(struct kv *kv) {
         if (kv) {
-                free(kv->key);
-                free(kv->value);
-                free(kv);
+                if (kv->shared)
+                        kv->dropped = true;
+                else
+                        kv_destroy(kv);
         }
         return NULL;
 }
 
 void nd_local_event_unref(struct event *e) {
         if (e && --e->ref == 0) {
-                free(e->kv.key);
-                free(e->kv.value);
+                struct kv *kv = e->src;
+                if (--kv->shared == 0 && kv->dropped)
+                        kv_destroy(kv);
                 free(e);
         }
 }
@@ -146,8 +156,11 @@ void nd_local_lease_unlink(local *s, struct lease *l) {
         l->next = NULL;
 }
 
-/* Record an event for watches; live mode only. */
-static int batch_event(local *s, nd_store_event_type type, const struct kv *kv, int64_t rev) {
+/* Record an event for watches; live mode only.  It shares @kv's key and
+ * value (never changed once made: a put makes a new kv). */
+static int batch_event(local *s, nd_store_event_type type, struct kv *kv, int64_t rev) {
+        static char empty[1];
+
         if (!s->loop)
                 return 0;
         if (ND_GROW(s->batch_events, s->n_batch_events, s->cap_batch_events, 1) < 0)
@@ -158,19 +171,14 @@ static int batch_event(local *s, nd_store_event_type type, const struct kv *kv, 
         e->ref = 1;
         e->type = type;
         e->kv = *kv;
-        e->kv.key = strdup(kv->key);
-        if (type == ND_STORE_EVENT_PUT) {
-                e->kv.value = malloc(kv->value_len + 1);
-                if (e->kv.value)
-                        memcpy(e->kv.value, kv->value, kv->value_len + 1);
-        } else {
-                e->kv.value = strdup("");
+        e->kv.shared = 0;
+        e->kv.dropped = false;
+        e->src = kv;
+        kv->shared++;
+        if (type != ND_STORE_EVENT_PUT) {
+                e->kv.value = empty;
                 e->kv.value_len = 0;
                 e->kv.mod_rev = rev;
-        }
-        if (!e->kv.key || !e->kv.value) {
-                nd_local_event_unref(e);
-                return -ENOMEM;
         }
         s->batch_events[s->n_batch_events++] = e;
         return 0;
