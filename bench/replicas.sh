@@ -109,10 +109,11 @@ nd_ctl rxb1 service create --name upd --network ov --replicas "$nu" -p 8090:80 -
         --health-interval 0.5 --health-retries 1 sh -c "$srv" >/dev/null || exit 1
 ready() { [ "$(nd_ctl rxb1 service ps --format json upd | jq "[.[] | select(.State == \"running\" and .Health == \"healthy\" and .Version == $1)] | length")" = "$nu" ]; }
 nd_eventually 60 ready 1 || { echo "bench/replicas: the update's service did not come up"; exit 1; }
-nd_eventually 10 sh -c "ip netns exec nd-$$-sw curl -sf --max-time 1 http://10.99.0.1:8090/ >/dev/null"
+nd_eventually 10 sh -c "ip netns exec $ND_NSP-sw curl -sf --max-time 1 http://10.99.0.1:8090/ >/dev/null"
+# a request that fails prints 000 (one line per request)
 log=$ND_TMP/mesh.log
 nd_bg nd_on sw sh -c "while [ ! -e '$ND_TMP/stop' ]; do
-        curl -s --max-time 2 -o /dev/null -w '%{http_code}\n' http://10.99.0.1:8090/ || echo fail
+        curl -s --max-time 2 -o /dev/null -w '%{http_code}\n' http://10.99.0.1:8090/
 done >'$log' 2>/dev/null"
 sleep 1
 t0=$(now)

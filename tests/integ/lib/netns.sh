@@ -1,9 +1,14 @@
 # SPDX-License-Identifier: Apache-2.0
 # Sourced by integration tests.  Every test builds its own world: "hosts"
-# are network namespaces named nd-$$-ROLE with loopback only (no route
+# are network namespaces named $ND_NSP-ROLE with loopback only (no route
 # out), each netd gets its own state and run dirs under one temp dir, and
 # everything is removed on exit, also when the test fails.
 set -u
+
+# The prefix of this run's namespace names: nd-PID, or PREFIX-PID with
+# ND_NS_PREFIX=PREFIX, so that runs started by different people (or
+# tools) on one machine are told apart by name, not only by PID.
+ND_NSP=${ND_NS_PREFIX:-nd}-$$
 
 ND_BUILD=${ND_BUILD:?ND_BUILD must point at the meson build dir}
 NETD=$ND_BUILD/netd/netd
@@ -13,11 +18,11 @@ if [ "$(id -u)" != 0 ]; then
         echo "SKIP: integration tests need root"
         exit 77
 fi
-if ! ip netns add "nd-$$-probe" 2>/dev/null; then
+if ! ip netns add "$ND_NSP-probe" 2>/dev/null; then
         echo "SKIP: cannot create network namespaces"
         exit 77
 fi
-ip netns del "nd-$$-probe"
+ip netns del "$ND_NSP-probe"
 
 ND_TMP=$(mktemp -d /tmp/nd-integ.XXXXXX)
 ND_NS=()
@@ -97,9 +102,9 @@ trap nd_cleanup EXIT
 # a timeout sends SIGTERM: exit through the EXIT trap
 trap 'exit 143' TERM INT
 
-# nd_host ROLE: create the namespace nd-$$-ROLE with loopback up.
+# nd_host ROLE: create the namespace $ND_NSP-ROLE with loopback up.
 nd_host() {
-        local ns="nd-$$-$1"
+        local ns="$ND_NSP-$1"
         ip netns add "$ns" || return 1
         ND_NS+=("$ns")
         ip -n "$ns" link set lo up
@@ -115,7 +120,7 @@ nd_start() {
         shift
         # nsenter, not `ip netns exec`: the runtime needs the host's /sys
         # (cgroups), which ip netns exec hides behind a fresh sysfs mount.
-        nsenter --net="/run/netns/nd-$$-$role" "$NETD" --state-dir "$ND_TMP/$role/state" \
+        nsenter --net="/run/netns/$ND_NSP-$role" "$NETD" --state-dir "$ND_TMP/$role/state" \
                 --run-dir "$ND_TMP/$role/run" --log-level debug "$@" >>"$ND_TMP/$role/netd.log" 2>&1 &
         ND_PID=$!
         ND_PIDS+=("$ND_PID")
@@ -221,22 +226,22 @@ nd_in() {
 # getting PREFIX4.1/24 (and PREFIX6::1/64), B .2 / ::2.  No default routes.
 nd_wire() {
         local a=$1 b=$2 p4=$3 p6=${4:-}
-        ip -n "nd-$$-$a" link add "to-$b" type veth peer name "to-$a" netns "nd-$$-$b" || return 1
-        ip -n "nd-$$-$a" addr add "$p4.1/24" dev "to-$b"
-        ip -n "nd-$$-$b" addr add "$p4.2/24" dev "to-$a"
+        ip -n "$ND_NSP-$a" link add "to-$b" type veth peer name "to-$a" netns "$ND_NSP-$b" || return 1
+        ip -n "$ND_NSP-$a" addr add "$p4.1/24" dev "to-$b"
+        ip -n "$ND_NSP-$b" addr add "$p4.2/24" dev "to-$a"
         if [ -n "$p6" ]; then
-                ip -n "nd-$$-$a" addr add "$p6::1/64" dev "to-$b" nodad
-                ip -n "nd-$$-$b" addr add "$p6::2/64" dev "to-$a" nodad
+                ip -n "$ND_NSP-$a" addr add "$p6::1/64" dev "to-$b" nodad
+                ip -n "$ND_NSP-$b" addr add "$p6::2/64" dev "to-$a" nodad
         fi
-        ip -n "nd-$$-$a" link set "to-$b" up
-        ip -n "nd-$$-$b" link set "to-$a" up
+        ip -n "$ND_NSP-$a" link set "to-$b" up
+        ip -n "$ND_NSP-$b" link set "to-$a" up
 }
 
 # nd_on ROLE CMD...: run CMD in host ROLE's namespace.
 nd_on() {
         local role=$1
         shift
-        ip netns exec "nd-$$-$role" "$@"
+        ip netns exec "$ND_NSP-$role" "$@"
 }
 
 # nd_ctns ROLE CONTAINER CMD...: run a host binary (socat, ...) in a
@@ -257,7 +262,7 @@ nd_bg() {
         if [ "$1" = nd_on ]; then
                 local role=$2
                 shift 2
-                set -- ip netns exec "nd-$$-$role" "$@"
+                set -- ip netns exec "$ND_NSP-$role" "$@"
         elif [ "$1" = nd_ctns ]; then
                 local role=$2 ct=$3 id
                 shift 3
@@ -311,7 +316,7 @@ nd_etcd() {
                 ND_DIRS+=("$data")
         fi
         mkdir -p "$ND_TMP/etcd-$name"
-        nsenter --net="/run/netns/nd-$$-$role" etcd --name "$name" --data-dir "$data" \
+        nsenter --net="/run/netns/$ND_NSP-$role" etcd --name "$name" --data-dir "$data" \
                 --listen-client-urls "http://$ip:2379" --advertise-client-urls "http://$ip:2379" \
                 --listen-peer-urls "http://$ip:2380" --initial-advertise-peer-urls "http://$ip:2380" \
                 --initial-cluster "$cluster" --initial-cluster-state "$state" \
@@ -328,7 +333,7 @@ nd_etcd() {
 nd_etcd_ready() {
         local i
         for i in $(seq 1 200); do
-                if ip netns exec "nd-$$-$1" curl -sf -m 1 "http://$2:2379/health" 2>/dev/null | grep -q '"true"'; then
+                if ip netns exec "$ND_NSP-$1" curl -sf -m 1 "http://$2:2379/health" 2>/dev/null | grep -q '"true"'; then
                         return 0
                 fi
                 sleep 0.05
@@ -338,22 +343,22 @@ nd_etcd_ready() {
         return 1
 }
 
-# nd_underlay HOST...: a "switch" namespace (nd-$$-sw) with a bridge and
+# nd_underlay HOST...: a "switch" namespace ($ND_NSP-sw) with a bridge and
 # one veth per host; host number i (in argument order) gets 10.99.0.i/24
 # on "eth0", the switch 10.99.0.254.  No routes anywhere else.
 nd_underlay() {
         local i=0 h
         nd_host sw || return 1
-        ip -n "nd-$$-sw" link add sw0 type bridge
-        ip -n "nd-$$-sw" addr add 10.99.0.254/24 dev sw0
-        ip -n "nd-$$-sw" link set sw0 up
+        ip -n "$ND_NSP-sw" link add sw0 type bridge
+        ip -n "$ND_NSP-sw" addr add 10.99.0.254/24 dev sw0
+        ip -n "$ND_NSP-sw" link set sw0 up
         for h in "$@"; do
                 i=$((i + 1))
                 nd_host "$h" || return 1
-                ip -n "nd-$$-sw" link add "p-$h" type veth peer name eth0 netns "nd-$$-$h" || return 1
-                ip -n "nd-$$-sw" link set "p-$h" master sw0 up
-                ip -n "nd-$$-$h" addr add "10.99.0.$i/24" dev eth0
-                ip -n "nd-$$-$h" link set eth0 up
+                ip -n "$ND_NSP-sw" link add "p-$h" type veth peer name eth0 netns "$ND_NSP-$h" || return 1
+                ip -n "$ND_NSP-sw" link set "p-$h" master sw0 up
+                ip -n "$ND_NSP-$h" addr add "10.99.0.$i/24" dev eth0
+                ip -n "$ND_NSP-$h" link set eth0 up
         done
 }
 
@@ -390,7 +395,7 @@ nd_dockerd() {
                         "--storage-driver vfs --containerd-namespace 'nd$$$role' --containerd-plugins-namespace 'nd$$$role-p'"
         } >"$t/dockerd.sh"
         chmod +x "$t/dockerd.sh"
-        nsenter --net="/run/netns/nd-$$-$role" unshare -m --propagation private "$t/dockerd.sh" >"$t/dockerd.log" 2>&1 &
+        nsenter --net="/run/netns/$ND_NSP-$role" unshare -m --propagation private "$t/dockerd.sh" >"$t/dockerd.log" 2>&1 &
         ND_PIDS+=("$!")
         ND_DOCKERDS+=("$role")
         nd_eventually 30 nd_docker "$role" version && return 0
