@@ -166,11 +166,15 @@ int nd_resolver_attach(nd_manager *m, nd_container *c, nd_diag *d) {
         char path[PATH_MAX];
         int fd, r;
 
+        /* the task table first: the record peers get carries the task's
+         * health from there, so a new task of a service with a health
+         * command goes out "starting", not "none" (a backend on every
+         * other host before its server may listen) */
+        nd_services_container_sync(m, c, true);
         /* peers learn its endpoints on overlay networks at the same
          * moments the local DNS learns its names */
         if (c->mode == ND_NET_MODE_BRIDGE)
                 nd_cluster_publish(m->cluster, c);
-        nd_services_container_sync(m, c, true);
         if (!m->dns || !uses_resolver(c))
                 return 0;
         /* a run's visit of the namespace opened it already (ns-visit.h) */
@@ -208,9 +212,10 @@ void nd_resolver_detach(nd_manager *m, nd_container *c) {
 
 void nd_resolver_refresh(nd_manager *m, nd_container *c) {
         nd_diag d = {0};
+        /* the task table before the record, as in nd_resolver_attach */
+        nd_services_container_sync(m, c, c->status == ND_CT_RUNNING || c->dns_sb);
         if (c->mode == ND_NET_MODE_BRIDGE && (c->status == ND_CT_RUNNING || c->dns_sb))
                 nd_cluster_publish(m->cluster, c);
-        nd_services_container_sync(m, c, c->status == ND_CT_RUNNING || c->dns_sb);
         if (!m->dns)
                 return;
         if (!c->dns_sb) {

@@ -7,6 +7,8 @@
 # the survivor within the node TTL + 2 s; when it comes back no slot is
 # served twice; a netd down past the TTL has its tasks killed by their
 # monitors before the slots move; global mode with a host joining late and one leaving;
+# a rolling update of a service with a health command whose new server
+# listens late fails no request through the routing mesh (hc);
 # service rm leaves nothing on any host or in etcd.
 . "$(dirname "$0")/../lib/netns.sh"
 [ -x /bin/busybox ] || { echo "SKIP: busybox-static not installed"; exit 77; }
@@ -170,13 +172,46 @@ t_eq "rx3 takes no replicated task (all are held)" "$(tasks rx3)" ""
 kill_host rx3
 t_ok "rx3 leaves: its task goes with it" nd_eventually $((TTL + 3)) eq "g.rx1 g.rx2" names rx1 g
 
+# hc: a rolling update (parallelism 2) through the routing mesh of a
+# service with a health command whose new tasks' server listens 2 s after
+# they start.  A new task goes out to the other hosts "starting", so no
+# host sends it a connection before its check passes: a loop of requests
+# from the switch to both hosts' published port sees none fail.
+hcsrv='[ "${V:-1}" = 1 ] || sleep 2; mkdir -p /w && echo "$HOSTNAME" >/w/index.html && exec httpd -f -p 80 -h /w'
+t_ok "hc: create --replicas 4, a health command, port 8088" nd_ctl rx1 service create --name hc --network ov \
+        --replicas 4 -p 8088:80 --update-parallelism 2 --stop-grace-period 1 -e V=1 \
+        --health-cmd 'wget -q -O /dev/null http://127.0.0.1/' --health-interval 0.5 sh -c "$hcsrv"
+hcready() { [ "$(ps_json rx1 hc | jq "[.[] | select(.State == \"running\" and .Health == \"healthy\" and .Version == $1)] | length")" = 4 ]; }
+t_ok "hc: 4 tasks healthy" nd_eventually 30 hcready 1
+t_eq "hc: spread 2/2" "$(hosts rx1 hc)" "rx1=2 rx2=2"
+t_ok "hc: the port answers on both hosts" nd_eventually 10 sh -c "for h in 1 2; do
+        ip netns exec $ND_NSP-sw curl -sf --max-time 1 -o /dev/null http://10.99.0.\$h:8088/ || exit 1; done"
+# one curl per 10 requests, each on a new connection (each one balanced
+# anew); a failed one prints 000
+hcurls=$(for _ in 1 2 3 4 5; do printf ' -o /dev/null http://10.99.0.%s:8088/' 1 2; done)
+hclog=$ND_TMP/hc-mesh.log
+nd_bg nd_on sw sh -c "while [ ! -e '$ND_TMP/hc-stop' ]; do
+        curl -s --max-time 2 -H 'Connection: close' -w '%{http_code} %{url_effective}\n' $hcurls
+done >'$hclog' 2>/dev/null"
+sleep 1
+t_ok "hc: update --env-add V=2 (the new server listens 2 s late)" nd_ctl rx2 service update --env-add V=2 hc
+t_ok "hc: the update completes, 4 healthy tasks of the new version" nd_eventually 60 hcready 2
+sleep 1
+touch "$ND_TMP/hc-stop"
+sleep 2.5
+hctotal=$(grep -c . "$hclog") hcbad=$(grep -vc '^200 ' "$hclog")
+echo "# hc: requests through the mesh during the update: $hcbad failed of $hctotal"
+t_ok "hc: requests to both hosts' port all along" [ "$(grep -c '10.99.0.1:8088/$' "$hclog")" -ge 50 -a "$(grep -c '10.99.0.2:8088/$' "$hclog")" -ge 50 ]
+t_eq "hc: no request failed during the update" "$(grep -v '^200 ' "$hclog" | sort | uniq -c)" ""
+
 # service rm from rx2 removes every task on every host
 t_ok "service rm web (from rx2)" nd_ctl rx2 service rm web
 t_ok "service rm g (from rx1)" nd_ctl rx1 service rm g
-left() { nd_ctl "$1" ps -a --format json | jq -r '[.[].Name | select(startswith("web.") or startswith("g."))] | length'; }
+t_ok "service rm hc (from rx1)" nd_ctl rx1 service rm hc
+left() { nd_ctl "$1" ps -a --format json | jq -r '[.[].Name | select(startswith("web.") or startswith("g.") or startswith("hc."))] | length'; }
 t_ok "no task container left on rx1" nd_eventually 10 eq 0 left rx1
 t_ok "none on rx2" nd_eventually 10 eq 0 left rx2
-t_ok "no slot record left in etcd" nd_eventually 5 sh -c "[ -z \"\$(ip netns exec nd-$$-sw etcdctl --endpoints 10.99.0.254:2379 get --prefix /netd/v1/global/service-slots/ --keys-only)\" ]"
+t_ok "no slot record left in etcd" nd_eventually 5 sh -c "[ -z \"\$(ip netns exec $ND_NSP-sw etcdctl --endpoints 10.99.0.254:2379 get --prefix /netd/v1/global/service-slots/ --keys-only)\" ]"
 t_eq "no service left" "$(nd_ctl rx1 service ls -q | wc -l) $(nd_ctl rx2 service ls -q | wc -l)" "0 0"
 t_eq "the client's address only in use on rx1's overlay" "$(nd_ctl rx1 network inspect ov | jq -r '.[0].Containers | length')" "1"
 nd_done
