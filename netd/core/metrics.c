@@ -10,12 +10,14 @@
 
 #include "cluster.h"
 #include "container.h"
+#include "docker-internal.h"
 #include "firewall.h"
 #include "link-reaper.h"
 #include "manager-internal.h"
 #include "events.h"
 #include "metrics.h"
 #include "network.h"
+#include "sandbox-internal.h"
 #include "server.h"
 #include "store.h"
 
@@ -50,22 +52,51 @@ void nd_manager_detach_observe(nd_manager *m, int kind, double seconds) {
                 nd_hist_observe(m->detach_lat[kind], seconds);
 }
 
+/* This host's endpoints on each network, by owner: a sandbox counts
+ * once its ADD is recorded and until its DEL; a Docker endpoint from
+ * CreateEndpoint to DeleteEndpoint.  Networks x endpoints, per scrape. */
+static void endpoints_write(nd_manager *m, nd_expo *e) {
+        static const char *const kinds[3] = { "container", "cni", "docker" };
+        char l[256];
+
+        nd_expo_family(e, "netd_network_endpoints", "gauge",
+                       "This host's endpoints on each network, by owner kind (other hosts' on overlay networks: "
+                       "netd_cluster_network_remote_endpoints).");
+        for (size_t i = 0; i < m->n_nets; i++) {
+                const nd_network *n = m->nets[i].net;
+                size_t by[3] = {0};
+                for (size_t c = 0; c < m->n_cts; c++)
+                        for (size_t k = 0; k < m->cts[c]->n_eps; k++)
+                                by[0] += strcmp(m->cts[c]->eps[k].net_id, n->id) == 0;
+                for (size_t k = 0; k < m->n_sbxs; k++)
+                        by[1] += m->sbxs[k]->committed && !m->sbxs[k]->going &&
+                                 strcmp(m->sbxs[k]->ep.net_id, n->id) == 0;
+                for (size_t k = 0; m->dplug && k < m->dplug->n_eps; k++)
+                        by[2] += strcmp(m->dplug->eps[k]->net_id, n->id) == 0;
+                for (int k = 0; k < 3; k++)
+                        nd_expo_sample(e, "netd_network_endpoints",
+                                       nd_expo_labels(l, sizeof(l), 2, "network", n->spec.name, "owner", kinds[k]),
+                                       (double) by[k]);
+        }
+}
+
 void nd_manager_metrics_write(nd_manager *m, nd_expo *e) {
         char l[256];
 
-        size_t by[_ND_CT_STATUS_MAX] = {0}, bindings = 0;
-        for (size_t i = 0; i < m->n_cts; i++) {
+        size_t by[_ND_CT_STATUS_MAX] = {0};
+        for (size_t i = 0; i < m->n_cts; i++)
                 if (m->cts[i]->status >= 0 && m->cts[i]->status < _ND_CT_STATUS_MAX)
                         by[m->cts[i]->status]++;
-                bindings += m->cts[i]->pub.n_bindings;
-        }
         nd_expo_family(e, "netd_containers", "gauge", "netd's own containers by state.");
         for (int s = 0; s < _ND_CT_STATUS_MAX; s++)
                 nd_expo_sample(e, "netd_containers",
                                nd_expo_labels(l, sizeof(l), 1, "state", nd_ct_status_to_string((nd_ct_status) s)),
                                (double) by[s]);
-        nd_expo_family(e, "netd_published_ports", "gauge", "Host ports published for netd's containers.");
-        nd_expo_sample(e, "netd_published_ports", NULL, (double) bindings);
+        nd_expo_family(e, "netd_published_ports", "gauge",
+                       "Host ports published for this host's endpoints (containers, CNI pods, Docker endpoints); "
+                       "services' ports: netd_service_published_ports.");
+        nd_expo_sample(e, "netd_published_ports", NULL, (double) m->n_published);
+        endpoints_write(m, e);
         nd_expo_family(e, "netd_networks", "gauge", "Networks by driver and scope.");
         size_t nb = 0, no = 0;
         for (size_t i = 0; i < m->n_nets; i++) {

@@ -50,6 +50,9 @@ int nd_publish_program(nd_manager *m, nd_published *p, const char *what, const n
                 p->fw = nd_fw_owner_new(m->fw, what);
                 if (!p->fw)
                         return -ENOMEM;
+                /* counted while programmed: the bindings stay until the
+                 * release */
+                m->n_published += p->n_bindings;
         }
         nd_nft_elem *elems = calloc(ND_FW_BINDING_ELEMS_MAX * p->n_bindings + 1, sizeof(*elems));
         if (!elems)
@@ -95,6 +98,7 @@ static int claim(nd_manager *m, const nd_published *self, nd_port_binding *mine,
 
 void nd_publish_release(nd_manager *m, nd_published *p) {
         if (p->fw) {
+                m->n_published -= p->n_bindings;
                 nd_fw_owner_free(m->fw, p->fw);
                 p->fw = NULL;
         }

@@ -151,6 +151,13 @@ int nd_svc_ports_adopt(nd_manager *m, const nd_service *rec) {
         return r;
 }
 
+size_t nd_svc_ports_count(const nd_manager *m) {
+        size_t n = 0;
+        for (size_t i = 0; i < m->n_svc_pubs; i++)
+                n += m->svc_pubs[i].pub.n_bindings;
+        return n;
+}
+
 void nd_svc_ports_drop(nd_manager *m, const char *id) {
         struct nd_svc_pub *e = pub_find(m, id);
         size_t i;

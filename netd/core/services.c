@@ -887,6 +887,9 @@ void nd_services_metrics(nd_manager *m, struct nd_expo *e) {
                                        (double) by_mode[mode][g]);
         nd_expo_family(e, "netd_service_vips", "gauge", "Virtual IPs of services on this host's bridges.");
         nd_expo_sample(e, "netd_service_vips", NULL, (double) vips);
+        nd_expo_family(e, "netd_service_published_ports", "gauge",
+                       "Host ports services hold on this host (the routing mesh, or mode=host).");
+        nd_expo_sample(e, "netd_service_published_ports", NULL, (double) nd_svc_ports_count(m));
         nd_expo_family(e, "netd_service_tasks", "gauge", "Tasks of services by health and where they run.");
         for (int r = 0; r < 2; r++)
                 for (int h = 0; h < _ND_TASK_HEALTH_MAX; h++)

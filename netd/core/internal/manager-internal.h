@@ -104,6 +104,7 @@ struct nd_manager {
         struct nd_dns_sandbox *host_dns;    /* its listeners */
         bool firewall;
         uint16_t port_lo, port_hi, port_next; /* dynamic host ports */
+        size_t n_published;  /* bindings of every nd_published with nftables elements (publish.c) */
         struct nd_owner_slot port_owners[ND_OWNERS_MAX], prefix_owners[ND_OWNERS_MAX];
         size_t n_port_owners, n_prefix_owners;
 
@@ -275,6 +276,8 @@ size_t nd_svc_ports_elems(const struct nd_service *rec, const nd_addr *all, size
                           size_t n_local, struct nd_nft_elem *out);
 int nd_svc_ports_register(nd_manager *m);
 void nd_svc_ports_free(nd_manager *m);
+/* The host ports services hold on this host. */
+size_t nd_svc_ports_count(const nd_manager *m);
 
 /* Health checks (health.c): run @hc's command in container @ctid every
  * interval, setting its tasks' health; stop; stop all (exit).  Its

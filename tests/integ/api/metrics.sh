@@ -17,6 +17,17 @@ t_ok "two containers, one publishing a port" nd_ctl h run -d --name a --network 
 t_ok "b" nd_ctl h run -d --name b --network n sleep 600
 t_ok "a name lookup" nd_in h b nslookup a 127.0.0.11
 t_err "a refused request" nd_ctl h inspect nosuch
+# a CNI pod on n publishing one port: its endpoint and port are this
+# host's too
+ip netns add "nd-$$-pod"
+ND_NS+=("nd-$$-pod")
+PM='{"cniVersion":"1.0.0","name":"n","type":"netd","socket":"'"$(nd_sock h)"'","capabilities":{"portMappings":true},
+     "runtimeConfig":{"portMappings":[{"hostPort":8086,"containerPort":80,"protocol":"tcp"}]}}'
+pod() {
+        CNI_COMMAND=$1 CNI_CONTAINERID=pod1 CNI_NETNS="/run/netns/nd-$$-pod" CNI_IFNAME=eth0 CNI_PATH=/nonexistent \
+                "$ND_BUILD/netd/netd-cni" <<<"$PM" >/dev/null
+}
+t_ok "a CNI pod publishing a port" pod ADD
 # a follower of /v1/events for 2 s: its latency is the time to the
 # stream's head, not the 2 s it stayed
 curl -s --max-time 2 --unix-socket "$(nd_sock h)" http://netd/v1/events >/dev/null
@@ -29,7 +40,11 @@ t_match "content type is the text format 0.0.4" \
         "$(curl -s -o /dev/null -w '%{content_type}' --unix-socket "$(nd_sock h)" http://netd/metrics)" "text/plain; version=0.0.4"
 val() { awk -v k="$1" '$1 == k {print $2}' "$ND_TMP/m.txt"; }
 t_eq "running containers" "$(val 'netd_containers{state="running"}')" "2"
-t_eq "published ports" "$(val netd_published_ports)" "1"
+t_eq "published ports: the container's and the pod's" "$(val netd_published_ports)" "2"
+t_eq "this host's endpoints on n: two containers" "$(val 'netd_network_endpoints{network="n",owner="container"}')" "2"
+t_eq "one CNI pod" "$(val 'netd_network_endpoints{network="n",owner="cni"}')" "1"
+t_eq "no Docker endpoint" "$(val 'netd_network_endpoints{network="n",owner="docker"}')" "0"
+t_eq "no service holds a port" "$(val netd_service_published_ports)" "0"
 t_eq "the 404 is counted by route" "$(val 'netd_http_requests_total{server="api",method="GET",route="/v1/containers/{ref}",code="404"}')" "1"
 t_match "DNS queries of network n" "$(val 'netd_dns_queries_total{network="n"}')" '^[1-9]'
 t_eq "attach latencies of containers (two endpoints wired)" "$(val 'netd_attach_duration_seconds_count{owner="container"}')" "2"
@@ -99,6 +114,10 @@ done
 t_eq "still adding up" \
         "$(awk '$1 ~ /^netd_dns_queries_by_type_total\{network="n",/ {s += $2} END {print s + 0}' "$ND_TMP/m.txt")" \
         "$(val 'netd_dns_queries_total{network="n"}')"
+t_eq "c's endpoint is gone from n" "$(val 'netd_network_endpoints{network="n",owner="container"}')" "2"
+t_ok "the pod deleted" pod DEL
+t_eq "its endpoint and port go with it" \
+        "$(scrape | awk '$1 == "netd_network_endpoints{network=\"n\",owner=\"cni\"}" || $1 == "netd_published_ports" {print $2}' | tr '\n' ' ')" "1 0 "
 t_eq "the removal's pair delete measured, as a container's" "$(val 'netd_detach_duration_seconds_count{owner="container"}')" "1"
 t_ok "in a time > 0 and < 1 s (a grace period is ~10 ms)" awk -v v="$(val 'netd_detach_duration_seconds_sum{owner="container"}')" 'BEGIN { exit !(v > 0 && v < 1) }'
 t_eq "not as another kind's" "$(val 'netd_detach_duration_seconds_count{owner="cni"}')" "0"
