@@ -114,15 +114,16 @@ static bool is_alias(const char *alias, const char *qname) {
 }
 
 static size_t lookup(const nd_dns_view *v, const char *name, int family, nd_addr *out, bool *exists) {
+        unsigned rotate = v->rotate_family ? v->rotate_family[family == AF_INET6]++ : v->rotate;
         for (size_t i = 0; i < v->n_links; i++)
                 if (is_alias(v->links[i].alias, name)) {
                         name = v->links[i].name;
                         break;
                 }
         if (v->host)
-                return nd_dns_names_lookup_qualified(v->names, v->nets, v->n_nets, name, family, v->rotate, out,
+                return nd_dns_names_lookup_qualified(v->names, v->nets, v->n_nets, name, family, rotate, out,
                                                      MAX_ANSWERS, exists);
-        return nd_dns_names_lookup(v->names, v->nets, v->n_nets, name, family, v->rotate, out, MAX_ANSWERS, exists);
+        return nd_dns_names_lookup(v->names, v->nets, v->n_nets, name, family, rotate, out, MAX_ANSWERS, exists);
 }
 
 /* The hot case without allocating an ldns packet: one A/AAAA question of

@@ -36,6 +36,12 @@ typedef struct nd_dns_view {
         size_t n_nets;
         uint32_t ttl;
         unsigned rotate;          /* changes on every query: round-robin */
+        /* else, when set: one counter for A ([0]) and one for AAAA ([1]),
+         * advanced by each lookup of that family.  A resolver asks A and
+         * AAAA for one name (busybox's nslookup, glibc's getaddrinfo):
+         * with one counter for both, two addresses came in the same order
+         * every time */
+        unsigned *rotate_family;
         bool can_forward;
         bool host;                /* the host's resolver (--host-dns): NAME.NET only; NXDOMAIN
                                    * below one of @nets, REFUSED for anything else */

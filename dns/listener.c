@@ -57,7 +57,7 @@ void nd_dns_reply_to(nd_dns_sandbox *sb, nd_dns_conn *c, const struct sockaddr_i
 
 static void handle(nd_dns_sandbox *sb, nd_dns_conn *c, const struct sockaddr_in *client, const uint8_t *q, size_t len) {
         nd_dns_view v = { .names = sb->d->names, .nets = (const char *const *) sb->nets, .n_nets = sb->n_nets,
-                          .ttl = sb->ttl, .rotate = sb->d->rotate++, .can_forward = sb->can_forward,
+                          .ttl = sb->ttl, .rotate_family = sb->d->rotate_family, .can_forward = sb->can_forward,
                           .host = sb->host, .links = sb->links, .n_links = sb->n_links };
         uint8_t *out;
         size_t n;

@@ -47,7 +47,7 @@ struct nd_dns {
         ev_stat st;
         double timeout;
         nd_dns_ctr *ctrs;
-        unsigned rotate;
+        unsigned rotate_family[2];  /* round-robin of A and AAAA answers (answer.h) */
         struct nd_dns_upsock *socks;
         size_t n_socks;
         struct nd_dns_fwd *idtab[IDTAB];

@@ -192,6 +192,36 @@ static void test_answers(void **state) {
         nd_dns_names_free(t);
 }
 
+static char *first_a(const nd_dns_view *v, const char *name) {
+        ldns_pkt *r;
+        assert_int_equal(ask(v, name, LDNS_RR_TYPE_A, false, false, &r), ND_DNS_REPLY);
+        assert_int_equal(ldns_pkt_ancount(r), 2);
+        char *s = ldns_rdf2str(ldns_rr_rdf(ldns_rr_list_rr(ldns_pkt_answer(r), 0), 0));
+        ldns_pkt_free(r);
+        return s;
+}
+
+/* A resolver asks A then AAAA for each lookup: the A answers still take
+ * turns (one counter for both families kept the order of two addresses) */
+static void test_rotate_by_family(void **state) {
+        nd_dns_names *t = table();
+        const char *front[] = { "front" };
+        unsigned counters[2] = { 0, 0 };
+        nd_dns_view v = { .names = t, .nets = front, .n_nets = 1, .ttl = 600, .rotate_family = counters };
+        ldns_pkt *r;
+
+        char *first = first_a(&v, "www.");
+        assert_int_equal(ask(&v, "www.", LDNS_RR_TYPE_AAAA, false, false, &r), ND_DNS_REPLY);
+        ldns_pkt_free(r);
+        char *second = first_a(&v, "www.");
+        assert_string_not_equal(first, second);
+        assert_int_equal(counters[0], 2);
+        assert_int_equal(counters[1], 1);
+        free(first);
+        free(second);
+        nd_dns_names_free(t);
+}
+
 static int rcode_of(const nd_dns_view *v, const char *name, ldns_rr_type type, size_t *ancount) {
         ldns_pkt *r;
         assert_int_equal(ask(v, name, type, false, false, &r), ND_DNS_REPLY);
@@ -423,6 +453,7 @@ int main(void) {
                 cmocka_unit_test(test_drop_many),
                 cmocka_unit_test(test_endpoint_names),
                 cmocka_unit_test(test_answers),
+                cmocka_unit_test(test_rotate_by_family),
                 cmocka_unit_test(test_truncation),
                 cmocka_unit_test(test_links),
                 cmocka_unit_test(test_host_view),
