@@ -24,6 +24,12 @@ started=""
 say() { printf '\n$ %s\n' "$*"; "$@"; }
 
 stop() {
+        local rc=$?
+        # a step failed: what this example made goes, as its end does
+        if [ "$rc" != 0 ]; then
+                "$netctl" rm -f example-web example-client example-api1 example-api2 >/dev/null 2>&1
+                "$netctl" network rm example-net example-static >/dev/null 2>&1
+        fi
         if [ -n "$started" ]; then
                 kill -TERM "$started"
                 wait "$started" || true
