@@ -12,7 +12,12 @@
 #  3. netd-cni ADD and DEL against the reference CNI bridge + host-local
 #     plugins, alternating, every call under the same `nsenter --net`
 #     wrapper, whose own cost (nsenter running /bin/true) is measured in the
-#     same loop and subtracted from each median (goal: <= 0.2x each).
+#     same loop and subtracted from each median (goal: <= 0.2x each);
+#  4. the network part of `netctl run -d` and of `netctl network connect`
+#     on a bridge network: netd's own attach time (veth, addresses,
+#     routes: GET /metrics, netd_attach_duration_seconds, mean) over
+#     COUNT/4 (at most 50) of each, against the reference plugins' ADD
+#     median of part 3 (goal: <= 0.15x).  Needs busybox (rootfs).
 # Needs root and containernetworking-plugins.
 set -u
 export LC_ALL=C # EPOCHREALTIME with a '.'
@@ -150,4 +155,37 @@ for op in add del; do
         b=$(( $(median <"$tmp/b$op") - w ))
         printf 'CNI %s (n=%d, medians, wrapper %s ms subtracted): netd-cni %s ms   bridge+host-local %s ms   ratio %sx (goal <= 0.2x)\n' \
                 "${op^^}" "$count" "$(ms "$w")" "$(ms "$n")" "$(ms "$b")" "$(ratio "$n" "$b")"
+done
+b_add=$(( $(median <"$tmp/badd") - w ))
+
+# ---- 4: the network part of run -d and network connect -------------------------
+command -v busybox >/dev/null || { echo "bench/clients: busybox not installed, part 4 skipped"; exit 0; }
+"$netctl" rootfs init >/dev/null || exit 1
+"$netctl" network create --subnet 10.94.0.0/16 cr >/dev/null || exit 1
+"$netctl" network create --subnet 10.95.0.0/16 cx >/dev/null || exit 1
+# attach_sum_count: the container owner's attach histogram, "SUM COUNT"
+attach_sum_count() {
+        curl -s --unix-socket "$sock" http://netd/metrics |
+                awk '$1 == "netd_attach_duration_seconds_sum{owner=\"container\"}" {s = $2}
+                     $1 == "netd_attach_duration_seconds_count{owner=\"container\"}" {c = $2}
+                     END {print s + 0, c + 0}'
+}
+k=$(( count / 4 )); (( k > 50 )) && k=50; (( k < 1 )) && k=1
+read -r s0 c0 < <(attach_sum_count)
+for i in $(seq 1 "$k"); do
+        "$netctl" run -d --name "r$i" --network cr sleep 600 >/dev/null || { echo "run -d r$i failed"; exit 1; }
+done
+read -r s1 c1 < <(attach_sum_count)
+for i in $(seq 1 "$k"); do
+        "$netctl" network connect cx "r$i" >/dev/null || { echo "network connect r$i failed"; exit 1; }
+done
+read -r s2 c2 < <(attach_sum_count)
+"$netctl" rm -f $(seq -f 'r%g' 1 "$k") >/dev/null
+part() { # SUM0 COUNT0 SUM1 COUNT1 -> microseconds, mean
+        awk -v a="$1" -v b="$2" -v c="$3" -v d="$4" 'BEGIN {printf "%d", (d > b) ? (c - a) / (d - b) * 1e6 : 0}'
+}
+for what in "run -d" "network connect"; do
+        if [ "$what" = "run -d" ]; then u=$(part "$s0" "$c0" "$s1" "$c1") nn=$((c1 - c0)); else u=$(part "$s1" "$c1" "$s2" "$c2") nn=$((c2 - c1)); fi
+        printf 'netctl %s, the network part (netd attach, mean of %s): %s ms   CNI bridge+host-local ADD %s ms (part 3)   ratio %sx (goal <= 0.15x)\n' \
+                "$what" "$nn" "$(ms "$u")" "$(ms "$b_add")" "$(ratio "$u" "$b_add")"
 done
