@@ -240,17 +240,11 @@ int nd_ct_endpoint_prepare(nd_manager *m, nd_container *c, nd_network *n, const 
 
 int nd_ct_endpoint_ipam_ops(const nd_container *c, nd_network *n, const nd_endpoint *e, bool put,
                             nd_store_txn_builder *t) {
-        const nd_addr *as[2] = { &e->addr4, &e->addr6 };
-        for (int i = 0; i < 2; i++) {
-                char key[256];
-                if (!as[i]->family || !n)
-                        continue;
-                addr_key(n, as[i], key, sizeof(key));
-                if (put) {
-                        _cleanup_free_ char *rec = nd_endpoint_record_value(c->id);
-                        (void) nd_store_txn_put(t, key, rec);
-                } else
-                        (void) nd_store_txn_del(t, key);
+        if (n) {
+                _cleanup_free_ char *rec = put ? nd_endpoint_record_value(c->id) : NULL;
+                if (put && !rec)
+                        return -ENOMEM;
+                addr_records(t, n, &e->addr4, &e->addr6, rec);
         }
         return nd_store_txn_error(t);
 }

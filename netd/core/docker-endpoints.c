@@ -226,7 +226,6 @@ void nd_docker_endpoint_delete(nd_manager *m, const char *id, nd_docker_done_fn 
         if (e->busy)
                 return nd_docker_err(done, userdata, -EBUSY, &(nd_diag) { "the endpoint is busy, retry" });
         struct nd_docker_call *c = nd_docker_call_new(m, done, userdata);
-        char key[256];
         if (!c)
                 return nd_docker_err(done, userdata, -ENOMEM, NULL);
         /* the kernel side first: it is ours alone.  A pair dockerd never
@@ -249,14 +248,8 @@ void nd_docker_endpoint_delete(nd_manager *m, const char *id, nd_docker_done_fn 
         nd_store_txn_builder *t = NULL;
         (void) nd_store_txn_new(&t);
         (void) nd_store_txn_del(t, nd_store_txn_keyf(t, ND_KEY_DOCKER_ENDPOINTS "%s", e->id));
-        if (nd_manager_network_find(m, e->net_id, &n) == 0) {
-                const nd_addr *as[2] = { e->own4 ? &e->a4 : NULL, e->own6 ? &e->a6 : NULL };
-                for (int f = 0; f < 2; f++)
-                        if (as[f]) {
-                                addr_key(n, as[f], key, sizeof(key));
-                                (void) nd_store_txn_del(t, key);
-                        }
-        }
+        if (nd_manager_network_find(m, e->net_id, &n) == 0)
+                addr_records(t, n, e->own4 ? &e->a4 : NULL, e->own6 ? &e->a6 : NULL, NULL);
         nd_docker_call_submit(c, t);
 }
 

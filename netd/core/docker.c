@@ -200,11 +200,7 @@ static int ep_from_json(const json_t *j, nd_docker_ep *e) {
         const char *svc = json_string_value(json_object_get(j, "Service"));
         if (svc && nd_service_name_valid(svc))
                 snprintf(e->service, sizeof(e->service), "%s", svc);
-        json_t *al = json_object_get(j, "Aliases"), *v;
-        size_t i;
-        json_array_foreach(al, i, v)
-                if (e->n_aliases < ND_MAX_ALIASES && json_is_string(v) && nd_name_valid(json_string_value(v)) == 0)
-                        snprintf(e->aliases[e->n_aliases++], sizeof(e->aliases[0]), "%s", json_string_value(v));
+        nd_aliases_from_json(json_object_get(j, "Aliases"), e->aliases, &e->n_aliases);
         return 0;
 }
 

@@ -669,6 +669,21 @@ void addr_key(const nd_network *n, const nd_addr *a, char *buf, size_t size) {
         snprintf(buf, size, ND_KEY_IPAM "%s/%s", n->id, nd_addr_fmt(a, s));
 }
 
+void addr_records(nd_store_txn_builder *t, const nd_network *n, const nd_addr *a4, const nd_addr *a6,
+                  const char *value) {
+        const nd_addr *as[2] = { a4, a6 };
+        char key[256];
+        for (int f = 0; f < 2; f++) {
+                if (!as[f] || !as[f]->family)
+                        continue;
+                addr_key(n, as[f], key, sizeof(key));
+                if (value)
+                        (void) nd_store_txn_put(t, key, value);
+                else
+                        (void) nd_store_txn_del(t, key);
+        }
+}
+
 static void on_addr_done(void *userdata, int r, int64_t rev) {
         struct addr_op *op = userdata;
         nd_subnet *sub = nd_network_subnet_for(op->net, &op->addr);

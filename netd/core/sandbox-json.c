@@ -65,10 +65,9 @@ int nd_sbx_from_json(const json_t *j, nd_sbx **ret) {
         const char *mac = json_string_value(json_object_get(j, "MacAddress"));
         const char *name = json_string_value(json_object_get(j, "Name"));
         const char *svc = json_string_value(json_object_get(j, "Service"));
-        unsigned b[6];
+        uint8_t b[6];
         if (!nd_sbx_cid_valid(cid) || !nd_sbx_ifname_valid(ifn) || !ns || strlen(ns) >= PATH_MAX || !nd_id_valid(net) ||
-            !nn || strlen(nn) > ND_NAME_MAX || !nd_sbx_ifname_valid(hi) || !mac ||
-            sscanf(mac, "%2x:%2x:%2x:%2x:%2x:%2x", &b[0], &b[1], &b[2], &b[3], &b[4], &b[5]) != 6 ||
+            !nn || strlen(nn) > ND_NAME_MAX || !nd_sbx_ifname_valid(hi) || !mac || nd_mac_parse(mac, b) < 0 ||
             (name && strlen(name) > ND_NAME_MAX) || (svc && *svc && !nd_service_name_valid(svc)))
                 return -EINVAL;
         _cleanup_free_ nd_sbx *s = calloc(1, sizeof(*s) + strlen(ns) + 1);
@@ -83,8 +82,7 @@ int nd_sbx_from_json(const json_t *j, nd_sbx **ret) {
         snprintf(e->host_ifname, sizeof(e->host_ifname), "%s", hi);
         snprintf(e->net_id, sizeof(e->net_id), "%s", net);
         snprintf(e->net_name, sizeof(e->net_name), "%s", nn);
-        for (int i = 0; i < 6; i++)
-                e->mac[i] = (uint8_t) b[i];
+        memcpy(e->mac, b, 6);
         static const char *const fields[4] = { "IPv4Address", "IPv4Gateway", "IPv6Address", "IPv6Gateway" };
         nd_addr *dst[4] = { &e->addr4, &e->gw4, &e->addr6, &e->gw6 };
         for (int i = 0; i < 4; i++) {
@@ -98,11 +96,7 @@ int nd_sbx_from_json(const json_t *j, nd_sbx **ret) {
             nd_sandbox_dns_parse(json_object_get(j, "DnsServers"), s->dns, &s->n_dns, NULL) < 0)
                 return -EINVAL;
         s->dns_own = json_is_true(json_object_get(j, "DnsServersOwn"));
-        json_t *al = json_object_get(j, "Aliases"), *v;
-        size_t i;
-        json_array_foreach(al, i, v)
-                if (e->n_aliases < ND_MAX_ALIASES && json_is_string(v) && nd_name_valid(json_string_value(v)) == 0)
-                        snprintf(e->aliases[e->n_aliases++], sizeof(e->aliases[0]), "%s", json_string_value(v));
+        nd_aliases_from_json(json_object_get(j, "Aliases"), e->aliases, &e->n_aliases);
         *ret = TAKE_PTR(s);
         return 0;
 }

@@ -373,15 +373,9 @@ static void record_write(struct sbx_op *op) {
         (void) nd_store_txn_new(&t);
         (void) nd_store_txn_cmp_absent(t, b.key);
         (void) nd_store_txn_put_json_new(t, b.key, nd_sandbox_to_json(s));
-        const nd_addr *as[2] = { &s->ep.addr4, &s->ep.addr6 };
-        for (int f = 0; f < 2; f++) {
-                char ak[256];
-                if (!as[f]->family)
-                        continue;
-                addr_key(n, as[f], ak, sizeof(ak));
-                _cleanup_free_ char *rec = nd_endpoint_record_value(b.owner);
-                (void) nd_store_txn_put(t, ak, rec);
-        }
+        _cleanup_free_ char *rec = nd_endpoint_record_value(b.owner);
+        if (rec)
+                addr_records(t, n, &s->ep.addr4, &s->ep.addr6, rec);
         r = nd_store_txn_error(t);
         if (r == 0)
                 r = nd_store_txn_submit(TAKE_PTR(t), m->store, on_added, op);
@@ -756,16 +750,8 @@ int nd_manager_sandbox_del(nd_manager *m, nd_sbx *s, nd_manager_sbx_fn cb, void 
         sbx_key(s, key, sizeof(key));
         (void) nd_store_txn_new(&t);
         (void) nd_store_txn_del(t, key);
-        if (nd_manager_network_find(m, s->ep.net_id, &n) == 0) {
-                const nd_addr *as[2] = { &s->ep.addr4, &s->ep.addr6 };
-                for (int f = 0; f < 2; f++) {
-                        char ak[256];
-                        if (!as[f]->family)
-                                continue;
-                        addr_key(n, as[f], ak, sizeof(ak));
-                        (void) nd_store_txn_del(t, ak);
-                }
-        }
+        if (nd_manager_network_find(m, s->ep.net_id, &n) == 0)
+                addr_records(t, n, &s->ep.addr4, &s->ep.addr6, NULL);
         int r = nd_store_txn_submit(t, m->store, on_deleted, op);
         if (r < 0) {
                 free(op);

@@ -605,3 +605,11 @@ json_t *nd_containers_network_map(nd_container *const *cts, size_t n, const char
         }
         return map;
 }
+
+void nd_aliases_from_json(const json_t *al, char aliases[][ND_NAME_MAX + 1], size_t *n) {
+        const json_t *v;
+        size_t i;
+        json_array_foreach(al, i, v)
+                if (*n < ND_MAX_ALIASES && json_is_string(v) && nd_name_valid(json_string_value(v)) == 0)
+                        snprintf(aliases[(*n)++], ND_NAME_MAX + 1, "%s", json_string_value(v));
+}

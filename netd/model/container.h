@@ -156,6 +156,10 @@ nd_endpoint *nd_container_endpoint(nd_container *c, const char *net_id);
  * holds at most ND_MAX_ENDPOINTS, and most hold one.  It may move, so a
  * pointer into it is stale after.  0, or -ENOMEM with the array kept. */
 int nd_container_endpoint_room(nd_container *c);
+/* The valid names of the JSON array @al (a sandbox's or a Docker
+ * endpoint's record) appended to @aliases, at most ND_MAX_ALIASES in all;
+ * anything else is skipped. */
+void nd_aliases_from_json(const json_t *al, char aliases[][ND_NAME_MAX + 1], size_t *n);
 /* Replace the root filesystem path with a copy of @path, cut at
  * PATH_MAX - 1 bytes as a fixed buffer did.  0, or -ENOMEM with the old
  * one kept. */

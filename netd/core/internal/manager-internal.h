@@ -154,6 +154,11 @@ int nd_manager_net_adopt(nd_manager *m, nd_network *n);
 /* Drops it again: bridge, elements, slot; frees @n. */
 void nd_manager_net_forget(nd_manager *m, nd_network *n);
 void addr_key(const nd_network *n, const nd_addr *a, char *buf, size_t size);
+struct nd_store_txn_builder;
+/* The IPAM records of @a4 and @a6 (NULL or family 0: none) on @n into @t:
+ * put with @value, or deleted (@value NULL). */
+void addr_records(struct nd_store_txn_builder *t, const nd_network *n, const nd_addr *a4, const nd_addr *a6,
+                  const char *value);
 int nd_manager_containers_load(nd_manager *m, void (*done)(nd_manager *m));
 void nd_manager_containers_free(nd_manager *m);
 void nd_manager_bridges_reconcile(nd_manager *m);
