@@ -5,7 +5,8 @@
 # while 100 containers start is dropped with a final error line, and the
 # loop keeps answering meanwhile; on two hosts sharing etcd, the other
 # host's container connecting to an overlay network is seen here, marked
-# with that host's node name.
+# with that host's node name, and that host leaving (kill -9, its lease
+# running out) and joining again.
 . "$(dirname "$0")/../lib/netns.sh"
 [ -x /bin/busybox ] || { echo "SKIP: busybox-static not installed"; exit 77; }
 command -v python3 >/dev/null || { echo "SKIP: python3 missing"; exit 77; }
@@ -216,7 +217,8 @@ if command -v etcd >/dev/null; then
         nd_etcd c1 m1 10.99.0.1 || exit 1
         ND_ETCD_URL=etcd://10.99.0.1:2379
         nd_start_node c1 1 || exit 1
-        nd_start_node c2 2 || exit 1
+        nd_start_node c2 2 --node-ttl 3 || exit 1
+        C2PID=$ND_PID
         nd_rootfs c2
         t_ok "an overlay network" nd_ctl c1 network create -d overlay --subnet 10.65.0.0/24 ov
         t_ok "c2 knows it" nd_eventually 5 nd_ctl c2 network inspect ov
@@ -239,6 +241,17 @@ if command -v etcd >/dev/null; then
         t_ok "rm r on c2" nd_ctl c2 rm -f r
         t_ok "c1 sees it disconnect" nd_eventually 5 sh -c "jq -se 'any(.[]; .action == \"disconnect\" and .node == \"c2\")' '$ND_TMP/c1-from-c2'"
         t_eq "and nothing of c1's own" "$(jq -r .node "$ND_TMP/c1-from-c2" | sort -u)" "c2"
+        # c2 lost (kill -9: its lease runs out, TTL 3 s) and back
+        NETD_SOCKET=$(nd_sock c1) "$NETCTL" events --format json --filter type=node >"$ND_TMP/c1-nodes" 2>&1 &
+        ND_PIDS+=("$!")
+        sleep 0.3
+        kill -9 "$C2PID"
+        wait "$C2PID" 2>/dev/null
+        node_ev() { jq -se --arg a "$1" 'any(.[]; .type == "node" and .action == $a and .actor.attributes.name == "c2" and .node == "c2")' "$ND_TMP/c1-nodes"; }
+        t_ok "c1 sees c2 leave when its lease runs out" nd_eventually 8 node_ev leave
+        t_ok "c2 back" nd_start_node c2 2 --node-ttl 3
+        t_ok "c1 sees it join" nd_eventually 5 node_ev join
+        t_eq "leave, then join" "$(jq -r .action "$ND_TMP/c1-nodes" | tr '\n' ' ')" "leave join "
 else
         echo "# etcd not installed: the two-host part skipped"
 fi
