@@ -21,7 +21,11 @@
 #     beside them, medians of the first and the last tenth of the runs
 #     (goal: last <= 1.2 x first), and the ruleset's rule count with no
 #     service and with all of them (goal: equal).
-# Sizes also from the environment: SERVICES, TASKS, CONNS, IPERF_SECONDS.
+# Sizes also from the environment: SERVICES, TASKS, CONNS, IPERF_SECONDS;
+# SOCK_LB=off runs netd with --sock-lb off (VIPs through nftables' DNAT
+# only, the reference for the socket balancer).  The client runs in the
+# client container's network namespace and cgroup (nd_ctcg), as the
+# container's own processes do.
 # A missed goal is printed ("missed"), not an exit status: a bench reports.
 # Needs root, busybox-static, iperf3, nft, dig, jq.
 set -u
@@ -30,6 +34,7 @@ services=${2:-${SERVICES:-200}}
 tasks=${3:-${TASKS:-10}}
 conns=${4:-${CONNS:-20000}}
 secs=${5:-${IPERF_SECONDS:-5}}
+sock_lb=${SOCK_LB:-on}
 [ "$(id -u)" = 0 ] || { echo "bench/services: needs root"; exit 77; }
 [ -x /bin/busybox ] || { echo "bench/services: busybox-static not installed"; exit 77; }
 for t in iperf3 nft dig jq; do
@@ -61,14 +66,15 @@ nets=$(( (services + per_net - 1) / per_net ))
 [ "$nets" -le 100 ] || { echo "bench/services: at most $((100 * per_net)) services of $tasks tasks"; exit 1; }
 
 nd_host h >/dev/null || exit 1
-nd_start h --log-level warning >/dev/null || exit 1
+nd_start h --log-level warning --sock-lb "$sock_lb" >/dev/null || exit 1
 nd_rootfs h
 nd_ctl h network create --subnet 10.80.0.0/16 front >/dev/null || exit 1
 for k in $(seq 0 $((nets - 1))); do
         nd_ctl h network create --subnet "10.$((100 + k)).0.0/16" "sc$k" >/dev/null || exit 1
 done
 rules0=$(rules)
-echo "bench/services: one host; services $services x tasks $tasks, $conns connections, iperf3 ${secs}s"
+echo "bench/services: one host; services $services x tasks $tasks, $conns connections, iperf3 ${secs}s;" \
+        "VIPs balanced by $(curl -s --unix-socket "$(nd_sock h)" http://netd/v1/info | jq -r .ServiceLB)"
 if [ -e /proc/net/ip_vs ]; then
         echo "reference: IPVS is in this kernel, but no Docker swarm / kube-proxy here to compare with"
 else
@@ -98,17 +104,17 @@ softnet_drops() {
         echo "$s"
 }
 conn() { # ADDR PATH: one round, its summary line appended to $ND_TMP/conn.PATH
-        nd_ctns h cl "$CONN" connect "$1" 8080 "$conns" | head -1 >>"$ND_TMP/conn.$2"
+        nd_ctcg h cl "$CONN" connect "$1" 8080 "$conns" | head -1 >>"$ND_TMP/conn.$2"
 }
 field() { # NAME PATH -> that field of every round
         sed -n "s/.* $1=\([0-9.]*\).*/\1/p" "$ND_TMP/conn.$2"
 }
 tput() { # ADDR -> Gbit/s
-        nd_ctns h cl iperf3 -c "$1" -p 5201 -t "$secs" -J 2>/dev/null | jq -r '.end.sum_received.bits_per_second / 1e9'
+        nd_ctcg h cl iperf3 -c "$1" -p 5201 -t "$secs" -J 2>/dev/null | jq -r '.end.sum_received.bits_per_second / 1e9'
 }
 # warm up both paths (ARP, conntrack, caches)
-nd_ctns h cl "$CONN" connect "$a1" 8080 200 >/dev/null
-nd_ctns h cl "$CONN" connect "$vip1" 8080 200 >/dev/null
+nd_ctcg h cl "$CONN" connect "$a1" 8080 200 >/dev/null
+nd_ctcg h cl "$CONN" connect "$vip1" 8080 200 >/dev/null
 : >"$ND_TMP/conn.direct" && : >"$ND_TMP/conn.vip"
 tv=() td=()
 drops0=$(softnet_drops)
@@ -153,7 +159,7 @@ done
 for i in 1 2 3; do
         nd_eventually 5 listening "three$i" 8080 || { echo "bench/services: server in three$i did not start"; exit 1; }
 done
-spread=$(nd_ctns h cl "$CONN" connect "$(vip_of three)" 8080 300 | sed 1d | sort)
+spread=$(nd_ctcg h cl "$CONN" connect "$(vip_of three)" 8080 300 | sed 1d | sort)
 echo "  per task: $(awk '{printf "%s=%s ", $1, $2}' <<<"$spread")"
 ok=$([ "$(echo "$spread" | wc -l)" = 3 ] && echo 1 || echo 0)
 while read -r _ c; do

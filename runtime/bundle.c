@@ -106,7 +106,8 @@ int nd_rt_bundle_remove(const char *state_dir, const char *id) {
 
 void nd_rt_cgroups_remove(const char *id) {
         static const char *const dirs[] = { "/sys/fs/cgroup/netd/%s", "/sys/fs/cgroup/memory/netd/%s",
-                                            "/sys/fs/cgroup/pids/netd/%s", "/sys/fs/cgroup/devices/netd/%s" };
+                                            "/sys/fs/cgroup/pids/netd/%s", "/sys/fs/cgroup/devices/netd/%s",
+                                            "/sys/fs/cgroup/unified/netd/%s" };
         for (size_t i = 0; i < ELEMENTSOF(dirs); i++) {
                 char p[PATH_MAX];
                 snprintf(p, sizeof(p), dirs[i], id);

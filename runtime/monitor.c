@@ -49,6 +49,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cgroup2.h"
 #include "macro.h"
 #include "rt-config.h"
 #include "sandbox.h"
@@ -390,6 +391,15 @@ static int cgroup_setup(const nd_rt_config *c, pid_t pid, char *err, size_t errs
                 snprintf(v, sizeof(v), "%d", pid);
                 if (write_file(f, v) < 0)
                         return snprintf(err, errsz, "joining %s cgroup: %s", ctl[i], strerror(errno)), -1;
+        }
+        /* a hybrid host: the v2 tree holds no controller, but the daemon
+         * attaches the container's socket programs there (cgroup2.h);
+         * without it the container's VIP connections take nftables' DNAT,
+         * so a failure is not the start's */
+        if (nd_rt_cgroup2_make(c->id, dir, sizeof(dir)) == 0) {
+                snprintf(f, sizeof(f), "%s/cgroup.procs", dir);
+                snprintf(v, sizeof(v), "%d", pid);
+                (void) write_file(f, v);
         }
         return 0;
 }

@@ -488,6 +488,8 @@ static void get_info(const nd_api_hooks *h, nd_http_request *req) {
                 json_object_set_new(j, "Api", api);
         if (j && dns)
                 json_object_set_new(j, "Dns", dns);
+        if (j)
+                json_object_set_new(j, "ServiceLB", json_string(nd_manager_service_lb(m)));
         json_t *loop = h->loop_status ? h->loop_status(h->userdata) : NULL;
         if (j && loop)
                 json_object_set_new(j, "Loop", loop);

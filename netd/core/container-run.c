@@ -22,6 +22,7 @@
 #include "ns-visit.h"
 #include "replicas-internal.h"
 #include "rt-spawn.h"
+#include "services-internal.h"
 
 #define DEFAULT_PATH "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
@@ -229,6 +230,9 @@ static int spawn_monitor(nd_manager *m, nd_container *c, struct run_op *op) {
         w->monitor_path = m->monitor_path;
         w->fd = -1;
         nd_ct_bundle_path(m, c->id, w->bundle, sizeof(w->bundle));
+        /* before the container runs anything: its first connect() to a
+         * VIP is balanced at the socket already */
+        nd_svc_socklb_container(m, c->id);
         c->wiring = true;
         int r = nd_reaper_run(m->worker, spawn_work_run, w, on_spawned, w);
         if (r < 0) {

@@ -77,6 +77,7 @@ int nd_manager_new(const nd_manager_config *cfg, struct ev_loop *loop, nd_manage
         m->store_url = strdup(m->cluster_url ? "local" : cfg->store_url ? cfg->store_url : "local");
         (void) nd_events_new(loop, cfg->node_name, ND_EVENTS_HISTORY, &m->events);
         m->firewall = !cfg->no_firewall;
+        m->no_socklb = cfg->no_sock_lb;
         m->port_lo = cfg->port_lo ? cfg->port_lo : 49153;
         m->port_hi = cfg->port_hi ? cfg->port_hi : 60999;
         m->port_next = m->port_lo;
@@ -143,6 +144,7 @@ nd_manager *nd_manager_free(nd_manager *m) {
         m->reaper = nd_reaper_free(m->reaper);
         nd_health_free_all(m);
         nd_replicas_free(m);
+        nd_svc_socklb_free(m); /* while the containers are known */
         nd_manager_containers_free(m);
         nd_services_free(m);
         nd_docker_free(m);
@@ -463,6 +465,7 @@ int nd_manager_start(nd_manager *m, void (*ready)(void *userdata, int r), void *
                                      "masquerade and isolation");
                 nd_fw_set_repair_hook(m->fw, nd_manager_on_fw_repair, m);
         }
+        nd_svc_socklb_init(m);
 
         if (!m->dns_off) {
                 nd_dns_config dc = { .resolv_conf = m->resolv_conf, .servers = m->dns_servers,

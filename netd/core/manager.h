@@ -37,6 +37,7 @@ typedef struct nd_manager_config {
         const char *monitor_path;  /* NULL: next to the netd binary */
         const char *default_rootfs;/* NULL: STATE_DIR/rootfs/default */
         bool no_firewall;          /* leave nftables and forwarding alone */
+        bool no_sock_lb;           /* VIPs through nftables' DNAT only (--sock-lb off) */
         uint16_t port_lo, port_hi; /* dynamic host ports; 0: 49153-60999 */
         bool no_dns;               /* no embedded DNS server */
         const char *resolv_conf;   /* upstreams; NULL: /etc/resolv.conf */

@@ -109,8 +109,10 @@ void nd_svc_free(nd_manager *m, struct nd_svc *s) {
         if (m->dns)
                 nd_dns_names_drop(nd_dns_table(m->dns), s->rec->id);
         nd_fw_owner_free(m->fw, s->fw);
+        nd_svc_socklb_keep(m, s, NULL, 0);
         nd_svc_ports_drop(m, s->rec->id); /* after its slots: whoever takes the port next gets it clean */
         nd_service_free(s->rec);
+        free(s->lb_vips);
         free(s);
 }
 
@@ -248,12 +250,14 @@ static size_t svc_mesh_elems(nd_manager *m, const struct nd_svc *s, nd_nft_elem 
 void nd_svc_apply(nd_manager *m, struct nd_svc *s) {
         _cleanup_free_ nd_nft_elem *elems = NULL;
         _cleanup_free_ nd_addr *be = NULL;
-        size_t n_elems = 0, max_be = m->n_tasks ? m->n_tasks : 1;
+        _cleanup_free_ uint32_t *lb_vips = NULL;
+        size_t n_elems = 0, max_be = m->n_tasks ? m->n_tasks : 1, n_lb_vips = 0;
 
         s->dirty = false;
         be = calloc(max_be, sizeof(*be));
         elems = calloc(s->rec->n_nets * ND_FW_VIP_ELEMS_MAX + s->rec->n_ports * ND_SVC_SLOTS + 1, sizeof(*elems));
-        if (!be || !elems) {
+        lb_vips = calloc(s->rec->n_nets + 1, sizeof(*lb_vips));
+        if (!be || !elems || !lb_vips) {
                 nd_log(LOG_ERR, "out of memory applying a service", "service=%s", s->rec->name);
                 return;
         }
@@ -274,7 +278,11 @@ void nd_svc_apply(nd_manager *m, struct nd_svc *s) {
                         continue;
                 nd_bridge_name(n, br, sizeof(br));
                 n_elems += nd_fw_vip_elems(br, &sn->vip4, be, n_be, elems + n_elems);
+                /* the same backends for the containers' sockets */
+                nd_svc_socklb_set(m, s, &sn->vip4, be, n_be);
+                memcpy(&lb_vips[n_lb_vips++], sn->vip4.b, sizeof(*lb_vips));
         }
+        nd_svc_socklb_keep(m, s, lb_vips, n_lb_vips);
         n_elems += svc_mesh_elems(m, s, elems + n_elems);
         if (s->fw) {
                 int r = nd_fw_owner_set(m->fw, s->fw, elems, n_elems);
@@ -835,6 +843,7 @@ int nd_services_load(nd_manager *m, void (*done)(nd_manager *m)) {
 }
 
 void nd_services_restore(nd_manager *m) {
+        nd_svc_socklb_restore(m);
         for (size_t i = 0; i < m->n_svcs; i++) {
                 nd_svc_links(m, m->svcs[i], true);
                 m->svcs[i]->dirty = true;
@@ -849,6 +858,7 @@ void nd_services_restore(nd_manager *m) {
 void nd_services_free(nd_manager *m) {
         for (size_t i = 0; i < m->n_svcs; i++) {
                 nd_service_free(m->svcs[i]->rec);
+                free(m->svcs[i]->lb_vips);
                 free(m->svcs[i]);
         }
         free(m->svcs);

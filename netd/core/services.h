@@ -38,6 +38,10 @@ int nd_manager_service_rollback(nd_manager *m, const char *ref, nd_manager_svc_f
  * owned by the caller; empty for a network-only service). */
 int nd_manager_service_tasks(nd_manager *m, const char *ref, json_t **ret, nd_diag *d);
 
+/* How containers' connections to VIPs are balanced: "socket" (cgroup
+ * BPF at connect(), kernel/sock-lb.h) or "nftables" (DNAT only). */
+const char *nd_manager_service_lb(nd_manager *m);
+
 /* The view of every service (an array), of one (-ENOENT, -ENOTUNIQ). */
 json_t *nd_manager_services_view(nd_manager *m);
 int nd_manager_service_view(nd_manager *m, const char *ref, json_t **ret, nd_diag *d);

@@ -39,7 +39,8 @@ static void join_cgroups(const char *id) {
         static const char *const files[] = { "/sys/fs/cgroup/netd/%s/cgroup.procs",
                                              "/sys/fs/cgroup/memory/netd/%s/cgroup.procs",
                                              "/sys/fs/cgroup/pids/netd/%s/cgroup.procs",
-                                             "/sys/fs/cgroup/devices/netd/%s/cgroup.procs" };
+                                             "/sys/fs/cgroup/devices/netd/%s/cgroup.procs",
+                                             "/sys/fs/cgroup/unified/netd/%s/cgroup.procs" };
         char path[PATH_MAX], pid[32];
         snprintf(pid, sizeof(pid), "%d", getpid());
         for (size_t i = 0; i < ELEMENTSOF(files); i++) {

@@ -64,6 +64,9 @@ static void usage(FILE *f) {
                 "  --published-port-range LO-HI host ports for '-p CTRPORT' (default 49153-60999)\n"
                 "  --firewall on|off            program nftables (default on): port publishing, masquerade,\n"
                 "                               isolation; off leaves nftables and forwarding alone\n"
+                "  --sock-lb on|off             balance containers' connections to service VIPs at the\n"
+                "                               socket (cgroup BPF; default on where the kernel has it);\n"
+                "                               off: through nftables' DNAT only\n"
                 "  --dns IP                     upstream DNS server for containers (repeatable, at most 4);\n"
                 "                               default: the nameservers of --resolv-conf\n"
                 "  --resolv-conf PATH           where upstream servers are read (default /etc/resolv.conf;\n"
@@ -149,7 +152,7 @@ static int take_pid_lock(const char *run_dir, char *path, size_t size) {
 int main(int argc, char **argv) {
         enum { OPT_STATE = 256, OPT_RUN, OPT_SOCKET, OPT_STORE, OPT_POOL, OPT_LOGLEVEL, OPT_LOGTARGET,
                OPT_VERSION, OPT_MAXBODY, OPT_MONITOR, OPT_ROOTFS,
-               OPT_PORTRANGE, OPT_FIREWALL, OPT_CLEANUP, OPT_DNS, OPT_RESOLV, OPT_DNSTTL, OPT_DNSSERVER, OPT_HOSTDNS,
+               OPT_PORTRANGE, OPT_FIREWALL, OPT_SOCKLB, OPT_CLEANUP, OPT_DNS, OPT_RESOLV, OPT_DNSTTL, OPT_DNSSERVER, OPT_HOSTDNS,
                OPT_CACERT, OPT_CERT, OPT_KEY, OPT_ADVERTISE, OPT_NODE, OPT_NODETTL, OPT_VXLANPORT, OPT_DOCKER, OPT_PLUGIN, OPT_DOCKERHOST,
                OPT_NODEGRACE, OPT_INSECURE, OPT_ETCDUSER, OPT_ETCDPASS, OPT_SHOWID, OPT_FWDMAX, OPT_FWDMAXSB, OPT_METRICS,
                OPT_IDLE };
@@ -164,6 +167,7 @@ int main(int argc, char **argv) {
                 { "default-rootfs", required_argument, NULL, OPT_ROOTFS },
                 { "published-port-range", required_argument, NULL, OPT_PORTRANGE },
                 { "firewall", required_argument, NULL, OPT_FIREWALL },
+                { "sock-lb", required_argument, NULL, OPT_SOCKLB },
                 { "cleanup", no_argument, NULL, OPT_CLEANUP },
                 { "exit-when-idle", required_argument, NULL, OPT_IDLE },
                 { "dns", required_argument, NULL, OPT_DNS },
@@ -246,6 +250,10 @@ int main(int argc, char **argv) {
                 }
                 case OPT_FIREWALL:
                         if (parse_off("firewall", optarg, &cfg.no_firewall) < 0)
+                                return 2;
+                        break;
+                case OPT_SOCKLB:
+                        if (parse_off("sock-lb", optarg, &cfg.no_sock_lb) < 0)
                                 return 2;
                         break;
                 case OPT_CLEANUP:

@@ -92,6 +92,8 @@ struct nd_manager {
         struct nd_reaper *worker;
         struct nl_sock *wnl;
         struct nd_fw *fw;          /* NULL: no nftables (or --firewall=off) */
+        struct nd_socklb *socklb;  /* NULL: VIPs through nftables only (service-socklb.c) */
+        bool no_socklb;            /* --sock-lb off */
         struct nd_events *events;  /* the event bus (events.h) */
         struct nd_dns *dns;        /* NULL: no embedded DNS (--dns-server off) */
         char *resolv_conf;

@@ -19,6 +19,8 @@ struct nd_svc {
         bool removing;   /* its delete is in flight */
         bool dirty;      /* its tasks changed since the last flush */
         bool global;     /* on overlay networks: the record is in etcd */
+        uint32_t *lb_vips; /* VIPs in the socket balancer's map (network order) */
+        size_t n_lb_vips;
 };
 
 struct nd_svc_task {
@@ -47,6 +49,24 @@ void nd_svc_apply(nd_manager *m, struct nd_svc *s);
 /* Give its VIPs back to their networks' allocators. */
 void nd_vips_give_back(nd_manager *m, const nd_service *rec);
 json_t *nd_svc_view(nd_manager *m, const struct nd_svc *s);
+
+/* service-socklb.c: the socket-level balancer (kernel/sock-lb.h) */
+/* Load it unless --sock-lb off; without cgroup v2 or bpf(2) log why
+ * and leave m->socklb NULL (nftables' DNAT alone serves the VIPs). */
+void nd_svc_socklb_init(nd_manager *m);
+/* Container @id's cgroup v2 directory made and the programs attached,
+ * before its monitor starts (so its first connect is balanced) or, at
+ * start-up, for the running ones; best effort (a container without
+ * them reaches VIPs through DNAT). */
+void nd_svc_socklb_container(nd_manager *m, const char *id);
+void nd_svc_socklb_restore(nd_manager *m);
+/* VIP @vip balances over @be[@n] (IPv4; others ignored). */
+void nd_svc_socklb_set(nd_manager *m, const struct nd_svc *s, const nd_addr *vip, const nd_addr *be, size_t n);
+/* @s's VIPs are now @vips[@n]: remove the elements of the others and
+ * remember these (@n 0: all gone). */
+void nd_svc_socklb_keep(nd_manager *m, struct nd_svc *s, const uint32_t *vips, size_t n);
+/* Detach from the running containers and close (netd exits). */
+void nd_svc_socklb_free(nd_manager *m);
 
 /* service-cluster.c */
 /* Register with the cluster (before it starts). */

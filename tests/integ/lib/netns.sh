@@ -79,7 +79,7 @@ nd_cleanup() {
                 [ -d "$d" ] || continue
                 d=$(basename "$d")
                 rmdir /sys/fs/cgroup/netd/"$d" /sys/fs/cgroup/memory/netd/"$d" /sys/fs/cgroup/pids/netd/"$d" \
-                        /sys/fs/cgroup/devices/netd/"$d" 2>/dev/null
+                        /sys/fs/cgroup/devices/netd/"$d" /sys/fs/cgroup/unified/netd/"$d" 2>/dev/null
         done
         for n in "${ND_NS[@]}"; do
                 ip netns del "$n" 2>/dev/null
@@ -251,6 +251,18 @@ nd_ctns() {
         shift 2
         id=$(nd_ctl "$role" inspect "$ct" | jq -r '.[0].Id') || return 1
         nsenter --net="$ND_TMP/$role/run/netns/$id" "$@"
+}
+
+# nd_ctcg ROLE CONTAINER CMD...: nd_ctns, and in the container's cgroup v2
+# directory too (kernel/sock-lb.h: where the socket balancer of service
+# VIPs is attached), as a process of the container would be; exec'd.
+nd_ctcg() {
+        local role=$1 ct=$2 id cg=/sys/fs/cgroup
+        shift 2
+        id=$(nd_ctl "$role" inspect "$ct" | jq -r '.[0].Id') || return 1
+        [ "$(stat -fc %T "$cg")" = cgroup2fs ] || cg=/sys/fs/cgroup/unified
+        sh -c 'echo $$ >"$1/cgroup.procs" && shift && exec "$@"' sh "$cg/netd/$id" \
+                nsenter --net="$ND_TMP/$role/run/netns/$id" "$@"
 }
 
 # nd_bg CMD...: start CMD in the background, remembered for cleanup.

@@ -77,7 +77,11 @@ t_eq "no monitor is left" "$(monitors | grep -c .)" "0"
 t_ok "their teardown finishes" nd_settled h
 t_eq "no bundle is left" "$(ls "$STATE/containers" 2>/dev/null | grep -c .)" "0"
 left=0
-for id in $(ls /sys/fs/cgroup/pids/netd /sys/fs/cgroup/memory/netd /sys/fs/cgroup/devices/netd /sys/fs/cgroup/netd 2>/dev/null); do
+# directories only (`ls` of several directories prints their names as
+# headers, which a log line naming a cgroup path would match)
+for d in /sys/fs/cgroup/{pids,memory,devices,unified}/netd/*/ /sys/fs/cgroup/netd/*/; do
+        [ -d "$d" ] || continue
+        id=$(basename "$d")
         [ -d "$STATE/containers/$id" ] && continue
         # only ours: ids this netd used (its log names them)
         grep -q "${id:0:12}" "$ND_TMP/h/netd.log" && left=$((left + 1))
