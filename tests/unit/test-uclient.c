@@ -94,7 +94,12 @@ static void test_parse_limits(void **state) {
         assert_int_equal(parse("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n41\r\n", false, 64, &r), -EFBIG);
         size_t n = ND_UCLIENT_HEAD_MAX + 16;
         char *big = malloc(n + 1);
-        assert_non_null(big);
+        if (!big) {
+                /* cmocka's assertions do not return on failure, but gcc
+                 * cannot tell: -Warray-bounds with -O2 saw a NULL big */
+                fail();
+                return;
+        }
         memcpy(big, "HTTP/1.1 200 OK\r\nX: ", 20);
         memset(big + 20, 'a', n - 20);
         big[n] = 0;
