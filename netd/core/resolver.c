@@ -110,22 +110,38 @@ static int configure(nd_manager *m, nd_container *c) {
         return r < 0 ? r : set_links(c);
 }
 
+struct nft_release {
+        nd_nft *n; /* NULL once freed on the reaper */
+};
+
 static int nft_free_run(void *arg) {
-        nd_nft_free(arg);
+        struct nft_release *w = arg;
+        w->n = nd_nft_free(w->n);
         return 0;
 }
 
-static void nft_free_cancelled(void *userdata, int r) {
-        if (r == -ECANCELED) /* netd is stopping: it did not run */
-                nd_nft_free(userdata);
+/* -ECANCELED: netd is stopping, and the close may or may not have run
+ * (a result not yet delivered is cancelled too): w->n says */
+static void nft_freed(void *userdata, int r) {
+        struct nft_release *w = userdata;
+        nd_nft_free(w->n);
+        free(w);
 }
 
 void nd_manager_nft_release(nd_manager *m, nd_nft *n) {
         /* its close waits for the grace period of the namespace's last
          * commit (nft-dns.h): on the reaper, which waits for those anyway
          * and never minds the namespace of a socket it only closes */
-        if (n && nd_reaper_run(m->reaper, nft_free_run, n, nft_free_cancelled, n) < 0)
+        struct nft_release *w = n ? malloc(sizeof(*w)) : NULL;
+        if (!w) {
                 nd_nft_free(n);
+                return;
+        }
+        w->n = n;
+        if (nd_reaper_run(m->reaper, nft_free_run, w, nft_freed, w) < 0) {
+                nd_nft_free(n);
+                free(w);
+        }
 }
 
 int nd_resolver_open(nd_manager *m, int ns_fd, nd_dns_sandbox **ret) {

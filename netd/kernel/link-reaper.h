@@ -46,8 +46,10 @@ int nd_reaper_delete(nd_reaper *r, struct nl_sock *fallback, int ifindex, nd_rea
 int nd_reaper_delete_name(nd_reaper *r, struct nl_sock *fallback, const char *name, nd_reaper_fn cb,
                           void *userdata);
 /* Run @fn(@arg) on the worker, after the links queued with it; @cb (may
- * be NULL) gets its result on the loop (-ECANCELED when netd stops
- * first: @fn did not run).  Without a reaper @fn runs at once. */
+ * be NULL) gets its result on the loop.  -ECANCELED when netd stops
+ * first: @fn may not have run, or ran and its result was not delivered
+ * yet, so what it frees or makes must say which.  Without a reaper @fn
+ * runs at once. */
 int nd_reaper_run(nd_reaper *r, int (*fn)(void *arg), void *arg, nd_reaper_fn cb, void *userdata);
 /* Deletes queued or running (for tests and status). */
 unsigned nd_reaper_pending(const nd_reaper *r);
