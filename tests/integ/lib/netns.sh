@@ -13,6 +13,10 @@ ND_NSP=${ND_NS_PREFIX:-nd}-$$
 ND_BUILD=${ND_BUILD:?ND_BUILD must point at the meson build dir}
 NETD=$ND_BUILD/netd/netd
 NETCTL=$ND_BUILD/netd/netctl
+# ND_SLOW: how many times slower a sanitizer build runs netd and netctl
+# (ASan + UBSan: about 3-4x), for the few checks that bound a wall time
+ND_SLOW=1
+ldd "$NETD" 2>/dev/null | grep -q libasan && ND_SLOW=4
 
 if [ "$(id -u)" != 0 ]; then
         echo "SKIP: integration tests need root"

@@ -96,7 +96,7 @@ t_eq "the bulk rm -f succeeds" "$?" "0"
 t_eq "it prints every name, in the order given" "$(cat "$ND_TMP/rm.out")" "$(printf '%s\n' "${names[@]}")"
 t_eq "and no error" "$(cat "$ND_TMP/rm.err")" ""
 echo "# ps during and after the bulk rm: $polls calls, worst ${worst} ms"
-t_match "ps answers promptly meanwhile (worst under 1 s)" "$worst" '^[0-9]{1,3}$'
+t_ok "ps answers promptly meanwhile (worst under $ND_SLOW s)" test "$worst" -lt $((ND_SLOW * 1000))
 
 # ---- (c) after rm returns: gone from ps -a; after a bounded wait, from the
 # kernel and the disk too ------------------------------------------------------
