@@ -8,6 +8,7 @@
 #pragma once
 
 #include <stdbool.h>
+#include <sys/socket.h>
 
 #include "manager-internal.h"
 #include "service.h"
@@ -32,6 +33,11 @@ struct nd_svc_task {
         nd_addr addr4;
         nd_task_health health;
 };
+
+/* A backend: an IPv4 address, and healthy or not checked at all. */
+static inline bool nd_svc_task_is_backend(const struct nd_svc_task *t) {
+        return t->addr4.family == AF_INET && (t->health == ND_TASK_NONE || t->health == ND_TASK_HEALTHY);
+}
 
 struct nd_svc *nd_svc_by_name(nd_manager *m, const char *name);
 /* By name, id or unique id prefix, committed and not being removed:
