@@ -33,6 +33,14 @@ static void on_exit_persisted(nd_container *c, int r, void *userdata) {
         nd_ct_notify_waiters(c, 0, NULL);
 }
 
+/* A removal (rm -f of the running container) waits among @c's waiters. */
+static bool removal_waits(const nd_container *c) {
+        for (const nd_ct_waiter *w = c->waiters; w; w = w->next)
+                if (w->then_remove)
+                        return true;
+        return false;
+}
+
 /* The monitor is gone: read what it recorded. */
 void nd_ct_exited(nd_container *c) {
         nd_manager *m = c->manager;
@@ -71,6 +79,17 @@ void nd_ct_exited(nd_container *c) {
                 int r = nd_ct_teardown_and_forget(c, false, NULL, NULL);
                 if (r < 0)
                         log_ct(LOG_ERR, c, "auto-remove failed", "err=%d", r);
+                return;
+        }
+        if (c->removing && removal_waits(c)) {
+                /* rm -f killed it: the removal's one transaction records
+                 * it gone, and its pairs go with the sandbox, so no stop
+                 * record is written first and no answer waits for the
+                 * pairs' grace period (as --rm, above) */
+                bool task = c->managed;
+                nd_ct_notify_waiters(c, 0, NULL); /* @c may be gone */
+                if (task)
+                        nd_replicas_kick(m);
                 return;
         }
         c->exit_persisting = true;
