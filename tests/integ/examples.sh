@@ -6,7 +6,7 @@
 
 [ -x /bin/busybox ] || { echo "SKIP: busybox-static not installed"; exit 77; }
 nd_host ex
-out=$(nsenter --net="/run/netns/nd-$$-ex" env NETD_STATE_DIR="$ND_TMP/ex/state" NETD_RUN_DIR="$ND_TMP/ex/run" \
+out=$(nsenter --net="/run/netns/${ND_NSP}-ex" env NETD_STATE_DIR="$ND_TMP/ex/state" NETD_RUN_DIR="$ND_TMP/ex/run" \
         bash "$ND_SRC/examples/quickstart.sh" "$ND_BUILD" 2>&1)
 rc=$?
 t_eq "quickstart exits 0" "$rc" "0"
@@ -17,7 +17,7 @@ t_match "quickstart: ping went through" "$out" "2 packets received"
 t_match "quickstart: a published port" "$out" "80/tcp -> 0\.0\.0\.0:[0-9]+"
 t_eq "quickstart: the host fetched through it" "$(grep -c 'hello from netd' <<<"$out")" "2"
 t_ok "quickstart stopped its netd" test ! -e "$ND_TMP/ex/run/netd.sock"
-t_err "and removed its nftables table" ip netns exec "nd-$$-ex" nft list table inet netd
+t_err "and removed its nftables table" ip netns exec "${ND_NSP}-ex" nft list table inet netd
 # the alias answers with both containers' addresses, in turn
 t_eq "quickstart: the alias has two addresses" \
         "$(grep -A 8 'nslookup example-api' <<<"$out" | grep -oE 'Address: 10\.[0-9.]+' | sort -u | wc -l)" "2"
@@ -30,7 +30,7 @@ t_eq "quickstart: their order rotates between the two lookups" \
 mkdir -p "$ND_TMP/nocurl"
 printf '#!/bin/sh\necho "curl: not installed" >&2\nexit 127\n' >"$ND_TMP/nocurl/curl"
 chmod +x "$ND_TMP/nocurl/curl"
-nsenter --net="/run/netns/nd-$$-ex" env PATH="$ND_TMP/nocurl:$PATH" NETD_STATE_DIR="$ND_TMP/ex/state" \
+nsenter --net="/run/netns/${ND_NSP}-ex" env PATH="$ND_TMP/nocurl:$PATH" NETD_STATE_DIR="$ND_TMP/ex/state" \
         NETD_RUN_DIR="$ND_TMP/ex/run" bash "$ND_SRC/examples/quickstart.sh" "$ND_BUILD" >"$ND_TMP/nocurl.out" 2>&1
 t_eq "without curl the quickstart fails" "$?" "127"
 nd_start ex || exit 1

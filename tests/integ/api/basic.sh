@@ -8,7 +8,7 @@
 nd_host h
 # The host already uses 172.17.0.0/16 (like docker0 would): automatic
 # subnets must skip it.
-ip -n "nd-$$-h" addr add 172.17.0.1/16 dev lo
+ip -n "${ND_NSP}-h" addr add 172.17.0.1/16 dev lo
 nd_start h || exit 1
 
 t_match "version" "$(nd_ctl h version)" "Server: netd [0-9.]+ \(api 1, store local"
@@ -97,11 +97,11 @@ t_match "netd --version" "$("$NETD" --version)" "^netd [0-9]"
 t_match "netd --help" "$("$NETD" --help)" "--state-dir"
 
 # a second daemon on the same run dir is refused
-out=$(ip netns exec "nd-$$-h" "$NETD" --state-dir "$ND_TMP/h/state2" --run-dir "$ND_TMP/h/run" 2>&1)
+out=$(ip netns exec "${ND_NSP}-h" "$NETD" --state-dir "$ND_TMP/h/state2" --run-dir "$ND_TMP/h/run" 2>&1)
 t_eq "second daemon exits 1" "$?" "1"
 t_match "second daemon says why" "$out" "another netd \(pid $ND_PID\) is already running"
 # ... and so is a second daemon on the same store
-out=$(ip netns exec "nd-$$-h" "$NETD" --state-dir "$ND_TMP/h/state" --run-dir "$ND_TMP/h/run2" 2>&1)
+out=$(ip netns exec "${ND_NSP}-h" "$NETD" --state-dir "$ND_TMP/h/state" --run-dir "$ND_TMP/h/run2" 2>&1)
 t_match "second daemon on the same store refused" "$out" "store is in use by another netd"
 
 # clean shutdown, then a client with no daemon gets one clear line

@@ -124,7 +124,7 @@ fi
 # a CNI pod (an external sandbox) connecting and going
 nd_host pod
 within_1s "a CNI pod's ADD: connect" '.type == "endpoint" and .action == "connect" and .actor.attributes.kind == "cni" and .actor.id == "pod1" and .actor.attributes.network == "n1"' \
-        nd_api h POST /v1/sandboxes "{\"ContainerID\":\"pod1\",\"IfName\":\"eth0\",\"Netns\":\"/run/netns/nd-$$-pod\",\"Network\":\"n1\",\"Name\":\"p1\"}"
+        nd_api h POST /v1/sandboxes "{\"ContainerID\":\"pod1\",\"IfName\":\"eth0\",\"Netns\":\"/run/netns/${ND_NSP}-pod\",\"Network\":\"n1\",\"Name\":\"p1\"}"
 within_1s "its DEL: disconnect" '.action == "disconnect" and .actor.attributes.kind == "cni" and .actor.id == "pod1"' \
         nd_api h DELETE /v1/sandboxes/pod1/eth0
 

@@ -19,12 +19,12 @@ t_ok "a name lookup" nd_in h b nslookup a 127.0.0.11
 t_err "a refused request" nd_ctl h inspect nosuch
 # a CNI pod on n publishing one port: its endpoint and port are this
 # host's too
-ip netns add "nd-$$-pod"
-ND_NS+=("nd-$$-pod")
+ip netns add "${ND_NSP}-pod"
+ND_NS+=("${ND_NSP}-pod")
 PM='{"cniVersion":"1.0.0","name":"n","type":"netd","socket":"'"$(nd_sock h)"'","capabilities":{"portMappings":true},
      "runtimeConfig":{"portMappings":[{"hostPort":8086,"containerPort":80,"protocol":"tcp"}]}}'
 pod() {
-        CNI_COMMAND=$1 CNI_CONTAINERID=pod1 CNI_NETNS="/run/netns/nd-$$-pod" CNI_IFNAME=eth0 CNI_PATH=/nonexistent \
+        CNI_COMMAND=$1 CNI_CONTAINERID=pod1 CNI_NETNS="/run/netns/${ND_NSP}-pod" CNI_IFNAME=eth0 CNI_PATH=/nonexistent \
                 "$ND_BUILD/netd/netd-cni" <<<"$PM" >/dev/null
 }
 t_ok "a CNI pod publishing a port" pod ADD
@@ -59,7 +59,7 @@ t_eq "/v1/info has the loop lag, numbers >= 0" \
         "$(info | jq '.Loop | [.LagSeconds, .LagMaxSeconds] | all(type == "number" and . >= 0)')" "true"
 t_eq "the lag's window" "$(info | jq '.Loop.WindowSeconds')" "60"
 t_eq "the max is at least the latest" "$(info | jq '.Loop.LagMaxSeconds >= .Loop.LagSeconds')" "true"
-t_ok "--metrics-addr serves the same over TCP" sh -c "ip netns exec nd-$$-h curl -sf http://127.0.0.1:9465/metrics | promtool check metrics"
+t_ok "--metrics-addr serves the same over TCP" sh -c "ip netns exec ${ND_NSP}-h curl -sf http://127.0.0.1:9465/metrics | promtool check metrics"
 t_eq "and nothing else there" "$(nd_on h curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1:9465/v1/networks)" "404"
 
 # a real Prometheus server scrapes it
@@ -74,13 +74,13 @@ scrape_configs:
 YML
 nd_bg nd_on h prometheus --config.file="$ND_TMP/prom/prometheus.yml" --storage.tsdb.path="$ND_TMP/prom/data" \
         --web.listen-address=127.0.0.1:9490
-t_ok "prometheus is ready" nd_eventually 30 sh -c "ip netns exec nd-$$-h curl -sf http://127.0.0.1:9490/-/ready"
+t_ok "prometheus is ready" nd_eventually 30 sh -c "ip netns exec ${ND_NSP}-h curl -sf http://127.0.0.1:9490/-/ready"
 q() { nd_on h curl -s "http://127.0.0.1:9490/api/v1/query" --data-urlencode "query=$1" | jq -r '.data.result[0].value[1] // empty'; }
-t_ok "it scraped netd (up == 1)" nd_eventually 15 sh -c "[ \"\$(ip netns exec nd-$$-h curl -s http://127.0.0.1:9490/api/v1/query --data-urlencode 'query=up{job=\"netd\"}' | jq -r '.data.result[0].value[1] // empty')\" = 1 ]"
+t_ok "it scraped netd (up == 1)" nd_eventually 15 sh -c "[ \"\$(ip netns exec ${ND_NSP}-h curl -s http://127.0.0.1:9490/api/v1/query --data-urlencode 'query=up{job=\"netd\"}' | jq -r '.data.result[0].value[1] // empty')\" = 1 ]"
 t_eq "Prometheus sees two running containers" "$(q 'netd_containers{state="running"}')" "2"
 t_match "and the API requests" "$(q 'sum(netd_http_requests_total{server="api"})')" '^[1-9]'
 t_ok "a third container" nd_ctl h run -d --name c --network n sleep 600
-t_ok "Prometheus sees three after a scrape" nd_eventually 10 sh -c "[ \"\$(ip netns exec nd-$$-h curl -s http://127.0.0.1:9490/api/v1/query --data-urlencode 'query=netd_containers{state=\"running\"}' | jq -r '.data.result[0].value[1] // empty')\" = 3 ]"
+t_ok "Prometheus sees three after a scrape" nd_eventually 10 sh -c "[ \"\$(ip netns exec ${ND_NSP}-h curl -s http://127.0.0.1:9490/api/v1/query --data-urlencode 'query=netd_containers{state=\"running\"}' | jq -r '.data.result[0].value[1] // empty')\" = 3 ]"
 
 # detach latency by owner kind, DNS queries by type: nothing detached yet;
 # a few dig queries of different types (all answered locally: names of
@@ -121,5 +121,5 @@ t_eq "its endpoint and port go with it" \
 t_eq "the removal's pair delete measured, as a container's" "$(val 'netd_detach_duration_seconds_count{owner="container"}')" "1"
 t_ok "in a time > 0 and < 1 s (a grace period is ~10 ms)" awk -v v="$(val 'netd_detach_duration_seconds_sum{owner="container"}')" 'BEGIN { exit !(v > 0 && v < 1) }'
 t_eq "not as another kind's" "$(val 'netd_detach_duration_seconds_count{owner="cni"}')" "0"
-t_ok "Prometheus sees the detach" nd_eventually 10 sh -c "[ \"\$(ip netns exec nd-$$-h curl -s http://127.0.0.1:9490/api/v1/query --data-urlencode 'query=netd_detach_duration_seconds_count{owner=\"container\"}' | jq -r '.data.result[0].value[1] // empty')\" = 1 ]"
+t_ok "Prometheus sees the detach" nd_eventually 10 sh -c "[ \"\$(ip netns exec ${ND_NSP}-h curl -s http://127.0.0.1:9490/api/v1/query --data-urlencode 'query=netd_detach_duration_seconds_count{owner=\"container\"}' | jq -r '.data.result[0].value[1] // empty')\" = 1 ]"
 nd_done

@@ -160,7 +160,7 @@ nd_stop "$ND_PID" >/dev/null 2>&1
 mkdir -p "$ND_TMP/small"
 mount -t tmpfs -o size=400k tmpfs "$ND_TMP/small"
 ND_DIRS+=("$ND_TMP/small")
-nsenter --net="/run/netns/nd-$$-h" "$NETD" --state-dir "$ND_TMP/small/state" --run-dir "$ND_TMP/small/run" \
+nsenter --net="/run/netns/${ND_NSP}-h" "$NETD" --state-dir "$ND_TMP/small/state" --run-dir "$ND_TMP/small/run" \
         --firewall off --dns-server off >>"$ND_TMP/small.log" 2>&1 &
 SPID=$!
 ND_PIDS+=("$SPID")

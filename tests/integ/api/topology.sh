@@ -37,7 +37,7 @@ t_ok "A sees B's task" nd_eventually 5 sh -c \
         "NETD_SOCKET=$(nd_sock tpa) $NETCTL service inspect tpweb | jq -e '.[0].Tasks | length == 1'"
 nd_host tppod || exit 1
 t_ok "on A: a CNI pod on the bridge" bash -c "CNI_COMMAND=ADD CNI_CONTAINERID=cid-tppod \
-        CNI_NETNS=/run/netns/nd-$$-tppod CNI_IFNAME=eth0 CNI_PATH=/nonexistent \
+        CNI_NETNS=/run/netns/${ND_NSP}-tppod CNI_IFNAME=eth0 CNI_PATH=/nonexistent \
         CNI_ARGS='IgnoreUnknown=1;K8S_POD_NAME=tppod' $ND_BUILD/netd/netd-cni \
         <<<'{\"cniVersion\":\"1.0.0\",\"name\":\"tpbr\",\"type\":\"netd\",\"socket\":\"$(nd_sock tpa)\"}' >/dev/null"
 

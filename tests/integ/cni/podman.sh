@@ -30,7 +30,7 @@ events_logger = "file"
 cgroup_manager = "cgroupfs"
 EOC
 P() {
-        CONTAINERS_CONF=$T/containers.conf nsenter --net="/run/netns/nd-$$-h" \
+        CONTAINERS_CONF=$T/containers.conf nsenter --net="/run/netns/${ND_NSP}-h" \
                 podman --root "$T/storage" --runroot "$T/run" --storage-driver vfs "$@"
 }
 # podman's containers first (their conmon and processes), then the rest
@@ -65,12 +65,12 @@ t_match "netd holds the port for pod 'a'" "$(nd_api h GET /v1/sandboxes | cut -d
 # the plugin (docs/cni.md)
 t_ok "a service on pnet" nd_ctl h service create --name psvc --network pnet
 t_ok "CNI_ARGS=NETD_SERVICE=psvc podman run c" env CNI_ARGS=NETD_SERVICE=psvc CONTAINERS_CONF="$T/containers.conf" \
-        nsenter --net="/run/netns/nd-$$-h" podman --root "$T/storage" --runroot "$T/run" --storage-driver vfs \
+        nsenter --net="/run/netns/${ND_NSP}-h" podman --root "$T/storage" --runroot "$T/run" --storage-driver vfs \
         "${RUN[@]}" --name c --network pnet localhost/busybox:test httpd -f -p 80 -h /var/www
 t_eq "c is a task of psvc" "$(nd_ctl h service inspect psvc | jq -r '[.[0].Tasks[].Name] | join(" ")')" "c"
 t_eq "b reaches c through the service's VIP, by name" "$(P exec b wget -q -O- http://psvc/index.html)" "hello from netd"
 t_match "podman run naming an unknown service fails with netd's message" \
-        "$(env CNI_ARGS=NETD_SERVICE=nosuch CONTAINERS_CONF="$T/containers.conf" nsenter --net="/run/netns/nd-$$-h" \
+        "$(env CNI_ARGS=NETD_SERVICE=nosuch CONTAINERS_CONF="$T/containers.conf" nsenter --net="/run/netns/${ND_NSP}-h" \
         podman --root "$T/storage" --runroot "$T/run" --storage-driver vfs "${RUN[@]}" --name d --network pnet \
         localhost/busybox:test sleep 60 2>&1)" "service 'nosuch' not found"
 P rm -f -t 0 d >/dev/null 2>&1

@@ -12,9 +12,9 @@ command -v dig >/dev/null && command -v dnsmasq >/dev/null || { echo "SKIP: dig 
 nd_host h
 nd_host u                                   # the upstream resolver's host
 nd_wire h u 10.95.0
-nd_bg ip netns exec "nd-$$-u" dnsmasq --no-daemon --no-resolv --no-hosts --bind-interfaces \
+nd_bg ip netns exec "${ND_NSP}-u" dnsmasq --no-daemon --no-resolv --no-hosts --bind-interfaces \
         --listen-address=10.95.0.2 --address=/example.test/10.9.9.9 --pid-file=
-nd_eventually 3 sh -c "ip netns exec nd-$$-u ss -Hlun | grep -q '10.95.0.2:53 '"
+nd_eventually 3 sh -c "ip netns exec ${ND_NSP}-u ss -Hlun | grep -q '10.95.0.2:53 '"
 nd_start h --dns 10.95.0.2 --dns-ttl 30 || exit 1
 t_ok "rootfs init" nd_rootfs h
 t_ok "create front (IPv4 + IPv6)" nd_ctl h network create --subnet 10.60.0.0/24 --ipv6 --subnet fd60::/64 front

@@ -17,13 +17,13 @@ t_match "--host-dns on IPv6 refused" "$("$NETD" --host-dns ::1 2>&1)" "want IPV4
 nd_host h
 nd_host u                                   # an upstream that would answer example.test
 nd_wire h u 10.96.0
-nd_bg ip netns exec "nd-$$-u" dnsmasq --no-daemon --no-resolv --no-hosts --bind-interfaces \
+nd_bg ip netns exec "${ND_NSP}-u" dnsmasq --no-daemon --no-resolv --no-hosts --bind-interfaces \
         --listen-address=10.96.0.2 --address=/example.test/10.9.9.9 --pid-file=
-nd_eventually 3 sh -c "ip netns exec nd-$$-u ss -Hlun | grep -q '10.96.0.2:53 '"
+nd_eventually 3 sh -c "ip netns exec ${ND_NSP}-u ss -Hlun | grep -q '10.96.0.2:53 '"
 
 mkdir -p "$ND_TMP/off"
 t_match "--host-dns with --dns-server off refused" \
-        "$(nsenter --net="/run/netns/nd-$$-h" "$NETD" --state-dir "$ND_TMP/off/state" --run-dir "$ND_TMP/off/run" \
+        "$(nsenter --net="/run/netns/${ND_NSP}-h" "$NETD" --state-dir "$ND_TMP/off/state" --run-dir "$ND_TMP/off/run" \
                 --dns-server off --host-dns 127.0.0.153 2>&1)" "--host-dns needs the embedded DNS"
 
 nd_start h --dns 10.96.0.2 --host-dns 127.0.0.153:53 || exit 1
@@ -81,6 +81,6 @@ t_ok "create an overlay network" nd_ctl h1 network create -d overlay --subnet 10
 t_ok "run far on h2" nd_ctl h2 run -d --name far --network ov sleep 600
 FAR=$(nd_ctl h2 inspect far | jq -r '.[0].Endpoints[0].IPAddress')
 t_ok "h1's host resolves h2's container" nd_eventually 10 sh -c \
-        "ip netns exec nd-$$-h1 dig +short +time=1 +tries=1 @127.0.0.153 far.ov | grep -qx '$FAR'"
-t_eq "and its PTR" "$(ip netns exec "nd-$$-h1" dig +short +time=2 +tries=1 @127.0.0.153 -x "$FAR")" "far.ov."
+        "ip netns exec ${ND_NSP}-h1 dig +short +time=1 +tries=1 @127.0.0.153 far.ov | grep -qx '$FAR'"
+t_eq "and its PTR" "$(ip netns exec "${ND_NSP}-h1" dig +short +time=2 +tries=1 @127.0.0.153 -x "$FAR")" "far.ov."
 nd_done

@@ -37,7 +37,7 @@ t_eq "labelled with Docker's network id" \
         "$(nd_ctl h network inspect "$NN" | jq -r '.[0].Labels["com.docker.network.id"]')" "$DNID"
 NNID=$(nd_ctl h network inspect "$NN" | jq -r '.[0].Id')
 BR=nd-${NNID:0:12}
-t_match "its bridge carries the gateway and the MTU" "$(ip -n "nd-$$-h" addr show "$BR")" "mtu 1400.*10\.83\.0\.254/24"
+t_match "its bridge carries the gateway and the MTU" "$(ip -n "${ND_NSP}-h" addr show "$BR")" "mtu 1400.*10\.83\.0\.254/24"
 t_eq "GET /v1/docker lists the pool, bound to the network" \
         "$(nd_api h GET /v1/docker | cut -d' ' -f2- | jq -r '.Pools[] | "\(.Pool) \(.SubPool) \(.Network)"')" \
         "10.83.0.0/24 10.83.0.128/25 $NN"
@@ -73,7 +73,7 @@ t_eq "the netd container resolves cli's alias through netd's DNS" \
 t_eq "and fetches web's page by name" "$(nd_wget h probe http://web/index.html)" "hello from netd"
 t_match "GET /v1/docker shows the names" "$(nd_api h GET /v1/docker | cut -d' ' -f2- | jq -r '[.Endpoints[].Name] | sort | join(" ")')" \
         "cli web"
-t_eq "the host ends are on netd's bridge" "$(ip -n "nd-$$-h" -o link show master "$BR" | grep -c vdk)" "2"
+t_eq "the host ends are on netd's bridge" "$(ip -n "${ND_NSP}-h" -o link show master "$BR" | grep -c vdk)" "2"
 
 get() { nd_on "$1" curl -sf -m 3 "$2"; }
 t_eq "the published port from another host" "$(get c http://10.98.0.1:8088/index.html)" "hello from netd"
@@ -143,11 +143,11 @@ t_ok "docker rm -f web cli third ext" D rm -f web cli third ext
 t_err "web's name is gone from netd's DNS" sh -c "NETD_SOCKET=$(nd_sock h) $NETCTL exec probe nslookup web 127.0.0.11"
 nd_ctl h rm -f probe >/dev/null
 t_eq "no endpoints left" "$(nd_api h GET /v1/docker | cut -d' ' -f2- | jq '.Endpoints | length')" "0"
-t_eq "no host ends left" "$(ip -n "nd-$$-h" -o link show | grep -c -e vdk -e tdk)" "0"
+t_eq "no host ends left" "$(ip -n "${ND_NSP}-h" -o link show | grep -c -e vdk -e tdk)" "0"
 t_eq "the port is released" "$(nd_on h nft list table inet netd | grep -c 8088)" "0"
 t_ok "docker network rm dn dd" D network rm dn dd
 t_eq "netd's networks are gone" "$(nd_ctl h network ls | grep -c docker-)" "0"
-t_err "and the bridge" ip -n "nd-$$-h" link show "$BR"
+t_err "and the bridge" ip -n "${ND_NSP}-h" link show "$BR"
 t_eq "no pools, no endpoints in netd's store" \
         "$(nd_api h GET /v1/docker | cut -d' ' -f2- | jq -c '[(.Pools | length), (.Endpoints | length)]')" "[0,0]"
 t_ok "the subnet is free for netd again" nd_ctl h network create --subnet 10.83.0.0/24 again

@@ -29,7 +29,7 @@ t_ok "run w on net1 and the internal network" nd_ctl h run -d --name w --network
 # a server on the outside that answers with the address it sees
 nd_bg nd_on s socat TCP-LISTEN:7777,fork,reuseaddr SYSTEM:'echo $SOCAT_PEERADDR'
 nd_bg nd_on s socat TCP6-LISTEN:7777,fork,reuseaddr,ipv6only=1 SYSTEM:'echo $SOCAT_PEERADDR'
-nd_eventually 3 sh -c "ip netns exec nd-$$-s ss -Htln | grep -q ':7777 '"
+nd_eventually 3 sh -c "ip netns exec ${ND_NSP}-s ss -Htln | grep -q ':7777 '"
 nc_from() { NETD_SOCKET=$(nd_sock h) timeout 5 "$NETCTL" exec "$1" nc "$2" "$3" </dev/null; }
 t_eq "egress is masqueraded to the host's address" "$(nc_from x 10.98.0.2 7777)" "10.98.0.1"
 t_eq "IPv6 egress is masqueraded too" "$(nc_from x fd98:0:0:1::2 7777)" "[fd98:0000:0000:0001:0000:0000:0000:0001]"
@@ -49,11 +49,11 @@ t_err "net1 -> net2 is dropped" nd_wget h x "http://$y_ip/index.html"
 t_err "net2 -> net1 is dropped" nd_wget h y "http://$x_ip/index.html"
 t_err "net1 -> internal is dropped" nd_in h x ping -c 1 -W 1 "$z_ip"
 t_err "the outside cannot reach a container directly" sh -c \
-        "ip -n nd-$$-s route add 10.41.0.0/24 via 10.98.0.1 && ip netns exec nd-$$-s curl -sf -m 2 http://$x_ip/index.html"
+        "ip -n ${ND_NSP}-s route add 10.41.0.0/24 via 10.98.0.1 && ip netns exec ${ND_NSP}-s curl -sf -m 2 http://$x_ip/index.html"
 
 # the host: only the gateway
 nd_bg nd_on h socat TCP-LISTEN:7100,fork,reuseaddr SYSTEM:'echo host-service'
-nd_eventually 3 sh -c "ip netns exec nd-$$-h ss -Htln | grep -q ':7100 '"
+nd_eventually 3 sh -c "ip netns exec ${ND_NSP}-h ss -Htln | grep -q ':7100 '"
 t_eq "a container reaches its own gateway" "$(nc_from x 10.41.0.1 7100)" "host-service"
 t_err "not the host's other addresses" nc_from x 10.98.0.1 7100
 t_err "nor another network's gateway" nc_from x 10.42.0.1 7100
@@ -66,7 +66,7 @@ t_ok "stop netd" nd_stop "$ND_PID"
 t_ok "the table stays while netd is down (containers keep working)" nd_on h nft list table inet netd
 t_eq "egress still masqueraded while netd is down" \
         "$(nsenter --net="$ND_TMP/h/run/netns/$x_id" socat -T 5 -u TCP:10.98.0.2:7777 -)" "10.98.0.1"
-t_ok "netd --cleanup" nsenter --net="/run/netns/nd-$$-h" "$NETD" --cleanup
+t_ok "netd --cleanup" nsenter --net="/run/netns/${ND_NSP}-h" "$NETD" --cleanup
 t_err "the table is gone" nd_on h nft list table inet netd
 t_ok "the other table is still there" nd_on h nft list chain inet other keepme
 nd_done

@@ -12,7 +12,7 @@ command -v socat >/dev/null || { echo "SKIP: socat not installed"; exit 77; }
 nd_host h
 nd_host c                                 # the outside world
 nd_wire h c 10.99.0 fd99:0:0:1
-ip -n "nd-$$-h" addr add 10.99.0.11/24 dev to-c
+ip -n "${ND_NSP}-h" addr add 10.99.0.11/24 dev to-c
 nd_start h --published-port-range 40000-40009 || exit 1
 t_ok "rootfs init" nd_rootfs h
 t_ok "create web (IPv4 + IPv6)" nd_ctl h network create --subnet 10.50.0.0/24 --ipv6 --subnet fd50::/64 web
@@ -70,7 +70,7 @@ t_eq "nor its address" "$(nd_ctl h ipam ls web | wc -l)" "$addrs"
 t_match "clash: specific address vs wildcard" \
         "$(nd_ctl h run -d --network web -p 10.99.0.1:8080:80 sleep 60 2>&1)" "already published by container 'a'"
 nd_bg nd_on h socat TCP-LISTEN:7000,bind=0.0.0.0 -
-nd_eventually 3 sh -c "ip netns exec nd-$$-h ss -Htln | grep -q ':7000 '"
+nd_eventually 3 sh -c "ip netns exec ${ND_NSP}-h ss -Htln | grep -q ':7000 '"
 t_match "clash with a host process" "$(nd_ctl h run -d --name clash2 --network web -p 7000:80 sleep 60 2>&1)" \
         "host port 0\.0\.0\.0:7000/tcp is already in use by another process"
 t_match "a host address that is not the host's" \

@@ -16,7 +16,7 @@ t_ok "create net" nd_ctl h network create --subnet 10.44.0.0/24 net
 t_ok "run a (-p 8080:80)" nd_ctl h run -d --name a --network net -p 8080:80 busybox httpd -f -p 80 -h /var/www
 t_ok "run b (-p 8081:80, -p 53/udp)" nd_ctl h run -d --name b --network net -p 8081:80 -p 5353:53/udp \
         busybox httpd -f -p 80 -h /var/www
-get() { ip netns exec "nd-$$-c" curl -sf -m 2 "$1"; }
+get() { ip netns exec "${ND_NSP}-c" curl -sf -m 2 "$1"; }
 t_eq "published port answers" "$(get http://10.97.0.1:8080/index.html)" "hello from netd"
 
 # the canonical listing: no handles, elements sorted
@@ -33,9 +33,9 @@ t_eq "the table is back exactly" "$(listing)" "$before"
 t_match "netd logged the repair" "$(grep 'restored' "$ND_TMP/h/netd.log")" "by=nft\[[0-9]+\]"
 
 t_ok "delete one map element" nd_on h nft delete element inet netd publish4 '{ tcp . 8080 }'
-t_ok "restored within a second" nd_eventually 1 sh -c "[ \"\$(ip netns exec nd-$$-h nft -j list table inet netd | jq -S '[.nftables[] | select(.metainfo | not) | walk(if type == \"object\" then del(.handle) else . end) | walk(if type == \"object\" and has(\"elem\") then .elem |= sort_by(tostring) else . end)]')\" = '$before' ]"
+t_ok "restored within a second" nd_eventually 1 sh -c "[ \"\$(ip netns exec ${ND_NSP}-h nft -j list table inet netd | jq -S '[.nftables[] | select(.metainfo | not) | walk(if type == \"object\" then del(.handle) else . end) | walk(if type == \"object\" and has(\"elem\") then .elem |= sort_by(tostring) else . end)]')\" = '$before' ]"
 t_ok "add a foreign rule to netd's chain" nd_on h nft add rule inet netd forward counter drop
-t_ok "removed within a second" nd_eventually 1 sh -c "! ip netns exec nd-$$-h nft list chain inet netd forward | grep -q counter"
+t_ok "removed within a second" nd_eventually 1 sh -c "! ip netns exec ${ND_NSP}-h nft list chain inet netd forward | grep -q counter"
 t_eq "repairs counted" "$(nd_api h GET /v1/info | cut -d' ' -f2- | jq '.Firewall.Repairs >= 3')" "true"
 
 # kill -9 and restart: the table matches the store

@@ -56,7 +56,7 @@ t_ok "bridge netd: the victim's port is guarded" set_has ports "\"$VPORT\""
 t_ok "bridge netd: its MAC" set_has port_mac "\"$VPORT\" . $VMAC"
 t_ok "bridge netd: its IPv4 address" set_has port_ip4 "\"$VPORT\" . $V4"
 t_ok "bridge netd: its IPv6 address" set_has port_ip6 "\"$VPORT\" . $V6"
-t_ok "inet netd: the reverse-path filter" sh -c "ip netns exec nd-$$-h nft list chain inet netd rpfilter | grep -q 'fib saddr . iif oif missing drop'"
+t_ok "inet netd: the reverse-path filter" sh -c "ip netns exec ${ND_NSP}-h nft list chain inet netd rpfilter | grep -q 'fib saddr . iif oif missing drop'"
 
 # ---- the observers: what reaches the host (after netd's guards) and s ----
 nd_on h nft -f - <<EOF
@@ -86,10 +86,10 @@ count() { nd_on "$1" nft -j list counter inet spy "$2" | jq '.nftables[1].counte
 # ---- legitimate paths first ----
 # ip netns exec, not the nd_on function: $! is then socat itself (ip
 # execs it), which the cleanup's kill reaches
-nd_bg ip netns exec "nd-$$-s" socat TCP-LISTEN:7777,fork,reuseaddr SYSTEM:'echo $SOCAT_PEERADDR'
-nd_bg ip netns exec "nd-$$-h" socat TCP-LISTEN:7100,fork,reuseaddr SYSTEM:'echo host-service'
-nd_eventually 3 sh -c "ip netns exec nd-$$-s ss -Htln | grep -q ':7777 '"
-nd_eventually 3 sh -c "ip netns exec nd-$$-h ss -Htln | grep -q ':7100 '"
+nd_bg ip netns exec "${ND_NSP}-s" socat TCP-LISTEN:7777,fork,reuseaddr SYSTEM:'echo $SOCAT_PEERADDR'
+nd_bg ip netns exec "${ND_NSP}-h" socat TCP-LISTEN:7100,fork,reuseaddr SYSTEM:'echo host-service'
+nd_eventually 3 sh -c "ip netns exec ${ND_NSP}-s ss -Htln | grep -q ':7777 '"
+nd_eventually 3 sh -c "ip netns exec ${ND_NSP}-h ss -Htln | grep -q ':7100 '"
 nc_from() { NETD_SOCKET=$(nd_sock h) timeout 5 "$NETCTL" exec "$1" nc "$2" "$3" </dev/null; }
 web_from_s() { nd_on s curl -s -m 3 "http://10.97.0.1:$1/index.html"; }
 t_ok "a pings its neighbour v" nd_in h a ping -c 1 -W 2 $V4
@@ -173,20 +173,20 @@ t_err "i -> the outside" nc_from i 10.97.0.2 7777
 t_err "i -> a container on net1" nd_in h i ping -c 1 -W 1 $V4
 t_err "a container on net1 -> i2" nd_in h a ping -c 1 -W 1 $I2
 t_err "the outside -> i2, routed through the host" sh -c \
-        "ip -n nd-$$-s route add 10.53.0.0/24 via 10.97.0.1 && ip netns exec nd-$$-s curl -sf -m 2 http://$I2/index.html"
+        "ip -n ${ND_NSP}-s route add 10.53.0.0/24 via 10.97.0.1 && ip netns exec ${ND_NSP}-s curl -sf -m 2 http://$I2/index.html"
 
 # ---- the reverse-path filter: a port netd did not wire ----
 nd_host rogue
-ip -n "nd-$$-h" link add rg0 type veth peer name eth0 netns "nd-$$-rogue"
-ip -n "nd-$$-h" link set rg0 master br-s1 up
-ip -n "nd-$$-rogue" link set eth0 up
-ip -n "nd-$$-rogue" addr add 10.52.0.77/16 dev eth0
-ip -n "nd-$$-rogue" addr add 10.51.0.77/16 dev eth0
+ip -n "${ND_NSP}-h" link add rg0 type veth peer name eth0 netns "${ND_NSP}-rogue"
+ip -n "${ND_NSP}-h" link set rg0 master br-s1 up
+ip -n "${ND_NSP}-rogue" link set eth0 up
+ip -n "${ND_NSP}-rogue" addr add 10.52.0.77/16 dev eth0
+ip -n "${ND_NSP}-rogue" addr add 10.51.0.77/16 dev eth0
 nd_on rogue busybox ping -c 2 -W 1 -I 10.52.0.77 10.51.0.1 >/dev/null 2>&1
 t_eq "a net2 source entering net1's bridge is dropped" "$(count h rogue)" "0"
 t_ok "a net1 source entering net1's bridge passes" nd_on rogue busybox ping -c 1 -W 2 -I 10.51.0.77 10.51.0.1
 t_match "and is counted" "$(count h rogue_ok)" '^[1-9]'
-ip -n "nd-$$-h" link del rg0
+ip -n "${ND_NSP}-h" link del rg0
 
 # ---- a CNI sandbox gets the same guard ----
 CONF='{"cniVersion":"1.0.0","name":"net1","type":"netd","socket":"'"$(nd_sock h)"'"}'
@@ -195,7 +195,7 @@ cni() {
                 CNI_ARGS="IgnoreUnknown=1;K8S_POD_NAME=$2" "$CNI" <<<"$CONF"
 }
 nd_host pod
-cni ADD pod1 "nd-$$-pod" >"$ND_TMP/pod.json"
+cni ADD pod1 "${ND_NSP}-pod" >"$ND_TMP/pod.json"
 t_eq "CNI ADD" "$?" "0"
 P4=$(jq -r '.ips[0].address' "$ND_TMP/pod.json" | cut -d/ -f1)
 PMAC=$(jq -r '.interfaces[0].mac' "$ND_TMP/pod.json")
@@ -209,7 +209,7 @@ nd_on pod busybox arping -U -c 2 -w 3 -I eth0 $V4 >/dev/null 2>&1
 t_err "the pod as v -> the host" nd_on pod busybox ping -c 2 -W 1 -I $V4 10.51.0.1
 for _ in 1 2 3; do web_from_s 8080; done >"$ND_TMP/hijack"
 t_eq "v's published port still leads to v" "$(sort -u "$ND_TMP/hijack")" "hello from netd"
-t_ok "CNI DEL" cni DEL pod1 "nd-$$-pod"
+t_ok "CNI DEL" cni DEL pod1 "${ND_NSP}-pod"
 # DEL answers before the pair is gone; its elements go with the pair
 set_lacks() { ! set_has "$@"; }
 t_ok "the pod's elements are gone" nd_eventually 3 set_lacks port_ip4 " . $P4"
@@ -226,7 +226,7 @@ t_ok "remove v" nd_ctl h rm -f v
 t_ok "v's port leaves the set once its veth is gone" nd_eventually 5 set_lacks ports "\"$VPORT\""
 t_ok "a still is" set_has ports "\"$APORT\""
 t_ok "stop netd again" nd_stop "$ND_PID"
-t_ok "netd --cleanup" nsenter --net="/run/netns/nd-$$-h" "$NETD" --cleanup
+t_ok "netd --cleanup" nsenter --net="/run/netns/${ND_NSP}-h" "$NETD" --cleanup
 t_err "the bridge table is gone" nd_on h nft list table bridge netd
 t_err "the inet table is gone" nd_on h nft list table inet netd
 nd_done

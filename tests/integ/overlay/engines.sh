@@ -30,19 +30,19 @@ t_ok "a netd container on h2" nd_ctl h2 run -d --name peer --network ov busybox 
 PEER=$(nd_ctl h2 inspect peer | jq -r '.[0].Endpoints[0].IPAddress')
 
 # ---- CNI on the overlay ----
-ip netns add "nd-$$-s1"
-ND_NS+=("nd-$$-s1")
+ip netns add "${ND_NSP}-s1"
+ND_NS+=("${ND_NSP}-s1")
 CONF='{"cniVersion":"1.0.0","name":"ov","type":"netd","socket":"'"$(nd_sock h1)"'"}'
 cni() {
-        CNI_COMMAND=$1 CNI_CONTAINERID=ctr-ov-1 CNI_NETNS="/run/netns/nd-$$-s1" CNI_IFNAME=eth0 CNI_PATH=/nonexistent \
+        CNI_COMMAND=$1 CNI_CONTAINERID=ctr-ov-1 CNI_NETNS="/run/netns/${ND_NSP}-s1" CNI_IFNAME=eth0 CNI_PATH=/nonexistent \
                 CNI_ARGS="IgnoreUnknown=1;K8S_POD_NAME=podx" "$CNI" <<<"$CONF"
 }
 t_ok "CNI ADD on the overlay (h1)" cni ADD
 S=$(nd_api h1 GET /v1/sandboxes | cut -d' ' -f2- | jq -r '.[0].IPv4Address')
 t_match "the sandbox got an address of h1's block" "$S" '^10\.62\.0\.[0-9]+$'
-t_match "with the overlay's MTU" "$(ip -n "nd-$$-s1" link show eth0)" "mtu 1450"
-t_ok "the sandbox (h1) reaches the netd container (h2)" ip netns exec "nd-$$-s1" busybox ping -c 2 -W 2 "$PEER"
-t_eq "and resolves it through netd's DNS" "$(ip netns exec "nd-$$-s1" dig +short @127.0.0.11 peer)" "$PEER"
+t_match "with the overlay's MTU" "$(ip -n "${ND_NSP}-s1" link show eth0)" "mtu 1450"
+t_ok "the sandbox (h1) reaches the netd container (h2)" ip netns exec "${ND_NSP}-s1" busybox ping -c 2 -W 2 "$PEER"
+t_eq "and resolves it through netd's DNS" "$(ip netns exec "${ND_NSP}-s1" dig +short @127.0.0.11 peer)" "$PEER"
 t_ok "h2's container resolves the sandbox by name" \
         nd_eventually 3 sh -c "NETD_SOCKET=$(nd_sock h2) $NETCTL exec peer nslookup podx 127.0.0.11 | grep -q '$S'"
 t_ok "and pings it by name" nd_in h2 peer ping -c 1 -W 2 podx
@@ -77,9 +77,9 @@ t_ok "h2's container resolves the Docker container by name (h1 asked dockerd, pu
         "NETD_SOCKET=$(nd_sock h2) $NETCTL exec peer nslookup web 127.0.0.11 | grep -q '$W'"
 t_eq "and fetches its page by name" "$(nd_wget h2 peer http://web/index.html)" "hello from netd"
 WMAC=$(D inspect web -f '{{.NetworkSettings.Networks.dov.MacAddress}}')
-t_match "h2 has its MAC in the VXLAN FDB, behind h1" "$(bridge -n "nd-$$-h2" fdb show | grep ' dst 10.99.0.1')" "$WMAC"
+t_match "h2 has its MAC in the VXLAN FDB, behind h1" "$(bridge -n "${ND_NSP}-h2" fdb show | grep ' dst 10.99.0.1')" "$WMAC"
 t_ok "docker rm -f web" D rm -f web
-t_ok "h2 drops its VXLAN FDB entry" nd_eventually 3 sh -c "! bridge -n nd-$$-h2 fdb show | grep ' dst ' | grep -q '$WMAC'"
+t_ok "h2 drops its VXLAN FDB entry" nd_eventually 3 sh -c "! bridge -n ${ND_NSP}-h2 fdb show | grep ' dst ' | grep -q '$WMAC'"
 t_ok "and the name" nd_eventually 3 sh -c "! NETD_SOCKET=$(nd_sock h2) $NETCTL exec peer nslookup web 127.0.0.11 >/dev/null 2>&1"
 t_ok "docker network rm dov" D network rm dov
 t_ok "the overlay stays, on both hosts" sh -c "NETD_SOCKET=$(nd_sock h1) $NETCTL network inspect ov >/dev/null &&

@@ -39,7 +39,7 @@ t_ok "etcd down: run e on h3 (an address block it already holds)" nd_ctl h3 run 
 sleep 1
 for i in 1 2 3; do nd_etcd "h$i" "m$i" "10.99.0.$i" "$CL" existing; done
 nd_etcd_ready h1 10.99.0.1 || exit 1
-t_ok "after the restart h1 hears that b left" nd_eventually 10 sh -c "! bridge -n nd-$$-h1 fdb show | grep -q 'dst 10.99.0.2'"
+t_ok "after the restart h1 hears that b left" nd_eventually 10 sh -c "! bridge -n ${ND_NSP}-h1 fdb show | grep -q 'dst 10.99.0.2'"
 t_ok "and that e arrived" nd_eventually 10 nd_in h1 a ping -c 1 -W 1 e
 t_ok "a new container after the restart is seen at once" nd_ctl h2 run -d --name f --network ov sleep 600
 t_ok "a reaches f" nd_eventually 5 nd_in h1 a ping -c 1 -W 1 f

@@ -22,7 +22,7 @@ t_ok "create a GRE overlay network" nd_ctl h1 network create -d overlay -o encap
 t_ok "h2 sees it" nd_eventually 3 env NETD_SOCKET="$(nd_sock h2)" "$NETCTL" network inspect gre1
 VNI=$(nd_ctl h1 network inspect gre1 | jq -r '.[0].Options.vni')
 t_eq "encapsulation reported" "$(nd_ctl h2 network inspect gre1 | jq -r '.[0].Overlay.Encap')" "gre (userspace)"
-t_match "MTU = 1500 - 42" "$(ip -n "nd-$$-h2" link show | grep ' gt-')" "mtu 1458"
+t_match "MTU = 1500 - 42" "$(ip -n "${ND_NSP}-h2" link show | grep ' gt-')" "mtu 1458"
 t_ok "run a on h1" nd_ctl h1 run -d --name a --network gre1 busybox httpd -f -p 80 -h /var/www
 t_ok "run b on h2" nd_ctl h2 run -d --name b --network gre1 sleep 600
 A=$(ip_of h1 a) B=$(ip_of h2 b)
@@ -56,5 +56,5 @@ t_ok "stop a" nd_ctl h1 stop -t 1 a
 t_ok "h2 forgets it" nd_eventually 3 sh -c "NETD_SOCKET=$(nd_sock h2) $NETCTL network inspect gre1 | jq -e '.[0].Overlay.Peers == 0'"
 t_err "b no longer reaches it" nd_in h2 b ping -c 1 -W 1 "$A"
 t_ok "netd stops cleanly (TAP and raw socket closed; no leaks under ASan)" nd_stop "$H2PID" h2
-t_err "the TAP went with it" ip -n "nd-$$-h2" link show "gt-$(nd_ctl h1 network inspect gre1 | jq -r '.[0].Id' | cut -c1-12)"
+t_err "the TAP went with it" ip -n "${ND_NSP}-h2" link show "gt-$(nd_ctl h1 network inspect gre1 | jq -r '.[0].Id' | cut -c1-12)"
 nd_done

@@ -29,7 +29,7 @@ for i in 1 2; do
 done
 rejected() { nd_ctl "$1" version >/dev/null; curl -s --unix-socket "$(nd_sock "$1")" http://netd/v1/info | jq -r '.Cluster.RejectedRecords'; }
 ip_of() { nd_ctl "$1" inspect "$2" | jq -r '.[0].Endpoints[0].IPAddress'; }
-fdb() { bridge -n "nd-$$-$1" fdb show | grep ' dst ' || true; }
+fdb() { bridge -n "${ND_NSP}-$1" fdb show | grep ' dst ' || true; }
 id_of() { cat "$ND_TMP/$1/state/node-id"; }
 
 t_match "a node id was generated" "$(id_of h1)" '^[0-9a-f]{32}$'
@@ -72,12 +72,12 @@ nd_on sw $ETCDCTL del "/netd/v1/global/endpoints/$ID1/$NET/$CT" >/dev/null
 
 # from a container: no etcd, no tunnel ports; egress still works
 nd_bg nd_on sw socat TCP-LISTEN:7777,fork,reuseaddr SYSTEM:'echo hello'
-nd_eventually 3 sh -c "ip netns exec nd-$$-sw ss -Htln | grep -q ':7777 '"
+nd_eventually 3 sh -c "ip netns exec ${ND_NSP}-sw ss -Htln | grep -q ':7777 '"
 t_eq "a container's egress works" "$(NETD_SOCKET=$(nd_sock h1) timeout 5 "$NETCTL" exec a1 nc 10.99.0.254 7777 </dev/null)" "hello"
 t_err "a container cannot reach etcd" nd_ctns h1 a1 socat -u /dev/null TCP:10.99.0.254:2379,connect-timeout=2
 t_ok "its host can" nd_on h1 curl -sf -m 2 -X POST -d '{"key":"AA=="}' http://10.99.0.254:2379/v3/kv/range
 GW=$(nd_ctl h1 network inspect ov | jq -r '.[0].IPAM.Config[0].Gateway')
-vx_rx() { ip -n "nd-$$-$1" -s -j link show "vx-${NET:0:12}" | jq '.[0].stats64.rx.packets'; }
+vx_rx() { ip -n "${ND_NSP}-$1" -s -j link show "vx-${NET:0:12}" | jq '.[0].stats64.rx.packets'; }
 frame() {
         # VXLAN header (I flag, VNI) + an Ethernet broadcast frame
         local vni
@@ -92,7 +92,7 @@ nd_on sw socat -u "OPEN:$ND_TMP/frame" UDP:10.99.0.2:4789
 sleep 0.3
 t_eq "h2's VXLAN port drops a frame from a host that is not a peer" "$(vx_rx h2)" "$r0"
 nd_on h1 socat -u "OPEN:$ND_TMP/frame" UDP:10.99.0.2:4789
-t_ok "and takes one from a live peer" nd_eventually 2 sh -c "[ \"\$(ip -n nd-$$-h2 -s -j link show vx-${NET:0:12} | jq '.[0].stats64.rx.packets')\" -gt $r0 ]"
+t_ok "and takes one from a live peer" nd_eventually 2 sh -c "[ \"\$(ip -n ${ND_NSP}-h2 -s -j link show vx-${NET:0:12} | jq '.[0].stats64.rx.packets')\" -gt $r0 ]"
 r0=$(vx_rx h2)
 nd_ctns h1 a1 socat -u "OPEN:$ND_TMP/frame" UDP:10.99.0.2:4789
 sleep 0.3
@@ -100,7 +100,7 @@ t_eq "a container cannot send frames to a peer's tunnel port" "$(vx_rx h2)" "$r0
 # an etcd on the host itself, listening on every address, as in small setups
 nd_bg nd_on h1 socat TCP-LISTEN:2379,fork,reuseaddr SYSTEM:'echo etcd'
 nd_bg nd_on h1 socat TCP-LISTEN:7778,fork,reuseaddr SYSTEM:'echo host-service'
-nd_eventually 3 sh -c "ip netns exec nd-$$-h1 ss -Htln | grep -q ':7778 '"
+nd_eventually 3 sh -c "ip netns exec ${ND_NSP}-h1 ss -Htln | grep -q ':7778 '"
 t_err "nor the store's port at its gateway" nd_ctns h1 a1 socat -u /dev/null TCP:"$GW":2379,connect-timeout=2
 t_eq "while other host services at the gateway still answer" \
         "$(nd_ctns h1 a1 socat -u TCP:"$GW":7778,connect-timeout=2 - 2>&1)" "host-service"
@@ -113,7 +113,7 @@ t_ok "a clone of h1's state dir refuses to start" nd_eventually 5 sh -c "! kill 
 t_match "and says why and what to do" "$(grep 'level=error' "$ND_TMP/h3/netd.log" | head -1)" "held by a live node at another address.*remove the node-id file"
 t_eq "h1 is untouched" "$(nd_ctl h2 node ls | awk '$4 == "live"' | wc -l)" "2"
 rm -rf "$ND_TMP/h3/state"
-out=$(nsenter --net="/run/netns/nd-$$-h3" "$NETD" --state-dir "$ND_TMP/h3/x" --run-dir "$ND_TMP/h3/xr" \
+out=$(nsenter --net="/run/netns/${ND_NSP}-h3" "$NETD" --state-dir "$ND_TMP/h3/x" --run-dir "$ND_TMP/h3/xr" \
         --store "$ND_ETCD_URL" --advertise-addr 10.99.0.3 2>&1)
 t_eq "a plain-http store without --etcd-insecure is refused (usage error)" "$?" "2"
 t_match "and the message says what to give" "$out" "plain http.*--etcd-cacert.*--etcd-insecure"

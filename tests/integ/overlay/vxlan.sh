@@ -22,7 +22,7 @@ done
 
 ip_of() { nd_ctl "$1" inspect "$2" | jq -r '.[0].Endpoints[0].IPAddress'; }
 mac_of() { nd_ctl "$1" inspect "$2" | jq -r '.[0].Endpoints[0].MacAddress'; }
-fdb() { bridge -n "nd-$$-$1" fdb show | grep ' dst ' || true; }
+fdb() { bridge -n "${ND_NSP}-$1" fdb show | grep ' dst ' || true; }
 
 t_ok "create an overlay network on h1" nd_ctl h1 network create -d overlay --subnet 10.60.0.0/24 ov1
 t_ok "h2 and h3 see it" nd_eventually 3 sh -c "NETD_SOCKET=$(nd_sock h2) $NETCTL network inspect ov1 >/dev/null &&
@@ -31,8 +31,8 @@ t_eq "its scope is global" "$(nd_ctl h3 network ls | awk '$2 == "ov1" {print $3,
 VNI=$(nd_ctl h1 network inspect ov1 | jq -r '.[0].Options.vni // .Options.vni')
 t_match "a VNI was allocated" "$VNI" '^[0-9]+$'
 t_match "the VXLAN device on h2 has that VNI, learning off, ARP proxy" \
-        "$(ip -n "nd-$$-h2" -d link show | grep -A2 ' vx-' | tr '\n' ' ')" "vxlan id $VNI local 10.99.0.2 .*dstport 4789 nolearning proxy"
-t_match "MTU = underlay 1500 - 50" "$(ip -n "nd-$$-h3" link show | grep ' vx-')" "mtu 1450"
+        "$(ip -n "${ND_NSP}-h2" -d link show | grep -A2 ' vx-' | tr '\n' ' ')" "vxlan id $VNI local 10.99.0.2 .*dstport 4789 nolearning proxy"
+t_match "MTU = underlay 1500 - 50" "$(ip -n "${ND_NSP}-h3" link show | grep ' vx-')" "mtu 1450"
 t_match "a duplicate name is refused on another host" "$(nd_ctl h3 network create -d overlay ov1 2>&1)" "already exists"
 t_eq "every host lists three nodes" "$(nd_ctl h2 node ls | tail -n +2 | wc -l)" "3"
 
@@ -75,14 +75,14 @@ t_ok "h1 reaches a container started concurrently on h3" nd_in h1 a ping -c 1 -W
 BMAC=$(mac_of h2 b)
 t_match "h1 has b in its FDB" "$(fdb h1)" "$BMAC dev vx-.* dst 10.99.0.2 self permanent"
 t_ok "stop b" nd_ctl h2 stop -t 1 b
-t_ok "b leaves h1's FDB" nd_eventually 2 sh -c "! bridge -n nd-$$-h1 fdb show | grep -q '$BMAC.* dst '"
-t_ok "and its neighbour table" nd_eventually 2 sh -c "! ip -n nd-$$-h1 neigh show | grep -q '^$B '"
+t_ok "b leaves h1's FDB" nd_eventually 2 sh -c "! bridge -n ${ND_NSP}-h1 fdb show | grep -q '$BMAC.* dst '"
+t_ok "and its neighbour table" nd_eventually 2 sh -c "! ip -n ${ND_NSP}-h1 neigh show | grep -q '^$B '"
 t_eq "the alias now answers a only" "$(nd_in h3 c nslookup web 127.0.0.11 | awk '/^Address: / {print $2}')" "$A"
 t_err "b no longer resolves" nd_in h3 c nslookup b 127.0.0.11
 
 # egress: the local host masquerades
 nd_bg nd_on sw socat TCP-LISTEN:7777,fork,reuseaddr SYSTEM:'echo $SOCAT_PEERADDR'
-nd_eventually 3 sh -c "ip netns exec nd-$$-sw ss -Htln | grep -q ':7777 '"
+nd_eventually 3 sh -c "ip netns exec ${ND_NSP}-sw ss -Htln | grep -q ':7777 '"
 t_eq "egress from an overlay container leaves through its host" \
         "$(NETD_SOCKET=$(nd_sock h3) timeout 5 "$NETCTL" exec c nc 10.99.0.254 7777 </dev/null)" "10.99.0.3"
 
@@ -107,7 +107,7 @@ t_ok "p no longer sees a's endpoint" nd_eventually 3 sh -c \
 t_match "h1 has h3's endpoints" "$(fdb h1)" "dst 10.99.0.3"
 kill -9 "${PID[h3]}"
 wait "${PID[h3]}" 2>/dev/null
-t_ok "h3's endpoints vanish from h1 after the TTL" nd_eventually 10 sh -c "! bridge -n nd-$$-h1 fdb show | grep -q 'dst 10.99.0.3'"
+t_ok "h3's endpoints vanish from h1 after the TTL" nd_eventually 10 sh -c "! bridge -n ${ND_NSP}-h1 fdb show | grep -q 'dst 10.99.0.3'"
 t_err "and from its DNS" nd_in h1 a nslookup c 127.0.0.11
 t_eq "h3 is no longer live" "$(nd_ctl h1 node ls | awk '$2 == "h3" && $4 == "live"' | wc -l)" "0"
 t_eq "but still a member, down" "$(nd_ctl h1 node ls | awk '$2 == "h3" {print $4}')" "down"
@@ -123,7 +123,7 @@ t_ok "after the containers are gone: rm on h2" nd_eventually 5 env NETD_SOCKET="
 t_ok "the network is gone on every host" nd_eventually 3 sh -c "for h in h1 h2 h3; do
         NETD_SOCKET=$ND_TMP/\$h/run/netd.sock $NETCTL network inspect ov1 >/dev/null 2>&1 && exit 1; done; exit 0"
 t_ok "and so are the bridges and VXLAN devices" nd_eventually 3 sh -c "for h in h1 h2 h3; do
-        ip -o -n nd-$$-\$h link show | grep -q -E '^[0-9]+: (vx|nd)-' && exit 1; done; exit 0"
+        ip -o -n ${ND_NSP}-\$h link show | grep -q -E '^[0-9]+: (vx|nd)-' && exit 1; done; exit 0"
 t_eq "no keys of it are left in etcd" \
         "$(nd_on sw etcdctl --endpoints 10.99.0.254:2379 get --prefix /netd/v1/global/ --keys-only | grep -c -e networks/ -e blocks/ -e endpoints/ -e vnis/)" "0"
 t_ok "netd stops cleanly (no leaks under ASan)" nd_stop "${PID[h1]}"

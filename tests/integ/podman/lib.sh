@@ -28,7 +28,7 @@ EOC
 }
 
 P() {
-        nsenter --net="/run/netns/nd-$$-$PM_ROLE" podman --root "$T/storage" --runroot "$T/run" --storage-driver vfs "$@"
+        nsenter --net="/run/netns/${ND_NSP}-$PM_ROLE" podman --root "$T/storage" --runroot "$T/run" --storage-driver vfs "$@"
 }
 
 # pm_image: busybox from netd's own rootfs, imported as localhost/busybox:test

@@ -12,7 +12,7 @@ t_ok "rootfs init" nd_rootfs h
 t_ok "create front" nd_ctl h network create --subnet 10.61.0.0/24 front
 t_ok "create back" nd_ctl h network create --subnet 10.62.0.0/24 --ipv6 --subnet fd00:62::/64 back
 br=$(nd_ctl h network inspect front | jq -r '.[0].Id[0:12]')
-t_match "bridge exists with the gateway" "$(ip -n "nd-$$-h" -4 -o addr show dev "nd-$br")" "10\.61\.0\.1/24"
+t_match "bridge exists with the gateway" "$(ip -n "${ND_NSP}-h" -4 -o addr show dev "nd-$br")" "10\.61\.0\.1/24"
 
 # two containers on one network: ping and a TCP exchange
 t_ok "run web (httpd)" nd_ctl h run -d --name web --network front busybox httpd -f -p 80 -h /var/www
@@ -98,7 +98,7 @@ fi
 cid=$(nd_ctl h create --name later --network front --ip 10.61.0.60 busybox httpd -f -p 80 -h /var/www)
 t_match "create prints the id" "$cid" "^[0-9a-f]{64}$"
 t_match "created: status" "$(nd_ctl h ps -a | awk '$2 == "later"')" "created"
-t_eq "created: the sandbox is wired already" "$(ip netns exec "nd-$$-h" busybox ping -c 1 -W 2 10.61.0.60 >/dev/null && echo up)" "up"
+t_eq "created: the sandbox is wired already" "$(ip netns exec "${ND_NSP}-h" busybox ping -c 1 -W 2 10.61.0.60 >/dev/null && echo up)" "up"
 t_ok "start" nd_ctl h start later
 t_eq "started: serves" "$(nd_in h client wget -qO- http://10.61.0.60/index.html)" "hello from netd"
 t_ok "stop it" nd_ctl h stop -t 0 later
@@ -125,9 +125,9 @@ t_match "rm of a running container refused" "$(nd_ctl h rm web 2>&1)" "is runnin
 t_ok "rm -f" nd_ctl h rm -f web joined nonet hostnet failing limited multi client
 t_eq "no containers left" "$(nd_ctl h ps -a -q | wc -l)" "0"
 t_ok "their teardown finishes" nd_settled h
-t_eq "no veths left" "$(ip -n "nd-$$-h" -o link | grep -c vnd)" "0"
+t_eq "no veths left" "$(ip -n "${ND_NSP}-h" -o link | grep -c vnd)" "0"
 t_eq "no sandboxes left" "$(ls "$ND_TMP/h/run/netns" | wc -l)" "0"
 t_eq "no addresses left" "$(nd_ctl h network inspect front back | jq '[.[].AddressesInUse] | add')" "0"
 t_ok "network rm removes the bridge" nd_ctl h network rm front
-t_err "bridge gone" ip -n "nd-$$-h" link show "nd-$br"
+t_err "bridge gone" ip -n "${ND_NSP}-h" link show "nd-$br"
 nd_done

@@ -18,7 +18,7 @@ t_ok "rootfs init" nd_rootfs h
 t_ok "create net" nd_ctl h network create --subnet 10.73.0.0/24 --ipv6 --subnet fd73::/64 net
 t_ok "run c1" nd_ctl h run -d --name c1 --network net sleep 600
 # every change of a link of the host, from before c2's port exists
-ip netns exec "nd-$$-h" bridge monitor link >"$ND_TMP/mon" 2>&1 &
+ip netns exec "${ND_NSP}-h" bridge monitor link >"$ND_TMP/mon" 2>&1 &
 ND_PIDS+=("$!")
 sleep 0.3
 t_ok "run c2" nd_ctl h run -d --name c2 --network net sleep 600

@@ -12,7 +12,7 @@ nd_ctl h network create --subnet 10.64.0.0/24 net >/dev/null
 nd_ctl h run -d --name anchor --network net sleep 600 >/dev/null
 
 snapshot() {
-        echo "links=$(ip -n "nd-$$-h" -o link | wc -l)"
+        echo "links=$(ip -n "${ND_NSP}-h" -o link | wc -l)"
         echo "netns=$(ls "$ND_TMP/h/run/netns" | wc -l)"
         echo "mounts=$(grep -c " $ND_TMP/" /proc/mounts)"
         echo "bundles=$(ls "$ND_TMP/h/state/containers" | wc -l)"

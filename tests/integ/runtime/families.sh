@@ -19,7 +19,7 @@ t_eq "it has no IPv4 subnet" "$(nd_ctl h network inspect v6only |
         jq -r '.[0] | [.EnableIPv4, .EnableIPv6, (.IPAM.Config | length), .IPAM.Config[0].Subnet] | join(" ")')" \
         "false true 1 fd00:63::/64"
 br=$(nd_ctl h network inspect v6only | jq -r '.[0].Id[0:12]')
-t_eq "its bridge has no IPv4 address" "$(ip -n "nd-$$-h" -4 -o addr show dev "nd-$br" | wc -l)" "0"
+t_eq "its bridge has no IPv4 address" "$(ip -n "${ND_NSP}-h" -4 -o addr show dev "nd-$br" | wc -l)" "0"
 t_ok "run a on it" nd_ctl h run -d --name a --network v6only sleep 600
 t_ok "run b on it" nd_ctl h run -d --name b --network v6only sleep 600
 t_eq "a has no IPv4 address" "$(nd_ctns h a ip -4 -o addr show eth0 | wc -l)" "0"

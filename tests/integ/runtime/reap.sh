@@ -10,7 +10,7 @@ BIN=$ND_BUILD/bench/bench-reap
 [ -x "$BIN" ] || { echo "SKIP: bench-reap not built"; exit 77; }
 
 nd_host h
-NS=nd-$$-h
+NS=${ND_NSP}-h
 pairs() {
         local i
         for ((i = $1; i < $2; i++)); do

@@ -14,7 +14,7 @@
 nd_host h
 nd_start h || exit 1
 nd_rootfs h
-NS=nd-$$-h
+NS=${ND_NSP}-h
 nd_ctl h network create --subnet 10.66.0.0/24 net >/dev/null
 
 id_of() { nd_ctl h inspect "$1" | jq -r '.[0].Id'; }

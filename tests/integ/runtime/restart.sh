@@ -15,7 +15,7 @@ nd_ctl h run -d --name client --network net sleep 600 >/dev/null
 nd_ctl h run -d --name short --network net sleep 2 >/dev/null
 kill -9 "$ND_PID"
 wait "$ND_PID" 2>/dev/null
-t_eq "web still serves without netd" "$(ip netns exec "nd-$$-h" curl -s --max-time 5 http://10.63.0.2/index.html)" "hello from netd"
+t_eq "web still serves without netd" "$(ip netns exec "${ND_NSP}-h" curl -s --max-time 5 http://10.63.0.2/index.html)" "hello from netd"
 sleep 2.5 # 'short' exits while netd is down
 nd_start h || exit 1
 t_eq "ps after restart" "$(nd_ctl h ps | awk 'NR > 1 {print $2}' | sort | tr '\n' ' ')" "client web "
@@ -31,9 +31,9 @@ t_eq "no duplicate address after restart" "$(nd_ctl h inspect late | jq -r '.[0]
 cid=$(nd_ctl h inspect client | jq -r '.[0].Id')
 kill -9 "$ND_PID"
 wait "$ND_PID" 2>/dev/null
-ip -n "nd-$$-h" link del "vnd${cid:0:8}-0"
+ip -n "${ND_NSP}-h" link del "vnd${cid:0:8}-0"
 umount "$ND_TMP/h/run/netns/$cid" && rm -f "$ND_TMP/h/run/netns/$cid"
-t_err "client cut off while netd is down" ip netns exec "nd-$$-h" busybox ping -c 1 -W 1 10.63.0.3
+t_err "client cut off while netd is down" ip netns exec "${ND_NSP}-h" busybox ping -c 1 -W 1 10.63.0.3
 nd_start h || exit 1
 t_match "restart logged the repair" "$(cat "$ND_TMP/h/netd.log")" "endpoint re-created.*ct=client|ct=client.*endpoint re-created"
 t_ok "namespace bind restored" test -e "$ND_TMP/h/run/netns/$cid"
@@ -44,6 +44,6 @@ t_ok "stop after restart" nd_ctl h stop -t 1 client
 t_ok "rm after restart" nd_ctl h rm -f web client short late
 t_eq "all gone" "$(nd_ctl h ps -a -q | wc -l)" "0"
 t_ok "their teardown finishes" nd_settled h
-t_eq "no veths left" "$(ip -n "nd-$$-h" -o link | grep -c vnd)" "0"
+t_eq "no veths left" "$(ip -n "${ND_NSP}-h" -o link | grep -c vnd)" "0"
 nd_stop "$ND_PID"
 nd_done

@@ -85,14 +85,14 @@ t_match "from outside, h3 (no task) reaches the tasks on h1 and h2 ($mesh)" "$me
 t_eq "mode=host: h1 publishes 8081 to its own task" "$(nd_on sw curl -s --max-time 2 http://10.99.0.1:8081/)" "f1"
 t_match "mode=host: h3 (no task) does not" "$(nd_on sw curl -sS --max-time 3 http://10.99.0.3:8081/ 2>&1)" 'refused|Couldn.t connect'
 # a CNI pod on h2 is a task seen by the other hosts too
-ip netns add "nd-$$-pod" && ND_NS+=("nd-$$-pod") && ip -n "nd-$$-pod" link set lo up
+ip netns add "${ND_NSP}-pod" && ND_NS+=("${ND_NSP}-pod") && ip -n "${ND_NSP}-pod" link set lo up
 t_ok "CNI ADD of a pod on h2 with NETD_SERVICE=front" bash -c "CNI_COMMAND=ADD CNI_CONTAINERID=cid-pod \
-        CNI_NETNS=/run/netns/nd-$$-pod CNI_IFNAME=eth0 CNI_PATH=/nonexistent \
+        CNI_NETNS=/run/netns/${ND_NSP}-pod CNI_IFNAME=eth0 CNI_PATH=/nonexistent \
         CNI_ARGS='IgnoreUnknown=1;K8S_POD_NAME=pod;NETD_SERVICE=front' $ND_BUILD/netd/netd-cni \
         <<<'{\"cniVersion\":\"1.0.0\",\"name\":\"ov\",\"type\":\"netd\",\"socket\":\"$(nd_sock h2)\"}' >/dev/null"
 t_ok "h3 sees the pod as a task of front" nd_eventually 5 sh -c "NETD_SOCKET=$(nd_sock h3) $NETCTL service inspect front | jq -e '[.[0].Tasks[].Name] | index(\"pod\")'"
 t_ok "service rm front" nd_ctl h2 service rm front
-t_ok "h3 no longer publishes 8080" nd_eventually 3 sh -c "! ip netns exec nd-$$-sw curl -s --max-time 1 http://10.99.0.3:8080/"
+t_ok "h3 no longer publishes 8080" nd_eventually 3 sh -c "! ip netns exec ${ND_NSP}-sw curl -s --max-time 1 http://10.99.0.3:8080/"
 
 # service rm on h3 removes it everywhere and frees the VIP on h2 (its creator)
 inuse() { nd_ctl "$1" network inspect ov | jq -r '(if type == "array" then .[0] else . end).AddressesInUse'; }

@@ -42,26 +42,26 @@ conf() {
         echo '{"cniVersion":"1.0.0","name":"'"$1"'","type":"netd","socket":"'"$(nd_sock h)"'"'"${2:+,$2}"'}'
 }
 # cni COMMAND POD [EXTRA-CNI-ARGS] [CONF]: container id "cid-POD" in the
-# namespace nd-$$-POD, named POD
+# namespace ${ND_NSP}-POD, named POD
 cni() {
-        CNI_COMMAND=$1 CNI_CONTAINERID=cid-$2 CNI_NETNS=/run/netns/nd-$$-$2 CNI_IFNAME=eth0 CNI_PATH=/nonexistent \
+        CNI_COMMAND=$1 CNI_CONTAINERID=cid-$2 CNI_NETNS=/run/netns/${ND_NSP}-$2 CNI_IFNAME=eth0 CNI_PATH=/nonexistent \
                 CNI_ARGS="IgnoreUnknown=1;K8S_POD_NAMESPACE=test;K8S_POD_NAME=$2${3:+;$3}" "$CNI" <<<"${4:-$(conf front)}"
 }
 pod_ns() {
-        ip netns add "nd-$$-$1" && ND_NS+=("nd-$$-$1") && ip -n "nd-$$-$1" link set lo up
+        ip netns add "${ND_NSP}-$1" && ND_NS+=("${ND_NSP}-$1") && ip -n "${ND_NSP}-$1" link set lo up
 }
 # serve POD: busybox httpd in the pod's namespace answering its name
 serve() {
         mkdir -p "$ND_TMP/www-$1" && echo "$1" >"$ND_TMP/www-$1/index.html"
-        nd_bg ip netns exec "nd-$$-$1" busybox httpd -f -p 80 -h "$ND_TMP/www-$1"
-        nd_eventually 5 ip netns exec "nd-$$-$1" sh -c "ss -Hltn | grep -q ':80 '"
+        nd_bg ip netns exec "${ND_NSP}-$1" busybox httpd -f -p 80 -h "$ND_TMP/www-$1"
+        nd_eventually 5 ip netns exec "${ND_NSP}-$1" sh -c "ss -Hltn | grep -q ':80 '"
 }
-pod_addr() { ip -n "nd-$$-$1" -4 -j addr show eth0 | jq -r '.[0].addr_info[0].local'; }
+pod_addr() { ip -n "${ND_NSP}-$1" -4 -j addr show eth0 | jq -r '.[0].addr_info[0].local'; }
 tasks() { nd_ctl h service inspect "${1:-web}" | jq -r '[.[0].Tasks[] | "\(.Id)=\(.Name)=\(.Health)"] | sort | join(" ")'; }
-short() { ip netns exec "nd-$$-cl" dig +time=3 +tries=1 @127.0.0.11 "$@" +short | sort | tr '\n' ' ' | sed 's/ $//'; }
+short() { ip netns exec "${ND_NSP}-cl" dig +time=3 +tries=1 @127.0.0.11 "$@" +short | sort | tr '\n' ' ' | sed 's/ $//'; }
 # hits N: which tasks N connections to the VIP from the client pod reach
 hits() {
-        ip netns exec "nd-$$-cl" sh -c "for i in \$(seq $1); do curl -s --max-time 2 http://$vip/; done" |
+        ip netns exec "${ND_NSP}-cl" sh -c "for i in \$(seq $1); do curl -s --max-time 2 http://$vip/; done" |
                 sort | uniq -c | awk '{print $2}' | tr '\n' ' ' | sed 's/ $//'
 }
 hostifs() { nd_on h ip -o link | grep -c ' vnc'; }
@@ -97,7 +97,7 @@ t_eq "and not in tasks.web" "$(short tasks.web | wc -w)" "2"
 # would never find the task)
 long=$(printf 'c%.0s' $(seq 1 128))
 lcni() {
-        CNI_COMMAND=$1 CNI_CONTAINERID=$long CNI_NETNS=/run/netns/nd-$$-p3 CNI_IFNAME=eth0 CNI_PATH=/nonexistent \
+        CNI_COMMAND=$1 CNI_CONTAINERID=$long CNI_NETNS=/run/netns/${ND_NSP}-p3 CNI_IFNAME=eth0 CNI_PATH=/nonexistent \
                 CNI_ARGS="NETD_SERVICE=web" "$CNI" <<<"$(conf front)"
 }
 t_ok "ADD a pod with a 128-character container id" lcni ADD
@@ -123,7 +123,7 @@ t_match "a service name that is no DNS label" "$(jq -r .details <<<"$out")" "ser
 t_eq "args.netd.service not text: code 7" \
         "$(cni ADD bad "" "$(conf front '"args":{"netd":{"service":1}}')" | jq -r .code)" "7"
 t_eq "no sandbox is left" "$(nd_api h GET /v1/sandboxes/cid-bad/eth0 | cut -d' ' -f1)" "404"
-t_eq "no interface in the pod" "$(ip -n "nd-$$-bad" -o link | grep -c eth0)" "0"
+t_eq "no interface in the pod" "$(ip -n "${ND_NSP}-bad" -o link | grep -c eth0)" "0"
 t_eq "no host end" "$(hostifs)" "$ifs0"
 t_eq "no address taken" "$(in_use front) $(in_use other)" "$front0 $other0"
 t_eq "no task" "$(nd_ctl h service inspect web | jq -r '.[0].TasksTotal')" "2"
@@ -197,7 +197,7 @@ t_eq "p1 is no task when DEL has answered" "$(tasks)" "cni:cid-p2/eth0=p2=none"
 t_eq "its address left the VIP's slots" "$(nd_on h nft list map inet netd svc_backends4 | grep -c ": $a1[ ,]")" "0"
 t_eq "the VIP reaches only p2" "$(hits 20)" "p2"
 t_ok "DEL p2" cni DEL p2
-t_match "the VIP without tasks refuses" "$(ip netns exec "nd-$$-cl" curl -sS --max-time 3 "http://$vip/" 2>&1)" \
+t_match "the VIP without tasks refuses" "$(ip netns exec "${ND_NSP}-cl" curl -sS --max-time 3 "http://$vip/" 2>&1)" \
         'Connection refused|Couldn.t connect'
 t_eq "DEL of a gone pod is still fine" "$(cni DEL p2 >/dev/null; echo $?)" "0"
 nd_done

@@ -160,7 +160,7 @@ t_match "a service publishing a container's port" \
         "$(nd_ctl h service create --name web2 --network front -p 8081:80 2>&1)" \
         "port 8081/tcp is already published by container 'pc'"
 nd_bg nd_on h socat TCP-LISTEN:7000,bind=0.0.0.0 -
-nd_eventually 3 sh -c "ip netns exec nd-$$-h ss -Htln | grep -q ':7000 '"
+nd_eventually 3 sh -c "ip netns exec ${ND_NSP}-h ss -Htln | grep -q ':7000 '"
 addrs=$(nd_ctl h network inspect front | jq -r '(if type=="array" then .[0] else . end).AddressesInUse')
 t_match "a service publishing a port a host process holds" \
         "$(nd_ctl h service create --name web2 --network front -p 7001:80 -p 7000:80 2>&1)" \

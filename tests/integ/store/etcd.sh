@@ -48,9 +48,9 @@ if command -v openssl >/dev/null; then
                 openssl x509 -req -in client.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out client.pem -days 2 \
                         -extfile client.ext
         ) >"$ND_TMP/pki.log" 2>&1
-        ip -n "nd-$$-e" addr add 127.0.2.1/8 dev lo 2>/dev/null
+        ip -n "${ND_NSP}-e" addr add 127.0.2.1/8 dev lo 2>/dev/null
         mkdir -p "$ND_TMP/etcd-tls"
-        nsenter --net="/run/netns/nd-$$-e" etcd --name tls --data-dir "$ND_TMP/etcd-tls/data" \
+        nsenter --net="/run/netns/${ND_NSP}-e" etcd --name tls --data-dir "$ND_TMP/etcd-tls/data" \
                 --listen-client-urls https://127.0.2.1:2379 --advertise-client-urls https://127.0.2.1:2379 \
                 --listen-peer-urls http://127.0.2.1:2380 --initial-advertise-peer-urls http://127.0.2.1:2380 \
                 --initial-cluster tls=http://127.0.2.1:2380 --cert-file "$pki/server.pem" --key-file "$pki/server.key" \
@@ -67,7 +67,7 @@ if command -v openssl >/dev/null; then
 fi
 
 # three members; the client knows all three and the first one is stopped
-for i in 1 2 3; do ip -n "nd-$$-e" addr add "127.0.1.$i/8" dev lo 2>/dev/null; done
+for i in 1 2 3; do ip -n "${ND_NSP}-e" addr add "127.0.1.$i/8" dev lo 2>/dev/null; done
 CL="m1=http://127.0.1.1:2380,m2=http://127.0.1.2:2380,m3=http://127.0.1.3:2380"
 declare -A MP
 for i in 1 2 3; do nd_etcd e "m$i" "127.0.1.$i" "$CL"; MP[$i]=$ND_ETCD_PID; done
