@@ -9,6 +9,10 @@
  * answers still due and prints one line:
  *   queries=N answered=N lost=N errors=N p50_ms=X p99_ms=X worst_ms=X
  * errors: answers that are not NOERROR with an answer record.
+ * Then arr_p99_ms=X arr_worst_ms=X: the same from the kernel's receive
+ * timestamp of each answer (SO_TIMESTAMPNS): when the answer reached the
+ * probe's socket, without the probe's own wake-up after it (on a busy
+ * machine the probe waits for a CPU like everything else).
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -31,6 +35,12 @@ static volatile sig_atomic_t stop;
 static void on_stop(int sig) {
         (void) sig;
         stop = 1;
+}
+
+static double real(void) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        return (double) ts.tv_sec + (double) ts.tv_nsec / 1e9;
 }
 
 static double mono(void) {
@@ -79,10 +89,15 @@ int main(int argc, char **argv) {
                 perror("bench-stall-probe: socket");
                 return 1;
         }
+        int one = 1;
+        (void) setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &one, sizeof(one));
         signal(SIGTERM, on_stop);
         signal(SIGINT, on_stop);
 
-        static double sent[65536]; /* by query id; 0: none outstanding */
+        static double sent[65536];    /* by query id; 0: none outstanding */
+        static double sent_rt[65536]; /* the same on CLOCK_REALTIME, the timestamps' clock */
+        double *arr = NULL;           /* arrival - sent, by the kernel's timestamp */
+        size_t n_arr = 0, cap_arr = 0;
         size_t n = 0, cap = 0, outstanding = 0, lost = 0, errors = 0, queries = 0;
         double *lat = NULL;
         double start = mono(), next = start, drain_end = 0, last_scan = 0;
@@ -100,6 +115,7 @@ int main(int argc, char **argv) {
                                 lost++;
                         }
                         q[0] = (unsigned char) (id >> 8), q[1] = (unsigned char) id;
+                        sent_rt[id] = real();
                         if (send(fd, q, qlen, 0) == (ssize_t) qlen) {
                                 sent[id] = now;
                                 outstanding++;
@@ -128,14 +144,30 @@ int main(int argc, char **argv) {
                 if (poll(&p, 1, ms > 50 ? 50 : ms) < 0 && errno != EINTR)
                         return 1;
                 unsigned char r[1500];
+                union {
+                        char buf[CMSG_SPACE(sizeof(struct timespec))];
+                        struct cmsghdr align;
+                } cm;
+                struct iovec iov = { r, sizeof(r) };
+                struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cm.buf,
+                                     .msg_controllen = sizeof(cm.buf) };
                 ssize_t k;
-                while ((k = recv(fd, r, sizeof(r), 0)) >= 12) {
-                        double t = mono();
+                while ((k = recvmsg(fd, &mh, 0)) >= 12) {
+                        double t = mono(), at = 0;
+                        for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c))
+                                if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_TIMESTAMPNS) {
+                                        struct timespec ts;
+                                        memcpy(&ts, CMSG_DATA(c), sizeof(ts));
+                                        at = (double) ts.tv_sec + (double) ts.tv_nsec / 1e9;
+                                }
+                        mh.msg_controllen = sizeof(cm.buf);
                         uint16_t rid = (uint16_t) (r[0] << 8 | r[1]);
                         if (sent[rid] <= 0)
                                 continue; /* late, already counted as lost */
-                        if (ND_GROW(lat, n, cap, 1) < 0)
+                        if (ND_GROW(lat, n, cap, 1) < 0 || ND_GROW(arr, n_arr, cap_arr, 1) < 0)
                                 return 1;
+                        /* no timestamp (not expected): as the probe saw it */
+                        arr[n_arr++] = at > 0 ? at - sent_rt[rid] : t - sent[rid];
                         lat[n++] = t - sent[rid];
                         sent[rid] = 0;
                         outstanding--;
@@ -150,11 +182,21 @@ int main(int argc, char **argv) {
         for (size_t i = 0; i < lost; i++)
                 lat[n++] = TIMEOUT;
         qsort(lat, n, sizeof(*lat), cmp);
+        if (ND_GROW(arr, n_arr, cap_arr, lost) < 0)
+                return 1;
+        for (size_t i = 0; i < lost; i++)
+                arr[n_arr++] = TIMEOUT;
+        qsort(arr, n_arr, sizeof(*arr), cmp);
         /* nearest rank: the smallest value with at least p of the samples at or below it */
         size_t r50 = (n + 1) / 2, r99 = (n * 99 + 99) / 100;
         double p50 = n ? lat[r50 - 1] : 0, p99 = n ? lat[r99 - 1] : 0, worst = n ? lat[n - 1] : 0;
-        printf("queries=%zu answered=%zu lost=%zu errors=%zu p50_ms=%.2f p99_ms=%.2f worst_ms=%.2f\n", queries,
-               answered, lost, errors, p50 * 1000, p99 * 1000, worst * 1000);
+        size_t a99 = (n_arr * 99 + 99) / 100;
+        double arr99 = n_arr ? arr[a99 - 1] : 0, arr_worst = n_arr ? arr[n_arr - 1] : 0;
+        printf("queries=%zu answered=%zu lost=%zu errors=%zu p50_ms=%.2f p99_ms=%.2f worst_ms=%.2f "
+               "arr_p99_ms=%.2f arr_worst_ms=%.2f\n",
+               queries, answered, lost, errors, p50 * 1000, p99 * 1000, worst * 1000, arr99 * 1000,
+               arr_worst * 1000);
         free(lat);
+        free(arr);
         return 0;
 }

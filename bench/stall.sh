@@ -90,6 +90,9 @@ cni_secs=$(secs $(( $(cat "$tmp/cni-end") - t0 )))
 printf 'stall: N=%d M=%d DNS answer during churn: p99 %s ms, worst %s ms; quiet: p99 %s ms, worst %s ms\n' \
         "$n" "$m" "$(field "$tmp/churn" p99_ms)" "$(field "$tmp/churn" worst_ms)" \
         "$(field "$tmp/quiet" p99_ms)" "$(field "$tmp/quiet" worst_ms)"
+printf 'stall: the same from the kernel'"'"'s receive time of each answer (without the probe'"'"'s own wake-up): churn p99 %s ms, worst %s ms; quiet p99 %s ms, worst %s ms\n' \
+        "$(field "$tmp/churn" arr_p99_ms)" "$(field "$tmp/churn" arr_worst_ms)" \
+        "$(field "$tmp/quiet" arr_p99_ms)" "$(field "$tmp/quiet" arr_worst_ms)"
 printf 'stall: queries (answered, lost, errors): churn %s (%s, %s, %s), quiet %s (%s, %s, %s); medians: churn %s ms, quiet %s ms\n' \
         "$(field "$tmp/churn" queries)" "$(field "$tmp/churn" answered)" "$(field "$tmp/churn" lost)" \
         "$(field "$tmp/churn" errors)" "$(field "$tmp/quiet" queries)" "$(field "$tmp/quiet" answered)" \

@@ -312,7 +312,9 @@ int nd_dns_sandbox_socket(int type, uint16_t port, uint16_t *ret_port) {
 }
 
 int nd_dns_sandbox_adopt(nd_dns *d, int ufd, uint16_t udp_port, int tfd, uint16_t tcp_port, nd_dns_sandbox **ret) {
+        nd_dns_enter(d);
         nd_dns_sandbox *sb = adopt(d, ufd, udp_port, tfd, tcp_port);
+        nd_dns_leave(d);
         if (!sb) {
                 close(ufd);
                 close(tfd);
@@ -333,15 +335,18 @@ int nd_dns_host_open(nd_dns *d, const nd_addr *a, uint16_t port, nd_dns_sandbox 
         if (a->family != AF_INET || !port)
                 return -EAFNOSUPPORT;
         memcpy(&in, a->b, 4);
+        nd_dns_enter(d);
         int r = open_at(d, -1, &in, port, port, &sb);
-        if (r < 0)
-                return r;
-        sb->host = true;
-        *ret = sb;
-        return 0;
+        if (r >= 0) {
+                sb->host = true;
+                *ret = sb;
+        }
+        nd_dns_leave(d);
+        return r < 0 ? r : 0;
 }
 
 void nd_dns_sandbox_ports(const nd_dns_sandbox *sb, uint16_t *ret_udp, uint16_t *ret_tcp) {
+        /* set at adoption, never changed */
         *ret_udp = sb->udp_port;
         *ret_tcp = sb->tcp_port;
 }
@@ -372,9 +377,11 @@ int nd_dns_sandbox_set_links(nd_dns_sandbox *sb, const char *const *aliases, con
                 memcpy(p + la, names[i], ln);
                 v[i] = (nd_dns_link) { .alias = p, .name = p + la };
         }
+        nd_dns_enter(sb->d);
         free_links(sb);
         sb->links = v;
         sb->n_links = n;
+        nd_dns_leave(sb->d);
         return 0;
 }
 
@@ -389,7 +396,9 @@ static void free_nets(nd_dns_sandbox *sb) {
 void nd_dns_sandbox_close(nd_dns_sandbox *sb) {
         if (!sb)
                 return;
-        struct ev_loop *loop = sb->d->loop;
+        nd_dns *d = sb->d;
+        struct ev_loop *loop = d->loop;
+        nd_dns_enter(d);
         while (sb->conns)
                 conn_close(sb->conns);
         while (sb->fwds)
@@ -402,6 +411,7 @@ void nd_dns_sandbox_close(nd_dns_sandbox *sb) {
         free_nets(sb);
         free_links(sb);
         free(sb);
+        nd_dns_leave(d);
 }
 
 int nd_dns_sandbox_configure(nd_dns_sandbox *sb, const char *const *nets, size_t n_nets, bool can_forward,
@@ -416,6 +426,7 @@ int nd_dns_sandbox_configure(nd_dns_sandbox *sb, const char *const *nets, size_t
                         free(v);
                         return -ENOMEM;
                 }
+        nd_dns_enter(sb->d);
         free_nets(sb);
         sb->nets = v;
         sb->n_nets = n_nets;
@@ -426,5 +437,6 @@ int nd_dns_sandbox_configure(nd_dns_sandbox *sb, const char *const *nets, size_t
         sb->ttl = ttl;
         /* the host's queries are no network's */
         sb->ctr = n_nets && !sb->host ? nd_dns_ctr_get(sb->d, nets[0]) : NULL;
+        nd_dns_leave(sb->d);
         return 0;
 }

@@ -24,7 +24,22 @@ typedef struct rec {
 struct nd_dns_names {
         rec **buckets, **obuckets;
         size_t n_buckets, n;
+        pthread_mutex_t *lock; /* the writers', or NULL */
 };
+
+void nd_dns_names_set_lock(nd_dns_names *t, pthread_mutex_t *lock) {
+        t->lock = lock;
+}
+
+static void wlock(nd_dns_names *t) {
+        if (t->lock)
+                pthread_mutex_lock(t->lock);
+}
+
+static void wunlock(nd_dns_names *t) {
+        if (t->lock)
+                pthread_mutex_unlock(t->lock);
+}
 
 static uint64_t hash_str(uint64_t h, const char *s) {
         for (; *s; s++)
@@ -128,8 +143,8 @@ static void grow(nd_dns_names *t) {
         free(old);
 }
 
-int nd_dns_names_add(nd_dns_names *t, const char *net, const char *name, const nd_addr *a, const char *ptr_name,
-                     const char *owner) {
+static int add(nd_dns_names *t, const char *net, const char *name, const nd_addr *a, const char *ptr_name,
+               const char *owner) {
         if (!name_ok(name) || !*net || (a && a->family != AF_INET && a->family != AF_INET6))
                 return -EINVAL;
         rec *r = calloc(1, sizeof(*r));
@@ -159,6 +174,14 @@ int nd_dns_names_add(nd_dns_names *t, const char *net, const char *name, const n
         return 0;
 }
 
+int nd_dns_names_add(nd_dns_names *t, const char *net, const char *name, const nd_addr *a, const char *ptr_name,
+                     const char *owner) {
+        wlock(t);
+        int r = add(t, net, name, a, ptr_name, owner);
+        wunlock(t);
+        return r;
+}
+
 int nd_dns_names_add_endpoint(nd_dns_names *t, const char *net, const char *const *names, size_t n,
                               const nd_addr *a4, const nd_addr *a6, const char *owner) {
         char ptr[2 * 255 + 2];
@@ -166,6 +189,7 @@ int nd_dns_names_add_endpoint(nd_dns_names *t, const char *net, const char *cons
         bool has_ptr = n > 0 && names[0] && *names[0];
         if (has_ptr)
                 snprintf(ptr, sizeof(ptr), "%s.%s", names[0], net);
+        wlock(t);
         for (size_t k = 0; k < n; k++) {
                 bool seen = !names[k] || !*names[k];
                 for (size_t x = 0; x < k && !seen; x++)
@@ -177,15 +201,17 @@ int nd_dns_names_add_endpoint(nd_dns_names *t, const char *net, const char *cons
                         if (!as[f] || !as[f]->family)
                                 continue;
                         /* only the first name answers PTR */
-                        int r = nd_dns_names_add(t, net, names[k], as[f], k == 0 && has_ptr ? ptr : NULL, owner);
+                        int r = add(t, net, names[k], as[f], k == 0 && has_ptr ? ptr : NULL, owner);
                         if (r < 0 && r != -EINVAL && ret == 0)
                                 ret = r;
                 }
         }
+        wunlock(t);
         return ret;
 }
 
 void nd_dns_names_drop(nd_dns_names *t, const char *owner) {
+        wlock(t);
         for (rec **op = &t->obuckets[obucket_of(t, owner)]; *op;) {
                 rec *r = *op;
                 if (strcmp(r->owner, owner) != 0) {
@@ -201,6 +227,7 @@ void nd_dns_names_drop(nd_dns_names *t, const char *owner) {
                 rec_free(r);
                 t->n--;
         }
+        wunlock(t);
 }
 
 size_t nd_dns_names_count(const nd_dns_names *t) {

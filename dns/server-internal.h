@@ -16,6 +16,7 @@
 
 #include <ev.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -54,6 +55,12 @@ struct nd_dns {
         unsigned fwd_max, fwd_max_sandbox, inflight;
         uint64_t fwd_refused, forged, flood_dropped;
         nd_hist fwd_lat;          /* forwarded query to relayed answer */
+        /* server.h, Threads: @lock (recursive) is the service's; with
+         * @threaded, @loop is its own and @thread runs it */
+        pthread_mutex_t lock;
+        bool threaded, stopping;
+        pthread_t thread;
+        ev_async wake;            /* the thread looks at its watchers again, or stops */
 };
 
 typedef struct nd_dns_upsock {
@@ -125,6 +132,12 @@ typedef struct nd_dns_fwd {
         double t0;                /* forwarded at */
         struct nd_dns_fwd *idnext; /* in d->idtab */
 } nd_dns_fwd;
+
+/* server.c: the service's lock taken by a function of server.h (nestable),
+ * and given back; leaving also wakes the service's thread, whose watchers
+ * may have changed. */
+void nd_dns_enter(const nd_dns *d);
+void nd_dns_leave(const nd_dns *d);
 
 /* server.c: the counters of network @net, made on first use (NULL when
  * out of memory). */

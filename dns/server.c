@@ -6,19 +6,105 @@
  * resolv.c.
  */
 #include <errno.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "macro.h"
 #include "server-internal.h"
 
 #define FWD_MAX_DEFAULT 1024 /* in flight, in total (Docker's embedded DNS: 1024) */
 #define FWD_MAX_SANDBOX_DEFAULT 128 /* in flight, per sandbox (dnsmasq: 150) */
 
+void nd_dns_enter(const nd_dns *d) {
+        pthread_mutex_lock((pthread_mutex_t *) &d->lock);
+}
+
+void nd_dns_leave(const nd_dns *d) {
+        if (d->threaded)
+                ev_async_send(d->loop, (ev_async *) &d->wake);
+        pthread_mutex_unlock((pthread_mutex_t *) &d->lock);
+}
+
+void nd_dns_hold(nd_dns *d) {
+        nd_dns_enter(d);
+}
+
+void nd_dns_release(nd_dns *d) {
+        nd_dns_leave(d);
+}
+
+/* ---- the service's thread ---------------------------------------------------------- */
+
+static void loop_release(struct ev_loop *loop) {
+        nd_dns *d = ev_userdata(loop);
+        pthread_mutex_unlock(&d->lock);
+}
+
+static void loop_acquire(struct ev_loop *loop) {
+        nd_dns *d = ev_userdata(loop);
+        pthread_mutex_lock(&d->lock);
+}
+
+static void on_wake(struct ev_loop *loop, ev_async *w, int revents) {
+        nd_dns *d = container_of(w, nd_dns, wake);
+        if (d->stopping)
+                ev_break(loop, EVBREAK_ALL);
+}
+
+static void *thread_main(void *arg) {
+        nd_dns *d = arg;
+        pthread_mutex_lock(&d->lock);
+        ev_run(d->loop, 0);
+        pthread_mutex_unlock(&d->lock);
+        return NULL;
+}
+
+/* Its own loop, run by a thread that takes no signal (the daemon's loop
+ * handles them). */
+static int thread_start(nd_dns *d) {
+        sigset_t all, old;
+        d->loop = ev_loop_new(EVFLAG_AUTO);
+        if (!d->loop)
+                return -ENOMEM;
+        ev_set_userdata(d->loop, d);
+        ev_set_loop_release_cb(d->loop, loop_release, loop_acquire);
+        ev_async_init(&d->wake, on_wake);
+        ev_async_start(d->loop, &d->wake);
+        d->threaded = true;
+        sigfillset(&all);
+        pthread_sigmask(SIG_SETMASK, &all, &old);
+        int r = pthread_create(&d->thread, NULL, thread_main, d);
+        pthread_sigmask(SIG_SETMASK, &old, NULL);
+        if (r != 0) {
+                d->threaded = false;
+                return -r;
+        }
+        (void) pthread_setname_np(d->thread, "netd-dns");
+        return 0;
+}
+
+static void thread_stop(nd_dns *d) {
+        if (!d->threaded)
+                return;
+        nd_dns_enter(d);
+        d->stopping = true;
+        nd_dns_leave(d);
+        pthread_join(d->thread, NULL);
+        d->threaded = false;
+}
+
 int nd_dns_new(struct ev_loop *loop, const nd_dns_config *cfg, nd_dns **ret) {
+        pthread_mutexattr_t ma;
         nd_dns *d = calloc(1, sizeof(*d));
         if (!d)
                 return -ENOMEM;
+        pthread_mutexattr_init(&ma);
+        pthread_mutexattr_settype(&ma, PTHREAD_MUTEX_RECURSIVE);
+        pthread_mutex_init(&d->lock, &ma);
+        pthread_mutexattr_destroy(&ma);
         d->loop = loop;
         d->names = nd_dns_names_new();
         d->resolv = strdup(cfg->resolv_conf ? cfg->resolv_conf : "/etc/resolv.conf");
@@ -26,13 +112,24 @@ int nd_dns_new(struct ev_loop *loop, const nd_dns_config *cfg, nd_dns **ret) {
                 nd_dns_free(d);
                 return -ENOMEM;
         }
+        if (cfg->own_thread) {
+                d->loop = NULL;
+                int r = thread_start(d);
+                if (r < 0) {
+                        nd_dns_free(d);
+                        return r;
+                }
+                nd_dns_names_set_lock(d->names, &d->lock);
+        }
         d->timeout = cfg->timeout > 0 ? cfg->timeout : 1.0;
         d->fwd_max = cfg->forward_max ? cfg->forward_max : FWD_MAX_DEFAULT;
         d->fwd_max_sandbox = cfg->forward_max_sandbox ? cfg->forward_max_sandbox : FWD_MAX_SANDBOX_DEFAULT;
         nd_hist_init(&d->fwd_lat, nd_hist_latency_bounds, nd_hist_latency_n);
         d->n_fixed = cfg->n_servers < ND_DNS_MAX_UPSTREAMS ? cfg->n_servers : ND_DNS_MAX_UPSTREAMS;
         memcpy(d->fixed, cfg->servers, d->n_fixed * sizeof(*d->fixed));
+        nd_dns_enter(d);
         nd_dns_upstreams_start(d);
+        nd_dns_leave(d);
         *ret = d;
         return 0;
 }
@@ -40,8 +137,12 @@ int nd_dns_new(struct ev_loop *loop, const nd_dns_config *cfg, nd_dns **ret) {
 nd_dns *nd_dns_free(nd_dns *d) {
         if (!d)
                 return NULL;
-        if (ev_is_active(&d->st))
+        bool own_loop = d->threaded;
+        thread_stop(d); /* one thread from here on */
+        if (d->loop && ev_is_active(&d->st))
                 ev_stat_stop(d->loop, &d->st);
+        if (own_loop)
+                ev_async_stop(d->loop, &d->wake);
         nd_dns_upsocks_free(d);
         while (d->ctrs) {
                 nd_dns_ctr *c = d->ctrs;
@@ -50,6 +151,9 @@ nd_dns *nd_dns_free(nd_dns *d) {
         }
         nd_dns_names_free(d->names);
         free(d->resolv);
+        if (own_loop)
+                ev_loop_destroy(d->loop);
+        pthread_mutex_destroy(&d->lock);
         free(d);
         return NULL;
 }
@@ -61,21 +165,27 @@ nd_dns_names *nd_dns_table(nd_dns *d) {
 json_t *nd_dns_upstreams(const nd_dns *d) {
         json_t *a = json_array();
         char buf[ND_ADDR_STRLEN];
+        nd_dns_enter(d);
         for (size_t i = 0; a && i < d->n_ups; i++)
                 json_array_append_new(a, json_string(nd_addr_fmt(&d->ups[i], buf)));
+        nd_dns_leave(d);
         return a;
 }
 
 json_t *nd_dns_status(const nd_dns *d) {
-        return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "ForwardsInFlight", (json_int_t) d->inflight,
+        nd_dns_enter(d);
+        json_t *j = json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "ForwardsInFlight", (json_int_t) d->inflight,
                          "ForwardMax", (json_int_t) d->fwd_max, "ForwardMaxPerSandbox", (json_int_t) d->fwd_max_sandbox,
                          "ForwardsRefused", (json_int_t) d->fwd_refused, "FloodDropped", (json_int_t) d->flood_dropped,
                          "UpstreamSockets", (json_int_t) d->n_socks, "ForgedReplies", (json_int_t) d->forged);
+        nd_dns_leave(d);
+        return j;
 }
 
 void nd_dns_metrics(const nd_dns *d, nd_expo *e) {
         static const char *const rc[16] = { "NOERROR", "FORMERR", "SERVFAIL", "NXDOMAIN", "NOTIMP", "REFUSED" };
         char l[160];
+        nd_dns_enter(d);
         nd_expo_family(e, "netd_dns_queries_total", "counter", "Queries to the embedded DNS, by the sandbox's first network.");
         for (const nd_dns_ctr *c = d->ctrs; c; c = c->next)
                 nd_expo_sample(e, "netd_dns_queries_total", nd_expo_labels(l, sizeof(l), 1, "network", c->net),
@@ -120,6 +230,7 @@ void nd_dns_metrics(const nd_dns *d, nd_expo *e) {
         nd_expo_family(e, "netd_dns_forward_duration_seconds", "histogram",
                        "Time from forwarding a query to relaying its answer.");
         nd_expo_hist(e, "netd_dns_forward_duration_seconds", NULL, &d->fwd_lat);
+        nd_dns_leave(d);
 }
 
 nd_dns_ctr *nd_dns_ctr_get(nd_dns *d, const char *net) {
@@ -138,6 +249,7 @@ nd_dns_ctr *nd_dns_ctr_get(nd_dns *d, const char *net) {
 json_t *nd_dns_counters(const nd_dns *d, const char *net) {
         static const char *const names[] = { "NOERROR", "FORMERR", "SERVFAIL", "NXDOMAIN", "NOTIMP", "REFUSED" };
         const nd_dns_ctr *c = NULL;
+        nd_dns_enter(d);
         for (const nd_dns_ctr *k = d->ctrs; k; k = k->next)
                 if (strcmp(k->net, net) == 0)
                         c = k;
@@ -151,7 +263,9 @@ json_t *nd_dns_counters(const nd_dns *d, const char *net) {
                         other += v;
         }
         json_object_set_new(by, "OTHER", json_integer((json_int_t) other));
-        return json_pack("{s:I, s:o, s:I, s:I}", "Queries", (json_int_t) (c ? c->queries : 0), "Answers", by,
+        json_t *j = json_pack("{s:I, s:o, s:I, s:I}", "Queries", (json_int_t) (c ? c->queries : 0), "Answers", by,
                          "Forwarded", (json_int_t) (c ? c->forwarded : 0), "UpstreamTimeouts",
                          (json_int_t) (c ? c->timeouts : 0));
+        nd_dns_leave(d);
+        return j;
 }

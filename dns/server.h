@@ -22,6 +22,15 @@
  * Nothing here blocks: sockets are non-blocking watchers, TCP connects
  * included.
  *
+ * Threads: with own_thread the service runs on a thread and an event loop
+ * of its own, so an answer never waits for the daemon's loop (a burst of
+ * API requests, a long nftables commit).  Its lock (recursive) is held by
+ * that thread except while it polls, and taken by every function here and
+ * by the name table's writers (names.h) when called from another thread;
+ * nd_dns_hold/nd_dns_release make several changes one (a drop and the adds
+ * that replace it), so no query sees the table half-changed.  Without
+ * own_thread everything runs on the caller's loop, as in the unit tests.
+ *
  * Upstreams: the daemon's --dns servers, else the nameservers of the
  * host's resolv.conf (re-read when it changes); a sandbox may carry its
  * own list (--dns on the container).
@@ -49,6 +58,7 @@ typedef struct nd_dns_config {
         double timeout;           /* per upstream try (TCP: twice that); 0: 1.0 s */
         unsigned forward_max;     /* queries forwarded at once, in total; 0: 1024 */
         unsigned forward_max_sandbox; /* ... per sandbox; 0: 128 */
+        bool own_thread;          /* serve on a thread and loop of its own (the loop given is unused) */
 } nd_dns_config;
 
 /* The nameserver addresses of resolv.conf text @text[0..len) (at most
@@ -58,6 +68,10 @@ size_t nd_dns_resolv_parse(const char *text, size_t len, nd_addr *out, size_t ma
 int nd_dns_new(struct ev_loop *loop, const nd_dns_config *cfg, nd_dns **ret);
 nd_dns *nd_dns_free(nd_dns *d);
 nd_dns_names *nd_dns_table(nd_dns *d);
+/* Hold the service still (see Threads above); nestable.  Each hold is
+ * undone by one release. */
+void nd_dns_hold(nd_dns *d);
+void nd_dns_release(nd_dns *d);
 
 /* Forwarding counters: in flight, limits, refused, flood-dropped,
  * upstream sockets, forged replies. */

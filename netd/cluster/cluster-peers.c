@@ -111,16 +111,21 @@ static void rep_dns(nd_cluster *cl, const struct rep *e, const json_t *j, const 
 
         if (!t)
                 return;
-        nd_dns_names_drop(t, e->key);
-        if (!name || !*name)
+        if (!name || !*name) {
+                nd_dns_names_drop(t, e->key);
                 return; /* no name (a Docker endpoint): reachable, not resolvable */
+        }
         snprintf(short_id, sizeof(short_id), "%.12s", e->ctid);
         const char *names[3 + ND_MAX_ALIASES] = { name, host, short_id };
         size_t k = 3;
         json_array_foreach(aliases, i, v)
                 if (k < ELEMENTSOF(names) && json_is_string(v))
                         names[k++] = json_string_value(v);
+        /* the old names and the new at once for the DNS thread */
+        nd_dns_hold(cl->dns);
+        nd_dns_names_drop(t, e->key);
         (void) nd_dns_names_add_endpoint(t, n->spec.name, names, k, &e->peer.ip4, &e->peer.ip6, e->key);
+        nd_dns_release(cl->dns);
 }
 
 void nd_cl_rep_remove(nd_cluster *cl, struct rep *e) {

@@ -253,17 +253,20 @@ static void names_set(nd_manager *m, const nd_ep_spec *s, bool on) {
         if (!m->dns || !s->dns_key)
                 return;
         nd_dns_names *t = nd_dns_table(m->dns);
-        nd_dns_names_drop(t, s->dns_key);
-        if (!on)
+        if (!on) {
+                nd_dns_names_drop(t, s->dns_key);
                 return;
+        }
         for (size_t i = 0; i < s->n_names && k < 8; i++)
                 if (s->names[i] && s->names[i][0])
                         names[k++] = s->names[i];
         for (size_t i = 0; i < e->n_aliases; i++)
                 names[k++] = e->aliases[i];
-        if (k == 0)
-                return;
-        int r = nd_dns_names_add_endpoint(t, s->net->spec.name, names, k, &e->addr4, &e->addr6, s->dns_key);
+        /* the old names and the new at once for the DNS thread */
+        nd_dns_hold(m->dns);
+        nd_dns_names_drop(t, s->dns_key);
+        int r = k ? nd_dns_names_add_endpoint(t, s->net->spec.name, names, k, &e->addr4, &e->addr6, s->dns_key) : 0;
+        nd_dns_release(m->dns);
         if (r < 0)
                 nd_log_errno(LOG_WARNING, r, "adding DNS names failed", "owner=%s net=%s", s->dns_key,
                              s->net->spec.name);

@@ -470,7 +470,7 @@ int nd_manager_start(nd_manager *m, void (*ready)(void *userdata, int r), void *
         if (!m->dns_off) {
                 nd_dns_config dc = { .resolv_conf = m->resolv_conf, .servers = m->dns_servers,
                                      .n_servers = m->n_dns_servers, .forward_max = m->dns_forward_max,
-                                     .forward_max_sandbox = m->dns_forward_max_sandbox };
+                                     .forward_max_sandbox = m->dns_forward_max_sandbox, .own_thread = true };
                 r = nd_dns_new(m->loop, &dc, &m->dns);
                 if (r < 0)
                         return nd_log_errno(LOG_ERR, r, "cannot start the embedded DNS");

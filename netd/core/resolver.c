@@ -46,13 +46,17 @@ uint32_t nd_resolver_ttl(nd_manager *m, const nd_network *n) {
         return m->dns_ttl;
 }
 
+/* The names of @c replace those it had, at once for the DNS thread. */
 static void register_names(nd_manager *m, const nd_container *c) {
         nd_dns_names *t = nd_dns_table(m->dns);
         char short_id[13];
 
+        nd_dns_hold(m->dns);
         nd_dns_names_drop(t, c->id);
-        if (c->status != ND_CT_RUNNING && !c->dns_sb)
+        if (c->status != ND_CT_RUNNING && !c->dns_sb) {
+                nd_dns_release(m->dns);
                 return;
+        }
         snprintf(short_id, sizeof(short_id), "%.12s", c->id);
         for (size_t i = 0; i < c->n_eps; i++) {
                 const nd_endpoint *e = &c->eps[i];
@@ -65,6 +69,7 @@ static void register_names(nd_manager *m, const nd_container *c) {
                         nd_log_errno(LOG_WARNING, r, "adding DNS names failed", "ct=%s net=%s", c->name,
                                      e->net_name);
         }
+        nd_dns_release(m->dns);
 }
 
 /* --link NAME:ALIAS: ALIAS resolves as NAME, for this container only

@@ -257,8 +257,11 @@ void nd_svc_apply(nd_manager *m, struct nd_svc *s) {
                 nd_log(LOG_ERR, "out of memory applying a service", "service=%s", s->rec->name);
                 return;
         }
-        if (m->dns)
+        /* the names are replaced at once for the DNS thread */
+        if (m->dns) {
+                nd_dns_hold(m->dns);
                 nd_dns_names_drop(nd_dns_table(m->dns), s->rec->id);
+        }
         for (size_t i = 0; i < s->rec->n_nets; i++) {
                 const nd_svc_net *sn = &s->rec->nets[i];
                 const nd_network *n = nd_net_by_id(m, sn->net);
@@ -278,6 +281,8 @@ void nd_svc_apply(nd_manager *m, struct nd_svc *s) {
                 nd_svc_socklb_set(m, s, &sn->vip4, be, n_be);
                 memcpy(&lb_vips[n_lb_vips++], sn->vip4.b, sizeof(*lb_vips));
         }
+        if (m->dns)
+                nd_dns_release(m->dns);
         nd_svc_socklb_keep(m, s, lb_vips, n_lb_vips);
         n_elems += svc_mesh_elems(m, s, elems + n_elems);
         if (s->fw) {
