@@ -126,7 +126,8 @@ int nd_dns_new(struct ev_loop *loop, const nd_dns_config *cfg, nd_dns **ret) {
         d->fwd_max_sandbox = cfg->forward_max_sandbox ? cfg->forward_max_sandbox : FWD_MAX_SANDBOX_DEFAULT;
         nd_hist_init(&d->fwd_lat, nd_hist_latency_bounds, nd_hist_latency_n);
         d->n_fixed = cfg->n_servers < ND_DNS_MAX_UPSTREAMS ? cfg->n_servers : ND_DNS_MAX_UPSTREAMS;
-        memcpy(d->fixed, cfg->servers, d->n_fixed * sizeof(*d->fixed));
+        if (d->n_fixed)
+                memcpy(d->fixed, cfg->servers, d->n_fixed * sizeof(*d->fixed));
         nd_dns_enter(d);
         nd_dns_upstreams_start(d);
         nd_dns_leave(d);
