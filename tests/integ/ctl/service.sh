@@ -40,6 +40,15 @@ ctl() { "$NETCTL" --socket "$sock" "$@"; }
 # the last request the daemon got, as jq sees it
 last() { tail -n 1 "$log" | jq -c "$1"; }
 
+# The clients start for every command: they link no libcurl (nor the TLS,
+# LDAP and Kerberos stacks it brings) and no shared library but libc
+# (jansson and libseccomp are linked in), sanitizer runtimes aside.
+needed() { readelf -d "$1" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p' | grep -Ev '^lib(asan|ubsan|m|dl|pthread)\.' | sort | tr '\n' ' '; }
+if command -v readelf >/dev/null; then
+        t_eq "netctl needs no shared library but libc" "$(needed "$NETCTL")" "libc.so.6 "
+        t_eq "netd-cni needs no shared library but libc" "$(needed "$ND_BUILD/netd/netd-cni")" "libc.so.6 "
+fi
+
 # the process name carries the caller's prefix (ND_TEST_PREFIX)
 (exec -a "${ND_TEST_PREFIX:-nd-$$}-fake-netd" python3 "$ND_SRC/tests/integ/ctl/fake-netd.py" "$sock" "$log") &
 fake=$!
