@@ -136,8 +136,11 @@ echo "# partition: rx2 stopped its tasks after ${stopped:-never} s, rx1 ran them
 slack=$(awk -v k="$ND_SLOW" 'BEGIN {print (k > 1) ? 0.5 : 0}')
 t_ok "cut off from etcd, rx2 stops its tasks by itself within the TTL (+ $slack s)" \
         awk -v s="${stopped:-99}" -v t="$TTL" -v k="$slack" 'BEGIN {exit !(s <= t + k)}'
-t_ok "rx1 runs them within TTL + 2 s (+ $slack s)" \
-        awk -v s="${moved:-99}" -v t="$TTL" -v k="$slack" 'BEGIN {exit !(s <= t + 2 + k)}'
+# the takeover creates containers and is seen through netctl polls,
+# both several times slower under a sanitizer (5.2-5.7 s seen there)
+mslack=$(awk -v k="$ND_SLOW" 'BEGIN {print (k > 1) ? 2 : 0}')
+t_ok "rx1 runs them within TTL + 2 s (+ $mslack s)" \
+        awk -v s="${moved:-99}" -v t="$TTL" -v k="$mslack" 'BEGIN {exit !(s <= t + 2 + k)}'
 t_eq "no slot ran on both hosts meanwhile" "$dup" ""
 nd_on rx2 ip route del blackhole 10.99.0.254/32
 live() { nd_ctl rx1 node ls --format json | jq '[.[] | select(.State == "live")] | length'; }
