@@ -314,7 +314,7 @@ int nd_dns_sandbox_socket(int type, uint16_t port, uint16_t *ret_port) {
 int nd_dns_sandbox_adopt(nd_dns *d, int ufd, uint16_t udp_port, int tfd, uint16_t tcp_port, nd_dns_sandbox **ret) {
         nd_dns_enter(d);
         nd_dns_sandbox *sb = adopt(d, ufd, udp_port, tfd, tcp_port);
-        nd_dns_leave(d);
+        nd_dns_leave_wake(d);
         if (!sb) {
                 close(ufd);
                 close(tfd);
@@ -411,7 +411,7 @@ void nd_dns_sandbox_close(nd_dns_sandbox *sb) {
         free_nets(sb);
         free_links(sb);
         free(sb);
-        nd_dns_leave(d);
+        nd_dns_leave_wake(d);
 }
 
 int nd_dns_sandbox_configure(nd_dns_sandbox *sb, const char *const *nets, size_t n_nets, bool can_forward,

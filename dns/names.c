@@ -24,21 +24,24 @@ typedef struct rec {
 struct nd_dns_names {
         rec **buckets, **obuckets;
         size_t n_buckets, n;
-        pthread_mutex_t *lock; /* the writers', or NULL */
+        void (*lock)(void *), (*unlock)(void *); /* the writers', or NULL */
+        void *lock_arg;
 };
 
-void nd_dns_names_set_lock(nd_dns_names *t, pthread_mutex_t *lock) {
+void nd_dns_names_set_lock(nd_dns_names *t, void (*lock)(void *), void (*unlock)(void *), void *arg) {
         t->lock = lock;
+        t->unlock = unlock;
+        t->lock_arg = arg;
 }
 
 static void wlock(nd_dns_names *t) {
         if (t->lock)
-                pthread_mutex_lock(t->lock);
+                t->lock(t->lock_arg);
 }
 
 static void wunlock(nd_dns_names *t) {
-        if (t->lock)
-                pthread_mutex_unlock(t->lock);
+        if (t->unlock)
+                t->unlock(t->lock_arg);
 }
 
 static uint64_t hash_str(uint64_t h, const char *s) {

@@ -9,7 +9,6 @@
  */
 #pragma once
 
-#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -22,9 +21,10 @@ typedef struct nd_dns_names nd_dns_names;
 
 nd_dns_names *nd_dns_names_new(void);
 nd_dns_names *nd_dns_names_free(nd_dns_names *t);
-/* The writers below (add, add_endpoint, drop) take @lock (NULL: none),
- * the lock of the DNS service whose thread reads the table (server.h). */
-void nd_dns_names_set_lock(nd_dns_names *t, pthread_mutex_t *lock);
+/* The writers below (add, add_endpoint, drop) call @lock(@arg) first and
+ * @unlock(@arg) after (NULL: nothing): the lock of the DNS service whose
+ * thread reads the table (server.h). */
+void nd_dns_names_set_lock(nd_dns_names *t, void (*lock)(void *), void (*unlock)(void *), void *arg);
 
 /* @name resolves to @a on network @net; @ptr_name (e.g. "web.front")
  * answers reverse lookups of @a (NULL: none from this record).  @a NULL:

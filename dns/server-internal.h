@@ -17,6 +17,7 @@
 #include <ev.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -58,6 +59,7 @@ struct nd_dns {
         /* server.h, Threads: @lock (recursive) is the service's; with
          * @threaded, @loop is its own and @thread runs it */
         pthread_mutex_t lock;
+        atomic_uint waiting;      /* callers from outside waiting for @lock (nd_dns_enter) */
         bool threaded, stopping;
         pthread_t thread;
         ev_async wake;            /* the thread looks at its watchers again, or stops */
@@ -134,10 +136,11 @@ typedef struct nd_dns_fwd {
 } nd_dns_fwd;
 
 /* server.c: the service's lock taken by a function of server.h (nestable),
- * and given back; leaving also wakes the service's thread, whose watchers
- * may have changed. */
+ * and given back; leave_wake also wakes the service's thread, for a
+ * change of its watchers (started or stopped). */
 void nd_dns_enter(const nd_dns *d);
 void nd_dns_leave(const nd_dns *d);
+void nd_dns_leave_wake(const nd_dns *d);
 
 /* server.c: the counters of network @net, made on first use (NULL when
  * out of memory). */

@@ -7,7 +7,9 @@
  */
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,11 +20,22 @@
 #define FWD_MAX_DEFAULT 1024 /* in flight, in total (Docker's embedded DNS: 1024) */
 #define FWD_MAX_SANDBOX_DEFAULT 128 /* in flight, per sandbox (dnsmasq: 150) */
 
+/* From outside the DNS thread the lock is taken counted in @waiting, so
+ * the thread, back from its poll, lets the waiter in first: a glibc mutex
+ * is handed to no one, and under a query flood the thread would take it
+ * back at once, turn after turn, while the daemon's loop waited. */
 void nd_dns_enter(const nd_dns *d) {
-        pthread_mutex_lock((pthread_mutex_t *) &d->lock);
+        nd_dns *w = (nd_dns *) d;
+        atomic_fetch_add(&w->waiting, 1);
+        pthread_mutex_lock(&w->lock);
+        atomic_fetch_sub(&w->waiting, 1);
 }
 
 void nd_dns_leave(const nd_dns *d) {
+        pthread_mutex_unlock((pthread_mutex_t *) &d->lock);
+}
+
+void nd_dns_leave_wake(const nd_dns *d) {
         if (d->threaded)
                 ev_async_send(d->loop, (ev_async *) &d->wake);
         pthread_mutex_unlock((pthread_mutex_t *) &d->lock);
@@ -36,6 +49,14 @@ void nd_dns_release(nd_dns *d) {
         nd_dns_leave(d);
 }
 
+static void names_lock(void *d) {
+        nd_dns_enter(d);
+}
+
+static void names_unlock(void *d) {
+        nd_dns_leave(d);
+}
+
 /* ---- the service's thread ---------------------------------------------------------- */
 
 static void loop_release(struct ev_loop *loop) {
@@ -45,6 +66,10 @@ static void loop_release(struct ev_loop *loop) {
 
 static void loop_acquire(struct ev_loop *loop) {
         nd_dns *d = ev_userdata(loop);
+        /* a caller waits for the lock: it goes first (it holds it briefly;
+         * bounded, should it be descheduled meanwhile) */
+        for (int i = 0; i < 1000 && atomic_load(&d->waiting) > 0; i++)
+                sched_yield();
         pthread_mutex_lock(&d->lock);
 }
 
@@ -80,6 +105,9 @@ static int thread_start(nd_dns *d) {
         pthread_sigmask(SIG_SETMASK, &old, NULL);
         if (r != 0) {
                 d->threaded = false;
+                ev_async_stop(d->loop, &d->wake);
+                ev_loop_destroy(d->loop);
+                d->loop = NULL;
                 return -r;
         }
         (void) pthread_setname_np(d->thread, "netd-dns");
@@ -91,7 +119,7 @@ static void thread_stop(nd_dns *d) {
                 return;
         nd_dns_enter(d);
         d->stopping = true;
-        nd_dns_leave(d);
+        nd_dns_leave_wake(d);
         pthread_join(d->thread, NULL);
         d->threaded = false;
 }
@@ -112,15 +140,6 @@ int nd_dns_new(struct ev_loop *loop, const nd_dns_config *cfg, nd_dns **ret) {
                 nd_dns_free(d);
                 return -ENOMEM;
         }
-        if (cfg->own_thread) {
-                d->loop = NULL;
-                int r = thread_start(d);
-                if (r < 0) {
-                        nd_dns_free(d);
-                        return r;
-                }
-                nd_dns_names_set_lock(d->names, &d->lock);
-        }
         d->timeout = cfg->timeout > 0 ? cfg->timeout : 1.0;
         d->fwd_max = cfg->forward_max ? cfg->forward_max : FWD_MAX_DEFAULT;
         d->fwd_max_sandbox = cfg->forward_max_sandbox ? cfg->forward_max_sandbox : FWD_MAX_SANDBOX_DEFAULT;
@@ -128,9 +147,19 @@ int nd_dns_new(struct ev_loop *loop, const nd_dns_config *cfg, nd_dns **ret) {
         d->n_fixed = cfg->n_servers < ND_DNS_MAX_UPSTREAMS ? cfg->n_servers : ND_DNS_MAX_UPSTREAMS;
         if (d->n_fixed)
                 memcpy(d->fixed, cfg->servers, d->n_fixed * sizeof(*d->fixed));
+        /* the thread starts once everything it reads is set */
+        if (cfg->own_thread) {
+                d->loop = NULL;
+                int r = thread_start(d);
+                if (r < 0) {
+                        nd_dns_free(d);
+                        return r;
+                }
+                nd_dns_names_set_lock(d->names, names_lock, names_unlock, d);
+        }
         nd_dns_enter(d);
         nd_dns_upstreams_start(d);
-        nd_dns_leave(d);
+        nd_dns_leave_wake(d);
         *ret = d;
         return 0;
 }

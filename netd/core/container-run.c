@@ -81,11 +81,13 @@ void nd_ct_exited(nd_container *c) {
                         log_ct(LOG_ERR, c, "auto-remove failed", "err=%d", r);
                 return;
         }
-        if (c->removing && removal_waits(c)) {
+        if (c->removing && removal_waits(c) && !c->persisting) {
                 /* rm -f killed it: the removal's one transaction records
                  * it gone, and its pairs go with the sandbox, so no stop
                  * record is written first and no answer waits for the
-                 * pairs' grace period (as --rm, above) */
+                 * pairs' grace period (as --rm, above).  Not while a
+                 * record of it is in flight (a connect's): the stop
+                 * record then queues behind it, and the removal after. */
                 bool task = c->managed;
                 nd_ct_notify_waiters(c, 0, NULL); /* @c may be gone */
                 if (task)

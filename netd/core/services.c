@@ -257,10 +257,18 @@ void nd_svc_apply(nd_manager *m, struct nd_svc *s) {
                 nd_log(LOG_ERR, "out of memory applying a service", "service=%s", s->rec->name);
                 return;
         }
-        /* the names are replaced at once for the DNS thread */
+        /* the names, replaced at once for the DNS thread (it waits for
+         * this alone) */
         if (m->dns) {
                 nd_dns_hold(m->dns);
                 nd_dns_names_drop(nd_dns_table(m->dns), s->rec->id);
+                for (size_t i = 0; i < s->rec->n_nets; i++) {
+                        const nd_svc_net *sn = &s->rec->nets[i];
+                        const nd_network *n = nd_net_by_id(m, sn->net);
+                        if (n)
+                                svc_names(m, s, n, be, backends(m, s, sn->net, be, max_be), &sn->vip4);
+                }
+                nd_dns_release(m->dns);
         }
         for (size_t i = 0; i < s->rec->n_nets; i++) {
                 const nd_svc_net *sn = &s->rec->nets[i];
@@ -271,8 +279,6 @@ void nd_svc_apply(nd_manager *m, struct nd_svc *s) {
                 if (!n)
                         continue;
                 n_be = backends(m, s, sn->net, be, max_be);
-                if (m->dns)
-                        svc_names(m, s, n, be, n_be, &sn->vip4);
                 if (s->rec->mode != ND_SVC_VIP || sn->vip4.family != AF_INET)
                         continue;
                 nd_bridge_name(n, br, sizeof(br));
@@ -281,8 +287,6 @@ void nd_svc_apply(nd_manager *m, struct nd_svc *s) {
                 nd_svc_socklb_set(m, s, &sn->vip4, be, n_be);
                 memcpy(&lb_vips[n_lb_vips++], sn->vip4.b, sizeof(*lb_vips));
         }
-        if (m->dns)
-                nd_dns_release(m->dns);
         nd_svc_socklb_keep(m, s, lb_vips, n_lb_vips);
         n_elems += svc_mesh_elems(m, s, elems + n_elems);
         if (s->fw) {
