@@ -122,9 +122,21 @@ nd_on rx2 ip route add blackhole 10.99.0.254/32
 t0=$(date +%s.%N)
 # stopped: when no task process is left on rx2 (what no slot may run
 # twice on; its netd's view may lag), watched on its own so the netctl
-# polls below (slow under a sanitizer) do not blur it
+# polls below (slow under a sanitizer) do not blur it.  The tasks, not
+# their monitors: a sanitizer's monitor lingers in its exit-time leak
+# check after its task is gone.
+tasks_alive() { # ROLE: monitors of ROLE's containers whose task still runs
+        local p n=0 argv kids
+        for p in /proc/[0-9]*; do
+                mapfile -d '' -t argv 2>/dev/null <"$p/cmdline" || continue
+                [ "${argv[0]:-}" = netd-monitor ] && [[ ${argv[1]:-} == "$ND_TMP/$1/"* ]] || continue
+                kids=$(cat "$p"/task/*/children 2>/dev/null)
+                [ -n "${kids// /}" ] && n=$((n + 1))
+        done
+        echo "$n"
+}
 (
-        while [ "$(monitors rx2 any)" != 0 ] && [ "$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN {print (b - a < 15)}')" = 1 ]; do
+        while [ "$(tasks_alive rx2)" != 0 ] && [ "$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN {print (b - a < 15)}')" = 1 ]; do
                 sleep 0.02
         done
         awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN {printf "%.2f", b - a}' >"$ND_TMP/rx2-stopped"
@@ -143,7 +155,7 @@ wait "$watcher"
 stopped=$(cat "$ND_TMP/rx2-stopped" 2>/dev/null)
 echo "# partition: rx2 stopped its tasks after ${stopped:-never} s, rx1 ran them after ${moved:-never} s (TTL $TTL s)"
 # (seen through netctl polls: a sanitizer build's take longer)
-slack=$(awk -v k="$ND_SLOW" 'BEGIN {print (k > 1) ? 0.5 : 0}')
+slack=$(awk -v k="$ND_SLOW" 'BEGIN {print (k > 1) ? 1 : 0}')
 t_ok "cut off from etcd, rx2 stops its tasks by itself within the TTL (+ $slack s)" \
         awk -v s="${stopped:-99}" -v t="$TTL" -v k="$slack" 'BEGIN {exit !(s <= t + k)}'
 # the takeover creates containers and is seen through netctl polls,
