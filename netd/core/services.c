@@ -245,46 +245,46 @@ static size_t svc_mesh_elems(nd_manager *m, const struct nd_svc *s, nd_nft_elem 
 /* Rewrite @s's elements and names from the task table. */
 void nd_svc_apply(nd_manager *m, struct nd_svc *s) {
         _cleanup_free_ nd_nft_elem *elems = NULL;
-        _cleanup_free_ nd_addr *be = NULL;
+        _cleanup_free_ nd_addr *be = NULL; /* each network's healthy tasks, max_be apart */
+        _cleanup_free_ size_t *n_be = NULL;
         _cleanup_free_ uint32_t *lb_vips = NULL;
-        size_t n_elems = 0, max_be = m->n_tasks ? m->n_tasks : 1, n_lb_vips = 0;
+        size_t n_elems = 0, max_be = m->n_tasks ? m->n_tasks : 1, n_lb_vips = 0, n_nets = s->rec->n_nets;
 
         s->dirty = false;
-        be = calloc(max_be, sizeof(*be));
-        elems = calloc(s->rec->n_nets * ND_FW_VIP_ELEMS_MAX + s->rec->n_ports * ND_SVC_SLOTS + 1, sizeof(*elems));
-        lb_vips = calloc(s->rec->n_nets + 1, sizeof(*lb_vips));
-        if (!be || !elems || !lb_vips) {
+        be = calloc(n_nets * max_be + 1, sizeof(*be));
+        n_be = calloc(n_nets + 1, sizeof(*n_be));
+        elems = calloc(n_nets * ND_FW_VIP_ELEMS_MAX + s->rec->n_ports * ND_SVC_SLOTS + 1, sizeof(*elems));
+        lb_vips = calloc(n_nets + 1, sizeof(*lb_vips));
+        if (!be || !n_be || !elems || !lb_vips) {
                 nd_log(LOG_ERR, "out of memory applying a service", "service=%s", s->rec->name);
                 return;
         }
+        for (size_t i = 0; i < n_nets; i++)
+                n_be[i] = backends(m, s, s->rec->nets[i].net, be + i * max_be, max_be);
         /* the names, replaced at once for the DNS thread (it waits for
          * this alone) */
         if (m->dns) {
                 nd_dns_hold(m->dns);
                 nd_dns_names_drop(nd_dns_table(m->dns), s->rec->id);
-                for (size_t i = 0; i < s->rec->n_nets; i++) {
+                for (size_t i = 0; i < n_nets; i++) {
                         const nd_svc_net *sn = &s->rec->nets[i];
                         const nd_network *n = nd_net_by_id(m, sn->net);
                         if (n)
-                                svc_names(m, s, n, be, backends(m, s, sn->net, be, max_be), &sn->vip4);
+                                svc_names(m, s, n, be + i * max_be, n_be[i], &sn->vip4);
                 }
                 nd_dns_release(m->dns);
         }
-        for (size_t i = 0; i < s->rec->n_nets; i++) {
+        for (size_t i = 0; i < n_nets; i++) {
                 const nd_svc_net *sn = &s->rec->nets[i];
                 const nd_network *n = nd_net_by_id(m, sn->net);
                 char br[16];
-                size_t n_be;
 
-                if (!n)
-                        continue;
-                n_be = backends(m, s, sn->net, be, max_be);
-                if (s->rec->mode != ND_SVC_VIP || sn->vip4.family != AF_INET)
+                if (!n || s->rec->mode != ND_SVC_VIP || sn->vip4.family != AF_INET)
                         continue;
                 nd_bridge_name(n, br, sizeof(br));
-                n_elems += nd_fw_vip_elems(br, &sn->vip4, be, n_be, elems + n_elems);
+                n_elems += nd_fw_vip_elems(br, &sn->vip4, be + i * max_be, n_be[i], elems + n_elems);
                 /* the same backends for the containers' sockets */
-                nd_svc_socklb_set(m, s, &sn->vip4, be, n_be);
+                nd_svc_socklb_set(m, s, &sn->vip4, be + i * max_be, n_be[i]);
                 memcpy(&lb_vips[n_lb_vips++], sn->vip4.b, sizeof(*lb_vips));
         }
         nd_svc_socklb_keep(m, s, lb_vips, n_lb_vips);
