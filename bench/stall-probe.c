@@ -37,16 +37,14 @@ static void on_stop(int sig) {
         stop = 1;
 }
 
-static double real(void) {
+static double clock_s(clockid_t id) {
         struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
+        clock_gettime(id, &ts);
         return (double) ts.tv_sec + (double) ts.tv_nsec / 1e9;
 }
 
 static double mono(void) {
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (double) ts.tv_sec + (double) ts.tv_nsec / 1e9;
+        return clock_s(CLOCK_MONOTONIC);
 }
 
 static int cmp(const void *a, const void *b) {
@@ -115,7 +113,7 @@ int main(int argc, char **argv) {
                                 lost++;
                         }
                         q[0] = (unsigned char) (id >> 8), q[1] = (unsigned char) id;
-                        sent_rt[id] = real();
+                        sent_rt[id] = clock_s(CLOCK_REALTIME); /* the timestamps' clock */
                         if (send(fd, q, qlen, 0) == (ssize_t) qlen) {
                                 sent[id] = now;
                                 outstanding++;
