@@ -27,12 +27,14 @@ nd_bench_stop_netd() {
 # rootfs, network NET on SUBNET, and two containers on it: "target", the
 # name asked for, and "probe", where bench-stall-probe asks it.  Sets pid
 # (netd's) and probe_ns (the probe's namespace); NETD_SOCKET exported.
+# NETD_ARGS, when set, adds netd flags (e.g. "--dns-realtime off").
 # Prints why and returns 1 when a step fails (WHAT names the bench).
 nd_bench_netd_with_probe() {
         local what=$1 build=$2 tmp=$3 host=$4 subnet=$5 net=$6 c
         echo >"$tmp/empty-resolv.conf"
+        # shellcheck disable=SC2086 # NETD_ARGS: words
         nsenter --net="/run/netns/$host" "$build/netd/netd" --state-dir "$tmp/state" --run-dir "$tmp/run" \
-                --resolv-conf "$tmp/empty-resolv.conf" --log-level warning 2>"$tmp/netd.log" &
+                --resolv-conf "$tmp/empty-resolv.conf" --log-level warning ${NETD_ARGS:-} 2>"$tmp/netd.log" &
         pid=$!
         for _ in $(seq 1 100); do
                 [ -S "$tmp/run/netd.sock" ] && break

@@ -83,8 +83,10 @@ cni_pid=""
 kill -TERM "$probe_pid"
 wait "$probe_pid" || exit 1
 probe_pid=""
-loop=$(curl -s --unix-socket "$sock" http://netd/v1/info |
-        jq -r '.Loop | "\(.LagMaxSeconds * 1000 | . * 100 | round / 100) ms over its last \(.WindowSeconds) s"')
+info=$(curl -s --unix-socket "$sock" http://netd/v1/info)
+loop=$(jq -r '.Loop | "\(.LagMaxSeconds * 1000 | . * 100 | round / 100) ms over its last \(.WindowSeconds) s"' <<<"$info")
+# an older netd has no such fields: "-"
+sched=$(jq -r '.Dns | "\(.Scheduling // "-"), \(.RealtimeDemotions // "-") drops to normal priority"' <<<"$info")
 
 cni_secs=$(secs $(( $(cat "$tmp/cni-end") - t0 )))
 printf 'stall: N=%d M=%d DNS answer during churn: p99 %s ms, worst %s ms; quiet: p99 %s ms, worst %s ms\n' \
@@ -101,3 +103,4 @@ printf 'stall: queries (answered, lost, errors): churn %s (%s, %s, %s), quiet %s
 printf 'stall: %d creations took %s s, %d removals %s s; the %d CNI ADD/DEL pairs beside them %s s\n' \
         "$n" "$(secs $(( t1 - t0 )))" "$n" "$(secs $(( t2 - t1 )))" "$m" "$cni_secs"
 printf "stall: netd's own loop-lag gauge (/v1/info Loop.LagMaxSeconds, a 0.5 s timer): worst %s\n" "$loop"
+printf "stall: the DNS thread (/v1/info Dns.Scheduling) at the end: %s\n" "$sched"

@@ -24,6 +24,7 @@
 
 #include "answer.h"
 #include "metrics.h"
+#include "rtbudget.h"
 #include "server.h"
 
 #define UDP_BATCH 16         /* datagrams per sandbox per wake-up: a flooding
@@ -63,6 +64,12 @@ struct nd_dns {
         bool threaded, stopping;
         pthread_t thread;
         ev_async wake;            /* the thread looks at its watchers again, or stops */
+        /* the thread's priority (rtbudget.h), its own to change; @rt_asked:
+         * config.realtime; @rt_want: still governed (cleared when the kernel
+         * refuses, @rt_err says why) */
+        bool rt_asked, rt_want;
+        int rt_err;
+        nd_rtb rtb;
 };
 
 typedef struct nd_dns_upsock {

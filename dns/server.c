@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "macro.h"
 #include "server-internal.h"
@@ -59,17 +60,65 @@ static void names_unlock(void *d) {
 
 /* ---- the service's thread ---------------------------------------------------------- */
 
+static double mono_now(void) {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (double) ts.tv_sec + (double) ts.tv_nsec / 1e9;
+}
+
+static double thread_cpu(void) {
+        struct timespec ts;
+        if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) < 0)
+                return 0;
+        return (double) ts.tv_sec + (double) ts.tv_nsec / 1e9;
+}
+
+/* The calling thread at real-time priority (the lowest SCHED_FIFO level:
+ * above every normal task, below the kernel's own real-time threads) or
+ * back to normal.  Its children, should it have any, start normal. */
+static int set_realtime(bool on) {
+        struct sched_param p = { .sched_priority = on ? 1 : 0 };
+        if (sched_setscheduler(0, (on ? SCHED_FIFO : SCHED_OTHER) | SCHED_RESET_ON_FORK, &p) < 0)
+                return -errno;
+        return 0;
+}
+
+/* Before each poll (lock held): judge the thread's CPU use since the last
+ * span (rtbudget.h) and change its priority when told to. */
+static void rt_govern(nd_dns *d) {
+        double now = mono_now();
+        if (!nd_rtb_due(&d->rtb, now))
+                return;
+        nd_rtb_action a = nd_rtb_check(&d->rtb, now, thread_cpu());
+        if (a == ND_RTB_KEEP)
+                return;
+        int r = set_realtime(a == ND_RTB_PROMOTE);
+        if (r < 0 && a == ND_RTB_PROMOTE) {
+                /* taken away meanwhile (a cgroup's real-time budget): stay normal */
+                d->rt_err = -r;
+                d->rt_want = false;
+                d->rtb.rt = false;
+        }
+}
+
 static void loop_release(struct ev_loop *loop) {
         nd_dns *d = ev_userdata(loop);
+        if (d->rt_want)
+                rt_govern(d);
         pthread_mutex_unlock(&d->lock);
 }
 
 static void loop_acquire(struct ev_loop *loop) {
         nd_dns *d = ev_userdata(loop);
         /* a caller waits for the lock: it goes first (it holds it briefly;
-         * bounded, should it be descheduled meanwhile) */
-        for (int i = 0; i < 1000 && atomic_load(&d->waiting) > 0; i++)
-                sched_yield();
+         * bounded, should it be descheduled meanwhile).  At real-time
+         * priority a yield lets no normal task in: the thread blocks on
+         * the lock instead, which lends the holder its priority and, on
+         * unlock, hands the lock to the waiter (a priority-inheriting
+         * mutex) */
+        if (!d->rtb.rt)
+                for (int i = 0; i < 1000 && atomic_load(&d->waiting) > 0; i++)
+                        sched_yield();
         pthread_mutex_lock(&d->lock);
 }
 
@@ -82,6 +131,14 @@ static void on_wake(struct ev_loop *loop, ev_async *w, int revents) {
 static void *thread_main(void *arg) {
         nd_dns *d = arg;
         pthread_mutex_lock(&d->lock);
+        if (d->rt_want) {
+                int r = set_realtime(true);
+                if (r < 0) {
+                        d->rt_err = -r;
+                        d->rt_want = false;
+                }
+                nd_rtb_init(&d->rtb, mono_now(), thread_cpu(), r == 0);
+        }
         ev_run(d->loop, 0);
         pthread_mutex_unlock(&d->lock);
         return NULL;
@@ -131,6 +188,9 @@ int nd_dns_new(struct ev_loop *loop, const nd_dns_config *cfg, nd_dns **ret) {
                 return -ENOMEM;
         pthread_mutexattr_init(&ma);
         pthread_mutexattr_settype(&ma, PTHREAD_MUTEX_RECURSIVE);
+        /* the thread may run at real-time priority (rtbudget.h): whoever
+         * holds the lock while it waits runs at its priority meanwhile */
+        pthread_mutexattr_setprotocol(&ma, PTHREAD_PRIO_INHERIT);
         pthread_mutex_init(&d->lock, &ma);
         pthread_mutexattr_destroy(&ma);
         d->loop = loop;
@@ -150,6 +210,7 @@ int nd_dns_new(struct ev_loop *loop, const nd_dns_config *cfg, nd_dns **ret) {
         /* the thread starts once everything it reads is set */
         if (cfg->own_thread) {
                 d->loop = NULL;
+                d->rt_want = d->rt_asked = cfg->realtime;
                 int r = thread_start(d);
                 if (r < 0) {
                         nd_dns_free(d);
@@ -202,12 +263,31 @@ json_t *nd_dns_upstreams(const nd_dns *d) {
         return a;
 }
 
+/* How the service's thread is scheduled now, and why (rtbudget.h). */
+static const char *scheduling(const nd_dns *d, char *buf, size_t len) {
+        if (!d->threaded)
+                return "the daemon's loop";
+        if (d->rt_err)
+                snprintf(buf, len, "normal (no real-time priority: %s)", strerror(d->rt_err));
+        else if (!d->rt_asked)
+                snprintf(buf, len, "normal (--dns-realtime off)");
+        else if (!d->rtb.rt)
+                snprintf(buf, len, "normal (over its CPU budget)");
+        else
+                snprintf(buf, len, "realtime");
+        return buf;
+}
+
 json_t *nd_dns_status(const nd_dns *d) {
+        char sched[96];
         nd_dns_enter(d);
-        json_t *j = json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "ForwardsInFlight", (json_int_t) d->inflight,
-                         "ForwardMax", (json_int_t) d->fwd_max, "ForwardMaxPerSandbox", (json_int_t) d->fwd_max_sandbox,
-                         "ForwardsRefused", (json_int_t) d->fwd_refused, "FloodDropped", (json_int_t) d->flood_dropped,
-                         "UpstreamSockets", (json_int_t) d->n_socks, "ForgedReplies", (json_int_t) d->forged);
+        json_t *j = json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:s, s:I}", "ForwardsInFlight",
+                              (json_int_t) d->inflight, "ForwardMax", (json_int_t) d->fwd_max,
+                              "ForwardMaxPerSandbox", (json_int_t) d->fwd_max_sandbox, "ForwardsRefused",
+                              (json_int_t) d->fwd_refused, "FloodDropped", (json_int_t) d->flood_dropped,
+                              "UpstreamSockets", (json_int_t) d->n_socks, "ForgedReplies", (json_int_t) d->forged,
+                              "Scheduling", scheduling(d, sched, sizeof(sched)), "RealtimeDemotions",
+                              (json_int_t) d->rtb.demotions);
         nd_dns_leave(d);
         return j;
 }
@@ -257,6 +337,12 @@ void nd_dns_metrics(const nd_dns *d, nd_expo *e) {
         nd_expo_sample(e, "netd_dns_forged_replies_total", NULL, (double) d->forged);
         nd_expo_family(e, "netd_dns_upstream_sockets", "gauge", "UDP sockets open towards upstream servers.");
         nd_expo_sample(e, "netd_dns_upstream_sockets", NULL, (double) d->n_socks);
+        nd_expo_family(e, "netd_dns_realtime", "gauge",
+                       "1 while the DNS thread runs at real-time priority (it drops to normal over its CPU budget).");
+        nd_expo_sample(e, "netd_dns_realtime", NULL, d->threaded && d->rtb.rt ? 1 : 0);
+        nd_expo_family(e, "netd_dns_realtime_demotions_total", "counter",
+                       "Times the DNS thread dropped to normal priority for using over its CPU budget.");
+        nd_expo_sample(e, "netd_dns_realtime_demotions_total", NULL, (double) d->rtb.demotions);
         nd_expo_family(e, "netd_dns_forward_duration_seconds", "histogram",
                        "Time from forwarding a query to relaying its answer.");
         nd_expo_hist(e, "netd_dns_forward_duration_seconds", NULL, &d->fwd_lat);

@@ -59,6 +59,7 @@ typedef struct nd_dns_config {
         unsigned forward_max;     /* queries forwarded at once, in total; 0: 1024 */
         unsigned forward_max_sandbox; /* ... per sandbox; 0: 128 */
         bool own_thread;          /* serve on a thread and loop of its own (the loop given is unused) */
+        bool realtime;            /* own_thread: at real-time priority while light (rtbudget.h) */
 } nd_dns_config;
 
 /* The nameserver addresses of resolv.conf text @text[0..len) (at most
@@ -74,7 +75,8 @@ void nd_dns_hold(nd_dns *d);
 void nd_dns_release(nd_dns *d);
 
 /* Forwarding counters: in flight, limits, refused, flood-dropped,
- * upstream sockets, forged replies. */
+ * upstream sockets, forged replies; the thread's scheduling and how often
+ * it dropped to normal priority (rtbudget.h). */
 json_t *nd_dns_status(const nd_dns *d);
 /* Prometheus families: queries (in total and by type), answers by rcode, forwards by network,
  * forwarding bounds and sockets, forward latency. */

@@ -90,6 +90,7 @@ int nd_manager_new(const nd_manager_config *cfg, struct ev_loop *loop, nd_manage
                         m->n_dns_servers++;
         m->dns = NULL;
         m->dns_off = cfg->no_dns;
+        m->dns_rt_off = cfg->no_dns_realtime;
         if (cfg->host_dns)
                 m->host_dns_addr = strdup(cfg->host_dns);
         if (cfg->socket_path)
@@ -470,7 +471,8 @@ int nd_manager_start(nd_manager *m, void (*ready)(void *userdata, int r), void *
         if (!m->dns_off) {
                 nd_dns_config dc = { .resolv_conf = m->resolv_conf, .servers = m->dns_servers,
                                      .n_servers = m->n_dns_servers, .forward_max = m->dns_forward_max,
-                                     .forward_max_sandbox = m->dns_forward_max_sandbox, .own_thread = true };
+                                     .forward_max_sandbox = m->dns_forward_max_sandbox, .own_thread = true,
+                                     .realtime = !m->dns_rt_off };
                 r = nd_dns_new(m->loop, &dc, &m->dns);
                 if (r < 0)
                         return nd_log_errno(LOG_ERR, r, "cannot start the embedded DNS");

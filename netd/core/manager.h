@@ -40,6 +40,7 @@ typedef struct nd_manager_config {
         bool no_sock_lb;           /* VIPs through nftables' DNAT only (--sock-lb off) */
         uint16_t port_lo, port_hi; /* dynamic host ports; 0: 49153-60999 */
         bool no_dns;               /* no embedded DNS server */
+        bool no_dns_realtime;      /* its thread never at real-time priority (--dns-realtime off) */
         const char *resolv_conf;   /* upstreams; NULL: /etc/resolv.conf */
         const char *const *dns_servers; /* --dns; NULL-terminated, overrides resolv_conf */
         unsigned dns_ttl;          /* 0: ND_DNS_DEFAULT_TTL */

@@ -76,6 +76,8 @@ static void usage(FILE *f) {
                 "                               beyond it containers get SERVFAIL\n"
                 "  --dns-forward-max-per-sandbox N  the same per container (default 128)\n"
                 "  --dns-server on|off          the embedded DNS at 127.0.0.11 in sandboxes (default on)\n"
+                "  --dns-realtime on|off        answer at real-time priority while the DNS uses under a\n"
+                "                               quarter of a CPU (default on; docs/dns.md)\n"
                 "  --host-dns IPV4[:PORT]       also answer NAME.NETWORK for the host at this address\n"
                 "                               (e.g. 127.0.0.153:53; default off; docs/dns.md)\n"
                 "  --exit-when-idle SECONDS     exit after SECONDS with no container, no sandbox whose namespace\n"
@@ -153,6 +155,7 @@ int main(int argc, char **argv) {
         enum { OPT_STATE = 256, OPT_RUN, OPT_SOCKET, OPT_STORE, OPT_POOL, OPT_LOGLEVEL, OPT_LOGTARGET,
                OPT_VERSION, OPT_MAXBODY, OPT_MONITOR, OPT_ROOTFS,
                OPT_PORTRANGE, OPT_FIREWALL, OPT_SOCKLB, OPT_CLEANUP, OPT_DNS, OPT_RESOLV, OPT_DNSTTL, OPT_DNSSERVER, OPT_HOSTDNS,
+               OPT_DNSRT,
                OPT_CACERT, OPT_CERT, OPT_KEY, OPT_ADVERTISE, OPT_NODE, OPT_NODETTL, OPT_VXLANPORT, OPT_DOCKER, OPT_PLUGIN, OPT_DOCKERHOST,
                OPT_NODEGRACE, OPT_INSECURE, OPT_ETCDUSER, OPT_ETCDPASS, OPT_SHOWID, OPT_FWDMAX, OPT_FWDMAXSB, OPT_METRICS,
                OPT_IDLE };
@@ -177,6 +180,7 @@ int main(int argc, char **argv) {
                 { "metrics-addr", required_argument, NULL, OPT_METRICS },
                 { "dns-forward-max-per-sandbox", required_argument, NULL, OPT_FWDMAXSB },
                 { "dns-server", required_argument, NULL, OPT_DNSSERVER },
+                { "dns-realtime", required_argument, NULL, OPT_DNSRT },
                 { "host-dns", required_argument, NULL, OPT_HOSTDNS },
                 { "docker-api-socket", required_argument, NULL, OPT_DOCKER },
                 { "docker-plugin-socket", required_argument, NULL, OPT_PLUGIN },
@@ -358,6 +362,10 @@ int main(int argc, char **argv) {
                 }
                 case OPT_DNSSERVER:
                         if (parse_off("dns-server", optarg, &cfg.no_dns) < 0)
+                                return 2;
+                        break;
+                case OPT_DNSRT:
+                        if (parse_off("dns-realtime", optarg, &cfg.no_dns_realtime) < 0)
                                 return 2;
                         break;
                 case OPT_LOGLEVEL:

@@ -102,6 +102,7 @@ struct nd_manager {
         uint32_t dns_ttl;
         unsigned dns_forward_max, dns_forward_max_sandbox;
         bool dns_off;     /* --dns-server off */
+        bool dns_rt_off;  /* --dns-realtime off */
         char *host_dns_addr;                /* --host-dns IPV4[:PORT], NULL: off */
         struct nd_dns_sandbox *host_dns;    /* its listeners */
         bool firewall;
