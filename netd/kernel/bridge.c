@@ -13,6 +13,7 @@
 
 #include "bridge.h"
 #include "container.h"
+#include "netns.h"
 #include "network.h"
 #include "nl-host.h"
 #include "nl-link.h"
@@ -140,6 +141,23 @@ static void port_no_ipv6(const char *name) {
         close(fd);
 }
 
+/* The container's interface on a network without IPv6 has no IPv6 either
+ * (as Docker since CVE-2024-32473): left on, the kernel would give it a
+ * link-local address and take a router advertisement's prefix and default
+ * route, an IPv6 path that no firewall rule of the network's covers.  Set
+ * before the interface comes up, so it never sends a neighbour or
+ * multicast-listener packet either (on a bridge each is flooded to every
+ * port).  A network with IPAM "none" is left alone: its addresses are the
+ * operator's.  No IPv6 in the kernel: nothing to turn off. */
+static int container_no_ipv6(const nd_network *n, const nd_endpoint *ep, int ns_fd) {
+        char key[64];
+        if (n->spec.ipv6 || n->spec.ipam_none || ns_fd < 0)
+                return 0;
+        snprintf(key, sizeof(key), "net/ipv6/conf/%s/disable_ipv6", ep->ifname);
+        int r = nd_netns_sysctl_write(ns_fd, key, "1");
+        return r == -ENOENT && access("/proc/sys/net/ipv6", F_OK) < 0 ? 0 : r;
+}
+
 /* The host end is brought up last, once its peer is up: a port that comes
  * up without a carrier is enabled on the bridge at once (its operstate is
  * still unknown), disabled when the kernel sees the missing carrier and
@@ -170,6 +188,8 @@ int nd_bridge_attach(struct nl_sock *sk, const nd_network *n, const nd_endpoint 
         if (ep->addr4.family && (r = nd_nl_addr_add(ns_sk, ifindex, &ep->addr4, ep->plen4)) < 0)
                 goto fail;
         if (ep->addr6.family && (r = nd_nl_addr_add(ns_sk, ifindex, &ep->addr6, ep->plen6)) < 0)
+                goto fail;
+        if ((r = container_no_ipv6(n, ep, ns_fd)) < 0)
                 goto fail;
         if ((r = nd_nl_link_up(ns_sk, ep->ifname)) < 0)
                 goto fail;

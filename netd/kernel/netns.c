@@ -148,6 +148,31 @@ int nd_netns_nl_socket(int ns_fd, struct nl_sock **ret) {
         return r;
 }
 
+int nd_netns_sysctl_write(int ns_fd, const char *key, const char *value) {
+        char path[PATH_MAX];
+        if ((size_t) snprintf(path, sizeof(path), "/proc/sys/%s", key) >= sizeof(path))
+                return -ENAMETOOLONG;
+        _cleanup_close_ int self = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+        if (self < 0)
+                return -errno;
+        if (setns(ns_fd, CLONE_NEWNET) < 0)
+                return -errno;
+        /* /proc/sys/net is the opening thread's namespace's */
+        int fd = open(path, O_WRONLY | O_CLOEXEC), r = 0;
+        if (setns(self, CLONE_NEWNET) < 0)
+                abort();
+        if (fd < 0)
+                return -errno;
+        size_t len = strlen(value);
+        ssize_t n = write(fd, value, len);
+        if (n < 0)
+                r = -errno;
+        else if ((size_t) n != len)
+                r = -EIO;
+        close(fd);
+        return r;
+}
+
 int nd_netns_nl_open(const char *path, int *ret_fd, struct nl_sock **ret_sk) {
         int fd = nd_netns_open(path), r;
         if (fd < 0)

@@ -28,6 +28,10 @@ int nd_netns_remove(const char *path);
 int nd_netns_open(const char *path);
 /* A NETLINK_ROUTE socket inside the namespace @ns_fd. */
 int nd_netns_nl_socket(int ns_fd, struct nl_sock **ret);
+/* Write @value to /proc/sys/@key (e.g. "net/ipv6/conf/eth0/disable_ipv6")
+ * of the namespace @ns_fd: the calling thread enters it for the write and
+ * comes back.  -ENOENT: no such setting (a kernel without IPv6). */
+int nd_netns_sysctl_write(int ns_fd, const char *key, const char *value);
 /* Both at once for the namespace at @path: a netlink socket inside it,
  * and (@ret_fd non-NULL) its fd, which the caller closes; nothing is left
  * open on failure. */
