@@ -1,8 +1,17 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "rtbudget.h"
 
-void nd_rtb_init(nd_rtb *b, double now, double cpu, bool rt) {
-        *b = (nd_rtb) { .t0 = now, .cpu0 = cpu, .quiet_since = -1, .rt = rt };
+void nd_rtb_init(nd_rtb *b, double now, double cpu) {
+        *b = (nd_rtb) { .t0 = now, .cpu0 = cpu, .quiet_since = -1, .light = true, .calm_since = -1,
+                        .contended = true };
+}
+
+bool nd_rtb_rt(const nd_rtb *b) {
+        return b->light && b->contended;
+}
+
+static nd_rtb_action change(bool was, bool is) {
+        return was == is ? ND_RTB_KEEP : is ? ND_RTB_PROMOTE : ND_RTB_DEMOTE;
 }
 
 bool nd_rtb_due(const nd_rtb *b, double now) {
@@ -10,27 +19,55 @@ bool nd_rtb_due(const nd_rtb *b, double now) {
 }
 
 nd_rtb_action nd_rtb_check(nd_rtb *b, double now, double cpu) {
+        bool was = nd_rtb_rt(b);
         double wall = now - b->t0, start = b->t0;
         double share = wall > 0 ? (cpu - b->cpu0) / wall : 0;
         b->t0 = now;
         b->cpu0 = cpu;
-        if (b->rt) {
-                if (share <= ND_RTB_HIGH)
-                        return ND_RTB_KEEP;
-                b->rt = false;
-                b->demotions++;
+        if (b->light) {
+                if (share > ND_RTB_HIGH) {
+                        b->light = false;
+                        b->quiet_since = -1;
+                        if (was)
+                                b->demotions++;
+                }
+        } else if (share > ND_RTB_LOW) {
                 b->quiet_since = -1;
-                return ND_RTB_DEMOTE;
+        } else {
+                if (b->quiet_since < 0)
+                        b->quiet_since = start;
+                if (now - b->quiet_since >= ND_RTB_QUIET) {
+                        b->light = true;
+                        b->quiet_since = -1;
+                }
         }
-        if (share > ND_RTB_LOW) {
-                b->quiet_since = -1;
+        return change(was, nd_rtb_rt(b));
+}
+
+nd_rtb_action nd_rtb_pressure(nd_rtb *b, double now, double total) {
+        bool was = nd_rtb_rt(b);
+        if (!b->have_pressure) {
+                b->have_pressure = true;
+                b->pt0 = now;
+                b->p0 = total;
                 return ND_RTB_KEEP;
         }
-        if (b->quiet_since < 0)
-                b->quiet_since = start;
-        if (now - b->quiet_since < ND_RTB_QUIET)
+        double wall = now - b->pt0, start = b->pt0;
+        if (wall < ND_RTB_PSI_SPAN)
                 return ND_RTB_KEEP;
-        b->rt = true;
-        b->quiet_since = -1;
-        return ND_RTB_PROMOTE;
+        double share = (total - b->p0) / wall;
+        b->pt0 = now;
+        b->p0 = total;
+        if (share >= ND_RTB_BUSY) {
+                b->contended = true;
+                b->calm_since = -1;
+        } else if (b->contended) {
+                if (b->calm_since < 0)
+                        b->calm_since = start;
+                if (now - b->calm_since >= ND_RTB_CALM) {
+                        b->contended = false;
+                        b->calm_since = -1;
+                }
+        }
+        return change(was, nd_rtb_rt(b));
 }

@@ -66,10 +66,13 @@ struct nd_dns {
         ev_async wake;            /* the thread looks at its watchers again, or stops */
         /* the thread's priority (rtbudget.h), its own to change; @rt_asked:
          * config.realtime; @rt_want: still governed (cleared when the kernel
-         * refuses, @rt_err says why) */
-        bool rt_asked, rt_want;
+         * refuses, @rt_err says why); @rt: real-time now; @psi_fd:
+         * /proc/pressure/cpu, read by @psi_timer */
+        bool rt_asked, rt_want, rt;
         int rt_err;
         nd_rtb rtb;
+        int psi_fd;
+        ev_timer psi_timer;
 };
 
 typedef struct nd_dns_upsock {

@@ -6,6 +6,7 @@
  * resolv.c.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
@@ -14,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "macro.h"
 #include "server-internal.h"
@@ -83,22 +85,68 @@ static int set_realtime(bool on) {
         return 0;
 }
 
-/* Before each poll (lock held): judge the thread's CPU use since the last
- * span (rtbudget.h) and change its priority when told to. */
-static void rt_govern(nd_dns *d) {
-        double now = mono_now();
-        if (!nd_rtb_due(&d->rtb, now))
-                return;
-        nd_rtb_action a = nd_rtb_check(&d->rtb, now, thread_cpu());
-        if (a == ND_RTB_KEEP)
+/* Carry out what the governor says (rtbudget.h).  The kernel refusing
+ * real-time priority ends the governing: the thread stays normal. */
+static void rt_apply(nd_dns *d, nd_rtb_action a) {
+        if (a == ND_RTB_KEEP || !d->rt_want)
                 return;
         int r = set_realtime(a == ND_RTB_PROMOTE);
-        if (r < 0 && a == ND_RTB_PROMOTE) {
-                /* taken away meanwhile (a cgroup's real-time budget): stay normal */
+        if (r == 0)
+                d->rt = a == ND_RTB_PROMOTE;
+        else if (a == ND_RTB_PROMOTE) {
                 d->rt_err = -r;
                 d->rt_want = false;
-                d->rtb.rt = false;
         }
+}
+
+/* Before each poll (lock held): judge the thread's CPU use since the last
+ * span. */
+static void rt_govern(nd_dns *d) {
+        double now = mono_now();
+        if (nd_rtb_due(&d->rtb, now))
+                rt_apply(d, nd_rtb_check(&d->rtb, now, thread_cpu()));
+}
+
+/* The "some" total of /proc/pressure/cpu, in seconds. */
+static int read_pressure(int fd, double *ret) {
+        char buf[256];
+        ssize_t n = pread(fd, buf, sizeof(buf) - 1, 0);
+        if (n <= 0)
+                return -EIO;
+        buf[n] = 0;
+        const char *t = strncmp(buf, "some ", 5) == 0 ? strstr(buf, " total=") : NULL;
+        char *end;
+        if (!t)
+                return -EBADMSG;
+        unsigned long long us = strtoull(t + 7, &end, 10);
+        if (end == t + 7)
+                return -EBADMSG;
+        *ret = (double) us / 1e6;
+        return 0;
+}
+
+static void on_pressure(struct ev_loop *loop, ev_timer *w, int revents) {
+        nd_dns *d = container_of(w, nd_dns, psi_timer);
+        double total;
+        if (read_pressure(d->psi_fd, &total) < 0) {
+                ev_timer_stop(loop, w); /* as without the file: contended */
+                return;
+        }
+        rt_apply(d, nd_rtb_pressure(&d->rtb, mono_now(), total));
+}
+
+/* The governing starts: real-time at once (contended until the host's
+ * pressure says otherwise), the pressure read every ND_RTB_PSI_SPAN. */
+static void rt_start(nd_dns *d) {
+        double total;
+        nd_rtb_init(&d->rtb, mono_now(), thread_cpu());
+        d->psi_fd = open("/proc/pressure/cpu", O_RDONLY | O_CLOEXEC);
+        if (d->psi_fd >= 0 && read_pressure(d->psi_fd, &total) == 0) {
+                nd_rtb_pressure(&d->rtb, mono_now(), total);
+                ev_timer_init(&d->psi_timer, on_pressure, ND_RTB_PSI_SPAN, ND_RTB_PSI_SPAN);
+                ev_timer_start(d->loop, &d->psi_timer);
+        }
+        rt_apply(d, ND_RTB_PROMOTE);
 }
 
 static void loop_release(struct ev_loop *loop) {
@@ -116,7 +164,7 @@ static void loop_acquire(struct ev_loop *loop) {
          * the lock instead, which lends the holder its priority and, on
          * unlock, hands the lock to the waiter (a priority-inheriting
          * mutex) */
-        if (!d->rtb.rt)
+        if (!d->rt)
                 for (int i = 0; i < 1000 && atomic_load(&d->waiting) > 0; i++)
                         sched_yield();
         pthread_mutex_lock(&d->lock);
@@ -131,14 +179,8 @@ static void on_wake(struct ev_loop *loop, ev_async *w, int revents) {
 static void *thread_main(void *arg) {
         nd_dns *d = arg;
         pthread_mutex_lock(&d->lock);
-        if (d->rt_want) {
-                int r = set_realtime(true);
-                if (r < 0) {
-                        d->rt_err = -r;
-                        d->rt_want = false;
-                }
-                nd_rtb_init(&d->rtb, mono_now(), thread_cpu(), r == 0);
-        }
+        if (d->rt_want)
+                rt_start(d);
         ev_run(d->loop, 0);
         pthread_mutex_unlock(&d->lock);
         return NULL;
@@ -194,6 +236,7 @@ int nd_dns_new(struct ev_loop *loop, const nd_dns_config *cfg, nd_dns **ret) {
         pthread_mutex_init(&d->lock, &ma);
         pthread_mutexattr_destroy(&ma);
         d->loop = loop;
+        d->psi_fd = -1;
         d->names = nd_dns_names_new();
         d->resolv = strdup(cfg->resolv_conf ? cfg->resolv_conf : "/etc/resolv.conf");
         if (!d->names || !d->resolv) {
@@ -234,6 +277,10 @@ nd_dns *nd_dns_free(nd_dns *d) {
                 ev_stat_stop(d->loop, &d->st);
         if (own_loop)
                 ev_async_stop(d->loop, &d->wake);
+        if (own_loop && ev_is_active(&d->psi_timer))
+                ev_timer_stop(d->loop, &d->psi_timer);
+        if (d->psi_fd >= 0)
+                close(d->psi_fd);
         nd_dns_upsocks_free(d);
         while (d->ctrs) {
                 nd_dns_ctr *c = d->ctrs;
@@ -271,10 +318,12 @@ static const char *scheduling(const nd_dns *d, char *buf, size_t len) {
                 snprintf(buf, len, "normal (no real-time priority: %s)", strerror(d->rt_err));
         else if (!d->rt_asked)
                 snprintf(buf, len, "normal (--dns-realtime off)");
-        else if (!d->rtb.rt)
+        else if (d->rt)
+                snprintf(buf, len, "realtime");
+        else if (!d->rtb.light)
                 snprintf(buf, len, "normal (over its CPU budget)");
         else
-                snprintf(buf, len, "realtime");
+                snprintf(buf, len, "normal (no CPU contention)");
         return buf;
 }
 
@@ -339,7 +388,7 @@ void nd_dns_metrics(const nd_dns *d, nd_expo *e) {
         nd_expo_sample(e, "netd_dns_upstream_sockets", NULL, (double) d->n_socks);
         nd_expo_family(e, "netd_dns_realtime", "gauge",
                        "1 while the DNS thread runs at real-time priority (it drops to normal over its CPU budget).");
-        nd_expo_sample(e, "netd_dns_realtime", NULL, d->threaded && d->rtb.rt ? 1 : 0);
+        nd_expo_sample(e, "netd_dns_realtime", NULL, d->threaded && d->rt ? 1 : 0);
         nd_expo_family(e, "netd_dns_realtime_demotions_total", "counter",
                        "Times the DNS thread dropped to normal priority for using over its CPU budget.");
         nd_expo_sample(e, "netd_dns_realtime_demotions_total", NULL, (double) d->rtb.demotions);

@@ -59,7 +59,7 @@ typedef struct nd_dns_config {
         unsigned forward_max;     /* queries forwarded at once, in total; 0: 1024 */
         unsigned forward_max_sandbox; /* ... per sandbox; 0: 128 */
         bool own_thread;          /* serve on a thread and loop of its own (the loop given is unused) */
-        bool realtime;            /* own_thread: at real-time priority while light (rtbudget.h) */
+        bool realtime;            /* own_thread: real-time while the host is contended and it is light (rtbudget.h) */
 } nd_dns_config;
 
 /* The nameserver addresses of resolv.conf text @text[0..len) (at most
