@@ -36,7 +36,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#define ND_RTB_SPAN 0.010      /* s: the shortest span of the thread's CPU use judged */
+#define ND_RTB_SPAN 0.050      /* s: the shortest span of the thread's CPU use judged */
 #define ND_RTB_HIGH 0.25       /* share of a CPU that ends real-time priority */
 #define ND_RTB_LOW 0.05        /* ... below which the thread is light again */
 #define ND_RTB_QUIET 1.0       /* s below ND_RTB_LOW before it is */
