@@ -14,6 +14,18 @@ static nd_rtb_action change(bool was, bool is) {
         return was == is ? ND_RTB_KEEP : is ? ND_RTB_PROMOTE : ND_RTB_DEMOTE;
 }
 
+/* One more span, from @start to @now, of a run that must last @need
+ * (started at *@since, < 0: not yet): whether it has, and then the run
+ * ends. */
+static bool held(double *since, double start, double now, double need) {
+        if (*since < 0)
+                *since = start;
+        if (now - *since < need)
+                return false;
+        *since = -1;
+        return true;
+}
+
 bool nd_rtb_due(const nd_rtb *b, double now) {
         return now - b->t0 >= ND_RTB_SPAN;
 }
@@ -33,13 +45,8 @@ nd_rtb_action nd_rtb_check(nd_rtb *b, double now, double cpu) {
                 }
         } else if (share > ND_RTB_LOW) {
                 b->quiet_since = -1;
-        } else {
-                if (b->quiet_since < 0)
-                        b->quiet_since = start;
-                if (now - b->quiet_since >= ND_RTB_QUIET) {
-                        b->light = true;
-                        b->quiet_since = -1;
-                }
+        } else if (held(&b->quiet_since, start, now, ND_RTB_QUIET)) {
+                b->light = true;
         }
         return change(was, nd_rtb_rt(b));
 }
@@ -61,13 +68,8 @@ nd_rtb_action nd_rtb_pressure(nd_rtb *b, double now, double total) {
         if (share >= ND_RTB_BUSY) {
                 b->contended = true;
                 b->calm_since = -1;
-        } else if (b->contended) {
-                if (b->calm_since < 0)
-                        b->calm_since = start;
-                if (now - b->calm_since >= ND_RTB_CALM) {
-                        b->contended = false;
-                        b->calm_since = -1;
-                }
+        } else if (b->contended && held(&b->calm_since, start, now, ND_RTB_CALM)) {
+                b->contended = false;
         }
         return change(was, nd_rtb_rt(b));
 }
