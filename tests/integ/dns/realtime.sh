@@ -4,12 +4,13 @@
 # wait for a CPU and the DNS thread is light, so an answer does not wait
 # for the time slices of whatever else the host runs (bench/stall.sh), and
 # a container cannot use that priority to take a core (dns/rtbudget.h):
-# - with more busy tasks than cores the DNS thread runs SCHED_FIFO, and
-#   /v1/info says so;
+# - with more busy tasks than cores (nproc + 1) the DNS thread runs
+#   SCHED_FIFO, and /v1/info says so;
 # - a container flooding it with queries (dnsperf, as fast as it answers)
-#   puts it back to normal priority at once, where it stays for as long as
-#   the flood lasts (sampled every 50 ms), counted; a neighbour's names
-#   keep answering and the API keeps working;
+#   gets at most the budget's share of a CPU at real-time priority (the
+#   thread's run time and policy sampled every 20 ms: about 25 ms of its
+#   1.1 s here, where a build without the budget gave it 1.9 s), the drops
+#   counted; a neighbour's names keep answering and the API keeps working;
 # - once the flood is over it is real-time again, by itself;
 # - `--dns-realtime off`: never real-time, and it still answers;
 # - once the busy tasks are gone, and if nothing else keeps the machine
@@ -33,7 +34,7 @@ TID=$(dns_tid "$NPID")
 t_match "netd has a DNS thread" "$TID" '^[0-9]+$'
 # the host contended: more busy tasks than cores
 HOGS=()
-for _ in $(seq 1 $(($(nproc) * 2))); do
+for _ in $(seq 1 $(($(nproc) + 1))); do
         sh -c 'while :; do :; done' &
         HOGS+=("$!")
         ND_PIDS+=("$!")
@@ -54,28 +55,38 @@ t_eq "the neighbour's name answers" "$(nd_ctns h calm dig +short +time=1 +tries=
 
 # local names only: every query is the thread's own work, none waits for an upstream
 for i in $(seq 1 100); do echo "calm A"; echo "flood A"; done >"$ND_TMP/queries"
-nd_ctns h flood timeout 20 dnsperf -s 127.0.0.11 -d "$ND_TMP/queries" -l 4 -c 4 -q 200 >"$ND_TMP/dnsperf" 2>&1 &
+nd_ctns h flood timeout 20 dnsperf -s 127.0.0.11 -d "$ND_TMP/queries" -l 6 -c 4 -q 200 >"$ND_TMP/dnsperf" 2>&1 &
 FLOOD=$!
 ND_PIDS+=("$FLOOD")
-sleep 0.5
-# sampled for 2.5 s of the flood: real-time in none of them
-rt=0 n=0
-for _ in $(seq 1 50); do
-        [ "$(policy "$NPID" "$TID")" = 1 ] && rt=$((rt + 1))
-        n=$((n + 1))
-        sleep 0.05
+# sampled every 20 ms for 2 s of the flood: the policy and the thread's
+# own run time (schedstat, ns).  Where the flood makes the thread heavy it
+# may be real-time for one span (ND_RTB_SPAN, 50 ms) per drop and up to
+# 25% of a CPU otherwise; without the budget it would be real-time and
+# busy throughout (on a loaded machine the flooder itself may be too slow
+# to make it heavy: then it stays real-time, and light).
+runtime() { awk '{print $1}' "/proc/$NPID/task/$TID/schedstat"; }
+now_us() { local t=$EPOCHREALTIME; echo "${t/./}"; }
+: >"$ND_TMP/samples"
+for _ in $(seq 1 100); do
+        echo "$(now_us) $(policy "$NPID" "$TID") $(runtime)" >>"$ND_TMP/samples"
+        sleep 0.02
 done
-t_eq "during the flood: the thread is at normal priority, in all of $n samples" "$rt" "0"
-t_eq "during the flood: /v1/info says why" "$(info | jq -r '.Dns.Scheduling')" "normal (over its CPU budget)"
+dem=$(info | jq -r '.Dns.RealtimeDemotions')
+# CPU (ms) in intervals that began real-time, all CPU, wall (ms)
+read -r rt_ms all_ms wall_ms < <(awk 'NR > 1 { if (p == 1) rt += $3 - r; all += $3 - r }
+        NR == 1 { t0 = $1 } { p = $2; r = $3; t = $1 }
+        END { printf "%d %d %d\n", rt / 1e6, all / 1e6, (t - t0) / 1e3 }' "$ND_TMP/samples")
+echo "# during the flood: the DNS thread ran $all_ms ms of $wall_ms ms, $rt_ms ms of it real-time; $dem drops"
+bound=$((wall_ms / 4 + 50 * (dem + 1) + 50))
+t_ok "during the flood: the thread's CPU at real-time priority stays within its budget ($rt_ms <= $bound ms)" \
+        test "$rt_ms" -le "$bound"
+t_eq "the drops are counted in /metrics too" \
+        "$(curl -s --unix-socket "$(nd_sock h)" http://netd/metrics | awk '$1 == "netd_dns_realtime_demotions_total" {print $2}')" "$dem"
 t_eq "during the flood: the neighbour's name answers" \
         "$(nd_ctns h calm dig +short +time=2 +tries=2 @127.0.0.11 calm)" "10.89.0.3"
 t_ok "during the flood: the API works" nd_ctl h network ls
 wait "$FLOOD"
 t_match "the flood was answered (dnsperf)" "$(grep 'Queries completed' "$ND_TMP/dnsperf")" 'completed: *[1-9][0-9]{3,}'
-dem=$(info | jq -r '.Dns.RealtimeDemotions')
-# one when the flood started; another only if it came back meanwhile,
-# which the samples above say it did not
-t_eq "the drop was counted, once" "$dem" "1"
 back=""
 for _ in $(seq 1 60); do
         [ "$(policy "$NPID" "$TID")" = 1 ] && { back=yes; break; }
@@ -97,18 +108,30 @@ t_ok "--dns-realtime off: a network" nd_ctl off network create --subnet 10.90.0.
 t_ok "--dns-realtime off: a container" nd_ctl off run -d --name c --network n sleep 600
 t_eq "--dns-realtime off: it answers" "$(nd_ctns off c dig +short +time=1 +tries=1 @127.0.0.11 c)" "10.90.0.2"
 
-# the busy tasks gone: normal again once the host is calm for 2 s; other
-# tests may keep it busy, so it is checked only when the host's pressure
-# says it is calm
+# the busy tasks gone: normal again once the host has been calm for 2 s.
+# Other tests may keep the machine busy, so it is checked only when the
+# host's pressure says it was calm throughout: every 100 ms of the last
+# 3 s under 1 ms of waiting (the thread's own spans, not aligned with
+# these, then stayed under its 2%)
 kill "${HOGS[@]}" 2>/dev/null
 psi() { awk '/^some/ {sub("total=", "", $5); print $5}' /proc/pressure/cpu 2>/dev/null; }
-a=$(psi)
-sleep 3
-b=$(psi)
-if [ -n "$a" ] && [ $((b - a)) -lt 30000 ]; then # under 1% of 3 s
+calm_3s() { # 0 when 30 spans of 100 ms in a row were calm; gives up after 10 s
+        local a b n=0
+        a=$(psi)
+        [ -n "$a" ] || return 1
+        for _ in $(seq 1 100); do
+                sleep 0.1
+                b=$(psi)
+                if [ $((b - a)) -lt 1000 ]; then n=$((n + 1)); else n=0; fi
+                a=$b
+                [ "$n" -ge 30 ] && return 0
+        done
+        return 1
+}
+if calm_3s; then
         t_ok "the host calm: back to normal priority" wait_policy "$NPID" "$TID" 0
         t_eq "the host calm: /v1/info says why" "$(info | jq -r '.Dns.Scheduling')" "normal (no CPU contention)"
-        for _ in $(seq 1 $(($(nproc) * 2))); do
+        for _ in $(seq 1 $(($(nproc) + 1))); do
                 sh -c 'while :; do :; done' &
                 HOGS+=("$!")
                 ND_PIDS+=("$!")
@@ -116,7 +139,7 @@ if [ -n "$a" ] && [ $((b - a)) -lt 30000 ]; then # under 1% of 3 s
         t_ok "contended again: real-time again" wait_policy "$NPID" "$TID" 1
         kill "${HOGS[@]}" 2>/dev/null
 else
-        echo "# the host is busy (tasks waited $(((b - a) / 1000)) ms of 3 s): the return to normal is not checked"
+        echo "# the host was not calm for 3 s in 10 s (other tests): the return to normal is not checked"
 fi
 t_match "--dns-realtime: a bad value is refused" "$("$ND_BUILD/netd/netd" --dns-realtime maybe 2>&1; echo "exit $?")" \
         "--dns-realtime: want on or off.*exit 2"
