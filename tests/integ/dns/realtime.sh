@@ -54,7 +54,7 @@ t_ok "a neighbour" nd_ctl h run -d --name calm --network n sleep 600
 t_eq "the neighbour's name answers" "$(nd_ctns h calm dig +short +time=1 +tries=1 @127.0.0.11 calm)" "10.89.0.3"
 
 # local names only: every query is the thread's own work, none waits for an upstream
-for i in $(seq 1 100); do echo "calm A"; echo "flood A"; done >"$ND_TMP/queries"
+for _ in $(seq 1 100); do echo "calm A"; echo "flood A"; done >"$ND_TMP/queries"
 nd_ctns h flood timeout 20 dnsperf -s 127.0.0.11 -d "$ND_TMP/queries" -l 6 -c 4 -q 200 >"$ND_TMP/dnsperf" 2>&1 &
 FLOOD=$!
 ND_PIDS+=("$FLOOD")
