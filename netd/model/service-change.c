@@ -47,7 +47,9 @@ int nd_service_scale(const nd_service *s, const json_t *req, nd_service **ret, n
                 return nd_diag_set(d, -EINVAL, "scale: not an object");
         if ((r = nd_json_only_keys(req, keys, "scale", d)) < 0)
                 return r;
-        if (!json_object_get(req, "Replicas"))
+        /* a null is no count (nd_svc_int_parse reads it as absent) */
+        const json_t *v = json_object_get(req, "Replicas");
+        if (!v || json_is_null(v))
                 return nd_diag_set(d, -EINVAL, "scale: 'Replicas' is required");
         if ((r = nd_svc_int_parse(req, "Replicas", "scale", 1, ND_SVC_MAX_REPLICAS, &replicas, d)) < 0 ||
             (r = service_dup(s, &n, d)) < 0)
@@ -160,8 +162,11 @@ int nd_service_update(const nd_service *s, const json_t *req, nd_service **ret, 
                 return nd_diag_set(d, -EINVAL, "update: not an object");
         if ((r = nd_json_only_keys(req, keys, "update", d)) < 0 || (r = task_updated(s, req, &t, d)) < 0)
                 return r;
+        /* absent or null: unchanged (nd_svc_replicas_parse would read a null
+         * as the default of a new service, one) */
         replicas = s->replicas;
-        if (json_object_get(req, "Replicas") && (r = nd_svc_replicas_parse(req, "update", s->sched, &replicas, d)) < 0)
+        const json_t *rv = json_object_get(req, "Replicas");
+        if (rv && !json_is_null(rv) && (r = nd_svc_replicas_parse(req, "update", s->sched, &replicas, d)) < 0)
                 return r;
         policy.restart = s->restart;
         policy.update_parallelism = s->update_parallelism;

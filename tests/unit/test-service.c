@@ -692,6 +692,13 @@ static void test_scale_update_rollback(void **state) {
         assert_int_equal(nd_service_scale(s, j, &n, &d), -EINVAL);
         assert_string_equal(d.msg, "scale: 'Replicas' is required");
         json_decref(j);
+        /* a null is no count either (the fuzzer's find: it scaled to 0) */
+        j = body("{\"Replicas\": null}");
+        d.msg[0] = 0;
+        assert_int_equal(nd_service_scale(s, j, &n, &d), -EINVAL);
+        assert_string_equal(d.msg, "scale: 'Replicas' is required");
+        assert_null(n);
+        json_decref(j);
 
         /* update: env removed then added, replacing a key's entry */
         j = body("{\"EnvRm\": [\"A\"], \"EnvAdd\": [\"B=3\", \"C=4\"]}");
@@ -708,6 +715,11 @@ static void test_scale_update_rollback(void **state) {
 
         /* a request that changes nothing */
         j = body("{\"EnvAdd\": [\"B=3\"], \"Replicas\": 3}");
+        assert_int_equal(nd_service_update(n, j, &r, &d), 0);
+        assert_null(r);
+        json_decref(j);
+        /* a null count is no change (not a reset to one) */
+        j = body("{\"Replicas\": null}");
         assert_int_equal(nd_service_update(n, j, &r, &d), 0);
         assert_null(r);
         json_decref(j);
