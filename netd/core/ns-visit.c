@@ -120,17 +120,19 @@ static int inside(nd_visit *v, struct nl_sock **ns_sk, bool port53) {
         return 0;
 }
 
+struct inside_args {
+        nd_visit *v;
+        struct nl_sock **ns_sk;
+        bool port53;
+};
+
+static int inside_of(void *arg) {
+        struct inside_args *a = arg;
+        return inside(a->v, a->ns_sk, a->port53);
+}
+
 static int enter(nd_visit *v, int ns_fd, struct nl_sock **ns_sk, bool port53) {
-        _cleanup_close_ int self = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
-        if (self < 0)
-                return -errno;
-        if (setns(ns_fd, CLONE_NEWNET) < 0)
-                return -errno;
-        int r = inside(v, ns_sk, port53);
-        /* failing to return, nothing this thread does afterwards is right */
-        if (setns(self, CLONE_NEWNET) < 0)
-                abort();
-        return r;
+        return nd_netns_run(ns_fd, inside_of, &(struct inside_args) { .v = v, .ns_sk = ns_sk, .port53 = port53 });
 }
 
 static void wire_one(struct nl_sock *host, nd_visit_ep *w, int ns_fd, struct nl_sock *ns_sk) {

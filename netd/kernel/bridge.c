@@ -132,13 +132,9 @@ int nd_bridge_attach_host(struct nl_sock *sk, const nd_network *n, const char *h
  * in @name's namespace (/proc/sys/net is the thread's); without IPv6 in
  * the kernel there is no file, and nothing to do. */
 static void port_no_ipv6(const char *name) {
-        char path[80];
-        snprintf(path, sizeof(path), "/proc/sys/net/ipv6/conf/%s/disable_ipv6", name);
-        int fd = open(path, O_WRONLY | O_CLOEXEC);
-        if (fd < 0)
-                return;
-        (void) !write(fd, "1", 1);
-        close(fd);
+        char key[64];
+        snprintf(key, sizeof(key), "net/ipv6/conf/%s/disable_ipv6", name);
+        (void) nd_netns_sysctl_write(-1, key, "1");
 }
 
 /* The container's interface on a network without IPv6 has no IPv6 either

@@ -134,35 +134,43 @@ int nd_netns_open(const char *path) {
         return fd < 0 ? -errno : fd;
 }
 
-int nd_netns_nl_socket(int ns_fd, struct nl_sock **ret) {
+int nd_netns_run(int ns_fd, int (*fn)(void *arg), void *arg) {
+        if (ns_fd < 0)
+                return fn(arg);
         _cleanup_close_ int self = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
-        int r;
-
         if (self < 0)
                 return -errno;
         if (setns(ns_fd, CLONE_NEWNET) < 0)
                 return -errno;
-        r = nd_nl_socket_open(ret);
+        int r = fn(arg);
+        /* failing to return, nothing this thread does afterwards is right */
         if (setns(self, CLONE_NEWNET) < 0)
                 abort();
         return r;
+}
+
+static int nl_socket_open(void *ret) {
+        return nd_nl_socket_open(ret);
+}
+
+int nd_netns_nl_socket(int ns_fd, struct nl_sock **ret) {
+        return nd_netns_run(ns_fd, nl_socket_open, ret);
+}
+
+/* /proc/sys/net is the opening thread's namespace's: opened inside it,
+ * written anywhere */
+static int open_wronly(void *path) {
+        int fd = open(path, O_WRONLY | O_CLOEXEC);
+        return fd < 0 ? -errno : fd;
 }
 
 int nd_netns_sysctl_write(int ns_fd, const char *key, const char *value) {
         char path[PATH_MAX];
         if ((size_t) snprintf(path, sizeof(path), "/proc/sys/%s", key) >= sizeof(path))
                 return -ENAMETOOLONG;
-        _cleanup_close_ int self = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
-        if (self < 0)
-                return -errno;
-        if (setns(ns_fd, CLONE_NEWNET) < 0)
-                return -errno;
-        /* /proc/sys/net is the opening thread's namespace's */
-        int fd = open(path, O_WRONLY | O_CLOEXEC), r = 0;
-        if (setns(self, CLONE_NEWNET) < 0)
-                abort();
+        int fd = nd_netns_run(ns_fd, open_wronly, path), r = 0;
         if (fd < 0)
-                return -errno;
+                return fd;
         size_t len = strlen(value);
         ssize_t n = write(fd, value, len);
         if (n < 0)

@@ -26,11 +26,17 @@ int nd_netns_remove(const char *path);
 /* An open fd of the namespace at @path (O_CLOEXEC); -ENOENT when no
  * namespace is bound there. */
 int nd_netns_open(const char *path);
+/* @fn(@arg) with the calling thread in the namespace @ns_fd (< 0: where
+ * it is), and back (abort() if it cannot come back: nothing it did
+ * afterwards would be right); @fn's result, or why it could not enter.
+ * Sockets @fn opens stay in that namespace. */
+int nd_netns_run(int ns_fd, int (*fn)(void *arg), void *arg);
 /* A NETLINK_ROUTE socket inside the namespace @ns_fd. */
 int nd_netns_nl_socket(int ns_fd, struct nl_sock **ret);
 /* Write @value to /proc/sys/@key (e.g. "net/ipv6/conf/eth0/disable_ipv6")
- * of the namespace @ns_fd: the calling thread enters it for the write and
- * comes back.  -ENOENT: no such setting (a kernel without IPv6). */
+ * of the namespace @ns_fd (the calling thread enters it to open the file
+ * and comes back), or of the calling thread's own with @ns_fd < 0.
+ * -ENOENT: no such setting (a kernel without IPv6). */
 int nd_netns_sysctl_write(int ns_fd, const char *key, const char *value);
 /* Both at once for the namespace at @path: a netlink socket inside it,
  * and (@ret_fd non-NULL) its fd, which the caller closes; nothing is left

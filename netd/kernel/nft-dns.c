@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "macro.h"
+#include "netns.h"
 #include "nft-dns.h"
 #include "nft-internal.h"
 
@@ -31,18 +32,13 @@
 
 static const uint8_t resolver_addr[4] = { 127, 0, 0, 11 };
 
+static int nft_open(void *ret) {
+        return nd_nft_open(ret);
+}
+
 /* A command socket inside @ns_fd: opened there, then back home. */
 int nd_nft_dns_open(int ns_fd, nd_nft **ret) {
-        _cleanup_close_ int self = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
-        if (self < 0)
-                return -errno;
-        if (setns(ns_fd, CLONE_NEWNET) < 0)
-                return -errno;
-        int r = nd_nft_open(ret);
-        /* failing to return, nothing netd does afterwards is right */
-        if (setns(self, CLONE_NEWNET) < 0)
-                abort();
-        return r;
+        return nd_netns_run(ns_fd, nft_open, ret);
 }
 
 /* ---- reading the ports back ---- */
