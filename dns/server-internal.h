@@ -65,10 +65,10 @@ struct nd_dns {
         pthread_t thread;
         ev_async wake;            /* the thread looks at its watchers again, or stops */
         /* the thread's priority (rtbudget.h), its own to change; @rt_asked:
-         * config.realtime; @rt_want: still governed (cleared when the kernel
-         * refuses, @rt_err says why); @rt: real-time now; @psi_fd:
+         * config.realtime; @rt_err: why the kernel refused it (the
+         * governing then ends); @rt: real-time now; @psi_fd:
          * /proc/pressure/cpu, read by @psi_timer */
-        bool rt_asked, rt_want, rt;
+        bool rt_asked, rt;
         int rt_err;
         nd_rtb rtb;
         int psi_fd;

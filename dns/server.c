@@ -85,18 +85,21 @@ static int set_realtime(bool on) {
         return 0;
 }
 
+/* Governed: asked for, and the kernel has not refused it. */
+static bool rt_governed(const nd_dns *d) {
+        return d->rt_asked && !d->rt_err;
+}
+
 /* Carry out what the governor says (rtbudget.h).  The kernel refusing
  * real-time priority ends the governing: the thread stays normal. */
 static void rt_apply(nd_dns *d, nd_rtb_action a) {
-        if (a == ND_RTB_KEEP || !d->rt_want)
+        if (a == ND_RTB_KEEP || !rt_governed(d))
                 return;
         int r = set_realtime(a == ND_RTB_PROMOTE);
         if (r == 0)
                 d->rt = a == ND_RTB_PROMOTE;
-        else if (a == ND_RTB_PROMOTE) {
+        else if (a == ND_RTB_PROMOTE)
                 d->rt_err = -r;
-                d->rt_want = false;
-        }
 }
 
 /* Before each poll (lock held): judge the thread's CPU use since the last
@@ -151,7 +154,7 @@ static void rt_start(nd_dns *d) {
 
 static void loop_release(struct ev_loop *loop) {
         nd_dns *d = ev_userdata(loop);
-        if (d->rt_want)
+        if (rt_governed(d))
                 rt_govern(d);
         pthread_mutex_unlock(&d->lock);
 }
@@ -179,7 +182,7 @@ static void on_wake(struct ev_loop *loop, ev_async *w, int revents) {
 static void *thread_main(void *arg) {
         nd_dns *d = arg;
         pthread_mutex_lock(&d->lock);
-        if (d->rt_want)
+        if (d->rt_asked)
                 rt_start(d);
         ev_run(d->loop, 0);
         pthread_mutex_unlock(&d->lock);
@@ -253,7 +256,7 @@ int nd_dns_new(struct ev_loop *loop, const nd_dns_config *cfg, nd_dns **ret) {
         /* the thread starts once everything it reads is set */
         if (cfg->own_thread) {
                 d->loop = NULL;
-                d->rt_want = d->rt_asked = cfg->realtime;
+                d->rt_asked = cfg->realtime;
                 int r = thread_start(d);
                 if (r < 0) {
                         nd_dns_free(d);
