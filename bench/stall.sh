@@ -11,7 +11,8 @@
 # with `netctl run -d`, then removed with `netctl rm -f`, while M (default
 # 200) CNI ADD/DEL pairs run through netd-cni beside them.  Prints the p99
 # and worst answer time of each window, and how long the creations and
-# the removals took.  Needs root and busybox (for `netctl rootfs init`).
+# the removals took.  NETD_ARGS adds flags to netd (e.g. "--dns-realtime
+# off").  Needs root and busybox (for `netctl rootfs init`).
 set -u
 . "$(dirname "$0")/lib.sh"
 export LC_ALL=C # EPOCHREALTIME with a '.'
